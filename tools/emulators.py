@@ -1,0 +1,153 @@
+"""Local stand-ins for Azure services, as real servers on 127.0.0.1.
+
+- Azurite (blob API) for the Data Lake; started with telemetry off and API-version checks off.
+- @vercel/cosmosdb-server for Cosmos DB (in-memory, self-signed TLS).
+
+Used by `make serve` and by the tests; each emulator is a context manager that stops what it started.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from abc import ABC, abstractmethod
+from contextlib import closing
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+NODE_BIN = ROOT / "node_modules" / ".bin"
+LOOPBACK = "127.0.0.1"
+
+# Azurite's published development account (public, documented, works only against the emulator).
+AZURITE_ACCOUNT = "devstoreaccount1"
+AZURITE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+# Key the Cosmos emulator accepts (it checks no signatures); only ever sent to 127.0.0.1.
+COSMOS_EMULATOR_KEY = "C2y6yDjf5/R+ob0N8A7Cgv30VRDJIWEHLM+4QDU5DE2nQ9nDuVTqobD4b8mGGyPMbIZnqyMsEcaGQy67XIw/Jw=="
+
+
+class PortInUseError(RuntimeError):
+    pass
+
+
+def free_port() -> int:
+    with closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as sock:
+        sock.bind((LOOPBACK, 0))
+        return int(sock.getsockname()[1])
+
+
+def port_is_open(port: int, host: str = LOOPBACK) -> bool:
+    with closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as sock:
+        sock.settimeout(0.2)
+        return sock.connect_ex((host, port)) == 0
+
+
+def ensure_port_free(port: int, what: str) -> None:
+    if port_is_open(port):
+        raise PortInUseError(
+            f"port {port} on {LOOPBACK} is already in use, so {what} cannot start there; "
+            f"stop whatever is listening (e.g. `ss -ltnp 'sport = :{port}'`) or choose another port"
+        )
+
+
+def _wait_for_port(process: subprocess.Popen[bytes], port: int, name: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{name} exited with code {process.returncode} before listening on port {port}")
+        if port_is_open(port):
+            return
+        time.sleep(0.1)
+    process.kill()
+    raise RuntimeError(f"{name} did not listen on port {port} within {timeout:.0f} s")
+
+
+@dataclass
+class _Server(ABC):
+    port: int = 0
+    process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+    name: str = "server"
+
+    @abstractmethod
+    def _command(self) -> list[str]:
+        """The emulator's command line."""
+
+    def start(self) -> _Server:
+        if not self.port:
+            self.port = free_port()
+        ensure_port_free(self.port, self.name)
+        self.process = subprocess.Popen(
+            self._command(), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            env={**os.environ, "PATH": f"{NODE_BIN}:{os.environ.get('PATH', '')}"},
+        )
+        _wait_for_port(self.process, self.port, self.name)
+        return self
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+    def __enter__(self) -> _Server:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+@dataclass
+class Azurite(_Server):
+    """Azurite's blob service; data lives in `location` (a temporary folder unless given)."""
+
+    location: Path | None = None
+    name: str = "Azurite"
+    _tmp: str | None = field(default=None, repr=False)
+
+    def _command(self) -> list[str]:
+        if self.location is None:
+            self._tmp = tempfile.mkdtemp(prefix="azurite-")
+            self.location = Path(self._tmp)
+        return [
+            str(NODE_BIN / "azurite-blob"), "--blobHost", LOOPBACK, "--blobPort", str(self.port),
+            "--location", str(self.location), "--silent", "--disableTelemetry", "--skipApiVersionCheck", "--loose",
+        ]
+
+    def stop(self) -> None:
+        super().stop()
+        if self._tmp:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+            self._tmp = None
+
+    @property
+    def blob_endpoint(self) -> str:
+        return f"http://{LOOPBACK}:{self.port}/{AZURITE_ACCOUNT}"
+
+    @property
+    def connection_string(self) -> str:
+        return (
+            f"DefaultEndpointsProtocol=http;AccountName={AZURITE_ACCOUNT};AccountKey={AZURITE_KEY};"
+            f"BlobEndpoint={self.blob_endpoint};"
+        )
+
+
+@dataclass
+class CosmosEmulator(_Server):
+    """@vercel/cosmosdb-server: in-memory Cosmos DB SQL API over HTTPS with a self-signed certificate."""
+
+    name: str = "Cosmos DB emulator"
+
+    def _command(self) -> list[str]:
+        return [str(NODE_BIN / "cosmosdb-server"), "--host", LOOPBACK, "--port", str(self.port)]
+
+    @property
+    def endpoint(self) -> str:
+        return f"https://{LOOPBACK}:{self.port}/"
