@@ -47,4 +47,6 @@ ML_KUBERNETES_ENDPOINT = "carprice-aks"
 ML_BATCH_ENDPOINT = "carprice-batch"
 ML_ENVIRONMENT = "carprice-env"
 ML_DATA_ASSET = "carprice-gold"
-ML_DATASTORE_LAKE = "lake"  # datastore over the Data Lake account
+# One Azure ML datastore per lake filesystem (ADLS Gen2 datastores point at one filesystem each).
+ML_LAKE_DATASTORES = {layer: f"lake_{layer}" for layer in LAKE_LAYERS}
+ML_DATASTORE_LAKE = ML_LAKE_DATASTORES["gold"]  # where the data asset (MLTable) and batch outputs live

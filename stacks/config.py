@@ -41,6 +41,19 @@ class StateBackend(_Strict):
         return self
 
 
+class RegionalNetwork(_Strict):
+    """The network of an app region other than the primary one: app integration only, peered to the primary."""
+
+    address_space: str
+    app_subnet: str
+
+    @model_validator(mode="after")
+    def _subnet_inside(self) -> RegionalNetwork:
+        if not ipaddress.ip_network(self.app_subnet).subnet_of(ipaddress.ip_network(self.address_space)):  # type: ignore[arg-type]
+            raise ValueError(f"app_subnet {self.app_subnet} is outside address_space {self.address_space}")
+        return self
+
+
 class Network(_Strict):
     address_space: str
     app_subnet: str
@@ -49,6 +62,8 @@ class Network(_Strict):
     ml_subnet: str
     # Public IP ranges allowed through resource firewalls when private_networking is off (dev laptops).
     allowed_ip_ranges: tuple[str, ...] = ()
+    # One entry per app region other than the primary `location`.
+    regions: dict[str, RegionalNetwork] = Field(default_factory=dict)
 
     @field_validator("address_space", "app_subnet", "private_endpoint_subnet", "aks_subnet", "ml_subnet")
     @classmethod
@@ -123,6 +138,7 @@ class EnvironmentConfig(_Strict):
     cosmos: Cosmos
     edge: Edge
     state_backend: StateBackend
+    secrets_expire_on: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
     tags: dict[str, str]
 
     @model_validator(mode="after")
@@ -132,6 +148,12 @@ class EnvironmentConfig(_Strict):
                 raise ValueError(f"region '{region}' is not in allowed_regions {list(self.allowed_regions)}")
         if len(set(self.app_regions)) != len(self.app_regions):
             raise ValueError("app_regions lists a region twice")
+        missing = [r for r in self.app_regions if r != self.location and r not in self.network.regions]
+        if missing:
+            raise ValueError(f"network.regions needs an entry for app region(s) {missing}")
+        missing_tags = [t for t in ("owner", "cost-center") if t not in self.tags]
+        if missing_tags:
+            raise ValueError(f"tags must include {missing_tags}")
         return self
 
     @property

@@ -1,0 +1,97 @@
+"""Charts drawn server-side as inline SVG: no JavaScript, no CDN, crisp at any zoom, readable by
+screen readers (role=img, a label, and a <title> tooltip on every bar). Colours come from app.css."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from html import escape
+
+from markupsafe import Markup
+
+Formatter = Callable[[float], str]
+
+
+def _count(value: float) -> str:
+    return f"{value:,.0f}"
+
+
+def _nice_max(value: float) -> float:
+    """Round an axis maximum up to 1, 2, 2.5 or 5 times a power of ten."""
+    if value <= 0:
+        return 1.0
+    magnitude = 10 ** (len(str(int(value))) - 1)
+    for step in (1, 2, 2.5, 5, 10):
+        if value <= step * magnitude:
+            return step * magnitude
+    return 10.0 * magnitude
+
+
+def horizontal_bars(items: Sequence[tuple[str, float]], label: str, fmt: Formatter = _count, width: int = 560) -> Markup:
+    if not items:
+        return _empty(label)
+    row, top, left, right = 26, 8, 120, 56
+    height = top * 2 + row * len(items)
+    peak = max(v for _, v in items) or 1
+    span = width - left - right
+    parts = []
+    for i, (name, value) in enumerate(items):
+        y = top + i * row
+        bar = max(2.0, span * value / peak)
+        parts.append(
+            f'<text class="axis-label" x="{left - 8}" y="{y + row / 2 + 4}" text-anchor="end">{escape(name)}</text>'
+            f'<rect class="bar" x="{left}" y="{y + 4}" width="{bar:.1f}" height="{row - 8}" rx="3">'
+            f"<title>{escape(name)}: {fmt(value)}</title></rect>"
+            f'<text class="bar-value" x="{left + bar + 6:.1f}" y="{y + row / 2 + 4}">{fmt(value)}</text>'
+        )
+    return _svg(width, height, label, "".join(parts))
+
+
+def columns(
+    items: Sequence[tuple[str, float]], label: str, fmt: Formatter = _count, width: int = 560, height: int = 220,
+    tooltips: Sequence[str] | None = None, label_every: int | None = None,
+) -> Markup:
+    if not items:
+        return _empty(label)
+    top, bottom, left, right = 12, 38, 44, 8
+    plot_h = height - top - bottom
+    peak = _nice_max(max(v for _, v in items))
+    slot = (width - left - right) / len(items)
+    every = label_every or max(1, round(len(items) / 6))
+    parts = [_gridlines(left, width - right, top, plot_h, peak, fmt)]
+    for i, (name, value) in enumerate(items):
+        x = left + i * slot
+        h = plot_h * value / peak
+        tip = tooltips[i] if tooltips else f"{name}: {fmt(value)}"
+        parts.append(
+            f'<rect class="bar" x="{x + slot * 0.12:.1f}" y="{top + plot_h - h:.1f}" width="{slot * 0.76:.1f}" '
+            f'height="{max(h, 0):.1f}" rx="2"><title>{escape(tip)}</title></rect>'
+        )
+        if i % every == 0:
+            parts.append(
+                f'<text class="axis-label" x="{x + slot / 2:.1f}" y="{height - bottom + 16}" '
+                f'text-anchor="middle">{escape(name)}</text>'
+            )
+    return _svg(width, height, label, "".join(parts))
+
+
+def _gridlines(x0: float, x1: float, top: float, plot_h: float, peak: float, fmt: Formatter) -> str:
+    out = []
+    for k in range(5):
+        value = peak * k / 4
+        y = top + plot_h - plot_h * k / 4
+        out.append(
+            f'<line class="grid" x1="{x0}" x2="{x1}" y1="{y:.1f}" y2="{y:.1f}"/>'
+            f'<text class="axis-label" x="{x0 - 6}" y="{y + 4:.1f}" text-anchor="end">{fmt(value)}</text>'
+        )
+    return "".join(out)
+
+
+def _svg(width: int, height: int, label: str, body: str) -> Markup:
+    return Markup(
+        f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" aria-label="{escape(label)}" '
+        f'preserveAspectRatio="xMinYMin meet">{body}</svg>'
+    )
+
+
+def _empty(label: str) -> Markup:
+    return Markup(f'<p class="empty">No data yet for “{escape(label)}”.</p>')

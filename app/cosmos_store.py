@@ -1,0 +1,140 @@
+"""Prediction history and batch results in Cosmos DB (SQL API) through the official azure-cosmos SDK.
+
+Auth: in Azure, DefaultAzureCredential (the web app's managed identity; the stack disables local auth).
+Locally, only for a loopback endpoint, the emulator's well-known key with TLS verification off (it
+serves a self-signed certificate). The database and containers are created if missing only locally:
+in Azure the Data stack owns them, and a data-plane identity could not create them anyway.
+
+Both containers are partitioned by /make, the filter every page and API call offers. The emulator has
+no GROUP BY, so aggregates are computed by the caller over bounded, newest-first queries.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+import urllib3
+from azure.cosmos import ContainerProxy, CosmosClient, PartitionKey
+from azure.cosmos.exceptions import CosmosHttpResponseError, CosmosResourceNotFoundError
+
+import contract
+from app.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class StoreNotConfigured(RuntimeError):
+    pass
+
+
+def _credential(settings: Settings) -> Any:
+    if settings.cosmos_is_local_emulator:
+        # Dev-only module (not in the App Service package), imported only for a loopback endpoint.
+        from tools.emulators import COSMOS_EMULATOR_KEY
+
+        return COSMOS_EMULATOR_KEY
+    from azure.identity import DefaultAzureCredential
+
+    return DefaultAzureCredential(managed_identity_client_id=settings.managed_identity_client_id or None)
+
+
+class CosmosStore:
+    def __init__(self, settings: Settings, credential: Any = None) -> None:
+        if not settings.cosmos_endpoint:
+            raise StoreNotConfigured(f"{contract.SETTING_COSMOS_ENDPOINT} is not set")
+        self.settings = settings
+        self.local = settings.cosmos_is_local_emulator
+        if self.local:
+            # The loopback emulator's certificate is self-signed; nothing else ever gets verify=False.
+            urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
+        timeout = settings.store_timeout_s
+        self._client = CosmosClient(
+            settings.cosmos_endpoint,
+            credential=credential if credential is not None else _credential(settings),
+            connection_verify=not self.local,
+            connection_timeout=timeout,
+            read_timeout=timeout,
+            # Fail fast: the outbox is the retry mechanism for writes, the UI is for reads.
+            retry_total=1,
+            retry_connect=1,
+            retry_read=1,
+            retry_backoff_max=1,
+        )
+        self._db = self._client.get_database_client(settings.cosmos_database)
+        self._history = self._db.get_container_client(settings.history_container)
+        self._batch = self._db.get_container_client(settings.batch_container)
+        self._create_lock = threading.Lock()
+
+    # --- set-up ---------------------------------------------------------------------------------
+    def ensure_containers(self) -> None:
+        """Create the database and containers if missing (local emulator only)."""
+        if not self.local:
+            return
+        with self._create_lock:
+            db = self._client.create_database_if_not_exists(self.settings.cosmos_database)
+            db.create_container_if_not_exists(
+                self.settings.history_container, partition_key=PartitionKey(path=contract.HISTORY_PARTITION_KEY)
+            )
+            db.create_container_if_not_exists(
+                self.settings.batch_container, partition_key=PartitionKey(path=contract.BATCH_PARTITION_KEY)
+            )
+
+    def ping(self) -> None:
+        """Raises unless the history container answers (used by /readyz)."""
+        self._history.read()
+
+    # --- writes ---------------------------------------------------------------------------------
+    def upsert_prediction(self, doc: dict) -> None:
+        self._upsert(self._history, doc)
+
+    def upsert_batch_result(self, doc: dict) -> None:
+        self._upsert(self._batch, doc)
+
+    def _upsert(self, container: ContainerProxy, doc: dict) -> None:
+        try:
+            container.upsert_item(doc)
+        except CosmosResourceNotFoundError:
+            # The in-memory emulator forgets everything on restart; recreate and try once more.
+            if not self.local:
+                raise
+            self.ensure_containers()
+            container.upsert_item(doc)
+
+    # --- reads ----------------------------------------------------------------------------------
+    def recent_predictions(self, limit: int, make: str | None = None) -> list[dict]:
+        query = "SELECT TOP @n * FROM c {} ORDER BY c.created_at DESC".format("WHERE c.make = @make" if make else "")
+        return self._query(self._history, query, {"@n": limit, "@make": make}, make)
+
+    def latest_batch_run(self) -> dict | None:
+        rows = self._query(
+            self._batch,
+            "SELECT TOP 1 c.run_id, c.model_version, c.scored_at FROM c ORDER BY c.scored_at DESC",
+            {},
+            None,
+        )
+        return rows[0] if rows else None
+
+    def batch_results(self, run_id: str, limit: int, make: str | None = None) -> list[dict]:
+        query = "SELECT TOP @n * FROM c WHERE c.run_id = @run {} ORDER BY c.car_id".format(
+            "AND c.make = @make" if make else ""
+        )
+        return self._query(self._batch, query, {"@n": limit, "@run": run_id, "@make": make}, make)
+
+    def _query(self, container: ContainerProxy, query: str, params: dict, make: str | None) -> list[dict]:
+        parameters = [{"name": k, "value": v} for k, v in params.items() if v is not None]
+        kwargs: dict[str, Any] = {"partition_key": make} if make else {"enable_cross_partition_query": True}
+        try:
+            return list(container.query_items(query, parameters=parameters, **kwargs))
+        except CosmosResourceNotFoundError:
+            if not self.local:
+                raise
+            self.ensure_containers()
+            return []
+
+    def close(self) -> None:
+        self._client.close()
+
+
+__all__ = ["CosmosHttpResponseError", "CosmosStore", "StoreNotConfigured"]

@@ -1,0 +1,79 @@
+"""The car-price web app (FastAPI). App Service starts it with contract.APP_START_COMMAND:
+gunicorn --config app/gunicorn.conf.py app.main:app"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+
+from app import api, health, pages
+from app.cosmos_store import CosmosStore
+from app.errors import on_body_too_large, on_request_validation_error
+from app.outbox import Outbox
+from app.scoring import Scorer, build_scorer
+from app.security import BodyTooLarge, SecurityMiddleware
+from app.service import PredictionService
+from app.settings import Settings
+
+HERE = Path(__file__).resolve().parent
+log = logging.getLogger("app")
+
+
+def build_service(settings: Settings, scorer: Scorer | None = None) -> PredictionService:
+    store = CosmosStore(settings) if settings.cosmos_endpoint else None
+    if store is None:
+        log.warning("no Cosmos DB endpoint configured: predictions stay in the outbox at %s", settings.outbox_dir)
+    outbox = Outbox(settings.outbox_dir / f"outbox-{settings.instance_id}.sqlite3")
+    return PredictionService(settings, scorer or build_scorer(settings), outbox, store)
+
+
+def create_app(settings: Settings | None = None, scorer: Scorer | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        service = build_service(settings, scorer)
+        service.start()
+        app.state.service = service
+        try:
+            yield
+        finally:
+            await service.stop()
+
+    app = FastAPI(
+        title="Car price desk",
+        summary="Prices a car from its attributes; keeps every prediction; serves batch results.",
+        version="1.0.0",
+        lifespan=lifespan,
+        docs_url=None,  # served below from vendored assets: no CDN at run time
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.add_middleware(SecurityMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_exception_handler(RequestValidationError, on_request_validation_error)
+    app.add_exception_handler(BodyTooLarge, on_body_too_large)
+    app.include_router(health.router)
+    app.include_router(api.router)
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return HTMLResponse((HERE / "templates" / "swagger.html").read_text())
+
+    return app
+
+
+def _app_from_environment() -> FastAPI:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return create_app()
+
+
+app = _app_from_environment()

@@ -1,0 +1,137 @@
+"""The app's use cases, shared by the JSON API and the HTML pages: price a car (and keep the record
+durably), read history, read batch results, report readiness."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+
+from starlette.concurrency import run_in_threadpool
+
+from app.cosmos_store import CosmosStore
+from app.drainer import Drainer
+from app.outbox import Outbox, OutboxWriter
+from app.records import Prediction, new_prediction, prediction_from_document
+from app.scoring import Scorer
+from app.settings import Settings
+from ml.carprice.schema import CarFeatures
+
+log = logging.getLogger(__name__)
+
+
+class RecordNotKept(RuntimeError):
+    """Neither the outbox nor Cosmos DB accepted the record: the price is withheld rather than lost."""
+
+
+@dataclass
+class History:
+    items: list[Prediction]
+    store_ok: bool
+    pending: int = 0
+
+
+@dataclass
+class BatchView:
+    run: dict | None
+    items: list[dict]
+    store_ok: bool
+
+
+@dataclass
+class PredictionService:
+    settings: Settings
+    scorer: Scorer
+    outbox: Outbox
+    store: CosmosStore | None
+    drainer: Drainer | None = None
+    writer: OutboxWriter | None = field(default=None, init=False)
+    _ready_cache: tuple[float, dict] | None = field(default=None, init=False)
+
+    def start(self) -> None:
+        if self.store is not None:
+            try:
+                self.store.ensure_containers()
+            except Exception as exc:  # start anyway: the outbox keeps predictions until Cosmos is back
+                log.warning("Cosmos DB not reachable at start-up: %s", exc)
+            self.drainer = Drainer(self.outbox, self.store.upsert_prediction).start()
+        self.writer = OutboxWriter(self.outbox, on_committed=self.drainer.wake if self.drainer else _nothing)
+
+    async def stop(self) -> None:
+        if self.writer:
+            self.writer.close()
+        if self.drainer:
+            self.drainer.stop()
+        await self.scorer.aclose()
+        if self.store:
+            self.store.close()
+        self.outbox.close()
+
+    async def predict(self, car: CarFeatures) -> Prediction:
+        quote = await self.scorer.quote(car)
+        prediction = new_prediction(car, quote, self.settings.region)
+        doc = prediction.model_dump()
+        assert self.writer is not None, "service not started"
+        try:
+            await self.writer.put(doc)
+        except Exception as exc:
+            log.error("outbox write failed (%s); writing to Cosmos DB directly", exc)
+            if self.store is None:
+                raise RecordNotKept(str(exc)) from exc
+            try:
+                await run_in_threadpool(self.store.upsert_prediction, doc)
+            except Exception as store_exc:
+                raise RecordNotKept(f"{exc}; {store_exc}") from store_exc
+        return prediction
+
+    async def history(self, limit: int, make: str | None = None) -> History:
+        """Newest first: Cosmos DB plus whatever is still waiting in the outbox (so nothing seems lost)."""
+        pending = await run_in_threadpool(self.outbox.newest, limit, make)
+        stored: list[dict] = []
+        store_ok = self.store is not None
+        if self.store is not None:
+            try:
+                stored = await run_in_threadpool(self.store.recent_predictions, limit, make)
+            except Exception as exc:
+                log.warning("history read from Cosmos DB failed: %s", exc)
+                store_ok = False
+        by_id = {d["id"]: d for d in stored}
+        by_id.update({d["id"]: d for d in pending})
+        docs = sorted(by_id.values(), key=lambda d: d["created_at"], reverse=True)[:limit]
+        return History([prediction_from_document(d) for d in docs], store_ok, len(pending))
+
+    async def batch(self, make: str | None, limit: int = 1000) -> BatchView:
+        if self.store is None:
+            return BatchView(None, [], False)
+        try:
+            run = await run_in_threadpool(self.store.latest_batch_run)
+            items = [] if run is None else await run_in_threadpool(
+                self.store.batch_results, run["run_id"], limit, make
+            )
+        except Exception as exc:
+            log.warning("batch results read from Cosmos DB failed: %s", exc)
+            return BatchView(None, [], False)
+        return BatchView(run, [{k: v for k, v in d.items() if not k.startswith("_")} for d in items], True)
+
+    async def readiness(self) -> dict:
+        """Model loaded and store reachable; cached for 2 s so frequent probes cost Cosmos nothing extra."""
+        now = time.monotonic()
+        if self._ready_cache and now - self._ready_cache[0] < 2.0:
+            return self._ready_cache[1]
+        checks = {"model": "ok" if self.scorer.is_ready() else "not loaded"}
+        if self.store is None:
+            checks["store"] = "not configured"
+        else:
+            try:
+                await run_in_threadpool(self.store.ping)
+                checks["store"] = "ok"
+            except Exception as exc:
+                checks["store"] = f"unreachable: {type(exc).__name__}"
+        checks["outbox_pending"] = str(await run_in_threadpool(self.outbox.count))
+        result = {"ready": checks["model"] == "ok" and checks["store"] == "ok", "checks": checks}
+        self._ready_cache = (now, result)
+        return result
+
+
+def _nothing() -> None:
+    return None

@@ -1,0 +1,68 @@
+"""The web app's settings, read from the environment variables the App stack sets (names in contract/).
+
+No secrets live here: in Azure the app authenticates to Cosmos DB and the Azure ML endpoint with
+DefaultAzureCredential (its managed identity); locally the Cosmos emulator's well-known key is used,
+and only ever for a loopback endpoint (see app/cosmos_store.py).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlparse
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+import contract
+
+ROOT = Path(__file__).resolve().parent.parent
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def _default_outbox_dir() -> Path:
+    # App Service keeps /home across restarts; elsewhere the repo's git-ignored .local/ is used.
+    if os.environ.get("WEBSITE_SITE_NAME"):
+        return Path("/home/data/carprice-outbox")
+    return ROOT / ".local" / "outbox"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+
+    cosmos_endpoint: str = Field("", validation_alias=contract.SETTING_COSMOS_ENDPOINT)
+    cosmos_database: str = Field(contract.COSMOS_DATABASE, validation_alias=contract.SETTING_COSMOS_DATABASE)
+    history_container: str = Field(
+        contract.HISTORY_CONTAINER, validation_alias=contract.SETTING_HISTORY_CONTAINER
+    )
+    batch_container: str = Field(contract.BATCH_CONTAINER, validation_alias=contract.SETTING_BATCH_CONTAINER)
+    scoring_mode: Literal["local", "remote"] = Field("local", validation_alias=contract.SETTING_SCORING_MODE)
+    endpoint_url: str = Field("", validation_alias=contract.SETTING_ENDPOINT_URL)
+    endpoint_scope: str = Field(
+        contract.AML_ENDPOINT_TOKEN_SCOPE, validation_alias=contract.SETTING_ENDPOINT_SCOPE
+    )
+    model_dir: Path = Field(ROOT / "ml" / "outputs" / "model", validation_alias=contract.SETTING_MODEL_DIR)
+    region: str = Field("local", validation_alias=contract.SETTING_REGION)
+    outbox_dir: Path = Field(default_factory=_default_outbox_dir, validation_alias=contract.SETTING_OUTBOX_DIR)
+    managed_identity_client_id: str = Field(
+        "", validation_alias=contract.SETTING_MANAGED_IDENTITY_CLIENT_ID
+    )
+
+    # Tuning knobs with safe defaults; not part of the infra contract.
+    max_body_bytes: int = 16_384
+    history_page_max: int = 200
+    dashboard_window: int = 2_000
+    endpoint_timeout_s: float = 5.0
+    endpoint_attempts: int = 3
+    store_timeout_s: float = 3.0
+
+    @property
+    def cosmos_is_local_emulator(self) -> bool:
+        """True only for a loopback endpoint: the one case where the emulator key and an unverified TLS are OK."""
+        return (urlparse(self.cosmos_endpoint).hostname or "") in LOOPBACK_HOSTS
+
+    @property
+    def instance_id(self) -> str:
+        # Scaled-out App Service instances share /home, so each keeps its own outbox file.
+        return os.environ.get("WEBSITE_INSTANCE_ID", "local")[:16] or "local"

@@ -1,0 +1,77 @@
+"""What every stack of the blueprint shares: provider, state backend and required tags."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jsii
+from cdktn import Aspects, AzurermBackend, IAspect, LocalBackend, TerraformResource, TerraformStack
+from cdktn_provider_azurerm.provider import AzurermProvider, AzurermProviderFeatures
+from constructs import Construct, IConstruct
+
+from stacks.config import EnvironmentConfig
+from stacks.modules.interfaces import Placement
+from stacks.naming import Namer
+
+# Relative to the stack's working directory (cdktf.out/stacks/<stack>/), so the synthesized JSON is
+# the same on every machine and state survives a fresh synth: <repo>/.terraform-state/<stack>.tfstate.
+LOCAL_STATE_DIR = "../../../.terraform-state"
+
+
+@jsii.implements(IAspect)
+class RequiredTags:
+    """Adds the environment's required tags to every taggable resource, keeping any tags it already has."""
+
+    def __init__(self, tags: dict[str, str]) -> None:
+        self._tags = tags
+
+    def visit(self, node: IConstruct) -> None:
+        if isinstance(node, TerraformResource) and hasattr(type(node), "tags_input"):
+            existing: dict[str, Any] = node.tags_input or {}  # type: ignore[attr-defined]
+            node.tags = {**existing, **self._tags}  # type: ignore[attr-defined]
+
+
+class PlatformStack(TerraformStack):
+    """A deployment unit of one environment: `<env>-<unit>` with its own state."""
+
+    def __init__(self, scope: Construct, unit: str, *, config: EnvironmentConfig) -> None:
+        self.stack_name = f"{config.name}-{unit}"
+        super().__init__(scope, self.stack_name)
+        self.config = config
+        self.namer = Namer(config.workload, config.name, config.subscription_id)
+        AzurermProvider(
+            self, "azurerm",
+            features=[AzurermProviderFeatures()],
+            subscription_id=config.subscription_id,
+            # Storage data-plane calls use Entra ID: shared keys are disabled on every account.
+            storage_use_azuread=True,
+        )
+        self._backend(config)
+        Aspects.of(self).add(RequiredTags(config.all_tags))
+
+    def _backend(self, config: EnvironmentConfig) -> None:
+        state = config.state_backend
+        if state.kind == "azurerm":
+            AzurermBackend(
+                self,
+                resource_group_name=state.resource_group,
+                storage_account_name=state.storage_account,  # type: ignore[arg-type]
+                container_name=state.container,
+                key=f"{self.stack_name}.tfstate",
+                subscription_id=config.subscription_id,
+                use_azuread_auth=True,  # Entra ID (workload identity in pipelines), never access keys
+            )
+        else:
+            LocalBackend(self, path=f"{LOCAL_STATE_DIR}/{self.stack_name}.tfstate")
+
+    @property
+    def resource_group_name(self) -> str:
+        """The environment's resource group: one per environment, so one budget and one lock policy cover it."""
+        return self.namer.name("resource_group")
+
+    def placement(self, region: str | None = None) -> Placement:
+        return Placement(
+            resource_group_name=self.resource_group_name,
+            location=region or self.config.location,
+            tags=self.config.all_tags,
+        )

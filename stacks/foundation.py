@@ -1,0 +1,135 @@
+"""Foundation stack: what every other stack of an environment plugs into.
+
+Resource group, monitoring, networks (primary + one per extra app region), private DNS zones,
+the managed identities of the app, the ML workspace and AKS, the Key Vault, and the budget.
+"""
+
+from __future__ import annotations
+
+from cdktn_provider_azurerm.data_azurerm_client_config import DataAzurermClientConfig
+from cdktn_provider_azurerm.resource_group import ResourceGroup
+from cdktn_provider_azurerm.user_assigned_identity import UserAssignedIdentity
+from constructs import Construct
+
+from contract import SETTING_APPINSIGHTS
+from stacks.base import PlatformStack
+from stacks.config import EnvironmentConfig
+from stacks.modules.budget import CostBudget
+from stacks.modules.interfaces import Interfaces, PrivateLink, RoleAssignment, all_private_dns_zones
+from stacks.modules.key_vault import KeyVault
+from stacks.modules.monitoring import Monitoring
+from stacks.modules.network import Network, PrivateDnsZones, SubnetSpec
+
+APP_SUBNET = "app"
+PRIVATE_ENDPOINT_SUBNET = "private-endpoints"
+AKS_SUBNET = "aks"
+ML_SUBNET = "ml"
+APPINSIGHTS_SECRET = SETTING_APPINSIGHTS.lower().replace("_", "-")
+
+
+class FoundationStack(PlatformStack):
+    def __init__(self, scope: Construct, *, config: EnvironmentConfig) -> None:
+        super().__init__(scope, "foundation", config=config)
+        placement = self.placement()
+        self.client = DataAzurermClientConfig(self, "Client")
+        self.resource_group = ResourceGroup(
+            self, "ResourceGroup", name=self.resource_group_name, location=config.location, tags=config.all_tags
+        )
+        self.monitoring = Monitoring(
+            self, "Monitoring", placement=placement,
+            workspace_name=self.namer.name("log_analytics"),
+            insights_name=self.namer.name("application_insights"),
+            retention_days=config.log_retention_days,
+        )
+        self.monitoring.node.add_dependency(self.resource_group)
+        self.diagnostics = self.monitoring.diagnostics
+
+        net = config.network
+        self.network = Network(
+            self, "Network", placement=placement, namer=self.namer, address_space=net.address_space,
+            subnets=[
+                SubnetSpec(APP_SUBNET, net.app_subnet, delegation="Microsoft.Web/serverFarms"),
+                SubnetSpec(PRIVATE_ENDPOINT_SUBNET, net.private_endpoint_subnet),
+                SubnetSpec(AKS_SUBNET, net.aks_subnet),
+                SubnetSpec(ML_SUBNET, net.ml_subnet),
+            ],
+        )
+        self.network.node.add_dependency(self.resource_group)
+        # App subnet of each app region; extra regions get their own network, peered to the primary one.
+        self.app_subnet_ids: dict[str, str] = {config.location: self.network.subnets[APP_SUBNET].id}
+        linked = {"primary": self.network.vnet.id}
+        for region, regional in net.regions.items():
+            key = region.title()
+            regional_net = Network(
+                self, f"Network{key}", placement=self.placement(region), namer=self.namer,
+                address_space=regional.address_space,
+                subnets=[SubnetSpec(APP_SUBNET, regional.app_subnet, delegation="Microsoft.Web/serverFarms")],
+            )
+            regional_net.node.add_dependency(self.resource_group)
+            self.network.peer_with(regional_net, key, self.resource_group_name)
+            self.app_subnet_ids[region] = regional_net.subnets[APP_SUBNET].id
+            linked[region] = regional_net.vnet.id
+
+        self.private_link: PrivateLink | None = None
+        if config.private_networking:
+            zones = PrivateDnsZones(
+                self, "PrivateDns", placement=placement, zones=all_private_dns_zones(), linked_networks=linked
+            )
+            zones.node.add_dependency(self.resource_group)
+            self.private_link = PrivateLink(
+                subnet_id=self.network.subnets[PRIVATE_ENDPOINT_SUBNET].id, dns_zone_ids=zones.zone_ids
+            )
+        self.subnet_ids = {key: subnet.id for key, subnet in self.network.subnets.items()}
+
+        self.identities = {
+            role: UserAssignedIdentity(
+                self, f"Identity{role.title()}",
+                name=self.namer.name("user_identity", role),
+                location=config.location,
+                resource_group_name=self.resource_group_name,
+                tags=config.all_tags,
+                depends_on=[self.resource_group],
+            )
+            for role in ("app", "ml", "aks")
+        }
+
+        self.key_vault = KeyVault(
+            self, "KeyVault", placement=placement,
+            interfaces=self.interfaces(
+                lock=config.lock_stateful_resources,
+                role_assignments=(
+                    # The deploying principal writes the secrets below; the app only reads them.
+                    RoleAssignment(self.client.object_id, "Key Vault Secrets Officer", principal_type=None),
+                    RoleAssignment(self.identities["app"].principal_id, "Key Vault Secrets User"),
+                ),
+            ),
+            name=self.namer.name("key_vault"),
+            tenant_id=self.client.tenant_id,
+            public_network_access=not config.private_networking,
+            allowed_ip_ranges=net.allowed_ip_ranges,
+        )
+        self.key_vault.node.add_dependency(self.resource_group)
+        # The app reads its telemetry connection string through a Key Vault reference, not a plain setting.
+        self.appinsights_secret = self.key_vault.add_secret(
+            "AppInsightsConnectionString",
+            name=APPINSIGHTS_SECRET,
+            value=self.monitoring.insights.connection_string,
+            expires_on=config.secrets_expire_on,
+            content_type="text/plain; application insights connection string",
+        )
+
+        CostBudget(
+            self, "Budget",
+            name=self.namer.name("budget"),
+            resource_group_id=self.resource_group.id,
+            amount=config.budget.amount,
+            thresholds_percent=config.budget.thresholds_percent,
+            contact_emails=config.budget.contact_emails,
+            start_date=config.budget.start_date,
+        )
+
+    def interfaces(self, *, lock: bool = False, role_assignments: tuple[RoleAssignment, ...] = ()) -> Interfaces:
+        """The standard interfaces for a module of this environment: diagnostics, private link, lock."""
+        return Interfaces(
+            diagnostics=self.diagnostics, private_link=self.private_link, role_assignments=role_assignments, lock=lock
+        )

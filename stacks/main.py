@@ -1,0 +1,101 @@
+"""Entry point: for each environment, build its stacks; then synthesize them into cdktf.out/.
+
+`cdktn synth` runs this module (see cdktf.json); so does `make synth [ENV=dev]`. A failed synth
+(bad config, invalid name, construct error) leaves the previous cdktf.out/ exactly as it was:
+the app synthesizes into a temporary sibling folder that replaces the old output only on success.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from stacks.config import ConfigError, EnvironmentConfig, load_environments
+from stacks.naming import NamingError
+
+DEFAULT_OUTDIR = Path("cdktf.out")
+
+
+def build_environment(app: object, config: EnvironmentConfig) -> list[object]:
+    """The stacks of one environment, in deploy order; dependencies form a one-way graph."""
+    from stacks.app_tier import AppStack
+    from stacks.data import DataStack
+    from stacks.edge import EdgeStack
+    from stacks.foundation import FoundationStack
+    from stacks.global_data import GlobalDataStack
+    from stacks.ml import MlStack
+
+    foundation = FoundationStack(app, config=config)  # type: ignore[arg-type]
+    data = DataStack(app, config=config, foundation=foundation)  # type: ignore[arg-type]
+    ml = MlStack(app, config=config, foundation=foundation, data=data)  # type: ignore[arg-type]
+    global_data = GlobalDataStack(app, config=config, foundation=foundation)  # type: ignore[arg-type]
+    apps = [
+        AppStack(app, config=config, region=region, foundation=foundation, global_data=global_data, ml=ml)  # type: ignore[arg-type]
+        for region in config.app_regions
+    ]
+    edge = EdgeStack(app, config=config, foundation=foundation, apps=apps)  # type: ignore[arg-type]
+    # Declared, not only inferred from references: the deploy order is part of the design.
+    for stack in (data, ml, global_data):
+        stack.add_dependency(foundation)
+    ml.add_dependency(data)
+    for app_stack in apps:
+        app_stack.add_dependency(global_data)
+        app_stack.add_dependency(ml)
+        edge.add_dependency(app_stack)
+    return [foundation, data, ml, global_data, *apps, edge]
+
+
+def synthesize(configs: Sequence[EnvironmentConfig], outdir: Path, *, progress: bool = True) -> None:
+    """Synthesize every stack of `configs` into `outdir`, replacing it only when synthesis succeeds."""
+    from cdktn import App
+
+    outdir = outdir.resolve()
+    staging = outdir.with_name(f".{outdir.name}.staging-{os.getpid()}")
+    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        app = App(outdir=str(staging), stack_traces=False)
+        for config in configs:
+            started = time.perf_counter()
+            stacks = build_environment(app, config)
+            if progress:
+                print(f"  built {config.name}: {len(stacks)} stacks in {time.perf_counter() - started:.1f} s", flush=True)
+        started = time.perf_counter()
+        app.synth()
+        if progress:
+            print(f"  synthesized to {outdir.name}/ in {time.perf_counter() - started:.1f} s", flush=True)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    previous = outdir.with_name(f".{outdir.name}.previous-{os.getpid()}")
+    if outdir.exists():
+        outdir.rename(previous)
+    staging.rename(outdir)
+    shutil.rmtree(previous, ignore_errors=True)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Synthesize the blueprint's stacks.")
+    parser.add_argument("--env", action="append", help="environment to synthesize (repeatable); default: all")
+    parser.add_argument("--outdir", type=Path, default=None, help="output folder (default: cdktf.out)")
+    args = parser.parse_args(argv)
+    # `cdktn synth` passes its output folder in CDKTF_OUTDIR; honour it so the CLI finds what it expects.
+    outdir = args.outdir or Path(os.environ.get("CDKTF_OUTDIR", DEFAULT_OUTDIR))
+    started = time.perf_counter()
+    try:
+        configs = load_environments(args.env)
+        print(f"Synthesizing {', '.join(c.name for c in configs)} into {outdir}/ ...", flush=True)
+        synthesize(configs, outdir)
+    except (ConfigError, NamingError) as exc:
+        print(f"error: {exc}\nnothing was written; {outdir}/ is unchanged", file=sys.stderr)
+        return 2
+    print(f"Done in {time.perf_counter() - started:.1f} s.", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,76 @@
+"""ML stack: the Azure ML workspace, its training cluster, lake datastores, and AKS for inference."""
+
+from __future__ import annotations
+
+from cdktn_provider_azapi.provider import AzapiProvider
+from constructs import Construct
+
+from contract import ML_COMPUTE_CLUSTER, ML_INFERENCE_COMPUTE, ML_LAKE_DATASTORES
+from stacks.base import PlatformStack
+from stacks.config import EnvironmentConfig
+from stacks.data import DataStack
+from stacks.foundation import AKS_SUBNET, ML_SUBNET, FoundationStack
+from stacks.modules.inference_cluster import InferenceCluster
+from stacks.modules.interfaces import RoleAssignment
+from stacks.modules.ml_workspace import MlWorkspace
+
+
+class MlStack(PlatformStack):
+    def __init__(
+        self, scope: Construct, *, config: EnvironmentConfig, foundation: FoundationStack, data: DataStack
+    ) -> None:
+        super().__init__(scope, "ml", config=config)
+        AzapiProvider(self, "azapi", subscription_id=config.subscription_id)
+        private = config.private_networking
+        allowed = config.network.allowed_ip_ranges
+        ml_identity = foundation.identities["ml"]
+        self.workspace = MlWorkspace(
+            self, "Workspace", placement=self.placement(),
+            interfaces=foundation.interfaces(
+                lock=config.lock_stateful_resources,
+                # The web app may call the online endpoint with its identity (remote scoring mode).
+                role_assignments=(RoleAssignment(foundation.identities["app"].principal_id, "AzureML Data Scientist"),),
+            ),
+            name=self.namer.name("ml_workspace"),
+            storage_name=self.namer.name("storage_account", "ml"),
+            registry_name=self.namer.name("container_registry"),
+            registry_sku=config.ml.container_registry_sku,
+            key_vault_id=foundation.key_vault.vault.id,
+            application_insights_id=foundation.monitoring.insights.id,
+            identity_id=ml_identity.id,
+            identity_principal_id=ml_identity.principal_id,
+            public_network_access=not private,
+            allowed_ip_ranges=allowed,
+        )
+        self.workspace.add_compute_cluster(
+            "TrainingCluster",
+            name=ML_COMPUTE_CLUSTER,
+            vm_size=config.ml.compute_vm_size,
+            max_nodes=config.ml.compute_max_nodes,
+            subnet_id=foundation.subnet_ids[ML_SUBNET],
+            identity_id=ml_identity.id,
+            private=private,
+            location=config.location,
+        )
+        self.workspace.add_lake_datastores(
+            ML_LAKE_DATASTORES, {layer: fs.id for layer, fs in data.lake.filesystems.items()}
+        )
+        aks_identity = foundation.identities["aks"]
+        self.inference = InferenceCluster(
+            self, "InferenceCluster", placement=self.placement(), interfaces=foundation.interfaces(),
+            name=self.namer.name("kubernetes_cluster"),
+            sizes=config.aks,
+            subnet_id=foundation.subnet_ids[AKS_SUBNET],
+            identity_id=aks_identity.id,
+            identity_principal_id=aks_identity.principal_id,
+            tenant_id=foundation.client.tenant_id,
+            log_analytics_workspace_id=foundation.monitoring.workspace.id,
+            private=private,
+            allowed_ip_ranges=allowed,
+        )
+        self.inference.attach_to_workspace(
+            workspace_id=self.workspace.workspace.id,
+            compute_name=ML_INFERENCE_COMPUTE,
+            location=config.location,
+            identity_id=ml_identity.id,
+        )

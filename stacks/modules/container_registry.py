@@ -1,0 +1,50 @@
+"""Container registry for Azure ML environments: Entra ID pulls only, no admin user, no anonymous pulls."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from cdktn_provider_azurerm.container_registry import (
+    ContainerRegistry as AzContainerRegistry,
+)
+from cdktn_provider_azurerm.container_registry import (
+    ContainerRegistryNetworkRuleSet,
+    ContainerRegistryNetworkRuleSetIpRule,
+)
+from constructs import Construct
+
+from stacks.modules.interfaces import Interfaces, Placement, StandardInterfaces
+
+
+class ContainerRegistry(Construct):
+    def __init__(
+        self, scope: Construct, id_: str, *, placement: Placement, interfaces: Interfaces, name: str, sku: str,
+        public_network_access: bool, allowed_ip_ranges: Sequence[str] = (), zone_redundant: bool = False,
+    ) -> None:
+        super().__init__(scope, id_)
+        premium = sku == "Premium"  # network rules, retention, quarantine and trust need Premium
+        self.registry = AzContainerRegistry(
+            self, "Registry",
+            name=name,
+            location=placement.location,
+            resource_group_name=placement.resource_group_name,
+            sku=sku,
+            admin_enabled=False,
+            anonymous_pull_enabled=False,
+            public_network_access_enabled=public_network_access,
+            network_rule_bypass_option="AzureServices",
+            network_rule_set=[ContainerRegistryNetworkRuleSet(
+                default_action="Deny",
+                ip_rule=[ContainerRegistryNetworkRuleSetIpRule(action="Allow", ip_range=r) for r in allowed_ip_ranges],
+            )] if premium and public_network_access else None,
+            retention_policy_in_days=7 if premium else None,
+            quarantine_policy_enabled=premium or None,
+            trust_policy_enabled=premium or None,
+            export_policy_enabled=True if public_network_access or not premium else False,
+            data_endpoint_enabled=premium or None,
+            zone_redundancy_enabled=zone_redundant if premium else None,
+            tags=dict(placement.tags),
+        )
+        StandardInterfaces(self, placement, interfaces).apply(
+            resource_id=self.registry.id, resource_name=name, private_endpoint_subresources=["registry"]
+        )

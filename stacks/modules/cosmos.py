@@ -1,0 +1,93 @@
+"""Cosmos DB (SQL API) for the app's history: Entra ID only, continuous backup, one location per app region."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from cdktn_provider_azurerm.cosmosdb_account import (
+    CosmosdbAccount,
+    CosmosdbAccountBackup,
+    CosmosdbAccountCapabilities,
+    CosmosdbAccountConsistencyPolicy,
+    CosmosdbAccountGeoLocation,
+)
+from cdktn_provider_azurerm.cosmosdb_sql_container import (
+    CosmosdbSqlContainer,
+    CosmosdbSqlContainerAutoscaleSettings,
+)
+from cdktn_provider_azurerm.cosmosdb_sql_database import CosmosdbSqlDatabase
+from cdktn_provider_azurerm.cosmosdb_sql_role_assignment import CosmosdbSqlRoleAssignment
+from constructs import Construct
+
+from stacks.modules.interfaces import Interfaces, Placement, StandardInterfaces
+
+# Built-in data-plane role "Cosmos DB Built-in Data Contributor" (read and write items, no account management).
+DATA_CONTRIBUTOR_ROLE = "00000000-0000-0000-0000-000000000002"
+
+
+class CosmosDatabase(Construct):
+    """`containers[name]` for each container; `grant_data_access` for app identities."""
+
+    def __init__(
+        self, scope: Construct, id_: str, *, placement: Placement, interfaces: Interfaces, name: str,
+        database: str, containers: Mapping[str, str], regions: Sequence[str], serverless: bool,
+        max_throughput: int, public_network_access: bool, allowed_ip_ranges: Sequence[str] = (),
+    ) -> None:
+        super().__init__(scope, id_)
+        multi_region = len(regions) > 1
+        self.account = CosmosdbAccount(
+            self, "Account",
+            name=name,
+            location=placement.location,
+            resource_group_name=placement.resource_group_name,
+            offer_type="Standard",
+            kind="GlobalDocumentDB",
+            consistency_policy=CosmosdbAccountConsistencyPolicy(consistency_level="Session"),
+            geo_location=[
+                CosmosdbAccountGeoLocation(location=region, failover_priority=priority, zone_redundant=multi_region)
+                for priority, region in enumerate(regions)
+            ],
+            automatic_failover_enabled=multi_region,
+            capabilities=[CosmosdbAccountCapabilities(name="EnableServerless")] if serverless else None,
+            # Only Entra ID tokens work: account keys and resource tokens are refused.
+            local_authentication_disabled=True,
+            access_key_metadata_writes_enabled=False,
+            minimal_tls_version="Tls12",
+            backup=CosmosdbAccountBackup(type="Continuous", tier="Continuous7Days"),
+            public_network_access_enabled=public_network_access,
+            ip_range_filter=list(allowed_ip_ranges) if public_network_access else None,
+            network_acl_bypass_for_azure_services=False,
+            tags=dict(placement.tags),
+        )
+        self.database = CosmosdbSqlDatabase(
+            self, "Database", name=database, account_name=self.account.name,
+            resource_group_name=placement.resource_group_name,
+        )
+        self.containers = {
+            container: CosmosdbSqlContainer(
+                self, f"Container{container.title().replace('-', '')}",
+                name=container,
+                account_name=self.account.name,
+                database_name=self.database.name,
+                resource_group_name=placement.resource_group_name,
+                partition_key_paths=[partition_key],
+                partition_key_version=2,
+                autoscale_settings=None if serverless else CosmosdbSqlContainerAutoscaleSettings(
+                    max_throughput=max_throughput
+                ),
+            )
+            for container, partition_key in containers.items()
+        }
+        StandardInterfaces(self, placement, interfaces).apply(
+            resource_id=self.account.id, resource_name=name, private_endpoint_subresources=["Sql"], stateful=True
+        )
+
+    def grant_data_access(self, id_: str, principal_id: str) -> None:
+        CosmosdbSqlRoleAssignment(
+            self, id_,
+            resource_group_name=self.account.resource_group_name,
+            account_name=self.account.name,
+            role_definition_id=f"{self.account.id}/sqlRoleDefinitions/{DATA_CONTRIBUTOR_ROLE}",
+            principal_id=principal_id,
+            scope=self.account.id,
+        )

@@ -1,0 +1,66 @@
+"""The Data Lake: ADLS Gen2 with one filesystem per medallion layer and lifecycle rules for raw data."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from cdktn_provider_azurerm.storage_container import StorageContainer
+from cdktn_provider_azurerm.storage_management_policy import (
+    StorageManagementPolicy,
+    StorageManagementPolicyRule,
+    StorageManagementPolicyRuleActions,
+    StorageManagementPolicyRuleActionsBaseBlob,
+    StorageManagementPolicyRuleFilters,
+)
+from constructs import Construct
+
+from contract import LAKE_LAYERS
+from stacks.modules.interfaces import Interfaces, Placement
+from stacks.modules.storage import SecureStorageAccount
+
+
+class DataLake(Construct):
+    """`filesystems[layer]` for bronze, silver and gold; `account` is the storage account."""
+
+    def __init__(
+        self, scope: Construct, id_: str, *, placement: Placement, interfaces: Interfaces, name: str,
+        public_network_access: bool, allowed_ip_ranges: Sequence[str] = (), bronze_cool_after_days: int = 30,
+        bronze_archive_after_days: int = 180,
+    ) -> None:
+        super().__init__(scope, id_)
+        storage = SecureStorageAccount(
+            self, "Storage", placement=placement, interfaces=interfaces, name=name,
+            public_network_access=public_network_access, allowed_ip_ranges=allowed_ip_ranges,
+            hierarchical_namespace=True, private_endpoint_subresources=("blob", "dfs"),
+        )
+        self.account = storage.account
+        # Created through Azure Resource Manager (storage_account_id), so deploying needs no data-plane access.
+        self.filesystems = {
+            layer: StorageContainer(
+                self, f"Filesystem{layer.title()}", name=layer, storage_account_id=self.account.id,
+                container_access_type="private",
+            )
+            for layer in LAKE_LAYERS
+        }
+        # Raw data is kept but ages out to cheaper tiers; silver and gold stay hot for training and serving.
+        StorageManagementPolicy(
+            self, "Lifecycle",
+            storage_account_id=self.account.id,
+            rule=[
+                StorageManagementPolicyRule(
+                    name="bronze-tiering",
+                    enabled=True,
+                    filters=StorageManagementPolicyRuleFilters(blob_types=["blockBlob"], prefix_match=["bronze/"]),
+                    actions=StorageManagementPolicyRuleActions(
+                        base_blob=StorageManagementPolicyRuleActionsBaseBlob(
+                            tier_to_cool_after_days_since_modification_greater_than=bronze_cool_after_days,
+                            tier_to_archive_after_days_since_modification_greater_than=bronze_archive_after_days,
+                        )
+                    ),
+                )
+            ],
+        )
+
+    def container_scope(self, layer: str) -> str:
+        """Role-assignment scope suffix for one filesystem, below the account's id."""
+        return f"/blobServices/default/containers/{layer}"

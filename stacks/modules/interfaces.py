@@ -1,0 +1,185 @@
+"""The optional interfaces every module accepts, in the shape of Azure Verified Modules.
+
+A module receives one `Placement` (where it lands) and one `Interfaces` value (what it plugs into):
+diagnostics to Log Analytics, private endpoints with their private DNS zones, role assignments and
+a delete lock. `StandardInterfaces.apply` turns them into resources, so adding diagnostics or a
+private endpoint to a new resource is one argument, and the hardened shape lives in one place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from cdktn_provider_azurerm.management_lock import ManagementLock
+from cdktn_provider_azurerm.monitor_diagnostic_setting import (
+    MonitorDiagnosticSetting,
+    MonitorDiagnosticSettingEnabledLog,
+    MonitorDiagnosticSettingEnabledMetric,
+)
+from cdktn_provider_azurerm.private_endpoint import (
+    PrivateEndpoint,
+    PrivateEndpointPrivateDnsZoneGroup,
+    PrivateEndpointPrivateServiceConnection,
+)
+from cdktn_provider_azurerm.role_assignment import RoleAssignment as AzRoleAssignment
+from constructs import Construct
+
+# Private DNS zone of each private-link sub-resource ("group id") this blueprint uses.
+PRIVATE_DNS_ZONES: dict[str, tuple[str, ...]] = {
+    "blob": ("privatelink.blob.core.windows.net",),
+    "dfs": ("privatelink.dfs.core.windows.net",),
+    "file": ("privatelink.file.core.windows.net",),
+    "vault": ("privatelink.vaultcore.azure.net",),
+    "Sql": ("privatelink.documents.azure.com",),
+    "namespace": ("privatelink.servicebus.windows.net",),
+    "registry": ("privatelink.azurecr.io",),
+    "amlworkspace": ("privatelink.api.azureml.ms", "privatelink.notebooks.azure.net"),
+    "sites": ("privatelink.azurewebsites.net",),
+}
+
+
+def all_private_dns_zones() -> list[str]:
+    return sorted({zone for zones in PRIVATE_DNS_ZONES.values() for zone in zones})
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where a module's resources land."""
+
+    resource_group_name: str
+    location: str
+    tags: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class Diagnostics:
+    """Send logs and metrics to this Log Analytics workspace."""
+
+    workspace_id: str
+
+
+@dataclass(frozen=True)
+class PrivateLink:
+    """Private endpoints go into this subnet and register in these zones (zone name -> zone id)."""
+
+    subnet_id: str
+    dns_zone_ids: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class RoleAssignment:
+    """Grant a built-in role on the module's resource (or on `scope_suffix` below it)."""
+
+    principal_id: str
+    role: str
+    scope_suffix: str = ""  # e.g. "/blobServices/default/containers/gold"
+    principal_type: str | None = "ServicePrincipal"  # None when it may be a user or a service principal
+
+
+@dataclass(frozen=True)
+class Interfaces:
+    diagnostics: Diagnostics | None = None
+    private_link: PrivateLink | None = None  # None: no private endpoints (environment is not private)
+    role_assignments: Sequence[RoleAssignment] = field(default_factory=tuple)
+    lock: bool = False  # CanNotDelete lock, for stateful resources in production
+
+
+@dataclass(frozen=True)
+class DiagnosticTarget:
+    """A resource (or sub-resource such as a storage account's blob service) to collect from."""
+
+    resource_id: str
+    logs: bool = True
+    metrics: bool = True
+    label: str = ""
+
+
+class StandardInterfaces:
+    """Applies a module's `Interfaces` to one Azure resource."""
+
+    def __init__(self, scope: Construct, placement: Placement, interfaces: Interfaces) -> None:
+        self._scope = scope
+        self._placement = placement
+        self._interfaces = interfaces
+        self.granted: list[AzRoleAssignment] = []  # resources that must wait for these grants depend on them
+
+    def apply(
+        self,
+        *,
+        resource_id: str,
+        resource_name: str,
+        private_endpoint_subresources: Sequence[str] = (),
+        diagnostic_targets: Sequence[DiagnosticTarget] | None = None,
+        stateful: bool = False,
+    ) -> None:
+        targets = diagnostic_targets if diagnostic_targets is not None else [DiagnosticTarget(resource_id)]
+        self.diagnostics(targets)
+        self.private_endpoints(resource_id, resource_name, private_endpoint_subresources)
+        self.role_assignments(resource_id)
+        if stateful:
+            self.lock(resource_id, resource_name)
+
+    def diagnostics(self, targets: Sequence[DiagnosticTarget]) -> None:
+        diagnostics = self._interfaces.diagnostics
+        if diagnostics is None:
+            return
+        for target in targets:
+            suffix = f"-{target.label}" if target.label else ""
+            MonitorDiagnosticSetting(
+                self._scope, f"Diagnostics{target.label.title().replace('-', '')}",
+                name=f"to-log-analytics{suffix}",
+                target_resource_id=target.resource_id,
+                log_analytics_workspace_id=diagnostics.workspace_id,
+                enabled_log=[MonitorDiagnosticSettingEnabledLog(category_group="allLogs")] if target.logs else None,
+                enabled_metric=(
+                    [MonitorDiagnosticSettingEnabledMetric(category="AllMetrics")] if target.metrics else None
+                ),
+            )
+
+    def private_endpoints(self, resource_id: str, resource_name: str, subresources: Sequence[str]) -> None:
+        link = self._interfaces.private_link
+        if link is None:
+            return
+        for subresource in subresources:
+            zone_ids = [link.dns_zone_ids[zone] for zone in PRIVATE_DNS_ZONES[subresource]]
+            name = f"pe-{resource_name}-{subresource.lower()}"
+            PrivateEndpoint(
+                self._scope, f"PrivateEndpoint{subresource.title()}",
+                name=name,
+                location=self._placement.location,
+                resource_group_name=self._placement.resource_group_name,
+                subnet_id=link.subnet_id,
+                custom_network_interface_name=f"nic-{name}",
+                private_service_connection=PrivateEndpointPrivateServiceConnection(
+                    name=f"psc-{resource_name}-{subresource.lower()}",
+                    private_connection_resource_id=resource_id,
+                    subresource_names=[subresource],
+                    is_manual_connection=False,
+                ),
+                private_dns_zone_group=PrivateEndpointPrivateDnsZoneGroup(
+                    name="default", private_dns_zone_ids=zone_ids
+                ),
+                tags=dict(self._placement.tags),
+            )
+
+    def role_assignments(self, resource_id: str) -> None:
+        for index, grant in enumerate(self._interfaces.role_assignments):
+            self.granted.append(AzRoleAssignment(
+                self._scope, f"RoleAssignment{index}",
+                scope=f"{resource_id}{grant.scope_suffix}",
+                role_definition_name=grant.role,
+                principal_id=grant.principal_id,
+                principal_type=grant.principal_type,
+            ))
+
+    def lock(self, resource_id: str, resource_name: str) -> None:
+        if not self._interfaces.lock:
+            return
+        ManagementLock(
+            self._scope, "DeleteLock",
+            name=f"lock-{resource_name}",
+            scope=resource_id,
+            lock_level="CanNotDelete",
+            notes="Stateful resource: remove this lock deliberately before deleting.",
+        )

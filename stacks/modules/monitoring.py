@@ -1,0 +1,44 @@
+"""Monitoring: the environment's Log Analytics workspace and workspace-based Application Insights."""
+
+from __future__ import annotations
+
+from cdktn_provider_azurerm.application_insights import ApplicationInsights
+from cdktn_provider_azurerm.log_analytics_workspace import LogAnalyticsWorkspace
+from constructs import Construct
+
+from stacks.modules.interfaces import Diagnostics, Placement
+
+
+class Monitoring(Construct):
+    """Every other module sends its diagnostics here (`monitoring.diagnostics`)."""
+
+    def __init__(
+        self, scope: Construct, id_: str, *, placement: Placement, workspace_name: str, insights_name: str,
+        retention_days: int,
+    ) -> None:
+        super().__init__(scope, id_)
+        self.workspace = LogAnalyticsWorkspace(
+            self, "Workspace",
+            name=workspace_name,
+            location=placement.location,
+            resource_group_name=placement.resource_group_name,
+            sku="PerGB2018",
+            retention_in_days=retention_days,
+            # Queries and ingestion only with Entra ID tokens: no shared workspace keys in use.
+            local_authentication_enabled=False,
+            tags=dict(placement.tags),
+        )
+        self.insights = ApplicationInsights(
+            self, "Insights",
+            name=insights_name,
+            location=placement.location,
+            resource_group_name=placement.resource_group_name,
+            workspace_id=self.workspace.id,
+            application_type="web",
+            retention_in_days=retention_days,
+            # Telemetry is accepted only with an Entra ID token (the app's managed identity).
+            local_authentication_disabled=True,
+            internet_ingestion_enabled=True,
+            tags=dict(placement.tags),
+        )
+        self.diagnostics = Diagnostics(workspace_id=self.workspace.id)

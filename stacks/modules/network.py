@@ -1,0 +1,128 @@
+"""Networking: a virtual network with one network security group per subnet, and private DNS zones."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from cdktn_provider_azurerm.network_security_group import NetworkSecurityGroup
+from cdktn_provider_azurerm.private_dns_zone import PrivateDnsZone
+from cdktn_provider_azurerm.private_dns_zone_virtual_network_link import PrivateDnsZoneVirtualNetworkLink
+from cdktn_provider_azurerm.subnet import Subnet, SubnetDelegation, SubnetDelegationServiceDelegation
+from cdktn_provider_azurerm.subnet_network_security_group_association import (
+    SubnetNetworkSecurityGroupAssociation,
+)
+from cdktn_provider_azurerm.virtual_network import VirtualNetwork
+from cdktn_provider_azurerm.virtual_network_peering import VirtualNetworkPeering
+from constructs import Construct
+
+from stacks.modules.interfaces import Placement
+from stacks.naming import Namer
+
+
+@dataclass(frozen=True)
+class SubnetSpec:
+    key: str  # e.g. "app", "private-endpoints"
+    prefix: str
+    delegation: str | None = None  # service the subnet is delegated to, e.g. Microsoft.Web/serverFarms
+    service_endpoints: Sequence[str] = ()
+
+
+_DELEGATION_ACTIONS = {
+    "Microsoft.Web/serverFarms": ["Microsoft.Network/virtualNetworks/subnets/action"],
+}
+
+
+class Network(Construct):
+    """A virtual network; `subnets[key]` are its subnets, each behind its own network security group."""
+
+    def __init__(
+        self, scope: Construct, id_: str, *, placement: Placement, namer: Namer, address_space: str,
+        subnets: Sequence[SubnetSpec], qualifier: str = "",
+    ) -> None:
+        super().__init__(scope, id_)
+        region = placement.location
+        self.vnet = VirtualNetwork(
+            self, "VirtualNetwork",
+            name=namer.name("virtual_network", qualifier, region),
+            location=region,
+            resource_group_name=placement.resource_group_name,
+            address_space=[address_space],
+            tags=dict(placement.tags),
+        )
+        self.subnets: dict[str, Subnet] = {}
+        for spec in subnets:
+            construct_id = spec.key.title().replace("-", "")
+            subnet = Subnet(
+                self, f"Subnet{construct_id}",
+                name=namer.name("subnet", spec.key, region),
+                resource_group_name=placement.resource_group_name,
+                virtual_network_name=self.vnet.name,
+                address_prefixes=[spec.prefix],
+                # Subnets get no default outbound internet address (Azure retires it; egress must be explicit).
+                default_outbound_access_enabled=False,
+                private_endpoint_network_policies="Enabled",
+                service_endpoints=list(spec.service_endpoints) or None,
+                delegation=[
+                    SubnetDelegation(
+                        name=spec.delegation.split("/")[-1],
+                        service_delegation=SubnetDelegationServiceDelegation(
+                            name=spec.delegation, actions=_DELEGATION_ACTIONS.get(spec.delegation)
+                        ),
+                    )
+                ] if spec.delegation else None,
+            )
+            nsg = NetworkSecurityGroup(
+                self, f"SecurityGroup{construct_id}",
+                name=namer.name("network_security_group", spec.key, region),
+                location=region,
+                resource_group_name=placement.resource_group_name,
+                tags=dict(placement.tags),
+            )
+            SubnetNetworkSecurityGroupAssociation(
+                self, f"SecurityGroupAssociation{construct_id}", subnet_id=subnet.id, network_security_group_id=nsg.id
+            )
+            self.subnets[spec.key] = subnet
+
+    def peer_with(self, other: Network, id_: str, resource_group_name: str) -> None:
+        """Peer both ways, so regional app subnets reach private endpoints in the primary network."""
+        for direction, (source, target) in {"Out": (self, other), "In": (other, self)}.items():
+            VirtualNetworkPeering(
+                self, f"Peering{id_}{direction}",
+                name=f"peer-{source.vnet.name}-to-{target.vnet.name}"[:80],
+                resource_group_name=resource_group_name,
+                virtual_network_name=source.vnet.name,
+                remote_virtual_network_id=target.vnet.id,
+                allow_forwarded_traffic=False,
+                allow_virtual_network_access=True,
+            )
+
+
+class PrivateDnsZones(Construct):
+    """One private DNS zone per private-link service in use, linked to every network that resolves it."""
+
+    def __init__(
+        self, scope: Construct, id_: str, *, placement: Placement, zones: Sequence[str],
+        linked_networks: Mapping[str, str],
+    ) -> None:
+        super().__init__(scope, id_)
+        self.zone_ids: dict[str, str] = {}
+        for zone_name in zones:
+            zone_id = "".join(part.title() for part in zone_name.split(".")[1:3])
+            zone = PrivateDnsZone(
+                self, f"Zone{zone_id}",
+                name=zone_name,
+                resource_group_name=placement.resource_group_name,
+                tags=dict(placement.tags),
+            )
+            for network_key, vnet_id in linked_networks.items():
+                PrivateDnsZoneVirtualNetworkLink(
+                    self, f"Link{zone_id}{network_key.title()}",
+                    name=f"link-{network_key}",
+                    resource_group_name=placement.resource_group_name,
+                    private_dns_zone_name=zone.name,
+                    virtual_network_id=vnet_id,
+                    registration_enabled=False,
+                    tags=dict(placement.tags),
+                )
+            self.zone_ids[zone_name] = zone.id

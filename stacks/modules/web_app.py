@@ -1,0 +1,112 @@
+"""A regional Linux web app (Python) on its own App Service plan, with the App Service secure defaults."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from cdktn_provider_azurerm.linux_web_app import (
+    LinuxWebApp,
+    LinuxWebAppIdentity,
+    LinuxWebAppLogs,
+    LinuxWebAppLogsHttpLogs,
+    LinuxWebAppLogsHttpLogsFileSystem,
+    LinuxWebAppSiteConfig,
+    LinuxWebAppSiteConfigApplicationStack,
+)
+from cdktn_provider_azurerm.linux_web_app_slot import (
+    LinuxWebAppSlot,
+    LinuxWebAppSlotIdentity,
+    LinuxWebAppSlotLogs,
+    LinuxWebAppSlotLogsHttpLogs,
+    LinuxWebAppSlotLogsHttpLogsFileSystem,
+    LinuxWebAppSlotSiteConfig,
+    LinuxWebAppSlotSiteConfigApplicationStack,
+)
+from cdktn_provider_azurerm.service_plan import ServicePlan
+from constructs import Construct
+
+from stacks.modules.interfaces import Interfaces, Placement, StandardInterfaces
+
+# Settings common to the site and its slot: the secure transport and the Python start-up.
+_SITE = {
+    "minimum_tls_version": "1.2",
+    "scm_minimum_tls_version": "1.2",
+    "ftps_state": "Disabled",
+    "http2_enabled": True,
+    "always_on": True,
+    "remote_debugging_enabled": False,
+    "vnet_route_all_enabled": True,  # outbound traffic goes through the VNet (private endpoints, NSGs)
+    "health_check_eviction_time_in_min": 5,
+}
+
+
+class RegionalWebApp(Construct):
+    def __init__(
+        self, scope: Construct, id_: str, *, placement: Placement, interfaces: Interfaces, plan_name: str,
+        app_name: str, sku: str, worker_count: int, zone_redundant: bool, subnet_id: str, identity_id: str,
+        app_settings: Mapping[str, str], health_path: str, start_command: str, python_version: str,
+        staging_slot: bool, public_network_access: bool = True,
+    ) -> None:
+        super().__init__(scope, id_)
+        self.plan = ServicePlan(
+            self, "Plan",
+            name=plan_name,
+            location=placement.location,
+            resource_group_name=placement.resource_group_name,
+            os_type="Linux",
+            sku_name=sku,
+            worker_count=worker_count,
+            zone_balancing_enabled=zone_redundant,
+            tags=dict(placement.tags),
+        )
+        common = {
+            "https_only": True,
+            "client_affinity_enabled": False,
+            "public_network_access_enabled": public_network_access,  # users reach it through Traffic Manager
+            "ftp_publish_basic_authentication_enabled": False,
+            "webdeploy_publish_basic_authentication_enabled": False,
+            "virtual_network_subnet_id": subnet_id,
+            "key_vault_reference_identity_id": identity_id,
+            "app_settings": dict(app_settings),
+            "tags": dict(placement.tags),
+        }
+        site = {**_SITE, "health_check_path": health_path, "app_command_line": start_command,
+                "worker_count": worker_count}
+        self.app = LinuxWebApp(
+            self, "App",
+            name=app_name,
+            location=placement.location,
+            resource_group_name=placement.resource_group_name,
+            service_plan_id=self.plan.id,
+            identity=LinuxWebAppIdentity(type="UserAssigned", identity_ids=[identity_id]),
+            site_config=LinuxWebAppSiteConfig(
+                **site, application_stack=LinuxWebAppSiteConfigApplicationStack(python_version=python_version)
+            ),
+            logs=LinuxWebAppLogs(
+                detailed_error_messages=True, failed_request_tracing=True,
+                http_logs=LinuxWebAppLogsHttpLogs(
+                    file_system=LinuxWebAppLogsHttpLogsFileSystem(retention_in_days=7, retention_in_mb=100)
+                ),
+            ),
+            **common,
+        )
+        self.staging = None
+        if staging_slot:
+            # Deployments land here, warm up on the health path, then swap into production.
+            self.staging = LinuxWebAppSlot(
+                self, "StagingSlot",
+                name="staging",
+                app_service_id=self.app.id,
+                identity=LinuxWebAppSlotIdentity(type="UserAssigned", identity_ids=[identity_id]),
+                site_config=LinuxWebAppSlotSiteConfig(
+                    **site, application_stack=LinuxWebAppSlotSiteConfigApplicationStack(python_version=python_version)
+                ),
+                logs=LinuxWebAppSlotLogs(
+                    detailed_error_messages=True, failed_request_tracing=True,
+                    http_logs=LinuxWebAppSlotLogsHttpLogs(
+                        file_system=LinuxWebAppSlotLogsHttpLogsFileSystem(retention_in_days=7, retention_in_mb=100)
+                    ),
+                ),
+                **common,
+            )
+        StandardInterfaces(self, placement, interfaces).apply(resource_id=self.app.id, resource_name=app_name)

@@ -1,0 +1,195 @@
+"""Blue/green rollout of a gated model to the Azure ML online endpoint, on azure-ai-ml's MLClient.
+
+Order: gate passed -> register the model -> make sure the endpoint exists -> create/update the candidate
+deployment (the slot without traffic, "green" when "blue" is live) -> smoke-test it directly with sample
+rows -> shift traffic in steps (10% -> 100%), probing the candidate after each step -> done. A failed smoke
+test, a failed deployment or probes over the error budget put all traffic back on the previously live
+slot and raise RolloutFailed. The previous slot keeps its deployment (at 0%) for the next rollback.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from azure.core.exceptions import ResourceNotFoundError
+
+from contract import ML_MODEL_NAME, ML_ONLINE_ENDPOINT
+from tools.deploy.ml_gate import GateDecision
+
+SLOTS = ("blue", "green")
+
+
+class RolloutFailed(Exception):
+    """The candidate did not make it; traffic is back on the previously live slot."""
+
+
+class GateRejected(Exception):
+    """The evaluation rejected the candidate; nothing was registered or deployed."""
+
+
+@dataclass(frozen=True)
+class RolloutSettings:
+    traffic_steps: tuple[int, ...] = (10, 100)
+    probes_per_step: int = 10
+    error_budget: float = 0.1  # largest tolerated fraction of failed probes at any step
+
+    def __post_init__(self) -> None:
+        steps = self.traffic_steps
+        if not steps or steps[-1] != 100 or any(b <= a for a, b in zip(steps, steps[1:], strict=False)):
+            raise ValueError(f"traffic steps must rise strictly and end at 100, got {steps}")
+        if not 0 <= self.error_budget < 1:
+            raise ValueError("error budget is a fraction in [0, 1)")
+
+
+@dataclass
+class RolloutResult:
+    live_before: str | None
+    candidate: str
+    model_version: str
+    traffic_history: list[dict[str, int]] = field(default_factory=list)
+
+
+def live_slot(traffic: dict[str, int] | None) -> str | None:
+    """The slot serving the most traffic; None before the first rollout."""
+    serving = {slot: pct for slot, pct in (traffic or {}).items() if pct > 0}
+    if not serving:
+        return None
+    return max(sorted(serving), key=lambda slot: serving[slot])
+
+
+def candidate_slot(live: str | None) -> str:
+    return "blue" if live == "green" else "green"
+
+
+def traffic_split(candidate: str, live: str | None, candidate_percent: int) -> dict[str, int]:
+    split = {candidate: candidate_percent}
+    if live is not None:
+        split[live] = 100 - candidate_percent
+    return split
+
+
+def check_predictions(response: Any, expected_rows: int) -> list[float]:
+    """A smoke/probe response must hold one finite, positive price per sample row."""
+    body = json.loads(response) if isinstance(response, str | bytes) else response
+    if isinstance(body, str):  # some scoring servers JSON-encode the JSON once more
+        body = json.loads(body)
+    if isinstance(body, dict):
+        body = body.get("predictions", body.get("prices"))
+    if not isinstance(body, list) or len(body) != expected_rows:
+        raise ValueError(f"expected {expected_rows} predictions, got {str(body)[:200]}")
+    prices = [float(value) for value in body]
+    if not all(math.isfinite(p) and p > 0 for p in prices):
+        raise ValueError(f"predictions must be finite positive prices, got {prices}")
+    return prices
+
+
+@dataclass
+class Rollout:
+    """One rollout against one workspace. `client` is an MLClient (or anything with the same operations)."""
+
+    client: Any
+    build_deployment: Callable[[str, str], Any]  # (slot, model id) -> an OnlineDeployment to create/update
+    build_endpoint: Callable[[], Any]  # used only when the endpoint does not exist yet
+    sample_rows: Sequence[dict[str, Any]]
+    settings: RolloutSettings = field(default_factory=RolloutSettings)
+    endpoint_name: str = ML_ONLINE_ENDPOINT
+    log: Callable[[str], None] = print
+
+    def run(self, gate: GateDecision, model_path: str) -> RolloutResult:
+        if not gate.passed:
+            raise GateRejected("the evaluation gate rejected the candidate: " + "; ".join(gate.reasons))
+        model = self.register_model(model_path, gate)
+        endpoint = self.ensure_endpoint()
+        live = live_slot(dict(endpoint.traffic or {}))
+        candidate = candidate_slot(live)
+        self.log(f"live slot: {live or 'none (first rollout)'}; candidate slot: {candidate}")
+        result = RolloutResult(live, candidate, str(model.version))
+        try:
+            self.client.online_deployments.begin_create_or_update(self.build_deployment(candidate, model.id)).result()
+        except Exception as exc:
+            # The candidate never got traffic, but make that explicit so the endpoint state is known.
+            self._restore(live, candidate, result)
+            raise RolloutFailed(f"deployment of {candidate} failed: {exc}") from exc
+        try:
+            prices = self.smoke(candidate)
+        except Exception as exc:
+            self._restore(live, candidate, result)
+            raise RolloutFailed(f"smoke test of {candidate} failed: {exc}") from exc
+        self.log(f"smoke test of {candidate} passed: {prices}")
+        for percent in self.settings.traffic_steps:
+            self.set_traffic(traffic_split(candidate, live, percent), result)
+            failures = self.probe(candidate)
+            budget = self.settings.error_budget * self.settings.probes_per_step
+            self.log(f"{candidate} at {percent}%: {failures}/{self.settings.probes_per_step} probes failed")
+            if failures > budget:
+                self._restore(live, candidate, result)
+                raise RolloutFailed(
+                    f"{candidate} at {percent}% failed {failures} of {self.settings.probes_per_step} probes, "
+                    f"over the error budget of {self.settings.error_budget:.0%}"
+                )
+        self.log(f"rollout complete: {candidate} serves 100% with model {ML_MODEL_NAME}:{model.version}")
+        return result
+
+    def register_model(self, model_path: str, gate: GateDecision) -> Any:
+        from azure.ai.ml.constants import AssetTypes
+        from azure.ai.ml.entities import Model
+
+        model = Model(
+            name=ML_MODEL_NAME,
+            path=model_path,
+            type=AssetTypes.CUSTOM_MODEL,
+            tags=gate.as_tags(),
+            description="Registered by the ML pipeline after the evaluation gate passed",
+        )
+        registered = self.client.models.create_or_update(model)
+        self.log(f"registered model {registered.name}:{registered.version}")
+        return registered
+
+    def ensure_endpoint(self) -> Any:
+        try:
+            return self.client.online_endpoints.get(self.endpoint_name)
+        except ResourceNotFoundError:
+            self.log(f"endpoint {self.endpoint_name} does not exist yet; creating it")
+            return self.client.online_endpoints.begin_create_or_update(self.build_endpoint()).result()
+
+    def _invoke(self, slot: str) -> list[float]:
+        with tempfile.TemporaryDirectory() as folder:
+            request = Path(folder) / "request.json"
+            request.write_text(json.dumps({"data": list(self.sample_rows)}), encoding="utf-8")
+            response = self.client.online_endpoints.invoke(
+                endpoint_name=self.endpoint_name, deployment_name=slot, request_file=str(request)
+            )
+        return check_predictions(response, len(self.sample_rows))
+
+    def smoke(self, slot: str) -> list[float]:
+        return self._invoke(slot)
+
+    def probe(self, slot: str) -> int:
+        failures = 0
+        for _ in range(self.settings.probes_per_step):
+            try:
+                self._invoke(slot)
+            except Exception as exc:  # any failed call counts against the error budget
+                failures += 1
+                self.log(f"probe of {slot} failed: {exc}")
+        return failures
+
+    def set_traffic(self, split: dict[str, int], result: RolloutResult) -> None:
+        endpoint = self.client.online_endpoints.get(self.endpoint_name)
+        endpoint.traffic = dict(split)
+        self.client.online_endpoints.begin_create_or_update(endpoint).result()
+        result.traffic_history.append(dict(split))
+        self.log(f"traffic: {split}")
+
+    def _restore(self, live: str | None, candidate: str, result: RolloutResult) -> None:
+        self.log(f"rolling back: all traffic to {live or 'no slot'}")
+        split = {candidate: 0}
+        if live is not None:
+            split[live] = 100
+        self.set_traffic(split, result)
