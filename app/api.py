@@ -72,7 +72,8 @@ async def create_prediction(request: Request) -> Response:
     # rejects exactly what online and batch scoring reject, with the same field/reason messages.
     content_type = request.headers.get("content-type", "")
     if content_type.split(";")[0].strip().lower() != "application/json":
-        return _problem(415, "Unsupported media type.", "(body)", "send the car as JSON (Content-Type: application/json)")
+        reason = "send the car as JSON (Content-Type: application/json)"
+        return _problem(415, "Unsupported media type.", "(body)", reason)
     body = await request.body()
     try:
         raw: Any = json.loads(body)

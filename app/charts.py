@@ -26,7 +26,9 @@ def _nice_max(value: float) -> float:
     return 10.0 * magnitude
 
 
-def horizontal_bars(items: Sequence[tuple[str, float]], label: str, fmt: Formatter = _count, width: int = 560) -> Markup:
+def horizontal_bars(
+    items: Sequence[tuple[str, float]], label: str, fmt: Formatter = _count, width: int = 560
+) -> Markup:
     if not items:
         return _empty(label)
     row, top, left, right = 26, 8, 120, 56
@@ -95,3 +97,23 @@ def _svg(width: int, height: int, label: str, body: str) -> Markup:
 
 def _empty(label: str) -> Markup:
     return Markup(f'<p class="empty">No data yet for “{escape(label)}”.</p>')
+
+
+def range_bar(low: float, price: float, high: float, width: int = 360, height: int = 44) -> Markup:
+    """The plausible range as a band with the estimate marked, labelled at both ends."""
+    pad = (high - low) * 0.15 or max(price * 0.05, 1)
+    lo, hi = low - pad, high + pad
+
+    def x(v: float) -> float:
+        return 8 + (width - 16) * (v - lo) / (hi - lo)
+
+    return Markup(
+        f'<svg class="range-bar" viewBox="0 0 {width} {height}" role="img" '
+        f'aria-label="Plausible range ${low:,.0f} to ${high:,.0f}, estimate ${price:,.0f}">'
+        f'<rect class="range-track" x="8" y="10" width="{width - 16}" height="10" rx="5"/>'
+        f'<rect class="range-band" x="{x(low):.1f}" y="10" width="{x(high) - x(low):.1f}" height="10" rx="5"/>'
+        f'<circle class="range-mark" cx="{x(price):.1f}" cy="15" r="8"/>'
+        f'<text class="axis-label" x="{x(low):.1f}" y="38" text-anchor="middle">${low:,.0f}</text>'
+        f'<text class="axis-label" x="{x(high):.1f}" y="38" text-anchor="middle">${high:,.0f}</text>'
+        "</svg>"
+    )

@@ -73,6 +73,8 @@ def create_app(settings: Settings | None = None, scorer: Scorer | None = None) -
 
 def _app_from_environment() -> FastAPI:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # The Azure SDK logs every HTTP request at INFO: far too much for an app log.
+    logging.getLogger("azure").setLevel(logging.WARNING)
     return create_app()
 
 

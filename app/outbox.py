@@ -48,7 +48,9 @@ class Outbox:
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
-                self._db.executemany("INSERT OR REPLACE INTO pending (id, created_at, make, body) VALUES (?,?,?,?)", rows)
+                self._db.executemany(
+                    "INSERT OR REPLACE INTO pending (id, created_at, make, body) VALUES (?,?,?,?)", rows
+                )
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")

@@ -28,6 +28,7 @@ def _when(text: str) -> str:
 
 
 templates.env.filters.update(money=_money, when=_when, label=value_label)
+templates.env.globals.update(range_bar=charts.range_bar)
 
 
 def _service(request: Request) -> PredictionService:

@@ -71,7 +71,8 @@ class PredictionService:
         quote = await self.scorer.quote(car)
         prediction = new_prediction(car, quote, self.settings.region)
         doc = prediction.model_dump()
-        assert self.writer is not None, "service not started"
+        if self.writer is None:
+            raise RuntimeError("PredictionService.start() was not called")
         try:
             await self.writer.put(doc)
         except Exception as exc:
