@@ -15,30 +15,32 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from cdktn import App
+
+from stacks.app_tier import AppStack
+from stacks.base import PlatformStack
 from stacks.config import ConfigError, EnvironmentConfig, load_environments
+from stacks.data import DataStack
+from stacks.edge import EdgeStack
+from stacks.foundation import FoundationStack
+from stacks.global_data import GlobalDataStack
+from stacks.ml import MlStack
 from stacks.naming import NamingError
 
 DEFAULT_OUTDIR = Path("cdktf.out")
 
 
-def build_environment(app: object, config: EnvironmentConfig) -> list[object]:
+def build_environment(app: App, config: EnvironmentConfig) -> list[PlatformStack]:
     """The stacks of one environment, in deploy order; dependencies form a one-way graph."""
-    from stacks.app_tier import AppStack
-    from stacks.data import DataStack
-    from stacks.edge import EdgeStack
-    from stacks.foundation import FoundationStack
-    from stacks.global_data import GlobalDataStack
-    from stacks.ml import MlStack
-
-    foundation = FoundationStack(app, config=config)  # type: ignore[arg-type]
-    data = DataStack(app, config=config, foundation=foundation)  # type: ignore[arg-type]
-    ml = MlStack(app, config=config, foundation=foundation, data=data)  # type: ignore[arg-type]
-    global_data = GlobalDataStack(app, config=config, foundation=foundation)  # type: ignore[arg-type]
+    foundation = FoundationStack(app, config=config)
+    data = DataStack(app, config=config, foundation=foundation)
+    ml = MlStack(app, config=config, foundation=foundation, data=data)
+    global_data = GlobalDataStack(app, config=config, foundation=foundation)
     apps = [
-        AppStack(app, config=config, region=region, foundation=foundation, global_data=global_data, ml=ml)  # type: ignore[arg-type]
+        AppStack(app, config=config, region=region, foundation=foundation, global_data=global_data, ml=ml)
         for region in config.app_regions
     ]
-    edge = EdgeStack(app, config=config, foundation=foundation, apps=apps)  # type: ignore[arg-type]
+    edge = EdgeStack(app, config=config, foundation=foundation, apps=apps)
     # Declared, not only inferred from references: the deploy order is part of the design.
     for stack in (data, ml, global_data):
         stack.add_dependency(foundation)
@@ -52,8 +54,6 @@ def build_environment(app: object, config: EnvironmentConfig) -> list[object]:
 
 def synthesize(configs: Sequence[EnvironmentConfig], outdir: Path, *, progress: bool = True) -> None:
     """Synthesize every stack of `configs` into `outdir`, replacing it only when synthesis succeeds."""
-    from cdktn import App
-
     outdir = outdir.resolve()
     staging = outdir.with_name(f".{outdir.name}.staging-{os.getpid()}")
     shutil.rmtree(staging, ignore_errors=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from cdktn_provider_azurerm.linux_web_app import (
     LinuxWebApp,
@@ -28,7 +29,7 @@ from constructs import Construct
 from stacks.modules.interfaces import Interfaces, Placement, StandardInterfaces
 
 # Settings common to the site and its slot: the secure transport and the Python start-up.
-_SITE = {
+_SITE: dict[str, Any] = {
     "minimum_tls_version": "1.2",
     "scm_minimum_tls_version": "1.2",
     "ftps_state": "Disabled",
@@ -59,7 +60,7 @@ class RegionalWebApp(Construct):
             zone_balancing_enabled=zone_redundant,
             tags=dict(placement.tags),
         )
-        common = {
+        common: dict[str, Any] = {
             "https_only": True,
             "client_affinity_enabled": False,
             "public_network_access_enabled": public_network_access,  # users reach it through Traffic Manager
@@ -70,7 +71,7 @@ class RegionalWebApp(Construct):
             "app_settings": dict(app_settings),
             "tags": dict(placement.tags),
         }
-        site = {**_SITE, "health_check_path": health_path, "app_command_line": start_command,
+        site: dict[str, Any] = {**_SITE, "health_check_path": health_path, "app_command_line": start_command,
                 "worker_count": worker_count}
         self.app = LinuxWebApp(
             self, "App",
