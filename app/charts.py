@@ -3,6 +3,7 @@ screen readers (role=img, a label, and a <title> tooltip on every bar). Colours 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from html import escape
 
@@ -15,15 +16,12 @@ def _count(value: float) -> str:
     return f"{value:,.0f}"
 
 
-def _nice_max(value: float) -> float:
-    """Round an axis maximum up to 1, 2, 2.5 or 5 times a power of ten."""
-    if value <= 0:
-        return 1.0
-    magnitude = 10 ** (len(str(int(value))) - 1)
-    for step in (1, 2, 2.5, 5, 10):
-        if value <= step * magnitude:
-            return step * magnitude
-    return 10.0 * magnitude
+def _nice_max(value: float, ticks: int = 4) -> float:
+    """An axis maximum of `ticks` equal whole-number steps of 1, 2 or 5 times a power of ten."""
+    raw = max(value, 1) / ticks
+    magnitude = 10 ** math.floor(math.log10(raw))
+    step = next((s * magnitude for s in (1, 2, 5, 10) if raw <= s * magnitude), 10 * magnitude)
+    return max(step, 1) * ticks
 
 
 def horizontal_bars(
@@ -63,9 +61,10 @@ def columns(
     for i, (name, value) in enumerate(items):
         x = left + i * slot
         h = plot_h * value / peak
+        bar = min(slot * 0.76, 56.0)  # a lone column stays a column, not a slab
         tip = tooltips[i] if tooltips else f"{name}: {fmt(value)}"
         parts.append(
-            f'<rect class="bar" x="{x + slot * 0.12:.1f}" y="{top + plot_h - h:.1f}" width="{slot * 0.76:.1f}" '
+            f'<rect class="bar" x="{x + (slot - bar) / 2:.1f}" y="{top + plot_h - h:.1f}" width="{bar:.1f}" '
             f'height="{max(h, 0):.1f}" rx="2"><title>{escape(tip)}</title></rect>'
         )
         if i % every == 0:

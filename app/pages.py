@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
@@ -52,7 +53,8 @@ async def predictor(request: Request) -> HTMLResponse:
 
 @router.post("/", response_class=HTMLResponse)
 async def predictor_submit(request: Request) -> HTMLResponse:
-    form = {k: str(v) for k, v in (await request.form()).items()}
+    # A plain urlencoded form: parsed here so the app needs no multipart library.
+    form = {k: v[-1] for k, v in parse_qs((await request.body()).decode("utf-8", "replace")).items()}
     row, number_errors = form_to_row(form)
     parsed = parse_row(row)
     errors = {e.field: e.reason for e in ([] if not isinstance(parsed, list) else parsed)}

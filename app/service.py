@@ -54,7 +54,9 @@ class PredictionService:
                 self.store.ensure_containers()
             except Exception as exc:  # start anyway: the outbox keeps predictions until Cosmos is back
                 log.warning("Cosmos DB not reachable at start-up: %s", exc)
-            self.drainer = Drainer(self.outbox, self.store.upsert_prediction).start()
+            self.drainer = Drainer(
+                self.outbox, self.store.upsert_prediction, max_backoff_seconds=self.settings.outbox_retry_max_s
+            ).start()
         self.writer = OutboxWriter(self.outbox, on_committed=self.drainer.wake if self.drainer else _nothing)
 
     async def stop(self) -> None:

@@ -56,6 +56,7 @@ class Settings(BaseSettings):
     endpoint_timeout_s: float = 5.0
     endpoint_attempts: int = 3
     store_timeout_s: float = 3.0
+    outbox_retry_max_s: float = 30.0
 
     @property
     def cosmos_is_local_emulator(self) -> bool:

@@ -63,7 +63,8 @@ def synthesize(configs: Sequence[EnvironmentConfig], outdir: Path, *, progress: 
             started = time.perf_counter()
             stacks = build_environment(app, config)
             if progress:
-                print(f"  built {config.name}: {len(stacks)} stacks in {time.perf_counter() - started:.1f} s", flush=True)
+                elapsed = time.perf_counter() - started
+                print(f"  built {config.name}: {len(stacks)} stacks in {elapsed:.1f} s", flush=True)
         started = time.perf_counter()
         app.synth()
         if progress:

@@ -13,7 +13,7 @@ import onnx
 import pandas as pd
 from onnx import helper
 from skl2onnx import to_onnx
-from skl2onnx.common.data_types import DoubleTensorType, StringTensorType
+from skl2onnx.common.data_types import FloatTensorType, StringTensorType
 from sklearn.compose import TransformedTargetRegressor
 
 from ml.carprice.schema import CATEGORICAL_FEATURES, FEATURES, REQUIRED_FEATURES, CarFeatures, allowed_values
@@ -25,21 +25,21 @@ ONNX_OUTPUT = "price"
 
 
 def onnx_input_types() -> list[tuple[str, Any]]:
-    """One [N, 1] input per schema field: strings for categories, float64 for numbers (float32 would move tree splits) (NaN = missing)."""
-    return [(name, StringTensorType([None, 1]) if name in CATEGORICAL_FEATURES else DoubleTensorType([None, 1]))
+    """One [N, 1] input per schema field: strings for categories, float32 for numbers (what sklearn trees compare in, too) (NaN = missing)."""
+    return [(name, StringTensorType([None, 1]) if name in CATEGORICAL_FEATURES else FloatTensorType([None, 1]))
             for name in FEATURES]
 
 
 def to_onnx_model(model: TransformedTargetRegressor) -> onnx.ModelProto:
     """skl2onnx has no converter for TransformedTargetRegressor, so convert the inner pipeline (which
     predicts log price) and append the inverse transform, Exp, as one more node."""
-    inner = to_onnx(model.regressor_, initial_types=onnx_input_types(), target_opset={"": 21, "ai.onnx.ml": 5})
+    inner = to_onnx(model.regressor_, initial_types=onnx_input_types(), target_opset={"": 17, "ai.onnx.ml": 3})
     graph = inner.graph
     log_output = graph.output[0]
     log_name = log_output.name
     graph.node.append(helper.make_node("Exp", [log_name], [ONNX_OUTPUT], name="inverse_log"))
     graph.output.remove(log_output)
-    graph.output.append(helper.make_tensor_value_info(ONNX_OUTPUT, onnx.TensorProto.DOUBLE, [None, 1]))
+    graph.output.append(helper.make_tensor_value_info(ONNX_OUTPUT, onnx.TensorProto.FLOAT, [None, 1]))
     onnx.checker.check_model(inner)
     return inner
 

@@ -1,6 +1,6 @@
 """The candidate model and the baseline, as scikit-learn pipelines over the schema's raw columns.
 
-Candidate: impute + scale + one-hot, then an average of gradient boosting, extra trees and a ridge
+Candidate: impute + one-hot, then an average of gradient boosting, extra trees and a ridge
 regression, all on log(price) — car prices are multiplicative (a make's premium is a percentage), so
 errors are more even across cheap and expensive cars. Every step has an ONNX converter (see export.py).
 Baseline: Azure ML designer's automobile sample — ordinary linear regression on the same features.
@@ -14,8 +14,8 @@ from sklearn.compose import ColumnTransformer, TransformedTargetRegressor
 from sklearn.ensemble import ExtraTreesRegressor, GradientBoostingRegressor, VotingRegressor
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LinearRegression, Ridge
-from sklearn.pipeline import Pipeline, make_pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import OneHotEncoder
 
 from ml.carprice.schema import CATEGORICAL_FEATURES, FEATURES, NUMERIC_FEATURES, TARGET
 
@@ -39,7 +39,8 @@ def target(rows: pd.DataFrame) -> np.ndarray:
 
 def _preprocessing() -> ColumnTransformer:
     return ColumnTransformer([
-        ("numeric", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()), list(NUMERIC_FEATURES)),
+        # No scaling: trees compare raw float32 values, so ONNX and sklearn take identical splits.
+        ("numeric", SimpleImputer(strategy="median"), list(NUMERIC_FEATURES)),
         ("categorical", OneHotEncoder(handle_unknown="ignore"), list(CATEGORICAL_FEATURES)),
     ])
 

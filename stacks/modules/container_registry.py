@@ -40,7 +40,7 @@ class ContainerRegistry(Construct):
             retention_policy_in_days=7 if premium else None,
             quarantine_policy_enabled=premium or None,
             trust_policy_enabled=premium or None,
-            export_policy_enabled=True if public_network_access or not premium else False,
+            export_policy_enabled=public_network_access or not premium,
             data_endpoint_enabled=premium or None,
             zone_redundancy_enabled=zone_redundant if premium else None,
             tags=dict(placement.tags),

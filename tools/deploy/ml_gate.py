@@ -91,13 +91,24 @@ def read_gate(path: Path) -> GateDecision:
     return GateDecision(passed, reasons, candidate, baseline)
 
 
+def find_metrics(path: Path) -> Path:
+    """The metrics file itself, or the first metrics.json / model_card.json under a downloaded folder."""
+    if path.is_file():
+        return path
+    for name in ("metrics.json", "model_card.json"):
+        matches = sorted(path.rglob(name))
+        if matches:
+            return matches[0]
+    raise GateFileError(f"no metrics.json or model_card.json under {path}")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1:
-        print("usage: python -m tools.deploy.ml_gate <metrics.json>", file=sys.stderr)
+        print("usage: python -m tools.deploy.ml_gate <metrics.json | evaluation folder>", file=sys.stderr)
         return 2
     try:
-        decision = read_gate(Path(args[0]))
+        decision = read_gate(find_metrics(Path(args[0])))
     except GateFileError as exc:
         print(f"gate: cannot decide, stopping: {exc}", file=sys.stderr)
         return 2
