@@ -25,7 +25,8 @@ ONNX_OUTPUT = "price"
 
 
 def onnx_input_types() -> list[tuple[str, Any]]:
-    """One [N, 1] input per schema field: strings for categories, float32 for numbers (what sklearn trees compare in, too) (NaN = missing)."""
+    """One [N, 1] input per schema field: strings for categories, float32 for numbers (NaN = missing);
+    float32 is also what sklearn trees compare in, so ONNX takes the same splits."""
     return [(name, StringTensorType([None, 1]) if name in CATEGORICAL_FEATURES else FloatTensorType([None, 1]))
             for name in FEATURES]
 

@@ -25,7 +25,7 @@ SEED = 0
 
 def features_frame(rows: pd.DataFrame) -> pd.DataFrame:
     """The model's input frame: schema columns in order, floats for numbers, strings for categories."""
-    frame = pd.DataFrame({name: rows[name] if name in rows else None for name in FEATURES})
+    frame = pd.DataFrame({name: rows.get(name) for name in FEATURES})
     for name in NUMERIC_FEATURES:
         frame[name] = pd.to_numeric(frame[name], errors="coerce").astype("float64")
     for name in CATEGORICAL_FEATURES:

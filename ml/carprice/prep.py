@@ -16,8 +16,9 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 
+from ml.carprice.ids import car_id
 from ml.carprice.lake import ML_ROOT, Lake
-from ml.carprice.schema import CATEGORICAL_FEATURES, FEATURES, TARGET, parse_row
+from ml.carprice.schema import CATEGORICAL_FEATURES, FEATURES, INTEGER_FEATURES, TARGET, parse_row
 
 DEFAULT_SOURCE = ML_ROOT / "data" / "imports-85.csv"
 TABLE = "automobile"
@@ -25,7 +26,6 @@ REJECTED_TABLE = "automobile_rejected"
 UNPRICED_TABLE = "automobile_unpriced"
 GOLD_TABLE = "car_features"
 COLUMNS = (*FEATURES, TARGET)
-INTEGER_FEATURES = ("symboling",)
 
 BRONZE_SCHEMA = pa.schema(
     [("bronze_id", pa.string()), ("car_id", pa.string()), ("source", pa.string()), ("line", pa.int64()),
@@ -43,12 +43,6 @@ def _typed_field(name: str) -> pa.Field:
 SILVER_SCHEMA = pa.schema([pa.field("car_id", pa.string()), *(_typed_field(c) for c in COLUMNS)])
 GOLD_SCHEMA = SILVER_SCHEMA
 REJECTED_SCHEMA = pa.schema([("car_id", pa.string()), ("line", pa.int64()), ("errors", pa.string())])
-
-
-def car_id(values: dict[str, str]) -> str:
-    """Stable id of a car row: a hash of its values, so identical rows share an id (and deduplicate)."""
-    text = "\x1f".join(values.get(c, "") for c in COLUMNS)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 @dataclass(frozen=True)
@@ -125,10 +119,12 @@ def clean(bronze: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFram
             rejected.append({"car_id": raw["car_id"], "line": raw["line"], "errors": json.dumps(errors)})
             continue
         (good if price is not None else unpriced).append({"car_id": raw["car_id"], **typed})
-    silver = pd.DataFrame.from_records(good, columns=SILVER_SCHEMA.names).sort_values("car_id", ignore_index=True)
-    waiting = pd.DataFrame.from_records(unpriced, columns=SILVER_SCHEMA.names).sort_values("car_id", ignore_index=True)
-    refused = pd.DataFrame.from_records(rejected, columns=REJECTED_SCHEMA.names).sort_values("car_id", ignore_index=True)
-    return silver, waiting, refused, len(ordered) - len(deduplicated)
+
+    def frame(records: list[dict], schema: pa.Schema) -> pd.DataFrame:
+        return pd.DataFrame.from_records(records, columns=schema.names).sort_values("car_id", ignore_index=True)
+
+    duplicates = len(ordered) - len(deduplicated)
+    return frame(good, SILVER_SCHEMA), frame(unpriced, SILVER_SCHEMA), frame(rejected, REJECTED_SCHEMA), duplicates
 
 
 def run_prep(lake_root: str | Path | None = None, *, source: Path = DEFAULT_SOURCE,

@@ -74,6 +74,7 @@ CATEGORICAL_FEATURES: tuple[str, ...] = (
     "engine_location", "engine_type", "num_of_cylinders", "fuel_system",
 )
 NUMERIC_FEATURES: tuple[str, ...] = tuple(n for n in FEATURES if n not in CATEGORICAL_FEATURES)
+INTEGER_FEATURES: tuple[str, ...] = ("symboling",)  # numeric fields that must be whole numbers
 TARGET = "price"
 
 

@@ -1,0 +1,79 @@
+"""Price cars with the exported ONNX model. Used in-process by the web app, by score.py inside Azure ML's
+inference server and by batch scoring, so it imports only numpy, onnxruntime, pydantic and the schema."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnxruntime as ort
+
+from ml.carprice.schema import CATEGORICAL_FEATURES, FEATURES, CarFeatures
+
+ONNX_FILE = "model.onnx"
+CARD_FILE = "model_card.json"
+
+
+@dataclass(frozen=True)
+class PricedCar:
+    price: float
+    low: float
+    high: float
+
+
+class Pricer:
+    """A loaded model: `predict` validates nothing (CarFeatures already did) and never returns NaN."""
+
+    def __init__(self, session: ort.InferenceSession, card: dict[str, Any]) -> None:
+        self._session = session
+        self.card = card
+        self.model_version: str = str(card["model_version"])
+        interval = card["price_interval"]
+        self._ratio_low = float(interval["ratio_low"])
+        self._ratio_high = float(interval["ratio_high"])
+        self._missing = str(card.get("onnx", {}).get("missing_category", "missing"))
+        self._output = str(card.get("onnx", {}).get("output", "price"))
+        self._categorical = frozenset(CATEGORICAL_FEATURES)
+
+    @classmethod
+    def load(cls, model_dir: Path) -> Pricer:
+        model_dir = Path(model_dir)
+        card = json.loads((model_dir / CARD_FILE).read_text())
+        options = ort.SessionOptions()
+        # One scoring request is tiny: more threads only add hand-off cost (and fight the web workers).
+        options.intra_op_num_threads = 1
+        options.inter_op_num_threads = 1
+        session = ort.InferenceSession(str(model_dir / ONNX_FILE), options, providers=["CPUExecutionProvider"])
+        return cls(session, card)
+
+    def _feeds(self, cars: Sequence[CarFeatures]) -> dict[str, np.ndarray]:
+        feeds: dict[str, np.ndarray] = {}
+        for name in FEATURES:
+            values = [getattr(car, name) for car in cars]
+            if name in self._categorical:
+                column = [self._missing if v is None else v for v in values]
+                feeds[name] = np.array(column, dtype=object).reshape(-1, 1)
+            else:
+                feeds[name] = np.array([math.nan if v is None else v for v in values], dtype=np.float32).reshape(-1, 1)
+        return feeds
+
+    def predict_raw(self, cars: Sequence[CarFeatures]) -> np.ndarray:
+        """Model prices as a float array (no rounding, no interval)."""
+        if not cars:
+            return np.zeros(0)
+        (prices,) = self._session.run([self._output], self._feeds(cars))
+        return np.asarray(prices, dtype=np.float64).reshape(-1)
+
+    def predict(self, cars: Sequence[CarFeatures]) -> list[PricedCar]:
+        out = []
+        for price in self.predict_raw(cars):
+            # The model ends in exp(), so a finite input gives a positive price; guard anyway.
+            value = float(price) if math.isfinite(price) and price > 0 else 1.0
+            low, high = value * self._ratio_low, value * self._ratio_high
+            out.append(PricedCar(round(value), round(min(low, value)), round(max(high, value))))
+        return out
