@@ -19,7 +19,7 @@ from cdktn import App
 
 from stacks.app_tier import AppStack
 from stacks.base import PlatformStack
-from stacks.config import ConfigError, EnvironmentConfig, load_environments
+from stacks.config import ENVIRONMENTS_DIR, ConfigError, EnvironmentConfig, load_environments
 from stacks.data import DataStack
 from stacks.edge import EdgeStack
 from stacks.foundation import FoundationStack
@@ -83,12 +83,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Synthesize the blueprint's stacks.")
     parser.add_argument("--env", action="append", help="environment to synthesize (repeatable); default: all")
     parser.add_argument("--outdir", type=Path, default=None, help="output folder (default: cdktf.out)")
+    parser.add_argument("--environments-dir", type=Path, default=ENVIRONMENTS_DIR, help="folder of <env>.yaml files")
     args = parser.parse_args(argv)
     # `cdktn synth` passes its output folder in CDKTF_OUTDIR; honour it so the CLI finds what it expects.
     outdir = args.outdir or Path(os.environ.get("CDKTF_OUTDIR", DEFAULT_OUTDIR))
     started = time.perf_counter()
     try:
-        configs = load_environments(args.env)
+        configs = load_environments(args.env, args.environments_dir)
         print(f"Synthesizing {', '.join(c.name for c in configs)} into {outdir}/ ...", flush=True)
         synthesize(configs, outdir)
     except (ConfigError, NamingError) as exc:

@@ -1,0 +1,66 @@
+"""The entry point's stack graph, state backends and required tags, read from the synthesized output."""
+
+import importlib
+import json
+
+import pytest
+
+from stacks.config import REQUIRED_TAGS
+
+pytestmark = pytest.mark.xdist_group("stacks")
+
+
+def _manifest(synth):
+    return json.loads((synth.root / "manifest.json").read_text())["stacks"]
+
+
+def test_dependencies_run_one_way_from_foundation_to_edge(synth):
+    deps = {name: set(entry["dependencies"]) for name, entry in _manifest(synth).items()}
+    assert deps["prod-foundation"] == set()
+    assert deps["prod-data"] == {"prod-foundation"}
+    assert {"prod-foundation", "prod-data"} <= deps["prod-ml"]
+    assert deps["prod-global-data"] == {"prod-foundation"}
+    for region in ("westeurope", "northeurope"):
+        assert {"prod-global-data", "prod-ml"} <= deps[f"prod-app-{region}"]
+        assert f"prod-app-{region}" in deps["prod-edge"]
+    # No environment depends on another one.
+    assert all(d.split("-")[0] == name.split("-")[0] for name, ds in deps.items() for d in ds)
+
+
+def test_local_state_paths_are_relative_and_remote_state_uses_entra_id(synth):
+    local = synth.stack("dev-data")["terraform"]["backend"]["local"]
+    assert local["path"] == "../../../.terraform-state/dev-data.tfstate"
+    remote = synth.stack("prod-data")["terraform"]["backend"]["azurerm"]
+    assert remote["key"] == "prod-data.tfstate"
+    assert remote["use_azuread_auth"] is True
+    assert "access_key" not in remote and "sas_token" not in remote
+
+
+def test_cross_stack_values_flow_through_remote_state_not_literal_ids(synth):
+    app = json.dumps(synth.stack("prod-app-westeurope"))
+    assert "/subscriptions/" not in app
+    assert "cross-stack-reference-input-prod-foundation" in app
+
+
+def _taggable(tf_type: str) -> bool:
+    module_name = tf_type.removeprefix("azurerm_").removeprefix("azapi_")
+    provider = "cdktn_provider_azapi" if tf_type.startswith("azapi_") else "cdktn_provider_azurerm"
+    module = importlib.import_module(f"{provider}.{module_name}")
+    cls = next(v for v in vars(module).values() if getattr(v, "TF_RESOURCE_TYPE", None) == tf_type)
+    return hasattr(cls, "tags_input")
+
+
+def test_every_taggable_resource_carries_the_required_tags(synth):
+    checked = 0
+    for name in synth.stack_names():
+        environment = name.split("-")[0]
+        for tf_type, resources in synth.stack(name).get("resource", {}).items():
+            if not _taggable(tf_type):
+                continue
+            for logical_id, resource in resources.items():
+                tags = resource.get("tags", {})
+                missing = [t for t in REQUIRED_TAGS if t not in tags]
+                assert not missing, f"{name} {tf_type}.{logical_id} lacks tags {missing}"
+                assert tags["environment"] == environment
+                checked += 1
+    assert checked > 60

@@ -1,0 +1,36 @@
+import pytest
+
+from contract import BATCH_CONTAINER, BATCH_PARTITION_KEY, HISTORY_CONTAINER, HISTORY_PARTITION_KEY
+
+pytestmark = pytest.mark.xdist_group("stacks")
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_cosmos_accepts_only_entra_id_over_tls12_with_continuous_backup(synth, env):
+    account = synth.one(f"{env}-global-data", "azurerm_cosmosdb_account")
+    assert account["local_authentication_disabled"] is True
+    assert account["minimal_tls_version"] == "Tls12"
+    assert account["backup"]["type"] == "Continuous"
+
+
+def test_dev_is_serverless_and_prod_is_provisioned_in_every_app_region(synth):
+    dev = synth.one("dev-global-data", "azurerm_cosmosdb_account")
+    assert dev["capabilities"] == [{"name": "EnableServerless"}]
+    prod = synth.one("prod-global-data", "azurerm_cosmosdb_account")
+    assert "capabilities" not in prod
+    assert [g["location"] for g in prod["geo_location"]] == ["westeurope", "northeurope"]
+    assert prod["automatic_failover_enabled"] is True
+    containers = synth.resources("prod-global-data", "azurerm_cosmosdb_sql_container")
+    assert all(c["autoscale_settings"]["max_throughput"] == 4000 for c in containers)
+
+
+def test_containers_are_partitioned_for_the_apps_queries(synth):
+    containers = {c["name"]: c["partition_key_paths"] for c in synth.resources("dev-global-data",
+                                                                                 "azurerm_cosmosdb_sql_container")}
+    assert containers == {HISTORY_CONTAINER: [HISTORY_PARTITION_KEY], BATCH_CONTAINER: [BATCH_PARTITION_KEY]}
+
+
+def test_app_identity_gets_the_data_contributor_role_on_the_data_plane(synth):
+    grant = synth.one("dev-global-data", "azurerm_cosmosdb_sql_role_assignment")
+    assert grant["role_definition_id"].endswith("/sqlRoleDefinitions/00000000-0000-0000-0000-000000000002")
+    assert "IdentityApp" in grant["principal_id"]
