@@ -55,7 +55,8 @@ def discover(environment: str, outdir: Path) -> tuple[list[RegionTarget], EdgeTa
         name, group = stack.resolve(app.get("name")), stack.resolve(app.get("resource_group_name"))
         if not (isinstance(name, str) and isinstance(group, str)):
             raise SynthError(f"{stack.name}: web app name and resource group must be literals")
-        slots = [stack.resolve(s.get("name")) for _, _, s in find_resources({stack.name: stack}, "azurerm_linux_web_app_slot")]
+        slot_resources = find_resources({stack.name: stack}, "azurerm_linux_web_app_slot")
+        slots = [stack.resolve(slot.get("name")) for _, _, slot in slot_resources]
         regions.append(RegionTarget(stack.name, name, group, slots[0] if slots else None))
     if not regions:
         raise SynthError(f"no azurerm_linux_web_app in the {environment} stacks")

@@ -1,4 +1,4 @@
-"""Entry points the ML pipeline calls (`make ml-train-remote`, `make ml-gate`, `make ml-rollout`, `make ml-batch-score`).
+"""Entry points the ML pipeline calls: `make ml-train-remote`, `make ml-rollout`, `make ml-batch-score`.
 
 The workspace is found in the synthesized ml stack (name and resource group), the subscription in the
 environment file, so the same command runs from a laptop (`az login`) or a pipeline (federated identity).
