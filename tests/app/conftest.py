@@ -1,0 +1,105 @@
+"""Shared, expensive set-up for the app's tests: one real model (built once and cached across runs),
+one Cosmos DB emulator, and a factory for app settings. All app tests share one xdist group."""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from azure.cosmos import ContainerProxy, CosmosClient
+from fastapi.testclient import TestClient
+
+import contract
+from app.main import create_app
+from app.settings import Settings
+from tools.emulators import COSMOS_EMULATOR_KEY, CosmosEmulator
+
+ROOT = Path(__file__).resolve().parents[2]
+
+AUDI = {
+    "make": "audi", "body_style": "sedan", "fuel_type": "gas", "aspiration": "std", "num_of_doors": "four",
+    "drive_wheels": "fwd", "engine_size": 109, "horsepower": 102, "curb_weight": 2337, "city_mpg": 24,
+    "highway_mpg": 30,
+}
+
+
+def _model_inputs_digest() -> str:
+    digest = hashlib.sha256()
+    for path in sorted((ROOT / "ml" / "carprice").glob("*.py")) + [ROOT / "ml" / "data" / "imports-85.csv"]:
+        digest.update(path.name.encode() + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+@pytest.fixture(scope="session")
+def model_dir() -> Path:
+    """A real model from ml.carprice.training (quick mode), rebuilt only when the ML code or data change.
+
+    Kept under the pytest temp root (not one run's basetemp) so repeated `make test` runs reuse it;
+    a file lock makes concurrent xdist workers build it once."""
+    cache = Path(tempfile.gettempdir()) / f"pytest-of-{os.environ.get('USER', 'user')}" / "carprice-app-model"
+    cache.mkdir(parents=True, exist_ok=True)
+    target = cache / _model_inputs_digest()
+    with (cache / ".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (target / "model_card.json").is_file():
+            from ml.carprice.training import build_model_artifacts
+
+            work = Path(tempfile.mkdtemp(prefix="model-build-", dir=cache))
+            try:
+                built = build_model_artifacts(
+                    work / "model", lake_root=work / "lake", quick=True, tracking_dir=work / "mlruns"
+                )
+                shutil.rmtree(target, ignore_errors=True)
+                shutil.copytree(built, target)
+            finally:
+                shutil.rmtree(work, ignore_errors=True)
+    return target
+
+
+@pytest.fixture(scope="session")
+def cosmos() -> Iterator[CosmosEmulator]:
+    with CosmosEmulator() as emulator:
+        yield emulator
+
+
+def app_settings(*, model_dir: Path, outbox_dir: Path, cosmos_endpoint: str = "", **extra: object) -> Settings:
+    """Settings exactly as App Service would pass them: by their environment variable names."""
+    env = {
+        contract.SETTING_MODEL_DIR: str(model_dir),
+        contract.SETTING_OUTBOX_DIR: str(outbox_dir),
+        contract.SETTING_COSMOS_ENDPOINT: cosmos_endpoint,
+        contract.SETTING_REGION: "testregion",
+    }
+    return Settings(**env, **extra)
+
+
+@pytest.fixture(scope="session")
+def api(model_dir: Path, cosmos: CosmosEmulator, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    """The app in-process (lifespan run) against the shared Cosmos emulator and the real model."""
+    settings = app_settings(
+        model_dir=model_dir, outbox_dir=tmp_path_factory.mktemp("outbox"), cosmos_endpoint=cosmos.endpoint
+    )
+    with TestClient(create_app(settings)) as client:
+        yield client
+
+
+def cosmos_container(emulator: CosmosEmulator, name: str = contract.HISTORY_CONTAINER) -> ContainerProxy:
+    client = CosmosClient(emulator.endpoint, credential=COSMOS_EMULATOR_KEY, connection_verify=False)
+    return client.get_database_client(contract.COSMOS_DATABASE).get_container_client(name)
+
+
+def wait_for(predicate: Callable[[], object], timeout: float = 20.0, what: str = "condition") -> object:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
