@@ -44,13 +44,14 @@ class SynthStack:
             return None
         return self.resolve(target[attr], depth + 1)
 
-    def referenced_name(self, value: Any) -> str | None:
-        """The `name` of the resource a `${type.id.<attr>}` value points at, or the literal itself."""
+    def referenced_name(self, value: Any, attribute: str = "name") -> str | None:
+        """`attribute` of the resource a `${type.id.<attr>}` value points at; for `name`, a literal as-is."""
         if isinstance(value, str) and (match := _REFERENCE.match(value)):
             kind, ident, _ = match.groups()
             target = self.resources().get(kind, {}).get(ident)
-            return self.resolve(target.get("name")) if target else None
-        resolved = self.resolve(value)
+            resolved = self.resolve(target.get(attribute)) if target else None
+            return resolved if isinstance(resolved, str) else None
+        resolved = self.resolve(value) if attribute == "name" else None
         return resolved if isinstance(resolved, str) else None
 
     def backend(self) -> tuple[str, dict[str, Any]] | None:

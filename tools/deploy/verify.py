@@ -71,8 +71,10 @@ def expected_resources(stacks: dict[str, SynthStack]) -> tuple[list[Resource], l
             group = declared.name if declared.tf_type == "azurerm_resource_group" else declared.resource_group
             name = declared.name
             if rule.parent_attribute:
-                parent = stack.referenced_name(declared.attributes.get(rule.parent_attribute))
+                reference = declared.attributes.get(rule.parent_attribute)
+                parent = stack.referenced_name(reference)
                 name = f"{parent}/{name}" if parent and name else None
+                group = group or stack.referenced_name(reference, "resource_group_name")
             if not name or not group:
                 unchecked.append(f"{stack_name}: {declared.address} (name or resource group not a literal)")
                 continue
