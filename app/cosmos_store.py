@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import urllib3
@@ -49,37 +50,62 @@ class CosmosStore:
         if self.local:
             # The loopback emulator's certificate is self-signed; nothing else ever gets verify=False.
             urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
-        timeout = settings.store_timeout_s
-        self._client = CosmosClient(
-            settings.cosmos_endpoint,
-            credential=credential if credential is not None else _credential(settings),
-            connection_verify=not self.local,
-            connection_timeout=timeout,
-            read_timeout=timeout,
-            # Fail fast: the outbox is the retry mechanism for writes, the UI is for reads.
-            retry_total=1,
-            retry_connect=1,
-            retry_read=1,
-            retry_backoff_max=1,
-        )
-        self._db = self._client.get_database_client(settings.cosmos_database)
-        self._history = self._db.get_container_client(settings.history_container)
-        self._batch = self._db.get_container_client(settings.batch_container)
-        self._create_lock = threading.Lock()
+        self._credential = credential if credential is not None else _credential(settings)
+        self._client: CosmosClient | None = None
+        self._lock = threading.Lock()
+        self._proxies: dict[str, ContainerProxy] = {}
+
+    def _connect(self) -> CosmosClient:
+        """The SDK client, created on first use: its constructor calls Cosmos DB, and the app must
+        start (and keep taking predictions into the outbox) while Cosmos DB is down."""
+        with self._lock:
+            if self._client is None:
+                timeout = self.settings.store_timeout_s
+                self._client = CosmosClient(
+                    self.settings.cosmos_endpoint,
+                    credential=self._credential,
+                    connection_verify=not self.local,
+                    connection_timeout=timeout,
+                    read_timeout=timeout,
+                    # Fail fast: the outbox is the retry mechanism for writes, the user for reads.
+                    retry_total=1,
+                    retry_connect=1,
+                    retry_read=1,
+                    retry_backoff_max=1,
+                )
+            return self._client
+
+    def _container(self, name: str) -> ContainerProxy:
+        # Proxies are kept: each one caches its container's partition-key definition after first use.
+        proxy = self._proxies.get(name)
+        if proxy is None:
+            db = self._connect().get_database_client(self.settings.cosmos_database)
+            proxy = self._proxies.setdefault(name, db.get_container_client(name))
+        return proxy
+
+    @property
+    def _history(self) -> ContainerProxy:
+        return self._container(self.settings.history_container)
+
+    @property
+    def _batch(self) -> ContainerProxy:
+        return self._container(self.settings.batch_container)
 
     # --- set-up ---------------------------------------------------------------------------------
     def ensure_containers(self) -> None:
         """Create the database and containers if missing (local emulator only)."""
         if not self.local:
             return
-        with self._create_lock:
-            db = self._client.create_database_if_not_exists(self.settings.cosmos_database)
+        client = self._connect()
+        with self._lock:
+            db = client.create_database_if_not_exists(self.settings.cosmos_database)
             db.create_container_if_not_exists(
                 self.settings.history_container, partition_key=PartitionKey(path=contract.HISTORY_PARTITION_KEY)
             )
             db.create_container_if_not_exists(
                 self.settings.batch_container, partition_key=PartitionKey(path=contract.BATCH_PARTITION_KEY)
             )
+            self._proxies.clear()  # recreated containers have new resource ids
 
     def ping(self) -> None:
         """Raises unless the history container answers (used by /readyz)."""
@@ -87,20 +113,20 @@ class CosmosStore:
 
     # --- writes ---------------------------------------------------------------------------------
     def upsert_prediction(self, doc: dict) -> None:
-        self._upsert(self._history, doc)
+        self._upsert(lambda: self._history, doc)
 
     def upsert_batch_result(self, doc: dict) -> None:
-        self._upsert(self._batch, doc)
+        self._upsert(lambda: self._batch, doc)
 
-    def _upsert(self, container: ContainerProxy, doc: dict) -> None:
+    def _upsert(self, container: Callable[[], ContainerProxy], doc: dict) -> None:
         try:
-            container.upsert_item(doc)
+            container().upsert_item(doc)
         except CosmosResourceNotFoundError:
             # The in-memory emulator forgets everything on restart; recreate and try once more.
             if not self.local:
                 raise
             self.ensure_containers()
-            container.upsert_item(doc)
+            container().upsert_item(doc)
 
     # --- reads ----------------------------------------------------------------------------------
     def recent_predictions(self, limit: int, make: str | None = None) -> list[dict]:
@@ -134,7 +160,11 @@ class CosmosStore:
             return []
 
     def close(self) -> None:
-        self._client.close()
+        with self._lock:
+            if self._client is not None:
+                self._client.close()
+                self._client = None
+                self._proxies.clear()
 
 
 __all__ = ["CosmosHttpResponseError", "CosmosStore", "StoreNotConfigured"]

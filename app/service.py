@@ -117,9 +117,9 @@ class PredictionService:
         return BatchView(run, [{k: v for k, v in d.items() if not k.startswith("_")} for d in items], True)
 
     async def readiness(self) -> dict:
-        """Model loaded and store reachable; cached for 2 s so frequent probes cost Cosmos nothing extra."""
+        """Model loaded and store reachable; cached for 1 s so frequent probes cost Cosmos nothing extra."""
         now = time.monotonic()
-        if self._ready_cache and now - self._ready_cache[0] < 2.0:
+        if self._ready_cache and now - self._ready_cache[0] < 1.0:
             return self._ready_cache[1]
         checks = {"model": "ok" if self.scorer.is_ready() else "not loaded"}
         if self.store is None:
