@@ -1,0 +1,1 @@
+"""Benchmarks: each bench_*.py measures against a floor taken in the same run and prints the ratio."""

@@ -1,0 +1,31 @@
+"""Full synth of every stack of every environment vs the floor (cdktn + provider imports + one empty stack).
+
+Targets: ratio <= 1.5 and peak memory (process tree, Node included) under 1 GiB.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+
+from benchmarks.measure import best_of
+
+RUNS = 3
+
+
+def main() -> None:
+    python = sys.executable
+    print(f"synth: best of {RUNS} runs each", flush=True)
+    floor = best_of(RUNS, [python, "-m", "benchmarks.synth_floor"])
+    with tempfile.TemporaryDirectory() as tmp:
+        full = best_of(RUNS, [python, "-m", "stacks.main", "--outdir", str(Path(tmp) / "cdktf.out")])
+    ratio = full.seconds / floor.seconds
+    print(f"  floor (imports + empty stack): {floor.seconds:6.2f} s  peak {floor.peak_mib:6.0f} MiB")
+    print(f"  full synth, all environments:  {full.seconds:6.2f} s  peak {full.peak_mib:6.0f} MiB")
+    verdict = "ok" if ratio <= 1.5 and full.peak_mib < 1024 else "MISSED"
+    print(f"  ratio {ratio:.2f} (target <= 1.5), peak {full.peak_mib:.0f} MiB (target < 1024): {verdict}")
+
+
+if __name__ == "__main__":
+    main()

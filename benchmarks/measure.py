@@ -1,0 +1,56 @@
+"""Run a command and measure its wall time and the peak memory of its whole process tree."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Run:
+    seconds: float
+    peak_mib: float
+
+
+def _tree_rss(process: psutil.Process) -> int:
+    total = 0
+    for proc in [process, *process.children(recursive=True)]:
+        try:
+            total += proc.memory_info().rss
+        except psutil.Error:
+            pass
+    return total
+
+
+def measure(command: list[str], *, env: dict[str, str] | None = None, cwd: Path = ROOT) -> Run:
+    """Wall time and peak RSS summed over the process and its children (jsii runs Node as a child)."""
+    started = time.perf_counter()
+    child = subprocess.Popen(
+        command, cwd=cwd, env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    watched = psutil.Process(child.pid)
+    peak = 0
+    while child.poll() is None:
+        try:
+            peak = max(peak, _tree_rss(watched))
+        except psutil.Error:
+            break
+        time.sleep(0.02)
+    seconds = time.perf_counter() - started
+    if child.returncode != 0:
+        stderr = child.stderr.read().decode() if child.stderr else ""
+        raise RuntimeError(f"{' '.join(command)} failed ({child.returncode}):\n{stderr[-2000:]}")
+    return Run(seconds=seconds, peak_mib=peak / 2**20)
+
+
+def best_of(runs: int, command: list[str], **kwargs: object) -> Run:
+    """Fastest of `runs` (the least disturbed by the rest of the machine), with the highest peak seen."""
+    results = [measure(command, **kwargs) for _ in range(runs)]  # type: ignore[arg-type]
+    return Run(seconds=min(r.seconds for r in results), peak_mib=max(r.peak_mib for r in results))
