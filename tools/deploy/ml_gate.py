@@ -66,12 +66,12 @@ def _passed(gate: Any, path: Path) -> tuple[bool, tuple[str, ...]]:
     if isinstance(gate, dict):
         reasons = gate.get("reasons") or gate.get("reason") or ()
         reasons = (reasons,) if isinstance(reasons, str) else tuple(str(r) for r in reasons)
-        for key in ("passed", "promote", "accepted"):
+        for key in ("promoted", "passed", "promote", "accepted"):
             if isinstance(gate.get(key), bool):
                 return gate[key], reasons
         if isinstance(gate.get("decision"), str):
             return gate["decision"].strip().lower() in _PASS_WORDS, reasons
-    raise GateFileError(f"{path}: no gate decision (expected 'gate': {{'passed': true|false, ...}})")
+    raise GateFileError(f"{path}: no gate decision (expected 'gate': {{'promoted': true|false, ...}})")
 
 
 def read_gate(path: Path) -> GateDecision:
@@ -95,7 +95,7 @@ def find_metrics(path: Path) -> Path:
     """The metrics file itself, or the first metrics.json / model_card.json under a downloaded folder."""
     if path.is_file():
         return path
-    for name in ("metrics.json", "model_card.json"):
+    for name in ("model_card.json", "metrics.json"):  # the card carries the gate; metrics.json may not
         matches = sorted(path.rglob(name))
         if matches:
             return matches[0]

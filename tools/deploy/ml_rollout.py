@@ -83,7 +83,14 @@ def check_predictions(response: Any, expected_rows: int) -> list[float]:
         body = body.get("predictions", body.get("prices"))
     if not isinstance(body, list) or len(body) != expected_rows:
         raise ValueError(f"expected {expected_rows} predictions, got {str(body)[:200]}")
-    prices = [float(value) for value in body]
+    prices = []
+    for item in body:
+        # score.py answers {"price", "low", "high"} per row, or {"errors": [...]} for a row it refused.
+        if isinstance(item, dict):
+            if "price" not in item:
+                raise ValueError(f"a sample row was refused: {str(item)[:200]}")
+            item = item["price"]
+        prices.append(float(item))
     if not all(math.isfinite(p) and p > 0 for p in prices):
         raise ValueError(f"predictions must be finite positive prices, got {prices}")
     return prices

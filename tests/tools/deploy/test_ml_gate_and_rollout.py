@@ -1,0 +1,210 @@
+"""The ML rollout's decisions (gate, live slot, traffic steps, rollback) against a fake MLClient: the
+fake stands in for azure-ai-ml's operations (models, online_endpoints, online_deployments) at the SDK
+boundary and scores requests the way ml/scoring/score.py answers."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from azure.core.exceptions import ResourceNotFoundError
+
+from contract import ML_MODEL_NAME, ML_ONLINE_ENDPOINT
+from ml.carprice.schema import CarFeatures
+from tools.deploy import ml_gate
+from tools.deploy.ml_gate import GateDecision, GateFileError, find_metrics, read_gate
+from tools.deploy.ml_jobs import SMOKE_ROWS
+from tools.deploy.ml_rollout import (
+    GateRejected,
+    Rollout,
+    RolloutFailed,
+    RolloutSettings,
+    candidate_slot,
+    check_predictions,
+    live_slot,
+)
+
+ROWS = json.loads(SMOKE_ROWS.read_text())
+METRICS = {"mae": 1500.0, "rmse": 2200.0, "r2": 0.93}
+BASELINE = {"mae": 2600.0, "rmse": 3500.0, "r2": 0.8}
+PASSED = GateDecision(True, ("MAE 0.58 x baseline",), METRICS, BASELINE)
+
+
+def _card(promoted: bool) -> dict[str, Any]:
+    return {"metrics": {"candidate": {**METRICS, "folds": 5}, "baseline": BASELINE},
+            "gate": {"promoted": promoted, "reasons": ["MAE ratio", "R2 target"]}}
+
+
+def test_gate_reads_the_model_card_the_training_writes(tmp_path: Path) -> None:
+    (tmp_path / "evaluation" / "model").mkdir(parents=True)
+    (tmp_path / "evaluation" / "model" / "model_card.json").write_text(json.dumps(_card(True)))
+    decision = read_gate(find_metrics(tmp_path))
+    assert decision.passed and decision.candidate == METRICS and decision.reasons == ("MAE ratio", "R2 target")
+    assert decision.as_tags()["gate"] == "passed" and decision.as_tags()["candidate_mae"] == "1500"
+
+
+def test_gate_cli_exits_3_on_rejection_and_2_when_it_cannot_decide(tmp_path: Path, capsys) -> None:
+    card = tmp_path / "model_card.json"
+    card.write_text(json.dumps(_card(False)))
+    assert ml_gate.main([str(card)]) == ml_gate.GATE_REJECTED_EXIT
+    assert "gate: REJECT" in capsys.readouterr().out
+    card.write_text(json.dumps({"metrics": {"candidate": METRICS, "baseline": BASELINE}}))
+    assert ml_gate.main([str(card)]) == 2
+    card.write_text(json.dumps({"metrics": {"candidate": {"mae": "n/a"}, "baseline": BASELINE}, "gate": True}))
+    with pytest.raises(GateFileError, match="candidate metric 'mae'"):
+        read_gate(card)
+    with pytest.raises(GateFileError, match="no metrics.json or model_card.json"):
+        find_metrics(tmp_path / "nowhere")
+
+
+def test_smoke_rows_are_valid_cars_for_the_shared_schema() -> None:
+    assert len(ROWS) >= 3
+    for row in ROWS:
+        CarFeatures.model_validate(row)
+
+
+@pytest.mark.parametrize(
+    ("traffic", "live", "candidate"),
+    [({}, None, "green"), ({"blue": 100}, "blue", "green"), ({"blue": 0, "green": 100}, "green", "blue"),
+     ({"blue": 90, "green": 10}, "blue", "green")],
+)
+def test_live_slot_and_candidate(traffic: dict[str, int], live: str | None, candidate: str) -> None:
+    assert live_slot(traffic) == live and candidate_slot(live) == candidate
+
+
+def test_predictions_must_be_one_positive_price_per_row() -> None:
+    ok = {"model_version": "v", "predictions": [{"price": 9000.0, "low": 8000, "high": 10000}] * 2}
+    assert check_predictions(json.dumps(ok), 2) == [9000.0, 9000.0]
+    with pytest.raises(ValueError, match="refused"):
+        check_predictions({"predictions": [{"errors": [{"field": "make"}]}]}, 1)
+    with pytest.raises(ValueError, match="expected 2 predictions"):
+        check_predictions({"predictions": [{"price": 1.0}]}, 2)
+    with pytest.raises(ValueError, match="positive"):
+        check_predictions([-5.0], 1)
+
+
+@dataclass
+class FakeMLClient:
+    """azure-ai-ml MLClient stand-in: endpoint traffic, deployments and model versions kept in memory."""
+
+    traffic: dict[str, int] | None = None  # None: the endpoint does not exist yet
+    broken_slots: set[str] = field(default_factory=set)  # slots whose scoring answers garbage
+    flaky_after_calls: int | None = None  # invocations after which every call fails
+    fail_deploy: bool = False
+    calls: list[str] = field(default_factory=list)
+    traffic_history: list[dict[str, int]] = field(default_factory=list)
+    deployments: dict[str, Any] = field(default_factory=dict)
+    invocations: int = 0
+
+    def __post_init__(self) -> None:
+        self.models = SimpleNamespace(create_or_update=self._register)
+        self.online_endpoints = SimpleNamespace(
+            get=self._get_endpoint, begin_create_or_update=self._put_endpoint, invoke=self._invoke
+        )
+        self.online_deployments = SimpleNamespace(begin_create_or_update=self._put_deployment)
+
+    def _register(self, model: Any) -> Any:
+        self.calls.append(f"register {model.name}")
+        return SimpleNamespace(name=model.name, version="7", id=f"azureml:{model.name}:7", tags=model.tags)
+
+    def _get_endpoint(self, name: str) -> Any:
+        if self.traffic is None:
+            raise ResourceNotFoundError("endpoint not found")
+        return SimpleNamespace(name=name, traffic=dict(self.traffic))
+
+    def _put_endpoint(self, endpoint: Any) -> Any:
+        if self.traffic is None:
+            self.calls.append(f"create endpoint {endpoint.name}")
+        self.traffic = dict(endpoint.traffic or {})
+        if endpoint.traffic:
+            self.traffic_history.append(dict(endpoint.traffic))
+        return SimpleNamespace(result=lambda: SimpleNamespace(name=endpoint.name, traffic=dict(self.traffic)))
+
+    def _put_deployment(self, deployment: Any) -> Any:
+        self.calls.append(f"deploy {deployment['name']} {deployment['model']}")
+        if self.fail_deploy:
+            raise RuntimeError("quota exceeded")
+        self.deployments[deployment["name"]] = deployment
+        return SimpleNamespace(result=lambda: deployment)
+
+    def _invoke(self, endpoint_name: str, deployment_name: str, request_file: str) -> str:
+        self.invocations += 1
+        assert endpoint_name == ML_ONLINE_ENDPOINT
+        rows = json.loads(Path(request_file).read_text())["data"]
+        if self.flaky_after_calls is not None and self.invocations > self.flaky_after_calls:
+            raise RuntimeError("HTTP 502")
+        if deployment_name in self.broken_slots:
+            return json.dumps({"predictions": [{"errors": [{"field": "make", "reason": "boom"}]}] * len(rows)})
+        return json.dumps({"model_version": "v", "predictions": [{"price": 12000.0}] * len(rows)})
+
+
+def _rollout(client: FakeMLClient, **settings: Any) -> Rollout:
+    return Rollout(
+        client=client,
+        build_deployment=lambda slot, model: {"name": slot, "model": model},
+        build_endpoint=lambda: SimpleNamespace(name=ML_ONLINE_ENDPOINT, traffic={}),
+        sample_rows=ROWS,
+        settings=RolloutSettings(probes_per_step=4, **settings),
+        log=lambda message: None,
+    )
+
+
+def test_rollout_with_fake_mlclient_shifts_traffic_to_green_in_steps() -> None:
+    client = FakeMLClient(traffic={"blue": 100})
+    result = _rollout(client, traffic_steps=(10, 50, 100)).run(PASSED, "azureml://jobs/j1/outputs/model")
+    assert (result.live_before, result.candidate, result.model_version) == ("blue", "green", "7")
+    assert client.traffic_history == [{"green": 10, "blue": 90}, {"green": 50, "blue": 50}, {"green": 100, "blue": 0}]
+    assert client.calls == [f"register {ML_MODEL_NAME}", f"deploy green azureml:{ML_MODEL_NAME}:7"]
+    assert "blue" not in client.deployments  # the old slot is left alone for the next rollback
+
+
+def test_rollout_with_fake_mlclient_alternates_back_to_blue_when_green_is_live() -> None:
+    client = FakeMLClient(traffic={"blue": 0, "green": 100})
+    result = _rollout(client).run(PASSED, "m")
+    assert result.candidate == "blue" and client.traffic == {"blue": 100, "green": 0}
+
+
+def test_first_rollout_with_fake_mlclient_creates_the_endpoint() -> None:
+    client = FakeMLClient(traffic=None)
+    result = _rollout(client).run(PASSED, "m")
+    assert result.live_before is None and f"create endpoint {ML_ONLINE_ENDPOINT}" in client.calls
+    assert client.traffic == {"green": 100}
+
+
+def test_gate_rejection_with_fake_mlclient_registers_and_deploys_nothing() -> None:
+    client = FakeMLClient(traffic={"blue": 100})
+    rejected = GateDecision(False, ("MAE ratio 1.2 > 0.9",), METRICS, BASELINE)
+    with pytest.raises(GateRejected, match="MAE ratio"):
+        _rollout(client).run(rejected, "m")
+    assert client.calls == [] and client.traffic_history == []
+
+
+def test_failed_smoke_test_with_fake_mlclient_rolls_back_to_blue_before_any_traffic() -> None:
+    client = FakeMLClient(traffic={"blue": 100}, broken_slots={"green"})
+    with pytest.raises(RolloutFailed, match="smoke test of green failed"):
+        _rollout(client).run(PASSED, "m")
+    assert client.traffic_history == [{"green": 0, "blue": 100}]
+
+
+def test_error_budget_with_fake_mlclient_rolls_back_at_the_first_step() -> None:
+    # Smoke test (1 call) passes, then 2 of the 4 probes at 10% succeed and the rest fail: 50% > 25% budget.
+    client = FakeMLClient(traffic={"blue": 100}, flaky_after_calls=3)
+    with pytest.raises(RolloutFailed, match="over the error budget"):
+        _rollout(client, error_budget=0.25).run(PASSED, "m")
+    assert client.traffic_history == [{"green": 10, "blue": 90}, {"green": 0, "blue": 100}]
+
+
+def test_failed_deployment_with_fake_mlclient_leaves_blue_serving_everything() -> None:
+    client = FakeMLClient(traffic={"blue": 100}, fail_deploy=True)
+    with pytest.raises(RolloutFailed, match="quota exceeded"):
+        _rollout(client).run(PASSED, "m")
+    assert client.traffic == {"green": 0, "blue": 100}
+
+
+def test_traffic_steps_must_rise_to_100() -> None:
+    with pytest.raises(ValueError, match="end at 100"):
+        RolloutSettings(traffic_steps=(50, 20))
