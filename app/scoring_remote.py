@@ -114,19 +114,16 @@ class RemoteScorer:
         return self._parse(response)
 
     def _parse(self, response: httpx.Response) -> Quote:
+        # ml/scoring/score.py answers {"model_version": ..., "predictions": [{"price", "low", "high"} | {"errors"}]}.
         try:
             body = response.json()
-            rows = body["predictions"] if isinstance(body, dict) else body
-            row = rows[0]
-            version = str(row.get("model_version") or response.headers.get("azureml-model-deployment") or "remote")
+            row = body["predictions"][0]
+            if "errors" in row:  # the app validated with the same schema, so this means the two disagree
+                raise ScoringUnavailable(f"the Azure ML endpoint rejected the car: {row['errors']}")
+            version = str(body.get("model_version") or response.headers.get("azureml-model-deployment") or "remote")
             self._version = version
-            return Quote(
-                price=float(row["price"]),
-                low=float(row.get("price_low", row.get("low"))),
-                high=float(row.get("price_high", row.get("high"))),
-                model_version=version,
-            )
-        except (ValueError, KeyError, IndexError, TypeError) as exc:
+            return Quote(float(row["price"]), float(row["low"]), float(row["high"]), version)
+        except (ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
             raise ScoringUnavailable(f"the Azure ML endpoint sent an answer the app cannot read ({exc})") from exc
 
     async def aclose(self) -> None:

@@ -56,7 +56,9 @@ def model_dir() -> Path:
                 built = build_model_artifacts(
                     work / "model", lake_root=work / "lake", quick=True, tracking_dir=work / "mlruns"
                 )
-                shutil.rmtree(target, ignore_errors=True)
+                for stale in cache.iterdir():  # models of older ML code
+                    if stale.is_dir() and not stale.name.startswith("model-build-"):
+                        shutil.rmtree(stale, ignore_errors=True)
                 shutil.copytree(built, target)
             finally:
                 shutil.rmtree(work, ignore_errors=True)

@@ -1,0 +1,119 @@
+"""Remote scoring against a FAKE Azure ML endpoint and a FAKE Entra ID credential (the Azure boundary;
+the endpoint runs the project's real score.py on the real model): token auth, retries with backoff,
+timeouts, and a clear 503 when the endpoint is down."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+import contract
+from app.main import create_app
+from app.scoring_remote import RemoteScorer
+from tests.app.conftest import AUDI, app_settings
+from tests.app.fake_aml_endpoint import FakeAmlEndpoint, FakeTokenCredential
+from tools.emulators import free_port
+
+pytestmark = pytest.mark.xdist_group("app")
+
+
+@pytest.fixture(scope="module")
+def score_run(model_dir: Path) -> object:
+    import os
+
+    from ml.scoring import score
+
+    os.environ["AZUREML_MODEL_DIR"] = str(model_dir)
+    score.init()
+    return score.run
+
+
+@pytest.fixture
+def endpoint(score_run: object) -> Iterator[FakeAmlEndpoint]:
+    with FakeAmlEndpoint(run=score_run) as fake:
+        yield fake
+
+
+def _client(tmp_path: Path, model_dir: Path, url: str, credential: FakeTokenCredential, **extra: object) -> TestClient:
+    settings = app_settings(
+        model_dir=model_dir, outbox_dir=tmp_path / "outbox",
+        **{contract.SETTING_SCORING_MODE: "remote", contract.SETTING_ENDPOINT_URL: url}, **extra,
+    )
+    scorer = RemoteScorer.from_settings(settings, credential=credential)
+    scorer.backoff_s = 0.01  # keep the retry waits short in tests
+    return TestClient(create_app(settings, scorer=scorer))
+
+
+def test_fake_aml_endpoint_gets_an_entra_token_and_its_price_is_returned(
+    tmp_path: Path, model_dir: Path, endpoint: FakeAmlEndpoint
+) -> None:
+    credential = FakeTokenCredential()
+    with _client(tmp_path, model_dir, endpoint.url, credential) as client:
+        first = client.post("/api/predictions", json=AUDI)
+        second = client.post("/api/predictions", json={**AUDI, "make": "bmw"})
+
+    assert first.status_code == 201 and second.status_code == 201
+    assert first.json()["price_low"] <= first.json()["price"] <= first.json()["price_high"]
+    assert first.json()["model_version"] == json.loads((model_dir / "model_card.json").read_text())["model_version"]
+    assert [r["authorization"] for r in endpoint.requests] == ["Bearer fake-token-1"] * 2  # token reused
+    assert credential.scopes == [(contract.AML_ENDPOINT_TOKEN_SCOPE,)]
+    assert endpoint.requests[0]["body"] == {"data": [AUDI]}
+
+
+def test_fake_aml_endpoint_transient_503s_are_retried_with_backoff(
+    tmp_path: Path, model_dir: Path, endpoint: FakeAmlEndpoint
+) -> None:
+    endpoint.script = [503, 429]
+    with _client(tmp_path, model_dir, endpoint.url, FakeTokenCredential()) as client:
+        response = client.post("/api/predictions", json=AUDI)
+    assert response.status_code == 201
+    assert len(endpoint.requests) == 3
+
+
+def test_fake_aml_endpoint_that_stays_down_gives_a_clear_503(
+    tmp_path: Path, model_dir: Path, endpoint: FakeAmlEndpoint
+) -> None:
+    endpoint.script = [503] * 6  # three attempts for the API call, three for the page
+    with _client(tmp_path, model_dir, endpoint.url, FakeTokenCredential()) as client:
+        response = client.post("/api/predictions", json=AUDI)
+        page = client.post("/", data={k: str(v) for k, v in AUDI.items()})
+
+    assert response.status_code == 503
+    assert "unavailable" in response.json()["detail"]
+    assert "after 3 attempts" in response.json()["errors"][0]["reason"]
+    assert page.status_code == 503 and "could not price this car right now" in page.text
+
+
+def test_fake_aml_endpoint_unreachable_is_503_connection_refused(tmp_path: Path, model_dir: Path) -> None:
+    url = f"http://127.0.0.1:{free_port()}/score"
+    with _client(tmp_path, model_dir, url, FakeTokenCredential()) as client:
+        response = client.post("/api/predictions", json=AUDI)
+    assert response.status_code == 503
+    assert "connection refused" in response.json()["errors"][0]["reason"]
+
+
+def test_fake_aml_endpoint_too_slow_times_out_and_is_retried(
+    tmp_path: Path, model_dir: Path, endpoint: FakeAmlEndpoint
+) -> None:
+    endpoint.script = [1.0]  # the first call hangs past the timeout; the retry succeeds
+    with _client(tmp_path, model_dir, endpoint.url, FakeTokenCredential(), endpoint_timeout_s=0.3) as client:
+        response = client.post("/api/predictions", json=AUDI)
+    assert response.status_code == 201
+    assert len(endpoint.requests) == 2
+
+
+def test_fake_aml_endpoint_refusing_the_token_is_503_and_a_new_token_is_fetched(
+    tmp_path: Path, model_dir: Path, endpoint: FakeAmlEndpoint
+) -> None:
+    credential = FakeTokenCredential()
+    endpoint.script = [401]
+    with _client(tmp_path, model_dir, endpoint.url, credential) as client:
+        refused = client.post("/api/predictions", json=AUDI)
+        accepted = client.post("/api/predictions", json=AUDI)
+    assert refused.status_code == 503 and "refused the app's identity" in refused.json()["errors"][0]["reason"]
+    assert accepted.status_code == 201
+    assert endpoint.requests[-1]["authorization"] == "Bearer fake-token-2"
