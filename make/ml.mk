@@ -1,0 +1,14 @@
+# ML project (ml/): medallion prep -> train -> evaluate -> export, batch scoring, local inference server.
+.PHONY: train train-quick batch-score score-server
+
+train: $(SETUP_STAMP)  ## prep bronze/silver/gold, train, CV vs baseline, gate, export ONNX + MLflow to ml/outputs/model
+	@$(PY) -m ml.carprice.training
+
+train-quick: $(SETUP_STAMP)  ## like train with one CV repeat instead of three
+	@$(PY) -m ml.carprice.training --quick
+
+batch-score: $(SETUP_STAMP)  ## score ml/data/imports-85.csv (or INPUT=...) into ml/outputs/batch/predictions.csv
+	@$(PY) -m ml.carprice.batch $(or $(INPUT),ml/data/imports-85.csv)
+
+score-server: $(SETUP_STAMP)  ## azmlinfsrv with ml/scoring/score.py on 127.0.0.1:5001 (needs make train)
+	@AZUREML_MODEL_DIR=ml/outputs/model $(PY) -m ml.scoring.inference_server --entry_script ml/scoring/score.py --model_dir ml/outputs/model --port 5001

@@ -1,0 +1,102 @@
+"""The Azure ML pipeline's steps as one CLI (each component runs one subcommand):
+
+  prep      raw CSV -> bronze/silver/gold in the lake; gold is also written to --gold-out as Parquet
+  train     gold -> fitted candidate, exported as a model folder (ONNX + MLflow + card) to --model-out
+  evaluate  gold -> CV metrics of candidate and baseline + gate decision (JSON) to --metrics-out
+  register  register --model as ML_MODEL_NAME in the workspace, only if the gate promoted it
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+
+from contract import ML_MODEL_NAME
+from ml.carprice import model as models
+from ml.carprice.evaluate import cross_validate, gate
+from ml.carprice.prep import load_gold, run_prep
+
+GOLD_FILE = "car_features.parquet"
+
+
+def prep(args: argparse.Namespace) -> None:
+    report = run_prep(args.lake_root)
+    print("\n".join(report.lines()))
+    args.gold_out.mkdir(parents=True, exist_ok=True)
+    load_gold(args.lake_root).to_parquet(args.gold_out / GOLD_FILE, index=False)
+
+
+def _gold(folder: Path) -> pd.DataFrame:
+    return pd.read_parquet(folder / GOLD_FILE)
+
+
+def evaluate(args: argparse.Namespace) -> None:
+    gold = _gold(args.gold)
+    evaluation = cross_validate(models.candidate(), models.baseline(), models.features_frame(gold),
+                                models.target(gold), repeats=args.repeats)
+    decision = gate(evaluation, args.champion_mae)
+    args.metrics_out.mkdir(parents=True, exist_ok=True)
+    (args.metrics_out / "metrics.json").write_text(json.dumps({
+        "candidate": evaluation.candidate.as_dict(), "baseline": evaluation.baseline.as_dict(),
+        "interval_ratios": list(evaluation.interval_ratios), "gate": decision.as_dict()}, indent=2))
+    print("; ".join(decision.reasons))
+
+
+def train(args: argparse.Namespace) -> None:
+    from ml.carprice.training import build_model_artifacts
+
+    # The same function `make train` runs, so Azure and a laptop export identical model folders.
+    out = build_model_artifacts(args.model_out / "model", lake_root=args.lake_root, progress=print)
+    print(f"model folder: {out}")
+
+
+def register(args: argparse.Namespace) -> None:
+    metrics = json.loads((args.metrics / "metrics.json").read_text())
+    if not metrics["gate"]["promoted"]:
+        print("gate rejected the candidate; nothing registered")
+        return
+    from azure.ai.ml import MLClient
+    from azure.ai.ml.entities import Model
+    from azure.identity import DefaultAzureCredential
+
+    client = MLClient.from_config(DefaultAzureCredential()) if args.config else MLClient(
+        DefaultAzureCredential(), args.subscription, args.resource_group, args.workspace)
+    staged = Path("register") / "model"
+    shutil.copytree(args.model / "model", staged, dirs_exist_ok=True)
+    registered = client.models.create_or_update(Model(path=str(staged), name=ML_MODEL_NAME, type="custom_model",
+                                                      tags={"mae": str(metrics["candidate"]["mae"])}))
+    print(f"registered {registered.name}:{registered.version}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="step", required=True)
+    p = sub.add_parser("prep")
+    p.add_argument("--lake-root", default=None)
+    p.add_argument("--gold-out", type=Path, required=True)
+    p = sub.add_parser("evaluate")
+    p.add_argument("--gold", type=Path, required=True)
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--champion-mae", type=float, default=None)
+    p.add_argument("--metrics-out", type=Path, required=True)
+    p = sub.add_parser("train")
+    p.add_argument("--lake-root", default=None)
+    p.add_argument("--model-out", type=Path, required=True)
+    p = sub.add_parser("register")
+    p.add_argument("--model", type=Path, required=True)
+    p.add_argument("--metrics", type=Path, required=True)
+    p.add_argument("--config", action="store_true", help="read the workspace from config.json")
+    p.add_argument("--subscription", default=None)
+    p.add_argument("--resource-group", default=None)
+    p.add_argument("--workspace", default=None)
+    args = parser.parse_args(argv)
+    {"prep": prep, "evaluate": evaluate, "train": train, "register": register}[args.step](args)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
