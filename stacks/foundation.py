@@ -70,15 +70,15 @@ class FoundationStack(PlatformStack):
             self.app_subnet_ids[region] = regional_net.subnets[APP_SUBNET].id
             linked[region] = regional_net.vnet.id
 
-        self.private_link: PrivateLink | None = None
-        if config.private_networking:
-            zones = PrivateDnsZones(
-                self, "PrivateDns", placement=placement, zones=all_private_dns_zones(), linked_networks=linked
-            )
-            zones.node.add_dependency(self.resource_group)
-            self.private_link = PrivateLink(
-                subnet_id=self.network.subnets[PRIVATE_ENDPOINT_SUBNET].id, dns_zone_ids=zones.zone_ids
-            )
+        # Private endpoints in every environment: apps reach data stores privately even in dev, where the
+        # public endpoints stay open only to `allowed_ip_ranges` for developers' laptops.
+        zones = PrivateDnsZones(
+            self, "PrivateDns", placement=placement, zones=all_private_dns_zones(), linked_networks=linked
+        )
+        zones.node.add_dependency(self.resource_group)
+        self.private_link: PrivateLink | None = PrivateLink(
+            subnet_id=self.network.subnets[PRIVATE_ENDPOINT_SUBNET].id, dns_zone_ids=zones.zone_ids
+        )
         self.subnet_ids = {key: subnet.id for key, subnet in self.network.subnets.items()}
 
         self.identities = {

@@ -19,7 +19,7 @@ from stacks.modules.interfaces import Interfaces, Placement, StandardInterfaces
 class ContainerRegistry(Construct):
     def __init__(
         self, scope: Construct, id_: str, *, placement: Placement, interfaces: Interfaces, name: str, sku: str,
-        public_network_access: bool, allowed_ip_ranges: Sequence[str] = (), zone_redundant: bool = False,
+        public_network_access: bool, allowed_ip_ranges: Sequence[str] = (), zone_redundant: bool = True,
     ) -> None:
         super().__init__(scope, id_)
         premium = sku == "Premium"  # network rules, retention, quarantine and trust need Premium

@@ -56,6 +56,8 @@ class CosmosDatabase(Construct):
             backup=CosmosdbAccountBackup(type="Continuous", tier="Continuous7Days"),
             public_network_access_enabled=public_network_access,
             ip_range_filter=list(allowed_ip_ranges) if public_network_access else None,
+            # Service-endpoint traffic is refused too: apps come in through the private endpoint.
+            is_virtual_network_filter_enabled=True,
             network_acl_bypass_for_azure_services=False,
             tags=dict(placement.tags),
         )

@@ -80,7 +80,7 @@ class RoleAssignment:
 @dataclass(frozen=True)
 class Interfaces:
     diagnostics: Diagnostics | None = None
-    private_link: PrivateLink | None = None  # None: no private endpoints (environment is not private)
+    private_link: PrivateLink | None = None  # None: no private endpoints
     role_assignments: Sequence[RoleAssignment] = field(default_factory=tuple)
     lock: bool = False  # CanNotDelete lock, for stateful resources in production
 

@@ -10,6 +10,8 @@ from cdktn_provider_azurerm.storage_account import (
     StorageAccountBlobPropertiesContainerDeleteRetentionPolicy,
     StorageAccountBlobPropertiesDeleteRetentionPolicy,
     StorageAccountNetworkRules,
+    StorageAccountQueueProperties,
+    StorageAccountQueuePropertiesLogging,
     StorageAccountSasPolicy,
 )
 from constructs import Construct
@@ -21,7 +23,7 @@ class SecureStorageAccount(Construct):
     def __init__(
         self, scope: Construct, id_: str, *, placement: Placement, interfaces: Interfaces, name: str,
         public_network_access: bool, allowed_ip_ranges: Sequence[str] = (), hierarchical_namespace: bool = False,
-        replication: str = "ZRS", soft_delete_days: int = 14, private_endpoint_subresources: Sequence[str] = ("blob",),
+        replication: str = "GZRS", soft_delete_days: int = 14, private_endpoint_subresources: Sequence[str] = ("blob",),
     ) -> None:
         super().__init__(scope, id_)
         self.account = StorageAccount(
@@ -31,7 +33,7 @@ class SecureStorageAccount(Construct):
             resource_group_name=placement.resource_group_name,
             account_kind="StorageV2",
             account_tier="Standard",
-            account_replication_type=replication,
+            account_replication_type=replication,  # GZRS: survives a zone outage and, failed over, a region's
             is_hns_enabled=hierarchical_namespace,
             # Entra ID only: no account keys, no SAS signed with them, the portal uses OAuth too.
             shared_access_key_enabled=False,
@@ -57,6 +59,12 @@ class SecureStorageAccount(Construct):
                 delete_retention_policy=StorageAccountBlobPropertiesDeleteRetentionPolicy(days=soft_delete_days),
                 container_delete_retention_policy=StorageAccountBlobPropertiesContainerDeleteRetentionPolicy(
                     days=soft_delete_days
+                ),
+            ),
+            # Every queue read, write and delete is logged (Storage Analytics), kept as long as deleted blobs.
+            queue_properties=StorageAccountQueueProperties(
+                logging=StorageAccountQueuePropertiesLogging(
+                    read=True, write=True, delete=True, version="1.0", retention_policy_days=soft_delete_days
                 ),
             ),
             tags=dict(placement.tags),
