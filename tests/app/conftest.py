@@ -105,3 +105,20 @@ def wait_for(predicate: Callable[[], object], timeout: float = 20.0, what: str =
             return value
         time.sleep(0.1)
     raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+@pytest.fixture(scope="session")
+def batch_run(model_dir: Path, cosmos: CosmosEmulator, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, object]:
+    """The real batch scoring over the data set, imported into the shared Cosmos emulator."""
+    from app.batch_import import import_predictions
+    from app.cosmos_store import CosmosStore
+    from ml.carprice.batch import score_file
+
+    out = tmp_path_factory.mktemp("batch") / "predictions.csv"
+    score_file(model_dir, ROOT / "ml" / "data" / "imports-85.csv", out)
+    store = CosmosStore(app_settings(model_dir=model_dir, outbox_dir=out.parent, cosmos_endpoint=cosmos.endpoint))
+    try:
+        report = import_predictions(store, out)
+    finally:
+        store.close()
+    return out, report

@@ -1,0 +1,57 @@
+"""The server-rendered pages: predictor form (dropdowns from the schema), its errors, and the dashboard."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from fastapi.testclient import TestClient
+
+from ml.carprice.schema import allowed_values
+from tests.app.conftest import AUDI
+
+pytestmark = pytest.mark.xdist_group("app")
+
+
+def test_predictor_dropdowns_offer_exactly_the_values_the_model_knows(api: TestClient) -> None:
+    page = api.get("/").text
+    for field in ("make", "body_style", "fuel_type", "aspiration", "num_of_doors", "drive_wheels"):
+        select = re.search(rf'<select id="f-{field}".*?</select>', page, re.S)
+        assert select, field
+        assert re.findall(r'<option value="([^"]+)"', select.group(0)) == list(allowed_values(field))
+    assert re.search(r'id="f-horsepower"[^>]*min="30[.0]*" max="400', page.replace("\n", " "))
+
+
+def test_predictor_form_shows_price_range_and_model_version(api: TestClient) -> None:
+    response = api.post("/", data={k: str(v) for k, v in AUDI.items()})
+
+    assert response.status_code == 200
+    price = re.search(r'data-testid="price">\$([\d,]+)<', response.text)
+    assert price and int(price.group(1).replace(",", "")) > 1000
+    assert 'data-testid="price-range"' in response.text
+    prediction_id = re.search(r'data-testid="prediction-id">(\w+)<', response.text).group(1)
+    history = api.get("/api/predictions", params={"limit": 20}).json()["items"]
+    assert prediction_id in {p["id"] for p in history}
+
+
+def test_predictor_form_errors_are_shown_next_to_their_fields_and_values_are_kept(api: TestClient) -> None:
+    form = {k: str(v) for k, v in AUDI.items()} | {"horsepower": "lots", "make": "", "curb_weight": "99999"}
+    response = api.post("/", data=form)
+
+    assert response.status_code == 422
+    assert "&#39;lots&#39; is not a number" in response.text
+    assert "required field is missing" in response.text
+    assert "less than or equal to 5000" in response.text
+    assert 'value="99999"' in response.text  # what the user typed stays in the form
+    assert 'data-testid="price"' not in response.text
+
+
+def test_dashboard_shows_counts_charts_and_recent_predictions(api: TestClient) -> None:
+    made = api.post("/api/predictions", json={**AUDI, "make": "porsche"}).json()
+    page = api.get("/dashboard").text
+
+    assert page.count('role="img"') >= 3  # per make, price distribution, traffic
+    for title in ("Predictions per make", "Price distribution", "Traffic over time", "Model versions"):
+        assert title in page
+    assert f'data-prediction-id="{made["id"]}"' in page
+    assert made["model_version"] in page
