@@ -46,32 +46,43 @@ def ml_client(environment: str, outdir: Path) -> Any:
     return MLClient(DefaultAzureCredential(), config.subscription_id, group, workspace)
 
 
+def _step_job(client: Any, pipeline_job: str, step: str) -> Any:
+    for child in client.jobs.list(parent_job_name=pipeline_job):
+        if step in (getattr(child, "display_name", None), getattr(child, "name", None)):
+            return child
+    raise GateFileError(f"pipeline job {pipeline_job} has no '{step}' step")
+
+
 def submit_training(client: Any, job_file: Path, out: Path) -> dict[str, str]:
-    """Run the Azure ML pipeline job to completion and fetch its evaluation output next to a run record."""
+    """Run the Azure ML pipeline job (ml/azureml/pipeline.yml) to completion, then fetch the evaluate step's
+    metrics next to a run record naming the train step's model output."""
     from azure.ai.ml import load_job
 
     job = client.jobs.create_or_update(load_job(job_file), experiment_name=EXPERIMENT)
     print(f"submitted {job.name}: {getattr(job, 'studio_url', '')}", flush=True)
     client.jobs.stream(job.name)  # raises when the job fails
     out.mkdir(parents=True, exist_ok=True)
-    client.jobs.download(job.name, download_path=str(out), output_name="evaluation")
-    record = {"job_name": job.name, "model_path": f"azureml://jobs/{job.name}/outputs/model"}
+    evaluate = _step_job(client, job.name, "evaluate")
+    client.jobs.download(evaluate.name, download_path=str(out), output_name="metrics")
+    train = _step_job(client, job.name, "train")
+    record = {"job_name": job.name, "model_path": f"azureml://jobs/{train.name}/outputs/model"}
     (out / "run.json").write_text(json.dumps(record, indent=2), encoding="utf-8")
     return record
 
 
-def build_rollout(client: Any, deployment_file: Path, endpoint_file: Path, settings: RolloutSettings) -> Rollout:
+def build_rollout(client: Any, endpoints_dir: Path, settings: RolloutSettings) -> Rollout:
+    """Deployments come from ml/azureml/endpoints/online-deployment-<slot>.yml with the new model swapped in."""
     from azure.ai.ml import load_online_deployment, load_online_endpoint
-    from azure.ai.ml.entities import ManagedOnlineEndpoint
 
     def deployment(slot: str, model_id: str) -> Any:
         params = [{"name": slot}, {"endpoint_name": ML_ONLINE_ENDPOINT}, {"model": model_id}]
-        return load_online_deployment(deployment_file, params_override=params)
+        return load_online_deployment(endpoints_dir / f"online-deployment-{slot}.yml", params_override=params)
 
     def endpoint() -> Any:
-        if endpoint_file.is_file():
-            return load_online_endpoint(endpoint_file, params_override=[{"name": ML_ONLINE_ENDPOINT}])
-        return ManagedOnlineEndpoint(name=ML_ONLINE_ENDPOINT, auth_mode="aad_token")
+        spec = endpoints_dir / "online-endpoint.yml"
+        created = load_online_endpoint(spec, params_override=[{"name": ML_ONLINE_ENDPOINT}])
+        created.traffic = {}  # no deployment exists yet; traffic is set once the first slot passed its smoke test
+        return created
 
     rows = json.loads(SMOKE_ROWS.read_text(encoding="utf-8"))
     return Rollout(client, deployment, endpoint, rows, settings)
@@ -95,8 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--outdir", type=Path, default=ROOT / "cdktf.out", help="synth output (finds the workspace)")
     parser.add_argument("--results", type=Path, default=None, help="evaluation download folder (reports/ml/<env>)")
     parser.add_argument("--job", type=Path, default=AZUREML_DIR / "pipeline.yml")
-    parser.add_argument("--deployment", type=Path, default=AZUREML_DIR / "online-deployment.yml")
-    parser.add_argument("--endpoint", type=Path, default=AZUREML_DIR / "online-endpoint.yml")
+    parser.add_argument("--endpoints-dir", type=Path, default=AZUREML_DIR / "endpoints")
     parser.add_argument("--traffic-steps", default="10,100")
     parser.add_argument("--error-budget", type=float, default=0.1)
     parser.add_argument("--batch-input", default=f"azureml:{ML_DATA_ASSET}@latest")
@@ -114,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
             gate = read_gate(find_metrics(results))
             print(gate.summary())
             record = json.loads((results / "run.json").read_text(encoding="utf-8"))
-            build_rollout(client, args.deployment, args.endpoint, settings).run(gate, record["model_path"])
+            build_rollout(client, args.endpoints_dir, settings).run(gate, record["model_path"])
     except GateRejected as exc:
         print(exc, file=sys.stderr)
         return GATE_REJECTED_EXIT

@@ -208,3 +208,34 @@ def test_failed_deployment_with_fake_mlclient_leaves_blue_serving_everything() -
 def test_traffic_steps_must_rise_to_100() -> None:
     with pytest.raises(ValueError, match="end at 100"):
         RolloutSettings(traffic_steps=(50, 20))
+
+
+def test_rollout_builds_slots_from_the_ml_projects_endpoint_specs() -> None:
+    from tools.deploy.ml_jobs import AZUREML_DIR, build_rollout
+
+    rollout = build_rollout(FakeMLClient(), AZUREML_DIR / "endpoints", RolloutSettings())
+    green = rollout.build_deployment("green", f"azureml:{ML_MODEL_NAME}:7")
+    assert (green.name, green.endpoint_name) == ("green", ML_ONLINE_ENDPOINT)
+    assert str(green.model).endswith(f"{ML_MODEL_NAME}:7")  # the registered version, not the spec's @latest
+    assert rollout.build_deployment("blue", "m").name == "blue"
+    endpoint = rollout.build_endpoint()
+    assert endpoint.name == ML_ONLINE_ENDPOINT and not endpoint.traffic
+
+
+def test_training_submission_with_fake_mlclient_fetches_evaluate_metrics(tmp_path: Path) -> None:
+    from tools.deploy.ml_jobs import AZUREML_DIR, submit_training
+
+    downloads: list[tuple[str, str]] = []
+    steps = [SimpleNamespace(name="child-prep", display_name="prep"),
+             SimpleNamespace(name="child-eval", display_name="evaluate"),
+             SimpleNamespace(name="child-train", display_name="train")]
+    jobs = SimpleNamespace(
+        create_or_update=lambda job, experiment_name: SimpleNamespace(name="pj-1", studio_url=""),
+        stream=lambda name: None,
+        list=lambda parent_job_name: iter(steps),
+        download=lambda name, download_path, output_name: downloads.append((name, output_name)),
+    )
+    record = submit_training(SimpleNamespace(jobs=jobs), AZUREML_DIR / "pipeline.yml", tmp_path)
+    assert downloads == [("child-eval", "metrics")]
+    assert record["model_path"] == "azureml://jobs/child-train/outputs/model"
+    assert json.loads((tmp_path / "run.json").read_text()) == record
