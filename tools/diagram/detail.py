@@ -156,7 +156,7 @@ def _box_for(
             owner = _vnet_box(picture, vnet, parent, external=vnet.key not in local)
         box_id = f"subnet:{subnet.key}"
         external = subnet.key not in local
-        suffix = f"  (from {subnet.stack})" if external else ""
+        suffix = f" (from {subnet.stack})" if external else ""
         picture.add_box(Box(box_id, f"Subnet {display_name(subnet)}{suffix}", owner, "dashed" if external else "solid",
                             fill=_SUBNET_FILL, pen="#4a90d9", font_size=11))
         return box_id
@@ -170,7 +170,7 @@ def _box_for(
 
 def _vnet_box(picture: Picture, vnet: Resource, parent: str | None, external: bool) -> str:
     box_id = f"vnet:{vnet.key}"
-    suffix = f"  (from {vnet.stack})" if external else ""
+    suffix = f" (from {vnet.stack})" if external else ""
     picture.add_box(Box(box_id, f"VNet {display_name(vnet)}{suffix}", parent, "dashed" if external else "solid",
                         fill=_NET_FILL, pen="#4a90d9", font_size=12))
     return box_id

@@ -114,7 +114,8 @@ def _data_nodes(inv: Inventory, add) -> list[str]:
         layers = [name for name in LAKE_LAYERS if name in inv.names("azurerm_storage_container")
                   + inv.names("azurerm_storage_data_lake_gen2_filesystem")]
         subtitle = " → ".join(layers) if layers else "no layers"
-        nodes.append(add("lake", "data", "Data Lake Storage Gen2", subtitle, KINDS["azurerm_storage_data_lake_gen2_filesystem"]))
+        nodes.append(add("lake", "data", "Data Lake Storage Gen2", subtitle,
+                         KINDS["azurerm_storage_data_lake_gen2_filesystem"]))
     return nodes
 
 
@@ -143,7 +144,8 @@ def _app_nodes(inv: Inventory, add) -> list[str]:
     if apps:
         regions = sorted({r.literal("location") or "?" for r in apps})
         nodes.append(add("webapp", "app", "App Service web app",
-                         f"predictor · dashboard\n{len(apps)} region(s): {', '.join(regions)}", KINDS["azurerm_linux_web_app"]))
+                         f"predictor · dashboard\n{len(apps)} region(s): {', '.join(regions)}",
+                         KINDS["azurerm_linux_web_app"]))
     if inv.count("azurerm_cosmosdb_account"):
         containers = ", ".join(inv.names("azurerm_cosmosdb_sql_container"))
         nodes.append(add("cosmos", "app", "Cosmos DB", f"{containers}", KINDS["azurerm_cosmosdb_account"]))
@@ -178,7 +180,8 @@ def _security_nodes(inv: Inventory, add) -> None:
 def _monitoring_nodes(inv: Inventory, add) -> None:
     if inv.count("azurerm_log_analytics_workspace"):
         add("loganalytics", "monitoring", "Log Analytics",
-            f"{inv.count('azurerm_monitor_diagnostic_setting')} diagnostic settings", KINDS["azurerm_log_analytics_workspace"])
+            f"{inv.count('azurerm_monitor_diagnostic_setting')} diagnostic settings",
+            KINDS["azurerm_log_analytics_workspace"])
     if inv.count("azurerm_application_insights"):
         add("appinsights", "monitoring", "Application Insights", "app + ML telemetry",
             KINDS["azurerm_application_insights"])
