@@ -17,6 +17,7 @@ from app.service import PredictionService, RecordNotKept
 from ml.carprice.schema import allowed_values, parse_row
 
 router = APIRouter(include_in_schema=False)
+BATCH_PAGE_ROWS = 60  # a screenful or two; the make filter narrows the rest
 templates = Jinja2Templates(directory=Path(__file__).resolve().parent / "templates")
 
 
@@ -94,7 +95,9 @@ async def batch(request: Request, make: str | None = None) -> HTMLResponse:
     chosen = make if make in makes else None
     view = await _service(request).batch(chosen)
     priced = [r for r in view.items if not r.get("error")]
+    # Reads like a price list: by make, then cheapest first; cars that could not be priced last.
+    rows = sorted(view.items, key=lambda r: (bool(r.get("error")), r.get("make") or "", r.get("price") or 0))
     return _render(
         request, "batch.html", view=view, makes=makes, chosen=chosen, priced=len(priced),
-        failed=len(view.items) - len(priced),
+        failed=len(view.items) - len(priced), rows=rows[:BATCH_PAGE_ROWS], total=len(rows),
     )

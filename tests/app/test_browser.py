@@ -1,0 +1,95 @@
+"""A real browser (Debian's Chromium, headless, driven by Playwright) prices a car on the predictor page,
+then finds that prediction on the dashboard. Screenshots go to the test's tmp dir and test-results/app/."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+from playwright.sync_api import Page, sync_playwright
+
+from app.main import create_app
+from tests.app.conftest import ROOT, app_settings
+from tools.emulators import free_port, port_is_open
+
+pytestmark = pytest.mark.xdist_group("app")
+
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", "--no-first-run", "--disable-quic",
+]
+CAR = {
+    "selects": {"make": "bmw", "body_style": "sedan", "fuel_type": "gas", "aspiration": "std", "num_of_doors": "four",
+                "drive_wheels": "rwd"},
+    "numbers": {"engine_size": "164", "horsepower": "121", "curb_weight": "2710", "city_mpg": "21",
+                "highway_mpg": "28"},
+}
+
+
+@pytest.fixture(scope="module")
+def live_url(model_dir: Path, cosmos, batch_run, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    settings = app_settings(
+        model_dir=model_dir, outbox_dir=tmp_path_factory.mktemp("browser-outbox"), cosmos_endpoint=cosmos.endpoint
+    )
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not port_is_open(port) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+def _shot(page: Page, tmp_path: Path, name: str, full_page: bool = True) -> None:
+    path = tmp_path / f"{name}.png"
+    page.screenshot(path=str(path), full_page=full_page)
+    results = ROOT / "test-results" / "app"
+    results.mkdir(parents=True, exist_ok=True)
+    shutil.copy(path, results / path.name)
+
+
+def test_browser_prices_a_car_and_finds_it_on_the_dashboard(live_url: str, tmp_path: Path) -> None:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 860})
+            blocked: list[str] = []
+            page.on("console", lambda m: blocked.append(m.text) if "Content Security Policy" in m.text else None)
+
+            page.goto(f"{live_url}/")
+            for field, value in CAR["selects"].items():
+                page.select_option(f"#f-{field}", value)
+            for field, value in CAR["numbers"].items():
+                page.fill(f"#f-{field}", value)
+            page.get_by_role("button", name="Get price").click()
+
+            price = page.get_by_test_id("price")
+            price.wait_for()
+            assert price.inner_text().startswith("$")
+            assert int(price.inner_text().strip("$").replace(",", "")) > 1000
+            assert page.get_by_test_id("price-range").inner_text().count("$") == 2
+            version = page.get_by_test_id("result-model-version").inner_text()
+            prediction_id = page.get_by_test_id("prediction-id").inner_text()
+            _shot(page, tmp_path, "predictor")
+
+            page.get_by_role("navigation").get_by_role("link", name="Dashboard").click()
+            row = page.locator(f'tr[data-prediction-id="{prediction_id}"]')
+            row.wait_for()
+            assert "BMW" in row.inner_text() and version in row.inner_text()
+            _shot(page, tmp_path, "dashboard")
+
+            page.get_by_role("navigation").get_by_role("link", name="Batch results").click()
+            page.get_by_test_id("batch-table").wait_for()
+            _shot(page, tmp_path, "batch", full_page=False)
+
+            assert blocked == []  # nothing on the pages needed a looser CSP
+        finally:
+            browser.close()
