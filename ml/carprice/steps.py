@@ -63,8 +63,7 @@ def register(args: argparse.Namespace) -> None:
     from azure.ai.ml.entities import Model
     from azure.identity import DefaultAzureCredential
 
-    client = MLClient.from_config(DefaultAzureCredential()) if args.config else MLClient(
-        DefaultAzureCredential(), args.subscription, args.resource_group, args.workspace)
+    client = MLClient(DefaultAzureCredential(), args.subscription, args.resource_group, args.workspace)
     staged = Path("register") / "model"
     shutil.copytree(args.model / "model", staged, dirs_exist_ok=True)
     registered = client.models.create_or_update(Model(path=str(staged), name=ML_MODEL_NAME, type="custom_model",
@@ -89,10 +88,9 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("register")
     p.add_argument("--model", type=Path, required=True)
     p.add_argument("--metrics", type=Path, required=True)
-    p.add_argument("--config", action="store_true", help="read the workspace from config.json")
-    p.add_argument("--subscription", default=None)
-    p.add_argument("--resource-group", default=None)
-    p.add_argument("--workspace", default=None)
+    p.add_argument("--subscription", required=True)
+    p.add_argument("--resource-group", required=True)
+    p.add_argument("--workspace", required=True)
     args = parser.parse_args(argv)
     {"prep": prep, "evaluate": evaluate, "train": train, "register": register}[args.step](args)
     return 0

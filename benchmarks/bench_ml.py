@@ -1,0 +1,94 @@
+"""ML benchmarks, each against a floor measured in the same run:
+
+- training wall time (quick build: prep + 1x5-fold CV of both models + fit + export)
+- single-row latency: scikit-learn pipeline vs ONNX (Pricer), and rows/s for a 10,000-row batch
+- azmlinfsrv + our score.py vs azmlinfsrv + the plain sklearn pipeline (a default deployment) vs the
+  server's ceiling (a score.py returning a constant): requests/s and p99 with wrk, 1 worker, 8 connections.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import mlflow.sklearn
+import numpy as np
+import pandas as pd
+
+from ml.carprice import model as models
+from ml.carprice.pricer import Pricer
+from ml.carprice.schema import CarFeatures
+from ml.carprice.training import build_model_artifacts
+from ml.scoring.inference_server import SCORE_SCRIPT, InferenceServer
+
+REFERENCE = SCORE_SCRIPT.parent / "reference"
+CAR = {"make": "toyota", "body_style": "sedan", "fuel_type": "gas", "aspiration": "std", "num_of_doors": "four",
+       "drive_wheels": "fwd", "engine_size": 98, "horsepower": 70, "curb_weight": 2100, "city_mpg": 30,
+       "highway_mpg": 37}
+WRK_SECONDS = 8
+
+
+def _per_call_ms(fn, repeats: int) -> float:
+    fn()
+    start = time.perf_counter()
+    for _ in range(repeats):
+        fn()
+    return (time.perf_counter() - start) / repeats * 1e3
+
+
+def _wrk(url: str, body_file: Path) -> tuple[float, float]:
+    script = body_file.with_suffix(".lua")
+    script.write_text(
+        f'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
+        f'wrk.body = [[{body_file.read_text()}]]\n'
+    )
+    out = subprocess.run(["wrk", "-t2", "-c8", f"-d{WRK_SECONDS}s", "--latency", "-s", str(script), url],
+                         capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    p99_text = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
+    p99 = float(p99_text.group(1)) * {"us": 1e-3, "ms": 1.0, "s": 1e3}[p99_text.group(2)]
+    return rps, p99
+
+
+def main() -> None:
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    work = Path(tempfile.mkdtemp(prefix="bench-ml-"))
+    start = time.perf_counter()
+    model_dir = build_model_artifacts(work / "model", lake_root=work / "lake", quick=True, tracking_dir=work / "mlruns")
+    print(f"training (quick build, prep -> CV -> fit -> export): {time.perf_counter() - start:.1f} s")
+
+    pipeline = mlflow.sklearn.load_model(str(model_dir / "mlflow"))
+    pricer = Pricer.load(model_dir)
+    car = CarFeatures.model_validate(CAR)
+    frame = models.features_frame(pd.DataFrame([car.model_dump()]))
+    sk_ms = _per_call_ms(lambda: pipeline.predict(frame), 200)
+    onnx_ms = _per_call_ms(lambda: pricer.predict([car]), 2000)
+    print(f"single row: sklearn pipeline {sk_ms:.3f} ms (floor), ONNX {onnx_ms:.3f} ms "
+          f"-> {sk_ms / onnx_ms:.0f}x faster")
+
+    cars = [car.model_copy(update={"horsepower": float(h)}) for h in np.random.default_rng(0).integers(50, 250, 10_000)]
+    big = models.features_frame(pd.DataFrame([c.model_dump() for c in cars]))
+    sk_s = _per_call_ms(lambda: pipeline.predict(big), 3) / 1e3
+    onnx_s = _per_call_ms(lambda: pricer.predict(cars), 3) / 1e3
+    print(f"10,000-row batch: sklearn {10_000 / sk_s:,.0f} rows/s (floor), ONNX Pricer {10_000 / onnx_s:,.0f} rows/s "
+          f"-> {sk_s / onnx_s:.1f}x")
+
+    body = work / "body.json"
+    body.write_text('{"data": [%s]}' % str(CAR).replace("'", '"'))
+    results = {}
+    for name, script in (("ceiling (constant score.py)", REFERENCE / "score_constant.py"),
+                         ("sklearn default", REFERENCE / "score_sklearn.py"), ("our score.py", SCORE_SCRIPT)):
+        with InferenceServer(script, model_dir) as server:
+            results[name] = _wrk(server.score_url, body)
+        print(f"azmlinfsrv {name:<28} {results[name][0]:8,.0f} req/s  p99 {results[name][1]:6.1f} ms")
+    ours = results["our score.py"][0]
+    print(f"our score.py: {ours / results['sklearn default'][0]:.1f}x the sklearn default's req/s (target >= 15x), "
+          f"{ours / results['ceiling (constant score.py)'][0]:.0%} of the ceiling (target >= 80%)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,129 @@
+"""Every Azure ML v2 spec loads offline, and the cross-references azure-ai-ml does not check are sound."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+from azure.ai.ml.entities._load_functions import (
+    load_batch_endpoint,
+    load_component,
+    load_data,
+    load_environment,
+    load_job,
+    load_model_batch_deployment,
+    load_online_deployment,
+    load_online_endpoint,
+    load_schedule,
+)
+
+import contract
+from stacks.config import ENVIRONMENTS_DIR
+from stacks.config import load_environment as load_stack_environment
+from stacks.naming import Namer
+
+SPECS = Path(__file__).resolve().parents[2] / "ml" / "azureml"
+LOADERS = {
+    "environment.yml": load_environment,
+    "data/gold.yml": load_data,
+    "components/prep.yml": load_component,
+    "components/evaluate.yml": load_component,
+    "components/train.yml": load_component,
+    "components/register.yml": load_component,
+    "pipeline.yml": load_job,
+    "schedule.yml": load_schedule,
+    "endpoints/online-endpoint.yml": load_online_endpoint,
+    "endpoints/online-deployment-blue.yml": load_online_deployment,
+    "endpoints/online-deployment-green.yml": load_online_deployment,
+    "endpoints/kubernetes-endpoint.yml": load_online_endpoint,
+    "endpoints/kubernetes-deployment.yml": load_online_deployment,
+    "endpoints/batch-endpoint.yml": load_batch_endpoint,
+    "endpoints/batch-deployment.yml": load_model_batch_deployment,
+}
+
+
+def _yaml(name: str) -> dict:
+    return yaml.safe_load((SPECS / name).read_text())
+
+
+def test_every_spec_file_is_covered() -> None:
+    on_disk = {p.relative_to(SPECS).as_posix() for p in SPECS.rglob("*.yml")} - {"conda.yml"}
+    assert on_disk == set(LOADERS)
+
+
+@pytest.mark.parametrize("name", sorted(LOADERS))
+def test_spec_loads_offline_with_azure_ai_ml(name: str) -> None:
+    assert LOADERS[name](SPECS / name) is not None
+
+
+def test_pipeline_bindings_point_at_existing_step_inputs_and_outputs() -> None:
+    pipeline = _yaml("pipeline.yml")
+    steps = {name: _yaml(Path(job["component"]).as_posix().removeprefix("./")) for name, job in
+             pipeline["jobs"].items()}
+    for name, job in pipeline["jobs"].items():
+        component = steps[name]
+        for input_name, binding in job.get("inputs", {}).items():
+            assert input_name in component["inputs"], f"{name}: no input {input_name}"
+            match = re.fullmatch(r"\$\{\{parent\.(?:inputs\.(\w+)|jobs\.(\w+)\.outputs\.(\w+))\}\}", binding)
+            assert match, f"{name}.{input_name}: unexpected binding {binding}"
+            parent_input, step, output = match.groups()
+            if parent_input:
+                assert parent_input in pipeline["inputs"]
+            else:
+                assert output in steps[step]["outputs"], f"{step} has no output {output}"
+        for placeholder in re.findall(r"\$\{\{(inputs|outputs)\.(\w+)\}\}", component["command"]):
+            assert placeholder[1] in component[placeholder[0]], f"{name}: command uses undeclared {placeholder}"
+
+
+def test_referenced_files_and_modules_exist() -> None:
+    for name in LOADERS:
+        spec = _yaml(name)
+        base = (SPECS / name).parent
+        if "code" in spec:
+            assert (base / spec["code"]).is_dir()
+        if "code_configuration" in spec:
+            code = base / spec["code_configuration"]["code"]
+            assert (code / spec["code_configuration"]["scoring_script"]).is_file(), name
+        for key in ("conda_file", "create_job", "path"):
+            if key in spec:
+                assert (base / spec[key]).exists(), f"{name}: {key} {spec[key]} missing"
+        for module in re.findall(r"python -m ([\w.]+)", spec.get("command", "")):
+            assert (base / spec["code"] / (module.replace(".", "/") + ".py")).is_file(), module
+    assert (SPECS / "data" / "gold" / "MLTable").is_file()
+
+
+def test_names_match_the_contract_and_the_stacks() -> None:
+    def ref(value: str) -> str:
+        return value.removeprefix("azureml:").split("@")[0].split(":")[0]
+
+    assert _yaml("environment.yml")["name"] == contract.ML_ENVIRONMENT
+    assert _yaml("data/gold.yml")["name"] == contract.ML_DATA_ASSET
+    assert "datastores/" + contract.ML_DATASTORE_LAKE + "/" in (SPECS / "data/gold/MLTable").read_text()
+    assert ref(_yaml("pipeline.yml")["settings"]["default_compute"]) == contract.ML_COMPUTE_CLUSTER
+    assert ref(_yaml("endpoints/batch-deployment.yml")["compute"]) == contract.ML_COMPUTE_CLUSTER
+    assert ref(_yaml("endpoints/kubernetes-endpoint.yml")["compute"]) == contract.ML_INFERENCE_COMPUTE
+    assert _yaml("endpoints/online-endpoint.yml")["name"] == contract.ML_ONLINE_ENDPOINT
+    assert _yaml("endpoints/kubernetes-endpoint.yml")["name"] == contract.ML_KUBERNETES_ENDPOINT
+    assert _yaml("endpoints/batch-endpoint.yml")["name"] == contract.ML_BATCH_ENDPOINT
+    for name in LOADERS:
+        spec = _yaml(name)
+        if "model" in spec and isinstance(spec["model"], str):
+            assert ref(spec["model"]) == contract.ML_MODEL_NAME
+        if "environment" in spec:
+            assert ref(spec["environment"]) == contract.ML_ENVIRONMENT
+        if "endpoint_name" in spec:
+            assert spec["endpoint_name"] in {contract.ML_ONLINE_ENDPOINT, contract.ML_KUBERNETES_ENDPOINT,
+                                             contract.ML_BATCH_ENDPOINT}
+    deployments = {_yaml(f"endpoints/online-deployment-{c}.yml")["name"] for c in ("blue", "green")}
+    assert set(_yaml("endpoints/online-endpoint.yml")["traffic"]) == deployments
+
+
+def test_pipeline_registers_into_the_workspace_the_stacks_create() -> None:
+    config = load_stack_environment(ENVIRONMENTS_DIR / "dev.yaml")
+    namer = Namer(config.workload, config.name, config.subscription_id)
+    inputs = _yaml("pipeline.yml")["inputs"]
+    assert inputs["workspace_name"] == namer.name("ml_workspace")
+    assert inputs["resource_group"] == namer.name("resource_group")
+    assert inputs["subscription_id"] == config.subscription_id

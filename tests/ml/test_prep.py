@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from azure.storage.blob import BlobServiceClient
+
+from contract import LAKE_LAYERS
+from ml.carprice.lake import Lake
+from ml.carprice.prep import DEFAULT_SOURCE, GOLD_TABLE, REJECTED_TABLE, TABLE, UNPRICED_TABLE, run_prep
+from ml.carprice.schema import FEATURES, TARGET
+from tools.emulators import AZURITE_ACCOUNT, AZURITE_KEY, Azurite
+
+
+def test_prep_builds_bronze_silver_gold_from_the_uci_file(tmp_path: Path) -> None:
+    report = run_prep(tmp_path)
+    lake = Lake.at(tmp_path)
+    bronze = lake.read("bronze", TABLE)
+    assert len(bronze) == report.source_rows == 205
+    assert {"ingested_at", "source", "line"} <= set(bronze.columns)
+    assert (bronze["source"] == DEFAULT_SOURCE.name).all()
+    assert report.unpriced == 4 and len(lake.read("silver", UNPRICED_TABLE)) == 4
+    gold = lake.read("gold", GOLD_TABLE)
+    assert len(gold) == report.gold_rows == 201
+    assert list(gold.columns) == ["car_id", *FEATURES, TARGET]
+    assert gold[TARGET].gt(0).all() and gold["car_id"].is_unique
+    assert gold["normalized_losses"].isna().any()  # "?" became null, not a string
+
+
+def test_rerunning_prep_changes_no_table(tmp_path: Path) -> None:
+    run_prep(tmp_path)
+    lake = Lake.at(tmp_path)
+    versions = {layer_table: lake.version(*layer_table) for layer_table in
+                [("bronze", TABLE), ("silver", TABLE), ("gold", GOLD_TABLE)]}
+    again = run_prep(tmp_path)
+    assert again.bronze_inserted == 0 and again.bronze_rows == 205
+    assert {k: lake.version(*k) for k in versions} == versions
+    assert len(lake.read("gold", GOLD_TABLE)) == 201
+
+
+def test_duplicates_are_removed_and_impossible_values_rejected_with_a_reason(tmp_path: Path) -> None:
+    lines = DEFAULT_SOURCE.read_text().splitlines()
+    header, first = lines[0], lines[1]
+    absurd = first.split(",")
+    absurd[header.split(",").index("horsepower")] = "5000"
+    source = tmp_path / "cars.csv"
+    source.write_text("\n".join([header, first, first, ",".join(absurd)]) + "\n")
+    report = run_prep(tmp_path / "lake", source=source)
+    assert (report.duplicates_removed, report.rejected, report.silver_rows) == (1, 1, 1)
+    rejected = Lake.at(tmp_path / "lake").read("silver", REJECTED_TABLE)
+    errors = json.loads(rejected.loc[0, "errors"])
+    assert errors[0]["field"] == "horsepower" and "400" in errors[0]["reason"]
+
+
+def test_unknown_lake_layer_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="bronze"):
+        Lake.at(tmp_path).uri("platinum", TABLE)
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("ml-azurite")
+def test_prep_runs_against_azurite_blob_storage_with_layer_containers() -> None:
+    with Azurite() as azurite:
+        service = BlobServiceClient.from_connection_string(azurite.connection_string)
+        for layer in LAKE_LAYERS:
+            service.create_container(layer)
+        options = {"account_name": AZURITE_ACCOUNT, "account_key": AZURITE_KEY,
+                   "azure_storage_endpoint": azurite.blob_endpoint, "allow_http": "true"}
+        report = run_prep("az://{layer}", storage_options=options)
+        assert report.gold_rows == 201
+        assert run_prep("az://{layer}", storage_options=options).bronze_inserted == 0
+        gold_blobs = [b.name for b in service.get_container_client("gold").list_blobs()]
+        assert any(name.startswith(f"{GOLD_TABLE}/_delta_log/") for name in gold_blobs)

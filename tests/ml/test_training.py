@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import mlflow.sklearn
+import numpy as np
+import pandas as pd
+import pytest
+
+from contract import ML_MODEL_NAME
+from ml.carprice import model as models
+from ml.carprice.evaluate import MAE_RATIO_LIMIT, Evaluation, Metrics, gate
+from ml.carprice.lake import Lake
+from ml.carprice.prep import GOLD_TABLE
+from ml.carprice.pricer import Pricer
+from ml.carprice.schema import FEATURES, CarFeatures, parse_row
+
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("ml-model")]
+
+
+def test_model_dir_holds_onnx_card_and_mlflow_model(model_dir: Path) -> None:
+    assert (model_dir / "model.onnx").stat().st_size > 0
+    assert (model_dir / "mlflow" / "MLmodel").exists()
+    card = json.loads((model_dir / "model_card.json").read_text())
+    assert card["model_name"] == ML_MODEL_NAME
+    assert set(card["features"]) == set(FEATURES)
+    assert "toyota" in card["features"]["make"]["allowed"]
+    assert card["features"]["horsepower"]["min"] == 30 and card["features"]["horsepower"]["max"] == 400
+    assert card["gate"]["promoted"] is True
+    cand, base = card["metrics"]["candidate"], card["metrics"]["baseline"]
+    assert cand["mae"] <= MAE_RATIO_LIMIT * base["mae"]
+    assert cand["r2"] > base["r2"]
+    assert card["price_interval"]["ratio_low"] < 1 < card["price_interval"]["ratio_high"]
+
+
+def test_onnx_and_mlflow_models_predict_the_same_prices(model_dir: Path, ml_workdir: Path) -> None:
+    gold = Lake.at(ml_workdir / "lake").read("gold", GOLD_TABLE)
+    parsed = [parse_row({k: v for k, v in row.items() if not pd.isna(v)})
+              for row in gold[list(FEATURES)].to_dict("records")]
+    scorable = [i for i, car in enumerate(parsed) if isinstance(car, CarFeatures)]
+    assert len(scorable) == 197  # gold keeps 4 cars with a missing required field (the model imputes them)
+    frame = models.features_frame(gold.iloc[scorable])
+    sklearn_prices = mlflow.sklearn.load_model(str(model_dir / "mlflow")).predict(frame)
+    onnx_prices = Pricer.load(model_dir).predict_raw([parsed[i] for i in scorable])
+    gap = np.abs(onnx_prices - sklearn_prices)
+    assert np.all((gap <= 1.0) | (gap <= 0.001 * sklearn_prices))
+
+
+def test_mlflow_run_records_both_models_metrics(model_dir: Path, ml_workdir: Path) -> None:
+    metric_files = {p.name for p in (ml_workdir / "mlruns").rglob("metrics/*")}
+    assert {"candidate_mae", "baseline_mae", "candidate_r2", "baseline_rmse", "mae_ratio"} <= metric_files
+
+
+def _evaluation(candidate_mae: float, baseline_mae: float) -> Evaluation:
+    candidate, baseline = Metrics(candidate_mae, 1.0, 0.95, 0.0, 5), Metrics(baseline_mae, 1.0, 0.85, 0.0, 5)
+    return Evaluation(candidate, baseline, (0.9, 1.1), 1)
+
+
+def test_gate_needs_the_baseline_margin_and_no_regression_from_the_champion() -> None:
+    assert gate(_evaluation(600, 1000), champion_mae=None).promoted
+    assert not gate(_evaluation(800, 1000), champion_mae=None).promoted
+    assert not gate(_evaluation(600, 1000), champion_mae=550).promoted
+    assert gate(_evaluation(600, 1000), champion_mae=600).promoted
