@@ -31,8 +31,8 @@ $(SETUP_STAMP): pyproject.toml constraints.txt package.json package-lock.json to
 
 setup: $(SETUP_STAMP)  ## install everything this project needs (idempotent)
 
-synth: $(SETUP_STAMP)  ## synthesize every stack (ENV=dev for one environment) into cdktf.out/
-	@$(PY) -m stacks.main $(if $(ENV),--env $(ENV))
+synth: $(SETUP_STAMP)  ## synthesize every stack into cdktf.out/ (ENV=dev: one environment; LOCAL_STATE=1: local backend)
+	@$(PY) -m stacks.main $(if $(ENV),--env $(ENV)) $(if $(LOCAL_STATE),--local-state)
 
 summary: $(SETUP_STAMP)  ## print resource counts per synthesized stack
 	@$(PY) -m tools.summary
@@ -54,6 +54,6 @@ clean:  ## remove generated output (keeps .venv and node_modules)
 -include make/*.mk
 
 # make run: the main job, one step per area, in data-flow order.
-RUN_STEPS ?= synth summary diagram train
+RUN_STEPS ?= synth summary scan diagram train
 run: $(SETUP_STAMP)  ## synthesize, scan, draw, train and serve the local twin
 	@for step in $(RUN_STEPS); do $(MAKE) --no-print-directory $$step || exit $$?; done

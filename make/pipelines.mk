@@ -10,10 +10,10 @@ bootstrap-state: $(SETUP_STAMP)  ## create the Terraform state RG, storage accou
 	@$(need-env)$(PY) -m tools.deploy.bootstrap_state --env $(ENV)
 
 diff: $(SETUP_STAMP)  ## cdktn diff per stack in dependency order; output in reports/diff/<env> (ENV=...)
-	@$(need-env)$(PY) -m tools.deploy.cdktn_run diff --env $(ENV) --outdir $(CDKTF_OUT)
+	@$(need-env)$(PY) -m tools.deploy.cdktn_run diff --env $(ENV) --outdir $(CDKTF_OUT) $(if $(LOCAL_STATE),--local-state)
 
 deploy: $(SETUP_STAMP)  ## cdktn deploy per stack in dependency order, synth output as-is (ENV=...)
-	@$(need-env)$(PY) -m tools.deploy.cdktn_run deploy --env $(ENV) --outdir $(CDKTF_OUT)
+	@$(need-env)$(PY) -m tools.deploy.cdktn_run deploy --env $(ENV) --outdir $(CDKTF_OUT) $(if $(LOCAL_STATE),--local-state)
 
 verify: $(SETUP_STAMP)  ## compare Azure with the synthesized stacks (type, name, tags); non-zero on drift (ENV=...)
 	@$(need-env)$(PY) -m tools.deploy.verify --env $(ENV) --outdir $(CDKTF_OUT)

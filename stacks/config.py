@@ -165,6 +165,10 @@ class EnvironmentConfig(_Strict):
     def primary_region(self) -> str:
         return self.location
 
+    def with_local_state(self) -> EnvironmentConfig:
+        """The same environment with state kept on this machine (.terraform-state/), for offline use."""
+        return self.model_copy(update={"state_backend": StateBackend(kind="local")})
+
 
 def _describe(error: dict) -> str:  # type: ignore[type-arg]
     key = ".".join(str(part) for part in error["loc"]) or "(top level)"

@@ -83,6 +83,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Synthesize the blueprint's stacks.")
     parser.add_argument("--env", action="append", help="environment to synthesize (repeatable); default: all")
     parser.add_argument("--outdir", type=Path, default=None, help="output folder (default: cdktf.out)")
+    parser.add_argument(
+        "--local-state", action="store_true",
+        help="use a local state backend (.terraform-state/) instead of the environment's remote state",
+    )
     parser.add_argument("--environments-dir", type=Path, default=ENVIRONMENTS_DIR, help="folder of <env>.yaml files")
     args = parser.parse_args(argv)
     # `cdktn synth` passes its output folder in CDKTF_OUTDIR; honour it so the CLI finds what it expects.
@@ -90,6 +94,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.perf_counter()
     try:
         configs = load_environments(args.env, args.environments_dir)
+        if args.local_state:
+            configs = [config.with_local_state() for config in configs]
         print(f"Synthesizing {', '.join(c.name for c in configs)} into {outdir}/ ...", flush=True)
         synthesize(configs, outdir)
     except (ConfigError, NamingError) as exc:

@@ -6,6 +6,7 @@ import json
 import pytest
 
 from stacks.config import REQUIRED_TAGS
+from stacks.main import main
 
 pytestmark = pytest.mark.xdist_group("stacks")
 
@@ -27,11 +28,20 @@ def test_dependencies_run_one_way_from_foundation_to_edge(synth):
     assert all(d.split("-")[0] == name.split("-")[0] for name, ds in deps.items() for d in ds)
 
 
-def test_local_state_paths_are_relative_and_remote_state_uses_entra_id(synth):
-    local = synth.stack("dev-data")["terraform"]["backend"]["local"]
-    assert local["path"] == "../../../.terraform-state/dev-data.tfstate"
-    remote = synth.stack("prod-data")["terraform"]["backend"]["azurerm"]
-    assert remote["key"] == "prod-data.tfstate"
+def test_local_state_paths_are_relative_so_output_is_the_same_on_every_machine(tmp_path):
+    outdir = tmp_path / "cdktf.out"
+    assert main(["--env", "dev", "--local-state", "--outdir", str(outdir)]) == 0
+    stack = json.loads((outdir / "stacks" / "dev-data" / "cdk.tf.json").read_text())
+    assert stack["terraform"]["backend"] == {"local": {"path": "../../../.terraform-state/dev-data.tfstate"}}
+    remote = stack["data"]["terraform_remote_state"]["cross-stack-reference-input-dev-foundation"]
+    assert remote["config"]["path"] == "../../../.terraform-state/dev-foundation.tfstate"
+    assert str(tmp_path) not in json.dumps(stack)
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_remote_state_is_per_stack_and_uses_entra_id(synth, env):
+    remote = synth.stack(f"{env}-data")["terraform"]["backend"]["azurerm"]
+    assert remote["key"] == f"{env}-data.tfstate"
     assert remote["use_azuread_auth"] is True
     assert "access_key" not in remote and "sas_token" not in remote
 

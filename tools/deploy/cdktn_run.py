@@ -138,8 +138,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--outdir", type=Path, default=ROOT / "cdktf.out")
     parser.add_argument("--report-dir", type=Path, default=None, help="where diff output goes (reports/diff/<env>)")
     parser.add_argument("--dry-run", action="store_true", help="print the commands without running them")
+    parser.add_argument("--local-state", action="store_true", help="the synth used a local backend (LOCAL_STATE=1)")
     args = parser.parse_args(argv)
     config = load_environment(ENVIRONMENTS_DIR / f"{args.env}.yaml")
+    if args.local_state:
+        config = config.with_local_state()
     report_dir = args.report_dir or ROOT / "reports" / "diff" / args.env
     try:
         return run(args.action, config, args.outdir.resolve(), report_dir, dry_run=args.dry_run)

@@ -75,7 +75,8 @@ def test_bootstrap_state_with_fake_arm_transport_turns_shared_keys_back_off() ->
 
 def test_bootstrap_state_for_a_local_backend_calls_nothing() -> None:
     fake = FakeArmTransport()
-    report = bootstrap(load_environment(ENVIRONMENTS_DIR / "dev.yaml"), FakeCredential(), transport=fake)
+    local = load_environment(ENVIRONMENTS_DIR / "dev.yaml").with_local_state()
+    report = bootstrap(local, FakeCredential(), transport=fake)
     assert fake.requests == [] and "nothing to create" in report.actions[0]
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from stacks.config import ENVIRONMENTS_DIR, load_environment
+from stacks.main import main as synth_main
 from tools.deploy import cdktn_run
 from tools.deploy.synth import SynthError, SynthStack, deploy_order, environment_stacks, load_stacks
 
@@ -77,15 +78,19 @@ def test_diff_keeps_each_stacks_output_and_stops_at_the_first_failure(synth_out:
     assert "--auto-approve" not in runner.commands[0]
 
 
-def test_local_state_is_refused_in_a_pipeline_but_fine_on_a_laptop(synth_out: Path, tmp_path: Path) -> None:
-    config = load_environment(ENVIRONMENTS_DIR / "dev.yaml")
-    assert config.state_backend.kind == "local"
+def test_local_state_is_refused_in_a_pipeline_but_fine_on_a_laptop(tmp_path: Path) -> None:
+    local_out = tmp_path / "cdktf.out"
+    assert synth_main(["--env", "dev", "--local-state", "--outdir", str(local_out)]) == 0
+    config = load_environment(ENVIRONMENTS_DIR / "dev.yaml").with_local_state()
     in_ci = RecordingRunner()
-    assert cdktn_run.run("deploy", config, synth_out, tmp_path, runner=in_ci, base_env={"TF_BUILD": "True"}) == 2
+    assert cdktn_run.run("deploy", config, local_out, tmp_path, runner=in_ci, base_env={"TF_BUILD": "True"}) == 2
     assert in_ci.commands == []
     laptop = RecordingRunner()
-    assert cdktn_run.run("diff", config, synth_out, tmp_path, runner=laptop, base_env={}) == 0
+    assert cdktn_run.run("diff", config, local_out, tmp_path, runner=laptop, base_env={}) == 0
     assert laptop.commands
+    # The remote-state environment file does not match a local-state synth: refused, nothing runs.
+    remote = load_environment(ENVIRONMENTS_DIR / "dev.yaml")
+    assert cdktn_run.run("diff", remote, local_out, tmp_path, runner=RecordingRunner(), base_env={}) == 2
 
 
 def test_backend_that_differs_from_the_environment_file_is_refused(synth_out: Path, tmp_path: Path) -> None:
