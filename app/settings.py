@@ -21,6 +21,13 @@ ROOT = Path(__file__).resolve().parent.parent
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
+def _default_model_dir() -> Path:
+    # In the App Service package the model sits at the package root (app/package.py); in the repo,
+    # `make train` writes it to ml/outputs/model.
+    packaged = ROOT / "model"
+    return packaged if (packaged / "model.onnx").is_file() else ROOT / "ml" / "outputs" / "model"
+
+
 def _default_outbox_dir() -> Path:
     # App Service keeps /home across restarts; elsewhere the repo's git-ignored .local/ is used.
     if os.environ.get("WEBSITE_SITE_NAME"):
@@ -42,7 +49,7 @@ class Settings(BaseSettings):
     endpoint_scope: str = Field(
         contract.AML_ENDPOINT_TOKEN_SCOPE, validation_alias=contract.SETTING_ENDPOINT_SCOPE
     )
-    model_dir: Path = Field(ROOT / "ml" / "outputs" / "model", validation_alias=contract.SETTING_MODEL_DIR)
+    model_dir: Path = Field(default_factory=_default_model_dir, validation_alias=contract.SETTING_MODEL_DIR)
     region: str = Field("local", validation_alias=contract.SETTING_REGION)
     outbox_dir: Path = Field(default_factory=_default_outbox_dir, validation_alias=contract.SETTING_OUTBOX_DIR)
     managed_identity_client_id: str = Field(
