@@ -20,13 +20,13 @@ def needs_synth(outdir: Path, root: Path = REPO_ROOT) -> bool:
     return manifest.stat().st_mtime < newest_source_mtime(root)
 
 
-def ensure_synth(outdir: Path) -> bool:
-    """Synthesize every environment into `outdir` if it is stale; True when it did."""
+def ensure_synth(outdir: Path, environments: list[str] | None = None) -> bool:
+    """Synthesize the environments (default: all) into `outdir` if it is stale; True when it did."""
     if not needs_synth(outdir):
         return False
     from stacks.config import load_environments
     from stacks.main import synthesize
 
     print(f"{outdir.name}/ is missing or older than stacks/: synthesizing ...", flush=True)
-    synthesize(load_environments(), outdir)
+    synthesize(load_environments(environments), outdir)
     return True

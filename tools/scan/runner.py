@@ -25,6 +25,7 @@ class ScanOutcome:
     reports_dir: Path
     checkov_exit_code: int
     seconds: float
+    outdir: Path = Path()
     stale_suppressions: list[Suppression] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
@@ -65,19 +66,21 @@ def _stale(suppressions: list[Suppression], result: ScanResult, outdir: Path) ->
 
 
 def run_scan(
-    outdir: Path, reports_dir: Path, *, synth: bool = True, config: Path = CHECKOV_CONFIG, baseline: Path = BASELINE
+    outdir: Path, reports_dir: Path, *, synth: bool = True, environments: list[str] | None = None,
+    config: Path = CHECKOV_CONFIG, baseline: Path = BASELINE,
 ) -> ScanOutcome:
+    """Scan `outdir` (synthesizing `environments`, default all, when it is stale) and judge the results."""
     started = time.perf_counter()
     outdir = outdir.resolve()
     if synth:
-        ensure_synth(outdir)
+        ensure_synth(outdir, environments)
     reports_dir.mkdir(parents=True, exist_ok=True)
     # checkov runs in its own process while this one maps constructs to Python files (2 cores, 2 jobs).
     process = subprocess.Popen(
         checkov_command(outdir, reports_dir.resolve(), config), cwd=REPO_ROOT, env=offline_environment(),
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )
-    sources = source_map(outdir)
+    sources = source_map(outdir, environments)
     _, stderr = process.communicate()
     results_json = reports_dir / "results_json.json"
     problems: list[str] = []
@@ -85,7 +88,9 @@ def run_scan(
         raise RuntimeError(f"checkov wrote no results (exit code {process.returncode}):\n{stderr[-3000:]}")
     result = read_results(results_json, outdir, sources)
     suppressions = load_suppressions(baseline)
-    outcome = ScanOutcome(result, suppressions, reports_dir, process.returncode, time.perf_counter() - started)
+    outcome = ScanOutcome(
+        result, suppressions, reports_dir, process.returncode, time.perf_counter() - started, outdir=outdir
+    )
     outcome.stale_suppressions = _stale(suppressions, result, outdir)
     if result.failed:
         problems.append(f"{len(result.failed)} failed check(s)")

@@ -65,13 +65,13 @@ def build_source_map(environments: list[str] | None = None) -> dict[str, str]:
     return mapping
 
 
-def source_map(outdir: Path) -> dict[str, str]:
+def source_map(outdir: Path, environments: list[str] | None = None) -> dict[str, str]:
     """The cached map for this synth output, building it on first use."""
     cache = outdir / SOURCES_FILE
     if cache.is_file():
         loaded: dict[str, str] = json.loads(cache.read_text(encoding="utf-8"))
         return loaded
-    mapping = build_source_map()
+    mapping = build_source_map(environments)
     cache.write_text(json.dumps(mapping, indent=0, sort_keys=True), encoding="utf-8")
     return mapping
 

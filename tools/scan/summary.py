@@ -37,5 +37,6 @@ def render(outcome: ScanOutcome) -> str:
             lines.append(f"  [{finding.stack}] {finding.describe()}")
     reports = ", ".join(sorted(p.name for p in outcome.reports_dir.glob("results_*")))
     lines.append(f"Reports in {outcome.reports_dir}/: {reports}")
-    lines.append("RESULT: " + ("PASSED, zero failed checks" if outcome.ok else "FAILED: " + "; ".join(outcome.problems)))
+    verdict = "PASSED, zero failed checks" if outcome.ok else "FAILED: " + "; ".join(outcome.problems)
+    lines.append(f"RESULT: {verdict}")
     return "\n".join(lines)

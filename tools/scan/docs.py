@@ -1,0 +1,38 @@
+"""Keep docs/security.md's suppression list in step with .checkov.baseline: `python -m tools.scan.docs`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from tools.scan import BASELINE, REPO_ROOT
+from tools.scan.baseline import load_suppressions
+
+SECURITY_DOC = REPO_ROOT / "docs" / "security.md"
+START, END = "<!-- suppressions:start (python -m tools.scan.docs) -->", "<!-- suppressions:end -->"
+
+
+def suppression_table(baseline: Path = BASELINE) -> str:
+    rows = ["| Check | Resource | Stacks | Reason |", "|---|---|---|---|"]
+    for entry in load_suppressions(baseline):
+        stacks = entry.file_glob.removeprefix("/stacks/").removesuffix("/cdk.tf.json")
+        reason = entry.reason.replace("|", "\\|")
+        rows.append(f"| {entry.check_id} | `{entry.resource}` | `{stacks}` | {reason} |")
+    return "\n".join(rows)
+
+
+def with_table(document: str, table: str) -> str:
+    head, _, rest = document.partition(START)
+    _, _, tail = rest.partition(END)
+    return f"{head}{START}\n{table}\n{END}{tail}"
+
+
+def main() -> int:
+    text = SECURITY_DOC.read_text(encoding="utf-8")
+    SECURITY_DOC.write_text(with_table(text, suppression_table()), encoding="utf-8")
+    print(f"updated the suppression list in {SECURITY_DOC.relative_to(REPO_ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
