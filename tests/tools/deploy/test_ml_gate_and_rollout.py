@@ -217,7 +217,7 @@ def test_rollout_builds_slots_from_the_ml_projects_endpoint_specs() -> None:
     green = rollout.build_deployment("green", f"azureml:{ML_MODEL_NAME}:7")
     assert (green.name, green.endpoint_name) == ("green", ML_ONLINE_ENDPOINT)
     assert str(green.model).endswith(f"{ML_MODEL_NAME}:7")  # the registered version, not the spec's @latest
-    assert rollout.build_deployment("blue", "m").name == "blue"
+    assert rollout.build_deployment("blue", f"azureml:{ML_MODEL_NAME}:6").name == "blue"
     endpoint = rollout.build_endpoint()
     assert endpoint.name == ML_ONLINE_ENDPOINT and not endpoint.traffic
 
