@@ -3,8 +3,16 @@
 from __future__ import annotations
 
 from collections import Counter
+from pathlib import Path
 
+from tools.scan import REPO_ROOT
 from tools.scan.runner import ScanOutcome
+
+
+def _shown(path: Path) -> str:
+    """Repo-relative when inside the repo (reports/checkov), absolute otherwise."""
+    resolved = path.resolve()
+    return str(resolved.relative_to(REPO_ROOT)) if resolved.is_relative_to(REPO_ROOT) else str(resolved)
 
 
 def totals_line(outcome: ScanOutcome) -> str:
@@ -36,7 +44,7 @@ def render(outcome: ScanOutcome) -> str:
         for finding in sorted(result.failed, key=lambda f: (f.stack, f.construct_path, f.check_id)):
             lines.append(f"  [{finding.stack}] {finding.describe()}")
     reports = ", ".join(sorted(p.name for p in outcome.reports_dir.glob("results_*")))
-    lines.append(f"Reports in {outcome.reports_dir}/: {reports}")
+    lines.append(f"Reports in {_shown(outcome.reports_dir)}/: {reports}")
     verdict = "PASSED, zero failed checks" if outcome.ok else "FAILED: " + "; ".join(outcome.problems)
     lines.append(f"RESULT: {verdict}")
     return "\n".join(lines)
