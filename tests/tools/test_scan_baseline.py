@@ -51,3 +51,18 @@ def test_synthesizes_when_output_is_missing_or_older_than_the_sources(tmp_path):
     assert not needs_synth(outdir, root)
     os.utime(source, (manifest.stat().st_mtime + 10,) * 2)
     assert needs_synth(outdir, root)
+
+
+def test_synthesizes_when_an_environment_is_missing(tmp_path):
+    root = tmp_path / "repo"
+    (root / "stacks" / "environments").mkdir(parents=True)
+    for env in ("dev", "prod"):
+        (root / "stacks" / "environments" / f"{env}.yaml").write_text("name: x\n")
+    outdir = tmp_path / "cdktf.out"
+    (outdir / "stacks" / "dev-data").mkdir(parents=True)
+    (outdir / "stacks" / "dev-data" / "cdk.tf.json").write_text("{}")
+    (outdir / "manifest.json").write_text("{}")
+    os.utime(root / "stacks" / "environments" / "dev.yaml", (1_000, 1_000))
+    os.utime(root / "stacks" / "environments" / "prod.yaml", (1_000, 1_000))
+    assert needs_synth(outdir, root)  # `make synth ENV=dev` left prod out
+    assert not needs_synth(outdir, root, environments=["dev"])
