@@ -12,13 +12,19 @@ def test_key_vault_uses_rbac_purge_protection_and_a_closed_firewall(synth, env):
     assert vault["network_acls"]["default_action"] == "Deny"
 
 
-def test_key_vault_is_private_only_in_the_private_environment(synth):
-    assert synth.one("prod-foundation", "azurerm_key_vault")["public_network_access_enabled"] is False
-    endpoints = synth.resources("prod-foundation", "azurerm_private_endpoint")
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_key_vault_has_a_private_endpoint_in_every_environment(synth, env):
+    endpoints = synth.resources(f"{env}-foundation", "azurerm_private_endpoint")
     assert [e["private_service_connection"]["subresource_names"] for e in endpoints] == [["vault"]]
+    zone_group = endpoints[0]["private_dns_zone_group"]["private_dns_zone_ids"]
+    assert len(zone_group) == 1 and "ZoneVaultcore" in zone_group[0]
+
+
+def test_key_vault_is_public_only_to_dev_ip_ranges(synth):
+    assert synth.one("prod-foundation", "azurerm_key_vault")["public_network_access_enabled"] is False
     dev_vault = synth.one("dev-foundation", "azurerm_key_vault")
+    assert dev_vault["public_network_access_enabled"] is True
     assert dev_vault["network_acls"]["ip_rules"] == ["203.0.113.0/24"]
-    assert synth.resources("dev-foundation", "azurerm_private_endpoint") == []
 
 
 def test_app_reads_secrets_and_deployer_writes_them_by_rbac(synth):
@@ -44,7 +50,8 @@ def test_private_dns_zones_cover_every_private_endpoint_and_link_every_network(s
             "privatelink.api.azureml.ms", "privatelink.azurecr.io"} <= zones
     links = synth.resources("prod-foundation", "azurerm_private_dns_zone_virtual_network_link")
     assert len(links) == 2 * len(zones)  # the primary network and the northeurope app network
-    assert synth.resources("dev-foundation", "azurerm_private_dns_zone") == []
+    dev_links = synth.resources("dev-foundation", "azurerm_private_dns_zone_virtual_network_link")
+    assert len(dev_links) == len(zones)  # dev has one network
 
 
 def test_second_app_region_gets_a_peered_network_with_an_app_subnet(synth):
