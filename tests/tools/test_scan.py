@@ -8,7 +8,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from tests.policies.scan_support import platform_scan
-from tools.scan.docs import SECURITY_DOC, START, suppression_table
+from tools.scan.docs import DOCUMENTS, START, suppression_table
 from tools.scan.runner import ScanOutcome
 from tools.scan.summary import render
 
@@ -96,6 +96,6 @@ def test_junit_sarif_and_cli_reports_are_written(scan):
     assert "Failed checks: 0" in cli
 
 
-def test_security_doc_lists_every_suppression_with_its_reason():
-    document = SECURITY_DOC.read_text(encoding="utf-8")
-    assert f"{START}\n{suppression_table()}\n" in document, "run: python -m tools.scan.docs"
+@pytest.mark.parametrize("document", DOCUMENTS, ids=lambda p: p.name)
+def test_security_doc_and_readme_list_every_suppression_with_its_reason(document):
+    assert f"{START}\n{suppression_table()}\n" in document.read_text(encoding="utf-8"), "run: python -m tools.scan.docs"

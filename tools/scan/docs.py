@@ -1,4 +1,5 @@
-"""Keep docs/security.md's suppression list in step with .checkov.baseline: `python -m tools.scan.docs`."""
+"""Keep the suppression lists in docs/security.md and README.md in step with .checkov.baseline:
+`python -m tools.scan.docs`."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from tools.scan import BASELINE, REPO_ROOT
 from tools.scan.baseline import load_suppressions
 
 SECURITY_DOC = REPO_ROOT / "docs" / "security.md"
+README = REPO_ROOT / "README.md"
+DOCUMENTS = (SECURITY_DOC, README)
 START, END = "<!-- suppressions:start (python -m tools.scan.docs) -->", "<!-- suppressions:end -->"
 
 
@@ -28,9 +31,10 @@ def with_table(document: str, table: str) -> str:
 
 
 def main() -> int:
-    text = SECURITY_DOC.read_text(encoding="utf-8")
-    SECURITY_DOC.write_text(with_table(text, suppression_table()), encoding="utf-8")
-    print(f"updated the suppression list in {SECURITY_DOC.relative_to(REPO_ROOT)}")
+    table = suppression_table()
+    for document in DOCUMENTS:
+        document.write_text(with_table(document.read_text(encoding="utf-8"), table), encoding="utf-8")
+        print(f"updated the suppression list in {document.relative_to(REPO_ROOT)}")
     return 0
 
 
