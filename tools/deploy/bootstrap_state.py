@@ -141,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     if backend.kind == "azurerm":
         print(
             "Next: give the pipeline's service connection identity 'Storage Blob Data Contributor' on "
-            f"storage account {backend.storage_account} (see docs/azure-devops.md)."
+            f"storage account {backend.storage_account} (see the README, 'Run it in Azure DevOps')."
         )
     return 0
 

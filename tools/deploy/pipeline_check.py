@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PIPELINES = ROOT / "pipelines"
 SCHEMA = PIPELINES / "schema" / "service-schema.json"
 VARIABLE_TEMPLATES = PIPELINES / "templates" / "variables"
-DOCS = ROOT / "docs" / "azure-devops.md"
+DOCS = ROOT / "README.md"  # its "Run it in Azure DevOps" section
 PREDEFINED_PREFIXES = ("Agent.", "Build.", "Pipeline.", "System.", "Environment.", "Release.", "Strategy.")
 _MAKE_CALL = re.compile(r"(?:^|[\s;&|(])make\s+([a-z][a-z0-9-]*)")
 _SCRIPT_CALL = re.compile(r"(?:^|\s)(?:bash|sh)\s+([\w./-]+\.sh)")
@@ -178,7 +178,7 @@ def template_variables() -> dict[str, dict[str, str]]:
 
 
 def documented_variables() -> set[str]:
-    """Pipeline variables documented in docs/azure-devops.md (a table row starting with `name`)."""
+    """Pipeline variables documented in the README (a table row starting with `name`)."""
     if not DOCS.is_file():
         return set()
     return set(re.findall(r"^\|\s*`([A-Za-z_][A-Za-z0-9_.]*)`", DOCS.read_text(encoding="utf-8"), re.MULTILINE))
