@@ -23,3 +23,5 @@ loglevel = os.environ.get("CARPRICE_LOG_LEVEL", "info")
 accesslog = os.environ.get("CARPRICE_ACCESS_LOG") or None
 # App Service terminates TLS in front of the container and sets X-Forwarded-*.
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+# Gunicorn's control socket is not used; without it several instances (tests, twin) never collide.
+control_socket_disable = True

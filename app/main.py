@@ -30,7 +30,9 @@ def build_service(settings: Settings, scorer: Scorer | None = None) -> Predictio
     store = CosmosStore(settings) if settings.cosmos_endpoint else None
     if store is None:
         log.warning("no Cosmos DB endpoint configured: predictions stay in the outbox at %s", settings.outbox_dir)
-    outbox = Outbox(settings.outbox_dir / f"outbox-{settings.instance_id}.sqlite3")
+    outbox = Outbox(
+        settings.outbox_dir / f"outbox-{settings.instance_id}.sqlite3", settings.outbox_fsync_each_commit
+    )
     return PredictionService(settings, scorer or build_scorer(settings), outbox, store)
 
 

@@ -57,7 +57,10 @@ class PredictionService:
             self.drainer = Drainer(
                 self.outbox, self.store.upsert_prediction, max_backoff_seconds=self.settings.outbox_retry_max_s
             ).start()
-        self.writer = OutboxWriter(self.outbox, on_committed=self.drainer.wake if self.drainer else _nothing)
+        self.writer = OutboxWriter(
+            self.outbox, on_committed=self.drainer.wake if self.drainer else _nothing,
+            offload=self.settings.outbox_fsync_each_commit,
+        )
 
     async def stop(self) -> None:
         if self.writer:

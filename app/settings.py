@@ -36,7 +36,8 @@ def _default_outbox_dir() -> Path:
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+    # Contract settings use their exact names (aliases below); tuning knobs read CARPRICE_<FIELD>.
+    model_config = SettingsConfigDict(extra="ignore", frozen=True, env_prefix="CARPRICE_")
 
     cosmos_endpoint: str = Field("", validation_alias=contract.SETTING_COSMOS_ENDPOINT)
     cosmos_database: str = Field(contract.COSMOS_DATABASE, validation_alias=contract.SETTING_COSMOS_DATABASE)
@@ -64,6 +65,10 @@ class Settings(BaseSettings):
     endpoint_attempts: int = 3
     store_timeout_s: float = 3.0
     outbox_retry_max_s: float = 30.0
+    # False: a committed record survives the app crashing or restarting (the usual failure; App Service
+    # restarts containers), not the host losing power mid-write. True: fsync every commit, which caps
+    # throughput at connections / fsync latency on slow disks.
+    outbox_fsync_each_commit: bool = False
 
     @property
     def cosmos_is_local_emulator(self) -> bool:
