@@ -54,6 +54,6 @@ clean:  ## remove generated output (keeps .venv and node_modules)
 -include make/*.mk
 
 # make run: the main job, one step per area, in data-flow order.
-RUN_STEPS ?= synth summary scan diagram train
+RUN_STEPS ?= synth summary scan diagram train serve
 run: $(SETUP_STAMP)  ## synthesize, scan, draw, train and serve the local twin
 	@for step in $(RUN_STEPS); do $(MAKE) --no-print-directory $$step || exit $$?; done
