@@ -89,8 +89,8 @@ async def create_prediction(request: Request) -> Response:
     except RecordNotKept as exc:
         return _problem(503, "The prediction could not be recorded; please retry shortly.", "(store)", str(exc))
     return Response(
-        prediction.model_dump_json(), status_code=201, media_type="application/json",
-        headers={"location": f"/api/predictions/{prediction.id}"},
+        json.dumps(prediction, separators=(",", ":")), status_code=201, media_type="application/json",
+        headers={"location": f"/api/predictions/{prediction['id']}"},
     )
 
 

@@ -13,7 +13,8 @@ from ml.carprice.schema import CarFeatures
 
 def utc_now_iso() -> str:
     # Fixed-width ISO-8601 in UTC sorts lexicographically in time order, which ORDER BY relies on.
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # isoformat is far cheaper than strftime on the hot path; "+00:00" becomes "Z".
+    return datetime.now(UTC).isoformat(timespec="microseconds")[:-6] + "Z"
 
 
 class Prediction(BaseModel):
@@ -28,18 +29,20 @@ class Prediction(BaseModel):
     features: dict = Field(description="The car's attributes as submitted")
 
 
-def new_prediction(car: CarFeatures, quote: Quote, region: str) -> Prediction:
-    return Prediction(
-        id=uuid.uuid4().hex,
-        make=car.make,
-        created_at=utc_now_iso(),
-        price=round(quote.price, 2),
-        price_low=round(quote.low, 2),
-        price_high=round(quote.high, 2),
-        model_version=quote.model_version,
-        region=region,
-        features=car.model_dump(exclude_none=True),
-    )
+def new_prediction(car: CarFeatures, quote: Quote, region: str) -> dict:
+    """A new prediction as the plain dict the outbox, Cosmos DB and the API all take (the Prediction
+    model documents its shape; building the dict directly keeps validation off the hot path)."""
+    return {
+        "id": uuid.uuid4().hex,
+        "make": car.make,
+        "created_at": utc_now_iso(),
+        "price": round(quote.price, 2),
+        "price_low": round(quote.low, 2),
+        "price_high": round(quote.high, 2),
+        "model_version": quote.model_version,
+        "region": region,
+        "features": car.model_dump(exclude_none=True),
+    }
 
 
 def prediction_from_document(doc: dict) -> Prediction:

@@ -72,10 +72,10 @@ class PredictionService:
             self.store.close()
         self.outbox.close()
 
-    async def predict(self, car: CarFeatures) -> Prediction:
+    async def predict(self, car: CarFeatures) -> dict:
+        """The new prediction (shaped like records.Prediction), once it is safely in the outbox."""
         quote = await self.scorer.quote(car)
-        prediction = new_prediction(car, quote, self.settings.region)
-        doc = prediction.model_dump()
+        doc = new_prediction(car, quote, self.settings.region)
         if self.writer is None:
             raise RuntimeError("PredictionService.start() was not called")
         try:
@@ -88,7 +88,7 @@ class PredictionService:
                 await run_in_threadpool(self.store.upsert_prediction, doc)
             except Exception as store_exc:
                 raise RecordNotKept(f"{exc}; {store_exc}") from store_exc
-        return prediction
+        return doc
 
     async def history(self, limit: int, make: str | None = None) -> History:
         """Newest first: Cosmos DB plus whatever is still waiting in the outbox (so nothing seems lost)."""
