@@ -139,6 +139,8 @@ class EnvironmentConfig(_Strict):
     edge: Edge
     state_backend: StateBackend
     secrets_expire_on: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
+    # premium: the customer-managed keys for encryption at rest are HSM-protected (RSA-HSM).
+    key_vault_sku: Literal["standard", "premium"] = "premium"
     tags: dict[str, str]
 
     @model_validator(mode="after")

@@ -33,6 +33,7 @@ class DataStack(PlatformStack):
                     RoleAssignment(ml_identity, "Storage Blob Data Reader", scope_suffix=_layer("gold")),
                     RoleAssignment(ml_identity, "Storage Blob Data Contributor", scope_suffix=_layer("gold")),
                 ),
+                encryption_key="storage",
             ),
             name=self.namer.name("storage_account", "lake"),
             public_network_access=public,

@@ -1,10 +1,13 @@
 """Foundation stack: what every other stack of an environment plugs into.
 
 Resource group, monitoring, networks (primary + one per extra app region), private DNS zones,
-the managed identities of the app, the ML workspace and AKS, the Key Vault, and the budget.
+the managed identities of the app, the ML workspace, AKS and encryption, the Key Vault with the
+customer-managed keys for encryption at rest, and the budget.
 """
 
 from __future__ import annotations
+
+from typing import Literal, get_args
 
 from cdktn_provider_azurerm.data_azurerm_client_config import DataAzurermClientConfig
 from cdktn_provider_azurerm.resource_group import ResourceGroup
@@ -15,6 +18,7 @@ from contract import SETTING_APPINSIGHTS
 from stacks.base import PlatformStack
 from stacks.config import EnvironmentConfig
 from stacks.modules.budget import CostBudget
+from stacks.modules.customer_managed_key import CustomerManagedKey, UserAssignedIdentityRef
 from stacks.modules.interfaces import Interfaces, PrivateLink, RoleAssignment, all_private_dns_zones
 from stacks.modules.key_vault import KeyVault
 from stacks.modules.monitoring import Monitoring
@@ -25,6 +29,9 @@ PRIVATE_ENDPOINT_SUBNET = "private-endpoints"
 AKS_SUBNET = "aks"
 ML_SUBNET = "ml"
 APPINSIGHTS_SECRET = SETTING_APPINSIGHTS.lower().replace("_", "-")
+# One customer-managed key per kind of data at rest, so each can be rotated or revoked on its own.
+EncryptionKey = Literal["storage", "cosmos", "disks"]
+ENCRYPTION_KEYS: tuple[EncryptionKey, ...] = get_args(EncryptionKey)
 
 
 class FoundationStack(PlatformStack):
@@ -90,7 +97,8 @@ class FoundationStack(PlatformStack):
                 tags=config.all_tags,
                 depends_on=[self.resource_group],
             )
-            for role in ("app", "ml", "aks")
+            # "encryption": the identity storage, Cosmos DB and disk encryption sets reach the keys with.
+            for role in ("app", "ml", "aks", "encryption")
         }
 
         self.key_vault = KeyVault(
@@ -101,9 +109,15 @@ class FoundationStack(PlatformStack):
                     # The deploying principal writes the secrets below; the app only reads them.
                     RoleAssignment(self.client.object_id, "Key Vault Secrets Officer", principal_type=None),
                     RoleAssignment(self.identities["app"].principal_id, "Key Vault Secrets User"),
+                    # The deployer creates the keys and their rotation policies; services only wrap and unwrap.
+                    RoleAssignment(self.client.object_id, "Key Vault Crypto Officer", principal_type=None),
+                    RoleAssignment(
+                        self.identities["encryption"].principal_id, "Key Vault Crypto Service Encryption User"
+                    ),
                 ),
             ),
             name=self.namer.name("key_vault"),
+            sku=config.key_vault_sku,
             tenant_id=self.client.tenant_id,
             public_network_access=not config.private_networking,
             allowed_ip_ranges=net.allowed_ip_ranges,
@@ -118,6 +132,11 @@ class FoundationStack(PlatformStack):
             content_type="text/plain; application insights connection string",
         )
 
+        self.encryption_keys = {
+            purpose: self.key_vault.add_key(f"Key{purpose.title()}", name=f"cmk-{purpose}")
+            for purpose in ENCRYPTION_KEYS
+        }
+
         CostBudget(
             self, "Budget",
             name=self.namer.name("budget"),
@@ -128,8 +147,25 @@ class FoundationStack(PlatformStack):
             start_date=config.budget.start_date,
         )
 
-    def interfaces(self, *, lock: bool = False, role_assignments: tuple[RoleAssignment, ...] = ()) -> Interfaces:
-        """The standard interfaces for a module of this environment: diagnostics, private link, lock."""
+    def customer_managed_key(self, purpose: EncryptionKey) -> CustomerManagedKey:
+        """The key for one kind of data at rest (`ENCRYPTION_KEYS`), with the identity that may use it."""
+        identity = self.identities["encryption"]
+        return CustomerManagedKey(
+            key_vault_resource_id=self.key_vault.vault.id,
+            key_name=self.encryption_keys[purpose].name,
+            key_versionless_id=self.encryption_keys[purpose].versionless_id,
+            user_assigned_identity=UserAssignedIdentityRef(
+                resource_id=identity.id, principal_id=identity.principal_id, client_id=identity.client_id
+            ),
+        )
+
+    def interfaces(
+        self, *, lock: bool = False, role_assignments: tuple[RoleAssignment, ...] = (),
+        encryption_key: EncryptionKey | None = None,
+    ) -> Interfaces:
+        """The standard interfaces for a module of this environment: diagnostics, private link, lock, and the
+        customer-managed key `encryption_key` (one of `ENCRYPTION_KEYS`) for modules that store data."""
         return Interfaces(
-            diagnostics=self.diagnostics, private_link=self.private_link, role_assignments=role_assignments, lock=lock
+            diagnostics=self.diagnostics, private_link=self.private_link, role_assignments=role_assignments, lock=lock,
+            customer_managed_key=self.customer_managed_key(encryption_key) if encryption_key else None,
         )

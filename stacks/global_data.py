@@ -16,7 +16,7 @@ class GlobalDataStack(PlatformStack):
         super().__init__(scope, "global-data", config=config)
         self.cosmos = CosmosDatabase(
             self, "Cosmos", placement=self.placement(),
-            interfaces=foundation.interfaces(lock=config.lock_stateful_resources),
+            interfaces=foundation.interfaces(lock=config.lock_stateful_resources, encryption_key="cosmos"),
             name=self.namer.name("cosmosdb_account"),
             database=COSMOS_DATABASE,
             containers={HISTORY_CONTAINER: HISTORY_PARTITION_KEY, BATCH_CONTAINER: BATCH_PARTITION_KEY},

@@ -30,6 +30,7 @@ class MlStack(PlatformStack):
                 lock=config.lock_stateful_resources,
                 # The web app may call the online endpoint with its identity (remote scoring mode).
                 role_assignments=(RoleAssignment(foundation.identities["app"].principal_id, "AzureML Data Scientist"),),
+                encryption_key="storage",  # the workspace's storage account
             ),
             name=self.namer.name("ml_workspace"),
             storage_name=self.namer.name("storage_account", "ml"),
@@ -57,7 +58,8 @@ class MlStack(PlatformStack):
         )
         aks_identity = foundation.identities["aks"]
         self.inference = InferenceCluster(
-            self, "InferenceCluster", placement=self.placement(), interfaces=foundation.interfaces(),
+            self, "InferenceCluster", placement=self.placement(),
+            interfaces=foundation.interfaces(encryption_key="disks"),
             name=self.namer.name("kubernetes_cluster"),
             sizes=config.aks,
             subnet_id=foundation.subnet_ids[AKS_SUBNET],
@@ -67,6 +69,7 @@ class MlStack(PlatformStack):
             log_analytics_workspace_id=foundation.monitoring.workspace.id,
             private=private,
             allowed_ip_ranges=allowed,
+            disk_encryption_set_name=self.namer.name("disk_encryption_set", "aks"),
         )
         self.inference.attach_to_workspace(
             workspace_id=self.workspace.workspace.id,

@@ -65,6 +65,7 @@ RULES: dict[str, Rule] = {
     ),
     "ml_workspace": Rule("mlw", 3, 33, r"[a-z0-9][a-z0-9-]*", explanation="3-33 letters, digits and hyphens"),
     "kubernetes_cluster": Rule("aks", 1, 63, _HYPHENATED),
+    "disk_encryption_set": Rule("des", 1, 80, _HYPHENATED),
     "app_service_plan": Rule("asp", 1, 60, _HYPHENATED),
     "web_app": Rule(
         "app", 2, 60, _HYPHENATED, globally_unique=True,

@@ -1,4 +1,5 @@
-"""Cosmos DB (SQL API) for the app's history: Entra ID only, continuous backup, one location per app region."""
+"""Cosmos DB (SQL API) for the app's history: Entra ID only, continuous backup, one location per app region,
+encrypted with the customer-managed key."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from cdktn_provider_azurerm.cosmosdb_account import (
     CosmosdbAccountCapabilities,
     CosmosdbAccountConsistencyPolicy,
     CosmosdbAccountGeoLocation,
+    CosmosdbAccountIdentity,
 )
 from cdktn_provider_azurerm.cosmosdb_sql_container import (
     CosmosdbSqlContainer,
@@ -35,6 +37,7 @@ class CosmosDatabase(Construct):
     ) -> None:
         super().__init__(scope, id_)
         multi_region = len(regions) > 1
+        cmk = interfaces.customer_managed_key
         self.account = CosmosdbAccount(
             self, "Account",
             name=name,
@@ -59,6 +62,12 @@ class CosmosDatabase(Construct):
             # Service-endpoint traffic is refused too: apps come in through the private endpoint.
             is_virtual_network_filter_enabled=True,
             network_acl_bypass_for_azure_services=False,
+            # Cosmos DB reaches the key with the encryption identity, named as its default identity.
+            identity=CosmosdbAccountIdentity(
+                type="UserAssigned", identity_ids=[cmk.user_assigned_identity.resource_id]
+            ) if cmk else None,
+            default_identity_type=cmk.cosmos_default_identity if cmk else None,
+            key_vault_key_id=cmk.key_id if cmk else None,
             tags=dict(placement.tags),
         )
         self.database = CosmosdbSqlDatabase(

@@ -2,14 +2,17 @@
 
 Entra ID with Azure RBAC and no local accounts, Azure CNI with network policy, autoscaling system and
 user pools, Azure Policy and Container Insights; private API server when the environment is private.
+Node disks are encrypted with the customer-managed key through a disk encryption set, on top of host encryption.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+from cdktn import TerraformResource
 from cdktn_provider_azapi.resource import Resource as AzapiResource
 from cdktn_provider_azapi.resource import ResourceIdentity as AzapiResourceIdentity
+from cdktn_provider_azurerm.disk_encryption_set import DiskEncryptionSet, DiskEncryptionSetIdentity
 from cdktn_provider_azurerm.kubernetes_cluster import (
     KubernetesCluster,
     KubernetesClusterApiServerAccessProfile,
@@ -26,6 +29,7 @@ from cdktn_provider_azurerm.role_assignment import RoleAssignment
 from constructs import Construct
 
 from stacks.config import Aks
+from stacks.modules.customer_managed_key import CustomerManagedKey
 from stacks.modules.interfaces import Interfaces, Placement, StandardInterfaces
 
 
@@ -33,7 +37,7 @@ class InferenceCluster(Construct):
     def __init__(
         self, scope: Construct, id_: str, *, placement: Placement, interfaces: Interfaces, name: str, sizes: Aks,
         subnet_id: str, identity_id: str, identity_principal_id: str, tenant_id: str, log_analytics_workspace_id: str,
-        private: bool, allowed_ip_ranges: Sequence[str] = (),
+        private: bool, allowed_ip_ranges: Sequence[str] = (), disk_encryption_set_name: str = "",
     ) -> None:
         super().__init__(scope, id_)
         # The cluster's identity joins nodes to the subnet; without this grant, scaling fails.
@@ -41,6 +45,14 @@ class InferenceCluster(Construct):
             self, "SubnetNetworkContributor", scope=subnet_id, role_definition_name="Network Contributor",
             principal_id=identity_principal_id, principal_type="ServicePrincipal",
         )
+        cluster_waits_for: list[TerraformResource] = [subnet_grant]
+        self.disk_encryption_set: DiskEncryptionSet | None = None
+        cmk = interfaces.customer_managed_key
+        if cmk:
+            self.disk_encryption_set, des_grant = self._disk_encryption_set(
+                cmk, placement, disk_encryption_set_name or f"des-{name}", identity_principal_id
+            )
+            cluster_waits_for.append(des_grant)
         self.cluster = KubernetesCluster(
             self, "Cluster",
             name=name,
@@ -68,6 +80,7 @@ class InferenceCluster(Construct):
             network_profile=KubernetesClusterNetworkProfile(
                 network_plugin="azure", network_policy="azure", load_balancer_sku="standard"
             ),
+            disk_encryption_set_id=self.disk_encryption_set.id if self.disk_encryption_set else None,
             private_cluster_enabled=private,
             api_server_access_profile=None if private else KubernetesClusterApiServerAccessProfile(
                 authorized_ip_ranges=list(allowed_ip_ranges)
@@ -87,7 +100,7 @@ class InferenceCluster(Construct):
                 temporary_name_for_rotation="systemtmp",
             ),
             tags=dict(placement.tags),
-            depends_on=[subnet_grant],
+            depends_on=cluster_waits_for,
         )
         self.user_pool = KubernetesClusterNodePool(
             self, "UserPool",
@@ -106,6 +119,34 @@ class InferenceCluster(Construct):
             tags=dict(placement.tags),
         )
         StandardInterfaces(self, placement, interfaces).apply(resource_id=self.cluster.id, resource_name=name)
+
+    def _disk_encryption_set(
+        self, cmk: CustomerManagedKey, placement: Placement, name: str, cluster_principal_id: str
+    ) -> tuple[DiskEncryptionSet, RoleAssignment]:
+        """OS and data disks of every node pool wrap their keys with the customer-managed key.
+
+        The set reaches the key with the encryption identity (Key Vault Crypto Service Encryption User on
+        the vault); the cluster's identity needs read access to the set to create node disks with it.
+        """
+        des = DiskEncryptionSet(
+            self, "DiskEncryptionSet",
+            name=name,
+            location=placement.location,
+            resource_group_name=placement.resource_group_name,
+            key_vault_key_id=cmk.key_id,
+            # With the versionless key URL, the set moves to each new key version within an hour.
+            auto_key_rotation_enabled=cmk.key_version is None,
+            encryption_type="EncryptionAtRestWithPlatformAndCustomerKeys",  # double encryption
+            identity=DiskEncryptionSetIdentity(
+                type="UserAssigned", identity_ids=[cmk.user_assigned_identity.resource_id]
+            ),
+            tags=dict(placement.tags),
+        )
+        reader = RoleAssignment(
+            self, "DiskEncryptionSetReader", scope=des.id, role_definition_name="Reader",
+            principal_id=cluster_principal_id, principal_type="ServicePrincipal",
+        )
+        return des, reader
 
     def attach_to_workspace(
         self, *, workspace_id: str, compute_name: str, location: str, identity_id: str, namespace: str = "azureml"

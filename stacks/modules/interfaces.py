@@ -1,9 +1,11 @@
 """The optional interfaces every module accepts, in the shape of Azure Verified Modules.
 
 A module receives one `Placement` (where it lands) and one `Interfaces` value (what it plugs into):
-diagnostics to Log Analytics, private endpoints with their private DNS zones, role assignments and
-a delete lock. `StandardInterfaces.apply` turns them into resources, so adding diagnostics or a
-private endpoint to a new resource is one argument, and the hardened shape lives in one place.
+diagnostics to Log Analytics, private endpoints with their private DNS zones, role assignments, a delete
+lock, and a customer-managed key for encryption at rest (`customer_managed_key.py`, applied by each module
+that stores data, once per resource kind). `StandardInterfaces.apply` turns the others into resources, so
+adding diagnostics or a private endpoint to a new resource is one argument, and the hardened shape lives
+in one place.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from cdktn_provider_azurerm.private_endpoint import (
 )
 from cdktn_provider_azurerm.role_assignment import RoleAssignment as AzRoleAssignment
 from constructs import Construct
+
+from stacks.modules.customer_managed_key import CustomerManagedKey
 
 # Private DNS zone of each private-link sub-resource ("group id") this blueprint uses.
 PRIVATE_DNS_ZONES: dict[str, tuple[str, ...]] = {
@@ -83,6 +87,8 @@ class Interfaces:
     private_link: PrivateLink | None = None  # None: no private endpoints
     role_assignments: Sequence[RoleAssignment] = field(default_factory=tuple)
     lock: bool = False  # CanNotDelete lock, for stateful resources in production
+    # Encrypt data at rest with this Key Vault key; None only where a module has nothing to encrypt.
+    customer_managed_key: CustomerManagedKey | None = None
 
 
 @dataclass(frozen=True)

@@ -1,21 +1,38 @@
-"""Key Vault with the secure defaults: RBAC authorization, purge protection, firewall closed by default."""
+"""Key Vault with the secure defaults: RBAC authorization, purge protection, firewall closed by default.
+
+Its keys encrypt data at rest (customer-managed keys): HSM-protected on a premium vault, rotated
+automatically before they expire.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Literal
 
+from cdktn import Fn, TerraformResourceLifecycle
 from cdktn_provider_azurerm.key_vault import KeyVault as AzKeyVault
 from cdktn_provider_azurerm.key_vault import KeyVaultNetworkAcls
+from cdktn_provider_azurerm.key_vault_key import (
+    KeyVaultKey,
+    KeyVaultKeyRotationPolicy,
+    KeyVaultKeyRotationPolicyAutomatic,
+)
 from cdktn_provider_azurerm.key_vault_secret import KeyVaultSecret
 from constructs import Construct
 
 from stacks.modules.interfaces import Interfaces, Placement, StandardInterfaces
 
+KeyVaultSku = Literal["standard", "premium"]
+# Each key version lives a year; a new version is made a month before the current one expires, and the
+# services hold the versionless key URL, so they move to it by themselves (no redeploy, no outage).
+KEY_LIFETIME_DAYS = 365
+ROTATE_DAYS_BEFORE_EXPIRY = 30
+
 
 class KeyVault(Construct):
     def __init__(
         self, scope: Construct, id_: str, *, placement: Placement, interfaces: Interfaces, name: str, tenant_id: str,
-        public_network_access: bool, allowed_ip_ranges: Sequence[str] = (),
+        public_network_access: bool, allowed_ip_ranges: Sequence[str] = (), sku: KeyVaultSku = "premium",
     ) -> None:
         super().__init__(scope, id_)
         self.vault = AzKeyVault(
@@ -24,7 +41,7 @@ class KeyVault(Construct):
             location=placement.location,
             resource_group_name=placement.resource_group_name,
             tenant_id=tenant_id,
-            sku_name="standard",
+            sku_name=sku,  # premium: keys can be HSM-protected
             # Access through Azure RBAC role assignments only, never vault access policies.
             rbac_authorization_enabled=True,
             purge_protection_enabled=True,
@@ -38,6 +55,7 @@ class KeyVault(Construct):
             tags=dict(placement.tags),
         )
         self._placement = placement
+        self._sku = sku
         self._standard = StandardInterfaces(self, placement, interfaces)
         self._standard.apply(
             resource_id=self.vault.id, resource_name=name, private_endpoint_subresources=["vault"], stateful=True
@@ -54,4 +72,28 @@ class KeyVault(Construct):
             expiration_date=expires_on,
             tags=dict(self._placement.tags),
             depends_on=list(self._standard.granted),  # the deployer's data-plane role must exist first
+        )
+
+    def add_key(self, id_: str, *, name: str) -> KeyVaultKey:
+        """An RSA key for wrapping data-encryption keys (customer-managed keys), rotated automatically.
+
+        HSM-protected when the vault is premium. The first version expires a year after creation; later
+        versions are made by the rotation policy, so Terraform ignores the expiry it finds afterwards.
+        """
+        return KeyVaultKey(
+            self, id_,
+            name=name,
+            key_vault_id=self.vault.id,
+            key_type="RSA-HSM" if self._sku == "premium" else "RSA",
+            key_size=3072,
+            key_opts=["wrapKey", "unwrapKey"],  # envelope encryption only: no sign, no bulk decrypt
+            expiration_date=Fn.timeadd(Fn.timestamp(), f"{KEY_LIFETIME_DAYS * 24}h"),
+            rotation_policy=KeyVaultKeyRotationPolicy(
+                expire_after=f"P{KEY_LIFETIME_DAYS}D",
+                notify_before_expiry=f"P{ROTATE_DAYS_BEFORE_EXPIRY - 1}D",
+                automatic=KeyVaultKeyRotationPolicyAutomatic(time_before_expiry=f"P{ROTATE_DAYS_BEFORE_EXPIRY}D"),
+            ),
+            lifecycle=TerraformResourceLifecycle(ignore_changes=["expiration_date"]),
+            tags=dict(self._placement.tags),
+            depends_on=list(self._standard.granted),  # the deployer's Crypto Officer role must exist first
         )

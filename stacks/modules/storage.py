@@ -1,4 +1,5 @@
-"""A storage account with the secure defaults: Entra ID only, TLS 1.2, no public blobs, recoverable data."""
+"""A storage account with the secure defaults: Entra ID only, TLS 1.2, no public blobs, recoverable data,
+blobs and files encrypted with the customer-managed key (plus infrastructure encryption)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from cdktn_provider_azurerm.storage_account import (
     StorageAccountBlobProperties,
     StorageAccountBlobPropertiesContainerDeleteRetentionPolicy,
     StorageAccountBlobPropertiesDeleteRetentionPolicy,
+    StorageAccountCustomerManagedKey,
+    StorageAccountIdentity,
     StorageAccountNetworkRules,
     StorageAccountQueueProperties,
     StorageAccountQueuePropertiesLogging,
@@ -26,6 +29,7 @@ class SecureStorageAccount(Construct):
         replication: str = "GZRS", soft_delete_days: int = 14, private_endpoint_subresources: Sequence[str] = ("blob",),
     ) -> None:
         super().__init__(scope, id_)
+        cmk = interfaces.customer_managed_key
         self.account = StorageAccount(
             self, "Account",
             name=name,
@@ -46,6 +50,13 @@ class SecureStorageAccount(Construct):
             allow_nested_items_to_be_public=False,
             cross_tenant_replication_enabled=False,
             infrastructure_encryption_enabled=True,
+            # The account reaches the key with the encryption identity; the versionless key URL follows rotation.
+            identity=StorageAccountIdentity(
+                type="UserAssigned", identity_ids=[cmk.user_assigned_identity.resource_id]
+            ) if cmk else None,
+            customer_managed_key=StorageAccountCustomerManagedKey(
+                key_vault_key_id=cmk.key_id, user_assigned_identity_id=cmk.user_assigned_identity.resource_id
+            ) if cmk else None,
             public_network_access_enabled=public_network_access,
             network_rules=StorageAccountNetworkRules(
                 default_action="Deny",
