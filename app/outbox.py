@@ -40,7 +40,11 @@ class Outbox:
         # WAL + NORMAL: a commit acknowledged to the user survives a crash of the process; FULL also
         # survives the machine losing power, at one fsync per commit (see Settings.outbox_fsync_each_commit).
         self._db.execute(f"PRAGMA synchronous={'FULL' if fsync_each_commit else 'NORMAL'}")
+        # Checkpoints (which fsync) run from checkpoint() on a background thread, never inside a
+        # commit on the event loop.
+        self._db.execute("PRAGMA wal_autocheckpoint=0")
         self._db.executescript(_SCHEMA)
+        self._checkpoint_db: sqlite3.Connection | None = None
 
     def add_many(self, docs: Iterable[dict]) -> None:
         rows = [(d["id"], d["created_at"], d["make"], json.dumps(d, separators=(",", ":"))) for d in docs]
@@ -78,12 +82,21 @@ class Outbox:
                 [(error[:500], i) for i in ids],
             )
 
+    def checkpoint(self) -> None:
+        """Copy the WAL into the database file; its own connection, so commits carry on meanwhile."""
+        if self._checkpoint_db is None:
+            self._checkpoint_db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
+        self._checkpoint_db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+
     def count(self) -> int:
         with self._lock:
             return int(self._db.execute("SELECT COUNT(*) FROM pending").fetchone()[0])
 
     def close(self) -> None:
         with self._lock:
+            if self._checkpoint_db is not None:
+                self._checkpoint_db.close()
+            self._db.execute("PRAGMA wal_checkpoint(PASSIVE)")
             self._db.close()
 
 
@@ -93,11 +106,15 @@ class OutboxWriter:
     the event loop (no thread hand-off); with fsync it runs on one writer thread so the loop keeps
     serving while the disk syncs."""
 
+    CHECKPOINT_EVERY = 200  # commits
+
     def __init__(self, outbox: Outbox, on_committed: Callable[[], None], offload: bool = False) -> None:
         self.outbox = outbox
         self._on_committed = on_committed
         self._pending: list[tuple[dict, asyncio.Future]] = []
-        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox-writer") if offload else None
+        self._offload = offload
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox-writer")
+        self._commits = 0
 
     async def put(self, doc: dict) -> None:
         """Returns once the record is committed; raises if it could not be written."""
@@ -110,10 +127,10 @@ class OutboxWriter:
 
     def _flush(self, loop: asyncio.AbstractEventLoop) -> None:
         batch, self._pending = self._pending, []
-        if self._thread is None:
-            _resolve_all([d for _, d in batch], self._commit(batch))
-        else:
+        if self._offload:
             self._thread.submit(self._commit_on_thread, batch, loop)
+        else:
+            _resolve_all([d for _, d in batch], self._commit(batch))
 
     def _commit(self, batch: list[tuple[dict, asyncio.Future]]) -> BaseException | None:
         try:
@@ -121,15 +138,23 @@ class OutboxWriter:
         except Exception as exc:  # reported to every waiting request; later batches still try
             return exc
         self._on_committed()
+        self._commits += 1
+        if self._commits % self.CHECKPOINT_EVERY == 0:
+            self._thread.submit(self._checkpoint)
         return None
+
+    def _checkpoint(self) -> None:
+        try:
+            self.outbox.checkpoint()
+        except sqlite3.Error:  # busy or locked: the next one will catch up
+            return
 
     def _commit_on_thread(self, batch: list[tuple[dict, asyncio.Future]], loop: asyncio.AbstractEventLoop) -> None:
         error = self._commit(batch)
         loop.call_soon_threadsafe(_resolve_all, [d for _, d in batch], error)
 
     def close(self) -> None:
-        if self._thread is not None:
-            self._thread.shutdown(wait=True)
+        self._thread.shutdown(wait=True)
 
 
 def _resolve_all(futures: list[asyncio.Future], error: BaseException | None) -> None:
