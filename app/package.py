@@ -1,6 +1,6 @@
 """Builds the App Service deployment package, dist/app.zip:
 
-    app/  contract/  ml/__init__.py  ml/carprice/{__init__,schema,pricer}.py  model/  requirements.txt
+    app/  contract/  ml/carprice/{schema,pricer}.py (+ the ml modules they import)  model/  requirements.txt
 
 App Service's Oryx build installs the root requirements.txt (a copy of app/requirements.txt); the
 startup command (contract.APP_START_COMMAND) runs gunicorn from the package root. The model directory
@@ -12,12 +12,14 @@ ships inside the package, and CARPRICE_MODEL_DIR points at it (the App stack set
 from __future__ import annotations
 
 import argparse
+import ast
 import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE_MODEL_DIR = "model"  # relative to the package root, i.e. /home/site/wwwroot/model on App Service
-ML_FILES = ("ml/__init__.py", "ml/carprice/__init__.py", "ml/carprice/schema.py", "ml/carprice/pricer.py")
+# The scoring code the app imports; whatever ml.* modules these import are added (see ml_files()).
+ML_ENTRY_MODULES = ("ml.carprice.pricer", "ml.carprice.schema")
 MODEL_FILES = ("model.onnx", "model_card.json")
 _SKIP_PARTS = {"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache"}
 
@@ -29,6 +31,26 @@ def _source_files(folder: str) -> list[Path]:
     )
 
 
+def ml_files(entry: tuple[str, ...] = ML_ENTRY_MODULES) -> list[str]:
+    """The entry modules and every ml.* module they import, transitively (read from the source, so a
+    new helper module in the ML project is packaged without anyone editing this list)."""
+    seen: set[str] = set()
+    todo = list(entry)
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        tree = ast.parse((ROOT / f"{name.replace('.', '/')}.py").read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.level == 0 and (node.module or "").startswith("ml."):
+                todo.append(node.module or "")
+            elif isinstance(node, ast.Import):
+                todo.extend(a.name for a in node.names if a.name.startswith("ml."))
+    packages = {"ml/__init__.py", "ml/carprice/__init__.py"}
+    return sorted(packages | {f"{name.replace('.', '/')}.py" for name in seen})
+
+
 def build_package(model_dir: Path, out: Path) -> Path:
     missing = [name for name in MODEL_FILES if not (model_dir / name).is_file()]
     if missing:
@@ -38,7 +60,7 @@ def build_package(model_dir: Path, out: Path) -> Path:
         for folder in ("app", "contract"):
             for path in _source_files(folder):
                 archive.write(path, path.relative_to(ROOT).as_posix())
-        for name in ML_FILES:
+        for name in ml_files():
             archive.write(ROOT / name, name)
         for name in MODEL_FILES:
             archive.write(model_dir / name, f"{PACKAGE_MODEL_DIR}/{name}")
