@@ -159,7 +159,9 @@ def _app_nodes(inv: Inventory, add) -> list[str]:
 
 def _security_nodes(inv: Inventory, add) -> None:
     if inv.count("azurerm_key_vault"):
-        add("keyvault", "security", "Key Vault", f"{inv.count('azurerm_key_vault_secret')} secret(s), RBAC",
+        keys = inv.count("azurerm_key_vault_key")
+        detail = f"{keys} encryption key(s), " if keys else ""
+        add("keyvault", "security", "Key Vault", f"{detail}{inv.count('azurerm_key_vault_secret')} secret(s), RBAC",
             KINDS["azurerm_key_vault"])
     identities = inv.count("azurerm_user_assigned_identity")
     if identities:
