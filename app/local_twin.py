@@ -64,13 +64,27 @@ def prepare_lake(azurite: Azurite) -> None:
     say(f"lake in Azurite: {report.gold_rows} gold rows (bronze -> silver -> gold Delta tables)")
 
 
+def model_problem(model_dir: Path) -> str | None:
+    """Why the app could not load this model directory (None: it loads)."""
+    if not (model_dir / "model.onnx").is_file():
+        return f"no model at {model_dir}"
+    from ml.carprice.pricer import Pricer
+
+    try:
+        Pricer.load(model_dir)
+    except Exception as exc:  # e.g. a model exported by an older version of the ML code
+        return f"the model at {model_dir} does not load with the current scoring code ({type(exc).__name__}: {exc})"
+    return None
+
+
 def ensure_model(model_dir: Path, azurite: Azurite) -> None:
-    if (model_dir / "model.onnx").is_file():
+    problem = model_problem(model_dir)
+    if problem is None:
         say(f"model: {model_dir}")
         return
     from ml.carprice.training import build_model_artifacts
 
-    say(f"no model at {model_dir}: training one from the Azurite lake (as `make train` does)")
+    say(f"{problem}: training one from the Azurite lake (as `make train` does)")
     build_model_artifacts(model_dir, lake_root=LAKE_ROOT, storage_options=lake_options(azurite), progress=say)
 
 

@@ -38,8 +38,10 @@ wrk.body = '{body}'
 
 
 def _model_dir(work: Path) -> Path:
+    from app.local_twin import model_problem
+
     trained = ROOT / "ml" / "outputs" / "model"
-    if (trained / "model.onnx").is_file():
+    if model_problem(trained) is None:
         return trained
     from ml.carprice.training import build_model_artifacts
 
@@ -81,6 +83,8 @@ class _Server:
         self.process = subprocess.Popen([str(executable), *command[1:]], cwd=ROOT, env=env)
         deadline = time.monotonic() + 30
         while not port_is_open(self.port) and time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the app exited with code {self.process.returncode} before serving")
             time.sleep(0.1)
         self.base = f"http://127.0.0.1:{self.port}"
 
