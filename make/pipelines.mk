@@ -24,7 +24,7 @@ ml-train-remote: $(SETUP_STAMP)  ## submit the Azure ML pipeline job, wait, down
 ml-gate: $(SETUP_STAMP)  ## read the evaluation's gate decision; exit 3 when it rejects (ENV=...)
 	@$(need-env)$(PY) -m tools.deploy.ml_gate $(ML_RESULTS)
 
-ml-rollout: $(SETUP_STAMP)  ## register, blue/green deploy, smoke test, traffic steps, rollback on failure (ENV=...)
+ml-rollout: $(SETUP_STAMP)  ## the registered version, blue/green deploy, smoke test, traffic steps, rollback on failure (ENV=...)
 	@$(need-env)$(PY) -m tools.deploy.ml_jobs rollout --env $(ENV) --outdir $(CDKTF_OUT) --results $(ML_RESULTS)
 
 ml-batch-score: $(SETUP_STAMP)  ## run the batch endpoint over the gold data asset (ENV=...)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -66,8 +67,12 @@ def register(args: argparse.Namespace) -> None:
     client = MLClient(DefaultAzureCredential(), args.subscription, args.resource_group, args.workspace)
     staged = Path("register") / "model"
     shutil.copytree(args.model / "model", staged, dirs_exist_ok=True)
+    # The rollout (tools/deploy/ml_rollout.py) finds this version by the pipeline job that registered it.
+    tags = {"pipeline_job": os.environ.get("AZUREML_ROOT_RUN_ID", ""),
+            **{f"{model}_{k}": str(v) for model in ("candidate", "baseline")
+               for k, v in metrics[model].items() if k in ("mae", "rmse", "r2")}}
     registered = client.models.create_or_update(Model(path=str(staged), name=ML_MODEL_NAME, type="custom_model",
-                                                      tags={"mae": str(metrics["candidate"]["mae"])}))
+                                                      tags=tags))
     print(f"registered {registered.name}:{registered.version}")
 
 

@@ -124,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
             gate = read_gate(find_metrics(results))
             print(gate.summary())
             record = json.loads((results / "run.json").read_text(encoding="utf-8"))
-            build_rollout(client, args.endpoints_dir, settings).run(gate, record["model_path"])
+            build_rollout(client, args.endpoints_dir, settings).run(gate, record["job_name"])
     except GateRejected as exc:
         print(exc, file=sys.stderr)
         return GATE_REJECTED_EXIT

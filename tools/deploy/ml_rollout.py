@@ -1,6 +1,6 @@
 """Blue/green rollout of a gated model to the Azure ML online endpoint, on azure-ai-ml's MLClient.
 
-Order: gate passed -> register the model -> make sure the endpoint exists -> create/update the candidate
+Order: gate passed -> the model the pipeline registered -> make sure the endpoint exists -> create/update the candidate
 deployment (the slot without traffic, "green" when "blue" is live) -> smoke-test it directly with sample
 rows -> shift traffic in steps (10% -> 100%), probing the candidate after each step -> done. A failed smoke
 test, a failed deployment or probes over the error budget put all traffic back on the previously live
@@ -108,10 +108,10 @@ class Rollout:
     endpoint_name: str = ML_ONLINE_ENDPOINT
     log: Callable[[str], None] = print
 
-    def run(self, gate: GateDecision, model_path: str) -> RolloutResult:
+    def run(self, gate: GateDecision, pipeline_job: str) -> RolloutResult:
         if not gate.passed:
             raise GateRejected("the evaluation gate rejected the candidate: " + "; ".join(gate.reasons))
-        model = self.register_model(model_path, gate)
+        model = self.registered_model(pipeline_job)
         endpoint = self.ensure_endpoint()
         live = live_slot(dict(endpoint.traffic or {}))
         candidate = candidate_slot(live)
@@ -143,20 +143,15 @@ class Rollout:
         self.log(f"rollout complete: {candidate} serves 100% with model {ML_MODEL_NAME}:{model.version}")
         return result
 
-    def register_model(self, model_path: str, gate: GateDecision) -> Any:
-        from azure.ai.ml.constants import AssetTypes
-        from azure.ai.ml.entities import Model
-
-        model = Model(
-            name=ML_MODEL_NAME,
-            path=model_path,
-            type=AssetTypes.CUSTOM_MODEL,
-            tags=gate.as_tags(),
-            description="Registered by the ML pipeline after the evaluation gate passed",
-        )
-        registered = self.client.models.create_or_update(model)
-        self.log(f"registered model {registered.name}:{registered.version}")
-        return registered
+    def registered_model(self, pipeline_job: str) -> Any:
+        """The version the pipeline's register step created (tagged with its job), so nothing registers twice."""
+        versions = [m for m in self.client.models.list(name=ML_MODEL_NAME)
+                    if (m.tags or {}).get("pipeline_job") == pipeline_job]
+        if not versions:
+            raise RolloutFailed(f"pipeline job {pipeline_job} registered no {ML_MODEL_NAME} model; nothing deployed")
+        model = max(versions, key=lambda m: int(m.version))
+        self.log(f"model {model.name}:{model.version} was registered by pipeline job {pipeline_job}")
+        return model
 
     def ensure_endpoint(self) -> Any:
         try:

@@ -101,15 +101,18 @@ class FakeMLClient:
     invocations: int = 0
 
     def __post_init__(self) -> None:
-        self.models = SimpleNamespace(create_or_update=self._register)
+        self.models = SimpleNamespace(list=self._list_models)
         self.online_endpoints = SimpleNamespace(
             get=self._get_endpoint, begin_create_or_update=self._put_endpoint, invoke=self._invoke
         )
         self.online_deployments = SimpleNamespace(begin_create_or_update=self._put_deployment)
 
-    def _register(self, model: Any) -> Any:
-        self.calls.append(f"register {model.name}")
-        return SimpleNamespace(name=model.name, version="7", id=f"azureml:{model.name}:7", tags=model.tags)
+    registered_by: dict[str, str] = field(default_factory=lambda: {"6": "older-job", "7": "pj-1"})
+
+    def _list_models(self, name: str) -> list[Any]:
+        self.calls.append(f"list models {name}")
+        return [SimpleNamespace(name=name, version=v, id=f"azureml:{name}:{v}", tags={"pipeline_job": job})
+                for v, job in self.registered_by.items()]
 
     def _get_endpoint(self, name: str) -> Any:
         if self.traffic is None:
@@ -155,22 +158,23 @@ def _rollout(client: FakeMLClient, **settings: Any) -> Rollout:
 
 def test_rollout_with_fake_mlclient_shifts_traffic_to_green_in_steps() -> None:
     client = FakeMLClient(traffic={"blue": 100})
-    result = _rollout(client, traffic_steps=(10, 50, 100)).run(PASSED, "azureml://jobs/j1/outputs/model")
+    result = _rollout(client, traffic_steps=(10, 50, 100)).run(PASSED, "pj-1")
     assert (result.live_before, result.candidate, result.model_version) == ("blue", "green", "7")
     assert client.traffic_history == [{"green": 10, "blue": 90}, {"green": 50, "blue": 50}, {"green": 100, "blue": 0}]
-    assert client.calls == [f"register {ML_MODEL_NAME}", f"deploy green azureml:{ML_MODEL_NAME}:7"]
+    # The version this pipeline job registered (7), not an older one; the rollout registers nothing itself.
+    assert client.calls == [f"list models {ML_MODEL_NAME}", f"deploy green azureml:{ML_MODEL_NAME}:7"]
     assert "blue" not in client.deployments  # the old slot is left alone for the next rollback
 
 
 def test_rollout_with_fake_mlclient_alternates_back_to_blue_when_green_is_live() -> None:
     client = FakeMLClient(traffic={"blue": 0, "green": 100})
-    result = _rollout(client).run(PASSED, "m")
+    result = _rollout(client).run(PASSED, "pj-1")
     assert result.candidate == "blue" and client.traffic == {"blue": 100, "green": 0}
 
 
 def test_first_rollout_with_fake_mlclient_creates_the_endpoint() -> None:
     client = FakeMLClient(traffic=None)
-    result = _rollout(client).run(PASSED, "m")
+    result = _rollout(client).run(PASSED, "pj-1")
     assert result.live_before is None and f"create endpoint {ML_ONLINE_ENDPOINT}" in client.calls
     assert client.traffic == {"green": 100}
 
@@ -179,14 +183,14 @@ def test_gate_rejection_with_fake_mlclient_registers_and_deploys_nothing() -> No
     client = FakeMLClient(traffic={"blue": 100})
     rejected = GateDecision(False, ("MAE ratio 1.2 > 0.9",), METRICS, BASELINE)
     with pytest.raises(GateRejected, match="MAE ratio"):
-        _rollout(client).run(rejected, "m")
+        _rollout(client).run(rejected, "pj-1")
     assert client.calls == [] and client.traffic_history == []
 
 
 def test_failed_smoke_test_with_fake_mlclient_rolls_back_to_blue_before_any_traffic() -> None:
     client = FakeMLClient(traffic={"blue": 100}, broken_slots={"green"})
     with pytest.raises(RolloutFailed, match="smoke test of green failed"):
-        _rollout(client).run(PASSED, "m")
+        _rollout(client).run(PASSED, "pj-1")
     assert client.traffic_history == [{"green": 0, "blue": 100}]
 
 
@@ -194,14 +198,21 @@ def test_error_budget_with_fake_mlclient_rolls_back_at_the_first_step() -> None:
     # Smoke test (1 call) passes, then 2 of the 4 probes at 10% succeed and the rest fail: 50% > 25% budget.
     client = FakeMLClient(traffic={"blue": 100}, flaky_after_calls=3)
     with pytest.raises(RolloutFailed, match="over the error budget"):
-        _rollout(client, error_budget=0.25).run(PASSED, "m")
+        _rollout(client, error_budget=0.25).run(PASSED, "pj-1")
     assert client.traffic_history == [{"green": 10, "blue": 90}, {"green": 0, "blue": 100}]
+
+
+def test_rollout_with_fake_mlclient_stops_when_the_pipeline_registered_no_model() -> None:
+    client = FakeMLClient(traffic={"blue": 100}, registered_by={"6": "older-job"})
+    with pytest.raises(RolloutFailed, match="pipeline job pj-1 registered no"):
+        _rollout(client).run(PASSED, "pj-1")
+    assert client.traffic_history == [] and client.deployments == {}
 
 
 def test_failed_deployment_with_fake_mlclient_leaves_blue_serving_everything() -> None:
     client = FakeMLClient(traffic={"blue": 100}, fail_deploy=True)
     with pytest.raises(RolloutFailed, match="quota exceeded"):
-        _rollout(client).run(PASSED, "m")
+        _rollout(client).run(PASSED, "pj-1")
     assert client.traffic == {"green": 0, "blue": 100}
 
 
