@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -13,36 +14,47 @@ import onnx
 import pandas as pd
 from onnx import helper
 from skl2onnx import to_onnx
-from skl2onnx.common.data_types import FloatTensorType, StringTensorType
+from skl2onnx.common.data_types import FloatTensorType
 from sklearn.compose import TransformedTargetRegressor
 
-from ml.carprice.schema import CATEGORICAL_FEATURES, FEATURES, REQUIRED_FEATURES, CarFeatures, allowed_values
+from ml.carprice.features import Encoding
+from ml.carprice.schema import CATEGORICAL_FEATURES, REQUIRED_FEATURES, CarFeatures, allowed_values
 
 ONNX_FILE = "model.onnx"
 CARD_FILE = "model_card.json"
 MLFLOW_DIR = "mlflow"
+ML_PACKAGE = Path(__file__).resolve().parents[1]
+ONNX_INPUT = "features"
 ONNX_OUTPUT = "price"
-
-
-def onnx_input_types() -> list[tuple[str, Any]]:
-    """One [N, 1] input per schema field: strings for categories, float32 for numbers (NaN = missing);
-    float32 is also what sklearn trees compare in, so ONNX takes the same splits."""
-    return [(name, StringTensorType([None, 1]) if name in CATEGORICAL_FEATURES else FloatTensorType([None, 1]))
-            for name in FEATURES]
+# skops loads only types it is told to trust: scikit-learn's own estimators are trusted by default;
+# these are the rest our pipeline holds (our encoder, and two scikit-learn internals).
+SKOPS_TRUSTED_TYPES = ("ml.carprice.model.CarEncoder", "sklearn.tree._tree.Tree", "sklearn.utils._bunch.Bunch")
+# The modules the MLflow model needs to import CarEncoder (shipped in its code/ folder, so a no-code
+# deployment loads it without our repository).
+MODEL_CODE = ("__init__.py", "carprice/__init__.py", "carprice/model.py", "carprice/features.py",
+              "carprice/schema.py")
 
 
 def to_onnx_model(model: TransformedTargetRegressor) -> onnx.ModelProto:
-    """skl2onnx has no converter for TransformedTargetRegressor, so convert the inner pipeline (which
-    predicts log price) and append the inverse transform, Exp, as one more node."""
-    inner = to_onnx(model.regressor_, initial_types=onnx_input_types(), target_opset={"": 17, "ai.onnx.ml": 3})
+    """The ensemble after the encoder, on one float tensor [N, width] (encoding runs in Python, see
+    features.py); skl2onnx has no converter for TransformedTargetRegressor, so the inverse of the log
+    target, Exp, is appended as one more node."""
+    pipeline = model.regressor_
+    width = Encoding.from_dict(pipeline.named_steps["encode"].encoding_).width
+    inner = to_onnx(pipeline.named_steps["ensemble"], initial_types=[(ONNX_INPUT, FloatTensorType([None, width]))],
+                    target_opset={"": 17, "ai.onnx.ml": 3})
     graph = inner.graph
     log_output = graph.output[0]
-    log_name = log_output.name
-    graph.node.append(helper.make_node("Exp", [log_name], [ONNX_OUTPUT], name="inverse_log"))
+    graph.node.append(helper.make_node("Exp", [log_output.name], [ONNX_OUTPUT], name="inverse_log"))
     graph.output.remove(log_output)
     graph.output.append(helper.make_tensor_value_info(ONNX_OUTPUT, onnx.TensorProto.FLOAT, [None, 1]))
     onnx.checker.check_model(inner)
     return inner
+
+
+def encoding_card(model: TransformedTargetRegressor) -> dict[str, Any]:
+    """What serving needs to build the ONNX input from a car: the fitted encoder's state."""
+    return dict(model.regressor_.named_steps["encode"].encoding_)
 
 
 def feature_card() -> dict[str, Any]:
@@ -75,11 +87,24 @@ def save_mlflow(model: TransformedTargetRegressor, example: pd.DataFrame, path: 
     if path.exists():
         shutil.rmtree(path)
     signature = infer_signature(example, np.asarray(model.predict(example)))
-    # skops is MLflow's safe default format; it loads only types it is told to trust.
-    mlflow.sklearn.save_model(
-        model, str(path), signature=signature, input_example=example.head(2),
-        serialization_format="pickle",
-    )
+    with tempfile.TemporaryDirectory() as staging:
+        package = Path(staging) / "ml"
+        for name in MODEL_CODE:
+            (package / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ML_PACKAGE / name, package / name)
+        # skops: MLflow's safe format (no pickle); save_model loads it back with exactly these trusted types.
+        mlflow.sklearn.save_model(
+            model, str(path), signature=signature, input_example=example.head(2), code_paths=[str(package)],
+            serialization_format=mlflow.sklearn.SERIALIZATION_FORMAT_SKOPS, pip_requirements=_requirements(),
+            skops_trusted_types=list(SKOPS_TRUSTED_TYPES),
+        )
+
+
+def _requirements() -> list[str]:
+    """Pinned from this environment: inferring them makes MLflow load the model in a subprocess (~10 s)."""
+    from importlib.metadata import version
+
+    return [f"{name}=={version(name)}" for name in ("scikit-learn", "skops", "numpy", "pandas", "pydantic")]
 
 
 def write_card(model_dir: Path, card: dict[str, Any]) -> None:

@@ -1,5 +1,8 @@
 """Price cars with the exported ONNX model. Used in-process by the web app, by score.py inside Azure ML's
-inference server and by batch scoring, so it imports only numpy, onnxruntime, pydantic and the schema."""
+inference server and by batch scoring, so it imports only numpy, onnxruntime, pydantic and the schema.
+
+A car is encoded in Python (ml/carprice/features.py, state from the model card) into one float row;
+the ONNX graph is only the trees and the ridge on that tensor, which keeps a single-row call cheap."""
 
 from __future__ import annotations
 
@@ -13,7 +16,8 @@ from typing import Any
 import numpy as np
 import onnxruntime as ort
 
-from ml.carprice.schema import CATEGORICAL_FEATURES, FEATURES, CarFeatures
+from ml.carprice.features import Encoding, encode_row
+from ml.carprice.schema import CarFeatures
 
 ONNX_FILE = "model.onnx"
 CARD_FILE = "model_card.json"
@@ -36,9 +40,10 @@ class Pricer:
         interval = card["price_interval"]
         self._ratio_low = float(interval["ratio_low"])
         self._ratio_high = float(interval["ratio_high"])
-        self._missing = str(card.get("onnx", {}).get("missing_category", "missing"))
-        self._output = str(card.get("onnx", {}).get("output", "price"))
-        self._categorical = frozenset(CATEGORICAL_FEATURES)
+        onnx_card = card["onnx"]
+        self._encoding = Encoding.from_dict(onnx_card["encoding"])
+        self._input = str(onnx_card["input"])
+        self._output = [str(onnx_card["output"])]
 
     @classmethod
     def load(cls, model_dir: Path) -> Pricer:
@@ -51,22 +56,16 @@ class Pricer:
         session = ort.InferenceSession(str(model_dir / ONNX_FILE), options, providers=["CPUExecutionProvider"])
         return cls(session, card)
 
-    def _feeds(self, cars: Sequence[CarFeatures]) -> dict[str, np.ndarray]:
-        feeds: dict[str, np.ndarray] = {}
-        for name in FEATURES:
-            values = [getattr(car, name) for car in cars]
-            if name in self._categorical:
-                column = [self._missing if v is None else v for v in values]
-                feeds[name] = np.array(column, dtype=object).reshape(-1, 1)
-            else:
-                feeds[name] = np.array([math.nan if v is None else v for v in values], dtype=np.float32).reshape(-1, 1)
-        return feeds
+    def encode(self, cars: Sequence[CarFeatures]) -> np.ndarray:
+        """The ONNX input: one float32 row per car (the same floats the scikit-learn pipeline computes)."""
+        encoding = self._encoding
+        return np.array([encode_row(car, encoding) for car in cars], dtype=np.float32)
 
     def predict_raw(self, cars: Sequence[CarFeatures]) -> np.ndarray:
         """Model prices as a float array (no rounding, no interval)."""
         if not cars:
             return np.zeros(0)
-        (prices,) = self._session.run([self._output], self._feeds(cars))
+        (prices,) = self._session.run(self._output, {self._input: self.encode(cars)})
         return np.asarray(prices, dtype=np.float64).reshape(-1)
 
     def predict(self, cars: Sequence[CarFeatures]) -> list[PricedCar]:

@@ -26,7 +26,18 @@ from ml.carprice.evaluate import (
     cross_validate,
     gate,
 )
-from ml.carprice.export import CARD_FILE, MLFLOW_DIR, ONNX_FILE, feature_card, save_mlflow, to_onnx_model, write_card
+from ml.carprice.export import (
+    CARD_FILE,
+    MLFLOW_DIR,
+    ONNX_FILE,
+    ONNX_INPUT,
+    ONNX_OUTPUT,
+    encoding_card,
+    feature_card,
+    save_mlflow,
+    to_onnx_model,
+    write_card,
+)
 from ml.carprice.lake import ML_ROOT
 from ml.carprice.prep import load_gold, run_prep
 from ml.carprice.tracking import log_run
@@ -104,7 +115,8 @@ def build_model_artifacts(out_dir: Path, *, lake_root: str | Path | None = None,
     (staging / ONNX_FILE).write_bytes(onnx_bytes)
     save_mlflow(fitted, x, staging / MLFLOW_DIR)
     created = datetime.now(UTC)
-    card = _card(evaluation, decision, created, hashlib.sha256(onnx_bytes).hexdigest()[:8], len(x), quick)
+    card = _card(evaluation, decision, created, hashlib.sha256(onnx_bytes).hexdigest()[:8], len(x), quick,
+                 encoding_card(fitted))
     write_card(staging, card)
     (staging / "metrics.json").write_text(json.dumps(card["metrics"], indent=2) + "\n")
     # Swap in the new model only when it is complete, so a reader never sees half a model.
@@ -119,7 +131,7 @@ def build_model_artifacts(out_dir: Path, *, lake_root: str | Path | None = None,
 
 
 def _card(evaluation: Evaluation, decision: GateDecision, created: datetime, digest: str, rows: int,
-          quick: bool) -> dict[str, Any]:
+          quick: bool, encoding: dict[str, Any]) -> dict[str, Any]:
     low, high = evaluation.interval_ratios
     return {
         "model_name": ML_MODEL_NAME,
@@ -128,7 +140,7 @@ def _card(evaluation: Evaluation, decision: GateDecision, created: datetime, dig
         "description": "Market price (USD) of a car from its attributes; UCI Automobile data (CC BY 4.0).",
         "training_rows": rows,
         "features": feature_card(),
-        "onnx": {"file": ONNX_FILE, "output": "price", "missing_category": models.MISSING},
+        "onnx": {"file": ONNX_FILE, "input": ONNX_INPUT, "output": ONNX_OUTPUT, "encoding": encoding},
         "metrics": {
             "cv": {"folds": 5, "repeats": evaluation.repeats, "quick": quick},
             "candidate": evaluation.candidate.as_dict(),

@@ -1,7 +1,9 @@
-"""One quick model per test session (shared by every ML test via the `ml-model` xdist group)."""
+"""One quick model per test run, shared by every xdist worker (built by the first, under a file lock)."""
 
 from __future__ import annotations
 
+import fcntl
+import os
 from pathlib import Path
 
 import pytest
@@ -18,13 +20,21 @@ GOOD_CAR = {
 
 @pytest.fixture(scope="session")
 def ml_workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("ml")
+    # Under xdist, the parent of a worker's basetemp is this run's folder, common to all its workers.
+    base = tmp_path_factory.getbasetemp()
+    shared = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "ml-shared"
+    shared.mkdir(exist_ok=True)
+    return shared
 
 
 @pytest.fixture(scope="session")
 def model_dir(ml_workdir: Path) -> Path:
-    return build_model_artifacts(ml_workdir / "model", lake_root=ml_workdir / "lake", quick=True,
-                                 tracking_dir=ml_workdir / "mlruns")
+    model = ml_workdir / "model"
+    with (ml_workdir / ".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (model / "model_card.json").is_file():
+            build_model_artifacts(model, lake_root=ml_workdir / "lake", quick=True, tracking_dir=ml_workdir / "mlruns")
+    return model
 
 
 @pytest.fixture()
