@@ -86,7 +86,9 @@ def gate(evaluation: Evaluation, champion_mae: float | None) -> GateDecision:
     if champion_mae is None:
         reasons.append("no current champion")
     else:
-        better = cand.mae <= champion_mae
+        # The champion's MAE comes from its card, rounded to 4 decimals: compare at that precision, or
+        # retraining the same recipe on the same data would count as "worse" than itself.
+        better = round(cand.mae, 4) <= champion_mae
         ok = ok and better
         reasons.append(f"champion's MAE {champion_mae:,.0f}: candidate is {'no worse' if better else 'worse'}")
     reasons.append(f"R² {cand.r2:.3f} ({'meets' if cand.r2 >= R2_TARGET else 'below'} the {R2_TARGET} target)")

@@ -76,3 +76,4 @@ def test_gate_needs_the_baseline_margin_and_no_regression_from_the_champion() ->
     assert not gate(_evaluation(800, 1000), champion_mae=None).promoted
     assert not gate(_evaluation(600, 1000), champion_mae=550).promoted
     assert gate(_evaluation(600, 1000), champion_mae=600).promoted
+    assert gate(_evaluation(600.00004, 1000), champion_mae=600.0).promoted  # the same model, as its card rounds it
