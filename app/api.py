@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import json
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
 from app.errors import error_response
+from app.prediction_lane import price_car
 from app.records import Prediction
-from app.scoring import ScoringUnavailable
-from app.service import PredictionService, RecordNotKept
-from ml.carprice.schema import CarFeatures, Make, RowError, parse_row
+from app.service import PredictionService
+from ml.carprice.schema import CarFeatures, Make, RowError
 
 router = APIRouter(prefix="/api", tags=["predictions"])
 
@@ -68,30 +67,15 @@ def _problem(status: int, detail: str, field: str, reason: str) -> JSONResponse:
     },
 )
 async def create_prediction(request: Request) -> Response:
+    # HTTP requests for this operation are served by app/prediction_lane.py ahead of FastAPI's stack
+    # (CarPriceApp in app/main.py); this route documents it and runs the same code if ever reached.
     # The body is parsed with the shared schema's parse_row (not FastAPI's own validation), so the app
     # rejects exactly what online and batch scoring reject, with the same field/reason messages.
-    content_type = request.headers.get("content-type", "")
-    if content_type.split(";")[0].strip().lower() != "application/json":
-        reason = "send the car as JSON (Content-Type: application/json)"
-        return _problem(415, "Unsupported media type.", "(body)", reason)
-    body = await request.body()
-    try:
-        raw: Any = json.loads(body)
-    except ValueError as exc:
-        return _problem(422, "The car's details are not valid.", "(body)", f"not valid JSON: {exc}")
-    parsed = parse_row(raw)
-    if isinstance(parsed, list):
-        return error_response(422, "The car's details are not valid.", parsed)
-    try:
-        prediction = await service_of(request).predict(parsed)
-    except ScoringUnavailable as exc:
-        return _problem(503, "The price model is unavailable; please retry shortly.", "(model)", str(exc))
-    except RecordNotKept as exc:
-        return _problem(503, "The prediction could not be recorded; please retry shortly.", "(store)", str(exc))
-    return Response(
-        json.dumps(prediction, separators=(",", ":")), status_code=201, media_type="application/json",
-        headers={"location": f"/api/predictions/{prediction['id']}"},
+    status, payload, new_id = await price_car(
+        service_of(request), request.headers.get("content-type", ""), await request.body()
     )
+    headers = {"location": f"/api/predictions/{new_id}"} if new_id else None
+    return Response(payload, status_code=status, media_type="application/json", headers=headers)
 
 
 @router.get("/predictions", response_model=PredictionPage, summary="Prediction history, newest first")

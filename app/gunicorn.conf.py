@@ -11,7 +11,8 @@ _port = os.environ.get("WEBSITES_PORT") or os.environ.get("PORT") or "8000"
 _host = "0.0.0.0" if os.environ.get("WEBSITE_SITE_NAME") else "127.0.0.1"  # noqa: S104 - App Service only
 
 bind = os.environ.get("CARPRICE_BIND", f"{_host}:{_port}")
-worker_class = "uvicorn.workers.UvicornWorker"
+# The uvicorn-worker package: uvicorn.workers.UvicornWorker is deprecated in its favour.
+worker_class = "uvicorn_worker.UvicornWorker"
 # Scoring is CPU-bound and in-process: one worker per core (App Service sets WEB_CONCURRENCY if wanted).
 workers = int(os.environ.get("WEB_CONCURRENCY") or os.cpu_count() or 1)
 timeout = 60

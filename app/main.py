@@ -12,11 +12,13 @@ from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.types import Receive, Scope, Send
 
 from app import api, health, pages
 from app.cosmos_store import CosmosStore
 from app.errors import on_body_too_large, on_request_validation_error
-from app.outbox import Outbox
+from app.outbox_owners import Owner, open_own_outbox
+from app.prediction_lane import PredictionLane
 from app.scoring import Scorer, build_scorer
 from app.security import BodyTooLarge, SecurityMiddleware
 from app.service import PredictionService
@@ -30,10 +32,23 @@ def build_service(settings: Settings, scorer: Scorer | None = None) -> Predictio
     store = CosmosStore(settings) if settings.cosmos_endpoint else None
     if store is None:
         log.warning("no Cosmos DB endpoint configured: predictions stay in the outbox at %s", settings.outbox_dir)
-    outbox = Outbox(
-        settings.outbox_dir / f"outbox-{settings.instance_id}.sqlite3", settings.outbox_fsync_each_commit
-    )
-    return PredictionService(settings, scorer or build_scorer(settings), outbox, store)
+    # One outbox per process (gunicorn worker): see app/outbox_owners.py.
+    owner = Owner.of_this_process()
+    outbox = open_own_outbox(settings.outbox_dir, owner, settings.outbox_fsync_each_commit)
+    return PredictionService(settings, scorer or build_scorer(settings), outbox, store, owner=owner)
+
+
+class CarPriceApp(FastAPI):
+    """FastAPI, except that POST /api/predictions (the hot path) goes straight to its plain-ASGI handler
+    (app/prediction_lane.py) instead of through FastAPI's middleware stack and router."""
+
+    lane: PredictionLane
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if PredictionLane.handles(scope):
+            await self.lane(scope, receive, send)
+        else:
+            await super().__call__(scope, receive, send)
 
 
 def create_app(settings: Settings | None = None, scorer: Scorer | None = None) -> FastAPI:
@@ -49,7 +64,7 @@ def create_app(settings: Settings | None = None, scorer: Scorer | None = None) -
         finally:
             await service.stop()
 
-    app = FastAPI(
+    app = CarPriceApp(
         title="Car price desk",
         summary="Prices a car from its attributes; keeps every prediction; serves batch results.",
         version="1.0.0",
@@ -58,6 +73,7 @@ def create_app(settings: Settings | None = None, scorer: Scorer | None = None) -
         redoc_url=None,
     )
     app.state.settings = settings
+    app.lane = PredictionLane(lambda: app.state.service, settings.max_body_bytes)
     app.add_middleware(SecurityMiddleware, max_body_bytes=settings.max_body_bytes)
     app.add_exception_handler(RequestValidationError, on_request_validation_error)
     app.add_exception_handler(BodyTooLarge, on_body_too_large)

@@ -1,19 +1,27 @@
 """A durable on-disk outbox, so that no prediction is lost when Cosmos DB is slow or down.
 
-Every prediction is committed here (SQLite, WAL) before the user gets the price; the
-drainer (app/drainer.py) copies records to Cosmos DB and deletes them only once Cosmos has them.
-Concurrent requests' records are committed together (group commit, see OutboxWriter).
+Every prediction is committed here before the user gets the price; the drainer (app/drainer.py)
+copies records to Cosmos DB and deletes them only once Cosmos has them. Concurrent requests'
+records are committed together (group commit, see OutboxWriter).
+
+One file belongs to one process (app/outbox_owners.py names and adopts them): on App Service the
+outbox lives on /home, an SMB share that every instance mounts, where SQLite's WAL shared memory
+(-shm) and cross-process locking are not reliable. So the file is opened in WAL mode with
+locking_mode=EXCLUSIVE set before the first access: SQLite then keeps the WAL index in heap memory
+and never creates or maps a -shm file ("WAL without shared memory", sqlite.org/wal.html), and the
+connection holds its file lock for its whole life, so no other process can open it by mistake.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+
+import orjson
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS pending (
@@ -27,27 +35,51 @@ CREATE TABLE IF NOT EXISTS pending (
 CREATE INDEX IF NOT EXISTS pending_by_time ON pending (created_at);
 """
 
+Row = tuple[str, str, str, str]  # id, created_at, make, body (JSON)
+
+
+def open_exclusive_wal(path: Path, fsync_each_commit: bool = False) -> sqlite3.Connection:
+    """A connection that owns `path`: WAL journal, no shared memory, file lock held until close."""
+    db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=5)
+    try:
+        # Order matters: EXCLUSIVE must be set before the first read, or SQLite maps a -shm file.
+        db.execute("PRAGMA locking_mode=EXCLUSIVE")
+        mode = db.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+        if mode != "wal":
+            raise sqlite3.OperationalError(f"{path}: journal mode is {mode!r}, expected 'wal'")
+        # WAL + NORMAL: a commit acknowledged to the user survives a crash or restart of the process; FULL
+        # also survives the machine losing power, at one fsync per commit (Settings.outbox_fsync_each_commit).
+        db.execute(f"PRAGMA synchronous={'FULL' if fsync_each_commit else 'NORMAL'}")
+        db.executescript(_SCHEMA)
+    except BaseException:
+        db.close()
+        raise
+    return db
+
+
+def read_all_rows(path: Path) -> list[Row]:
+    """Every record of an outbox file this process does not own (one it has adopted)."""
+    db = open_exclusive_wal(path)
+    try:
+        return db.execute("SELECT id, created_at, make, body FROM pending ORDER BY created_at").fetchall()
+    finally:
+        db.close()  # the last connection checkpoints the WAL into the file and deletes it
+
 
 class Outbox:
-    """The SQLite file itself; safe to share between threads and between gunicorn workers."""
+    """One process's SQLite file; safe to share between that process's threads."""
 
     def __init__(self, path: Path, fsync_each_commit: bool = False) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        # WAL + NORMAL: a commit acknowledged to the user survives a crash of the process; FULL also
-        # survives the machine losing power, at one fsync per commit (see Settings.outbox_fsync_each_commit).
-        self._db.execute(f"PRAGMA synchronous={'FULL' if fsync_each_commit else 'NORMAL'}")
-        # Checkpoints (which fsync) run from checkpoint() on a background thread, never inside a
-        # commit on the event loop.
-        self._db.execute("PRAGMA wal_autocheckpoint=0")
-        self._db.executescript(_SCHEMA)
-        self._checkpoint_db: sqlite3.Connection | None = None
+        self._db = open_exclusive_wal(path, fsync_each_commit)
 
     def add_many(self, docs: Iterable[dict]) -> None:
-        rows = [(d["id"], d["created_at"], d["make"], json.dumps(d, separators=(",", ":"))) for d in docs]
+        self.add_rows([(d["id"], d["created_at"], d["make"], orjson.dumps(d).decode()) for d in docs])
+
+    def add_rows(self, rows: Sequence[Row]) -> None:
+        """One transaction; a record already present (same id) is replaced, so a repeated copy is harmless."""
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
@@ -62,14 +94,14 @@ class Outbox:
     def oldest(self, limit: int) -> list[dict]:
         with self._lock:
             rows = self._db.execute("SELECT body FROM pending ORDER BY created_at LIMIT ?", (limit,)).fetchall()
-        return [json.loads(body) for (body,) in rows]
+        return [orjson.loads(body) for (body,) in rows]
 
     def newest(self, limit: int, make: str | None = None) -> list[dict]:
         query = "SELECT body FROM pending {} ORDER BY created_at DESC LIMIT ?".format("WHERE make = ?" if make else "")
         params: tuple = (make, limit) if make else (limit,)
         with self._lock:
             rows = self._db.execute(query, params).fetchall()
-        return [json.loads(body) for (body,) in rows]
+        return [orjson.loads(body) for (body,) in rows]
 
     def remove(self, ids: Iterable[str]) -> None:
         with self._lock:
@@ -82,31 +114,20 @@ class Outbox:
                 [(error[:500], i) for i in ids],
             )
 
-    def checkpoint(self) -> None:
-        """Copy the WAL into the database file; its own connection, so commits carry on meanwhile."""
-        if self._checkpoint_db is None:
-            self._checkpoint_db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
-        self._checkpoint_db.execute("PRAGMA wal_checkpoint(PASSIVE)")
-
     def count(self) -> int:
         with self._lock:
             return int(self._db.execute("SELECT COUNT(*) FROM pending").fetchone()[0])
 
     def close(self) -> None:
         with self._lock:
-            if self._checkpoint_db is not None:
-                self._checkpoint_db.close()
-            self._db.execute("PRAGMA wal_checkpoint(PASSIVE)")
             self._db.close()
 
 
 class OutboxWriter:
     """Group commit: records handed over during one turn of the event loop are committed together in
-    one transaction on the next turn. Without per-commit fsync a commit is ~0.1 ms, so it runs right on
-    the event loop (no thread hand-off); with fsync it runs on one writer thread so the loop keeps
+    one transaction on the next turn. Without per-commit fsync a commit is ~0.05 ms, so it runs right
+    on the event loop (no thread hand-off); with fsync it runs on one writer thread so the loop keeps
     serving while the disk syncs."""
-
-    CHECKPOINT_EVERY = 200  # commits
 
     def __init__(self, outbox: Outbox, on_committed: Callable[[], None], offload: bool = False) -> None:
         self.outbox = outbox
@@ -114,7 +135,6 @@ class OutboxWriter:
         self._pending: list[tuple[dict, asyncio.Future]] = []
         self._offload = offload
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox-writer")
-        self._commits = 0
 
     async def put(self, doc: dict) -> None:
         """Returns once the record is committed; raises if it could not be written."""
@@ -138,16 +158,7 @@ class OutboxWriter:
         except Exception as exc:  # reported to every waiting request; later batches still try
             return exc
         self._on_committed()
-        self._commits += 1
-        if self._commits % self.CHECKPOINT_EVERY == 0:
-            self._thread.submit(self._checkpoint)
         return None
-
-    def _checkpoint(self) -> None:
-        try:
-            self.outbox.checkpoint()
-        except sqlite3.Error:  # busy or locked: the next one will catch up
-            return
 
     def _commit_on_thread(self, batch: list[tuple[dict, asyncio.Future]], loop: asyncio.AbstractEventLoop) -> None:
         error = self._commit(batch)

@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from app.cosmos_store import CosmosStore
 from app.drainer import Drainer
 from app.outbox import Outbox, OutboxWriter
+from app.outbox_owners import LeaseKeeper, Owner
 from app.records import Prediction, new_prediction, prediction_from_document
 from app.scoring import Scorer
 from app.settings import Settings
@@ -44,11 +45,20 @@ class PredictionService:
     scorer: Scorer
     outbox: Outbox
     store: CosmosStore | None
+    owner: Owner | None = None  # set when the outbox is this process's folder under settings.outbox_dir
     drainer: Drainer | None = None
+    lease: LeaseKeeper | None = field(default=None, init=False)
     writer: OutboxWriter | None = field(default=None, init=False)
     _ready_cache: tuple[float, dict] | None = field(default=None, init=False)
 
     def start(self) -> None:
+        if self.owner is not None:
+            # Before the drainer starts: records of workers and instances that are gone join this outbox.
+            self.lease = LeaseKeeper(
+                self.settings.outbox_dir, self.owner, self.outbox,
+                lease_seconds=self.settings.outbox_lease_s, on_adopted=self._wake_drainer,
+            )
+            self.lease.adopt_now()
         if self.store is not None:
             try:
                 self.store.ensure_containers()
@@ -61,8 +71,16 @@ class PredictionService:
             self.outbox, on_committed=self.drainer.wake if self.drainer else _nothing,
             offload=self.settings.outbox_fsync_each_commit,
         )
+        if self.lease is not None:
+            self.lease.start()
+
+    def _wake_drainer(self) -> None:
+        if self.drainer is not None:
+            self.drainer.wake()
 
     async def stop(self) -> None:
+        if self.lease:
+            self.lease.stop()
         if self.writer:
             self.writer.close()
         if self.drainer:

@@ -69,13 +69,12 @@ class Settings(BaseSettings):
     # restarts containers), not the host losing power mid-write. True: fsync every commit, which caps
     # throughput at connections / fsync latency on slow disks.
     outbox_fsync_each_commit: bool = False
+    # An outbox whose owner has not renewed its lease for this long is adopted by a live worker (the
+    # owner renews every tenth of it); it must comfortably exceed a stall of the /home share.
+    outbox_lease_s: float = 600.0
 
     @property
     def cosmos_is_local_emulator(self) -> bool:
         """True only for a loopback endpoint: the one case where the emulator key and an unverified TLS are OK."""
         return (urlparse(self.cosmos_endpoint).hostname or "") in LOOPBACK_HOSTS
 
-    @property
-    def instance_id(self) -> str:
-        # Scaled-out App Service instances share /home, so each keeps its own outbox file.
-        return os.environ.get("WEBSITE_INSTANCE_ID", "local")[:16] or "local"

@@ -18,7 +18,7 @@ import pytest
 
 import contract
 from app.package import build_package
-from tests.app.conftest import AUDI
+from tests.app.conftest import AUDI, wait_for
 from tools.emulators import free_port, port_is_open
 
 pytestmark = pytest.mark.xdist_group("app")
@@ -37,7 +37,7 @@ def unpacked(model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_package_has_requirements_at_root_app_contract_scoring_code_and_model(unpacked: Path) -> None:
     requirements = (unpacked / "requirements.txt").read_text()
-    for package in ("fastapi", "gunicorn", "uvicorn", "azure-cosmos", "azure-identity", "onnxruntime"):
+    for package in ("fastapi", "gunicorn", "uvicorn-worker", "orjson", "azure-cosmos", "azure-identity", "onnxruntime"):
         assert package in requirements
     for path in ("app/main.py", "app/gunicorn.conf.py", "app/templates/predictor.html", "app/static/app.css",
                  "app/static/vendor/swagger-ui/LICENSE", "contract/__init__.py", "ml/carprice/schema.py",
@@ -79,7 +79,11 @@ def test_start_command_serves_the_app_from_the_unpacked_package(unpacked: Path, 
         assert priced.status_code == 201
         card = json.loads((unpacked / "model" / "model_card.json").read_text())
         assert priced.json()["model_version"] == card["model_version"]
+        # Each worker owns its outbox folder; nothing uses SQLite's WAL shared memory (unsafe on /home's SMB).
+        wait_for(lambda: len([f for f in (tmp_path / "outbox").iterdir() if f.is_dir()]) == 2,
+                 what="one outbox folder per worker")
+        assert not list((tmp_path / "outbox").rglob("*-shm"))
     finally:
         server.terminate()
         output = server.communicate(timeout=20)[0]
-    assert "uvicorn.workers.UvicornWorker" in output or "Booting worker" in output
+    assert "uvicorn_worker.UvicornWorker" in output  # the uvicorn-worker package, not uvicorn's deprecated one
