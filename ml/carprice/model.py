@@ -4,8 +4,14 @@ Candidate: `CarEncoder` (ml/carprice/features.py: imputed numbers, engineered ra
 make's out-of-fold price level, one-hot categories) into a weighted average of gradient boosting and
 extra trees on the dense block and a ridge regression (alpha by inner leave-one-out CV) on everything,
 all on log(price) — car prices are multiplicative (a make's premium is a percentage), so errors are
-more even across cheap and expensive cars. The recipe was chosen by repeated 5-fold CV on folds other
-than the reported ones (see ml/README.md). Every step after the encoder has an ONNX converter.
+more even across cheap and expensive cars. Every step after the encoder has an ONNX converter.
+
+How the recipe was chosen: candidates (engineered features, out-of-fold make level, SVR, lasso, random
+forest, stacking, tree counts and depths, vote weights) were compared on 3x repeated 5-fold CV with a
+different fold seed (7) from the reported one (SEED 0), so the reported CV is not the one the choice was
+tuned on. On those selection folds this recipe measures MAE 0.663 x the baseline (R² 0.938), on the
+reported folds 0.636 (R² 0.940): with 201 cars, fold-to-fold spread is ~±0.02. The ridge's alpha is
+chosen inside each training fold (RidgeCV's leave-one-out), so it is nested.
 Baseline: Azure ML designer's automobile sample — ordinary linear regression on the same features.
 """
 

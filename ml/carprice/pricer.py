@@ -69,10 +69,15 @@ class Pricer:
         return np.asarray(prices, dtype=np.float64).reshape(-1)
 
     def predict(self, cars: Sequence[CarFeatures]) -> list[PricedCar]:
+        if not cars:
+            return []
+        (prices,) = self._session.run(self._output, {self._input: self.encode(cars)})
+        ratio_low, ratio_high = self._ratio_low, self._ratio_high
         out = []
-        for price in self.predict_raw(cars):
-            # The model ends in exp(), so a finite input gives a positive price; guard anyway.
-            value = float(price) if math.isfinite(price) and price > 0 else 1.0
-            low, high = value * self._ratio_low, value * self._ratio_high
-            out.append(PricedCar(round(value), round(min(low, value)), round(max(high, value))))
+        for value in prices.ravel().tolist():  # Python floats: cheaper than numpy scalars for a few rows
+            # The model ends in exp(), so a finite input gives a positive price; guard anyway (NaN fails too).
+            if not 0.0 < value < math.inf:
+                value = 1.0
+            out.append(PricedCar(round(value), round(min(value * ratio_low, value)),
+                                 round(max(value * ratio_high, value))))
         return out
