@@ -4,6 +4,7 @@ and neither changes what each caller gets. The outbox keeps records across a reo
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -56,3 +57,20 @@ def test_concurrent_records_are_committed_together_and_kept_on_disk(tmp_path: Pa
     reopened = Outbox(path)
     assert [d["id"] for d in reopened.newest(3)] == ["p9", "p8", "p7"]
     assert reopened.count() == 10
+
+
+def test_outbox_never_uses_wal_shared_memory_and_holds_its_file_while_open(tmp_path: Path) -> None:
+    # App Service's /home is an SMB share: SQLite's -shm shared memory is not safe there.
+    path = tmp_path / "outbox.sqlite3"
+    outbox = Outbox(path)
+    outbox.add_many([{"id": "p1", "make": "audi", "created_at": "2024-01-01T00:00:00.000000Z"}])
+    try:
+        assert not path.with_name(path.name + "-shm").exists()
+        intruder = sqlite3.connect(path, timeout=0)
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            intruder.execute("SELECT COUNT(*) FROM pending").fetchone()
+        intruder.close()
+    finally:
+        outbox.close()
+    assert not path.with_name(path.name + "-wal").exists()  # checkpointed into the file on close
+    assert Outbox(path).count() == 1
