@@ -1,5 +1,5 @@
 # ML project (ml/): medallion prep -> train -> evaluate -> export, batch scoring, local inference server.
-.PHONY: train train-quick batch-score score-server
+.PHONY: train train-quick batch-score score-server bench-ml
 
 train: $(SETUP_STAMP)  ## prep bronze/silver/gold, train, CV vs baseline, gate, export ONNX + MLflow to ml/outputs/model
 	@$(PY) -m ml.carprice.training
@@ -12,3 +12,6 @@ batch-score: $(SETUP_STAMP)  ## score ml/data/imports-85.csv (or INPUT=...) into
 
 score-server: $(SETUP_STAMP)  ## azmlinfsrv with ml/scoring/score.py on 127.0.0.1:5001 (needs make train)
 	@AZUREML_MODEL_DIR=ml/outputs/model $(PY) -m ml.scoring.inference_server --entry_script ml/scoring/score.py --model_dir ml/outputs/model --port 5001
+
+bench-ml: $(SETUP_STAMP)  ## the ML benchmark only (training, ONNX vs sklearn latency, azmlinfsrv vs sklearn default vs ceiling)
+	@$(PY) -m benchmarks bench_ml
