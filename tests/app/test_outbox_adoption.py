@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from app.main import create_app
 from app.outbox import Outbox
 from app.outbox_owners import DB_FILE, LEASE_FILE, Owner, adopt_orphans, is_orphan, this_instance
-from tests.app.conftest import app_settings, cosmos_container, wait_for
+from tests.app.conftest import AUDI, app_settings, cosmos_container, wait_for
 from tools.emulators import CosmosEmulator
 
 pytestmark = pytest.mark.xdist_group("app")
@@ -32,8 +32,13 @@ def _dead_pid() -> int:
 
 
 def _doc(i: int, make: str = "audi") -> dict:
-    return {"id": f"orphan-{os.getpid()}-{i}-{time.time_ns()}", "make": make,
-            "created_at": f"2024-01-01T00:00:{i:02d}.000000Z", "price": 1000.0 + i}
+    """A whole prediction record (it reaches the shared Cosmos emulator, which other tests read)."""
+    return {
+        "id": f"orphan-{os.getpid()}-{i}-{time.time_ns()}", "make": make,
+        "created_at": f"2024-01-01T00:00:{i:02d}.000000Z", "price": 10_000.0 + i, "price_low": 9_000.0,
+        "price_high": 11_000.0 + i, "model_version": "adopted-test", "region": "testregion",
+        "features": {**AUDI, "make": make},
+    }
 
 
 def _crashed_outbox(outbox_dir: Path, owner: Owner, docs: list[dict]) -> Path:
