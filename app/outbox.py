@@ -38,9 +38,9 @@ CREATE INDEX IF NOT EXISTS pending_by_time ON pending (created_at);
 Row = tuple[str, str, str, str]  # id, created_at, make, body (JSON)
 
 
-def open_exclusive_wal(path: Path, fsync_each_commit: bool = False) -> sqlite3.Connection:
+def open_exclusive_wal(path: Path, fsync_each_commit: bool = False, wait_s: float = 5.0) -> sqlite3.Connection:
     """A connection that owns `path`: WAL journal, no shared memory, file lock held until close."""
-    db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=5)
+    db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=wait_s)
     try:
         # Order matters: EXCLUSIVE must be set before the first read, or SQLite maps a -shm file.
         db.execute("PRAGMA locking_mode=EXCLUSIVE")
@@ -59,7 +59,7 @@ def open_exclusive_wal(path: Path, fsync_each_commit: bool = False) -> sqlite3.C
 
 def read_all_rows(path: Path) -> list[Row]:
     """Every record of an outbox file this process does not own (one it has adopted)."""
-    db = open_exclusive_wal(path)
+    db = open_exclusive_wal(path, wait_s=0.2)  # locked means its owner still runs: don't wait for it
     try:
         return db.execute("SELECT id, created_at, make, body FROM pending ORDER BY created_at").fetchall()
     finally:

@@ -5,8 +5,9 @@ instance runs several gunicorn workers. Each worker (process) owns one folder, n
 `<instance>_<pid>`, holding its SQLite file (app/outbox.py) and a `lease` file whose modification
 time the owner refreshes every minute. A folder is orphaned when its owner is gone:
 
-- same instance: the process id no longer runs (a worker that crashed or was recycled), or the lease
-  is stale (process ids are reused after a container restart);
+- same instance: the process id no longer runs (a worker that crashed or was recycled) and the lease
+  has not been renewed for a fifth of its length (so an overlapping container, whose pids this one
+  cannot see, keeps its folder), or the lease is stale (process ids are reused after a restart);
 - another instance: the lease is older than `lease_seconds` (that instance was scaled in or replaced;
   its processes cannot be seen from here).
 
@@ -23,6 +24,7 @@ import os
 import re
 import shutil
 import socket
+import sqlite3
 import threading
 import time
 import uuid
@@ -97,10 +99,13 @@ def is_orphan(folder: Path, me: Owner, lease_seconds: float, now: float | None =
     owner = Owner.from_folder_name(folder.name)
     if owner is None or folder.name == me.folder_name or not folder.is_dir():
         return False  # not an outbox folder, or my own
-    if _lease_age(folder, time.time() if now is None else now) > lease_seconds:
+    age = _lease_age(folder, time.time() if now is None else now)
+    if age > lease_seconds:
         return True
-    if owner.instance != me.instance:
-        return False  # another instance, lease still fresh: its owner may well be running
+    if owner.instance != me.instance or age < lease_seconds / 5:
+        # Another instance whose lease is valid, or a lease renewed lately (owners renew every tenth of a
+        # lease): its owner may be running, perhaps in an overlapping container whose pids we cannot see.
+        return False
     # Same instance: my pid on another folder is a leftover of an earlier life of this pid.
     return owner.pid == me.pid or not _pid_runs(owner.pid)
 
@@ -130,16 +135,25 @@ def _adopt(folder: Path, me: Owner, into: Outbox) -> int:
         rows = read_all_rows(db) if db.is_file() else []
         if rows:
             into.add_rows(rows)
-    except Exception:
-        # Unreadable: set aside under a name no adopter matches, for a human to look at.
-        quarantine = claimed.with_name(f"quarantine-{folder.name}-{uuid.uuid4().hex[:8]}")
-        claimed.rename(quarantine)
-        log.exception("outbox %s could not be read; kept at %s", folder, quarantine)
+    except sqlite3.OperationalError as exc:
+        if "locked" not in str(exc):
+            return _quarantine(folder, claimed)
+        claimed.rename(folder)  # its owner still holds the file: it is alive after all
         return 0
+    except Exception:
+        return _quarantine(folder, claimed)
     shutil.rmtree(claimed, ignore_errors=True)
     if rows:
         log.warning("adopted %d unsent prediction(s) from %s (its process is gone)", len(rows), folder.name)
     return len(rows)
+
+
+def _quarantine(folder: Path, claimed: Path) -> int:
+    """Unreadable: set aside under a name no adopter matches, for a human to look at."""
+    quarantine = claimed.with_name(f"quarantine-{folder.name}-{uuid.uuid4().hex[:8]}")
+    claimed.rename(quarantine)
+    log.exception("outbox %s could not be read; kept at %s", folder, quarantine)
+    return 0
 
 
 class LeaseKeeper:

@@ -52,6 +52,7 @@ def _crashed_outbox(outbox_dir: Path, owner: Owner, docs: list[dict]) -> Path:
     outbox.close()
     shutil.rmtree(live)
     (folder / LEASE_FILE).touch()
+    _age(folder, LEASE / 5 + 1)  # its owner stopped renewing when it died
     assert (folder / f"{DB_FILE}-wal").stat().st_size > 0
     return folder
 
@@ -94,6 +95,11 @@ def test_folders_of_live_owners_are_left_alone_and_orphans_are_recognised(tmp_pa
     for name in cases:
         (tmp_path / name).mkdir()
         (tmp_path / name / LEASE_FILE).touch()
+        _age(tmp_path / name, LEASE / 5 + 1)
+    just_died = tmp_path / Owner(here, _dead_pid()).folder_name  # or alive in an overlapping container
+    just_died.mkdir()
+    (just_died / LEASE_FILE).touch()
+    cases[just_died.name] = False
     stale_other = tmp_path / Owner("scaledin", 99).folder_name  # an instance scaled in long ago
     stale_other.mkdir()
     (stale_other / LEASE_FILE).touch()
@@ -130,6 +136,8 @@ def test_an_unreadable_orphan_is_set_aside_not_retried_forever(tmp_path: Path) -
     broken = outbox_dir / Owner(this_instance(), _dead_pid()).folder_name
     broken.mkdir(parents=True)
     (broken / DB_FILE).write_bytes(b"not a database" * 100)
+    (broken / LEASE_FILE).touch()
+    _age(broken, LEASE / 5 + 1)
     mine = Outbox(tmp_path / "mine.sqlite3")
     try:
         assert adopt_orphans(outbox_dir, Owner.of_this_process(), mine, LEASE) == 0
@@ -137,3 +145,22 @@ def test_an_unreadable_orphan_is_set_aside_not_retried_forever(tmp_path: Path) -
         mine.close()
     (kept,) = outbox_dir.iterdir()
     assert kept.name.startswith("quarantine-") and (kept / DB_FILE).is_file()
+
+
+def test_a_folder_whose_file_is_still_held_by_its_owner_is_given_back(tmp_path: Path) -> None:
+    # An overlapping container's worker: its pid is invisible here, but it still holds the file's lock.
+    outbox_dir = tmp_path / "outbox"
+    folder = outbox_dir / Owner(this_instance(), _dead_pid()).folder_name
+    folder.mkdir(parents=True)
+    (folder / LEASE_FILE).touch()
+    _age(folder, LEASE / 5 + 1)
+    holder = Outbox(folder / DB_FILE)
+    holder.add_many([_doc(1)])
+    mine = Outbox(tmp_path / "mine.sqlite3")
+    try:
+        assert adopt_orphans(outbox_dir, Owner.of_this_process(), mine, LEASE) == 0
+        assert [f.name for f in outbox_dir.iterdir()] == [folder.name] and mine.count() == 0
+    finally:
+        mine.close()
+        holder.close()
+    assert Outbox(folder / DB_FILE).count() == 1
