@@ -49,7 +49,10 @@ def build_environment(app: App, config: EnvironmentConfig) -> list[PlatformStack
         app_stack.add_dependency(global_data)
         app_stack.add_dependency(ml)
         edge.add_dependency(app_stack)
-    return [foundation, data, ml, global_data, *apps, edge]
+    stacks = [foundation, data, ml, global_data, *apps, edge]
+    for stack in stacks:
+        stack.add_required_tags()
+    return stacks
 
 
 def synthesize(configs: Sequence[EnvironmentConfig], outdir: Path, *, progress: bool = True) -> None:
