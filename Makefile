@@ -12,7 +12,8 @@ export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 # jsii's documented switches for its Node-version banner; no telemetry or update checks anywhere.
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
-export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 1
+# (END_OF_LIFE takes the major versions to silence; the system Node here is 20.)
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CHECKPOINT_DISABLE := 1
 export TF_CLI_CONFIG_FILE := $(CURDIR)/tools/terraformrc
 export CHECKOV_RUN_SCA_PACKAGE_SCAN_V2 := false

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import time
@@ -22,10 +23,8 @@ class Run:
 def _tree_rss(process: psutil.Process) -> int:
     total = 0
     for proc in [process, *process.children(recursive=True)]:
-        try:
+        with contextlib.suppress(psutil.Error):  # a child may exit between listing and reading
             total += proc.memory_info().rss
-        except psutil.Error:
-            pass
     return total
 
 

@@ -3,30 +3,25 @@
 from __future__ import annotations
 
 import importlib
+import re
 import sys
 import tempfile
+from pathlib import Path
 
 from cdktn import App, TerraformStack
 
-PROVIDER_MODULES = [
-    "application_insights", "consumption_budget_resource_group", "container_registry", "cosmosdb_account",
-    "cosmosdb_sql_container", "cosmosdb_sql_database", "cosmosdb_sql_role_assignment", "data_azurerm_client_config",
-    "eventhub", "eventhub_consumer_group", "eventhub_namespace", "key_vault", "key_vault_secret",
-    "kubernetes_cluster", "kubernetes_cluster_extension", "kubernetes_cluster_node_pool", "linux_web_app",
-    "linux_web_app_slot", "log_analytics_workspace", "machine_learning_compute_cluster",
-    "machine_learning_datastore_datalake_gen2", "machine_learning_workspace", "management_lock",
-    "monitor_diagnostic_setting", "network_security_group", "private_dns_zone",
-    "private_dns_zone_virtual_network_link", "private_endpoint", "provider", "resource_group", "role_assignment",
-    "service_plan", "storage_account", "storage_container", "storage_management_policy", "subnet",
-    "subnet_network_security_group_association", "traffic_manager_azure_endpoint", "traffic_manager_profile",
-    "user_assigned_identity", "virtual_network", "virtual_network_peering",
-]
+STACKS_DIR = Path(__file__).resolve().parent.parent / "stacks"
+
+
+def provider_modules() -> list[str]:
+    """Every provider module the stacks import, read from their source (so the floor follows the stacks)."""
+    pattern = re.compile(r"^from (cdktn_provider_(?:azurerm|azapi)\.[a-z0-9_]+) import", re.MULTILINE)
+    return sorted({m for path in STACKS_DIR.rglob("*.py") for m in pattern.findall(path.read_text())})
 
 
 def main() -> None:
-    for module in PROVIDER_MODULES:
-        importlib.import_module(f"cdktn_provider_azurerm.{module}")
-    importlib.import_module("cdktn_provider_azapi.resource")
+    for module in provider_modules():
+        importlib.import_module(module)
     with tempfile.TemporaryDirectory() as outdir:
         app = App(outdir=outdir, stack_traces=False)
         TerraformStack(app, "empty")

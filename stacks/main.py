@@ -42,14 +42,14 @@ def build_environment(app: App, config: EnvironmentConfig) -> list[PlatformStack
     ]
     edge = EdgeStack(app, config=config, foundation=foundation, apps=apps)
     # Declared, not only inferred from references: the deploy order is part of the design.
-    for stack in (data, ml, global_data):
-        stack.add_dependency(foundation)
+    for dependent in (data, ml, global_data):
+        dependent.add_dependency(foundation)
     ml.add_dependency(data)
     for app_stack in apps:
         app_stack.add_dependency(global_data)
         app_stack.add_dependency(ml)
         edge.add_dependency(app_stack)
-    stacks = [foundation, data, ml, global_data, *apps, edge]
+    stacks: list[PlatformStack] = [foundation, data, ml, global_data, *apps, edge]
     for stack in stacks:
         stack.add_required_tags()
     return stacks
