@@ -51,11 +51,9 @@ def lake_options(azurite: Azurite) -> dict[str, str]:
 
 
 def prepare_lake(azurite: Azurite) -> None:
-    from azure.storage.blob import BlobServiceClient
-
     from ml.carprice.prep import run_prep
 
-    service = BlobServiceClient.from_connection_string(azurite.connection_string)
+    service = azurite.blob_service()
     existing = {c.name for c in service.list_containers()}
     for layer in contract.LAKE_LAYERS:
         if layer not in existing:
@@ -89,8 +87,6 @@ def ensure_model(model_dir: Path, azurite: Azurite) -> None:
 
 
 def batch_score(model_dir: Path, azurite: Azurite) -> Path:
-    from azure.storage.blob import BlobServiceClient
-
     from ml.carprice.batch import score_file
     from ml.carprice.prep import load_gold
 
@@ -99,7 +95,7 @@ def batch_score(model_dir: Path, azurite: Azurite) -> Path:
     load_gold(LAKE_ROOT, lake_options(azurite)).drop(columns=["price"], errors="ignore").to_csv(cars, index=False)
     predictions = STATE / "predictions.csv"
     rows = score_file(model_dir, cars, predictions)
-    blob = BlobServiceClient.from_connection_string(azurite.connection_string).get_blob_client("gold", BATCH_BLOB)
+    blob = azurite.blob_service().get_blob_client("gold", BATCH_BLOB)
     with predictions.open("rb") as handle:
         blob.upload_blob(handle, overwrite=True)
     say(f"batch scoring: {rows} cars priced -> gold/{BATCH_BLOB} in Azurite")

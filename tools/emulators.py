@@ -19,6 +19,8 @@ from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from azure.storage.blob import BlobServiceClient
+
 ROOT = Path(__file__).resolve().parent.parent
 NODE_BIN = ROOT / "node_modules" / ".bin"
 LOOPBACK = "127.0.0.1"
@@ -131,11 +133,11 @@ class Azurite(_Server):
     def blob_endpoint(self) -> str:
         return f"http://{LOOPBACK}:{self.port}/{AZURITE_ACCOUNT}"
 
-    @property
-    def connection_string(self) -> str:
-        return (
-            f"DefaultEndpointsProtocol=http;AccountName={AZURITE_ACCOUNT};AccountKey={AZURITE_KEY};"
-            f"BlobEndpoint={self.blob_endpoint};"
+    def blob_service(self) -> BlobServiceClient:
+        """A blob client for this emulator, signed with its published development key."""
+        return BlobServiceClient(
+            account_url=self.blob_endpoint,
+            credential={"account_name": AZURITE_ACCOUNT, "account_key": AZURITE_KEY},
         )
 
 

@@ -4,7 +4,6 @@ import json
 from pathlib import Path
 
 import pytest
-from azure.storage.blob import BlobServiceClient
 
 from contract import LAKE_LAYERS
 from ml.carprice.lake import Lake
@@ -62,7 +61,7 @@ def test_unknown_lake_layer_is_refused(tmp_path: Path) -> None:
 @pytest.mark.xdist_group("ml-azurite")
 def test_prep_runs_against_azurite_blob_storage_with_layer_containers() -> None:
     with Azurite() as azurite:
-        service = BlobServiceClient.from_connection_string(azurite.connection_string)
+        service = azurite.blob_service()
         for layer in LAKE_LAYERS:
             service.create_container(layer)
         options = {"account_name": AZURITE_ACCOUNT, "account_key": AZURITE_KEY,
