@@ -56,6 +56,18 @@ def ensure_port_free(port: int, what: str) -> None:
         )
 
 
+def stop_process(process: subprocess.Popen[bytes] | None, grace_s: float = 10.0) -> None:
+    """Terminate a server we started, and kill it if it has not exited after `grace_s`."""
+    if process is None or process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=grace_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 def _wait_for_port(process: subprocess.Popen[bytes], port: int, name: str, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -90,13 +102,7 @@ class _Server(ABC):
         return self
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process)
         self.process = None
 
     def __enter__(self) -> _Server:

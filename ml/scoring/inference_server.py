@@ -15,7 +15,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tools.emulators import LOOPBACK, free_port
+from tools.emulators import LOOPBACK, free_port, stop_process
 
 ROOT = Path(__file__).resolve().parents[2]
 SCORE_SCRIPT = Path(__file__).resolve().parent / "score.py"
@@ -71,13 +71,7 @@ class InferenceServer:
         raise RuntimeError(f"azmlinfsrv did not answer on {self.url} within {timeout:.0f} s")
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process, grace_s=15)
         self.process = None
 
     def __enter__(self) -> InferenceServer:
