@@ -1,4 +1,4 @@
-"""One synth of every environment per test session, shared by the stack tests (they run in one xdist group)."""
+"""One synth of every environment per test session, shared by the tests that read it (they run in the "stacks" xdist group)."""
 
 from __future__ import annotations
 
