@@ -38,8 +38,8 @@ synth: $(SETUP_STAMP)  ## synthesize every stack into cdktf.out/ (ENV=dev: one e
 summary: $(SETUP_STAMP)  ## print resource counts per synthesized stack
 	@$(PY) -m tools.summary
 
-test: $(SETUP_STAMP)  ## the whole test suite (what CI runs)
-	@$(PY) -m pytest -n auto --dist loadgroup
+test: $(SETUP_STAMP)  ## the whole test suite (what CI runs; PYTEST_ARGS="tests/stacks -x" narrows it)
+	@$(PY) -m pytest -n auto --dist loadgroup $(PYTEST_ARGS)
 
 lint: $(SETUP_STAMP)  ## ruff over the repo, mypy over stacks/
 	@$(PY) -m ruff check .
