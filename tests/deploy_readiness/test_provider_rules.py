@@ -15,7 +15,7 @@ import pytest
 
 from tests.conftest import SynthOutput
 from tools.provider_rules import DEFAULT_TABLE, KNOWN_VIOLATIONS
-from tools.provider_rules.check import Violation, check_outdir, load_known, load_table, main, report
+from tools.provider_rules.check import Violation, check_outdir, check_resource, load_known, load_table, main, report
 from tools.provider_rules.extract import render
 from tools.scan.sources import build_source_map, file_for
 
@@ -185,3 +185,27 @@ def test_allow_list_file_parses() -> None:
     for key in load_known(KNOWN_VIOLATIONS):
         stack, address, argument, kind = key.split(" ")
         assert address.split(".")[0] in TABLE["resources"] and kind and argument and stack
+
+
+@pytest.mark.parametrize(("rule", "good", "bad"), [
+    ({"kind": "float_between", "min": 0.5, "max": 1.0}, 0.75, 1.5),
+    ({"kind": "int_in_slice", "values": [1, 3]}, 3, 2),
+    ({"kind": "string_len_between", "min": 3, "max": 5}, "abcd", "ab"),
+    ({"kind": "string_match", "pattern": "^[a-z]+$"}, "abc", "ABC"),
+    ({"kind": "string_not_empty"}, "x", ""),
+    ({"kind": "string_in_slice", "values": ["Basic"], "ignore_case": True}, "BASIC", "Gold"),
+    ({"kind": "any_of", "alternatives": [[{"kind": "string_match", "pattern": "^/sub"}],
+                                         [{"kind": "string_in_slice", "values": ["/"], "ignore_case": False}]]},
+     "/", "rg"),
+])
+def test_each_value_rule_kind_accepts_good_and_rejects_bad_values(rule: dict[str, Any], good: Any, bad: Any) -> None:
+    rules = [{**rule, "path": "block.setting", "source": "x.go:1"}]
+    assert check_resource("s", "azurerm_t", "i", {"block": [{"setting": good}]}, rules) == []
+    (found,) = check_resource("s", "azurerm_t", "i", {"block": [{"setting": good}, {"setting": bad}]}, rules)
+    assert (found.argument, found.value) == ("block[1].setting", bad)
+
+
+def test_element_rules_apply_to_each_list_item_and_map_value() -> None:
+    rules = [{"kind": "string_not_empty", "path": "labels", "element": True, "source": "x.go:1"}]
+    assert [v.value for v in check_resource("s", "azurerm_t", "i", {"labels": {"a": "x", "b": ""}}, rules)] == [""]
+    assert [v.value for v in check_resource("s", "azurerm_t", "i", {"labels": ["", "y"]}, rules)] == [""]

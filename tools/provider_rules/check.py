@@ -96,10 +96,12 @@ def _value_problem(rule: dict[str, Any], value: Any) -> str | None:
         case = "any case" if rule["ignore_case"] else "case-sensitive"
         return None if ok else f"must be one of {', '.join(allowed)} ({case})"
     if kind == "int_between":
-        number = _as_int(value)
-        low, high = rule["min"], rule["max"]
-        ok = number is not None and (low is None or number >= low) and (high is None or number <= high)
-        return None if ok else f"must be an integer in [{'-inf' if low is None else low}, {high or 'inf'}]"
+        return _range_problem(_as_int(value), rule, "an integer")
+    if kind == "float_between":
+        number = value if isinstance(value, int | float) and not isinstance(value, bool) else _as_float(value)
+        return _range_problem(number, rule, "a number")
+    if kind == "int_in_slice":
+        return None if _as_int(value) in rule["values"] else f"must be one of {', '.join(map(str, rule['values']))}"
     if kind == "string_len_between":
         length = len(value.encode()) if isinstance(value, str) else -1
         ok = rule["min"] <= length <= rule["max"]
@@ -115,6 +117,20 @@ def _value_problem(rule: dict[str, Any], value: Any) -> str | None:
             return None  # an RE2-only pattern: not checked rather than guessed
         return None if isinstance(value, str) and pattern.search(value) else f"must match {rule['pattern']}"
     return None
+
+
+def _range_problem(number: float | None, rule: dict[str, Any], noun: str) -> str | None:
+    low, high = rule["min"], rule["max"]
+    if number is not None and (low is None or number >= low) and (high is None or number <= high):
+        return None
+    return f"must be {noun} in [{'-inf' if low is None else low}, {'inf' if high is None else high}]"
+
+
+def _as_float(value: Any) -> float | None:
+    try:
+        return float(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
 
 
 def _as_int(value: Any) -> int | None:

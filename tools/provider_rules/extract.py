@@ -30,8 +30,9 @@ COMBINATION_FIELDS = {
     "AtLeastOneOf": "at_least_one_of",
 }
 RANGE_VALIDATORS = {"IntBetween": (0, 1), "IntAtLeast": (0, None), "IntAtMost": (None, 0)}
-CHECKED_KINDS = {"string_in_slice", "int_between", "string_len_between", "string_match", "string_not_empty",
-                 "string_not_whitespace"}
+FLOAT_VALIDATORS = {"FloatBetween": (0, 1), "FloatAtLeast": (0, None), "FloatAtMost": (None, 0)}
+CHECKED_KINDS = {"string_in_slice", "int_between", "int_in_slice", "float_between", "string_len_between",
+                 "string_match", "string_not_empty", "string_not_whitespace"}
 TEXT_CHECKS = {"StringIsNotEmpty": "string_not_empty", "StringIsNotWhiteSpace": "string_not_whitespace"}
 
 
@@ -120,11 +121,17 @@ def validator_rules(value: Any, path: str, where: str, element: bool) -> list[di
             low, high = RANGE_VALIDATORS[name]
             return [{**base, "kind": "int_between", "min": None if low is None else args[low],
                      "max": None if high is None else args[high]}]
+        if name in FLOAT_VALIDATORS and all(isinstance(a, int | float) and not isinstance(a, bool) for a in args):
+            low, high = FLOAT_VALIDATORS[name]
+            return [{**base, "kind": "float_between", "min": None if low is None else args[low],
+                     "max": None if high is None else args[high]}]
+        if name == "IntInSlice" and args and isinstance(args[0], list) and all(type(a) is int for a in args[0]):
+            return [{**base, "kind": "int_in_slice", "values": sorted(set(args[0]))}]
         if name == "StringLenBetween" and len(args) == 2 and all(isinstance(a, int) for a in args):
             return [{**base, "kind": "string_len_between", "min": args[0], "max": args[1]}]
         if name == "StringMatch" and args and isinstance(args[0], Regex):
             return [{**base, "kind": "string_match", "pattern": args[0].pattern}]
-        resolved = all(not isinstance(a, Opaque) for a in args)
+        resolved = not any(_has_opaque(a) for a in args)
         kind = "not_checked" if resolved else "unresolved"
         return [{**base, "kind": kind, "detail": f"validation.{name}"}]
     if isinstance(value, FuncRef):
@@ -133,6 +140,14 @@ def validator_rules(value: Any, path: str, where: str, element: bool) -> list[di
             return [{**base, "kind": TEXT_CHECKS[short]}]
         return [{**base, "kind": "not_checked", "detail": value.name}]
     return [{**base, "kind": "unresolved", "detail": f"ValidateFunc: {_describe(value)}"}]
+
+
+def _has_opaque(value: Any) -> bool:
+    if isinstance(value, Opaque):
+        return True
+    if isinstance(value, list):
+        return any(_has_opaque(v) for v in value)
+    return isinstance(value, dict) and any(_has_opaque(v) for v in value.values())
 
 
 def _describe(value: Any) -> str:
