@@ -86,7 +86,7 @@ func resourceDemoThing() *pluginsdk.Resource {{
 				Type:          pluginsdk.TypeString,
 				Optional:      true,
 				ValidateFunc:  validation.StringInSlice([]string{{defaultTier, string(widgets.ModeFast)}}, false),
-				ConflictsWith: []string{{"legacy_tier"}},
+				ConflictsWith: keys("legacy_tier"),
 			}},
 			"instances": {{
 				Type:         pluginsdk.TypeInt,
@@ -136,9 +136,13 @@ func ruleSchema() map[string]*pluginsdk.Schema {{
 				Type:         pluginsdk.TypeInt,
 				ValidateFunc: validation.IntAtMost(65535),
 			}},
-			AtLeastOneOf: []string{{"rule.0.ports", "rule.0.action"}},
+			AtLeastOneOf: keys([]string{{"rule.0.ports", "rule.0.action"}}...),
 		}},
 	}}
+}}
+
+func keys(names ...string) []string {{
+	return names
 }}
 
 func loopedSizes() []string {{

@@ -27,6 +27,7 @@ from tools.provider_rules.values import (
     FuncRef,
     Opaque,
     Regex,
+    Spread,
     Struct,
     Validator,
 )
@@ -80,10 +81,7 @@ class Evaluator:
             names = [text(n) for p in receiver_params.named_children for n in p.children_by_field_name("name")]  # type: ignore[union-attr]
             frame.receiver = names[0] if names else None
             frame.receiver_type = text(receiver_params).strip("()").split()[-1].lstrip("*")  # type: ignore[arg-type]
-        params = node.child_by_field_name("parameters")
-        names = [text(n) for p in params.named_children for n in p.children_by_field_name("name")] if params else []  # type: ignore[union-attr]
-        for name, value in zip(names, args, strict=False):
-            frame.locals[name] = value
+        self._bind(node.child_by_field_name("parameters"), args, frame)
         body = node.child_by_field_name("body")
         if body is None:
             return Opaque(f"no body: {decl.file}")
@@ -95,6 +93,20 @@ class Evaluator:
         finally:
             self.depth -= 1
         return Opaque(f"no return reached in {decl.file}:{node.start_point[0] + 1}")
+
+    @staticmethod
+    def _bind(params: Node | None, args: list[Any], frame: Frame) -> None:
+        """Parameters to arguments; a variadic `xs ...T` takes the rest (or the slice spread as `xs...`)."""
+        position = 0
+        for declaration in params.named_children if params is not None else []:
+            for name in declaration.children_by_field_name("name"):
+                if declaration.type == "variadic_parameter_declaration":
+                    rest = args[position:]
+                    spread = len(rest) == 1 and isinstance(rest[0], Spread)
+                    frame.locals[text(name)] = list(rest[0].items) if spread else rest
+                    return
+                frame.locals[text(name)] = args[position] if position < len(args) else Opaque(text(name))
+                position += 1
 
     def package_value(self, package: Package, name: str) -> Any:
         key = (package.directory, name)
@@ -231,7 +243,10 @@ class Evaluator:
             return kind == "true"
         if kind == "nil":
             return None
-        if kind in ("parenthesized_expression", "literal_element", "variadic_argument"):
+        if kind == "variadic_argument":
+            spread = self.eval(node.named_children[0], frame)
+            return Spread(spread) if isinstance(spread, list) else Opaque(text(node))
+        if kind in ("parenthesized_expression", "literal_element"):
             return self.eval(node.named_children[0], frame)
         if kind == "identifier":
             return self._identifier(text(node), frame)
@@ -320,9 +335,8 @@ class Evaluator:
                 return args[0]
             if name == "append" and args and isinstance(args[0], list):
                 extra = args[1:]
-                spread = arguments is not None and arguments.named_children[-1].type == "variadic_argument"
-                if spread and len(extra) == 1:
-                    extra = extra[0] if isinstance(extra[0], list) else [Opaque(text(node))]
+                if len(extra) == 1 and isinstance(extra[0], Spread):
+                    extra = extra[0].items
                 return [*args[0], *extra]
             if name in frame.package.funcs and name not in frame.locals:
                 return self._qualified(frame.package, name, args)

@@ -21,7 +21,7 @@ from typing import Any
 from tools.provider_rules import DEFAULT_TABLE, REPO_ROOT
 from tools.provider_rules.evaluate import Evaluator
 from tools.provider_rules.gosource import GitTree, Source, text
-from tools.provider_rules.values import FuncRef, Opaque, Regex, Struct, Validator
+from tools.provider_rules.values import FuncRef, Opaque, Regex, Spread, Struct, Validator
 
 COMBINATION_FIELDS = {
     "ConflictsWith": "conflicts_with",
@@ -106,6 +106,8 @@ def validator_rules(value: Any, path: str, where: str, element: bool) -> list[di
         return []
     if isinstance(value, Validator):
         name, args = value.name, value.args
+        if len(args) == 1 and isinstance(args[0], Spread):
+            args = args[0].items
         if name in ("ToDiagFunc", "All"):
             return [rule for arg in args for rule in validator_rules(arg, path, where, element)]
         if name == "Any":

@@ -53,3 +53,10 @@ class Validator:
 
     name: str
     args: list[Any]
+
+
+@dataclass(frozen=True)
+class Spread:
+    """A slice passed as `xs...` to a variadic parameter."""
+
+    items: list[Any]
