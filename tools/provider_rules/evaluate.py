@@ -16,7 +16,7 @@ from typing import Any
 
 from tree_sitter import Node
 
-from tools.provider_rules.gosource import Decl, Package, Source, package_directory, text
+from tools.provider_rules.gosource import Decl, Package, Source, find_all, package_directory, text
 from tools.provider_rules.values import (
     CONVERSIONS,
     GO_CONSTANTS,
@@ -193,7 +193,7 @@ class Evaluator:
 
     def _taint(self, node: Node, frame: Frame) -> None:
         """Variables a statement we do not follow may change (a loop, an unknown branch) become unknown."""
-        for assignment in _subtree(node, "assignment_statement", "short_var_declaration"):
+        for assignment in find_all(node, "assignment_statement", "short_var_declaration"):
             for target in assignment.child_by_field_name("left").named_children:  # type: ignore[union-attr]
                 if target.type == "identifier" and text(target) in frame.locals:
                     frame.locals[text(target)] = Opaque(f"{text(target)}, changed at {frame.where(node)}")
@@ -206,7 +206,7 @@ class Evaluator:
             return False
         names = [text(n) for n in clause.child_by_field_name("left").named_children]  # type: ignore[union-attr]
         source = self.eval(clause.child_by_field_name("right"), frame)  # type: ignore[arg-type]
-        statements = [s for s in _subtree(body, "assignment_statement")]
+        statements = find_all(body, "assignment_statement")
         if not isinstance(source, dict) or len(names) != 2 or len(statements) != 1:
             return False
         for key, value in list(source.items()):
@@ -407,9 +407,3 @@ class Evaluator:
                 result[evaluated if isinstance(evaluated, str | int) else Opaque(text(key))] = self.eval(value, frame)
         return result
 
-
-def _subtree(node: Node, *types: str) -> list[Node]:
-    found = [node] if node.type in types else []
-    for child in node.named_children:
-        found.extend(_subtree(child, *types))
-    return found

@@ -20,7 +20,7 @@ from typing import Any
 
 from tools.provider_rules import DEFAULT_TABLE, REPO_ROOT
 from tools.provider_rules.evaluate import Evaluator
-from tools.provider_rules.gosource import GitTree, Source, text
+from tools.provider_rules.gosource import GitTree, Source, find_all, text
 from tools.provider_rules.values import FuncRef, Opaque, Regex, Spread, Struct, Validator
 
 COMBINATION_FIELDS = {
@@ -41,7 +41,7 @@ def _untyped_constructor(source: Source, directory: str, tf_type: str) -> tuple[
     for (receiver, name), decl in package.methods.items():
         if not receiver.lower().endswith("registration") or name != "SupportedResources":
             continue
-        for element in _walk(decl.node, "keyed_element"):
+        for element in find_all(decl.node, "keyed_element"):
             key = element.child_by_field_name("key")
             if key is not None and text(key) == f'"{tf_type}"':
                 call = element.child_by_field_name("value").named_children[0]  # type: ignore[union-attr]
@@ -57,7 +57,7 @@ def _typed_arguments(source: Source, directory: str, tf_type: str) -> tuple[Any,
         text(literal.child_by_field_name("type"))  # type: ignore[arg-type]
         for (receiver, name), decl in package.methods.items()
         if receiver.lower().endswith("registration") and name == "Resources"
-        for literal in _walk(decl.node, "composite_literal")
+        for literal in find_all(decl.node, "composite_literal")
     }
     for (receiver, name), decl in package.methods.items():
         if receiver in typed and name == "ResourceType" and f'return "{tf_type}"' in text(decl.node):
@@ -65,13 +65,6 @@ def _typed_arguments(source: Source, directory: str, tf_type: str) -> tuple[Any,
             if arguments is not None:
                 return package, arguments
     return None
-
-
-def _walk(node: Any, kind: str) -> list[Any]:
-    found = [node] if node.type == kind else []
-    for child in node.children:
-        found.extend(_walk(child, kind))
-    return found
 
 
 def resource_schema(source: Source, evaluator: Evaluator, tf_type: str) -> tuple[str, str, Any]:
@@ -88,7 +81,8 @@ def resource_schema(source: Source, evaluator: Evaluator, tf_type: str) -> tuple
         found = _typed_arguments(source, directory, tf_type)
         if found:
             return "typed", found[1].file, evaluator.call_function(found[0], found[1], [])
-    raise LookupError(f"{tf_type}: no SupportedResources() entry nor typed ResourceType() found")
+    raise LookupError(f"{tf_type}: neither in a SupportedResources() map nor a typed Resources() list"
+                      " (plugin-framework resources are not read)")
 
 
 def _strings(value: Any) -> list[str] | None:

@@ -128,7 +128,7 @@ class Source:
         imports: dict[str, str] = {}
         for node in root.children:
             if node.type == "import_declaration":
-                for spec in _descendants(node, "import_spec"):
+                for spec in find_all(node, "import_spec"):
                     alias, import_path = import_alias(spec)
                     imports[alias] = import_path
         for node in root.children:
@@ -138,19 +138,17 @@ class Source:
                 key = (_receiver_type(node), text(node.child_by_field_name("name")))  # type: ignore[arg-type]
                 package.methods[key] = Decl(node, path, imports)
             elif node.type in ("const_declaration", "var_declaration"):
-                for spec in _descendants(node, "const_spec", "var_spec"):
+                for spec in find_all(node, "const_spec", "var_spec"):
                     for name in spec.children_by_field_name("name"):
                         package.values[text(name)] = Decl(spec, path, imports)
             elif node.type == "type_declaration":
-                for spec in _descendants(node, "type_spec", "type_alias"):
+                for spec in find_all(node, "type_spec", "type_alias"):
                     package.types.add(text(spec.child_by_field_name("name")))  # type: ignore[arg-type]
 
 
-def _descendants(node: Node, *types: str) -> list[Node]:
-    found = []
+def find_all(node: Node, *types: str) -> list[Node]:
+    """`node` and every node below it whose type is one of `types`, in source order."""
+    found = [node] if node.type in types else []
     for child in node.children:
-        if child.type in types:
-            found.append(child)
-        else:
-            found.extend(_descendants(child, *types))
+        found.extend(find_all(child, *types))
     return found
