@@ -15,6 +15,7 @@ import pytest
 
 from tests.conftest import SynthOutput
 from tools.provider_rules import DEFAULT_TABLE, KNOWN_VIOLATIONS
+from tools.provider_rules.bindings import differences
 from tools.provider_rules.check import Violation, check_outdir, check_resource, load_known, load_table, main, report
 from tools.provider_rules.extract import render
 from tools.scan.sources import build_source_map, file_for
@@ -97,6 +98,14 @@ def test_table_resolves_sdk_enums_and_nested_blocks() -> None:
     vault = {(r["path"], r["kind"]): r for r in TABLE["resources"]["azurerm_key_vault"]["rules"]}
     assert (vault[("soft_delete_retention_days", "int_between")]["min"],
             vault[("soft_delete_retention_days", "int_between")]["max"]) == (7, 90)
+
+
+def test_table_knows_every_argument_the_pinned_bindings_accept(synth: SynthOutput) -> None:
+    """The bindings come from the provider's schema dump: a second reading of the same provider version."""
+    used = sorted({t for stack in synth.stack_names() for t in synth.stack(stack).get("resource", {})
+                   if t in TABLE["resources"]})
+    assert "azurerm_storage_account" in used
+    assert differences(TABLE, used) == {}, "the extractor missed schema code: fix it, then `make provider-rules`"
 
 
 def test_committed_table_is_in_its_sorted_stable_form() -> None:

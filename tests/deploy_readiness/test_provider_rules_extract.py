@@ -118,6 +118,12 @@ func resourceDemoThing() *pluginsdk.Resource {{
 			Optional:     true,
 			ValidateFunc: validation.StringLenBetween(1, 8),
 		}}
+		resource.Schema["rule"].Elem.(*pluginsdk.Resource).Schema["legacy_port"] = &pluginsdk.Schema{{
+			Type:         pluginsdk.TypeInt,
+			Optional:     true,
+			ValidateFunc: validation.IntBetween(1, 10),
+		}}
+		resource.Schema["tier"].AtLeastOneOf = []string{{"tier", "mode"}}
 	}}
 	return resource
 }}
@@ -235,6 +241,8 @@ def test_schema_added_outside_five_point_oh_and_nested_blocks(table: dict[str, A
     assert rules[("rule.ports", "int_between")] | {"source": ""} == {
         "path": "rule.ports", "kind": "int_between", "min": None, "max": 65535, "element": True, "source": ""}
     assert rules[("rule.ports", "at_least_one_of")]["keys"] == ["rule.0.action", "rule.0.ports"]
+    assert rules[("rule.legacy_port", "int_between")]["max"] == 10  # added through a type assertion
+    assert rules[("tier", "at_least_one_of")]["keys"] == ["mode", "tier"]  # set on an existing attribute
     arguments = table["resources"]["azurerm_demo_thing"]["arguments"]
     assert "endpoint" not in arguments and {"name", "rule.action", "legacy_tier"} <= set(arguments)
 

@@ -22,7 +22,7 @@ from tools.provider_rules.values import (
     GO_CONSTANTS,
     KNOWN_CALLS,
     MAX_DEPTH,
-    SCHEMA_VALUE_TYPES,
+    SDK_ENUM_NAMES,
     VALIDATION_PACKAGES,
     FuncRef,
     Opaque,
@@ -246,6 +246,8 @@ class Evaluator:
         if kind == "variadic_argument":
             spread = self.eval(node.named_children[0], frame)
             return Spread(spread) if isinstance(spread, list) else Opaque(text(node))
+        if kind == "type_assertion_expression":  # x.(*pluginsdk.Resource) is x
+            return self.eval(node.child_by_field_name("operand"), frame)  # type: ignore[arg-type]
         if kind in ("parenthesized_expression", "literal_element"):
             return self.eval(node.named_children[0], frame)
         if kind == "identifier":
@@ -296,7 +298,7 @@ class Evaluator:
             path = frame.imports[alias]
             if path in VALIDATION_PACKAGES:
                 return Validator(name, args) if args is not None else FuncRef(f"validation.{name}")
-            if name in SCHEMA_VALUE_TYPES and args is None:
+            if name in SDK_ENUM_NAMES and args is None:
                 return name
             if path == "regexp" and name == "MustCompile" and args and isinstance(args[0], str):
                 return Regex(args[0])

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from tools.provider_rules import DEFAULT_TABLE, REPO_ROOT
+from tools.provider_rules.bindings import differences
 from tools.provider_rules.evaluate import Evaluator
 from tools.provider_rules.gosource import GitTree, Source, find_all, text
 from tools.provider_rules.values import FuncRef, Opaque, Regex, Spread, Struct, Validator
@@ -150,8 +151,13 @@ def _describe(value: Any) -> str:
     return value.source if isinstance(value, Opaque) else type(value).__name__
 
 
-def schema_rules(schema: Any, prefix: str, where: str, rules: list[dict[str, Any]], arguments: list[str]) -> None:
-    """Append the rules of one schema map (and its nested blocks) to `rules`."""
+def schema_rules(schema: Any, prefix: str, where: str, rules: list[dict[str, Any]], arguments: list[str],
+                 as_attribute: bool = False) -> None:
+    """Append the rules of one schema map (and its nested blocks) to `rules`.
+
+    `as_attribute`: the block is in attribute mode (ConfigMode: SchemaConfigModeAttr), where even computed
+    fields of its objects can be written in configuration.
+    """
     if not isinstance(schema, dict):
         rules.append({"path": prefix.rstrip(".") or "*", "kind": "unresolved", "source": where,
                       "detail": f"schema map: {_describe(schema)}"})
@@ -163,7 +169,8 @@ def schema_rules(schema: Any, prefix: str, where: str, rules: list[dict[str, Any
                           "detail": f"attribute: {_describe(attribute)}"})
             continue
         fields, at = attribute.fields, attribute.where
-        if fields.get("Computed") is True and not fields.get("Optional") and not fields.get("Required"):
+        computed_only = fields.get("Computed") is True and not fields.get("Optional") and not fields.get("Required")
+        if computed_only and not as_attribute:
             continue  # computed-only: not an argument
         arguments.append(path)
         rules.extend(validator_rules(fields.get("ValidateFunc") or fields.get("ValidateDiagFunc"), path, at, False))
@@ -178,7 +185,8 @@ def schema_rules(schema: Any, prefix: str, where: str, rules: list[dict[str, Any
                 rules.append({"path": path, "kind": kind, "keys": sorted(set(keys)), "source": at})
         elem = fields.get("Elem")
         if isinstance(elem, Struct) and "Schema" in elem.fields:
-            schema_rules(elem.fields["Schema"], f"{path}.", elem.where, rules, arguments)
+            schema_rules(elem.fields["Schema"], f"{path}.", elem.where, rules, arguments,
+                         fields.get("ConfigMode") == "SchemaConfigModeAttr")
         elif isinstance(elem, Struct):
             rules.extend(validator_rules(elem.fields.get("ValidateFunc") or elem.fields.get("ValidateDiagFunc"),
                                          path, elem.where, True))
@@ -261,7 +269,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(table['resources'])} resource types -> {args.out}")
     for kind, count in sorted(counts.items()):
         print(f"  {kind:22} {count}")
-    return 0
+    mismatched = differences(table, types)
+    for tf_type, (bound_only, table_only) in mismatched.items():
+        print(f"{tf_type}: arguments the bindings have but the table lacks {bound_only}; "
+              f"the table has but the bindings lack {table_only}", file=sys.stderr)
+    return 1 if mismatched else 0
 
 
 if __name__ == "__main__":

@@ -11,7 +11,9 @@ VALIDATION_PACKAGES = (
 )
 # Provider switches whose value is fixed for a 4.x release (FivePointOh reads ARM_FIVEPOINTZERO_BETA, unset in use).
 KNOWN_CALLS = {"internal/features.FivePointOh": False}
-SCHEMA_VALUE_TYPES = {"TypeBool", "TypeInt", "TypeFloat", "TypeString", "TypeList", "TypeMap", "TypeSet"}
+# Plugin SDK enums declared with iota, kept by name.
+SDK_ENUM_NAMES = {"TypeBool", "TypeInt", "TypeFloat", "TypeString", "TypeList", "TypeMap", "TypeSet",
+                  "SchemaConfigModeAuto", "SchemaConfigModeAttr", "SchemaConfigModeBlock"}
 CONVERSIONS = {"string", "int", "int32", "int64", "float32", "float64", "bool"}
 GO_CONSTANTS = {
     "math.MaxInt8": 2**7 - 1, "math.MaxInt16": 2**15 - 1, "math.MaxInt32": 2**31 - 1, "math.MaxInt64": 2**63 - 1,
