@@ -164,6 +164,7 @@ class InferenceCluster(Construct):
         rule = MonitorDataCollectionRule(
             self, "ContainerInsightsRule",
             name=f"MSCI-{placement.location}-{name}",
+            kind="Linux",
             location=placement.location,
             resource_group_name=placement.resource_group_name,
             destinations=MonitorDataCollectionRuleDestinations(log_analytics=[

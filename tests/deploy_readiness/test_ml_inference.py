@@ -132,6 +132,7 @@ def test_configured_admin_groups_replace_the_deployer(tmp_path):
 @pytest.mark.parametrize("env", ENVS)
 def test_container_insights_has_a_data_collection_rule_on_the_cluster(synth, env):
     rule_key, rule = next(iter(synth.stack(f"{env}-ml")["resource"]["azurerm_monitor_data_collection_rule"].items()))
+    assert rule["kind"] == "Linux"
     extension = rule["data_sources"]["extension"][0]
     assert extension["extension_name"] == "ContainerInsights"
     assert rule["data_flow"][0]["destinations"] == [rule["destinations"]["log_analytics"][0]["name"]]
