@@ -49,6 +49,7 @@ class MlStack(PlatformStack):
             # "m": the longest workload and environment names leave no room for "ml" in 24 characters.
             key_vault_name=self.namer.name("key_vault", "m"),
             tenant_id=foundation.client.tenant_id,
+            subscription_id=config.subscription_id,
             application_insights_id=foundation.monitoring.insights.id,
             identity_id=ml_identity.id,
             identity_principal_id=ml_identity.principal_id,

@@ -38,6 +38,7 @@ class MlWorkspace(Construct):
     def __init__(
         self, scope: Construct, id_: str, *, placement: Placement, interfaces: Interfaces, name: str,
         storage_name: str, registry_name: str, registry_sku: str, key_vault_name: str, tenant_id: str,
+        subscription_id: str,
         application_insights_id: str, identity_id: str, identity_principal_id: str, image_build_compute_name: str,
         public_network_access: bool, allowed_ip_ranges: Sequence[str] = (),
     ) -> None:
@@ -55,6 +56,16 @@ class MlWorkspace(Construct):
             name=storage_name,
             public_network_access=public_network_access, allowed_ip_ranges=allowed_ip_ranges,
             private_endpoint_subresources=("blob", "file"),
+        )
+        # Azure ML's own service reaches its default storage past the firewall as a resource instance
+        # (Learn: how-to-secure-workspace-vnet, "Secure Azure storage accounts"). The id is built, not
+        # referenced: the workspace itself depends on this account.
+        workspace_id = (
+            f"/subscriptions/{subscription_id}/resourceGroups/{placement.resource_group_name}"
+            f"/providers/Microsoft.MachineLearningServices/workspaces/{name}"
+        )
+        self.storage.account.add_override(
+            "network_rules.private_link_access", [{"endpoint_resource_id": workspace_id}]
         )
         registry_grants = (
             RoleAssignment(identity_principal_id, "AcrPush"),

@@ -101,3 +101,17 @@ def test_registry_neither_quarantines_nor_requires_content_trust(synth, env):
     registry = synth.one(f"{env}-ml", "azurerm_container_registry")
     assert registry["quarantine_policy_enabled"] is False
     assert registry["trust_policy_enabled"] is False
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_the_workspace_service_passes_its_storage_firewall_as_a_resource_instance(synth, env):
+    # Learn how-to-secure-workspace-vnet: allow the workspace as a resource instance on its storage account.
+    workspace = synth.one(f"{env}-ml", "azurerm_machine_learning_workspace")
+    account = synth.one(f"{env}-ml", "azurerm_storage_account")
+    rules = account["network_rules"]
+    assert rules["default_action"] == "Deny"
+    [instance] = rules["private_link_access"]
+    assert instance["endpoint_resource_id"].endswith(
+        f"/providers/Microsoft.MachineLearningServices/workspaces/{workspace['name']}"
+    )
+    assert f"/resourceGroups/{workspace['resource_group_name']}/" in instance["endpoint_resource_id"]
