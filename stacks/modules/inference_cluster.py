@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from cdktn import Fn, TerraformResource
+from cdktn import Fn, TerraformResource, TerraformStack
 from cdktn_provider_azapi.resource import Resource as AzapiResource
 from cdktn_provider_azapi.resource import ResourceIdentity as AzapiResourceIdentity
 from cdktn_provider_azurerm.data_azurerm_key_vault_certificate_data import DataAzurermKeyVaultCertificateData
@@ -41,6 +41,8 @@ from cdktn_provider_azurerm.monitor_data_collection_rule import (
 )
 from cdktn_provider_azurerm.monitor_data_collection_rule_association import MonitorDataCollectionRuleAssociation
 from cdktn_provider_azurerm.role_assignment import RoleAssignment
+from cdktn_provider_time.provider import TimeProvider
+from cdktn_provider_time.sleep import Sleep
 from constructs import Construct
 
 from stacks.config import Aks, InferenceTls
@@ -56,6 +58,7 @@ class InferenceCluster(Construct):
     ) -> None:
         super().__init__(scope, id_)
         self._sizes = sizes
+        self._deployer_object_id = deployer_object_id
         # The cluster's identity joins nodes to the subnet; without this grant, scaling fails.
         subnet_grant = RoleAssignment(
             self, "SubnetNetworkContributor", scope=subnet_id, role_definition_name="Network Contributor",
@@ -234,7 +237,9 @@ class InferenceCluster(Construct):
         protected: dict[str, str] | None = None
         if tls:
             certificate = DataAzurermKeyVaultCertificateData(
-                self, "InferenceTlsCertificate", key_vault_id=key_vault_id, name=tls.key_vault_certificate
+                self, "InferenceTlsCertificate", key_vault_id=key_vault_id, name=tls.key_vault_certificate,
+                # Read during apply, once the deployer may read certificates (not at plan time, before the grant).
+                depends_on=[self._certificate_read_access(key_vault_id)],
             )
             protected = {
                 "scoringFe.sslCert": Fn.base64encode(certificate.pem),
@@ -272,6 +277,19 @@ class InferenceCluster(Construct):
             },
             depends_on=[extension, self.user_pool],
         )
+
+
+    def _certificate_read_access(self, key_vault_id: str) -> Sleep:
+        """Reading a certificate with its key takes certificates/read (the deployer's vault roles cover
+        secrets and keys only), and a fresh role assignment takes minutes to apply."""
+        grant = RoleAssignment(
+            self, "InferenceTlsCertificateUser", scope=key_vault_id, role_definition_name="Key Vault Certificate User",
+            principal_id=self._deployer_object_id,
+        )
+        stack = TerraformStack.of(self)
+        if stack.node.try_find_child("time") is None:
+            TimeProvider(stack, "time")
+        return Sleep(self, "InferenceTlsCertificateUserPropagation", create_duration="120s", depends_on=[grant])
 
 
 def azureml_extension_settings(

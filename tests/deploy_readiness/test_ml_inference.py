@@ -139,3 +139,15 @@ def test_container_insights_has_a_data_collection_rule_on_the_cluster(synth, env
     association = synth.one(f"{env}-ml", "azurerm_monitor_data_collection_rule_association")
     assert association["data_collection_rule_id"] == f"${{azurerm_monitor_data_collection_rule.{rule_key}.id}}"
     assert association["target_resource_id"].startswith("${azurerm_kubernetes_cluster.")
+
+
+def test_the_certificate_is_read_only_after_the_deployer_may_read_certificates(synth):
+    stack = synth.stack("prod-ml")
+    certificate = next(iter(stack["data"]["azurerm_key_vault_certificate_data"].values()))
+    [sleep_ref] = certificate["depends_on"]
+    sleep = stack["resource"]["time_sleep"][sleep_ref.split(".")[1]]
+    [grant_ref] = sleep["depends_on"]
+    grant = stack["resource"]["azurerm_role_assignment"][grant_ref.split(".")[1]]
+    assert grant["role_definition_name"] == "Key Vault Certificate User"
+    assert "client_configClientobject_id" in grant["principal_id"]
+    assert grant["scope"] == certificate["key_vault_id"]
