@@ -1,11 +1,15 @@
 """Constraints AKS as Azure ML's inference compute relies on (docs/deploy-readiness.md, ML section)."""
 
+import json
 from pathlib import Path
 
+import cdktn
 import pytest
 import yaml
 
-from stacks.config import ENVIRONMENTS_DIR, ConfigError, load_environment, local_disk_gib
+from stacks.config import ENVIRONMENTS_DIR, Aks, ConfigError, load_environment, local_disk_gib
+from stacks.modules.inference_cluster import InferenceCluster
+from stacks.modules.interfaces import Interfaces, Placement
 
 pytestmark = pytest.mark.xdist_group("stacks")
 
@@ -151,3 +155,25 @@ def test_the_certificate_is_read_only_after_the_deployer_may_read_certificates(s
     assert grant["role_definition_name"] == "Key Vault Certificate User"
     assert "client_configClientobject_id" in grant["principal_id"]
     assert grant["scope"] == certificate["key_vault_id"]
+
+
+def test_a_public_api_server_admits_the_team_and_the_azure_ml_control_plane():
+    stack = cdktn.TerraformStack(cdktn.Testing.app(), "public-api")
+    sizes = Aks(system_vm_size="Standard_D2ds_v5", system_node_min=1, system_node_max=2,
+                user_vm_size="Standard_D4ds_v5", user_node_min=1, user_node_max=2, sku_tier="Free",
+                private_cluster=False, azureml_control_plane_ip_ranges=("20.61.0.0/24",))
+    InferenceCluster(stack, "Aks", placement=Placement("rg", "westeurope", {}), interfaces=Interfaces(),
+                     name="aks-test", sizes=sizes, subnet_id="/subnets/aks", identity_id="/identities/aks",
+                     identity_principal_id="p-aks", tenant_id="tenant", log_analytics_workspace_id="/log",
+                     deployer_object_id="deployer", allowed_ip_ranges=("203.0.113.0/24",))
+    [aks] = json.loads(cdktn.Testing.synth(stack))["resource"]["azurerm_kubernetes_cluster"].values()
+    assert aks["private_cluster_enabled"] is False
+    assert aks["api_server_access_profile"]["authorized_ip_ranges"] == ["203.0.113.0/24", "20.61.0.0/24"]
+
+
+@pytest.mark.parametrize(("size", "local"), [
+    ("Standard_D4s_v5", 0), ("Standard_D4as_v5", 0), ("Standard_D2ds_v5", 75), ("Standard_E8ds_v5", 300),
+    ("Standard_DS3_v2", None), ("Standard_D4ds_v6", None), ("Custom_Size", None),
+])
+def test_local_disk_follows_the_azure_size_naming(size, local):
+    assert local_disk_gib(size) == local
