@@ -84,7 +84,9 @@ class Budget(_Strict):
     amount: float = Field(gt=0)
     contact_emails: tuple[str, ...] = Field(min_length=1)
     thresholds_percent: tuple[int, ...] = (50, 80, 100)
-    start_date: str  # first day of a month, e.g. 2026-12-01 (Cost Management requires it)
+    # First day of a month (Cost Management requires it), no earlier than the month of the first deploy.
+    # Leave it out to start in the month of the first deploy (derived when applied).
+    start_date: str | None = Field(default=None, pattern=r"^\d{4}-\d{2}-01$")
 
 
 class AppTier(_Strict):

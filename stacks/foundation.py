@@ -101,6 +101,9 @@ class FoundationStack(PlatformStack):
             for role in ("app", "ml", "aks", "encryption")
         }
 
+        # The web apps (every region shares the app identity) send their telemetry with it.
+        self.monitoring.allow_telemetry_from("App", self.identities["app"].principal_id)
+
         self.key_vault = KeyVault(
             self, "KeyVault", placement=placement,
             interfaces=self.interfaces(

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from cdktn import Fn, TerraformStack
 from cdktn_provider_azurerm.management_lock import ManagementLock
 from cdktn_provider_azurerm.monitor_diagnostic_setting import (
     MonitorDiagnosticSetting,
@@ -25,6 +26,8 @@ from cdktn_provider_azurerm.private_endpoint import (
     PrivateEndpointPrivateServiceConnection,
 )
 from cdktn_provider_azurerm.role_assignment import RoleAssignment as AzRoleAssignment
+from cdktn_provider_time.provider import TimeProvider
+from cdktn_provider_time.sleep import Sleep
 from constructs import Construct
 
 from stacks.modules.customer_managed_key import CustomerManagedKey
@@ -41,6 +44,12 @@ PRIVATE_DNS_ZONES: dict[str, tuple[str, ...]] = {
     "amlworkspace": ("privatelink.api.azureml.ms", "privatelink.notebooks.azure.net"),
     "sites": ("privatelink.azurewebsites.net",),
 }
+
+
+# Azure RBAC grants take minutes to reach a service's data plane ("Troubleshoot Azure RBAC", Microsoft Learn:
+# up to 10 minutes; Key Vault typically within a few). Data-plane writes made by the deployer wait this long
+# after their grants are created, as the AVM Key Vault module's `wait_for_rbac_before_key_operations` does.
+ROLE_PROPAGATION_WAIT = "180s"
 
 
 def all_private_dns_zones() -> list[str]:
@@ -109,6 +118,7 @@ class StandardInterfaces:
         self._placement = placement
         self._interfaces = interfaces
         self.granted: list[AzRoleAssignment] = []  # resources that must wait for these grants depend on them
+        self.endpoints: list[PrivateEndpoint] = []  # data-plane writes through the private network wait for these
 
     def apply(
         self,
@@ -150,7 +160,7 @@ class StandardInterfaces:
         for subresource in subresources:
             zone_ids = [link.dns_zone_ids[zone] for zone in PRIVATE_DNS_ZONES[subresource]]
             name = f"pe-{resource_name}-{subresource.lower()}"
-            PrivateEndpoint(
+            self.endpoints.append(PrivateEndpoint(
                 self._scope, f"PrivateEndpoint{subresource.title()}",
                 name=name,
                 location=self._placement.location,
@@ -167,7 +177,7 @@ class StandardInterfaces:
                     name="default", private_dns_zone_ids=zone_ids
                 ),
                 tags=dict(self._placement.tags),
-            )
+            ))
 
     def role_assignments(self, resource_id: str) -> None:
         for index, grant in enumerate(self._interfaces.role_assignments):
@@ -178,6 +188,23 @@ class StandardInterfaces:
                 principal_id=grant.principal_id,
                 principal_type=grant.principal_type,
             ))
+
+    def data_plane_ready(self, id_: str) -> list[Sleep | PrivateEndpoint]:
+        """What a data-plane write by the deployer must wait for: the private endpoints it travels through,
+        and the role grants, given `ROLE_PROPAGATION_WAIT` to take effect (one wait per module)."""
+        ready: list[Sleep | PrivateEndpoint] = list(self.endpoints)
+        if self.granted:
+            stack = TerraformStack.of(self._scope)
+            if stack.node.try_find_child("time") is None:
+                TimeProvider(stack, "time")
+            ready.append(Sleep(
+                self._scope, id_,
+                create_duration=ROLE_PROPAGATION_WAIT,
+                # A replaced grant (new principal or role) waits again.
+                triggers={"role_assignments": Fn.join(",", [grant.id for grant in self.granted])},
+                depends_on=list(self.granted),
+            ))
+        return ready
 
     def lock(self, resource_id: str, resource_name: str) -> None:
         if not self._interfaces.lock:

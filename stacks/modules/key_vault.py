@@ -60,6 +60,9 @@ class KeyVault(Construct):
         self._standard.apply(
             resource_id=self.vault.id, resource_name=name, private_endpoint_subresources=["vault"], stateful=True
         )
+        # Keys and secrets are data-plane writes: with public access off they travel through the private
+        # endpoint, and the deployer's Officer roles must have propagated (AVM key vault: main.keys.tf).
+        self._data_plane_ready = self._standard.data_plane_ready("WaitForRolePropagation")
 
     def add_secret(self, id_: str, *, name: str, value: str, expires_on: str, content_type: str) -> KeyVaultSecret:
         """A secret for an app setting's Key Vault reference; it expires so rotation is never forgotten."""
@@ -71,7 +74,7 @@ class KeyVault(Construct):
             content_type=content_type,
             expiration_date=expires_on,
             tags=dict(self._placement.tags),
-            depends_on=list(self._standard.granted),  # the deployer's data-plane role must exist first
+            depends_on=list(self._data_plane_ready),
         )
 
     def add_key(self, id_: str, *, name: str) -> KeyVaultKey:
@@ -95,5 +98,5 @@ class KeyVault(Construct):
             ),
             lifecycle=TerraformResourceLifecycle(ignore_changes=["expiration_date"]),
             tags=dict(self._placement.tags),
-            depends_on=list(self._standard.granted),  # the deployer's Crypto Officer role must exist first
+            depends_on=list(self._data_plane_ready),
         )

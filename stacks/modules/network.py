@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -28,6 +29,8 @@ class SubnetSpec:
     service_endpoints: Sequence[str] = ()
 
 
+PEERING_NAME_MAX = 80  # "Naming rules and restrictions for Azure resources": virtualNetworkPeerings 1-80
+
 _DELEGATION_ACTIONS = {
     "Microsoft.Web/serverFarms": ["Microsoft.Network/virtualNetworks/subnets/action"],
 }
@@ -42,9 +45,10 @@ class Network(Construct):
     ) -> None:
         super().__init__(scope, id_)
         region = placement.location
+        self.name = namer.name("virtual_network", qualifier, region)
         self.vnet = VirtualNetwork(
             self, "VirtualNetwork",
-            name=namer.name("virtual_network", qualifier, region),
+            name=self.name,
             location=region,
             resource_group_name=placement.resource_group_name,
             address_space=[address_space],
@@ -89,13 +93,23 @@ class Network(Construct):
         for direction, (source, target) in {"Out": (self, other), "In": (other, self)}.items():
             VirtualNetworkPeering(
                 self, f"Peering{id_}{direction}",
-                name=f"peer-{source.vnet.name}-to-{target.vnet.name}"[:80],
+                name=peering_name(source.name, target.name),
                 resource_group_name=resource_group_name,
                 virtual_network_name=source.vnet.name,
                 remote_virtual_network_id=target.vnet.id,
                 allow_forwarded_traffic=False,
                 allow_virtual_network_access=True,
             )
+
+
+def peering_name(source: str, target: str) -> str:
+    """`peer-<source>-to-<target>` from the networks' names as written (never their unresolved references),
+    shortened with a stable hash when it exceeds the 80 characters Azure allows."""
+    name = f"peer-{source}-to-{target}"
+    if len(name) <= PEERING_NAME_MAX:
+        return name
+    digest = hashlib.sha256(name.encode()).hexdigest()[:8]
+    return f"{name[:PEERING_NAME_MAX - 9].rstrip('-')}-{digest}"
 
 
 class PrivateDnsZones(Construct):

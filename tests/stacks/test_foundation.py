@@ -76,7 +76,7 @@ def test_monitoring_keys_are_off(synth):
     assert workspace["local_authentication_enabled"] is False
     assert workspace["retention_in_days"] == 30
     assert synth.one("prod-foundation", "azurerm_log_analytics_workspace")["retention_in_days"] == 90
-    assert synth.one("dev-foundation", "azurerm_application_insights")["local_authentication_disabled"] is True
+    assert synth.one("dev-foundation", "azurerm_application_insights")["local_authentication_enabled"] is False
 
 
 def test_managed_identities_for_app_ml_aks_and_encryption(synth):

@@ -92,7 +92,7 @@ def test_edges_follow_references_within_and_across_stacks(drawn: tuple[Path, Pat
     data = _edge_kinds(read_svg(docs / "prod-data.svg").edges)
     assert ("azurerm_private_endpoint", "azurerm_storage_account") in data
     assert ("azurerm_role_assignment", "azurerm_user_assigned_identity") in data  # the identity granted
-    assert ("azurerm_role_assignment", "azurerm_storage_account") in data  # the scope
+    assert ("azurerm_role_assignment", "azurerm_storage_container") in data  # the scope: one layer
 
     ml = _edge_kinds(read_svg(docs / "prod-ml.svg").edges)
     assert ("azurerm_machine_learning_datastore_datalake_gen2", "azurerm_storage_container") in ml
