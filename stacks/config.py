@@ -50,16 +50,27 @@ class StateBackend(_Strict):
         return self
 
 
+def _check_inside(model: BaseModel, address_space: str, names: tuple[str, ...]) -> None:
+    space = ipaddress.ip_network(address_space)
+    for name in names:
+        prefix = getattr(model, name)
+        if prefix is not None and not ipaddress.ip_network(prefix).subnet_of(space):  # type: ignore[arg-type]
+            raise ValueError(f"{name} {prefix} is outside address_space {address_space}")
+
+
 class RegionalNetwork(_Strict):
-    """The network of an app region other than the primary one: app integration only, peered to the primary."""
+    """The network of an app region other than the primary one, peered to the primary: the app's integration
+    subnet, the region's own private endpoints (what the region's app uses: Cosmos DB, Key Vault, its web app),
+    and, where the web tier is private, the region's Application Gateway."""
 
     address_space: str
     app_subnet: str
+    private_endpoint_subnet: str
+    gateway_subnet: str | None = None  # required when private_networking is on
 
     @model_validator(mode="after")
     def _subnet_inside(self) -> RegionalNetwork:
-        if not ipaddress.ip_network(self.app_subnet).subnet_of(ipaddress.ip_network(self.address_space)):  # type: ignore[arg-type]
-            raise ValueError(f"app_subnet {self.app_subnet} is outside address_space {self.address_space}")
+        _check_inside(self, self.address_space, ("app_subnet", "private_endpoint_subnet", "gateway_subnet"))
         return self
 
 
@@ -69,6 +80,9 @@ class Network(_Strict):
     private_endpoint_subnet: str
     aks_subnet: str
     ml_subnet: str
+    # The Application Gateway (WAF) of the primary region; required when private_networking is on.
+    # Microsoft recommends a /24 for v2 gateways (up to 125 instances), at least a /26.
+    gateway_subnet: str | None = None
     # Public IP ranges allowed through resource firewalls when private_networking is off (dev laptops).
     allowed_ip_ranges: tuple[str, ...] = ()
     # One entry per app region other than the primary `location`.
@@ -82,10 +96,10 @@ class Network(_Strict):
 
     @model_validator(mode="after")
     def _subnets_inside(self) -> Network:
-        space = ipaddress.ip_network(self.address_space)
-        for name in ("app_subnet", "private_endpoint_subnet", "aks_subnet", "ml_subnet"):
-            if not ipaddress.ip_network(getattr(self, name)).subnet_of(space):  # type: ignore[arg-type]
-                raise ValueError(f"{name} {getattr(self, name)} is outside address_space {self.address_space}")
+        _check_inside(
+            self, self.address_space,
+            ("app_subnet", "private_endpoint_subnet", "aks_subnet", "ml_subnet", "gateway_subnet"),
+        )
         return self
 
 
@@ -93,7 +107,9 @@ class Budget(_Strict):
     amount: float = Field(gt=0)
     contact_emails: tuple[str, ...] = Field(min_length=1)
     thresholds_percent: tuple[int, ...] = (50, 80, 100)
-    start_date: str  # first day of a month, e.g. 2026-12-01 (Cost Management requires it)
+    # First day of a month (Cost Management requires it), no earlier than the month of the first deploy.
+    # Leave it out to start in the month of the first deploy (derived when applied).
+    start_date: str | None = Field(default=None, pattern=r"^\d{4}-\d{2}-01$")
 
 
 class AppTier(_Strict):
@@ -221,6 +237,21 @@ class Cosmos(_Strict):
 
 class Edge(_Strict):
     routing: Literal["Performance", "Priority"]
+    # Private web tier only: the name users type (a CNAME to the Traffic Manager profile) and the Key Vault
+    # secret id of its PFX certificate (versionless, so renewals roll out). Without them, each gateway
+    # serves a self-signed certificate for the Traffic Manager name (README: "Custom domain").
+    custom_domain: str | None = Field(default=None, pattern=r"^([a-z0-9]([a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,}$")
+    certificate_secret_id: str | None = Field(
+        default=None, pattern=r"^https://[a-z0-9-]+\.vault\.azure\.net/(secrets|certificates)/[A-Za-z0-9-]+/?$"
+    )
+    gateway_min_capacity: int = Field(default=1, ge=0, le=100)  # application_gateway autoscale ranges
+    gateway_max_capacity: int = Field(default=10, ge=2, le=125)
+
+    @model_validator(mode="after")
+    def _domain_with_certificate(self) -> Edge:
+        if (self.custom_domain is None) != (self.certificate_secret_id is None):
+            raise ValueError("custom_domain and certificate_secret_id go together: set both or neither")
+        return self
 
 
 class EnvironmentConfig(_Strict):
@@ -256,6 +287,15 @@ class EnvironmentConfig(_Strict):
         missing = [r for r in self.app_regions if r != self.location and r not in self.network.regions]
         if missing:
             raise ValueError(f"network.regions needs an entry for app region(s) {missing}")
+        if self.private_networking:
+            # A private web tier is reached through one Application Gateway per app region.
+            lacking = ["network.gateway_subnet"] if self.network.gateway_subnet is None else []
+            lacking += [
+                f"network.regions.{region}.gateway_subnet"
+                for region, regional in self.network.regions.items() if regional.gateway_subnet is None
+            ]
+            if lacking:
+                raise ValueError(f"private_networking needs {', '.join(lacking)} (the WAF gateways' subnets)")
         missing_tags = [t for t in ("owner", "cost-center") if t not in self.tags]
         if missing_tags:
             raise ValueError(f"tags must include {missing_tags}")

@@ -66,7 +66,7 @@ CASES = [
     Case("CKV_CARPRICE_7", "no-identity", "prod-app-westeurope", "azurerm_linux_web_app_slot",
          lambda r: r.pop("identity")),
     Case("CKV_CARPRICE_8", "account-keys", "dev-global-data", "azurerm_cosmosdb_account",
-         _set("local_authentication_disabled", False)),
+         _set("local_authentication_enabled", True)),
     Case("CKV2_CARPRICE_9", "no-diagnostics", "dev-edge", "azurerm_traffic_manager_profile",
          lambda r: None),  # the flip removes the stack's diagnostic settings (see _weakened_stack)
     Case("CKV2_CARPRICE_9", "no-diagnostics", "dev-foundation", "azurerm_key_vault", lambda r: None),

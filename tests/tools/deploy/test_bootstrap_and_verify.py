@@ -117,16 +117,17 @@ def test_drift_lists_missing_unexpected_and_tag_problems_but_not_azure_created(s
 def test_verify_with_fake_arm_transport_reports_a_missing_resource(synth_out: Path) -> None:
     expected, _ = expected_resources(environment_stacks(load_stacks(synth_out), "prod"))
     deployed = _as_deployed(expected)
-    group = next(r for r in deployed if r.arm_type == RESOURCE_GROUP_TYPE)
+    groups = [r for r in deployed if r.arm_type == RESOURCE_GROUP_TYPE]  # the environment's, and regional DNS
     listed = [r for r in deployed if r.arm_type != RESOURCE_GROUP_TYPE]
     missing = listed.pop()
-    base = f"/subscriptions/{PROD.subscription_id}/resourcegroups/rg-carprice-prod"
     fake = FakeArmTransport()
-    fake.route("GET", base, 200, {"id": base, "name": group.name, "location": "westeurope", "tags": group.tags})
-    fake.route("GET", f"{base}/resources", 200, {"value": [
-        {"id": f"{base}/providers/{r.arm_type}/{r.name}", "name": r.name, "type": r.arm_type, "tags": r.tags}
-        for r in listed
-    ]})
+    for group in groups:
+        base = f"/subscriptions/{PROD.subscription_id}/resourcegroups/{group.name}"
+        fake.route("GET", base, 200, {"id": base, "name": group.name, "location": "westeurope", "tags": group.tags})
+        fake.route("GET", f"{base}/resources", 200, {"value": [
+            {"id": f"{base}/providers/{r.arm_type}/{r.name}", "name": r.name, "type": r.arm_type, "tags": r.tags}
+            for r in listed if r.resource_group == group.name
+        ]})
     drift = verify("prod", synth_out, PROD.subscription_id, FakeCredential(), transport=fake)
     assert [r.name for r in drift.missing] == [missing.name]
     assert drift.unexpected == [] and drift.tag_problems == [] and drift.drifted
