@@ -8,8 +8,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.store.cosmos import CosmosStore
-from tests.app.conftest import app_settings
 from ml.carprice.publish import publish_rows, read_predictions
+from tests.app.conftest import app_settings
 
 pytestmark = pytest.mark.xdist_group("app")
 
