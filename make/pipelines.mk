@@ -27,7 +27,7 @@ ml-gate: $(SETUP_STAMP)  ## read the evaluation's gate decision; exit 3 when it 
 ml-rollout: $(SETUP_STAMP)  ## the registered version, blue/green deploy, smoke test, traffic steps, rollback on failure (ENV=...)
 	@$(need-env)$(PY) -m tools.deploy.ml_jobs rollout --env $(ENV) --outdir $(CDKTF_OUT) --results $(ML_RESULTS)
 
-ml-batch-score: $(SETUP_STAMP)  ## run the batch endpoint over the gold data asset (ENV=...)
+ml-batch-score: $(SETUP_STAMP)  ## batch endpoint over the cars prep left on the lake, run published to Cosmos DB (ENV=...)
 	@$(need-env)$(PY) -m tools.deploy.ml_jobs batch-score --env $(ENV) --outdir $(CDKTF_OUT)
 
 app-rollout: $(SETUP_STAMP)  ## app package to every region's staging slot, warm-up, swap, Traffic Manager check (ENV=...)
