@@ -16,7 +16,7 @@ from contract import ML_BATCH_ENDPOINT, ML_DATA_ASSET, ML_ONLINE_ENDPOINT
 from stacks.config import ENVIRONMENTS_DIR, load_environment
 from tools.deploy.ml_gate import GATE_REJECTED_EXIT, GateFileError, find_metrics, read_gate
 from tools.deploy.ml_rollout import GateRejected, Rollout, RolloutFailed, RolloutSettings
-from tools.deploy.synth import SynthError, environment_stacks, find_resources, load_stacks
+from tools.synth_output import SynthError, environment_stacks, find_resources, load_stacks
 
 ROOT = Path(__file__).resolve().parents[2]
 AZUREML_DIR = ROOT / "ml" / "azureml"
@@ -39,11 +39,12 @@ def workspace_of(environment: str, outdir: Path) -> tuple[str, str]:
 
 def ml_client(environment: str, outdir: Path) -> Any:
     from azure.ai.ml import MLClient
-    from azure.identity import DefaultAzureCredential
+
+    from tools.deploy.credential import azure_credential  # renews itself: job streams outlive one token
 
     config = load_environment(ENVIRONMENTS_DIR / f"{environment}.yaml")
     group, workspace = workspace_of(environment, outdir)
-    return MLClient(DefaultAzureCredential(), config.subscription_id, group, workspace)
+    return MLClient(azure_credential(), config.subscription_id, group, workspace)
 
 
 def _step_job(client: Any, pipeline_job: str, step: str) -> Any:
