@@ -254,6 +254,31 @@ class Edge(_Strict):
         return self
 
 
+class AgentPool(_Strict):
+    """Pipeline agents inside the network (a Managed DevOps Pool), created by `make bootstrap` before the foundation.
+
+    The pool lives in its own virtual network (the environment's does not exist yet at bootstrap), which the
+    <env>-agent-network stack peers with the environment's network and links to its private DNS zones.
+    """
+
+    organization_url: str = Field(pattern=r"^https://dev\.azure\.com/[A-Za-z0-9-]+$")
+    projects: tuple[str, ...] = Field(min_length=1)
+    address_space: str
+    subnet: str
+    vm_size: str = "Standard_D4ads_v5"
+    max_agents: int = Field(default=4, ge=1, le=100)
+    image: str = "ubuntu-24.04"
+    # Object id of the "DevOpsInfrastructure" service principal in this tenant (it joins agents to the subnet):
+    # az ad sp list --display-name DevOpsInfrastructure --query "[].id" -o tsv
+    devops_infrastructure_principal_id: str = Field(pattern=r"^[0-9a-f]{8}-([0-9a-f]{4}-){3}[0-9a-f]{12}$")
+
+    @model_validator(mode="after")
+    def _subnet_inside(self) -> AgentPool:
+        if not ipaddress.ip_network(self.subnet).subnet_of(ipaddress.ip_network(self.address_space)):  # type: ignore[arg-type]
+            raise ValueError(f"subnet {self.subnet} is outside address_space {self.address_space}")
+        return self
+
+
 class EnvironmentConfig(_Strict):
     name: str = Field(pattern=r"^[a-z][a-z0-9]{1,7}$")
     workload: str = Field(pattern=r"^[a-z][a-z0-9]{1,9}$")
@@ -276,6 +301,7 @@ class EnvironmentConfig(_Strict):
     # premium: the customer-managed keys for encryption at rest are HSM-protected (RSA-HSM).
     key_vault_sku: Literal["standard", "premium"] = "premium"
     tags: dict[str, str]
+    agents: AgentPool | None = None  # None: the pipelines use Microsoft-hosted agents for this environment
 
     @model_validator(mode="after")
     def _regions_allowed(self) -> EnvironmentConfig:
@@ -296,6 +322,10 @@ class EnvironmentConfig(_Strict):
             ]
             if lacking:
                 raise ValueError(f"private_networking needs {', '.join(lacking)} (the WAF gateways' subnets)")
+        if self.agents and ipaddress.ip_network(self.agents.address_space).overlaps(
+            ipaddress.ip_network(self.network.address_space)
+        ):
+            raise ValueError("agents.address_space overlaps network.address_space (they are peered)")
         missing_tags = [t for t in ("owner", "cost-center") if t not in self.tags]
         if missing_tags:
             raise ValueError(f"tags must include {missing_tags}")

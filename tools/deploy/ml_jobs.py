@@ -29,7 +29,7 @@ from contract import (
 from stacks.config import ENVIRONMENTS_DIR, load_environment
 from tools.deploy.ml_gate import GATE_REJECTED_EXIT, GateFileError, find_metrics, read_gate
 from tools.deploy.ml_rollout import GateRejected, Rollout, RolloutFailed, RolloutSettings
-from tools.deploy.synth import SynthError, environment_stacks, find_resources, load_stacks
+from tools.synth_output import SynthError, environment_stacks, find_resources, load_stacks
 
 ROOT = Path(__file__).resolve().parents[2]
 AZUREML_DIR = ROOT / "ml" / "azureml"
@@ -96,8 +96,10 @@ class Target:
 
 def ml_client(target: Target) -> Any:
     from azure.ai.ml import MLClient
-    from azure.identity import DefaultAzureCredential
 
+    from tools.deploy.credential import azure_credential  # renews itself: job streams outlive one token
+
+<<<<<<< HEAD
     return MLClient(DefaultAzureCredential(), target.subscription_id, target.resource_group, target.workspace)
 
 
@@ -115,6 +117,11 @@ def register_assets(client: Any, specs: Path = AZUREML_DIR) -> dict[str, str]:
     created_data = client.data.create_or_update(load_data(specs / "data" / "gold.yml"))
     return {"environment": f"{created_env.name}:{created_env.version}",
             "data": f"{created_data.name}:{created_data.version}"}
+=======
+    config = load_environment(ENVIRONMENTS_DIR / f"{environment}.yaml")
+    group, workspace = workspace_of(environment, outdir)
+    return MLClient(azure_credential(), config.subscription_id, group, workspace)
+>>>>>>> wip/pipelines
 
 
 def _step_job(client: Any, pipeline_job: str, step: str) -> Any:
