@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from contract import ML_BATCH_ENDPOINT, ML_DATA_ASSET, ML_ONLINE_ENDPOINT
+from ml.carprice.gate import GateFileError, GateRejected, read_metrics
 from stacks.config import ENVIRONMENTS_DIR, load_environment
-from tools.deploy.ml_gate import GATE_REJECTED_EXIT, GateFileError, find_metrics, read_gate
-from tools.deploy.ml_rollout import GateRejected, Rollout, RolloutFailed, RolloutSettings
+from tools.deploy.ml_gate import GATE_REJECTED_EXIT
+from tools.deploy.ml_rollout import Rollout, RolloutFailed, RolloutSettings
 from tools.deploy.synth import SynthError, environment_stacks, find_resources, load_stacks
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -121,10 +122,10 @@ def main(argv: list[str] | None = None) -> int:
         else:
             steps = tuple(int(step) for step in args.traffic_steps.split(","))
             settings = RolloutSettings(traffic_steps=steps, error_budget=args.error_budget)
-            gate = read_gate(find_metrics(results))
-            print(gate.summary())
+            metrics = read_metrics(results)
+            print(metrics.summary())
             record = json.loads((results / "run.json").read_text(encoding="utf-8"))
-            build_rollout(client, args.endpoints_dir, settings).run(gate, record["job_name"])
+            build_rollout(client, args.endpoints_dir, settings).run(metrics.gate, record["job_name"])
     except GateRejected as exc:
         print(exc, file=sys.stderr)
         return GATE_REJECTED_EXIT
