@@ -1,6 +1,7 @@
-"""Medallion data prep: the declared data set's source file -> bronze (as ingested) -> silver (typed, validated
-with the same row model the API uses) -> gold (features + target). Table and column names come from the
-declaration (ml/carprice/dataset.py); every function takes `dataset`, defaulting to the selected one.
+"""Medallion data prep: the declared data set's source file, landed feeds and captured events -> bronze (as
+ingested) -> silver (typed, validated with the same row model the API uses) -> gold (features + target).
+Table and column names come from the declaration (ml/carprice/dataset.py); every function takes `dataset`,
+defaulting to the selected one.
 
 Re-running with the same input changes nothing: bronze inserts only rows it has not seen (keyed by
 source and line content), silver and gold are recomputed from bronze and written only when different.
@@ -11,6 +12,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,6 +22,7 @@ import pyarrow as pa
 
 from ml.carprice.dataset import Dataset, active
 from ml.carprice.ids import row_id
+from ml.carprice.ingest import ingest_landed
 from ml.carprice.lake import Lake
 
 # The selected data set's tables (each function below takes another `dataset` too).
@@ -90,22 +93,31 @@ def read_source(path: Path, dataset: Dataset | None = None) -> list[dict[str, st
     return [{headers.get(k, k): (v or "").strip() for k, v in row.items() if k is not None} for row in rows]
 
 
-def ingest_bronze(lake: Lake, source: Path, now: datetime | None = None, dataset: Dataset | None = None
-                  ) -> tuple[int, int]:
+def write_bronze(lake: Lake, rows: Iterable[tuple[str, int, dict[str, str]]], now: datetime | None = None,
+                 dataset: Dataset | None = None) -> int:
+    """Insert (source, line, values) rows the bronze table does not hold yet; returns how many were new. A value
+    is found under the column's name or its source header (feeds may spell it either way)."""
     ds = dataset or active()
-    rows = read_source(source, ds)
+    spellings = {c.name: (c.name, c.source, c.source.replace("-", "_")) for c in ds.columns}
+    spellings[ds.target.name] = (ds.target.name,)
     ingested_at = pd.Timestamp(now or datetime.now(UTC))
     records = []
-    for line, values in enumerate(rows, start=2):  # line 1 is the header
-        record = {c: values.get(c, "") for c in columns(ds)}
+    for source, line, values in rows:
+        record = {c: next((values[k] for k in spellings[c] if k in values), "") for c in columns(ds)}
         rid = row_id(record, ds.id_columns)
-        key = hashlib.sha256(f"{source.name}\x1f{line}\x1f{rid}".encode()).hexdigest()[:24]
-        records.append({"bronze_id": key, ID: rid, "source": source.name, "line": line,
+        key = hashlib.sha256(f"{source}\x1f{line}\x1f{rid}".encode()).hexdigest()[:24]
+        records.append({"bronze_id": key, ID: rid, "source": source, "line": line,
                         "ingested_at": ingested_at, **record})
     schema = bronze_schema(ds)
     frame = pd.DataFrame.from_records(records, columns=schema.names)
-    inserted = lake.append_new("bronze", ds.table, frame, schema, key="bronze_id")
-    return len(rows), inserted
+    return lake.append_new("bronze", ds.table, frame, schema, key="bronze_id")
+
+
+def ingest_bronze(lake: Lake, source: Path, now: datetime | None = None, dataset: Dataset | None = None
+                  ) -> tuple[int, int]:
+    rows = read_source(source, dataset)
+    numbered = ((source.name, line, values) for line, values in enumerate(rows, start=2))  # line 1: header
+    return len(rows), write_bronze(lake, numbered, now, dataset)
 
 
 def clean(bronze: pd.DataFrame, dataset: Dataset | None = None
@@ -147,11 +159,19 @@ def clean(bronze: pd.DataFrame, dataset: Dataset | None = None
     return frame(good, schema), frame(unlabelled, schema), frame(rejected, REJECTED_SCHEMA), duplicates
 
 
-def run_prep(lake_root: str | Path | None = None, *, source: Path | None = None,
+def run_prep(lake_root: str | Path | None = None, *, source: Path | None | bool = True,
              storage_options: dict[str, str] | None = None, dataset: Dataset | None = None) -> PrepReport:
+    """`source` seeds bronze with a file (True: the declaration's source file, None: none); landed feeds and
+    captured events are always ingested (ml/carprice/ingest.py)."""
     ds = dataset or active()
     lake = Lake.at(lake_root, storage_options)
-    source_rows, inserted = ingest_bronze(lake, source or ds.source_path, dataset=ds)
+    seed = ds.source_path if source is True else source or None
+    source_rows, inserted = ingest_bronze(lake, seed, dataset=ds) if seed is not None else (0, 0)
+    landed = ingest_landed(lake, lambda rows: write_bronze(lake, rows, dataset=ds))
+    source_rows, inserted = source_rows + landed.records, inserted + landed.inserted
+    if not lake.exists("bronze", ds.table):
+        raise FileNotFoundError(f"bronze has no {ds.table} table and nothing landed under {lake.root}: "
+                                "land a dealer feed or capture events first")
     bronze = lake.read("bronze", ds.table)
     silver, unlabelled, rejected, duplicates = clean(bronze, ds)
     schema = silver_schema(ds)
