@@ -102,6 +102,8 @@ class InferenceCluster(Construct):
             ),
             disk_encryption_set_id=self.disk_encryption_set.id if self.disk_encryption_set else None,
             private_cluster_enabled=sizes.private_cluster,
+            # Azure ML does not support a private cluster's public FQDN (how-to-secure-kubernetes-inferencing-...).
+            private_cluster_public_fqdn_enabled=False,
             # A public API server must admit Azure ML's control plane too, or the extension cannot deploy pods.
             api_server_access_profile=None if sizes.private_cluster else KubernetesClusterApiServerAccessProfile(
                 authorized_ip_ranges=[*allowed_ip_ranges, *sizes.azureml_control_plane_ip_ranges]
@@ -227,7 +229,7 @@ class InferenceCluster(Construct):
 
     def attach_to_workspace(
         self, *, workspace_id: str, compute_name: str, location: str, identity_id: str, key_vault_id: str,
-        namespace: str = "azureml",
+        waits_for: Sequence[TerraformResource] = (), namespace: str = "azureml",
     ) -> AzapiResource:
         """Install the Azure ML extension and register the cluster as the workspace's Kubernetes compute.
 
@@ -275,7 +277,7 @@ class InferenceCluster(Construct):
                     "disableLocalAuth": True,
                 }
             },
-            depends_on=[extension, self.user_pool],
+            depends_on=[extension, self.user_pool, *waits_for],
         )
 
 

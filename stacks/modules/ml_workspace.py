@@ -104,7 +104,10 @@ class MlWorkspace(Construct):
             container_registry_id=self.registry.registry.id,
             key_vault_id=self.key_vault.vault.id,
             application_insights_id=application_insights_id,
-            identity=MachineLearningWorkspaceIdentity(type="UserAssigned", identity_ids=[identity_id]),
+            # The user-assigned identity does the work; the system-assigned one is what a firewalled storage
+            # account admits as a resource instance, and what attaching AKS to an HBI workspace needs
+            # (Learn: how-to-secure-kubernetes-inferencing-environment).
+            identity=MachineLearningWorkspaceIdentity(type="SystemAssigned, UserAssigned", identity_ids=[identity_id]),
             primary_user_assigned_identity=identity_id,
             # Shared keys are off on the workspace storage, so the workspace reaches it with its identity.
             # The provider accepts "AccessKey" or "Identity", case-sensitive.
@@ -123,6 +126,15 @@ class MlWorkspace(Construct):
             resource_id=self.workspace.id, resource_name=name, private_endpoint_subresources=["amlworkspace"],
             stateful=True,
         )
+        # What the Kubernetes compute attach waits for (Learn: how-to-secure-kubernetes-inferencing-environment).
+        self.service_identity_grants = [
+            AzRoleAssignment(
+                self, f"ServiceIdentity{role.replace(' ', '')}", scope=self.storage.account.id,
+                role_definition_name=role, principal_id=self.workspace.identity.principal_id,
+                principal_type="ServicePrincipal",
+            )
+            for role in ("Storage Blob Data Contributor", "Storage Account Contributor")
+        ]
 
     def _grant(self, id_: str, scope: str, role: str) -> AzRoleAssignment:
         return AzRoleAssignment(
