@@ -31,6 +31,7 @@ from constructs import Construct
 from stacks.modules.container_registry import ContainerRegistry
 from stacks.modules.interfaces import Interfaces, Placement, RoleAssignment, StandardInterfaces
 from stacks.modules.key_vault import KeyVault
+from stacks.modules.propagation import after_grants
 from stacks.modules.storage import SecureStorageAccount
 
 
@@ -120,7 +121,8 @@ class MlWorkspace(Construct):
             # The registry is private: Azure ML cannot build images with ACR Tasks, the cluster builds them.
             image_build_compute_name=image_build_compute_name,
             tags=dict(placement.tags),
-            depends_on=grants,
+            # Creating the workspace checks its identity's access to what it links.
+            depends_on=[after_grants(self, "GrantsPropagation", grants)],
         )
         StandardInterfaces(self, placement, interfaces).apply(
             resource_id=self.workspace.id, resource_name=name, private_endpoint_subresources=["amlworkspace"],
