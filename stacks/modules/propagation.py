@@ -11,7 +11,7 @@ from cdktn_provider_time.provider import TimeProvider
 from cdktn_provider_time.sleep import Sleep
 from constructs import Construct
 
-ROLE_PROPAGATION_WAIT = "120s"
+ROLE_PROPAGATION_WAIT = "180s"
 
 
 def after_grants(scope: Construct, id_: str, grants: Sequence[TerraformResource]) -> Sleep:

@@ -73,7 +73,7 @@ def test_workspace_identity_holds_the_documented_roles_before_the_workspace_exis
     workspace = synth.one(stack, "azurerm_machine_learning_workspace")
     [wait_ref] = workspace["depends_on"]
     wait = synth.stack(stack)["resource"]["time_sleep"][wait_ref.removeprefix("time_sleep.")]
-    assert wait["create_duration"] == "120s"  # RBAC propagation, as the AVM modules wait
+    assert wait["create_duration"] == "180s"  # RBAC propagation, as the AVM modules wait
     waits_for = set(wait["depends_on"])
     for key, grant in _grants(synth, stack).items():
         if ML_PRINCIPAL in grant["principal_id"] and "machine_learning_workspace" not in grant["scope"]:
