@@ -7,7 +7,21 @@ app setting cannot silently break the deployed app. Pure Python: no cdktn, no Az
 # --- Data Lake (medallion layers as ADLS Gen2 filesystems) ---
 LAKE_LAYERS = ("bronze", "silver", "gold")
 STREAM_EVENT_HUB = "car-listings"
-STREAM_CONSUMER_GROUP = "lake-ingest"
+# The stream-scoring function app reads the hub through its own consumer group; Capture needs none.
+STREAM_SCORING_CONSUMER_GROUP = "score-listings"
+
+# --- Ingest into bronze ---
+# Dealers drop feed files into this lake filesystem; Data Factory moves each one into bronze exactly once.
+FEED_LANDING_CONTAINER = "landing"
+FEED_FILE_PATTERNS = ("*.csv", "*.json")
+# bronze/feeds/ingest_date=YYYY-MM-DD/<feed file>, the date the factory copied it.
+BRONZE_FEEDS_FOLDER = "feeds"
+BRONZE_INGEST_DATE_KEY = "ingest_date"
+# Event Hubs Capture writes Avro files to bronze/<this path>.avro; Azure requires every {...} token.
+BRONZE_CAPTURE_FOLDER = "events"
+CAPTURE_ARCHIVE_NAME_FORMAT = (
+    BRONZE_CAPTURE_FOLDER + "/{Namespace}/{EventHub}/{PartitionId}/{Year}/{Month}/{Day}/{Hour}/{Minute}/{Second}"
+)
 
 # --- Cosmos DB (SQL API) ---
 COSMOS_DATABASE = "carprice"
@@ -16,6 +30,12 @@ BATCH_CONTAINER = "batch-results"
 # History is read newest-first, optionally for one make; batch results are filtered by make.
 HISTORY_PARTITION_KEY = "/make"
 BATCH_PARTITION_KEY = "/make"
+# Stream scoring: one market record per scored listing (the dashboard filters by make), and invalid events
+# with the reason they were refused (read per reason when triaging).
+MARKET_CONTAINER = "market"
+MARKET_PARTITION_KEY = "/make"
+DEAD_LETTER_CONTAINER = "dead_letters"
+DEAD_LETTER_PARTITION_KEY = "/reason"
 
 # --- Web app ---
 HEALTH_PATH = "/healthz"
@@ -37,6 +57,17 @@ SETTING_OUTBOX_DIR = "CARPRICE_OUTBOX_DIR"
 SETTING_MANAGED_IDENTITY_CLIENT_ID = "AZURE_CLIENT_ID"  # read by DefaultAzureCredential
 SETTING_APPINSIGHTS = "APPLICATIONINSIGHTS_CONNECTION_STRING"
 AML_ENDPOINT_TOKEN_SCOPE = "https://ml.azure.com/.default"
+
+# --- Function app (stream scoring and the HTTP pricing workflow) ---
+FUNCTION_PYTHON_VERSION = APP_PYTHON_VERSION
+# Identity-based connections: the Functions host reads `<name>__fullyQualifiedNamespace` (Event Hubs) and
+# `<name>__accountEndpoint` (Cosmos DB), each with `__credential` and `__clientId`; no connection strings.
+FUNCTION_EVENTHUB_CONNECTION = "CARPRICE_EVENTHUB"
+FUNCTION_COSMOS_CONNECTION = "CARPRICE_COSMOS"
+SETTING_MARKET_CONTAINER = "CARPRICE_MARKET_CONTAINER"
+SETTING_DEAD_LETTER_CONTAINER = "CARPRICE_DEAD_LETTER_CONTAINER"
+SETTING_EVENT_HUB_NAME = "CARPRICE_EVENT_HUB"
+SETTING_CONSUMER_GROUP = "CARPRICE_CONSUMER_GROUP"
 
 # --- Azure Machine Learning ---
 ML_COMPUTE_CLUSTER = "cpu-cluster"

@@ -28,6 +28,7 @@ APP_SUBNET = "app"
 PRIVATE_ENDPOINT_SUBNET = "private-endpoints"
 AKS_SUBNET = "aks"
 ML_SUBNET = "ml"
+FUNCTIONS_SUBNET = "functions"
 APPINSIGHTS_SECRET = SETTING_APPINSIGHTS.lower().replace("_", "-")
 # One customer-managed key per kind of data at rest, so each can be rotated or revoked on its own.
 EncryptionKey = Literal["storage", "cosmos", "disks"]
@@ -59,6 +60,8 @@ class FoundationStack(PlatformStack):
                 SubnetSpec(PRIVATE_ENDPOINT_SUBNET, net.private_endpoint_subnet),
                 SubnetSpec(AKS_SUBNET, net.aks_subnet),
                 SubnetSpec(ML_SUBNET, net.ml_subnet),
+                # Flex Consumption integrates through a subnet delegated to Container Apps environments.
+                SubnetSpec(FUNCTIONS_SUBNET, net.functions_subnet, delegation="Microsoft.App/environments"),
             ],
         )
         self.network.node.add_dependency(self.resource_group)

@@ -40,6 +40,8 @@ PRIVATE_DNS_ZONES: dict[str, tuple[str, ...]] = {
     "registry": ("privatelink.azurecr.io",),
     "amlworkspace": ("privatelink.api.azureml.ms", "privatelink.notebooks.azure.net"),
     "sites": ("privatelink.azurewebsites.net",),
+    "dataFactory": ("privatelink.datafactory.azure.net",),
+    "portal": ("privatelink.adf.azure.com",),
 }
 
 
