@@ -7,21 +7,21 @@ app setting cannot silently break the deployed app. Pure Python: no cdktn, no Az
 # --- Data Lake (medallion layers as ADLS Gen2 filesystems) ---
 LAKE_LAYERS = ("bronze", "silver", "gold")
 STREAM_EVENT_HUB = "car-listings"
-# The stream-scoring function app reads the hub through its own consumer group; Capture needs none.
-STREAM_SCORING_CONSUMER_GROUP = "score-listings"
-
-# --- Ingest into bronze ---
-# Dealers drop feed files into this lake filesystem; Data Factory moves each one into bronze exactly once.
-FEED_LANDING_CONTAINER = "landing"
-FEED_FILE_PATTERNS = ("*.csv", "*.json")
-# bronze/feeds/ingest_date=YYYY-MM-DD/<feed file>, the date the factory copied it.
-BRONZE_FEEDS_FOLDER = "feeds"
-BRONZE_INGEST_DATE_KEY = "ingest_date"
-# Event Hubs Capture writes Avro files to bronze/<this path>.avro; Azure requires every {...} token.
-BRONZE_CAPTURE_FOLDER = "events"
+# The function app's own consumer group on the listings hub (Capture reads the hub without one).
+STREAM_SCORING_CONSUMER_GROUP = "market-scoring"
+# Raw landing inside the bronze filesystem: Data Factory copies dealer feeds to
+# feeds/ingest_date=YYYY-MM-DD/, Event Hubs Capture writes Avro under capture/ in this layout
+# (Capture requires every one of these tokens in its archive name format).
+LAKE_FEEDS_FOLDER = "feeds"
+LAKE_CAPTURE_FOLDER = "capture"
 CAPTURE_ARCHIVE_NAME_FORMAT = (
-    BRONZE_CAPTURE_FOLDER + "/{Namespace}/{EventHub}/{PartitionId}/{Year}/{Month}/{Day}/{Hour}/{Minute}/{Second}"
+    LAKE_CAPTURE_FOLDER + "/{Namespace}/{EventHub}/{PartitionId}/{Year}/{Month}/{Day}/{Hour}/{Minute}/{Second}"
 )
+# Dealers upload feed files into this lake filesystem; Data Factory moves each one, once, into
+# bronze/feeds/ingest_date=<copy date>/.
+FEED_LANDING_CONTAINER = "landing"
+FEED_INGEST_DATE_KEY = "ingest_date"
+FEED_FILE_SUFFIXES = (".csv", ".json", ".jsonl")
 
 # --- Cosmos DB (SQL API) ---
 COSMOS_DATABASE = "carprice"
@@ -30,12 +30,12 @@ BATCH_CONTAINER = "batch-results"
 # History is read newest-first, optionally for one make; batch results are filtered by make.
 HISTORY_PARTITION_KEY = "/make"
 BATCH_PARTITION_KEY = "/make"
-# Stream scoring: one market record per scored listing (the dashboard filters by make), and invalid events
-# with the reason they were refused (read per reason when triaging).
+# Scored stream listings for the live market panel (the dashboard filters by make like every other
+# page; writes spread over makes) and events the stream could not score, with the reason.
 MARKET_CONTAINER = "market"
 MARKET_PARTITION_KEY = "/make"
 DEAD_LETTER_CONTAINER = "dead_letters"
-DEAD_LETTER_PARTITION_KEY = "/reason"
+DEAD_LETTER_PARTITION_KEY = "/day"  # looked at per day; one day's failures stay in one partition
 
 # --- Web app ---
 HEALTH_PATH = "/healthz"
@@ -56,18 +56,16 @@ SETTING_REGION = "CARPRICE_REGION"
 SETTING_OUTBOX_DIR = "CARPRICE_OUTBOX_DIR"
 SETTING_MANAGED_IDENTITY_CLIENT_ID = "AZURE_CLIENT_ID"  # read by DefaultAzureCredential
 SETTING_APPINSIGHTS = "APPLICATIONINSIGHTS_CONNECTION_STRING"
-AML_ENDPOINT_TOKEN_SCOPE = "https://ml.azure.com/.default"
-
-# --- Function app (stream scoring and the HTTP pricing workflow) ---
-FUNCTION_PYTHON_VERSION = APP_PYTHON_VERSION
-# Identity-based connections: the Functions host reads `<name>__fullyQualifiedNamespace` (Event Hubs) and
-# `<name>__accountEndpoint` (Cosmos DB), each with `__credential` and `__clientId`; no connection strings.
-FUNCTION_EVENTHUB_CONNECTION = "CARPRICE_EVENTHUB"
-FUNCTION_COSMOS_CONNECTION = "CARPRICE_COSMOS"
 SETTING_MARKET_CONTAINER = "CARPRICE_MARKET_CONTAINER"
 SETTING_DEAD_LETTER_CONTAINER = "CARPRICE_DEAD_LETTER_CONTAINER"
-SETTING_EVENT_HUB_NAME = "CARPRICE_EVENT_HUB"
-SETTING_CONSUMER_GROUP = "CARPRICE_CONSUMER_GROUP"
+AML_ENDPOINT_TOKEN_SCOPE = "https://ml.azure.com/.default"
+
+# --- Function app (functions/) ---
+# Identity-based Event Hubs connection: the app settings are this prefix + "__fullyQualifiedNamespace"
+# (+ "__credential" = "managedidentity" and "__clientId" for a user-assigned identity).
+FUNCTION_EVENTHUB_CONNECTION = "CARPRICE_EVENTHUB"
+FUNCTION_PYTHON_VERSION = "3.11"
+FUNCTION_PRICE_ROUTE = "price"
 
 # --- Azure Machine Learning ---
 ML_COMPUTE_CLUSTER = "cpu-cluster"

@@ -174,6 +174,9 @@ class DataFactory(_Strict):
 
 
 class Functions(_Strict):
+    # The Entra ID app registration that represents the pricing API: App Service Authentication admits
+    # only tokens issued for it (the `price` function itself is anonymous and has no keys).
+    api_client_id: str = Field(pattern=r"^[0-9a-f]{8}-([0-9a-f]{4}-){3}[0-9a-f]{12}$")
     maximum_instance_count: int = Field(default=40, ge=1, le=1000)
     instance_memory_mb: Literal[512, 2048, 4096] = 2048
     scoring_mode: Literal["local", "remote"] = "local"  # ONNX in-process, or the Azure ML online endpoint

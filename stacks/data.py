@@ -65,7 +65,8 @@ class DataStack(PlatformStack):
             lake_account_id=self.lake.account.id,
             lake_dfs_endpoint=self.lake.account.primary_dfs_endpoint,
             feeds=FeedCopy(
-                landing=c.FEED_LANDING_CONTAINER, folder=factory.source.folder, patterns=c.FEED_FILE_PATTERNS,
+                landing=c.FEED_LANDING_CONTAINER, folder=factory.source.folder,
+                patterns=tuple(f"*{suffix}" for suffix in c.FEED_FILE_SUFFIXES),
                 bronze="bronze",
             ),
             schedule=FeedSchedule(factory.schedule.frequency, factory.schedule.interval, factory.schedule.start_time),

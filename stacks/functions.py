@@ -44,14 +44,12 @@ class FunctionsStack(PlatformStack):
         client_id = identity.client_id
         scoring_remote = config.functions.scoring_mode == "remote"
         settings = {
-            # Trigger and binding connections by identity: the host reads these prefixes, never a secret.
+            # The Event Hubs trigger connects by identity (the host reads this prefix, never a secret); the
+            # handlers reach Cosmos DB with the SDK and the same identity (AZURE_CLIENT_ID below).
             **identity_connection(
                 c.FUNCTION_EVENTHUB_CONNECTION, client_id,
                 fullyQualifiedNamespace=f"{data.stream.namespace.name}.servicebus.windows.net",
             ),
-            **identity_connection(c.FUNCTION_COSMOS_CONNECTION, client_id, accountEndpoint=cosmos.endpoint),
-            c.SETTING_EVENT_HUB_NAME: c.STREAM_EVENT_HUB,
-            c.SETTING_CONSUMER_GROUP: c.STREAM_SCORING_CONSUMER_GROUP,
             c.SETTING_COSMOS_ENDPOINT: cosmos.endpoint,
             c.SETTING_COSMOS_DATABASE: c.COSMOS_DATABASE,
             c.SETTING_HISTORY_CONTAINER: c.HISTORY_CONTAINER,
@@ -82,6 +80,8 @@ class FunctionsStack(PlatformStack):
             maximum_instance_count=config.functions.maximum_instance_count,
             instance_memory_mb=config.functions.instance_memory_mb,
             public_network_access=public,
+            api_client_id=config.functions.api_client_id,
+            tenant_id=foundation.client.tenant_id,
         )
         principal = identity.principal_id
         grants = {

@@ -33,7 +33,7 @@ from cdktn_provider_azurerm.data_factory_trigger_schedule import DataFactoryTrig
 from cdktn_provider_azurerm.role_assignment import RoleAssignment
 from constructs import Construct
 
-from contract import BRONZE_FEEDS_FOLDER, BRONZE_INGEST_DATE_KEY
+from contract import FEED_INGEST_DATE_KEY, LAKE_FEEDS_FOLDER
 from stacks.modules.interfaces import Interfaces, Placement, StandardInterfaces
 
 INTEGRATION_RUNTIME = "ir-managed-vnet"
@@ -76,7 +76,7 @@ class FeedSchedule:
 def ingest_date_folder_expression() -> str:
     """The sink folder, evaluated by Data Factory per run: feeds/ingest_date=YYYY-MM-DD of the trigger time
     (a retried run keeps its trigger time, so it lands in the same partition)."""
-    prefix = f"{BRONZE_FEEDS_FOLDER}/{BRONZE_INGEST_DATE_KEY}="
+    prefix = f"{LAKE_FEEDS_FOLDER}/{FEED_INGEST_DATE_KEY}="
     return f"@concat('{prefix}', formatDateTime(pipeline().TriggerTime, 'yyyy-MM-dd'))"
 
 

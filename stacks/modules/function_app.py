@@ -41,7 +41,7 @@ class FlexFunctionApp(Construct):
         name: str, plan_name: str, storage_name: str, identity: UserAssignedIdentityRef, subnet_id: str,
         python_version: str,
         app_settings: Mapping[str, str], maximum_instance_count: int, instance_memory_mb: int,
-        public_network_access: bool,
+        public_network_access: bool, api_client_id: str, tenant_id: str,
     ) -> None:
         super().__init__(scope, id_)
         # Host storage (Event Hubs checkpoints, host keys) and the deployment package, all by identity:
@@ -126,6 +126,27 @@ class FlexFunctionApp(Construct):
                 parent_id=self.site.id,
                 body={"properties": {"allow": False}},
             )
+        # App Service Authentication in front of every HTTP function: a caller needs an Entra ID token for the
+        # API's app registration; anything else gets 401 before the Python worker sees it.
+        AzapiResource(
+            self, "Authentication",
+            type="Microsoft.Web/sites/config@2024-04-01",
+            name="authsettingsV2",
+            parent_id=self.site.id,
+            body={"properties": {
+                "platform": {"enabled": True},
+                "globalValidation": {"requireAuthentication": True, "unauthenticatedClientAction": "Return401"},
+                "httpSettings": {"requireHttps": True},
+                "identityProviders": {"azureActiveDirectory": {
+                    "enabled": True,
+                    "registration": {
+                        "clientId": api_client_id, "openIdIssuer": f"https://sts.windows.net/{tenant_id}/v2.0",
+                    },
+                    "validation": {"allowedAudiences": [f"api://{api_client_id}"]},
+                }},
+                "login": {"tokenStore": {"enabled": False}},
+            }},
+        )
         StandardInterfaces(self, placement, dataclasses.replace(interfaces, role_assignments=())).apply(
             resource_id=self.site.id, resource_name=name,
             private_endpoint_subresources=() if public_network_access else ("sites",),

@@ -61,7 +61,8 @@ class MlWorkspace(Construct):
             identity=MachineLearningWorkspaceIdentity(type="UserAssigned", identity_ids=[identity_id]),
             primary_user_assigned_identity=identity_id,
             # Shared keys are off on the workspace storage, so the workspace reaches it with its identity.
-            storage_account_access_type="identity",
+            # The provider accepts "AccessKey" or "Identity", case-sensitive.
+            storage_account_access_type="Identity",
             public_network_access_enabled=public_network_access,
             high_business_impact=True,
             v1_legacy_mode_enabled=False,

@@ -113,9 +113,9 @@ def batch_run(model_dir: Path, cosmos: CosmosEmulator, tmp_path_factory: pytest.
 
     A sample, because the emulator takes ~50-100 ms per write: every 6th car, plus the cars whose
     required fields are unknown (so the run has rows the schema rejects)."""
-    from app.batch_import import import_predictions
-    from app.cosmos_store import CosmosStore
+    from app.store.cosmos import CosmosStore
     from ml.carprice.batch import score_file
+    from tools.app.batch_import import import_predictions
 
     folder = tmp_path_factory.mktemp("batch")
     lines = (ROOT / "ml" / "data" / "imports-85.csv").read_text().splitlines()

@@ -7,9 +7,9 @@ import csv
 import pytest
 from fastapi.testclient import TestClient
 
-from app.batch_import import import_predictions
-from app.cosmos_store import CosmosStore
+from app.store.cosmos import CosmosStore
 from tests.app.conftest import app_settings
+from tools.app.batch_import import import_predictions
 
 pytestmark = pytest.mark.xdist_group("app")
 

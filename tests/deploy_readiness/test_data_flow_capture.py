@@ -18,7 +18,7 @@ ARCHIVE_TOKENS = ("{Namespace}", "{EventHub}", "{PartitionId}", "{Year}", "{Mont
 
 def test_archive_name_format_has_every_token_the_provider_requires():
     assert all(token in c.CAPTURE_ARCHIVE_NAME_FORMAT for token in ARCHIVE_TOKENS)
-    assert c.CAPTURE_ARCHIVE_NAME_FORMAT.startswith(f"{c.BRONZE_CAPTURE_FOLDER}/")
+    assert c.CAPTURE_ARCHIVE_NAME_FORMAT.startswith(f"{c.LAKE_CAPTURE_FOLDER}/")
 
 
 @pytest.mark.parametrize("env", ENVS)

@@ -115,13 +115,13 @@ def test_pipeline_moves_each_feed_format_into_its_ingest_date_partition(synth, e
     assert 1 <= pipeline["concurrency"] <= 50  # IntBetween(1, 50); 1 keeps two runs off the same files
     activities = json.loads(pipeline["activities_json"])
     patterns = [a["typeProperties"]["source"]["storeSettings"]["wildcardFileName"] for a in activities]
-    assert patterns == list(c.FEED_FILE_PATTERNS)
+    assert patterns == [f"*{suffix}" for suffix in c.FEED_FILE_SUFFIXES]
     for activity in activities:
         source = activity["typeProperties"]["source"]["storeSettings"]
         assert source["deleteFilesAfterCompletion"] is True  # a feed file is ingested once
         folder = activity["outputs"][0]["parameters"]["folder"]
         assert folder == {"value": ingest_date_folder_expression(), "type": "Expression"}
-    assert f"'{c.BRONZE_FEEDS_FOLDER}/{c.BRONZE_INGEST_DATE_KEY}='" in ingest_date_folder_expression()
+    assert f"'{c.LAKE_FEEDS_FOLDER}/{c.FEED_INGEST_DATE_KEY}='" in ingest_date_folder_expression()
     assert "formatDateTime(pipeline().TriggerTime, 'yyyy-MM-dd')" in ingest_date_folder_expression()
 
 

@@ -40,13 +40,13 @@ def test_host_storage_is_reached_by_identity_with_no_connection_string(synth, en
 def test_event_hubs_and_cosmos_connections_are_identity_based(synth, env):
     settings = _settings(synth, env)
     client_id = settings[c.SETTING_MANAGED_IDENTITY_CLIENT_ID]
-    for prefix, endpoint_key in ((c.FUNCTION_EVENTHUB_CONNECTION, "fullyQualifiedNamespace"),
-                                 (c.FUNCTION_COSMOS_CONNECTION, "accountEndpoint")):
-        assert settings[f"{prefix}__{endpoint_key}"]
-        assert settings[f"{prefix}__credential"] == "managedidentity"
-        assert settings[f"{prefix}__clientId"] == client_id
-    assert settings[f"{c.FUNCTION_EVENTHUB_CONNECTION}__fullyQualifiedNamespace"].endswith(".servicebus.windows.net")
-    assert settings[c.SETTING_CONSUMER_GROUP] == c.STREAM_SCORING_CONSUMER_GROUP
+    prefix = c.FUNCTION_EVENTHUB_CONNECTION  # the trigger's `connection=` in functions/function_app.py
+    assert settings[f"{prefix}__fullyQualifiedNamespace"].endswith(".servicebus.windows.net")
+    assert settings[f"{prefix}__credential"] == "managedidentity"
+    assert settings[f"{prefix}__clientId"] == client_id
+    # Cosmos DB through the SDK with the same user-assigned identity: endpoint and client id, no key.
+    assert settings[c.SETTING_COSMOS_ENDPOINT].endswith("endpoint}")
+    assert not any("COSMOS" in name and "KEY" in name.upper() for name in settings)
     assert settings[c.SETTING_MARKET_CONTAINER] == c.MARKET_CONTAINER
     assert settings[c.SETTING_DEAD_LETTER_CONTAINER] == c.DEAD_LETTER_CONTAINER
 
@@ -136,3 +136,18 @@ def test_one_function_app_per_environment_in_the_primary_region(synth):
         assert sum(r["type"].startswith("Microsoft.Web/sites@") for r in synth.resources(f"{env}-functions",
                                                                                           "azapi_resource")) == 1
     assert not any(name.startswith("prod-functions-") for name in synth.stack_names())
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_http_functions_sit_behind_entra_id_authentication(synth, env):
+    """functions/function_app.py declares `price` anonymous and relies on App Service Authentication: the stack
+    turns it on (authsettingsV2) with 401 for callers without a token for the API's app registration."""
+    auth = next(r for r in synth.resources(f"{env}-functions", "azapi_resource") if r["name"] == "authsettingsV2")
+    props = auth["body"]["properties"]
+    assert props["platform"]["enabled"] is True
+    assert props["globalValidation"] == {"requireAuthentication": True, "unauthenticatedClientAction": "Return401"}
+    entra = props["identityProviders"]["azureActiveDirectory"]
+    client_id = entra["registration"]["clientId"]
+    assert re.match(r"^[0-9a-f]{8}-([0-9a-f]{4}-){3}[0-9a-f]{12}$", client_id)
+    assert entra["validation"]["allowedAudiences"] == [f"api://{client_id}"]
+    assert entra["registration"]["openIdIssuer"].startswith("https://sts.windows.net/")

@@ -21,7 +21,6 @@ def test_settings_name_the_contract_containers_and_hub(synth, env):
     site = next(r for r in synth.resources(f"{env}-functions", "azapi_resource")
                 if r["type"].startswith("Microsoft.Web/sites@"))
     settings = {s["name"]: s["value"] for s in site["body"]["properties"]["siteConfig"]["appSettings"]}
-    assert settings[c.SETTING_EVENT_HUB_NAME] == c.STREAM_EVENT_HUB
     assert settings[c.SETTING_COSMOS_DATABASE] == c.COSMOS_DATABASE
     assert settings[c.SETTING_HISTORY_CONTAINER] == c.HISTORY_CONTAINER
     assert settings[c.SETTING_SCORING_MODE] == "local"

@@ -9,7 +9,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
-from app.outbox import Outbox
+from app.store.outbox import Outbox
 
 log = logging.getLogger(__name__)
 

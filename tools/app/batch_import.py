@@ -5,7 +5,7 @@ Idempotent: a row's id is its car id and model version, so importing the same fi
 with the same model) overwrites rather than duplicates. Every row of a run carries the run's id and
 time; the page shows the run with the latest time.
 
-    python -m app.batch_import path/to/predictions.csv     (Cosmos endpoint from CARPRICE_COSMOS_ENDPOINT)
+    python -m tools.app.batch_import path/to/predictions.csv     (Cosmos endpoint from CARPRICE_COSMOS_ENDPOINT)
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.cosmos_store import CosmosStore
 from app.settings import Settings
+from app.store.cosmos import CosmosStore
 from ml.carprice.schema import NUMERIC_FEATURES
 
 _NUMBERS = (*NUMERIC_FEATURES, "price", "price_low", "price_high")

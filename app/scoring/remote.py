@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 from tenacity import AsyncRetrying, RetryError, retry_if_exception, stop_after_attempt, wait_exponential
 
-from app.scoring import Quote, ScoringUnavailable
+from app.scoring.scorer import Quote, ScoringUnavailable
 from app.settings import Settings
 from ml.carprice.schema import CarFeatures
 

@@ -9,11 +9,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from app import charts
-from app.dashboard import parse_time, summarize
-from app.form_fields import form_fields, form_to_row, value_label
-from app.scoring import ScoringUnavailable
+from app.scoring.scorer import ScoringUnavailable
 from app.service import PredictionService, RecordNotKept
+from app.web import charts
+from app.web.dashboard import parse_time, summarize
+from app.web.form_fields import form_fields, form_to_row, value_label
 from ml.carprice.schema import allowed_values, parse_row
 
 router = APIRouter(include_in_schema=False)

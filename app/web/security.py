@@ -6,9 +6,9 @@ Access-Control-Allow-* headers and cannot call the API from script.
 
 from __future__ import annotations
 
-import json
-
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.web.errors import BodyTooLarge, too_large_body
 
 CSP = "; ".join([
     "default-src 'self'",
@@ -33,19 +33,6 @@ SECURITY_HEADERS: list[tuple[bytes, bytes]] = [
     (b"cross-origin-resource-policy", b"same-origin"),
     (b"strict-transport-security", b"max-age=31536000; includeSubDomains"),
 ]
-
-
-class BodyTooLarge(Exception):
-    def __init__(self, limit: int) -> None:
-        super().__init__(f"request body is larger than {limit} bytes")
-        self.limit = limit
-
-
-def too_large_body(limit: int) -> bytes:
-    return json.dumps({
-        "detail": "Request body too large.",
-        "errors": [{"field": "(body)", "reason": f"the request body must be at most {limit} bytes"}],
-    }).encode()
 
 
 class SecurityMiddleware:

@@ -33,7 +33,7 @@ from tools.emulators import (
     port_is_open,
 )
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 STATE = ROOT / ".local" / "twin"
 LAKE_ROOT = "az://{layer}"  # one blob container per medallion layer, as on the Data Lake
 BATCH_BLOB = "batch/predictions.csv"
@@ -103,9 +103,9 @@ def batch_score(model_dir: Path, azurite: Azurite) -> Path:
 
 
 def import_batch(predictions: Path, cosmos: CosmosEmulator) -> None:
-    from app.batch_import import import_predictions
-    from app.cosmos_store import CosmosStore
     from app.settings import Settings
+    from app.store.cosmos import CosmosStore
+    from tools.app.batch_import import import_predictions
 
     store = CosmosStore(Settings(**{contract.SETTING_COSMOS_ENDPOINT: cosmos.endpoint}))
     try:

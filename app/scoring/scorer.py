@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from app.settings import Settings
     from ml.carprice.schema import CarFeatures
 
 
@@ -36,13 +35,3 @@ class Scorer(Protocol):
     async def quote(self, car: CarFeatures) -> Quote: ...
 
     async def aclose(self) -> None: ...
-
-
-def build_scorer(settings: Settings) -> Scorer:
-    if settings.scoring_mode == "remote":
-        from app.scoring_remote import RemoteScorer
-
-        return RemoteScorer.from_settings(settings)
-    from app.scoring_local import LocalScorer
-
-    return LocalScorer.load(settings.model_dir)

@@ -6,7 +6,7 @@ App Service's Oryx build installs the root requirements.txt (a copy of app/requi
 startup command (contract.APP_START_COMMAND) runs gunicorn from the package root. The model directory
 ships inside the package, and CARPRICE_MODEL_DIR points at it (the App stack sets it).
 
-    python -m app.package [--model-dir ml/outputs/model] [--out dist/app.zip]
+    python -m tools.app.package [--model-dir ml/outputs/model] [--out dist/app.zip]
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import ast
 import zipfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PACKAGE_MODEL_DIR = "model"  # relative to the package root, i.e. /home/site/wwwroot/model on App Service
 # The scoring code the app imports; whatever ml.* modules these import are added (see ml_files()).
 ML_ENTRY_MODULES = ("ml.carprice.pricer", "ml.carprice.schema")

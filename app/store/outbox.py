@@ -1,10 +1,10 @@
 """A durable on-disk outbox, so that no prediction is lost when Cosmos DB is slow or down.
 
-Every prediction is committed here before the user gets the price; the drainer (app/drainer.py)
+Every prediction is committed here before the user gets the price; the drainer (app/store/drainer.py)
 copies records to Cosmos DB and deletes them only once Cosmos has them. Concurrent requests'
 records are committed together (group commit, see OutboxWriter).
 
-One file belongs to one process (app/outbox_owners.py names and adopts them): on App Service the
+One file belongs to one process (app/store/owners.py names and adopts them): on App Service the
 outbox lives on /home, an SMB share that every instance mounts, where SQLite's WAL shared memory
 (-shm) and cross-process locking are not reliable. So the file is opened in WAL mode with
 locking_mode=EXCLUSIVE set before the first access: SQLite then keeps the WAL index in heap memory

@@ -3,13 +3,12 @@
 CarPriceApp (app/main.py) hands `POST /api/predictions` straight to PredictionLane, ahead of
 FastAPI's middleware stack and router: request objects, routing, exception and telemetry layers
 and their per-message send wrappers cost more than validating, scoring and committing a car.
-Every other request, including GET /api/predictions and the OpenAPI docs (which still describe
-this operation, app/api.py), goes through FastAPI as before.
+This is the operation's only handler; app/web/openapi.py describes it in the OpenAPI document.
 
 Behaviour is the API's: 413 for a body over the limit (declared or counted), 415 unless JSON, 422
 with field/reason from the shared schema (ml.carprice.schema.parse_row), 503 when the model or the
 outbox fails, 201 with a Location once the record is committed to the outbox. Security headers
-ride on every answer (app/security.py).
+ride on every answer (app/web/security.py).
 """
 
 from __future__ import annotations
@@ -21,25 +20,17 @@ from typing import Any
 import orjson
 from starlette.types import Receive, Scope, Send
 
-from app.scoring import ScoringUnavailable
-from app.security import SECURITY_HEADERS, too_large_body
+from app.scoring.scorer import ScoringUnavailable
 from app.service import PredictionService, RecordNotKept
-from ml.carprice.schema import RowError, parse_row
+from app.web.errors import error_body, one_error, too_large_body
+from app.web.security import SECURITY_HEADERS
+from ml.carprice.schema import parse_row
 
 log = logging.getLogger(__name__)
 
 PATH = "/api/predictions"
 _JSON = (b"content-type", b"application/json")
 _INVALID = "The car's details are not valid."
-
-
-def problem(detail: str, errors: list[RowError]) -> bytes:
-    """The API's one error shape: {"detail": ..., "errors": [{"field": ..., "reason": ...}]}."""
-    return orjson.dumps({"detail": detail, "errors": [{"field": e.field, "reason": e.reason} for e in errors]})
-
-
-def _one(detail: str, field: str, reason: str) -> bytes:
-    return problem(detail, [RowError(field=field, reason=reason)])
 
 
 def is_json(content_type: str) -> bool:
@@ -59,20 +50,20 @@ async def price_car(service: PredictionService, content_type: str, body: bytes) 
     """(status, JSON body, id of the new prediction or None) for one POST /api/predictions."""
     if not is_json(content_type):
         reason = "send the car as JSON (Content-Type: application/json)"
-        return 415, _one("Unsupported media type.", "(body)", reason), None
+        return 415, one_error("Unsupported media type.", "(body)", reason), None
     try:
         raw = decode_json(body)
     except ValueError as exc:
-        return 422, _one(_INVALID, "(body)", f"not valid JSON: {exc}"), None
+        return 422, one_error(_INVALID, "(body)", f"not valid JSON: {exc}"), None
     parsed = parse_row(raw)
     if isinstance(parsed, list):
-        return 422, problem(_INVALID, parsed), None
+        return 422, error_body(_INVALID, parsed), None
     try:
         prediction = await service.predict(parsed)
     except ScoringUnavailable as exc:
-        return 503, _one("The price model is unavailable; please retry shortly.", "(model)", str(exc)), None
+        return 503, one_error("The price model is unavailable; please retry shortly.", "(model)", str(exc)), None
     except RecordNotKept as exc:
-        return 503, _one("The prediction could not be recorded; please retry shortly.", "(store)", str(exc)), None
+        return 503, one_error("The prediction could not be recorded; please retry shortly.", "(store)", str(exc)), None
     return 201, orjson.dumps(prediction), prediction["id"]
 
 
@@ -107,7 +98,7 @@ class PredictionLane:
             status, payload, new_id = 413, too_large_body(self._limit), None
         except Exception:  # what FastAPI's ServerErrorMiddleware would do: log it, answer 500
             log.exception("POST %s failed", PATH)
-            status, payload, new_id = 500, _one("Internal server error.", "(server)", "unexpected error"), None
+            status, payload, new_id = 500, one_error("Internal server error.", "(server)", "unexpected error"), None
         headers = [_JSON, (b"content-length", str(len(payload)).encode()), *SECURITY_HEADERS]
         if new_id is not None:
             headers.append((b"location", f"{PATH}/{new_id}".encode()))

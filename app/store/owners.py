@@ -2,7 +2,7 @@
 
 On App Service the outbox directory is on /home, shared by every instance of the app, and each
 instance runs several gunicorn workers. Each worker (process) owns one folder, named
-`<instance>_<pid>`, holding its SQLite file (app/outbox.py) and a `lease` file whose modification
+`<instance>_<pid>`, holding its SQLite file (app/store/outbox.py) and a `lease` file whose modification
 time the owner refreshes every minute. A folder is orphaned when its owner is gone:
 
 - same instance: the process id no longer runs (a worker that crashed or was recycled) and the lease
@@ -32,7 +32,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.outbox import Outbox, read_all_rows
+from app.store.outbox import Outbox, read_all_rows
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ import asyncio
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from app.scoring import Quote
+from app.scoring.scorer import Quote
 from ml.carprice.pricer import Pricer
 from ml.carprice.schema import CarFeatures
 
