@@ -194,25 +194,22 @@ class FeedIngestFactory(Construct):
             integration_runtime_name=runtime.name,
             description="The data lake, reached from the managed network with the factory's identity.",
         )
-        linked = DataFactoryCustomDatasetLinkedService(name=lake.name)
-        landing = DataFactoryCustomDataset(
-            self, "LandingDataset",
-            name=LANDING_DATASET,
-            data_factory_id=factory_id,
-            type="Binary",
-            linked_service=linked,
-            type_properties_json=_binary_location(feeds.landing, None),
-        )
-        bronze = DataFactoryCustomDataset(
-            self, "BronzeDataset",
-            name=BRONZE_DATASET,
-            data_factory_id=factory_id,
-            type="Binary",
-            linked_service=linked,
-            parameters={"folder": ""},
-            type_properties_json=_binary_location(
-                feeds.bronze, {"value": "@dataset().folder", "type": "Expression"}
-            ),
+        # Binary datasets over the lake linked service: landing as a whole, bronze at a folder chosen per run.
+        landing, bronze = (
+            DataFactoryCustomDataset(
+                self, construct_id,
+                name=dataset_name,
+                data_factory_id=factory_id,
+                type="Binary",
+                linked_service=DataFactoryCustomDatasetLinkedService(name=lake.name),
+                parameters=parameters,
+                type_properties_json=_binary_location(filesystem, folder),
+            )
+            for construct_id, dataset_name, filesystem, folder, parameters in (
+                ("LandingDataset", LANDING_DATASET, feeds.landing, None, None),
+                ("BronzeDataset", BRONZE_DATASET, feeds.bronze,
+                 {"value": "@dataset().folder", "type": "Expression"}, {"folder": ""}),
+            )
         )
         self.pipeline = DataFactoryPipeline(
             self, "IngestPipeline",
