@@ -73,6 +73,7 @@ CASES = [
     Case("CKV2_CARPRICE_9", "no-diagnostics", "dev-edge", "azurerm_traffic_manager_profile",
          lambda r: None),  # the flip removes the stack's diagnostic settings (see _weakened_stack)
     Case("CKV2_CARPRICE_9", "no-diagnostics", "dev-foundation", "azurerm_key_vault", lambda r: None),
+    Case("CKV2_CARPRICE_9", "no-diagnostics", "prod-data", "azurerm_data_factory", lambda r: None),
     Case("CKV_CARPRICE_10", "http-probe", "prod-edge", "azurerm_traffic_manager_profile",
          _set_in("monitor_config", "protocol", "HTTP")),
     Case("CKV_CARPRICE_10", "wrong-path", "prod-edge", "azurerm_traffic_manager_profile",
