@@ -11,12 +11,7 @@ from stacks.config import EnvironmentConfig
 from stacks.foundation import FoundationStack
 from stacks.modules.data_factory import FactoryGit, FeedCopy, FeedIngestFactory, FeedSchedule
 from stacks.modules.data_lake import DataLake
-from stacks.modules.interfaces import RoleAssignment
 from stacks.modules.stream_ingest import StreamIngest
-
-
-def _layer(layer: str) -> str:
-    return f"/blobServices/default/containers/{layer}"
 
 
 class DataStack(PlatformStack):
@@ -36,24 +31,22 @@ class DataStack(PlatformStack):
         )
         self.lake = DataLake(
             self, "DataLake", placement=self.placement(),
-            interfaces=foundation.interfaces(
-                lock=config.lock_stateful_resources,
-                # Training reads curated data; only scoring and feature jobs write the gold layer.
-                role_assignments=(
-                    RoleAssignment(ml_identity, "Storage Blob Data Reader", scope_suffix=_layer("silver")),
-                    RoleAssignment(ml_identity, "Storage Blob Data Reader", scope_suffix=_layer("gold")),
-                    RoleAssignment(ml_identity, "Storage Blob Data Contributor", scope_suffix=_layer("gold")),
-                ),
-                encryption_key="storage",
-            ),
+            interfaces=foundation.interfaces(lock=config.lock_stateful_resources, encryption_key="storage"),
             name=self.namer.name("storage_account", "lake"),
             public_network_access=public,
             allowed_ip_ranges=allowed,
             extra_filesystems=(c.FEED_LANDING_CONTAINER,),
             resource_access_ids=(self.stream.namespace.id,),
         )
+        # The ML prep job (ml/carprice/prep.py) runs as the ML identity: it appends raw rows to bronze and
+        # rewrites silver and gold; training and batch scoring read gold and write their outputs there.
+        for layer in c.LAKE_LAYERS:
+            self.lake.grant(
+                f"Ml{layer.title()}", layer=layer, principal_id=ml_identity, role="Storage Blob Data Contributor"
+            )
         self.stream.capture_into(
             storage_account_id=self.lake.account.id, container="bronze",
+            container_id=self.lake.filesystems["bronze"].id,
             archive_name_format=c.CAPTURE_ARCHIVE_NAME_FORMAT,
         )
         factory = config.data_factory
@@ -69,6 +62,7 @@ class DataStack(PlatformStack):
                 patterns=tuple(f"*{suffix}" for suffix in c.FEED_FILE_SUFFIXES),
                 bronze="bronze",
             ),
+            filesystem_ids={fs: self.lake.filesystems[fs].id for fs in (c.FEED_LANDING_CONTAINER, "bronze")},
             schedule=FeedSchedule(factory.schedule.frequency, factory.schedule.interval, factory.schedule.start_time),
             public_network_access=public,
             git=FactoryGit(**git.model_dump()) if git else None,

@@ -9,7 +9,7 @@ definition (linked service, datasets, pipeline, trigger) lives here, so nothing 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -127,7 +127,8 @@ class FeedIngestFactory(Construct):
 
     def __init__(
         self, scope: Construct, id_: str, *, placement: Placement, interfaces: Interfaces, name: str,
-        lake_account_id: str, lake_dfs_endpoint: str, feeds: FeedCopy, schedule: FeedSchedule,
+        lake_account_id: str, lake_dfs_endpoint: str, feeds: FeedCopy, filesystem_ids: Mapping[str, str],
+        schedule: FeedSchedule,
         public_network_access: bool, git: FactoryGit | None = None,
     ) -> None:
         super().__init__(scope, id_)
@@ -162,7 +163,7 @@ class FeedIngestFactory(Construct):
         self.grants = [
             RoleAssignment(
                 self, f"LakeAccess{filesystem.title()}",
-                scope=f"{lake_account_id}/blobServices/default/containers/{filesystem}",
+                scope=filesystem_ids[filesystem],  # the container resource itself, so the grant waits for it
                 role_definition_name="Storage Blob Data Contributor",
                 principal_id=principal_id,
                 principal_type="ServicePrincipal",

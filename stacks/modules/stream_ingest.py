@@ -64,7 +64,8 @@ class StreamIngest(Construct):
         )
 
     def capture_into(
-        self, *, storage_account_id: str, container: str, archive_name_format: str, interval_seconds: int = 300,
+        self, *, storage_account_id: str, container: str, container_id: str, archive_name_format: str,
+        interval_seconds: int = 300,
     ) -> None:
         """Archive every event as Avro into `container`, authenticating as the namespace's system identity.
 
@@ -73,7 +74,7 @@ class StreamIngest(Construct):
         """
         grant = RoleAssignment(
             self, "CaptureWriter",
-            scope=f"{storage_account_id}/blobServices/default/containers/{container}",
+            scope=container_id,  # the container resource itself, so the grant waits for it
             role_definition_name="Storage Blob Data Contributor",
             principal_id=self.namespace.identity.principal_id,
             principal_type="ServicePrincipal",
