@@ -43,6 +43,8 @@ PRIVATE_DNS_ZONES: dict[str, tuple[str, ...]] = {
     "registry": ("privatelink.azurecr.io",),
     "amlworkspace": ("privatelink.api.azureml.ms", "privatelink.notebooks.azure.net"),
     "sites": ("privatelink.azurewebsites.net",),
+    "dataFactory": ("privatelink.datafactory.azure.net",),
+    "portal": ("privatelink.adf.azure.com",),
     "sites-staging": ("privatelink.azurewebsites.net",),  # a web app's "staging" slot
 }
 # What each app region reaches through endpoints of its own, so an outage of one region's network leaves the
