@@ -75,3 +75,12 @@ ML_DATA_ASSET = "carprice-gold"
 # One Azure ML datastore per lake filesystem (ADLS Gen2 datastores point at one filesystem each).
 ML_LAKE_DATASTORES = {layer: f"lake_{layer}" for layer in LAKE_LAYERS}
 ML_DATASTORE_LAKE = ML_LAKE_DATASTORES["gold"]  # where the data asset (MLTable) and batch outputs live
+# Folders on ML_DATASTORE_LAKE: prep writes the cars to price there, batch scoring writes predictions/<run id>/.
+ML_BATCH_INPUT_PATH = "batch-input"
+ML_BATCH_OUTPUT_PATH = "predictions"
+
+
+def ml_endpoint_name(endpoint: str, environment: str) -> str:
+    """An endpoint's name in one environment. Endpoint URIs are https://<name>.<region>.inference.ml.azure.com,
+    so a name is unique per region: environments sharing a region need their own names."""
+    return f"{endpoint}-{environment}"
