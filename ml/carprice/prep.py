@@ -1,4 +1,5 @@
-"""Medallion data prep: the raw CSV -> bronze (as ingested) -> silver (typed, cleaned) -> gold (features).
+"""Medallion data prep: the raw CSV, landed feeds and captured events -> bronze (as ingested) -> silver
+(typed, cleaned) -> gold (features).
 
 Re-running with the same input changes nothing: bronze inserts only rows it has not seen (keyed by
 source and line content), silver and gold are recomputed from bronze and written only when different.
@@ -9,6 +10,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,6 +19,7 @@ import pandas as pd
 import pyarrow as pa
 
 from ml.carprice.ids import car_id
+from ml.carprice.ingest import ingest_landed
 from ml.carprice.lake import ML_ROOT, Lake
 from ml.carprice.schema import CATEGORICAL_FEATURES, FEATURES, INTEGER_FEATURES, TARGET, parse_row
 
@@ -71,18 +74,23 @@ def read_source(path: Path) -> list[dict[str, str]]:
     return [{k.replace("-", "_"): (v or "").strip() for k, v in row.items()} for row in rows]
 
 
-def ingest_bronze(lake: Lake, source: Path, now: datetime | None = None) -> tuple[int, int]:
-    rows = read_source(source)
+def write_bronze(lake: Lake, rows: Iterable[tuple[str, int, dict[str, str]]], now: datetime | None = None) -> int:
+    """Insert (source, line, values) rows the bronze table does not hold yet; returns how many were new."""
     ingested_at = pd.Timestamp(now or datetime.now(UTC))
     records = []
-    for line, values in enumerate(rows, start=2):  # line 1 is the header
+    for source, line, values in rows:
         record = {c: values.get(c, "") for c in COLUMNS}
-        key = hashlib.sha256(f"{source.name}\x1f{line}\x1f{car_id(record)}".encode()).hexdigest()[:24]
-        records.append({"bronze_id": key, "car_id": car_id(record), "source": source.name, "line": line,
+        key = hashlib.sha256(f"{source}\x1f{line}\x1f{car_id(record)}".encode()).hexdigest()[:24]
+        records.append({"bronze_id": key, "car_id": car_id(record), "source": source, "line": line,
                         "ingested_at": ingested_at, **record})
     frame = pd.DataFrame.from_records(records, columns=BRONZE_SCHEMA.names)
-    inserted = lake.append_new("bronze", TABLE, frame, BRONZE_SCHEMA, key="bronze_id")
-    return len(rows), inserted
+    return lake.append_new("bronze", TABLE, frame, BRONZE_SCHEMA, key="bronze_id")
+
+
+def ingest_bronze(lake: Lake, source: Path, now: datetime | None = None) -> tuple[int, int]:
+    rows = read_source(source)
+    numbered = ((source.name, line, values) for line, values in enumerate(rows, start=2))  # line 1: header
+    return len(rows), write_bronze(lake, numbered, now)
 
 
 def _typed(raw: str, name: str) -> str | float | int | None:
@@ -127,10 +135,17 @@ def clean(bronze: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFram
     return frame(good, SILVER_SCHEMA), frame(unpriced, SILVER_SCHEMA), frame(rejected, REJECTED_SCHEMA), duplicates
 
 
-def run_prep(lake_root: str | Path | None = None, *, source: Path = DEFAULT_SOURCE,
+def run_prep(lake_root: str | Path | None = None, *, source: Path | None = DEFAULT_SOURCE,
              storage_options: dict[str, str] | None = None) -> PrepReport:
+    """`source` seeds bronze with a CSV (the data set, locally); landed feeds and captured events are
+    always ingested (ml/carprice/ingest.py)."""
     lake = Lake.at(lake_root, storage_options)
-    source_rows, inserted = ingest_bronze(lake, source)
+    source_rows, inserted = ingest_bronze(lake, source) if source is not None else (0, 0)
+    landed = ingest_landed(lake, lambda rows: write_bronze(lake, rows))
+    source_rows, inserted = source_rows + landed.records, inserted + landed.inserted
+    if not lake.exists("bronze", TABLE):
+        raise FileNotFoundError(f"bronze has no {TABLE} table and nothing landed under {lake.root}: "
+                                "land a dealer feed or capture events first")
     bronze = lake.read("bronze", TABLE)
     silver, unpriced, rejected, duplicates = clean(bronze)
     lake.overwrite("silver", TABLE, silver, SILVER_SCHEMA)

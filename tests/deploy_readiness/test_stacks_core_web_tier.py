@@ -39,6 +39,9 @@ def test_prod_web_app_is_reachable_only_through_its_private_endpoints(synth, reg
         assert endpoint["private_service_connection"]["private_connection_resource_id"].startswith(
             "${azurerm_linux_web_app."
         )
+        # Every region's app registers in the primary zone: the one the agents' network resolves to deploy.
+        (zone_id,) = endpoint["private_dns_zone_group"]["private_dns_zone_ids"]
+        assert "azurerm_private_dns_zonePrivateDns_ZoneAzurewebsitesNet" in zone_id
 
 
 def test_dev_web_app_is_public_only_to_the_team_and_traffic_manager(synth):
