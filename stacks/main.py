@@ -56,8 +56,8 @@ def build_environment(app: App, config: EnvironmentConfig) -> list[PlatformStack
         # before every stack that touches a private data plane.
         agent_network = AgentNetworkStack(app, config=config, foundation=foundation)
         agent_network.add_dependency(foundation)
-        for dependent in (data, ml, global_data, *apps, edge):
-            dependent.add_dependency(agent_network)
+        for reaches_private_endpoints in (data, ml, global_data, *apps, edge):
+            reaches_private_endpoints.add_dependency(agent_network)
         stacks = [AgentsStack(app, config=config), foundation, agent_network, *stacks[1:]]
     for stack in stacks:
         stack.add_required_tags()
