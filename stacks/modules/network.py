@@ -30,6 +30,7 @@ class SubnetSpec:
 
 _DELEGATION_ACTIONS = {
     "Microsoft.Web/serverFarms": ["Microsoft.Network/virtualNetworks/subnets/action"],
+    "Microsoft.DevOpsInfrastructure/pools": ["Microsoft.Network/virtualNetworks/subnets/join/action"],
 }
 
 
