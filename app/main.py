@@ -14,25 +14,34 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
-from app import api, health, pages
-from app.cosmos_store import CosmosStore
-from app.errors import on_body_too_large, on_request_validation_error
-from app.outbox_owners import Owner, open_own_outbox
-from app.prediction_lane import PredictionLane
-from app.scoring import Scorer, build_scorer
-from app.security import BodyTooLarge, SecurityMiddleware
+from app.scoring.local import LocalScorer
+from app.scoring.remote import RemoteScorer
+from app.scoring.scorer import Scorer
 from app.service import PredictionService
 from app.settings import Settings
+from app.store.cosmos import CosmosStore
+from app.store.owners import Owner, open_own_outbox
+from app.web import api, health, pages
+from app.web.errors import BodyTooLarge, on_body_too_large, on_request_validation_error
+from app.web.openapi import openapi_document
+from app.web.prediction_lane import PredictionLane
+from app.web.security import SecurityMiddleware
 
 HERE = Path(__file__).resolve().parent
 log = logging.getLogger("app")
+
+
+def build_scorer(settings: Settings) -> Scorer:
+    if settings.scoring_mode == "remote":
+        return RemoteScorer.from_settings(settings)
+    return LocalScorer.load(settings.model_dir)
 
 
 def build_service(settings: Settings, scorer: Scorer | None = None) -> PredictionService:
     store = CosmosStore(settings) if settings.cosmos_endpoint else None
     if store is None:
         log.warning("no Cosmos DB endpoint configured: predictions stay in the outbox at %s", settings.outbox_dir)
-    # One outbox per process (gunicorn worker): see app/outbox_owners.py.
+    # One outbox per process (gunicorn worker): see app/store/owners.py.
     owner = Owner.of_this_process()
     outbox = open_own_outbox(settings.outbox_dir, owner, settings.outbox_fsync_each_commit)
     return PredictionService(settings, scorer or build_scorer(settings), outbox, store, owner=owner)
@@ -40,7 +49,7 @@ def build_service(settings: Settings, scorer: Scorer | None = None) -> Predictio
 
 class CarPriceApp(FastAPI):
     """FastAPI, except that POST /api/predictions (the hot path) goes straight to its plain-ASGI handler
-    (app/prediction_lane.py) instead of through FastAPI's middleware stack and router."""
+    (app/web/prediction_lane.py) instead of through FastAPI's middleware stack and router."""
 
     lane: PredictionLane
 
@@ -80,11 +89,12 @@ def create_app(settings: Settings | None = None, scorer: Scorer | None = None) -
     app.include_router(health.router)
     app.include_router(api.router)
     app.include_router(pages.router)
-    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    app.openapi = lambda: openapi_document(app)  # type: ignore[method-assign]
+    app.mount("/static", StaticFiles(directory=HERE / "web" / "static"), name="static")
 
     @app.get("/docs", include_in_schema=False)
     async def docs() -> HTMLResponse:
-        return HTMLResponse((HERE / "templates" / "swagger.html").read_text())
+        return HTMLResponse((HERE / "web" / "templates" / "swagger.html").read_text())
 
     return app
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from pydantic import BaseModel, Field
 
-from app.scoring import Quote
+from app.scoring.scorer import Quote
 from ml.carprice.schema import CarFeatures
 
 

@@ -9,13 +9,13 @@ from dataclasses import dataclass, field
 
 from starlette.concurrency import run_in_threadpool
 
-from app.cosmos_store import CosmosStore
-from app.drainer import Drainer
-from app.outbox import Outbox, OutboxWriter
-from app.outbox_owners import LeaseKeeper, Owner
 from app.records import Prediction, new_prediction, prediction_from_document
-from app.scoring import Scorer
+from app.scoring.scorer import Scorer
 from app.settings import Settings
+from app.store.cosmos import CosmosStore
+from app.store.drainer import Drainer
+from app.store.outbox import Outbox, OutboxWriter
+from app.store.owners import LeaseKeeper, Owner
 from ml.carprice.schema import CarFeatures
 
 log = logging.getLogger(__name__)

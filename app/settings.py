@@ -2,7 +2,7 @@
 
 No secrets live here: in Azure the app authenticates to Cosmos DB and the Azure ML endpoint with
 DefaultAzureCredential (its managed identity); locally the Cosmos emulator's well-known key is used,
-and only ever for a loopback endpoint (see app/cosmos_store.py).
+and only ever for a loopback endpoint (see app/store/cosmos.py).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
 def _default_model_dir() -> Path:
-    # In the App Service package the model sits at the package root (app/package.py); in the repo,
+    # In the App Service package the model sits at the package root (tools/app/package.py); in the repo,
     # `make train` writes it to ml/outputs/model.
     packaged = ROOT / "model"
     return packaged if (packaged / "model.onnx").is_file() else ROOT / "ml" / "outputs" / "model"

@@ -3,7 +3,7 @@ in-process ONNX model, commit to the durable outbox) against GET /healthz (the f
 doing no work) in the same run, 8 connections, bounded duration each.
 
 Target (issue 5): POST >= 0.5x the healthz rate, POST p99 <= 25 ms.
-POST /api/predictions is served by its plain-ASGI lane (app/prediction_lane.py); /healthz goes through
+POST /api/predictions is served by its plain-ASGI lane (app/web/prediction_lane.py); /healthz goes through
 FastAPI's full stack, so the floor includes framework overhead the POST no longer pays. The machine's
 load average is printed with the results: wrk and the app share its cores with whatever else runs.
 The app runs as App Service runs it (contract.APP_START_COMMAND: gunicorn + uvicorn workers) with the
@@ -41,7 +41,7 @@ wrk.body = '{body}'
 
 
 def _model_dir(work: Path) -> Path:
-    from app.local_twin import model_problem
+    from tools.app.local_twin import model_problem
 
     trained = ROOT / "ml" / "outputs" / "model"
     if model_problem(trained) is None:

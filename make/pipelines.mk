@@ -56,7 +56,7 @@ ml-gate-outcome: $(SETUP_STAMP)  ## make ml-gate for a pipeline: a rejection is 
 ml-rollout: $(SETUP_STAMP)  ## the registered version, blue/green deploy, smoke test, traffic steps, rollback on failure (ENV=...)
 	@$(need-env)$(PY) -m tools.deploy.ml_jobs rollout --env $(ENV) --outdir $(CDKTF_OUT) --results $(ML_RESULTS)
 
-ml-batch-score: $(SETUP_STAMP)  ## run the batch endpoint over the gold data asset (ENV=...)
+ml-batch-score: $(SETUP_STAMP)  ## batch endpoint over the cars prep left on the lake, run published to Cosmos DB (ENV=...)
 	@$(need-env)$(PY) -m tools.deploy.ml_jobs batch-score --env $(ENV) --outdir $(CDKTF_OUT)
 
 app-model: $(SETUP_STAMP)  ## the model version the environment's online endpoint serves, into ml/outputs/model (ENV=...)

@@ -17,8 +17,8 @@ import httpx
 import pytest
 
 import contract
-from app.package import build_package
 from tests.app.conftest import AUDI, wait_for
+from tools.app.package import build_package
 from tools.emulators import free_port, port_is_open
 
 pytestmark = pytest.mark.xdist_group("app")
@@ -39,11 +39,15 @@ def test_package_has_requirements_at_root_app_contract_scoring_code_and_model(un
     requirements = (unpacked / "requirements.txt").read_text()
     for package in ("fastapi", "gunicorn", "uvicorn-worker", "orjson", "azure-cosmos", "azure-identity", "onnxruntime"):
         assert package in requirements
-    for path in ("app/main.py", "app/gunicorn.conf.py", "app/templates/predictor.html", "app/static/app.css",
-                 "app/static/vendor/swagger-ui/LICENSE", "contract/__init__.py", "ml/carprice/schema.py",
+    for path in ("app/main.py", "app/gunicorn.conf.py", "app/web/templates/predictor.html", "app/web/static/app.css",
+                 "app/web/static/vendor/swagger-ui/LICENSE", "contract/__init__.py", "ml/carprice/schema.py",
                  "ml/carprice/pricer.py", "model/model.onnx", "model/model_card.json"):
         assert (unpacked / path).is_file(), path
     assert not list(unpacked.rglob("__pycache__")) and not (unpacked / "tests").exists()
+    # Only what runs on App Service: the twin launcher and the packager stay behind.
+    assert not (unpacked / "tools").exists()
+    for tool in ("local_twin.py", "package.py"):
+        assert not list(unpacked.rglob(tool)), tool
 
 
 def test_package_imports_resolve_inside_the_package(unpacked: Path) -> None:

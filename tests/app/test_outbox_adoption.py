@@ -15,8 +15,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.main import create_app
-from app.outbox import Outbox
-from app.outbox_owners import DB_FILE, LEASE_FILE, Owner, adopt_orphans, is_orphan, this_instance
+from app.store.outbox import Outbox
+from app.store.owners import DB_FILE, LEASE_FILE, Owner, adopt_orphans, is_orphan, this_instance
 from tests.app.conftest import AUDI, app_settings, cosmos_container, wait_for
 from tools.emulators import CosmosEmulator
 

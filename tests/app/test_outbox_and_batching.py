@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from app.outbox import Outbox, OutboxWriter
-from app.scoring_local import LocalScorer
+from app.scoring.local import LocalScorer
+from app.store.outbox import Outbox, OutboxWriter
 from ml.carprice.schema import CarFeatures
 from tests.app.conftest import AUDI
 

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 import contract
 from app.main import create_app
-from app.scoring_remote import RemoteScorer
+from app.scoring.remote import RemoteScorer
 from tests.app.conftest import AUDI, app_settings
 from tests.app.fake_aml_endpoint import FakeAmlEndpoint, FakeTokenCredential
 from tools.emulators import free_port

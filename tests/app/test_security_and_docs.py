@@ -39,13 +39,32 @@ def test_liveness_is_cheap_and_readiness_checks_model_and_store(api: TestClient)
     assert ready.json()["checks"]["model"] == "ok" and ready.json()["checks"]["store"] == "ok"
 
 
+def _resolve(spec: dict, schema: dict) -> dict:
+    ref = schema.get("$ref", "")
+    return spec["components"]["schemas"][ref.rsplit("/", 1)[-1]] if ref else schema
+
+
 def test_openapi_describes_the_request_schema_and_error_shape(api: TestClient) -> None:
     spec = api.get("/openapi.json").json()
     post = spec["paths"]["/api/predictions"]["post"]
-    schema = post["requestBody"]["content"]["application/json"]["schema"]
+    schema = _resolve(spec, post["requestBody"]["content"]["application/json"]["schema"])
     assert {"make", "horsepower", "curb_weight"} <= set(schema["required"])
     assert {"201", "413", "415", "422", "503"} <= set(post["responses"])
     assert {"limit", "make"} <= {p["name"] for p in spec["paths"]["/api/predictions"]["get"]["parameters"]}
+
+
+def test_openapi_declares_the_error_body_the_app_sends_and_the_readiness_503(api: TestClient) -> None:
+    spec = api.get("/openapi.json").json()
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            for status, response in operation["responses"].items():
+                if status.startswith(("4", "5")) and path != contract.READY_PATH:
+                    schema = response["content"]["application/json"]["schema"]
+                    assert schema == {"$ref": "#/components/schemas/ErrorBody"}, (method, path, status)
+    assert "HTTPValidationError" not in spec["components"]["schemas"]
+    assert "503" in spec["paths"][contract.READY_PATH]["get"]["responses"]
+    body = api.get("/api/predictions", params={"limit": 0}).json()
+    assert set(body) == {"detail", "errors"} and set(body["errors"][0]) == {"field", "reason"}
 
 
 def test_docs_page_uses_only_vendored_assets(api: TestClient) -> None:

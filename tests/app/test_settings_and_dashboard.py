@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 import contract
-from app.dashboard import summarize
 from app.records import Prediction
 from app.settings import Settings
+from app.web.dashboard import summarize
 
 
 def test_settings_come_from_the_contract_environment_variable_names(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -56,7 +56,7 @@ def test_every_pipeline_variable_is_documented() -> None:
 def test_pr_validation_publishes_results_even_when_a_step_fails() -> None:
     steps = PIPELINES["pr-validation"]["jobs"][0]["steps"]
     scripts = [s["script"] for s in steps if "script" in s]
-    assert scripts == ["make lint", "make test", "make scan"]
+    assert scripts == ["make lint", "make test", "make scan", "make validate"]
     published = [s for s in steps if s.get("task") == "PublishTestResults@2"]
     assert {s["inputs"]["testResultsFiles"] for s in published} == {"reports/pytest/*.xml", "reports/checkov/**/*.xml"}
     assert all(s["condition"] == "always()" for s in published)

@@ -55,8 +55,8 @@ def test_cross_stack_values_flow_through_remote_state_not_literal_ids(synth):
 
 
 def _taggable(tf_type: str) -> bool:
-    module_name = tf_type.removeprefix("azurerm_").removeprefix("azapi_")
-    provider = "cdktn_provider_azapi" if tf_type.startswith("azapi_") else "cdktn_provider_azurerm"
+    provider_name, _, module_name = tf_type.partition("_")
+    provider = f"cdktn_provider_{provider_name}"
     module = importlib.import_module(f"{provider}.{module_name}")
     cls = next(v for v in vars(module).values() if getattr(v, "TF_RESOURCE_TYPE", None) == tf_type)
     return hasattr(cls, "tags_input")

@@ -1,0 +1,1 @@
+"""Where predictions are kept: the on-disk outbox, its owners and drainer, and Cosmos DB."""

@@ -1,0 +1,102 @@
+"""Copies outbox records to Cosmos DB in the background: at start-up, whenever new ones are committed,
+and on a timer with exponential backoff while Cosmos is unreachable. A record leaves the outbox only
+after Cosmos has accepted it; upserts by id make a repeated copy harmless."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+from app.store.outbox import Outbox
+
+log = logging.getLogger(__name__)
+
+
+class Drainer:
+    def __init__(
+        self,
+        outbox: Outbox,
+        upsert: Callable[[dict], object],
+        *,
+        batch_size: int = 64,
+        parallel: int = 4,
+        idle_seconds: float = 5.0,
+        max_backoff_seconds: float = 30.0,
+    ) -> None:
+        self.outbox = outbox
+        self._upsert = upsert
+        self._batch_size = batch_size
+        self._pool = ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="outbox-drain")
+        self._idle = idle_seconds
+        self._max_backoff = max_backoff_seconds
+        self._wake = threading.Event()
+        self._stopping = False
+        self._thread = threading.Thread(target=self._run, name="outbox-drainer", daemon=True)
+        self.last_error: str | None = None
+        self._backoff: float | None = None
+
+    def start(self) -> Drainer:
+        self._wake.set()  # drain whatever an earlier run left behind, straight away
+        self._thread.start()
+        return self
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+        self._thread.join(timeout=15)
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def drain_once(self) -> tuple[int, int]:
+        """Copy one batch; returns (stored, failed)."""
+        docs = self.outbox.oldest(self._batch_size)
+        if not docs:
+            return 0, 0
+        results = list(self._pool.map(self._try_upsert, docs))
+        stored = [d["id"] for d, err in zip(docs, results, strict=True) if err is None]
+        failed = [(d["id"], err) for d, err in zip(docs, results, strict=True) if err is not None]
+        if stored:
+            self.outbox.remove(stored)
+        if failed:
+            self.last_error = failed[0][1]
+            self.outbox.note_failure([i for i, _ in failed], failed[0][1] or "")
+        else:
+            self.last_error = None
+        return len(stored), len(failed)
+
+    def _try_upsert(self, doc: dict) -> str | None:
+        try:
+            self._upsert(doc)
+            return None
+        except Exception as exc:
+            return f"{type(exc).__name__}: {str(exc)[:300]}"
+
+    def _run(self) -> None:
+        delay = self._idle
+        while not self._stopping:
+            self._wake.wait(timeout=delay)
+            self._wake.clear()
+            if not self._stopping:
+                delay = self._drain_until_empty_or_failing()
+
+    def _drain_until_empty_or_failing(self) -> float:
+        """Returns how long to sleep: the idle interval, or the next backoff step while Cosmos fails."""
+        while not self._stopping:
+            try:
+                stored, failed = self.drain_once()
+            except Exception:  # the outbox file itself: log and retry later rather than kill the thread
+                log.exception("outbox drain failed")
+                failed, stored = 1, 0
+            if failed:
+                log.warning("Cosmos DB unavailable, record(s) kept in the outbox: %s", self.last_error)
+                # First retry soon (a blip), then back off so a long outage costs little.
+                self._backoff = 0.5 if self._backoff is None else min(self._backoff * 2, self._max_backoff)
+                return self._backoff
+            self._backoff = None
+            if stored == 0:
+                break
+        return self._idle

@@ -1,0 +1,178 @@
+"""A durable on-disk outbox, so that no prediction is lost when Cosmos DB is slow or down.
+
+Every prediction is committed here before the user gets the price; the drainer (app/store/drainer.py)
+copies records to Cosmos DB and deletes them only once Cosmos has them. Concurrent requests'
+records are committed together (group commit, see OutboxWriter).
+
+One file belongs to one process (app/store/owners.py names and adopts them): on App Service the
+outbox lives on /home, an SMB share that every instance mounts, where SQLite's WAL shared memory
+(-shm) and cross-process locking are not reliable. So the file is opened in WAL mode with
+locking_mode=EXCLUSIVE set before the first access: SQLite then keeps the WAL index in heap memory
+and never creates or maps a -shm file ("WAL without shared memory", sqlite.org/wal.html), and the
+connection holds its file lock for its whole life, so no other process can open it by mistake.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import orjson
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS pending (
+    id TEXT PRIMARY KEY,
+    created_at TEXT NOT NULL,
+    make TEXT NOT NULL,
+    body TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT
+);
+CREATE INDEX IF NOT EXISTS pending_by_time ON pending (created_at);
+"""
+
+Row = tuple[str, str, str, str]  # id, created_at, make, body (JSON)
+
+
+def open_exclusive_wal(path: Path, fsync_each_commit: bool = False, wait_s: float = 5.0) -> sqlite3.Connection:
+    """A connection that owns `path`: WAL journal, no shared memory, file lock held until close."""
+    db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=wait_s)
+    try:
+        # Order matters: EXCLUSIVE must be set before the first read, or SQLite maps a -shm file.
+        db.execute("PRAGMA locking_mode=EXCLUSIVE")
+        mode = db.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+        if mode != "wal":
+            raise sqlite3.OperationalError(f"{path}: journal mode is {mode!r}, expected 'wal'")
+        # WAL + NORMAL: a commit acknowledged to the user survives a crash or restart of the process; FULL
+        # also survives the machine losing power, at one fsync per commit (Settings.outbox_fsync_each_commit).
+        db.execute(f"PRAGMA synchronous={'FULL' if fsync_each_commit else 'NORMAL'}")
+        db.executescript(_SCHEMA)
+    except BaseException:
+        db.close()
+        raise
+    return db
+
+
+def read_all_rows(path: Path) -> list[Row]:
+    """Every record of an outbox file this process does not own (one it has adopted)."""
+    db = open_exclusive_wal(path, wait_s=0.2)  # locked means its owner still runs: don't wait for it
+    try:
+        return db.execute("SELECT id, created_at, make, body FROM pending ORDER BY created_at").fetchall()
+    finally:
+        db.close()  # the last connection checkpoints the WAL into the file and deletes it
+
+
+class Outbox:
+    """One process's SQLite file; safe to share between that process's threads."""
+
+    def __init__(self, path: Path, fsync_each_commit: bool = False) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._lock = threading.Lock()
+        self._db = open_exclusive_wal(path, fsync_each_commit)
+
+    def add_many(self, docs: Iterable[dict]) -> None:
+        self.add_rows([(d["id"], d["created_at"], d["make"], orjson.dumps(d).decode()) for d in docs])
+
+    def add_rows(self, rows: Sequence[Row]) -> None:
+        """One transaction; a record already present (same id) is replaced, so a repeated copy is harmless."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.executemany(
+                    "INSERT OR REPLACE INTO pending (id, created_at, make, body) VALUES (?,?,?,?)", rows
+                )
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    def oldest(self, limit: int) -> list[dict]:
+        with self._lock:
+            rows = self._db.execute("SELECT body FROM pending ORDER BY created_at LIMIT ?", (limit,)).fetchall()
+        return [orjson.loads(body) for (body,) in rows]
+
+    def newest(self, limit: int, make: str | None = None) -> list[dict]:
+        query = "SELECT body FROM pending {} ORDER BY created_at DESC LIMIT ?".format("WHERE make = ?" if make else "")
+        params: tuple = (make, limit) if make else (limit,)
+        with self._lock:
+            rows = self._db.execute(query, params).fetchall()
+        return [orjson.loads(body) for (body,) in rows]
+
+    def remove(self, ids: Iterable[str]) -> None:
+        with self._lock:
+            self._db.executemany("DELETE FROM pending WHERE id = ?", [(i,) for i in ids])
+
+    def note_failure(self, ids: Iterable[str], error: str) -> None:
+        with self._lock:
+            self._db.executemany(
+                "UPDATE pending SET attempts = attempts + 1, last_error = ? WHERE id = ?",
+                [(error[:500], i) for i in ids],
+            )
+
+    def count(self) -> int:
+        with self._lock:
+            return int(self._db.execute("SELECT COUNT(*) FROM pending").fetchone()[0])
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+class OutboxWriter:
+    """Group commit: records handed over during one turn of the event loop are committed together in
+    one transaction on the next turn. Without per-commit fsync a commit is ~0.05 ms, so it runs right
+    on the event loop (no thread hand-off); with fsync it runs on one writer thread so the loop keeps
+    serving while the disk syncs."""
+
+    def __init__(self, outbox: Outbox, on_committed: Callable[[], None], offload: bool = False) -> None:
+        self.outbox = outbox
+        self._on_committed = on_committed
+        self._pending: list[tuple[dict, asyncio.Future]] = []
+        self._offload = offload
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox-writer")
+
+    async def put(self, doc: dict) -> None:
+        """Returns once the record is committed; raises if it could not be written."""
+        loop = asyncio.get_running_loop()
+        done = loop.create_future()
+        if not self._pending:
+            loop.call_soon(self._flush, loop)
+        self._pending.append((doc, done))
+        await done
+
+    def _flush(self, loop: asyncio.AbstractEventLoop) -> None:
+        batch, self._pending = self._pending, []
+        if self._offload:
+            self._thread.submit(self._commit_on_thread, batch, loop)
+        else:
+            _resolve_all([d for _, d in batch], self._commit(batch))
+
+    def _commit(self, batch: list[tuple[dict, asyncio.Future]]) -> BaseException | None:
+        try:
+            self.outbox.add_many(doc for doc, _ in batch)
+        except Exception as exc:  # reported to every waiting request; later batches still try
+            return exc
+        self._on_committed()
+        return None
+
+    def _commit_on_thread(self, batch: list[tuple[dict, asyncio.Future]], loop: asyncio.AbstractEventLoop) -> None:
+        error = self._commit(batch)
+        loop.call_soon_threadsafe(_resolve_all, [d for _, d in batch], error)
+
+    def close(self) -> None:
+        self._thread.shutdown(wait=True)
+
+
+def _resolve_all(futures: list[asyncio.Future], error: BaseException | None) -> None:
+    for done in futures:
+        if done.done():
+            continue
+        if error is None:
+            done.set_result(None)
+        else:
+            done.set_exception(error)

@@ -1,0 +1,67 @@
+"""The JSON API's FastAPI routes: prediction history and batch results (OpenAPI docs at /docs).
+POST /api/predictions is served by app/web/prediction_lane.py and described by app/web/openapi.py."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+from pydantic import BaseModel
+
+from app.records import Prediction
+from app.service import PredictionService
+from app.web.errors import INVALID_QUERY, documented, error_response, one_error
+from ml.carprice.schema import Make
+
+router = APIRouter(prefix="/api", tags=["predictions"])
+
+
+class PredictionPage(BaseModel):
+    items: list[Prediction]
+    limit: int
+    make: str | None
+    store_ok: bool
+    pending: int
+
+
+class BatchResults(BaseModel):
+    run: dict | None
+    make: str | None
+    items: list[dict]
+
+
+def service_of(request: Request) -> PredictionService:
+    return request.app.state.service
+
+
+@router.get(
+    "/predictions", response_model=PredictionPage, summary="Prediction history, newest first",
+    responses=INVALID_QUERY,
+)
+async def list_predictions(
+    request: Request,
+    limit: Annotated[int, Query(ge=1, le=200, description="Page size (1 to 200)")] = 50,
+    make: Annotated[Make | None, Query(description="Only this make")] = None,
+) -> PredictionPage:
+    history = await service_of(request).history(limit, make)
+    return PredictionPage(
+        items=history.items, limit=limit, make=make, store_ok=history.store_ok, pending=history.pending
+    )
+
+
+@router.get(
+    "/batch-results", response_model=BatchResults, summary="Precomputed prices from the last batch scoring run",
+    responses={**INVALID_QUERY, **documented(503, "The results store is unreachable; retry later")},
+)
+async def list_batch_results(
+    request: Request,
+    make: Annotated[Make | None, Query(description="Only this make")] = None,
+) -> Response:
+    view = await service_of(request).batch(make)
+    if not view.store_ok:
+        body = one_error("Batch results are unavailable right now.", "(store)", "Cosmos DB is not reachable")
+        return error_response(503, body)
+    return Response(
+        BatchResults(run=view.run, make=make, items=view.items).model_dump_json(), media_type="application/json"
+    )

@@ -1,0 +1,103 @@
+"""The HTML pages for business users: predictor, dashboard, batch results (server-rendered, no JS)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import parse_qs
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from app.scoring.scorer import ScoringUnavailable
+from app.service import PredictionService, RecordNotKept
+from app.web import charts
+from app.web.dashboard import parse_time, summarize
+from app.web.form_fields import form_fields, form_to_row, value_label
+from ml.carprice.schema import allowed_values, parse_row
+
+router = APIRouter(include_in_schema=False)
+BATCH_PAGE_ROWS = 60  # a screenful or two; the make filter narrows the rest
+templates = Jinja2Templates(directory=Path(__file__).resolve().parent / "templates")
+
+
+def _money(value: float | None) -> str:
+    return "–" if value is None else f"${value:,.0f}"
+
+
+def _when(text: str) -> str:
+    return f"{parse_time(text):%Y-%m-%d %H:%M} UTC"
+
+
+templates.env.filters.update(money=_money, when=_when, label=value_label)
+templates.env.globals.update(range_bar=charts.range_bar)
+
+
+def _service(request: Request) -> PredictionService:
+    return request.app.state.service
+
+
+def _render(request: Request, name: str, status: int = 200, **context: object) -> HTMLResponse:
+    service = _service(request)
+    context |= {
+        "model_version": service.scorer.model_version,
+        "region": service.settings.region,
+        "active": name.removesuffix(".html"),
+    }
+    return templates.TemplateResponse(request, name, context, status_code=status)
+
+
+@router.get("/", response_class=HTMLResponse)
+async def predictor(request: Request) -> HTMLResponse:
+    return _render(request, "predictor.html", fields=form_fields(), values={}, errors={}, result=None)
+
+
+@router.post("/", response_class=HTMLResponse)
+async def predictor_submit(request: Request) -> HTMLResponse:
+    # A plain urlencoded form: parsed here so the app needs no multipart library.
+    form = {k: v[-1] for k, v in parse_qs((await request.body()).decode("utf-8", "replace")).items()}
+    row, number_errors = form_to_row(form)
+    parsed = parse_row(row)
+    errors = {e.field: e.reason for e in ([] if not isinstance(parsed, list) else parsed)}
+    errors |= {e.field: e.reason for e in number_errors}
+    context = {"fields": form_fields(), "values": form, "errors": errors, "result": None, "problem": None}
+    if errors or isinstance(parsed, list):
+        return _render(request, "predictor.html", status=422, **context)
+    try:
+        context["result"] = await _service(request).predict(parsed)
+    except (ScoringUnavailable, RecordNotKept) as exc:
+        context["problem"] = f"We could not price this car right now ({exc}). Please try again in a minute."
+        return _render(request, "predictor.html", status=503, **context)
+    return _render(request, "predictor.html", **context)
+
+
+@router.get("/dashboard", response_class=HTMLResponse)
+async def dashboard(request: Request) -> HTMLResponse:
+    service = _service(request)
+    history = await service.history(service.settings.dashboard_window)
+    board = summarize(history.items)
+    return _render(
+        request, "dashboard.html", board=board, store_ok=history.store_ok, pending=history.pending,
+        window=service.settings.dashboard_window,
+        per_make_chart=charts.horizontal_bars(
+            [(value_label(m), n) for m, n in board.per_make], "Predictions per make"
+        ),
+        price_chart=charts.columns(
+            board.price_bins, "Price distribution", tooltips=board.price_bin_tips,
+        ),
+        traffic_chart=charts.columns(board.traffic, "Predictions over time", tooltips=board.traffic_tips),
+    )
+
+
+@router.get("/batch", response_class=HTMLResponse)
+async def batch(request: Request, make: str | None = None) -> HTMLResponse:
+    makes = allowed_values("make")
+    chosen = make if make in makes else None
+    view = await _service(request).batch(chosen)
+    priced = [r for r in view.items if not r.get("error")]
+    # Reads like a price list: by make, then cheapest first; cars that could not be priced last.
+    rows = sorted(view.items, key=lambda r: (bool(r.get("error")), r.get("make") or "", r.get("price") or 0))
+    return _render(
+        request, "batch.html", view=view, makes=makes, chosen=chosen, priced=len(priced),
+        failed=len(view.items) - len(priced), rows=rows[:BATCH_PAGE_ROWS], total=len(rows),
+    )
