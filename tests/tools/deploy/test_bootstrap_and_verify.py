@@ -143,6 +143,9 @@ ARM_LISTED = {
     "azurerm_dev_center": "Microsoft.DevCenter/devcenters",
     "azurerm_dev_center_project": "Microsoft.DevCenter/projects",
     "azurerm_managed_devops_pool": "Microsoft.DevOpsInfrastructure/pools",
+    "azurerm_application_gateway": "Microsoft.Network/applicationGateways",
+    "azurerm_web_application_firewall_policy": "Microsoft.Network/ApplicationGatewayWebApplicationFirewallPolicies",
+    "azurerm_monitor_data_collection_rule": "Microsoft.Insights/dataCollectionRules",
 }
 # Listed as "<parent name>/<name>": (ARM type, attribute naming the parent).
 ARM_LISTED_CHILDREN = {
@@ -152,6 +155,27 @@ ARM_LISTED_CHILDREN = {
         "Microsoft.MachineLearningServices/workspaces/computes", "machine_learning_workspace_id"),
     "azurerm_linux_web_app_slot": ("Microsoft.Web/sites/slots", "app_service_id"),
 }
+
+
+# Child, extension and data-plane types: ARM never lists them in a resource group.
+NOT_LISTED = {
+    "azurerm_resource_group", "azurerm_subnet", "azurerm_subnet_network_security_group_association",
+    "azurerm_subnet_nat_gateway_association", "azurerm_nat_gateway_public_ip_association",
+    "azurerm_virtual_network_peering", "azurerm_role_assignment", "azurerm_management_lock",
+    "azurerm_monitor_diagnostic_setting", "azurerm_monitor_data_collection_rule_association",
+    "azurerm_consumption_budget_resource_group", "azurerm_key_vault_key", "azurerm_key_vault_secret",
+    "azurerm_key_vault_certificate", "azurerm_storage_container", "azurerm_storage_management_policy",
+    "azurerm_cosmosdb_sql_database", "azurerm_cosmosdb_sql_container", "azurerm_cosmosdb_sql_role_assignment",
+    "azurerm_eventhub", "azurerm_eventhub_consumer_group", "azurerm_kubernetes_cluster_extension",
+    "azurerm_kubernetes_cluster_node_pool", "azurerm_machine_learning_datastore_datalake_gen2",
+    "azurerm_traffic_manager_azure_endpoint", "time_sleep",
+}
+
+
+def test_every_synthesized_type_is_known_to_the_arm_shaped_listing(synth_out: Path) -> None:
+    types = {t for stack in load_stacks(synth_out).values() for t in stack.resources()}
+    unknown = types - set(ARM_LISTED) - set(ARM_LISTED_CHILDREN) - NOT_LISTED - {"azapi_resource"}
+    assert not unknown, f"say how ARM lists {sorted(unknown)} (here and in tools/deploy/infra/arm_types.py)"
 
 
 def _arm_listing(synth_out: Path) -> dict[str, list[dict[str, object]]]:
