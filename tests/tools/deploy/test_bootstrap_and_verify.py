@@ -18,6 +18,15 @@ pytestmark = pytest.mark.xdist_group("deploy-synth")
 PROD = load_environment(ENVIRONMENTS_DIR / "prod.yaml")
 GROUP = f"/subscriptions/{PROD.subscription_id}/resourceGroups/rg-carprice-tfstate-prod"
 ACCOUNT = f"{GROUP}/providers/Microsoft.Storage/storageAccounts/stcarpricetfprod"
+PROVIDERS = f"/subscriptions/{PROD.subscription_id}/providers"
+POOL_PROVIDERS = ("Microsoft.DevCenter", "Microsoft.DevOpsInfrastructure")
+
+
+def _providers(fake: FakeArmTransport, state: str) -> FakeArmTransport:
+    for namespace in POOL_PROVIDERS:
+        fake.route("GET", f"{PROVIDERS}/{namespace}", 200, {"namespace": namespace, "registrationState": state})
+        fake.route("POST", f"{PROVIDERS}/{namespace}/register", 200, {"namespace": namespace})
+    return fake
 
 
 def _empty_subscription() -> FakeArmTransport:
@@ -28,7 +37,7 @@ def _empty_subscription() -> FakeArmTransport:
     fake.route("GET", f"{ACCOUNT}/blobServices/default", 200, {"properties": {}})
     fake.route("PUT", f"{ACCOUNT}/blobServices/default", 200, {"properties": {}})
     fake.route("PUT", f"{ACCOUNT}/blobServices/default/containers/tfstate", 201, {"name": "tfstate"})
-    return fake
+    return _providers(fake, "NotRegistered")
 
 
 def _bootstrapped_subscription(**account_properties: object) -> FakeArmTransport:
@@ -41,7 +50,7 @@ def _bootstrapped_subscription(**account_properties: object) -> FakeArmTransport
     fake.route("GET", f"{ACCOUNT}/blobServices/default", 200, {
         "properties": {"isVersioningEnabled": True, "deleteRetentionPolicy": {"enabled": True, "days": 30}}})
     fake.route("GET", f"{ACCOUNT}/blobServices/default/containers/tfstate", 200, {"name": "tfstate"})
-    return fake
+    return _providers(fake, "Registered")
 
 
 def test_bootstrap_state_with_fake_arm_transport_creates_group_keyless_account_and_container() -> None:
@@ -71,6 +80,16 @@ def test_bootstrap_state_with_fake_arm_transport_turns_shared_keys_back_off() ->
     bootstrap(PROD, FakeCredential(), transport=fake)
     [patch] = fake.writes()
     assert patch.method == "PATCH" and patch.body == {"properties": {"allowSharedKeyAccess": False}}
+
+
+def test_bootstrap_with_fake_arm_transport_registers_the_agent_pools_providers_once() -> None:
+    assert PROD.agents is not None
+    fake = _bootstrapped_subscription()
+    fake.route("GET", f"{PROVIDERS}/Microsoft.DevOpsInfrastructure", 200,
+               {"namespace": "Microsoft.DevOpsInfrastructure", "registrationState": "NotRegistered"})
+    bootstrap(PROD, FakeCredential(), transport=fake)
+    registered = [(w.method, w.path) for w in fake.writes()]
+    assert registered == [("POST", f"{PROVIDERS}/Microsoft.DevOpsInfrastructure/register")]
 
 
 def test_bootstrap_state_for_a_local_backend_calls_nothing() -> None:
