@@ -45,14 +45,15 @@ def dataset_listings() -> list[dict[str, object]]:
     return listings
 
 
-def event(body: bytes, sequence_number: int) -> func.EventHubEvent:
+def event(body: bytes, sequence_number: int, start: datetime = START, spacing_s: float = 1.0) -> func.EventHubEvent:
     return func.EventHubEvent(body=body, sequence_number=sequence_number, offset=str(1024 * sequence_number),
-                              enqueued_time=START + timedelta(seconds=sequence_number), partition_key=None)
+                              enqueued_time=start + timedelta(seconds=spacing_s * sequence_number), partition_key=None)
 
 
-def listing_events(listings: list[dict[str, object]], first_sequence: int = 0) -> list[func.EventHubEvent]:
+def listing_events(listings: list[dict[str, object]], first_sequence: int = 0, start: datetime = START,
+                   spacing_s: float = 1.0) -> list[func.EventHubEvent]:
     return [event(listing_body(str(item["listing_id"]), {k: v for k, v in item.items() if k != "listing_id"}),
-                  first_sequence + i) for i, item in enumerate(listings)]
+                  first_sequence + i, start, spacing_s) for i, item in enumerate(listings)]
 
 
 @pytest.fixture()
