@@ -4,17 +4,12 @@ from __future__ import annotations
 
 from constructs import Construct
 
-from contract import STREAM_CONSUMER_GROUP, STREAM_EVENT_HUB
+from contract import LAKE_LAYERS, STREAM_CONSUMER_GROUP, STREAM_EVENT_HUB
 from stacks.base import PlatformStack
 from stacks.config import EnvironmentConfig
 from stacks.foundation import FoundationStack
 from stacks.modules.data_lake import DataLake
-from stacks.modules.interfaces import RoleAssignment
 from stacks.modules.stream_ingest import StreamIngest
-
-
-def _layer(layer: str) -> str:
-    return f"/blobServices/default/containers/{layer}"
 
 
 class DataStack(PlatformStack):
@@ -25,20 +20,17 @@ class DataStack(PlatformStack):
         allowed = config.network.allowed_ip_ranges
         self.lake = DataLake(
             self, "DataLake", placement=self.placement(),
-            interfaces=foundation.interfaces(
-                lock=config.lock_stateful_resources,
-                # Training reads curated data; only scoring and feature jobs write the gold layer.
-                role_assignments=(
-                    RoleAssignment(ml_identity, "Storage Blob Data Reader", scope_suffix=_layer("silver")),
-                    RoleAssignment(ml_identity, "Storage Blob Data Reader", scope_suffix=_layer("gold")),
-                    RoleAssignment(ml_identity, "Storage Blob Data Contributor", scope_suffix=_layer("gold")),
-                ),
-                encryption_key="storage",
-            ),
+            interfaces=foundation.interfaces(lock=config.lock_stateful_resources, encryption_key="storage"),
             name=self.namer.name("storage_account", "lake"),
             public_network_access=public,
             allowed_ip_ranges=allowed,
         )
+        # The ML prep job (ml/carprice/prep.py) runs as the ML identity: it appends raw rows to bronze and
+        # rewrites silver and gold; training and batch scoring read gold and write their outputs there.
+        for layer in LAKE_LAYERS:
+            self.lake.grant(
+                f"Ml{layer.title()}", layer=layer, principal_id=ml_identity, role="Storage Blob Data Contributor"
+            )
         self.stream = StreamIngest(
             self, "StreamIngest", placement=self.placement(), interfaces=foundation.interfaces(),
             namespace_name=self.namer.name("eventhub_namespace"),

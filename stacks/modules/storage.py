@@ -13,8 +13,6 @@ from cdktn_provider_azurerm.storage_account import (
     StorageAccountCustomerManagedKey,
     StorageAccountIdentity,
     StorageAccountNetworkRules,
-    StorageAccountQueueProperties,
-    StorageAccountQueuePropertiesLogging,
     StorageAccountSasPolicy,
 )
 from constructs import Construct
@@ -72,12 +70,8 @@ class SecureStorageAccount(Construct):
                     days=soft_delete_days
                 ),
             ),
-            # Every queue read, write and delete is logged (Storage Analytics), kept as long as deleted blobs.
-            queue_properties=StorageAccountQueueProperties(
-                logging=StorageAccountQueuePropertiesLogging(
-                    read=True, write=True, delete=True, version="1.0", retention_policy_days=soft_delete_days
-                ),
-            ),
+            # No inline queue_properties: the provider refuses them when its storage data plane is off (base.py);
+            # queue reads, writes and deletes are logged by the queue service's diagnostic setting below.
             tags=dict(placement.tags),
         )
         self.standard = StandardInterfaces(self, placement, interfaces)
@@ -86,10 +80,12 @@ class SecureStorageAccount(Construct):
             resource_id=account_id,
             resource_name=name,
             private_endpoint_subresources=private_endpoint_subresources,
-            # Accounts emit metrics only; the request logs come from each service beneath.
+            # Accounts emit metrics only; the request logs come from each service beneath (Azure Monitor resource
+            # logs: StorageRead, StorageWrite, StorageDelete), configured through Resource Manager alone.
             diagnostic_targets=[
                 DiagnosticTarget(account_id, logs=False, label=""),
                 DiagnosticTarget(f"{account_id}/blobServices/default", label="blob"),
+                DiagnosticTarget(f"{account_id}/queueServices/default", label="queue"),
             ],
             stateful=True,
         )

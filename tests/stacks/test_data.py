@@ -41,18 +41,6 @@ def test_private_lake_has_blob_and_dfs_endpoints(synth):
     assert subresources == ["blob", "dfs", "namespace"]
 
 
-def test_ml_identity_reads_silver_and_gold_and_writes_gold_only(synth):
-    grants = {
-        (r["role_definition_name"], r["scope"].rsplit("/", 1)[-1])
-        for r in synth.resources("dev-data", "azurerm_role_assignment")
-    }
-    assert grants == {
-        ("Storage Blob Data Reader", "silver"),
-        ("Storage Blob Data Reader", "gold"),
-        ("Storage Blob Data Contributor", "gold"),
-    }
-
-
 def test_event_hub_streams_with_entra_auth_and_a_lake_consumer_group(synth):
     namespace = synth.one("dev-data", "azurerm_eventhub_namespace")
     assert namespace["local_authentication_enabled"] is False

@@ -8,7 +8,7 @@ pytestmark = pytest.mark.xdist_group("stacks")
 @pytest.mark.parametrize("env", ["dev", "prod"])
 def test_cosmos_accepts_only_entra_id_over_tls12_with_continuous_backup(synth, env):
     account = synth.one(f"{env}-global-data", "azurerm_cosmosdb_account")
-    assert account["local_authentication_disabled"] is True
+    assert account["local_authentication_enabled"] is False
     assert account["minimal_tls_version"] == "Tls12"
     assert account["backup"]["type"] == "Continuous"
 

@@ -86,13 +86,16 @@ def test_edges_follow_references_within_and_across_stacks(drawn: tuple[Path, Pat
 
     edge = read_svg(docs / "prod-edge.svg")
     regions = {head.split("/")[0] for tail, head in edge.edges if "traffic_manager_azure_endpoint" in tail
-               and "linux_web_app" in head}
+               and "azurerm_public_ip" in head}  # each region's WAF gateway
     assert regions == {"prod-app-westeurope", "prod-app-northeurope"}
+    assert ("azurerm_application_gateway", "azurerm_linux_web_app") in app  # forwards to the app
+    assert ("azurerm_application_gateway", "azurerm_web_application_firewall_policy") in app
+    assert ("azurerm_private_endpoint", "azurerm_linux_web_app") in app
 
     data = _edge_kinds(read_svg(docs / "prod-data.svg").edges)
     assert ("azurerm_private_endpoint", "azurerm_storage_account") in data
     assert ("azurerm_role_assignment", "azurerm_user_assigned_identity") in data  # the identity granted
-    assert ("azurerm_role_assignment", "azurerm_storage_account") in data  # the scope
+    assert ("azurerm_role_assignment", "azurerm_storage_container") in data  # the scope: one layer
 
     ml = _edge_kinds(read_svg(docs / "prod-ml.svg").edges)
     assert ("azurerm_machine_learning_datastore_datalake_gen2", "azurerm_storage_container") in ml

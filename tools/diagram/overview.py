@@ -98,8 +98,12 @@ def overview_picture(synth: SynthOutput, env: str, pipelines_dir: Path) -> Pictu
         picture.add_arrow(Arrow("webapp", "cosmos", "history", color="#52606d"))
     if "trafficmanager" in picture.nodes:
         picture.add_arrow(Arrow("users", "trafficmanager", "HTTPS", color="#52606d"))
-        if "webapp" in picture.nodes:
-            picture.add_arrow(Arrow("trafficmanager", "webapp", "routes", color="#52606d"))
+        # A private web tier is entered through the regional WAF gateways, then the app's private endpoint.
+        front = "gateways" if "gateways" in picture.nodes else "webapp"
+        if front in picture.nodes:
+            picture.add_arrow(Arrow("trafficmanager", front, "routes", color="#52606d"))
+        if front == "gateways" and "webapp" in picture.nodes:
+            picture.add_arrow(Arrow("gateways", "webapp", "private endpoint", color="#52606d"))
     _arrange(picture)
     return picture
 
@@ -149,12 +153,26 @@ def _app_nodes(inv: Inventory, add) -> list[str]:
     if inv.count("azurerm_cosmosdb_account"):
         containers = ", ".join(inv.names("azurerm_cosmosdb_sql_container"))
         nodes.append(add("cosmos", "app", "Cosmos DB", f"{containers}", KINDS["azurerm_cosmosdb_account"]))
+    gateways = inv.of("azurerm_application_gateway")
+    if gateways:
+        regions = sorted({r.literal("location") or "?" for r in gateways})
+        add("gateways", "app", "Application Gateway WAF_v2",
+            f"OWASP {_rule_set_versions(inv)} · prevention\n{len(gateways)} region(s): {', '.join(regions)}",
+            KINDS["azurerm_application_gateway"])
     if inv.count("azurerm_traffic_manager_profile"):
         endpoints = inv.count("azurerm_traffic_manager_azure_endpoint")
         add("trafficmanager", "app", "Traffic Manager", f"{endpoints} regional endpoint(s)",
             KINDS["azurerm_traffic_manager_profile"])
         add("users", None, "Users", "browser", general.Usericon)
     return nodes
+
+
+def _rule_set_versions(inv: Inventory) -> str:
+    versions = set()
+    for policy in inv.of("azurerm_web_application_firewall_policy"):
+        for rule_set in (policy.attributes.get("managed_rules") or {}).get("managed_rule_set") or []:
+            versions.add(str(rule_set.get("version")))
+    return "/".join(sorted(versions)) or "?"
 
 
 def _security_nodes(inv: Inventory, add) -> None:
@@ -170,8 +188,9 @@ def _security_nodes(inv: Inventory, add) -> None:
             KINDS["azurerm_user_assigned_identity"])
     if inv.count("azurerm_private_endpoint"):
         zones = inv.count("azurerm_private_dns_zone")
+        regions = len({r.literal("location") for r in inv.of("azurerm_private_endpoint")})
         add("privatelink", "security", "Private endpoints",
-            f"{inv.count('azurerm_private_endpoint')} endpoints, {zones} private DNS zones",
+            f"{inv.count('azurerm_private_endpoint')} endpoints in {regions} region(s), {zones} private DNS zones",
             KINDS["azurerm_private_endpoint"])
     if inv.count("azurerm_virtual_network"):
         add("network", "security", "Virtual networks",
@@ -199,7 +218,7 @@ def _arrange(picture: Picture) -> None:
     present = set(picture.nodes)
     rows = [["pipelines", "source"], ["network", "eventhubs", "loganalytics"], ["privatelink", "lake", "appinsights"],
             ["identities", "workspace", "budget"], ["keyvault", "online", "aks", "batch", "users"],
-            ["trafficmanager", "webapp", "cosmos"]]
+            ["trafficmanager", "gateways", "webapp", "cosmos"]]
     for row in rows:
         members = [n for n in row if n in present]
         if len(members) > 1:
