@@ -3,7 +3,6 @@ emulator per session, and a fresh database per test so batches never see each ot
 
 from __future__ import annotations
 
-import csv
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -15,34 +14,17 @@ import pytest
 from functions.handlers import Runtime
 from functions.settings import FunctionSettings
 from ml.carprice.listing import listing_body, parse_listing
-from ml.carprice.prep import DEFAULT_SOURCE
 from tests.app.conftest import cosmos, model_dir  # noqa: F401 - shared fixtures (model cache, emulator)
 from tools.emulators import CosmosEmulator
+from tools.functions.replayer import dataset_listings as replayer_listings
 
 START = datetime(2026, 11, 28, 2, 0, tzinfo=UTC)
 
 
 def dataset_listings() -> list[dict[str, object]]:
-    """The data set's complete priced cars as listings a producer would send (numbers as numbers, unknown
-    optional values left out)."""
-    listings = []
-    with DEFAULT_SOURCE.open(newline="") as handle:
-        for line, row in enumerate(csv.DictReader(handle), start=2):
-            if row["price"] == "?":
-                continue
-            values: dict[str, object] = {}
-            for key, text in row.items():
-                name = key.replace("-", "_")
-                if text == "?":
-                    continue
-                try:
-                    values[name] = int(text) if name == "symboling" else float(text)
-                except ValueError:
-                    values[name] = text
-            listing = {"listing_id": f"uci-{line}", **values}
-            if not isinstance(parse_listing(listing), list):
-                listings.append(listing)
-    return listings
+    """The data set's complete priced cars as listings a producer would send (the replayer's first round)."""
+    listings = [{"listing_id": listing_id, **listing} for listing_id, listing in replayer_listings(1)]
+    return [item for item in listings if not isinstance(parse_listing(item), list)]
 
 
 def event(body: bytes, sequence_number: int, start: datetime = START, spacing_s: float = 1.0) -> func.EventHubEvent:
