@@ -40,6 +40,12 @@ class BatchView:
 
 
 @dataclass
+class MarketView:
+    listings: list[dict]
+    store_ok: bool
+
+
+@dataclass
 class PredictionService:
     settings: Settings
     scorer: Scorer
@@ -136,6 +142,16 @@ class PredictionService:
             log.warning("batch results read from Cosmos DB failed: %s", exc)
             return BatchView(None, [], False)
         return BatchView(run, [{k: v for k, v in d.items() if not k.startswith("_")} for d in items], True)
+
+    async def market(self, limit: int) -> MarketView:
+        if self.store is None:
+            return MarketView([], False)
+        try:
+            docs = await run_in_threadpool(self.store.recent_listings, limit)
+        except Exception as exc:
+            log.warning("market read from Cosmos DB failed: %s", exc)
+            return MarketView([], False)
+        return MarketView([{k: v for k, v in d.items() if not k.startswith("_")} for d in docs], True)
 
     async def readiness(self) -> dict:
         """Model loaded and store reachable; cached for 1 s so frequent probes cost Cosmos nothing extra."""

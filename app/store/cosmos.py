@@ -105,6 +105,9 @@ class CosmosStore:
             db.create_container_if_not_exists(
                 self.settings.batch_container, partition_key=PartitionKey(path=contract.BATCH_PARTITION_KEY)
             )
+            db.create_container_if_not_exists(
+                self.settings.market_container, partition_key=PartitionKey(path=contract.MARKET_PARTITION_KEY)
+            )
             self._proxies.clear()  # recreated containers have new resource ids
 
     def ping(self) -> None:
@@ -147,6 +150,11 @@ class CosmosStore:
             "AND c.make = @make" if make else ""
         )
         return self._query(self._batch, query, {"@n": limit, "@run": run_id, "@make": make}, make)
+
+    def recent_listings(self, limit: int) -> list[dict]:
+        """The stream's newest scored listings (written by the function app's score_listings)."""
+        query = "SELECT TOP @n * FROM c ORDER BY c.listed_at DESC"
+        return self._query(self._container(self.settings.market_container), query, {"@n": limit}, None)
 
     def _query(self, container: ContainerProxy, query: str, params: dict, make: str | None) -> list[dict]:
         parameters = [{"name": k, "value": v} for k, v in params.items() if v is not None]

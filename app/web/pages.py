@@ -14,6 +14,7 @@ from app.service import PredictionService, RecordNotKept
 from app.web import charts
 from app.web.dashboard import parse_time, summarize
 from app.web.form_fields import form_fields, form_to_row, value_label
+from app.web.market import summarize_market
 from ml.carprice.schema import allowed_values, parse_row
 
 router = APIRouter(include_in_schema=False)
@@ -76,9 +77,13 @@ async def dashboard(request: Request) -> HTMLResponse:
     service = _service(request)
     history = await service.history(service.settings.dashboard_window)
     board = summarize(history.items)
+    market = await service.market(service.settings.market_window)
+    panel = summarize_market(market.listings)
     return _render(
         request, "dashboard.html", board=board, store_ok=history.store_ok, pending=history.pending,
-        window=service.settings.dashboard_window,
+        window=service.settings.dashboard_window, market=panel, market_ok=market.store_ok,
+        market_chart=charts.columns(panel.by_minute, "Listings per minute"),
+        ratings_chart=charts.horizontal_bars([(r.title(), n) for r, n in panel.ratings], "Deal ratings"),
         per_make_chart=charts.horizontal_bars(
             [(value_label(m), n) for m, n in board.per_make], "Predictions per make"
         ),
