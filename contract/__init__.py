@@ -7,8 +7,7 @@ app setting cannot silently break the deployed app. Pure Python: no cdktn, no Az
 # --- Data Lake (medallion layers as ADLS Gen2 filesystems) ---
 LAKE_LAYERS = ("bronze", "silver", "gold")
 STREAM_EVENT_HUB = "car-listings"
-STREAM_CONSUMER_GROUP = "lake-ingest"
-# The function app's own consumer group on the listings hub (scoring must not share the lake's cursor).
+# The function app's own consumer group on the listings hub (Capture reads the hub without one).
 STREAM_SCORING_CONSUMER_GROUP = "market-scoring"
 # Raw landing inside the bronze filesystem: Data Factory copies dealer feeds to
 # feeds/ingest_date=YYYY-MM-DD/, Event Hubs Capture writes Avro under capture/ in this layout
@@ -18,6 +17,11 @@ LAKE_CAPTURE_FOLDER = "capture"
 CAPTURE_ARCHIVE_NAME_FORMAT = (
     LAKE_CAPTURE_FOLDER + "/{Namespace}/{EventHub}/{PartitionId}/{Year}/{Month}/{Day}/{Hour}/{Minute}/{Second}"
 )
+# Dealers upload feed files into this lake filesystem; Data Factory moves each one, once, into
+# bronze/feeds/ingest_date=<copy date>/.
+FEED_LANDING_CONTAINER = "landing"
+FEED_INGEST_DATE_KEY = "ingest_date"
+FEED_FILE_SUFFIXES = (".csv", ".json", ".jsonl")
 
 # --- Cosmos DB (SQL API) ---
 COSMOS_DATABASE = "carprice"
@@ -75,3 +79,12 @@ ML_DATA_ASSET = "carprice-gold"
 # One Azure ML datastore per lake filesystem (ADLS Gen2 datastores point at one filesystem each).
 ML_LAKE_DATASTORES = {layer: f"lake_{layer}" for layer in LAKE_LAYERS}
 ML_DATASTORE_LAKE = ML_LAKE_DATASTORES["gold"]  # where the data asset (MLTable) and batch outputs live
+# Folders on ML_DATASTORE_LAKE: prep writes the cars to price there, batch scoring writes predictions/<run id>/.
+ML_BATCH_INPUT_PATH = "batch-input"
+ML_BATCH_OUTPUT_PATH = "predictions"
+
+
+def ml_endpoint_name(endpoint: str, environment: str) -> str:
+    """An endpoint's name in one environment. Endpoint URIs are https://<name>.<region>.inference.ml.azure.com,
+    so a name is unique per region: environments sharing a region need their own names."""
+    return f"{endpoint}-{environment}"

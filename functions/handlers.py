@@ -21,13 +21,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 import azure.functions as func
+import orjson
 from azure.core.exceptions import AzureError
 
 from functions.market import INVALID_LISTING, MODEL_UNAVAILABLE, dead_letter, iso, market_record
 from functions.pricing import BatchPricer, LocalPricing, ModelUnavailable, RemotePricing
 from functions.settings import FunctionSettings
 from functions.store import MarketStore
-from ml.carprice.listing import Listing, decode_listing
+from ml.carprice.listing import Listing, decode_listing, parse_listing
 from ml.carprice.schema import RowError, parse_row
 
 log = logging.getLogger(__name__)
@@ -70,13 +71,22 @@ def _event_facts(event: func.EventHubEvent) -> dict[str, Any]:
     return {"sequence_number": event.sequence_number, "offset": event.offset, "enqueued_at": event.enqueued_time}
 
 
+def _decode(body: bytes) -> Listing | list[RowError]:
+    # orjson first (a third of json's cost per event); it refuses NaN and 64-bit overflow, which the
+    # standard parser then reads so the schema can name the field.
+    try:
+        return parse_listing(orjson.loads(body))
+    except orjson.JSONDecodeError:
+        return decode_listing(body)
+
+
 def score_listings(events: Sequence[func.EventHubEvent], runtime: Runtime, *, final_attempt: bool = True,
                    now: datetime | None = None) -> ScoreReport:
     valid: list[tuple[Listing, func.EventHubEvent]] = []
     dead: list[dict] = []
     for event in events:
         body = event.get_body()
-        parsed = decode_listing(body)
+        parsed = _decode(body)
         if isinstance(parsed, list):
             dead.append(dead_letter(body, INVALID_LISTING, parsed, **_event_facts(event)))
         else:
@@ -92,7 +102,7 @@ def score_listings(events: Sequence[func.EventHubEvent], runtime: Runtime, *, fi
         reason = [RowError(field="(model)", reason=str(exc))]
         dead += [dead_letter(event.get_body(), MODEL_UNAVAILABLE, reason, **_event_facts(event)) for _, event in valid]
         valid, priced, version = [], [], None
-    scored_at = now or datetime.now(UTC)
+    scored_at = iso(now or datetime.now(UTC))
     market: dict[str, dict] = {}
     for (listing, event), price in zip(valid, priced, strict=True):
         # A listing sent twice in one batch: its later event wins, as it would across batches.

@@ -30,12 +30,14 @@ def deal_rating(asking: float, priced: PricedCar) -> str:
 
 
 def iso(moment: datetime | None) -> str:
-    moment = (moment or datetime.now(UTC)).astimezone(UTC)
+    moment = moment or datetime.now(UTC)
+    if moment.tzinfo is not UTC:
+        moment = moment.astimezone(UTC)
     return moment.isoformat(timespec="microseconds")[:-6] + "Z"  # fixed width: sorts in time order
 
 
 def market_record(listing: Listing, priced: PricedCar, model_version: str, *, enqueued_at: datetime | None,
-                  sequence_number: int | None, scored_at: datetime | None = None) -> dict:
+                  sequence_number: int | None, scored_at: str) -> dict:
     car = listing.car
     return {
         "id": listing.listing_id,  # one document per listing: a re-sent listing updates it
@@ -49,9 +51,9 @@ def market_record(listing: Listing, priced: PricedCar, model_version: str, *, en
         "deal_rating": deal_rating(listing.asking_price, priced),
         "model_version": model_version,
         "listed_at": iso(enqueued_at),
-        "scored_at": iso(scored_at),
+        "scored_at": scored_at,
         "sequence_number": sequence_number,
-        "features": car.model_dump(exclude_none=True),
+        "features": listing.features,
     }
 
 

@@ -18,3 +18,7 @@ score-server: $(SETUP_STAMP)  ## azmlinfsrv with ml/scoring/score.py on 127.0.0.
 
 bench-ml: $(SETUP_STAMP)  ## the ML benchmark only (training, ONNX vs sklearn latency, azmlinfsrv vs sklearn default vs ceiling)
 	@$(PY) -m benchmarks bench_ml
+
+.PHONY: ml-assets
+ml-assets: $(SETUP_STAMP)  ## register the Azure ML environment and gold data asset in ENV's workspace (ml-train-remote does too)
+	@$(need-env)$(PY) -m tools.deploy.ml_jobs assets --env $(ENV) --outdir $(CDKTF_OUT)

@@ -23,14 +23,17 @@ MAX_ASKING_PRICE = 1_000_000
 _LISTING_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Listing:
     listing_id: str
     asking_price: float
     car: CarFeatures
+    features: dict[str, Any]  # the car's fields as sent (no defaults filled in)
 
 
 def _listing_id_error(value: Any) -> RowError | None:
+    if type(value) is str and _LISTING_ID.fullmatch(value):
+        return None
     if value is None:
         return RowError(field=LISTING_ID, reason="required field is missing")
     if not isinstance(value, str) or not _LISTING_ID.fullmatch(value):
@@ -40,9 +43,11 @@ def _listing_id_error(value: Any) -> RowError | None:
 
 
 def _asking_price_error(value: Any) -> RowError | None:
+    if type(value) in (int, float) and 0 < value < MAX_ASKING_PRICE:  # NaN fails the comparison
+        return None
     if value is None:
         return RowError(field=ASKING_PRICE, reason="required field is missing")
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):  # noqa: UP038
         return RowError(field=ASKING_PRICE, reason=f"expected a number, got {value!r}")
     if not 0 < value < MAX_ASKING_PRICE:
         return RowError(field=ASKING_PRICE, reason=f"price {value} is not between 0 and {MAX_ASKING_PRICE:,}")
@@ -53,15 +58,13 @@ def parse_listing(raw: Any) -> Listing | list[RowError]:
     """Validate one listing; the listing or every per-field error (never raises for bad data)."""
     if not isinstance(raw, dict):
         return [RowError(field="(row)", reason=f"expected a JSON object, got {type(raw).__name__}")]
-    features = {k: v for k, v in raw.items() if k not in (LISTING_ID, ASKING_PRICE)}
-    errors = [e for e in (_listing_id_error(raw.get(LISTING_ID)), _asking_price_error(raw.get(ASKING_PRICE))) if e]
+    features = dict(raw)
+    listing_id, asking = features.pop(LISTING_ID, None), features.pop(ASKING_PRICE, None)
     car = parse_row(features)
-    if isinstance(car, list):
-        errors.extend(car)
-    if errors:
-        return errors
-    assert isinstance(car, CarFeatures)
-    return Listing(raw[LISTING_ID], float(raw[ASKING_PRICE]), car)
+    id_error, price_error = _listing_id_error(listing_id), _asking_price_error(asking)
+    if id_error or price_error or isinstance(car, list):
+        return [e for e in (id_error, price_error) if e] + (car if isinstance(car, list) else [])
+    return Listing(listing_id, float(asking), car, features)
 
 
 def decode_listing(body: bytes) -> Listing | list[RowError]:

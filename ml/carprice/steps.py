@@ -28,10 +28,27 @@ GOLD_FILE = f"{active().gold_table}.parquet"
 
 
 def prep(args: argparse.Namespace) -> None:
-    report = run_prep(args.lake_root)
+    # In Azure only what landed in bronze (feeds, captured events) is data; the repo's CSV seeds a laptop.
+    report = run_prep(args.lake_root, **({"source": None} if args.landed_only else {}))
     print("\n".join(report.lines()))
     args.gold_out.mkdir(parents=True, exist_ok=True)
-    load_gold(args.lake_root).to_parquet(args.gold_out / GOLD_FILE, index=False)
+    gold = load_gold(args.lake_root)
+    gold.to_parquet(args.gold_out / GOLD_FILE, index=False)
+    if args.score_out is not None:
+        write_cars_to_score(args.lake_root, gold, args.score_out)
+
+
+def write_cars_to_score(lake_root: str | None, gold: pd.DataFrame, folder: Path) -> Path:
+    """Every listed car (gold and those without a price) without its price, as CSV: the batch deployment
+    reads files, and prices them for the app's batch page."""
+    from ml.carprice.lake import Lake
+    from ml.carprice.prep import UNPRICED_TABLE
+
+    unpriced = Lake.at(lake_root).read("silver", UNPRICED_TABLE)
+    cars = pd.concat([gold, unpriced], ignore_index=True).drop(columns=["price"], errors="ignore")
+    folder.mkdir(parents=True, exist_ok=True)
+    cars.to_csv(folder / "cars.csv", index=False)
+    return folder / "cars.csv"
 
 
 def _gold(folder: Path) -> pd.DataFrame:
@@ -84,6 +101,8 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("prep")
     p.add_argument("--lake-root", default=None)
     p.add_argument("--gold-out", type=Path, required=True)
+    p.add_argument("--landed-only", action="store_true", help="no seed CSV: bronze is what landed in the lake")
+    p.add_argument("--score-out", type=Path, default=None, help="folder for the cars the batch endpoint prices")
     p = sub.add_parser("evaluate")
     p.add_argument("--gold", type=Path, required=True)
     p.add_argument("--quick", action="store_true", help="the gate config's quick_repeats instead of repeats")

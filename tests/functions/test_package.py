@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tools.package_functions import build_package
+from tools.functions.package import build_package
 
 pytestmark = pytest.mark.xdist_group("functions")
 

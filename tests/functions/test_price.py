@@ -9,7 +9,7 @@ from pathlib import Path
 import azure.functions as func
 import pytest
 
-from app.prediction_lane import price_car
+from app.web.prediction_lane import price_car
 from functions.handlers import Runtime, price
 from functions.settings import FunctionSettings
 from tests.app.conftest import AUDI

@@ -91,6 +91,21 @@ class FakeMLClient:
     traffic_history: list[dict[str, int]] = field(default_factory=list)
     deployments: dict[str, Any] = field(default_factory=dict)
     invocations: int = 0
+    invoked: list[str | None] = field(default_factory=list)  # deployment named per call (None: via traffic)
+    broken_after_smoke: set[str] = field(default_factory=set)  # slots that fail only when reached via traffic
+
+    credit: dict[str, int] = field(default_factory=dict)
+
+    def _route(self) -> str:
+        """Smooth weighted round robin over the current split: a slot with share p answers p% of the calls."""
+        shares = {slot: share for slot, share in (self.traffic or {}).items() if share > 0}
+        if not shares:
+            raise RuntimeError("HTTP 404: no deployment takes traffic")
+        for slot, share in shares.items():
+            self.credit[slot] = self.credit.get(slot, 0) + share
+        chosen = max(sorted(shares), key=lambda slot: self.credit[slot])
+        self.credit[chosen] -= sum(shares.values())
+        return chosen
 
     def __post_init__(self) -> None:
         self.models = SimpleNamespace(list=self._list_models)
@@ -126,12 +141,17 @@ class FakeMLClient:
         self.deployments[deployment["name"]] = deployment
         return SimpleNamespace(result=lambda: deployment)
 
-    def _invoke(self, endpoint_name: str, deployment_name: str, request_file: str) -> str:
+    def _invoke(self, endpoint_name: str, request_file: str, deployment_name: str | None = None) -> str:
         self.invocations += 1
         assert endpoint_name == ML_ONLINE_ENDPOINT
+        self.invoked.append(deployment_name)
+        if deployment_name is None:  # the endpoint routes by its traffic split, as Azure ML does
+            deployment_name = self._route()
         rows = json.loads(Path(request_file).read_text())["data"]
         if self.flaky_after_calls is not None and self.invocations > self.flaky_after_calls:
             raise RuntimeError("HTTP 502")
+        if deployment_name in self.broken_after_smoke and self.invoked[-1] is None:
+            raise RuntimeError(f"HTTP 500 from {deployment_name}")
         if deployment_name in self.broken_slots:
             return json.dumps({"predictions": [{"errors": [{"field": "make", "reason": "boom"}]}] * len(rows)})
         return json.dumps({"model_version": "v", "predictions": [{"price": 12000.0}] * len(rows)})
@@ -192,6 +212,21 @@ def test_error_budget_with_fake_mlclient_rolls_back_at_the_first_step() -> None:
     with pytest.raises(RolloutFailed, match="over the error budget"):
         _rollout(client, error_budget=0.25).run(PASSED, "pj-1")
     assert client.traffic_history == [{"green": 10, "blue": 90}, {"green": 0, "blue": 100}]
+
+
+def test_probes_with_fake_mlclient_go_through_the_traffic_split_not_the_slot() -> None:
+    client = FakeMLClient(traffic={"blue": 100})
+    _rollout(client, traffic_steps=(50, 100)).run(PASSED, "pj-1")
+    assert client.invoked == ["green"] + [None] * 8  # smoke test on the slot, then probes as clients call
+
+
+def test_candidate_that_fails_only_under_its_traffic_share_with_fake_mlclient_is_rolled_back() -> None:
+    # Green passes its direct smoke test but breaks once the split sends it real calls (half of them at 50%).
+    client = FakeMLClient(traffic={"blue": 100})
+    client.broken_after_smoke = {"green"}
+    with pytest.raises(RolloutFailed, match="at 50% failed 2 of 4 probes"):
+        _rollout(client, traffic_steps=(50, 100), error_budget=0.25).run(PASSED, "pj-1")
+    assert client.traffic == {"green": 0, "blue": 100}
 
 
 def test_rollout_with_fake_mlclient_stops_when_the_pipeline_registered_no_model() -> None:

@@ -5,7 +5,7 @@
 
 The model ships inside the package and CARPRICE_MODEL_DIR defaults to it (functions/settings.py).
 
-    python -m tools.package_functions [--model-dir ml/outputs/model] [--out dist/functions.zip]
+    python -m tools.functions.package [--model-dir ml/outputs/model] [--out dist/functions.zip]
 """
 
 from __future__ import annotations
@@ -14,14 +14,12 @@ import argparse
 import zipfile
 from pathlib import Path
 
-from app.package import ml_files
+from tools.app.package import MODEL_FILES, PACKAGE_MODEL_DIR, ml_files
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SOURCE = ROOT / "functions"
 HOST_FILES = ("function_app.py", "host.json", "requirements.txt")  # at the package root
 ML_ENTRY_MODULES = ("ml.carprice.pricer", "ml.carprice.schema", "ml.carprice.listing")
-MODEL_FILES = ("model.onnx", "model_card.json")
-PACKAGE_MODEL_DIR = "model"
 
 
 def _python_files(folder: Path) -> list[Path]:
