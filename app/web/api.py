@@ -12,7 +12,7 @@ from pydantic import BaseModel
 from app.records import Prediction
 from app.service import PredictionService
 from app.web.errors import INVALID_QUERY, documented, error_response, one_error
-from ml.carprice.schema import Make
+from ml.carprice.schema import LEVEL_COLUMN, LevelValue
 
 router = APIRouter(prefix="/api", tags=["predictions"])
 
@@ -42,7 +42,7 @@ def service_of(request: Request) -> PredictionService:
 async def list_predictions(
     request: Request,
     limit: Annotated[int, Query(ge=1, le=200, description="Page size (1 to 200)")] = 50,
-    make: Annotated[Make | None, Query(description="Only this make")] = None,
+    make: Annotated[LevelValue | None, Query(description=f"Only this {LEVEL_COLUMN} (the records' partition)")] = None,
 ) -> PredictionPage:
     history = await service_of(request).history(limit, make)
     return PredictionPage(
@@ -56,7 +56,7 @@ async def list_predictions(
 )
 async def list_batch_results(
     request: Request,
-    make: Annotated[Make | None, Query(description="Only this make")] = None,
+    make: Annotated[LevelValue | None, Query(description=f"Only this {LEVEL_COLUMN} (the records' partition)")] = None,
 ) -> Response:
     view = await service_of(request).batch(make)
     if not view.store_ok:
