@@ -15,13 +15,15 @@ log = logging.getLogger(__name__)
 
 
 class Drainer:
+    PARALLEL = 4  # concurrent upserts per worker
+
     def __init__(
         self,
         outbox: Outbox,
         upsert: Callable[[dict], object],
         *,
         batch_size: int = 64,
-        parallel: int = 4,
+        parallel: int = PARALLEL,
         idle_seconds: float = 5.0,
         max_backoff_seconds: float = 30.0,
     ) -> None:
@@ -48,7 +50,8 @@ class Drainer:
     def stop(self) -> None:
         self._stopping = True
         self._wake.set()
-        self._thread.join(timeout=15)
+        if self._thread.is_alive():
+            self._thread.join(timeout=15)
         self._pool.shutdown(wait=True, cancel_futures=True)
 
     def drain_once(self) -> tuple[int, int]:

@@ -15,6 +15,7 @@ connection holds its file lock for its whole life, so no other process can open 
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Sequence
@@ -22,6 +23,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import orjson
+
+from app.store.pending_view import PendingView
+
+log = logging.getLogger(__name__)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS pending (
@@ -67,11 +72,17 @@ def read_all_rows(path: Path) -> list[Row]:
 
 
 class Outbox:
-    """One process's SQLite file; safe to share between that process's threads."""
+    """One process's SQLite file; safe to share between that process's threads. With a `view`, every
+    record added or removed is mirrored into the instance's pending view (app/store/pending_view.py)
+    under `owner`, so the instance's other workers can read it."""
 
-    def __init__(self, path: Path, fsync_each_commit: bool = False) -> None:
+    def __init__(
+        self, path: Path, fsync_each_commit: bool = False, *, view: PendingView | None = None, owner: str = ""
+    ) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
+        self.view = view
+        self.owner = owner or path.parent.name
         self._lock = threading.Lock()
         self._db = open_exclusive_wal(path, fsync_each_commit)
 
@@ -90,6 +101,21 @@ class Outbox:
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
+            self._mirror(self.view.add, self.owner, rows) if self.view else None
+
+    def _mirror(self, change: Callable[..., None], *args: object) -> None:
+        try:
+            change(*args)
+        except sqlite3.Error as exc:  # the outbox has the record; the next republish repairs the view
+            log.warning("pending view not updated (%s); repaired at the next lease renewal", exc)
+
+    def republish(self, live_owners: Iterable[str]) -> None:
+        """Rewrite this outbox's rows in the pending view (see app/store/pending_view.py)."""
+        if self.view is None:
+            return
+        with self._lock:
+            rows = self._db.execute("SELECT id, created_at, make, body FROM pending").fetchall()
+            self._mirror(self.view.republish, self.owner, rows, live_owners)
 
     def oldest(self, limit: int) -> list[dict]:
         with self._lock:
@@ -103,9 +129,16 @@ class Outbox:
             rows = self._db.execute(query, params).fetchall()
         return [orjson.loads(body) for (body,) in rows]
 
+    def get(self, prediction_id: str) -> dict | None:
+        with self._lock:
+            row = self._db.execute("SELECT body FROM pending WHERE id = ?", (prediction_id,)).fetchone()
+        return orjson.loads(row[0]) if row else None
+
     def remove(self, ids: Iterable[str]) -> None:
+        ids = list(ids)
         with self._lock:
             self._db.executemany("DELETE FROM pending WHERE id = ?", [(i,) for i in ids])
+            self._mirror(self.view.remove, ids) if self.view else None
 
     def note_failure(self, ids: Iterable[str], error: str) -> None:
         with self._lock:
@@ -121,6 +154,8 @@ class Outbox:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+        if self.view is not None:
+            self.view.close()
 
 
 class OutboxWriter:

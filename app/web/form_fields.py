@@ -4,6 +4,7 @@ dict that ml.carprice.schema.parse_row validates (so the page and the API reject
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 
@@ -95,3 +96,24 @@ def form_to_row(form: dict[str, str]) -> tuple[dict, list[RowError]]:
             continue
         row[field.name] = int(number) if field.integer and number.is_integer() else number
     return row, errors
+
+
+def _number(value: object) -> str:
+    return f"{value:,.0f}" if isinstance(value, int | float) else ""
+
+
+def describe_car(car: Mapping[str, object]) -> tuple[str, str]:
+    """(title, details) a person recognises a car by: "Audi sedan", "four doors · gas turbo · 109 cu in,
+    five cylinders · 102 hp" (whatever of these the record has)."""
+    def label(name: str) -> str:
+        value = car.get(name)
+        return value_label(value) if isinstance(value, str) and value else ""
+
+    title = " ".join(p for p in (label("make"), label("body_style").lower()) if p) or "Car"
+    doors = f"{label('num_of_doors').lower()} doors" if label("num_of_doors") else ""
+    fuel = " ".join(p for p in (label("fuel_type").lower(), "turbo" if car.get("aspiration") == "turbo" else "") if p)
+    engine = f"{_number(car.get('engine_size'))} cu in" if _number(car.get("engine_size")) else ""
+    if engine and label("num_of_cylinders"):
+        engine += f", {label('num_of_cylinders').lower()} cylinders"
+    power = f"{_number(car.get('horsepower'))} hp" if _number(car.get("horsepower")) else ""
+    return title, " · ".join(p for p in (doors, fuel, engine, power) if p)
