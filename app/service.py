@@ -69,7 +69,7 @@ class PredictionService:
                 self.outbox, self.store.upsert_prediction, max_backoff_seconds=self.settings.outbox_retry_max_s
             ).start()
         self.writer = OutboxWriter(
-            self.outbox, on_committed=self.drainer.wake if self.drainer else _nothing,
+            self.outbox, on_committed=self.drainer.committed if self.drainer else _nothing,
             offload=self.settings.outbox_fsync_each_commit,
         )
         if self.lease is not None:

@@ -24,6 +24,8 @@ from pathlib import Path
 
 import orjson
 
+from app.store.sqlite import transaction
+
 log = logging.getLogger(__name__)
 
 Row = tuple[str, str, str, str]  # id, created_at, make, body (JSON), as in the outbox
@@ -59,33 +61,27 @@ class PendingView:
         self._db.executescript(_SCHEMA)
 
     def add(self, owner: str, rows: Sequence[Row]) -> None:
-        with self._lock:
+        with self._lock, transaction(self._db):
             self._db.executemany(
                 "INSERT OR REPLACE INTO pending (id, created_at, make, body, owner) VALUES (?,?,?,?,?)",
                 [(*row, owner) for row in rows],
             )
 
     def remove(self, ids: Iterable[str]) -> None:
-        with self._lock:
+        with self._lock, transaction(self._db):
             self._db.executemany("DELETE FROM pending WHERE id = ?", [(i,) for i in ids])
 
     def republish(self, owner: str, rows: Sequence[Row], live_owners: Iterable[str]) -> None:
         """Make the view hold exactly `rows` for `owner`, and nothing of owners that are gone."""
         live = sorted({owner, *live_owners})
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                self._db.execute("DELETE FROM pending WHERE owner = ?", (owner,))
-                marks = ",".join("?" * len(live))
-                self._db.execute(f"DELETE FROM pending WHERE owner NOT IN ({marks})", live)  # noqa: S608
-                self._db.executemany(
-                    "INSERT OR REPLACE INTO pending (id, created_at, make, body, owner) VALUES (?,?,?,?,?)",
-                    [(*row, owner) for row in rows],
-                )
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+        with self._lock, transaction(self._db):
+            self._db.execute("DELETE FROM pending WHERE owner = ?", (owner,))
+            marks = ",".join("?" * len(live))
+            self._db.execute(f"DELETE FROM pending WHERE owner NOT IN ({marks})", live)  # noqa: S608
+            self._db.executemany(
+                "INSERT OR REPLACE INTO pending (id, created_at, make, body, owner) VALUES (?,?,?,?,?)",
+                [(*row, owner) for row in rows],
+            )
 
     def newest(self, limit: int, make: str | None = None) -> list[dict]:
         where = "WHERE make = ?" if make else ""
