@@ -25,23 +25,12 @@ from pathlib import Path
 import orjson
 
 from app.store.pending_view import PendingView
-from app.store.sqlite import transaction
+from app.store.sqlite import Row, pending_table, transaction
 
 log = logging.getLogger(__name__)
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS pending (
-    id TEXT PRIMARY KEY,
-    created_at TEXT NOT NULL,
-    make TEXT NOT NULL,
-    body TEXT NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    last_error TEXT
-);
-CREATE INDEX IF NOT EXISTS pending_by_time ON pending (created_at);
-"""
+_SCHEMA = pending_table("attempts INTEGER NOT NULL DEFAULT 0", "last_error TEXT")
 
-Row = tuple[str, str, str, str]  # id, created_at, make, body (JSON)
 
 
 def open_exclusive_wal(path: Path, fsync_each_commit: bool = False, wait_s: float = 5.0) -> sqlite3.Connection:

@@ -24,23 +24,11 @@ from pathlib import Path
 
 import orjson
 
-from app.store.sqlite import transaction
+from app.store.sqlite import Row, pending_table, transaction
 
 log = logging.getLogger(__name__)
 
-Row = tuple[str, str, str, str]  # id, created_at, make, body (JSON), as in the outbox
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS pending (
-    id TEXT PRIMARY KEY,
-    created_at TEXT NOT NULL,
-    make TEXT NOT NULL,
-    body TEXT NOT NULL,
-    owner TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS pending_by_time ON pending (created_at);
-CREATE INDEX IF NOT EXISTS pending_by_owner ON pending (owner);
-"""
+_SCHEMA = pending_table("owner TEXT NOT NULL") + "CREATE INDEX IF NOT EXISTS pending_by_owner ON pending (owner);\n"
 
 
 def view_path(outbox_dir: Path, instance: str, folder: Path | None = None) -> Path:
