@@ -1,22 +1,47 @@
 # Deploy tooling the Azure DevOps pipelines call (pipelines/); each also runs from a laptop after `az login`.
 CDKTF_OUT ?= cdktf.out
+PLAN_DIR ?= cdktf.out.plan-$(ENV)
 ML_RESULTS ?= reports/ml/$(ENV)
 APP_PACKAGE ?= dist/app.zip
 need-env = $(if $(ENV),,$(error set ENV, e.g. make $@ ENV=dev))
+# Providers are downloaded once per machine (and cached between pipeline runs), not once per stack.
+export TF_PLUGIN_CACHE_DIR ?= $(CURDIR)/.terraform-plugins
+$(shell mkdir -p $(TF_PLUGIN_CACHE_DIR))
 
-.PHONY: bootstrap-state diff deploy verify ml-train-remote ml-gate ml-rollout ml-batch-score app-rollout pipelines-check
+.PHONY: setup-deploy terraform bootstrap bootstrap-state bootstrap-agents plan plan-summary apply deploy verify \
+	ml-train-remote ml-gate ml-gate-outcome ml-rollout ml-batch-score app-model app-rollout pipelines-check pipelines-dry-run
+
+setup-deploy:  ## the slim install deploy jobs use: the Python environment only (no apt, dev tools or npm)
+	@SETUP_PROFILE=deploy bash tools/setup.sh
+	@touch $(SETUP_STAMP)
+
+terraform:  ## install the Terraform version pinned in .terraform-version (checksum-verified)
+	@bash tools/install_terraform.sh
+
+bootstrap: bootstrap-state bootstrap-agents  ## before the first deploy: state backend, then the private agent pool (ENV=...)
 
 bootstrap-state: $(SETUP_STAMP)  ## create the Terraform state RG, storage account (no shared keys), container (ENV=...)
-	@$(need-env)$(PY) -m tools.deploy.bootstrap_state --env $(ENV)
+	@$(need-env)$(PY) -m tools.deploy.infra.bootstrap --env $(ENV)
 
-diff: $(SETUP_STAMP)  ## cdktn diff per stack in dependency order; output in reports/diff/<env> (ENV=...)
-	@$(need-env)$(PY) -m tools.deploy.cdktn_run diff --env $(ENV) --outdir $(CDKTF_OUT) $(if $(LOCAL_STATE),--local-state)
+bootstrap-agents: $(SETUP_STAMP)  ## plan + apply the <env>-agents stack (Managed DevOps Pool in its own VNet) (ENV=...)
+	@$(need-env)$(PY) -m stacks.main --env $(ENV) --outdir $(CDKTF_OUT) $(if $(LOCAL_STATE),--local-state) >/dev/null
+	@$(PY) -m tools.deploy.infra.plan deploy --env $(ENV) --outdir $(CDKTF_OUT) --plan-dir cdktf.out.plan-$(ENV)-agents \
+		--stacks agents $(if $(LOCAL_STATE),--local-state)
 
-deploy: $(SETUP_STAMP)  ## cdktn deploy per stack in dependency order, synth output as-is (ENV=...)
-	@$(need-env)$(PY) -m tools.deploy.cdktn_run deploy --env $(ENV) --outdir $(CDKTF_OUT) $(if $(LOCAL_STATE),--local-state)
+plan: $(SETUP_STAMP)  ## terraform plan per stack in dependency order into a plan bundle (PLAN_DIR) (ENV=...)
+	@$(need-env)$(PY) -m tools.deploy.infra.plan plan --env $(ENV) --outdir $(CDKTF_OUT) --plan-dir $(PLAN_DIR) $(if $(LOCAL_STATE),--local-state)
+
+plan-summary: $(SETUP_STAMP)  ## print the plan table and hasChanges as Azure Pipelines logging commands (ENV=...)
+	@$(need-env)$(PY) -m tools.deploy.infra.plan summary --env $(ENV) --plan-dir $(PLAN_DIR)
+
+apply: $(SETUP_STAMP)  ## apply the saved plans of PLAN_DIR in dependency order; deferred stacks planned then applied (ENV=...)
+	@$(need-env)$(PY) -m tools.deploy.infra.plan apply --env $(ENV) --plan-dir $(PLAN_DIR) $(if $(LOCAL_STATE),--local-state)
+
+deploy: $(SETUP_STAMP)  ## plan + apply in one go, from a laptop (ENV=...)
+	@$(need-env)$(PY) -m tools.deploy.infra.plan deploy --env $(ENV) --outdir $(CDKTF_OUT) --plan-dir $(PLAN_DIR) $(if $(LOCAL_STATE),--local-state)
 
 verify: $(SETUP_STAMP)  ## compare Azure with the synthesized stacks (type, name, tags); non-zero on drift (ENV=...)
-	@$(need-env)$(PY) -m tools.deploy.verify --env $(ENV) --outdir $(CDKTF_OUT)
+	@$(need-env)$(PY) -m tools.deploy.infra.verify --env $(ENV) --outdir $(CDKTF_OUT)
 
 ml-train-remote: $(SETUP_STAMP)  ## submit the Azure ML pipeline job, wait, download the evaluation (ENV=...)
 	@$(need-env)$(PY) -m tools.deploy.ml_jobs train --env $(ENV) --outdir $(CDKTF_OUT) --results $(ML_RESULTS)
@@ -24,14 +49,24 @@ ml-train-remote: $(SETUP_STAMP)  ## submit the Azure ML pipeline job, wait, down
 ml-gate: $(SETUP_STAMP)  ## read the evaluation's gate decision; exit 3 when it rejects (ENV=...)
 	@$(need-env)$(PY) -m tools.deploy.ml_gate $(ML_RESULTS)
 
+ml-gate-outcome: $(SETUP_STAMP)  ## make ml-gate for a pipeline: a rejection is reported and sets promote=false, not a failure
+	@$(need-env)$(PY) -m tools.pipelines.outcome --variable promote --rejected-exit 3 -- \
+		$(MAKE) --no-print-directory ml-gate ENV=$(ENV) ML_RESULTS=$(ML_RESULTS)
+
 ml-rollout: $(SETUP_STAMP)  ## the registered version, blue/green deploy, smoke test, traffic steps, rollback on failure (ENV=...)
 	@$(need-env)$(PY) -m tools.deploy.ml_jobs rollout --env $(ENV) --outdir $(CDKTF_OUT) --results $(ML_RESULTS)
 
-ml-batch-score: $(SETUP_STAMP)  ## run the batch endpoint over the gold data asset (ENV=...)
+ml-batch-score: $(SETUP_STAMP)  ## batch endpoint over the cars prep left on the lake, run published to Cosmos DB (ENV=...)
 	@$(need-env)$(PY) -m tools.deploy.ml_jobs batch-score --env $(ENV) --outdir $(CDKTF_OUT)
 
-app-rollout: $(SETUP_STAMP)  ## app package to every region's staging slot, warm-up, swap, Traffic Manager check (ENV=...)
-	@$(need-env)$(PY) -m tools.deploy.app_rollout --env $(ENV) --outdir $(CDKTF_OUT) --package $(APP_PACKAGE)
+app-model: $(SETUP_STAMP)  ## the model version the environment's online endpoint serves, into ml/outputs/model (ENV=...)
+	@$(need-env)$(PY) -m tools.deploy.app.model --env $(ENV) --outdir $(CDKTF_OUT)
+
+app-rollout: $(SETUP_STAMP)  ## app package to every region's staging slot, warm-up, swap (back on failure), Traffic Manager check (ENV=...)
+	@$(need-env)$(PY) -m tools.deploy.app.rollout --env $(ENV) --outdir $(CDKTF_OUT) --package $(APP_PACKAGE)
 
 pipelines-check: $(SETUP_STAMP)  ## validate pipelines/ against the Azure Pipelines schema and the repo
-	@$(PY) -m tools.deploy.pipeline_check
+	@$(PY) -m tools.pipelines.check
+
+pipelines-dry-run: $(SETUP_STAMP)  ## walk each pipeline's steps per environment and run its make targets against a fake Azure
+	@$(PY) -m tools.pipelines.dry_run $(if $(PIPELINE),--pipeline $(PIPELINE))

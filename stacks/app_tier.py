@@ -1,4 +1,9 @@
-"""App stack (one per app region): the regional web app that serves the car-price predictor and dashboard."""
+"""App stack (one per app region): the regional web app that serves the car-price predictor and dashboard.
+
+Where networking is private the app takes no public traffic: the region's Application Gateway (WAF) is its
+only way in, through the app's private endpoint. Otherwise (dev) the app is public, open to the team's IP
+ranges and Traffic Manager's probes only.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ from stacks.config import EnvironmentConfig
 from stacks.foundation import FoundationStack
 from stacks.global_data import GlobalDataStack
 from stacks.ml import MlStack
+from stacks.modules.app_gateway import GatewaySizing, RegionalGateway
 from stacks.modules.web_app import RegionalWebApp
 from stacks.naming import region_code
 
@@ -28,7 +34,8 @@ class AppStack(PlatformStack):
             c.SETTING_HISTORY_CONTAINER: c.HISTORY_CONTAINER,
             c.SETTING_BATCH_CONTAINER: c.BATCH_CONTAINER,
             c.SETTING_SCORING_MODE: "local",
-            c.SETTING_ENDPOINT_URL: f"https://{c.ML_ONLINE_ENDPOINT}.{config.location}.inference.ml.azure.com/score",
+            c.SETTING_ENDPOINT_URL: f"https://{c.ml_endpoint_name(c.ML_ONLINE_ENDPOINT, config.name)}"
+                                    f".{config.location}.inference.ml.azure.com/score",
             c.SETTING_ENDPOINT_SCOPE: c.AML_ENDPOINT_TOKEN_SCOPE,
             c.SETTING_REGION: region,
             c.SETTING_OUTBOX_DIR: "/home/data/outbox",  # /home is the app's persistent, shared storage
@@ -40,7 +47,7 @@ class AppStack(PlatformStack):
         }
         code = region_code(region)
         self.web = RegionalWebApp(
-            self, "WebApp", placement=self.placement(region), interfaces=foundation.interfaces(),
+            self, "WebApp", placement=self.placement(region), interfaces=foundation.interfaces(region=region),
             plan_name=self.namer.name("app_service_plan", region=region),
             app_name=self.namer.name("web_app", code),
             sku=config.app.sku,
@@ -53,4 +60,31 @@ class AppStack(PlatformStack):
             start_command=c.APP_START_COMMAND,
             python_version=c.APP_PYTHON_VERSION,
             staging_slot=config.app.staging_slot,
+            public_network_access=not config.private_networking,
+            allowed_ip_ranges=config.network.allowed_ip_ranges,
         )
+        self.gateway: RegionalGateway | None = None
+        if config.private_networking:
+            assert foundation.gateway_certificate_secret_id is not None  # config requires gateway subnets
+            self.gateway = RegionalGateway(
+                self, "Gateway", placement=self.placement(region), interfaces=foundation.interfaces(region=region),
+                name=self.namer.name("application_gateway", region=region),
+                policy_name=self.namer.name("waf_policy", region=region),
+                public_ip_name=self.namer.name("public_ip", "agw", region),
+                dns_label=self.namer.name("public_ip_dns_label", region=region),
+                subnet_id=foundation.gateway_subnet_ids[region],
+                identity_id=foundation.identities["gateway"].id,
+                certificate_secret_id=foundation.gateway_certificate_secret_id,
+                backend_fqdn=self.web.app.default_hostname,
+                health_path=c.HEALTH_PATH,
+                sizing=GatewaySizing(
+                    min_capacity=config.edge.gateway_min_capacity, max_capacity=config.edge.gateway_max_capacity,
+                    zone_redundant=config.app.zone_redundant,
+                ),
+                depends_on=self.web.endpoints,
+            )
+
+    @property
+    def front_door_id(self) -> str:
+        """What Traffic Manager targets in this region: the gateway's public IP, or the public web app."""
+        return self.gateway.public_ip.id if self.gateway else self.web.app.id

@@ -5,7 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from cdktn import AzurermBackend, LocalBackend, TerraformResource, TerraformStack
-from cdktn_provider_azurerm.provider import AzurermProvider, AzurermProviderFeatures
+from cdktn_provider_azurerm.provider import (
+    AzurermProvider,
+    AzurermProviderFeatures,
+    AzurermProviderFeaturesStorage,
+)
 from constructs import Construct
 
 from stacks.config import EnvironmentConfig
@@ -27,7 +31,11 @@ class PlatformStack(TerraformStack):
         self.namer = Namer(config.workload, config.name, config.subscription_id)
         AzurermProvider(
             self, "azurerm",
-            features=[AzurermProviderFeatures()],
+            # No storage data-plane calls while creating or reading accounts (storage_account_resource.go at
+            # v4.81.0 polls blob/queue endpoints after create and reads queue properties on every refresh): those
+            # endpoints are closed to a deployer outside the network, so a 403 would end the apply. Settings that
+            # need the data plane are not used (queue logging goes to Log Analytics through diagnostic settings).
+            features=[AzurermProviderFeatures(storage=[AzurermProviderFeaturesStorage(data_plane_available=False)])],
             subscription_id=config.subscription_id,
             # Storage data-plane calls use Entra ID: shared keys are disabled on every account.
             storage_use_azuread=True,

@@ -7,11 +7,20 @@ constructs and stacks receive these typed objects and never read files themselve
 from __future__ import annotations
 
 import ipaddress
+import re
 from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 ENVIRONMENTS_DIR = Path(__file__).parent / "environments"
 REQUIRED_TAGS = ("environment", "owner", "cost-center", "managed-by")
@@ -41,16 +50,27 @@ class StateBackend(_Strict):
         return self
 
 
+def _check_inside(model: BaseModel, address_space: str, names: tuple[str, ...]) -> None:
+    space = ipaddress.ip_network(address_space)
+    for name in names:
+        prefix = getattr(model, name)
+        if prefix is not None and not ipaddress.ip_network(prefix).subnet_of(space):  # type: ignore[arg-type]
+            raise ValueError(f"{name} {prefix} is outside address_space {address_space}")
+
+
 class RegionalNetwork(_Strict):
-    """The network of an app region other than the primary one: app integration only, peered to the primary."""
+    """The network of an app region other than the primary one, peered to the primary: the app's integration
+    subnet, the region's own private endpoints (what the region's app uses: Cosmos DB, Key Vault, its web app),
+    and, where the web tier is private, the region's Application Gateway."""
 
     address_space: str
     app_subnet: str
+    private_endpoint_subnet: str
+    gateway_subnet: str | None = None  # required when private_networking is on
 
     @model_validator(mode="after")
     def _subnet_inside(self) -> RegionalNetwork:
-        if not ipaddress.ip_network(self.app_subnet).subnet_of(ipaddress.ip_network(self.address_space)):  # type: ignore[arg-type]
-            raise ValueError(f"app_subnet {self.app_subnet} is outside address_space {self.address_space}")
+        _check_inside(self, self.address_space, ("app_subnet", "private_endpoint_subnet", "gateway_subnet"))
         return self
 
 
@@ -60,12 +80,19 @@ class Network(_Strict):
     private_endpoint_subnet: str
     aks_subnet: str
     ml_subnet: str
+    # Delegated to Microsoft.App/environments: the Flex Consumption function app's outbound integration.
+    functions_subnet: str
+    # The Application Gateway (WAF) of the primary region; required when private_networking is on.
+    # Microsoft recommends a /24 for v2 gateways (up to 125 instances), at least a /26.
+    gateway_subnet: str | None = None
     # Public IP ranges allowed through resource firewalls when private_networking is off (dev laptops).
     allowed_ip_ranges: tuple[str, ...] = ()
     # One entry per app region other than the primary `location`.
     regions: dict[str, RegionalNetwork] = Field(default_factory=dict)
 
-    @field_validator("address_space", "app_subnet", "private_endpoint_subnet", "aks_subnet", "ml_subnet")
+    @field_validator(
+        "address_space", "app_subnet", "private_endpoint_subnet", "aks_subnet", "ml_subnet", "functions_subnet"
+    )
     @classmethod
     def _cidr(cls, value: str) -> str:
         ipaddress.ip_network(value)
@@ -73,10 +100,10 @@ class Network(_Strict):
 
     @model_validator(mode="after")
     def _subnets_inside(self) -> Network:
-        space = ipaddress.ip_network(self.address_space)
-        for name in ("app_subnet", "private_endpoint_subnet", "aks_subnet", "ml_subnet"):
-            if not ipaddress.ip_network(getattr(self, name)).subnet_of(space):  # type: ignore[arg-type]
-                raise ValueError(f"{name} {getattr(self, name)} is outside address_space {self.address_space}")
+        _check_inside(
+            self, self.address_space,
+            ("app_subnet", "private_endpoint_subnet", "aks_subnet", "ml_subnet", "gateway_subnet", "functions_subnet"),
+        )
         return self
 
 
@@ -84,7 +111,9 @@ class Budget(_Strict):
     amount: float = Field(gt=0)
     contact_emails: tuple[str, ...] = Field(min_length=1)
     thresholds_percent: tuple[int, ...] = (50, 80, 100)
-    start_date: str  # first day of a month, e.g. 2026-12-01 (Cost Management requires it)
+    # First day of a month (Cost Management requires it), no earlier than the month of the first deploy.
+    # Leave it out to start in the month of the first deploy (derived when applied).
+    start_date: str | None = Field(default=None, pattern=r"^\d{4}-\d{2}-01$")
 
 
 class AppTier(_Strict):
@@ -100,8 +129,43 @@ class MlTier(_Strict):
     container_registry_sku: Literal["Basic", "Standard", "Premium"]
 
 
+_UUID = r"^[0-9a-f]{8}-([0-9a-f]{4}-){3}[0-9a-f]{12}$"
+# Standard_<family><vCPUs><features>_v<generation>, e.g. Standard_D4ds_v5 (family D, 4 vCPUs, features "ds", v5).
+_VM_SIZE = re.compile(r"^Standard_([A-Z]+)(\d+)(?:-\d+)?([a-z]*)(?:_v(\d+))?$")
+
+
+def local_disk_gib(vm_size: str) -> float | None:
+    """The local temp disk an ephemeral OS disk can live on: 0 when the size has none, None when unknown.
+
+    From generation 4 on, only sizes with a "d" feature letter have a local temp disk (Dsv5 has none, Ddsv5
+    has one); the D/E "d" sizes of v4 and v5 give it 37.5 GiB per vCPU (D2ds_v5: 75 GiB, D4ds_v5: 150 GiB).
+    """
+    match = _VM_SIZE.match(vm_size)
+    if match is None:
+        return None
+    family, vcpus, features, generation = match.group(1), int(match.group(2)), match.group(3), match.group(4)
+    if generation is None or int(generation) < 4:
+        return None  # earlier generations carry a temp disk; its size varies by series
+    if "d" not in features:
+        return 0
+    if family in ("D", "E") and int(generation) in (4, 5):
+        return 37.5 * vcpus
+    return None
+
+
+class InferenceTls(_Strict):
+    """HTTPS for the Azure ML inference router: the name clients call, and the certificate that proves it."""
+
+    cname: str = Field(pattern=r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$")
+    # A certificate (PEM, with its private key) the platform team imported into the environment's Key Vault.
+    key_vault_certificate: str = Field(pattern=r"^[0-9a-zA-Z-]{1,127}$")
+
+
 class Aks(_Strict):
     kubernetes_version: str | None = None
+    # Declared before the sizes: the size validators read it.
+    os_disk_type: Literal["Ephemeral", "Managed"] = "Ephemeral"
+    os_disk_size_gb: int = Field(default=64, ge=30, le=2048)
     system_vm_size: str
     system_node_min: int = Field(ge=1)
     system_node_max: int = Field(ge=1)
@@ -109,6 +173,65 @@ class Aks(_Strict):
     user_node_min: int = Field(ge=0)
     user_node_max: int = Field(ge=1)
     sku_tier: Literal["Free", "Standard", "Premium"]
+    # Availability zones of every node pool; empty: no zone pinning (regions without zones, cheap dev).
+    zones: tuple[Literal["1", "2", "3"], ...] = ()
+    # The API server has a private endpoint only; Azure ML and kubectl (`az aks command invoke`) still reach it.
+    private_cluster: bool = True
+    # A public API server admits these besides network.allowed_ip_ranges. Azure ML's control plane must reach
+    # it: list the AzureMachineLearning service-tag ranges of the region and its pair.
+    azureml_control_plane_ip_ranges: tuple[str, ...] = ()
+    # Entra groups granted "Azure Kubernetes Service RBAC Cluster Admin"; empty: the deploying principal.
+    admin_group_object_ids: tuple[str, ...] = ()
+    # None: the inference router speaks HTTP on an internal load balancer only (reachable inside the network).
+    inference_tls: InferenceTls | None = None
+
+    @field_validator("system_vm_size", "user_vm_size")
+    @classmethod
+    def _fits_ephemeral_os_disk(cls, value: str, info: ValidationInfo) -> str:
+        if info.data.get("os_disk_type") != "Ephemeral":
+            return value
+        local = local_disk_gib(value)
+        if local == 0:
+            raise ValueError(
+                f"{value} has no local temp disk, so it cannot hold an ephemeral OS disk: pick a size with a "
+                "'d' (e.g. Standard_D4ds_v5) or set aks.os_disk_type: Managed"
+            )
+        size = info.data.get("os_disk_size_gb", 64)
+        if local is not None and local < size:
+            raise ValueError(
+                f"{value} has a {local:g} GiB temp disk, smaller than aks.os_disk_size_gb {size}: "
+                "pick a larger size or a smaller ephemeral OS disk"
+            )
+        return value
+
+    @field_validator("admin_group_object_ids")
+    @classmethod
+    def _object_ids(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for object_id in value:
+            if not re.fullmatch(_UUID, object_id):
+                raise ValueError(f"'{object_id}' is not an Entra object id (a lowercase GUID)")
+        return value
+
+    @field_validator("azureml_control_plane_ip_ranges")
+    @classmethod
+    def _ranges(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for cidr in value:
+            ipaddress.ip_network(cidr)
+        return value
+
+    @model_validator(mode="after")
+    def _azureml_reaches_the_api_server(self) -> Aks:
+        if not self.private_cluster and not self.azureml_control_plane_ip_ranges:
+            raise ValueError(
+                "private_cluster: false needs azureml_control_plane_ip_ranges (the AzureMachineLearning "
+                "service-tag ranges of the region and its pair), or Azure ML cannot deploy to the cluster"
+            )
+        return self
+
+    @property
+    def inference_router_ha(self) -> bool:
+        """Three router replicas need three nodes that stay up: the user pool's minimum decides."""
+        return self.user_node_min >= 3
 
 
 class Cosmos(_Strict):
@@ -118,6 +241,104 @@ class Cosmos(_Strict):
 
 class Edge(_Strict):
     routing: Literal["Performance", "Priority"]
+    # Private web tier only: the name users type (a CNAME to the Traffic Manager profile) and the Key Vault
+    # secret id of its PFX certificate (versionless, so renewals roll out). Without them, each gateway
+    # serves a self-signed certificate for the Traffic Manager name (README: "Custom domain").
+    custom_domain: str | None = Field(default=None, pattern=r"^([a-z0-9]([a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,}$")
+    certificate_secret_id: str | None = Field(
+        default=None, pattern=r"^https://[a-z0-9-]+\.vault\.azure\.net/(secrets|certificates)/[A-Za-z0-9-]+/?$"
+    )
+    gateway_min_capacity: int = Field(default=1, ge=0, le=100)  # application_gateway autoscale ranges
+    gateway_max_capacity: int = Field(default=10, ge=2, le=125)
+
+    @model_validator(mode="after")
+    def _domain_with_certificate(self) -> Edge:
+        if (self.custom_domain is None) != (self.certificate_secret_id is None):
+            raise ValueError("custom_domain and certificate_secret_id go together: set both or neither")
+        return self
+
+
+class AgentPool(_Strict):
+    """Pipeline agents inside the network (a Managed DevOps Pool), created by `make bootstrap` before the foundation.
+
+    The pool lives in its own virtual network (the environment's does not exist yet at bootstrap), which the
+    <env>-agent-network stack peers with the environment's network and links to its private DNS zones.
+    """
+
+    organization_url: str = Field(pattern=r"^https://dev\.azure\.com/[A-Za-z0-9-]+$")
+    projects: tuple[str, ...] = Field(min_length=1)
+    address_space: str
+    subnet: str
+    vm_size: str = "Standard_D4ads_v5"
+    max_agents: int = Field(default=4, ge=1, le=100)
+    image: str = "ubuntu-24.04"
+    # Object id of the "DevOpsInfrastructure" service principal in this tenant (it joins agents to the subnet):
+    # az ad sp list --display-name DevOpsInfrastructure --query "[].id" -o tsv
+    devops_infrastructure_principal_id: str = Field(pattern=r"^[0-9a-f]{8}-([0-9a-f]{4}-){3}[0-9a-f]{12}$")
+
+    @model_validator(mode="after")
+    def _subnet_inside(self) -> AgentPool:
+        if not ipaddress.ip_network(self.subnet).subnet_of(ipaddress.ip_network(self.address_space)):  # type: ignore[arg-type]
+            raise ValueError(f"subnet {self.subnet} is outside address_space {self.address_space}")
+        return self
+
+
+class FeedSource(_Strict):
+    """Where dealer feed files come from. Only a landing filesystem in the lake is provisioned: an HTTP or
+    SFTP feed needs a credential per dealer kept in Key Vault and an egress path from the managed network,
+    which this blueprint does not build, so those types are refused instead of half-working."""
+
+    type: Literal["landing_container", "http", "sftp"]
+    folder: str = Field(default="dealer-feeds", pattern=r"^[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*$")
+
+    @model_validator(mode="after")
+    def _provisioned_types_only(self) -> FeedSource:
+        if self.type != "landing_container":
+            raise ValueError(
+                f"feed source type '{self.type}' is not provisioned by this blueprint; use 'landing_container' "
+                "(dealers upload into the lake's landing filesystem) or extend stacks/modules/data_factory.py"
+            )
+        return self
+
+
+class FeedSchedule(_Strict):
+    frequency: Literal["Minute", "Hour", "Day", "Week", "Month"]
+    interval: int = Field(ge=1)
+    start_time: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
+
+
+class FactoryGit(_Strict):
+    """The repository Data Factory publishes its definitions to (Azure DevOps Repos or GitHub)."""
+
+    kind: Literal["azure_devops", "github"]
+    account_name: str = Field(min_length=1)
+    repository_name: str = Field(min_length=1)
+    branch_name: str = "main"
+    root_folder: str = Field(default="/", pattern=r"^/")
+    project_name: str | None = None  # Azure DevOps only
+    tenant_id: str | None = Field(default=None, pattern=r"^[0-9a-f]{8}-([0-9a-f]{4}-){3}[0-9a-f]{12}$")
+
+    @model_validator(mode="after")
+    def _devops_needs_project_and_tenant(self) -> FactoryGit:
+        if self.kind == "azure_devops" and not (self.project_name and self.tenant_id):
+            raise ValueError("kind 'azure_devops' needs project_name and tenant_id")
+        return self
+
+
+class DataFactory(_Strict):
+    source: FeedSource
+    schedule: FeedSchedule
+    git: FactoryGit | None = None
+    customer_managed_key: bool = False  # encrypt the factory's definitions with the Key Vault storage key
+
+
+class Functions(_Strict):
+    # The Entra ID app registration that represents the pricing API: App Service Authentication admits
+    # only tokens issued for it (the `price` function itself is anonymous and has no keys).
+    api_client_id: str = Field(pattern=r"^[0-9a-f]{8}-([0-9a-f]{4}-){3}[0-9a-f]{12}$")
+    maximum_instance_count: int = Field(default=40, ge=1, le=1000)
+    instance_memory_mb: Literal[512, 2048, 4096] = 2048
+    scoring_mode: Literal["local", "remote"] = "local"  # ONNX in-process, or the Azure ML online endpoint
 
 
 class EnvironmentConfig(_Strict):
@@ -137,11 +358,14 @@ class EnvironmentConfig(_Strict):
     aks: Aks
     cosmos: Cosmos
     edge: Edge
+    data_factory: DataFactory
+    functions: Functions
     state_backend: StateBackend
     secrets_expire_on: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
     # premium: the customer-managed keys for encryption at rest are HSM-protected (RSA-HSM).
     key_vault_sku: Literal["standard", "premium"] = "premium"
     tags: dict[str, str]
+    agents: AgentPool | None = None  # None: the pipelines use Microsoft-hosted agents for this environment
 
     @model_validator(mode="after")
     def _regions_allowed(self) -> EnvironmentConfig:
@@ -153,6 +377,24 @@ class EnvironmentConfig(_Strict):
         missing = [r for r in self.app_regions if r != self.location and r not in self.network.regions]
         if missing:
             raise ValueError(f"network.regions needs an entry for app region(s) {missing}")
+        if self.lock_stateful_resources and self.data_factory.git is None:
+            raise ValueError(
+                "data_factory.git is required when lock_stateful_resources is true (production factories publish "
+                "from a repository; policy CKV_CARPRICE_11)"
+            )
+        if self.private_networking:
+            # A private web tier is reached through one Application Gateway per app region.
+            lacking = ["network.gateway_subnet"] if self.network.gateway_subnet is None else []
+            lacking += [
+                f"network.regions.{region}.gateway_subnet"
+                for region, regional in self.network.regions.items() if regional.gateway_subnet is None
+            ]
+            if lacking:
+                raise ValueError(f"private_networking needs {', '.join(lacking)} (the WAF gateways' subnets)")
+        if self.agents and ipaddress.ip_network(self.agents.address_space).overlaps(
+            ipaddress.ip_network(self.network.address_space)
+        ):
+            raise ValueError("agents.address_space overlaps network.address_space (they are peered)")
         missing_tags = [t for t in ("owner", "cost-center") if t not in self.tags]
         if missing_tags:
             raise ValueError(f"tags must include {missing_tags}")

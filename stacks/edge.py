@@ -1,4 +1,5 @@
-"""Edge stack: Traffic Manager across the regional web apps (deployed after every app stack)."""
+"""Edge stack: Traffic Manager across the app regions' front doors (deployed after every app stack): each
+region's Application Gateway where the web tier is private, the web app itself otherwise."""
 
 from __future__ import annotations
 
@@ -25,4 +26,4 @@ class EdgeStack(PlatformStack):
             routing=config.edge.routing,
             health_path=HEALTH_PATH,
         )
-        self.traffic.add_endpoints([(app.region, app.web.app.id) for app in apps])
+        self.traffic.add_endpoints([(app.region, app.front_door_id) for app in apps])

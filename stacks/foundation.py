@@ -1,8 +1,10 @@
 """Foundation stack: what every other stack of an environment plugs into.
 
-Resource group, monitoring, networks (primary + one per extra app region), private DNS zones,
-the managed identities of the app, the ML workspace, AKS and encryption, the Key Vault with the
-customer-managed keys for encryption at rest, and the budget.
+Resource group, monitoring, networks (primary + one per extra app region, each with its own private
+endpoints and, where the web tier is private, its gateway subnet), private DNS zones (a regional copy of
+the zones each extra region resolves to its own endpoints), the managed identities of the app, the ML
+workspace, AKS, encryption and the gateways, the Key Vault with the customer-managed keys for encryption at
+rest and the gateways' TLS certificate, and the budget.
 """
 
 from __future__ import annotations
@@ -19,15 +21,25 @@ from stacks.base import PlatformStack
 from stacks.config import EnvironmentConfig
 from stacks.modules.budget import CostBudget
 from stacks.modules.customer_managed_key import CustomerManagedKey, UserAssignedIdentityRef
-from stacks.modules.interfaces import Interfaces, PrivateLink, RoleAssignment, all_private_dns_zones
+from stacks.modules.interfaces import (
+    Interfaces,
+    Placement,
+    PrivateLink,
+    RoleAssignment,
+    all_private_dns_zones,
+    regional_private_dns_zones,
+)
 from stacks.modules.key_vault import KeyVault
 from stacks.modules.monitoring import Monitoring
-from stacks.modules.network import Network, PrivateDnsZones, SubnetSpec
+from stacks.modules.network import GATEWAY_INBOUND, Network, PrivateDnsZones, SubnetSpec
 
 APP_SUBNET = "app"
 PRIVATE_ENDPOINT_SUBNET = "private-endpoints"
 AKS_SUBNET = "aks"
 ML_SUBNET = "ml"
+FUNCTIONS_SUBNET = "functions"
+GATEWAY_SUBNET = "gateway"
+GATEWAY_CERTIFICATE = "web-tls"  # the self-signed certificate's name when the environment brings none
 APPINSIGHTS_SECRET = SETTING_APPINSIGHTS.lower().replace("_", "-")
 # One customer-managed key per kind of data at rest, so each can be rotated or revoked on its own.
 EncryptionKey = Literal["storage", "cosmos", "disks"]
@@ -59,33 +71,50 @@ class FoundationStack(PlatformStack):
                 SubnetSpec(PRIVATE_ENDPOINT_SUBNET, net.private_endpoint_subnet),
                 SubnetSpec(AKS_SUBNET, net.aks_subnet),
                 SubnetSpec(ML_SUBNET, net.ml_subnet),
+                # Flex Consumption integrates through a subnet delegated to Container Apps environments.
+                SubnetSpec(FUNCTIONS_SUBNET, net.functions_subnet, delegation="Microsoft.App/environments"),
+                *self._gateway_subnet(net.gateway_subnet),
             ],
         )
         self.network.node.add_dependency(self.resource_group)
-        # App subnet of each app region; extra regions get their own network, peered to the primary one.
-        self.app_subnet_ids: dict[str, str] = {config.location: self.network.subnets[APP_SUBNET].id}
+        # Each app region's subnets; extra regions get their own network, peered to the primary one.
+        networks = {config.location: self.network}
         linked = {"primary": self.network.vnet.id}
         for region, regional in net.regions.items():
             key = region.title()
             regional_net = Network(
                 self, f"Network{key}", placement=self.placement(region), namer=self.namer,
                 address_space=regional.address_space,
-                subnets=[SubnetSpec(APP_SUBNET, regional.app_subnet, delegation="Microsoft.Web/serverFarms")],
+                subnets=[
+                    SubnetSpec(APP_SUBNET, regional.app_subnet, delegation="Microsoft.Web/serverFarms"),
+                    SubnetSpec(PRIVATE_ENDPOINT_SUBNET, regional.private_endpoint_subnet),
+                    *self._gateway_subnet(regional.gateway_subnet),
+                ],
             )
             regional_net.node.add_dependency(self.resource_group)
             self.network.peer_with(regional_net, key, self.resource_group_name)
-            self.app_subnet_ids[region] = regional_net.subnets[APP_SUBNET].id
+            networks[region] = regional_net
             linked[region] = regional_net.vnet.id
+        self.app_subnet_ids = {region: network.subnets[APP_SUBNET].id for region, network in networks.items()}
+        self.gateway_subnet_ids = {
+            region: network.subnets[GATEWAY_SUBNET].id for region, network in networks.items()
+            if GATEWAY_SUBNET in network.subnets
+        }
 
         # Private endpoints in every environment: apps reach data stores privately even in dev, where the
         # public endpoints stay open only to `allowed_ip_ranges` for developers' laptops.
         zones = PrivateDnsZones(
-            self, "PrivateDns", placement=placement, zones=all_private_dns_zones(), linked_networks=linked
+            self, "PrivateDns", placement=placement, zones=all_private_dns_zones(), linked_networks=linked,
+            own_copy_zones=regional_private_dns_zones(), own_copy_networks=list(net.regions),
         )
         zones.node.add_dependency(self.resource_group)
-        self.private_link: PrivateLink | None = PrivateLink(
-            subnet_id=self.network.subnets[PRIVATE_ENDPOINT_SUBNET].id, dns_zone_ids=zones.zone_ids
+        self.private_link = PrivateLink(
+            subnet_id=self.network.subnets[PRIVATE_ENDPOINT_SUBNET].id, dns_zone_ids=zones.zone_ids,
+            location=config.location,
         )
+        self.private_links: dict[str, PrivateLink] = {config.location: self.private_link}
+        for region in net.regions:
+            self.private_links[region] = self._regional_private_link(region, networks[region], linked[region])
         self.subnet_ids = {key: subnet.id for key, subnet in self.network.subnets.items()}
 
         self.identities = {
@@ -97,9 +126,13 @@ class FoundationStack(PlatformStack):
                 tags=config.all_tags,
                 depends_on=[self.resource_group],
             )
-            # "encryption": the identity storage, Cosmos DB and disk encryption sets reach the keys with.
-            for role in ("app", "ml", "aks", "encryption")
+            # "encryption": the identity storage, Cosmos DB and disk encryption sets reach the keys with;
+            # "gateway": the Application Gateways read their TLS certificate with it.
+            for role in ("app", "ml", "aks", "encryption", *(("gateway",) if self.gateway_subnet_ids else ()))
         }
+
+        # The web apps (every region shares the app identity) send their telemetry with it.
+        self.monitoring.allow_telemetry_from("App", self.identities["app"].principal_id)
 
         self.key_vault = KeyVault(
             self, "KeyVault", placement=placement,
@@ -114,6 +147,7 @@ class FoundationStack(PlatformStack):
                     RoleAssignment(
                         self.identities["encryption"].principal_id, "Key Vault Crypto Service Encryption User"
                     ),
+                    *self._gateway_certificate_grants(),
                 ),
             ),
             name=self.namer.name("key_vault"),
@@ -137,6 +171,8 @@ class FoundationStack(PlatformStack):
             for purpose in ENCRYPTION_KEYS
         }
 
+        self.gateway_certificate_secret_id = self._gateway_certificate()
+
         CostBudget(
             self, "Budget",
             name=self.namer.name("budget"),
@@ -146,6 +182,50 @@ class FoundationStack(PlatformStack):
             contact_emails=config.budget.contact_emails,
             start_date=config.budget.start_date,
         )
+
+    def _gateway_subnet(self, prefix: str | None) -> list[SubnetSpec]:
+        if prefix is None:
+            return []
+        return [SubnetSpec(GATEWAY_SUBNET, prefix, inbound=GATEWAY_INBOUND, default_outbound_access=True)]
+
+    def _regional_private_link(self, region: str, network: Network, vnet_id: str) -> PrivateLink:
+        """The region's own copy of the zones it resolves to its own endpoints. A zone name exists once per
+        resource group, so the copies live in a small DNS-only resource group of the region."""
+        key = region.title()
+        group = ResourceGroup(
+            self, f"DnsResourceGroup{key}",
+            name=self.namer.name("resource_group", "dns", region), location=region, tags=self.config.all_tags,
+        )
+        zones = PrivateDnsZones(
+            self, f"PrivateDns{key}",
+            placement=Placement(resource_group_name=group.name, location=region, tags=self.config.all_tags),
+            zones=regional_private_dns_zones(), linked_networks={region: vnet_id},
+        )
+        return PrivateLink(
+            subnet_id=network.subnets[PRIVATE_ENDPOINT_SUBNET].id, dns_zone_ids=zones.zone_ids, location=region
+        )
+
+    def _gateway_certificate_grants(self) -> tuple[RoleAssignment, ...]:
+        if "gateway" not in self.identities:
+            return ()
+        return (
+            # The deployer issues the self-signed certificate; the gateways read certificates as secrets.
+            RoleAssignment(self.client.object_id, "Key Vault Certificates Officer", principal_type=None),
+            RoleAssignment(self.identities["gateway"].principal_id, "Key Vault Secrets User"),
+        )
+
+    def _gateway_certificate(self) -> str | None:
+        """The Key Vault secret id (versionless: renewals roll out) of the gateways' TLS certificate."""
+        if not self.gateway_subnet_ids:
+            return None
+        edge = self.config.edge
+        if edge.certificate_secret_id:
+            return edge.certificate_secret_id
+        traffic_manager = f"{self.namer.name('traffic_manager')}.trafficmanager.net"
+        certificate = self.key_vault.add_self_signed_certificate(
+            "GatewayCertificate", name=GATEWAY_CERTIFICATE, common_name=traffic_manager, dns_names=()
+        )
+        return certificate.versionless_secret_id
 
     def customer_managed_key(self, purpose: EncryptionKey) -> CustomerManagedKey:
         """The key for one kind of data at rest (`ENCRYPTION_KEYS`), with the identity that may use it."""
@@ -161,11 +241,22 @@ class FoundationStack(PlatformStack):
 
     def interfaces(
         self, *, lock: bool = False, role_assignments: tuple[RoleAssignment, ...] = (),
-        encryption_key: EncryptionKey | None = None,
+        encryption_key: EncryptionKey | None = None, region: str | None = None,
     ) -> Interfaces:
         """The standard interfaces for a module of this environment: diagnostics, private link, lock, and the
-        customer-managed key `encryption_key` (one of `ENCRYPTION_KEYS`) for modules that store data."""
+        customer-managed key `encryption_key` (one of `ENCRYPTION_KEYS`) for modules that store data.
+
+        A shared module (no `region`) gets endpoints in the primary network plus, for what the app regions
+        use, one in each extra region; a regional module (`region`) gets endpoints in its region only.
+        """
+        regional: dict[str, PrivateLink] = {}
+        if region is not None:
+            link = self.private_links[region]
+        else:
+            link = self.private_link
+            regional = {r: pl for r, pl in self.private_links.items() if r != self.config.location}
         return Interfaces(
-            diagnostics=self.diagnostics, private_link=self.private_link, role_assignments=role_assignments, lock=lock,
+            diagnostics=self.diagnostics, private_link=link, regional_private_links=regional,
+            role_assignments=role_assignments, lock=lock,
             customer_managed_key=self.customer_managed_key(encryption_key) if encryption_key else None,
         )

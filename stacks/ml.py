@@ -1,4 +1,9 @@
-"""ML stack: the Azure ML workspace, its training cluster, lake datastores, and AKS for inference."""
+"""ML stack: the Azure ML workspace, its training cluster, lake datastores, and AKS for inference.
+
+The workspace sits in our virtual network (see stacks/modules/ml_workspace.py for why not a managed network):
+private endpoints for the workspace, its storage, registry and vault; the training cluster in the ML subnet,
+leaving through a NAT gateway; AKS in its subnet, attached as the workspace's Kubernetes inference compute.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +17,7 @@ from stacks.data import DataStack
 from stacks.foundation import AKS_SUBNET, ML_SUBNET, FoundationStack
 from stacks.modules.inference_cluster import InferenceCluster
 from stacks.modules.interfaces import RoleAssignment
+from stacks.modules.ml_network import MlSubnetEgress
 from stacks.modules.ml_workspace import MlWorkspace
 
 
@@ -28,20 +34,32 @@ class MlStack(PlatformStack):
             self, "Workspace", placement=self.placement(),
             interfaces=foundation.interfaces(
                 lock=config.lock_stateful_resources,
-                # The web app may call the online endpoint with its identity (remote scoring mode).
-                role_assignments=(RoleAssignment(foundation.identities["app"].principal_id, "AzureML Data Scientist"),),
+                role_assignments=(
+                    # The web app may call the online endpoint with its identity (remote scoring mode).
+                    RoleAssignment(foundation.identities["app"].principal_id, "AzureML Data Scientist"),
+                    # The workspace identity manages the workspace itself (Learn: identity-based service auth).
+                    RoleAssignment(ml_identity.principal_id, "Contributor"),
+                ),
                 encryption_key="storage",  # the workspace's storage account
             ),
             name=self.namer.name("ml_workspace"),
             storage_name=self.namer.name("storage_account", "ml"),
             registry_name=self.namer.name("container_registry"),
             registry_sku=config.ml.container_registry_sku,
-            key_vault_id=foundation.key_vault.vault.id,
+            # "m": the longest workload and environment names leave no room for "ml" in 24 characters.
+            key_vault_name=self.namer.name("key_vault", "m"),
+            tenant_id=foundation.client.tenant_id,
+            subscription_id=config.subscription_id,
             application_insights_id=foundation.monitoring.insights.id,
             identity_id=ml_identity.id,
             identity_principal_id=ml_identity.principal_id,
+            image_build_compute_name=ML_COMPUTE_CLUSTER,
             public_network_access=not private,
             allowed_ip_ranges=allowed,
+        )
+        egress = MlSubnetEgress(
+            self, "TrainingEgress", placement=self.placement(),
+            name=f"{config.workload}-{config.name}-ml", subnet_id=foundation.subnet_ids[ML_SUBNET],
         )
         self.workspace.add_compute_cluster(
             "TrainingCluster",
@@ -50,8 +68,8 @@ class MlStack(PlatformStack):
             max_nodes=config.ml.compute_max_nodes,
             subnet_id=foundation.subnet_ids[ML_SUBNET],
             identity_id=ml_identity.id,
-            private=private,
             location=config.location,
+            depends_on=[egress.association],
         )
         self.workspace.add_lake_datastores(
             ML_LAKE_DATASTORES, {layer: fs.id for layer, fs in data.lake.filesystems.items()}
@@ -67,7 +85,7 @@ class MlStack(PlatformStack):
             identity_principal_id=aks_identity.principal_id,
             tenant_id=foundation.client.tenant_id,
             log_analytics_workspace_id=foundation.monitoring.workspace.id,
-            private=private,
+            deployer_object_id=foundation.client.object_id,
             allowed_ip_ranges=allowed,
             disk_encryption_set_name=self.namer.name("disk_encryption_set", "aks"),
         )
@@ -76,4 +94,6 @@ class MlStack(PlatformStack):
             compute_name=ML_INFERENCE_COMPUTE,
             location=config.location,
             identity_id=ml_identity.id,
+            key_vault_id=foundation.key_vault.vault.id,  # holds the inference router's TLS certificate
+            waits_for=self.workspace.service_identity_grants,
         )

@@ -1,9 +1,12 @@
-"""One synth of every environment per test session, shared by the tests that read it (they run in the "stacks" xdist group)."""
+"""One synth of every environment per test session, shared by the tests that read it ("stacks" xdist group).
+
+The tests read it through the same reader the deploy tools, the diagram and the summary use (tools/synth_output.py).
+"""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -11,17 +14,22 @@ import pytest
 
 from stacks.config import load_environments
 from stacks.main import synthesize
+from tools.synth_output import SynthStack, load_stacks
 
 
 @dataclass(frozen=True)
 class SynthOutput:
     root: Path
 
+    @cached_property
+    def stacks(self) -> dict[str, SynthStack]:
+        return load_stacks(self.root)
+
     def stack(self, name: str) -> dict[str, Any]:
-        return json.loads((self.root / "stacks" / name / "cdk.tf.json").read_text())
+        return self.stacks[name].config
 
     def resources(self, stack: str, tf_type: str) -> list[dict[str, Any]]:
-        return list(self.stack(stack).get("resource", {}).get(tf_type, {}).values())
+        return list(self.stacks[stack].resources().get(tf_type, {}).values())
 
     def one(self, stack: str, tf_type: str) -> dict[str, Any]:
         found = self.resources(stack, tf_type)
@@ -29,7 +37,7 @@ class SynthOutput:
         return found[0]
 
     def stack_names(self) -> list[str]:
-        return sorted(json.loads((self.root / "manifest.json").read_text())["stacks"])
+        return sorted(self.stacks)
 
 
 @pytest.fixture(scope="session")

@@ -2,11 +2,17 @@
 # One-time set-up of a fresh machine, run by `make` before any target needs it:
 # Debian packages (graphviz, Chromium, wrk), the Python virtual environment pinned by
 # constraints.txt, and the project-local npm tools (Node 22 for cdktn-cli, Azurite, Cosmos emulator).
+# SETUP_PROFILE=deploy (pipeline deploy jobs) installs the Python environment only: no Debian packages,
+# no dev tools, no npm tools. Terraform is checked, not installed: `make terraform` installs the version
+# pinned in .terraform-version (pipelines run it; on a laptop this script prints the command).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
 start=$SECONDS
+
+profile=${SETUP_PROFILE:-full}
+case "$profile" in full|deploy) ;; *) echo "SETUP_PROFILE must be full or deploy, not '$profile'" >&2; exit 2 ;; esac
 
 APT_PACKAGES=(graphviz wrk fonts-dejavu-core)
 # The browser tests need a headless Chromium: Debian's package, unless a Chrome is already installed
@@ -14,6 +20,7 @@ APT_PACKAGES=(graphviz wrk fonts-dejavu-core)
 if [[ ! -x /usr/bin/chromium ]] && ! command -v google-chrome >/dev/null 2>&1; then
   APT_PACKAGES+=(chromium chromium-driver)
 fi
+[[ $profile == deploy ]] && APT_PACKAGES=()
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
@@ -35,10 +42,20 @@ fi
 step "Python virtual environment (.venv, pinned by constraints.txt)"
 [[ -x .venv/bin/python ]] || python3 -m venv .venv
 .venv/bin/python -m pip install --quiet --upgrade "pip==26.3"
-.venv/bin/python -m pip install --quiet -c constraints.txt -e ".[dev]"
+if [[ $profile == deploy ]]; then
+  .venv/bin/python -m pip install --quiet -c constraints.txt -e .
+else
+  .venv/bin/python -m pip install --quiet -c constraints.txt -e ".[dev]"
+  step "npm tools (project-local Node 22, cdktn-cli, Azurite, Cosmos DB emulator)"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
 
-step "npm tools (project-local Node 22, cdktn-cli, Azurite, Cosmos DB emulator)"
-npm ci --no-audit --no-fund --loglevel=error
+terraform_version=$(tr -d '[:space:]' < .terraform-version)
+if ! command -v terraform >/dev/null 2>&1 || ! terraform version -json | grep -q "\"terraform_version\": \"$terraform_version\""; then
+  echo
+  echo "Note: Terraform $terraform_version (.terraform-version) is not on PATH; make plan/apply/deploy need it."
+  echo "      Install it with: make terraform   (or: tenv tf install, which reads .terraform-version)"
+fi
 
 echo
 echo "Set-up finished in $((SECONDS - start)) s."

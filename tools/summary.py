@@ -7,7 +7,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from tools.deploy.synth import SynthError, deploy_order, load_stacks
+from tools.synth_output import SynthError, deploy_order, load_stacks
 
 
 def summarize(outdir: Path) -> str:

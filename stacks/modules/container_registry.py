@@ -1,4 +1,9 @@
-"""Container registry for Azure ML environments: Entra ID pulls only, no admin user, no anonymous pulls."""
+"""Container registry for Azure ML environments: Entra ID pulls only, no admin user, no anonymous pulls.
+
+No quarantine: a quarantined image stays unpullable until a scanner marks it Passed, and nothing here does, so
+the images Azure ML builds could never run. No Docker Content Trust: it is deprecated and removed on
+2028-03-31 (`az acr config content-trust`, aka.ms/acr/dctdeprecation); signing moves to the Notary Project.
+"""
 
 from __future__ import annotations
 
@@ -22,7 +27,7 @@ class ContainerRegistry(Construct):
         public_network_access: bool, allowed_ip_ranges: Sequence[str] = (), zone_redundant: bool = True,
     ) -> None:
         super().__init__(scope, id_)
-        premium = sku == "Premium"  # network rules, retention, quarantine and trust need Premium
+        premium = sku == "Premium"  # network rules, retention and zone redundancy need Premium
         self.registry = AzContainerRegistry(
             self, "Registry",
             name=name,
@@ -38,13 +43,14 @@ class ContainerRegistry(Construct):
                 ip_rule=[ContainerRegistryNetworkRuleSetIpRule(action="Allow", ip_range=r) for r in allowed_ip_ranges],
             )] if premium and public_network_access else None,
             retention_policy_in_days=7 if premium else None,
-            quarantine_policy_enabled=premium or None,
-            trust_policy_enabled=premium or None,
+            quarantine_policy_enabled=False,
+            trust_policy_enabled=False,
             export_policy_enabled=public_network_access or not premium,
             data_endpoint_enabled=premium or None,
             zone_redundancy_enabled=zone_redundant if premium else None,
             tags=dict(placement.tags),
         )
-        StandardInterfaces(self, placement, interfaces).apply(
+        self.standard = StandardInterfaces(self, placement, interfaces)
+        self.standard.apply(
             resource_id=self.registry.id, resource_name=name, private_endpoint_subresources=["registry"]
         )

@@ -53,7 +53,7 @@ class CosmosDatabase(Construct):
             automatic_failover_enabled=multi_region,
             capabilities=[CosmosdbAccountCapabilities(name="EnableServerless")] if serverless else None,
             # Only Entra ID tokens work: account keys and resource tokens are refused.
-            local_authentication_disabled=True,
+            local_authentication_enabled=False,  # `local_authentication_disabled` is deprecated in 4.x
             access_key_metadata_writes_enabled=False,
             minimal_tls_version="Tls12",
             backup=CosmosdbAccountBackup(type="Continuous", tier="Continuous7Days"),

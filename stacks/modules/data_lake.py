@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from cdktn_provider_azurerm.role_assignment import RoleAssignment
 from cdktn_provider_azurerm.storage_container import StorageContainer
 from cdktn_provider_azurerm.storage_management_policy import (
     StorageManagementPolicy,
@@ -25,13 +26,15 @@ class DataLake(Construct):
     def __init__(
         self, scope: Construct, id_: str, *, placement: Placement, interfaces: Interfaces, name: str,
         public_network_access: bool, allowed_ip_ranges: Sequence[str] = (), bronze_cool_after_days: int = 30,
-        bronze_archive_after_days: int = 180,
+        bronze_cold_after_days: int = 180, extra_filesystems: Sequence[str] = (),
+        resource_access_ids: Sequence[str] = (),
     ) -> None:
         super().__init__(scope, id_)
         storage = SecureStorageAccount(
             self, "Storage", placement=placement, interfaces=interfaces, name=name,
             public_network_access=public_network_access, allowed_ip_ranges=allowed_ip_ranges,
             hierarchical_namespace=True, private_endpoint_subresources=("blob", "dfs"),
+            resource_access_ids=resource_access_ids,
         )
         self.account = storage.account
         # Created through Azure Resource Manager (storage_account_id), so deploying needs no data-plane access.
@@ -40,9 +43,11 @@ class DataLake(Construct):
                 self, f"Filesystem{layer.title()}", name=layer, storage_account_id=self.account.id,
                 container_access_type="private",
             )
-            for layer in LAKE_LAYERS
+            for layer in (*LAKE_LAYERS, *extra_filesystems)
         }
-        # Raw data is kept but ages out to cheaper tiers; silver and gold stay hot for training and serving.
+        # Raw data is kept but ages out to cheaper online tiers; silver and gold stay hot for training and serving.
+        # Not archive: the archive tier supports only LRS, GRS and RA-GRS accounts ("Access tiers for blob data",
+        # Microsoft Learn), and the lake is GZRS. Cold keeps the data online at a lower price.
         StorageManagementPolicy(
             self, "Lifecycle",
             storage_account_id=self.account.id,
@@ -54,13 +59,22 @@ class DataLake(Construct):
                     actions=StorageManagementPolicyRuleActions(
                         base_blob=StorageManagementPolicyRuleActionsBaseBlob(
                             tier_to_cool_after_days_since_modification_greater_than=bronze_cool_after_days,
-                            tier_to_archive_after_days_since_modification_greater_than=bronze_archive_after_days,
+                            tier_to_cold_after_days_since_modification_greater_than=bronze_cold_after_days,
                         )
                     ),
                 )
             ],
         )
 
-    def container_scope(self, layer: str) -> str:
-        """Role-assignment scope suffix for one filesystem, below the account's id."""
-        return f"/blobServices/default/containers/{layer}"
+    def grant(self, name: str, *, layer: str, principal_id: str, role: str) -> RoleAssignment:
+        """Grant `role` on one filesystem, scoped to the container resource itself (so the grant waits for it).
+
+        `name` is the grant's stable key (its logical ID): reordering grants never replaces one.
+        """
+        return RoleAssignment(
+            self, f"Grant{name}",
+            scope=self.filesystems[layer].id,
+            role_definition_name=role,
+            principal_id=principal_id,
+            principal_type="ServicePrincipal",
+        )

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from cdktn import Fn, TerraformStack
 from cdktn_provider_azurerm.management_lock import ManagementLock
 from cdktn_provider_azurerm.monitor_diagnostic_setting import (
     MonitorDiagnosticSetting,
@@ -25,6 +26,8 @@ from cdktn_provider_azurerm.private_endpoint import (
     PrivateEndpointPrivateServiceConnection,
 )
 from cdktn_provider_azurerm.role_assignment import RoleAssignment as AzRoleAssignment
+from cdktn_provider_time.provider import TimeProvider
+from cdktn_provider_time.sleep import Sleep
 from constructs import Construct
 
 from stacks.modules.customer_managed_key import CustomerManagedKey
@@ -40,7 +43,24 @@ PRIVATE_DNS_ZONES: dict[str, tuple[str, ...]] = {
     "registry": ("privatelink.azurecr.io",),
     "amlworkspace": ("privatelink.api.azureml.ms", "privatelink.notebooks.azure.net"),
     "sites": ("privatelink.azurewebsites.net",),
+    "dataFactory": ("privatelink.datafactory.azure.net",),
+    "portal": ("privatelink.adf.azure.com",),
+    "sites-staging": ("privatelink.azurewebsites.net",),  # a web app's "staging" slot
 }
+# What each app region reaches through endpoints of its own, so an outage of one region's network leaves the
+# others serving: Cosmos DB, Key Vault (Key Vault references, the gateway's certificate) and its web app.
+REGIONAL_SUBRESOURCES = ("Sql", "vault", "sites", "sites-staging")
+
+
+def regional_private_dns_zones() -> list[str]:
+    """Zones of which every extra app region keeps its own copy (same name, its own endpoints' records)."""
+    return sorted({zone for sub in REGIONAL_SUBRESOURCES for zone in PRIVATE_DNS_ZONES[sub]})
+
+
+# Azure RBAC grants take minutes to reach a service's data plane ("Troubleshoot Azure RBAC", Microsoft Learn:
+# up to 10 minutes; Key Vault typically within a few). Data-plane writes made by the deployer wait this long
+# after their grants are created, as the AVM Key Vault module's `wait_for_rbac_before_key_operations` does.
+ROLE_PROPAGATION_WAIT = "180s"
 
 
 def all_private_dns_zones() -> list[str]:
@@ -65,10 +85,17 @@ class Diagnostics:
 
 @dataclass(frozen=True)
 class PrivateLink:
-    """Private endpoints go into this subnet and register in these zones (zone name -> zone id)."""
+    """Private endpoints go into this subnet and register in these zones (zone name -> zone id).
+
+    `location` is the subnet's region when it differs from the module's own placement.
+    """
 
     subnet_id: str
     dns_zone_ids: Mapping[str, str]
+    location: str | None = None
+
+    def serves(self, subresource: str) -> bool:
+        return all(zone in self.dns_zone_ids for zone in PRIVATE_DNS_ZONES[subresource])
 
 
 @dataclass(frozen=True)
@@ -85,6 +112,9 @@ class RoleAssignment:
 class Interfaces:
     diagnostics: Diagnostics | None = None
     private_link: PrivateLink | None = None  # None: no private endpoints
+    # Endpoints of the other app regions, keyed by region: each gets its own endpoint for the subresources
+    # its zones serve (AVM `private_endpoints` is a map for the same reason).
+    regional_private_links: Mapping[str, PrivateLink] = field(default_factory=dict)
     role_assignments: Sequence[RoleAssignment] = field(default_factory=tuple)
     lock: bool = False  # CanNotDelete lock, for stateful resources in production
     # Encrypt data at rest with this Key Vault key; None only where a module has nothing to encrypt.
@@ -109,6 +139,7 @@ class StandardInterfaces:
         self._placement = placement
         self._interfaces = interfaces
         self.granted: list[AzRoleAssignment] = []  # resources that must wait for these grants depend on them
+        self.endpoints: list[PrivateEndpoint] = []  # data-plane writes through the private network wait for these
 
     def apply(
         self,
@@ -148,26 +179,34 @@ class StandardInterfaces:
         if link is None:
             return
         for subresource in subresources:
-            zone_ids = [link.dns_zone_ids[zone] for zone in PRIVATE_DNS_ZONES[subresource]]
-            name = f"pe-{resource_name}-{subresource.lower()}"
-            PrivateEndpoint(
-                self._scope, f"PrivateEndpoint{subresource.title()}",
-                name=name,
-                location=self._placement.location,
-                resource_group_name=self._placement.resource_group_name,
-                subnet_id=link.subnet_id,
-                custom_network_interface_name=f"nic-{name}",
-                private_service_connection=PrivateEndpointPrivateServiceConnection(
-                    name=f"psc-{resource_name}-{subresource.lower()}",
-                    private_connection_resource_id=resource_id,
-                    subresource_names=[subresource],
-                    is_manual_connection=False,
-                ),
-                private_dns_zone_group=PrivateEndpointPrivateDnsZoneGroup(
-                    name="default", private_dns_zone_ids=zone_ids
-                ),
-                tags=dict(self._placement.tags),
-            )
+            self._endpoint(resource_id, resource_name, subresource, link, region_key="")
+        for region, regional in self._interfaces.regional_private_links.items():
+            for subresource in subresources:
+                if regional.serves(subresource):
+                    self._endpoint(resource_id, resource_name, subresource, regional, region_key=region)
+
+    def _endpoint(
+        self, resource_id: str, resource_name: str, subresource: str, link: PrivateLink, region_key: str
+    ) -> None:
+        zone_ids = [link.dns_zone_ids[zone] for zone in PRIVATE_DNS_ZONES[subresource]]
+        qualifier = f"{subresource.lower()}-{region_key}" if region_key else subresource.lower()
+        name = f"pe-{resource_name}-{qualifier}"
+        self.endpoints.append(PrivateEndpoint(
+            self._scope, f"PrivateEndpoint{subresource.title().replace('-', '')}{region_key.title()}",
+            name=name,
+            location=link.location or self._placement.location,
+            resource_group_name=self._placement.resource_group_name,
+            subnet_id=link.subnet_id,
+            custom_network_interface_name=f"nic-{name}",
+            private_service_connection=PrivateEndpointPrivateServiceConnection(
+                name=f"psc-{resource_name}-{qualifier}",
+                private_connection_resource_id=resource_id,
+                subresource_names=[subresource],
+                is_manual_connection=False,
+            ),
+            private_dns_zone_group=PrivateEndpointPrivateDnsZoneGroup(name="default", private_dns_zone_ids=zone_ids),
+            tags=dict(self._placement.tags),
+        ))
 
     def role_assignments(self, resource_id: str) -> None:
         for index, grant in enumerate(self._interfaces.role_assignments):
@@ -178,6 +217,23 @@ class StandardInterfaces:
                 principal_id=grant.principal_id,
                 principal_type=grant.principal_type,
             ))
+
+    def data_plane_ready(self, id_: str) -> list[Sleep | PrivateEndpoint]:
+        """What a data-plane write by the deployer must wait for: the private endpoints it travels through,
+        and the role grants, given `ROLE_PROPAGATION_WAIT` to take effect (one wait per module)."""
+        ready: list[Sleep | PrivateEndpoint] = list(self.endpoints)
+        if self.granted:
+            stack = TerraformStack.of(self._scope)
+            if stack.node.try_find_child("time") is None:
+                TimeProvider(stack, "time")
+            ready.append(Sleep(
+                self._scope, id_,
+                create_duration=ROLE_PROPAGATION_WAIT,
+                # A replaced grant (new principal or role) waits again.
+                triggers={"role_assignments": Fn.join(",", [grant.id for grant in self.granted])},
+                depends_on=list(self.granted),
+            ))
+        return ready
 
     def lock(self, resource_id: str, resource_name: str) -> None:
         if not self._interfaces.lock:

@@ -12,6 +12,18 @@ from typing import Literal
 from cdktn import Fn, TerraformResourceLifecycle
 from cdktn_provider_azurerm.key_vault import KeyVault as AzKeyVault
 from cdktn_provider_azurerm.key_vault import KeyVaultNetworkAcls
+from cdktn_provider_azurerm.key_vault_certificate import (
+    KeyVaultCertificate,
+    KeyVaultCertificateCertificatePolicy,
+    KeyVaultCertificateCertificatePolicyIssuerParameters,
+    KeyVaultCertificateCertificatePolicyKeyProperties,
+    KeyVaultCertificateCertificatePolicyLifetimeAction,
+    KeyVaultCertificateCertificatePolicyLifetimeActionAction,
+    KeyVaultCertificateCertificatePolicyLifetimeActionTrigger,
+    KeyVaultCertificateCertificatePolicySecretProperties,
+    KeyVaultCertificateCertificatePolicyX509CertificateProperties,
+    KeyVaultCertificateCertificatePolicyX509CertificatePropertiesSubjectAlternativeNames,
+)
 from cdktn_provider_azurerm.key_vault_key import (
     KeyVaultKey,
     KeyVaultKeyRotationPolicy,
@@ -60,6 +72,9 @@ class KeyVault(Construct):
         self._standard.apply(
             resource_id=self.vault.id, resource_name=name, private_endpoint_subresources=["vault"], stateful=True
         )
+        # Keys and secrets are data-plane writes: with public access off they travel through the private
+        # endpoint, and the deployer's Officer roles must have propagated (AVM key vault: main.keys.tf).
+        self._data_plane_ready = self._standard.data_plane_ready("WaitForRolePropagation")
 
     def add_secret(self, id_: str, *, name: str, value: str, expires_on: str, content_type: str) -> KeyVaultSecret:
         """A secret for an app setting's Key Vault reference; it expires so rotation is never forgotten."""
@@ -71,7 +86,7 @@ class KeyVault(Construct):
             content_type=content_type,
             expiration_date=expires_on,
             tags=dict(self._placement.tags),
-            depends_on=list(self._standard.granted),  # the deployer's data-plane role must exist first
+            depends_on=list(self._data_plane_ready),
         )
 
     def add_key(self, id_: str, *, name: str) -> KeyVaultKey:
@@ -95,5 +110,40 @@ class KeyVault(Construct):
             ),
             lifecycle=TerraformResourceLifecycle(ignore_changes=["expiration_date"]),
             tags=dict(self._placement.tags),
-            depends_on=list(self._standard.granted),  # the deployer's Crypto Officer role must exist first
+            depends_on=list(self._data_plane_ready),
+        )
+
+    def add_self_signed_certificate(
+        self, id_: str, *, name: str, common_name: str, dns_names: Sequence[str]
+    ) -> KeyVaultCertificate:
+        """A TLS server certificate Key Vault issues and renews itself, for listeners that have no certificate
+        of their own yet. Browsers do not trust it: replace it with a CA-issued one for a real domain."""
+        return KeyVaultCertificate(
+            self, id_,
+            name=name,
+            key_vault_id=self.vault.id,
+            certificate_policy=KeyVaultCertificateCertificatePolicy(
+                issuer_parameters=KeyVaultCertificateCertificatePolicyIssuerParameters(name="Self"),
+                key_properties=KeyVaultCertificateCertificatePolicyKeyProperties(
+                    exportable=True, key_type="RSA", key_size=2048, reuse_key=False
+                ),
+                secret_properties=KeyVaultCertificateCertificatePolicySecretProperties(
+                    content_type="application/x-pkcs12"  # what Application Gateway reads
+                ),
+                x509_certificate_properties=KeyVaultCertificateCertificatePolicyX509CertificateProperties(
+                    subject=f"CN={common_name}",
+                    subject_alternative_names=KeyVaultCertificateCertificatePolicyX509CertificatePropertiesSubjectAlternativeNames(
+                        dns_names=[common_name, *dns_names]
+                    ),
+                    key_usage=["digitalSignature", "keyEncipherment"],
+                    extended_key_usage=["1.3.6.1.5.5.7.3.1"],  # server authentication
+                    validity_in_months=12,
+                ),
+                lifetime_action=[KeyVaultCertificateCertificatePolicyLifetimeAction(
+                    action=KeyVaultCertificateCertificatePolicyLifetimeActionAction(action_type="AutoRenew"),
+                    trigger=KeyVaultCertificateCertificatePolicyLifetimeActionTrigger(days_before_expiry=30),
+                )],
+            ),
+            tags=dict(self._placement.tags),
+            depends_on=list(self._data_plane_ready),
         )

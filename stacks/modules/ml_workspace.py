@@ -1,11 +1,19 @@
-"""Azure Machine Learning workspace with its own storage and registry, linked to the shared Key Vault and
-Application Insights; a CPU training cluster that scales to zero; datastores over the lake's layers."""
+"""Azure Machine Learning workspace with its own storage, registry and vault, linked to the shared Application
+Insights; a CPU training cluster in our ML subnet that scales to zero; datastores over the lake's layers.
+
+Network design: the workspace uses our virtual network, not an Azure ML managed network (`isolation_mode`
+"Disabled"). A managed network rules out Kubernetes compute and compute in our own subnets (Learn:
+how-to-managed-network, "Limitations"), and AKS attached as an inference target is part of the product. So the
+workspace, its storage, registry and vault take private endpoints in our subnet, the compute cluster runs in
+the ML subnet without public IPs, and images are built on that cluster because the registry is private.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
+from cdktn import TerraformResource
 from cdktn_provider_azurerm.machine_learning_compute_cluster import (
     MachineLearningComputeCluster,
     MachineLearningComputeClusterIdentity,
@@ -17,25 +25,32 @@ from cdktn_provider_azurerm.machine_learning_workspace import (
     MachineLearningWorkspaceIdentity,
     MachineLearningWorkspaceManagedNetwork,
 )
+from cdktn_provider_azurerm.role_assignment import RoleAssignment as AzRoleAssignment
 from constructs import Construct
 
 from stacks.modules.container_registry import ContainerRegistry
 from stacks.modules.interfaces import Interfaces, Placement, RoleAssignment, StandardInterfaces
+from stacks.modules.key_vault import KeyVault
+from stacks.modules.propagation import after_grants
 from stacks.modules.storage import SecureStorageAccount
 
 
 class MlWorkspace(Construct):
     def __init__(
         self, scope: Construct, id_: str, *, placement: Placement, interfaces: Interfaces, name: str,
-        storage_name: str, registry_name: str, registry_sku: str, key_vault_id: str, application_insights_id: str,
-        identity_id: str, identity_principal_id: str, public_network_access: bool,
-        allowed_ip_ranges: Sequence[str] = (),
+        storage_name: str, registry_name: str, registry_sku: str, key_vault_name: str, tenant_id: str,
+        subscription_id: str,
+        application_insights_id: str, identity_id: str, identity_principal_id: str, image_build_compute_name: str,
+        public_network_access: bool, allowed_ip_ranges: Sequence[str] = (),
     ) -> None:
         super().__init__(scope, id_)
-        # The workspace identity works with its storage and registry by RBAC (no keys are enabled).
+        self._principal_id = identity_principal_id
+        # The workspace identity's roles on its dependent resources (Learn: how-to-identity-based-service-
+        # authentication, "User-assigned managed identity"); the workspace is created only once they exist.
         storage_grants = (
             RoleAssignment(identity_principal_id, "Storage Blob Data Contributor"),
             RoleAssignment(identity_principal_id, "Storage File Data Privileged Contributor"),
+            RoleAssignment(identity_principal_id, "Contributor"),
         )
         self.storage = SecureStorageAccount(
             self, "Storage", placement=placement, interfaces=replace(interfaces, role_assignments=storage_grants),
@@ -43,12 +58,44 @@ class MlWorkspace(Construct):
             public_network_access=public_network_access, allowed_ip_ranges=allowed_ip_ranges,
             private_endpoint_subresources=("blob", "file"),
         )
+        # Azure ML's own service reaches its default storage past the firewall as a resource instance
+        # (Learn: how-to-secure-workspace-vnet, "Secure Azure storage accounts"). The id is built, not
+        # referenced: the workspace itself depends on this account.
+        workspace_id = (
+            f"/subscriptions/{subscription_id}/resourceGroups/{placement.resource_group_name}"
+            f"/providers/Microsoft.MachineLearningServices/workspaces/{name}"
+        )
+        self.storage.account.add_override(
+            "network_rules.private_link_access", [{"endpoint_resource_id": workspace_id}]
+        )
+        registry_grants = (
+            RoleAssignment(identity_principal_id, "AcrPush"),
+            RoleAssignment(identity_principal_id, "Contributor"),
+        )
         self.registry = ContainerRegistry(
-            self, "Registry", placement=placement,
-            interfaces=replace(interfaces, role_assignments=(RoleAssignment(identity_principal_id, "AcrPush"),)),
+            self, "Registry", placement=placement, interfaces=replace(interfaces, role_assignments=registry_grants),
             name=registry_name, sku=registry_sku,
             public_network_access=public_network_access, allowed_ip_ranges=allowed_ip_ranges,
         )
+        # The workspace's own vault: its identity administers this one, never the vault of the encryption keys.
+        self.key_vault = KeyVault(
+            self, "KeyVault", placement=placement,
+            interfaces=replace(interfaces, role_assignments=(), customer_managed_key=None),
+            name=key_vault_name, tenant_id=tenant_id,
+            public_network_access=public_network_access, allowed_ip_ranges=allowed_ip_ranges,
+        )
+        vault_grants = [
+            self._grant("KeyVaultContributor", self.key_vault.vault.id, "Contributor"),
+            self._grant("KeyVaultAdministrator", self.key_vault.vault.id, "Key Vault Administrator"),
+        ]
+        insights_grants = [
+            self._grant("InsightsContributor", application_insights_id, "Contributor"),
+            # Application Insights accepts Entra ID tokens only: publishing telemetry needs this role.
+            self._grant("InsightsMetricsPublisher", application_insights_id, "Monitoring Metrics Publisher"),
+        ]
+        grants: list[TerraformResource] = [
+            *self.storage.standard.granted, *self.registry.standard.granted, *vault_grants, *insights_grants,
+        ]
         self.workspace = MachineLearningWorkspace(
             self, "Workspace",
             name=name,
@@ -56,30 +103,53 @@ class MlWorkspace(Construct):
             resource_group_name=placement.resource_group_name,
             storage_account_id=self.storage.account.id,
             container_registry_id=self.registry.registry.id,
-            key_vault_id=key_vault_id,
+            key_vault_id=self.key_vault.vault.id,
             application_insights_id=application_insights_id,
-            identity=MachineLearningWorkspaceIdentity(type="UserAssigned", identity_ids=[identity_id]),
+            # The user-assigned identity does the work; the system-assigned one is what a firewalled storage
+            # account admits as a resource instance, and what attaching AKS to an HBI workspace needs
+            # (Learn: how-to-secure-kubernetes-inferencing-environment).
+            identity=MachineLearningWorkspaceIdentity(type="SystemAssigned, UserAssigned", identity_ids=[identity_id]),
             primary_user_assigned_identity=identity_id,
             # Shared keys are off on the workspace storage, so the workspace reaches it with its identity.
-            storage_account_access_type="identity",
+            # The provider accepts "AccessKey" or "Identity", case-sensitive.
+            storage_account_access_type="Identity",
             public_network_access_enabled=public_network_access,
             high_business_impact=True,
             v1_legacy_mode_enabled=False,
-            managed_network=MachineLearningWorkspaceManagedNetwork(
-                isolation_mode="AllowOnlyApprovedOutbound" if not public_network_access else "AllowInternetOutbound"
-            ),
-            image_build_compute_name=None,
+            # Our virtual network isolates the workspace (see the module docstring).
+            managed_network=MachineLearningWorkspaceManagedNetwork(isolation_mode="Disabled"),
+            # The registry is private: Azure ML cannot build images with ACR Tasks, the cluster builds them.
+            image_build_compute_name=image_build_compute_name,
             tags=dict(placement.tags),
+            # Creating the workspace checks its identity's access to what it links.
+            depends_on=[after_grants(self, "GrantsPropagation", grants)],
         )
         StandardInterfaces(self, placement, interfaces).apply(
             resource_id=self.workspace.id, resource_name=name, private_endpoint_subresources=["amlworkspace"],
             stateful=True,
         )
+        # What the Kubernetes compute attach waits for (Learn: how-to-secure-kubernetes-inferencing-environment).
+        self.service_identity_grants = [
+            AzRoleAssignment(
+                self, f"ServiceIdentity{role.replace(' ', '')}", scope=self.storage.account.id,
+                role_definition_name=role, principal_id=self.workspace.identity.principal_id,
+                principal_type="ServicePrincipal",
+            )
+            for role in ("Storage Blob Data Contributor", "Storage Account Contributor")
+        ]
+
+    def _grant(self, id_: str, scope: str, role: str) -> AzRoleAssignment:
+        return AzRoleAssignment(
+            self, id_, scope=scope, role_definition_name=role, principal_id=self._principal_id,
+            principal_type="ServicePrincipal",
+        )
 
     def add_compute_cluster(
         self, id_: str, *, name: str, vm_size: str, max_nodes: int, subnet_id: str, identity_id: str,
-        private: bool, location: str,
+        location: str, depends_on: Sequence[TerraformResource] = (),
     ) -> MachineLearningComputeCluster:
+        """A cluster in our ML subnet without public IPs: it needs no inbound rules, and leaves through
+        the subnet's NAT gateway (`depends_on`)."""
         return MachineLearningComputeCluster(
             self, id_,
             name=name,
@@ -93,9 +163,10 @@ class MlWorkspace(Construct):
             ),
             local_auth_enabled=False,
             ssh_public_access_enabled=False,
-            node_public_ip_enabled=not private,
+            node_public_ip_enabled=False,
             subnet_resource_id=subnet_id,
             identity=MachineLearningComputeClusterIdentity(type="UserAssigned", identity_ids=[identity_id]),
+            depends_on=list(depends_on) or None,
         )
 
     def add_lake_datastores(self, datastores: Mapping[str, str], filesystem_ids: Mapping[str, str]) -> None:

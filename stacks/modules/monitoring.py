@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from cdktn_provider_azurerm.application_insights import ApplicationInsights
 from cdktn_provider_azurerm.log_analytics_workspace import LogAnalyticsWorkspace
+from cdktn_provider_azurerm.role_assignment import RoleAssignment
 from constructs import Construct
 
 from stacks.modules.interfaces import Diagnostics, Placement
@@ -37,8 +38,20 @@ class Monitoring(Construct):
             application_type="web",
             retention_in_days=retention_days,
             # Telemetry is accepted only with an Entra ID token (the app's managed identity).
-            local_authentication_disabled=True,
+            local_authentication_enabled=False,  # `local_authentication_disabled` is deprecated in 4.x
             internet_ingestion_enabled=True,
             tags=dict(placement.tags),
         )
         self.diagnostics = Diagnostics(workspace_id=self.workspace.id)
+
+    def allow_telemetry_from(self, name: str, principal_id: str) -> RoleAssignment:
+        """Let an identity send telemetry: with local authentication off, Application Insights accepts only
+        Entra ID tokens whose identity holds Monitoring Metrics Publisher on the component ("Microsoft Entra
+        authentication for Application Insights", Microsoft Learn). `name` keys the grant's logical ID."""
+        return RoleAssignment(
+            self, f"TelemetryPublisher{name}",
+            scope=self.insights.id,
+            role_definition_name="Monitoring Metrics Publisher",
+            principal_id=principal_id,
+            principal_type="ServicePrincipal",
+        )

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from cdktn_provider_azurerm.network_security_group import NetworkSecurityGroup
+from cdktn_provider_azurerm.network_security_group import NetworkSecurityGroup, NetworkSecurityGroupSecurityRule
 from cdktn_provider_azurerm.private_dns_zone import PrivateDnsZone
 from cdktn_provider_azurerm.private_dns_zone_virtual_network_link import PrivateDnsZoneVirtualNetworkLink
 from cdktn_provider_azurerm.subnet import Subnet, SubnetDelegation, SubnetDelegationServiceDelegation
@@ -21,15 +22,40 @@ from stacks.naming import Namer
 
 
 @dataclass(frozen=True)
+class InboundRule:
+    """Allow TCP from a source (address prefix or service tag) to destination ports of the subnet."""
+
+    name: str
+    priority: int
+    source: str
+    ports: str
+
+
+@dataclass(frozen=True)
 class SubnetSpec:
     key: str  # e.g. "app", "private-endpoints"
     prefix: str
     delegation: str | None = None  # service the subnet is delegated to, e.g. Microsoft.Web/serverFarms
     service_endpoints: Sequence[str] = ()
+    inbound: Sequence[InboundRule] = ()  # beyond the NSG's defaults (VNet and Azure Load Balancer in, rest denied)
+    # Off for every subnet whose resources need no implicit internet egress; the Application Gateway v2
+    # subnet keeps it (the gateway's own management traffic).
+    default_outbound_access: bool = False
 
+
+# An Application Gateway v2 subnet ("Application Gateway infrastructure configuration", Microsoft Learn):
+# the gateway manager's health traffic on 65200-65535 must be allowed in, and clients on HTTPS.
+GATEWAY_INBOUND = (
+    InboundRule("AllowGatewayManager", 100, "GatewayManager", "65200-65535"),
+    InboundRule("AllowHttpsFromInternet", 110, "Internet", "443"),
+)
+
+
+PEERING_NAME_MAX = 80  # "Naming rules and restrictions for Azure resources": virtualNetworkPeerings 1-80
 
 _DELEGATION_ACTIONS = {
     "Microsoft.Web/serverFarms": ["Microsoft.Network/virtualNetworks/subnets/action"],
+    "Microsoft.App/environments": ["Microsoft.Network/virtualNetworks/subnets/join/action"],
 }
 
 
@@ -42,9 +68,10 @@ class Network(Construct):
     ) -> None:
         super().__init__(scope, id_)
         region = placement.location
+        self.name = namer.name("virtual_network", qualifier, region)
         self.vnet = VirtualNetwork(
             self, "VirtualNetwork",
-            name=namer.name("virtual_network", qualifier, region),
+            name=self.name,
             location=region,
             resource_group_name=placement.resource_group_name,
             address_space=[address_space],
@@ -59,8 +86,8 @@ class Network(Construct):
                 resource_group_name=placement.resource_group_name,
                 virtual_network_name=self.vnet.name,
                 address_prefixes=[spec.prefix],
-                # Subnets get no default outbound internet address (Azure retires it; egress must be explicit).
-                default_outbound_access_enabled=False,
+                # No default outbound internet address unless the spec needs one (Azure retires it).
+                default_outbound_access_enabled=spec.default_outbound_access,
                 private_endpoint_network_policies="Enabled",
                 service_endpoints=list(spec.service_endpoints) or None,
                 delegation=[
@@ -77,6 +104,14 @@ class Network(Construct):
                 name=namer.name("network_security_group", spec.key, region),
                 location=region,
                 resource_group_name=placement.resource_group_name,
+                security_rule=[
+                    NetworkSecurityGroupSecurityRule(
+                        name=rule.name, priority=rule.priority, direction="Inbound", access="Allow", protocol="Tcp",
+                        source_address_prefix=rule.source, source_port_range="*",
+                        destination_address_prefix="*", destination_port_range=rule.ports,
+                    )
+                    for rule in spec.inbound
+                ] or None,
                 tags=dict(placement.tags),
             )
             SubnetNetworkSecurityGroupAssociation(
@@ -89,7 +124,7 @@ class Network(Construct):
         for direction, (source, target) in {"Out": (self, other), "In": (other, self)}.items():
             VirtualNetworkPeering(
                 self, f"Peering{id_}{direction}",
-                name=f"peer-{source.vnet.name}-to-{target.vnet.name}"[:80],
+                name=peering_name(source.name, target.name),
                 resource_group_name=resource_group_name,
                 virtual_network_name=source.vnet.name,
                 remote_virtual_network_id=target.vnet.id,
@@ -98,12 +133,27 @@ class Network(Construct):
             )
 
 
+def peering_name(source: str, target: str) -> str:
+    """`peer-<source>-to-<target>` from the networks' names as written (never their unresolved references),
+    shortened with a stable hash when it exceeds the 80 characters Azure allows."""
+    name = f"peer-{source}-to-{target}"
+    if len(name) <= PEERING_NAME_MAX:
+        return name
+    digest = hashlib.sha256(name.encode()).hexdigest()[:8]
+    return f"{name[:PEERING_NAME_MAX - 9].rstrip('-')}-{digest}"
+
+
 class PrivateDnsZones(Construct):
-    """One private DNS zone per private-link service in use, linked to every network that resolves it."""
+    """One private DNS zone per private-link service in use, linked to every network that resolves it.
+
+    A network links to at most one zone of a given name, so the networks in `own_copy_networks` skip the zones
+    in `own_copy_zones`: they link to their region's copy of those instead.
+    """
 
     def __init__(
         self, scope: Construct, id_: str, *, placement: Placement, zones: Sequence[str],
-        linked_networks: Mapping[str, str],
+        linked_networks: Mapping[str, str], own_copy_zones: Sequence[str] = (),
+        own_copy_networks: Sequence[str] = (),
     ) -> None:
         super().__init__(scope, id_)
         self.zone_ids: dict[str, str] = {}
@@ -116,6 +166,8 @@ class PrivateDnsZones(Construct):
                 tags=dict(placement.tags),
             )
             for network_key, vnet_id in linked_networks.items():
+                if zone_name in own_copy_zones and network_key in own_copy_networks:
+                    continue
                 PrivateDnsZoneVirtualNetworkLink(
                     self, f"Link{zone_id}{network_key.title()}",
                     name=f"link-{network_key}",

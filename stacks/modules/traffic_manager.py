@@ -1,4 +1,4 @@
-"""Traffic Manager in front of the regional web apps, probing each app's health path over HTTPS."""
+"""Traffic Manager in front of the app regions, probing each region's health path over HTTPS."""
 
 from __future__ import annotations
 
@@ -37,7 +37,8 @@ class GlobalTrafficManager(Construct):
         StandardInterfaces(self, placement, interfaces).apply(resource_id=self.profile.id, resource_name=name)
 
     def add_endpoints(self, apps: Sequence[tuple[str, str]]) -> None:
-        """One Azure endpoint per (region, web app id); priority follows the order of the app regions."""
+        """One Azure endpoint per (region, target id): a web app, or a public IP with a DNS name (a region's
+        Application Gateway); priority follows the order of the app regions."""
         for priority, (region, app_id) in enumerate(apps, start=1):
             TrafficManagerAzureEndpoint(
                 self, f"Endpoint{region.title()}",

@@ -1,8 +1,13 @@
-"""A regional Linux web app (Python) on its own App Service plan, with the App Service secure defaults."""
+"""A regional Linux web app (Python) on its own App Service plan, with the App Service secure defaults.
+
+Private (`public_network_access=False`): reachable only through its `sites` private endpoint (and the staging
+slot's `sites-staging`), as behind the region's Application Gateway. Public: only from `allowed_ip_ranges`
+and Traffic Manager's probes.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from cdktn_provider_azurerm.linux_web_app import (
@@ -13,6 +18,7 @@ from cdktn_provider_azurerm.linux_web_app import (
     LinuxWebAppLogsHttpLogsFileSystem,
     LinuxWebAppSiteConfig,
     LinuxWebAppSiteConfigApplicationStack,
+    LinuxWebAppSiteConfigIpRestriction,
 )
 from cdktn_provider_azurerm.linux_web_app_slot import (
     LinuxWebAppSlot,
@@ -22,6 +28,7 @@ from cdktn_provider_azurerm.linux_web_app_slot import (
     LinuxWebAppSlotLogsHttpLogsFileSystem,
     LinuxWebAppSlotSiteConfig,
     LinuxWebAppSlotSiteConfigApplicationStack,
+    LinuxWebAppSlotSiteConfigIpRestriction,
 )
 from cdktn_provider_azurerm.service_plan import ServicePlan
 from constructs import Construct
@@ -41,12 +48,30 @@ _SITE: dict[str, Any] = {
 }
 
 
+def _access_rules(restriction: type, allowed_ip_ranges: Sequence[str]) -> dict[str, Any]:
+    """Site-config access restrictions of a public app (`restriction`: the site's or the slot's rule type):
+    the team's ranges and Traffic Manager's probes; the deployment (SCM) site follows the same rules."""
+    rules = [
+        restriction(name=f"allowed-{index}", priority=100 + index, action="Allow", ip_address=cidr)
+        for index, cidr in enumerate(allowed_ip_ranges)
+    ]
+    rules.append(
+        restriction(name="traffic-manager-probes", priority=300, action="Allow", service_tag="AzureTrafficManager")
+    )
+    return {
+        "ip_restriction": rules,
+        "ip_restriction_default_action": "Deny",
+        "scm_use_main_ip_restriction": True,
+        "scm_ip_restriction_default_action": "Deny",
+    }
+
+
 class RegionalWebApp(Construct):
     def __init__(
         self, scope: Construct, id_: str, *, placement: Placement, interfaces: Interfaces, plan_name: str,
         app_name: str, sku: str, worker_count: int, zone_redundant: bool, subnet_id: str, identity_id: str,
         app_settings: Mapping[str, str], health_path: str, start_command: str, python_version: str,
-        staging_slot: bool, public_network_access: bool = True,
+        staging_slot: bool, public_network_access: bool, allowed_ip_ranges: Sequence[str] = (),
     ) -> None:
         super().__init__(scope, id_)
         self.plan = ServicePlan(
@@ -63,7 +88,7 @@ class RegionalWebApp(Construct):
         common: dict[str, Any] = {
             "https_only": True,
             "client_affinity_enabled": False,
-            "public_network_access_enabled": public_network_access,  # users reach it through Traffic Manager
+            "public_network_access_enabled": public_network_access,
             "ftp_publish_basic_authentication_enabled": False,
             "webdeploy_publish_basic_authentication_enabled": False,
             "virtual_network_subnet_id": subnet_id,
@@ -73,6 +98,7 @@ class RegionalWebApp(Construct):
         }
         site: dict[str, Any] = {**_SITE, "health_check_path": health_path, "app_command_line": start_command,
                 "worker_count": worker_count}
+        public = public_network_access
         self.app = LinuxWebApp(
             self, "App",
             name=app_name,
@@ -81,7 +107,8 @@ class RegionalWebApp(Construct):
             service_plan_id=self.plan.id,
             identity=LinuxWebAppIdentity(type="UserAssigned", identity_ids=[identity_id]),
             site_config=LinuxWebAppSiteConfig(
-                **site, application_stack=LinuxWebAppSiteConfigApplicationStack(python_version=python_version)
+                **site, **(_access_rules(LinuxWebAppSiteConfigIpRestriction, allowed_ip_ranges) if public else {}),
+                application_stack=LinuxWebAppSiteConfigApplicationStack(python_version=python_version),
             ),
             logs=LinuxWebAppLogs(
                 detailed_error_messages=True, failed_request_tracing=True,
@@ -100,7 +127,9 @@ class RegionalWebApp(Construct):
                 app_service_id=self.app.id,
                 identity=LinuxWebAppSlotIdentity(type="UserAssigned", identity_ids=[identity_id]),
                 site_config=LinuxWebAppSlotSiteConfig(
-                    **site, application_stack=LinuxWebAppSlotSiteConfigApplicationStack(python_version=python_version)
+                    **site,
+                    **(_access_rules(LinuxWebAppSlotSiteConfigIpRestriction, allowed_ip_ranges) if public else {}),
+                    application_stack=LinuxWebAppSlotSiteConfigApplicationStack(python_version=python_version),
                 ),
                 logs=LinuxWebAppSlotLogs(
                     detailed_error_messages=True, failed_request_tracing=True,
@@ -110,4 +139,7 @@ class RegionalWebApp(Construct):
                 ),
                 **common,
             )
-        StandardInterfaces(self, placement, interfaces).apply(resource_id=self.app.id, resource_name=app_name)
+        endpoints = [] if public_network_access else ["sites", *(["sites-staging"] if self.staging else [])]
+        standard = StandardInterfaces(self, placement, interfaces)
+        standard.apply(resource_id=self.app.id, resource_name=app_name, private_endpoint_subresources=endpoints)
+        self.endpoints = standard.endpoints

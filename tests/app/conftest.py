@@ -120,13 +120,13 @@ def wait_for(predicate: Callable[[], object], timeout: float = 20.0, what: str =
 
 @pytest.fixture(scope="session")
 def batch_run(model_dir: Path, cosmos: CosmosEmulator, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, object]:
-    """The real batch scoring over a sample of the data set, imported into the shared Cosmos emulator.
+    """The real batch scoring over a sample of the data set, published into the shared Cosmos emulator.
 
     A sample, because the emulator takes ~50-100 ms per write: every 6th car, plus the cars whose
     required fields are unknown (so the run has rows the schema rejects)."""
     from app.store.cosmos import CosmosStore
     from ml.carprice.batch import score_file
-    from tools.app.batch_import import import_predictions
+    from ml.carprice.publish import publish_rows, read_predictions
 
     folder = tmp_path_factory.mktemp("batch")
     lines = (ROOT / "ml" / "data" / "imports-85.csv").read_text().splitlines()
@@ -141,7 +141,8 @@ def batch_run(model_dir: Path, cosmos: CosmosEmulator, tmp_path_factory: pytest.
     score_file(model_dir, folder / "cars.csv", out)
     store = CosmosStore(app_settings(model_dir=model_dir, outbox_dir=out.parent, cosmos_endpoint=cosmos.endpoint))
     try:
-        report = import_predictions(store, out)
+        store.ensure_containers()
+        report = publish_rows(store.upsert_batch_result, read_predictions(out))
     finally:
         store.close()
     return out, report

@@ -44,9 +44,9 @@ def test_package_has_requirements_at_root_app_contract_scoring_code_and_model(un
                  "ml/carprice/pricer.py", "model/model.onnx", "model/model_card.json"):
         assert (unpacked / path).is_file(), path
     assert not list(unpacked.rglob("__pycache__")) and not (unpacked / "tests").exists()
-    # Only what runs on App Service: the twin launcher, the packager and the importer stay behind.
+    # Only what runs on App Service: the twin launcher and the packager stay behind.
     assert not (unpacked / "tools").exists()
-    for tool in ("local_twin.py", "package.py", "batch_import.py"):
+    for tool in ("local_twin.py", "package.py"):
         assert not list(unpacked.rglob(tool)), tool
 
 

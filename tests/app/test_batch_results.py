@@ -9,8 +9,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.store.cosmos import CosmosStore
+from ml.carprice.publish import publish_rows, read_predictions
 from tests.app.conftest import app_settings
-from tools.app.batch_import import import_predictions
 
 pytestmark = pytest.mark.xdist_group("app")
 
@@ -41,11 +41,11 @@ def test_batch_results_reject_an_unknown_make(api: TestClient) -> None:
     assert response.status_code == 422 and response.json()["errors"][0]["field"] == "make"
 
 
-def test_importing_the_same_run_again_creates_no_duplicates(api: TestClient, batch_run, cosmos, tmp_path) -> None:
+def test_publishing_the_same_run_again_creates_no_duplicates(api: TestClient, batch_run, cosmos, tmp_path) -> None:
     path, report = batch_run
     store = CosmosStore(app_settings(model_dir=tmp_path, outbox_dir=tmp_path, cosmos_endpoint=cosmos.endpoint))
     try:
-        again = import_predictions(store, path)
+        again = publish_rows(store.upsert_batch_result, read_predictions(path))
     finally:
         store.close()
     assert again.run_id == report.run_id

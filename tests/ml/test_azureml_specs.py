@@ -101,7 +101,6 @@ def test_names_match_the_contract_and_the_stacks() -> None:
     assert _yaml("environment.yml")["name"] == contract.ML_ENVIRONMENT
     assert _yaml("data/gold.yml")["name"] == contract.ML_DATA_ASSET
     assert "datastores/" + contract.ML_DATASTORE_LAKE + "/" in (SPECS / "data/gold/MLTable").read_text()
-    assert ref(_yaml("pipeline.yml")["settings"]["default_compute"]) == contract.ML_COMPUTE_CLUSTER
     assert ref(_yaml("endpoints/batch-deployment.yml")["compute"]) == contract.ML_COMPUTE_CLUSTER
     assert ref(_yaml("endpoints/kubernetes-endpoint.yml")["compute"]) == contract.ML_INFERENCE_COMPUTE
     assert _yaml("endpoints/online-endpoint.yml")["name"] == contract.ML_ONLINE_ENDPOINT
@@ -120,10 +119,52 @@ def test_names_match_the_contract_and_the_stacks() -> None:
     assert set(_yaml("endpoints/online-endpoint.yml")["traffic"]) == deployments
 
 
-def test_pipeline_registers_into_the_workspace_the_stacks_create() -> None:
-    config = load_stack_environment(ENVIRONMENTS_DIR / "dev.yaml")
-    namer = Namer(config.workload, config.name, config.subscription_id)
-    inputs = _yaml("pipeline.yml")["inputs"]
-    assert inputs["workspace_name"] == namer.name("ml_workspace")
-    assert inputs["resource_group"] == namer.name("resource_group")
-    assert inputs["subscription_id"] == config.subscription_id
+def test_pipeline_is_a_dataflow_where_no_step_recomputes_an_earlier_one() -> None:
+    jobs = _yaml("pipeline.yml")["jobs"]
+    assert jobs["evaluate"]["inputs"] == {"gold": "${{parent.jobs.prep.outputs.gold}}"}
+    assert jobs["train"]["inputs"] == {"gold": "${{parent.jobs.prep.outputs.gold}}",
+                                       "metrics": "${{parent.jobs.evaluate.outputs.metrics}}"}
+    assert jobs["register"]["inputs"]["model"] == "${{parent.jobs.train.outputs.model}}"
+    assert jobs["register"]["inputs"]["metrics"] == "${{parent.jobs.evaluate.outputs.metrics}}"
+    # Only prep touches the lake; the later steps read what it produced.
+    readers = {name for name in jobs if "lake_root" in _yaml(f"components/{name}.yml").get("inputs", {})}
+    assert readers == {"prep"}
+    assert "--landed-only" in _yaml("components/prep.yml")["command"]  # no CSV from the code snapshot
+
+
+def test_component_commands_parse_with_the_steps_cli(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ml.carprice import steps
+
+    for name in ("prep", "evaluate", "register"):
+        component = _yaml(f"components/{name}.yml")
+
+        def value(match: re.Match[str], component: dict = component) -> str:
+            kind = component[match.group(1)][match.group(2)]["type"]
+            return "1" if kind in ("integer", "number") else f"/mnt/{match.group(2)}"
+
+        args = re.sub(r"\$\{\{(inputs|outputs)\.(\w+)\}\}", value, component["command"]).split()
+        assert args[:3] == ["python", "-m", "ml.carprice.steps"], name
+        parsed: list[object] = []
+        monkeypatch.setattr(steps, name, parsed.append)  # parse the arguments, run nothing
+        assert steps.main([a.strip("'") for a in args[3:]]) == 0 and len(parsed) == 1, name
+
+
+def test_no_environment_specific_value_is_written_in_the_specs() -> None:
+    text = "\n".join(p.read_text() for p in SPECS.rglob("*") if p.is_file())
+    assert not re.search(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", text)  # subscription ids
+    assert not re.search(r"@[a-z0-9]+\.(dfs|blob)\.core\.windows\.net", text)  # storage accounts
+    for env in ("dev", "prod"):
+        config = load_stack_environment(ENVIRONMENTS_DIR / f"{env}.yaml")
+        namer = Namer(config.workload, config.name, config.subscription_id)
+        for kind in ("resource_group", "ml_workspace"):
+            assert namer.name(kind) not in text
+    assert all(value == "" for value in _yaml("pipeline.yml")["inputs"].values())
+
+
+def test_batch_input_is_the_folder_prep_writes() -> None:
+    to_score = _yaml("pipeline.yml")["jobs"]["prep"]["outputs"]["to_score"]
+    assert to_score["type"] == "uri_folder"
+    assert to_score["path"] == f"azureml://datastores/{contract.ML_DATASTORE_LAKE}/paths/{contract.ML_BATCH_INPUT_PATH}/"
+    deployment = _yaml("endpoints/batch-deployment.yml")
+    # The driver writes under the job's output (Azure ML sets AZUREML_BI_OUTPUT_PATH): no mount path overrides it.
+    assert "AZUREML_BI_OUTPUT_PATH" not in deployment.get("environment_variables", {})

@@ -21,7 +21,7 @@ PINNED = CustomerManagedKey(
     key_vault_resource_id="/vaults/kv-test", key_name="cmk-test", key_versionless_id=VERSIONLESS,
     user_assigned_identity=IDENTITY, key_version="0123abcd",
 )
-SIZES = Aks(system_vm_size="Standard_D2s_v5", system_node_min=1, system_node_max=2, user_vm_size="Standard_D4s_v5",
+SIZES = Aks(system_vm_size="Standard_D2ds_v5", system_node_min=1, system_node_max=2, user_vm_size="Standard_D4ds_v5",
             user_node_min=0, user_node_max=2, sku_tier="Free")
 
 
@@ -39,7 +39,7 @@ def modules():
     InferenceCluster(stack, "Aks", placement=PLACEMENT, interfaces=Interfaces(customer_managed_key=PINNED),
                      name="aks-test", sizes=SIZES, subnet_id="/subnets/aks", identity_id="/identities/aks",
                      identity_principal_id="p-aks", tenant_id="tenant", log_analytics_workspace_id="/log",
-                     private=True)
+                     deployer_object_id="deployer")
     return json.loads(cdktn.Testing.synth(stack))["resource"]
 
 

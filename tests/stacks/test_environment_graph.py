@@ -18,9 +18,11 @@ def _manifest(synth):
 def test_dependencies_run_one_way_from_foundation_to_edge(synth):
     deps = {name: set(entry["dependencies"]) for name, entry in _manifest(synth).items()}
     assert deps["prod-foundation"] == set()
-    assert deps["prod-data"] == {"prod-foundation"}
+    # prod's agents run inside the network: their peering/DNS links (agent-network) precede every data plane.
+    assert deps["prod-agent-network"] == {"prod-foundation"} and deps["prod-agents"] == set()
+    assert deps["prod-data"] == {"prod-foundation", "prod-agent-network"}
     assert {"prod-foundation", "prod-data"} <= deps["prod-ml"]
-    assert deps["prod-global-data"] == {"prod-foundation"}
+    assert deps["prod-global-data"] == {"prod-foundation", "prod-agent-network"}
     for region in ("westeurope", "northeurope"):
         assert {"prod-global-data", "prod-ml"} <= deps[f"prod-app-{region}"]
         assert f"prod-app-{region}" in deps["prod-edge"]
@@ -53,8 +55,8 @@ def test_cross_stack_values_flow_through_remote_state_not_literal_ids(synth):
 
 
 def _taggable(tf_type: str) -> bool:
-    module_name = tf_type.removeprefix("azurerm_").removeprefix("azapi_")
-    provider = "cdktn_provider_azapi" if tf_type.startswith("azapi_") else "cdktn_provider_azurerm"
+    provider_name, _, module_name = tf_type.partition("_")
+    provider = f"cdktn_provider_{provider_name}"
     module = importlib.import_module(f"{provider}.{module_name}")
     cls = next(v for v in vars(module).values() if getattr(v, "TF_RESOURCE_TYPE", None) == tf_type)
     return hasattr(cls, "tags_input")

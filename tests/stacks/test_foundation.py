@@ -15,9 +15,11 @@ def test_key_vault_uses_rbac_purge_protection_and_a_closed_firewall(synth, env):
 @pytest.mark.parametrize("env", ["dev", "prod"])
 def test_key_vault_has_a_private_endpoint_in_every_environment(synth, env):
     endpoints = synth.resources(f"{env}-foundation", "azurerm_private_endpoint")
-    assert [e["private_service_connection"]["subresource_names"] for e in endpoints] == [["vault"]]
-    zone_group = endpoints[0]["private_dns_zone_group"]["private_dns_zone_ids"]
-    assert len(zone_group) == 1 and "ZoneVaultcore" in zone_group[0]
+    regions = {"dev": 1, "prod": 2}[env]  # one per app region
+    assert [e["private_service_connection"]["subresource_names"] for e in endpoints] == [["vault"]] * regions
+    for endpoint in endpoints:
+        zone_group = endpoint["private_dns_zone_group"]["private_dns_zone_ids"]
+        assert len(zone_group) == 1 and "ZoneVaultcore" in zone_group[0]
 
 
 def test_key_vault_is_public_only_to_dev_ip_ranges(synth):
@@ -40,7 +42,8 @@ def test_every_subnet_has_its_own_network_security_group(synth):
         subnets = synth.resources(f"{env}-foundation", "azurerm_subnet")
         associations = synth.resources(f"{env}-foundation", "azurerm_subnet_network_security_group_association")
         assert len(associations) == len(subnets) >= 4
-        assert all(s["default_outbound_access_enabled"] is False for s in subnets)
+        # Only the Application Gateway subnets keep default outbound access (the gateway's management traffic).
+        assert all(s["default_outbound_access_enabled"] is ("-gateway-" in s["name"]) for s in subnets)
 
 
 def test_private_dns_zones_cover_every_private_endpoint_and_link_every_network(synth):
@@ -76,7 +79,7 @@ def test_monitoring_keys_are_off(synth):
     assert workspace["local_authentication_enabled"] is False
     assert workspace["retention_in_days"] == 30
     assert synth.one("prod-foundation", "azurerm_log_analytics_workspace")["retention_in_days"] == 90
-    assert synth.one("dev-foundation", "azurerm_application_insights")["local_authentication_disabled"] is True
+    assert synth.one("dev-foundation", "azurerm_application_insights")["local_authentication_enabled"] is False
 
 
 def test_managed_identities_for_app_ml_aks_and_encryption(synth):

@@ -9,8 +9,8 @@ pytestmark = pytest.mark.xdist_group("stacks")
 def test_workspace_public_access_follows_the_environment(synth, env, public):
     workspace = synth.one(f"{env}-ml", "azurerm_machine_learning_workspace")
     assert workspace["public_network_access_enabled"] is public
-    assert workspace["storage_account_access_type"] == "identity"
-    assert workspace["identity"]["type"] == "UserAssigned"
+    assert workspace["storage_account_access_type"] == "Identity"
+    assert workspace["identity"]["type"] == "SystemAssigned, UserAssigned"
     for link in ("key_vault_id", "application_insights_id", "storage_account_id", "container_registry_id"):
         assert workspace[link].startswith("${"), f"{link} must reference a resource"
 
@@ -27,7 +27,6 @@ def test_training_cluster_scales_to_zero_without_local_auth(synth):
 @pytest.mark.parametrize("env", ["dev", "prod"])
 def test_aks_uses_entra_rbac_cni_network_policy_and_monitoring(synth, env):
     aks = synth.one(f"{env}-ml", "azurerm_kubernetes_cluster")
-    assert aks["local_account_disabled"] is True
     assert aks["azure_active_directory_role_based_access_control"]["azure_rbac_enabled"] is True
     assert aks["network_profile"]["network_plugin"] == "azure"
     assert aks["network_profile"]["network_policy"] == "azure"
@@ -38,11 +37,11 @@ def test_aks_uses_entra_rbac_cni_network_policy_and_monitoring(synth, env):
     assert pool["mode"] == "User" and pool["auto_scaling_enabled"] is True
 
 
-def test_aks_is_a_private_cluster_only_when_private(synth):
-    assert synth.one("prod-ml", "azurerm_kubernetes_cluster")["private_cluster_enabled"] is True
-    dev = synth.one("dev-ml", "azurerm_kubernetes_cluster")
-    assert dev["private_cluster_enabled"] is False
-    assert dev["api_server_access_profile"]["authorized_ip_ranges"] == ["203.0.113.0/24"]
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_aks_api_server_is_private_in_every_environment(synth, env):
+    aks = synth.one(f"{env}-ml", "azurerm_kubernetes_cluster")
+    assert aks["private_cluster_enabled"] is True
+    assert "api_server_access_profile" not in aks
 
 
 def test_aks_is_attached_to_the_workspace_as_kubernetes_compute(synth):

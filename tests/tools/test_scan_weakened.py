@@ -28,7 +28,9 @@ def test_key_vault_without_purge_protection_fails_the_scan_with_construct_path_a
     failed = {(f.check_id, f.construct_path, f.python_file) for f in outcome.result.failed}
     assert ("CKV_CARPRICE_5", "dev-foundation/KeyVault/Vault", "stacks/modules/key_vault.py") in failed
     assert ("CKV_AZURE_110", "dev-foundation/KeyVault/Vault", "stacks/modules/key_vault.py") in failed
-    assert {f.stack for f in outcome.result.failed} == {"dev-foundation"}
+    # Every vault built by the module fails (the platform's and the ML workspace's), and only vaults fail.
+    assert {f.stack for f in outcome.result.failed} == {"dev-foundation", "dev-ml"}
+    assert {f.python_file for f in outcome.result.failed} == {"stacks/modules/key_vault.py"}
     message = render(outcome)
     assert "construct: dev-foundation/KeyVault/Vault" in message
     assert "defined in: stacks/modules/key_vault.py" in message

@@ -4,7 +4,7 @@
 2. The Cosmos DB emulator (@vercel/cosmosdb-server) for prediction history and batch results.
 3. The trained model at ml/outputs/model (trained first if missing, exactly like `make train`).
 4. A batch scoring run over the gold table; predictions.csv is uploaded next to gold in Azurite and
-   imported into Cosmos DB, so the batch page has data.
+   published into Cosmos DB (ml/carprice/publish.py, as in Azure), so the batch page has data.
 5. The web app, started with the App Service start command (gunicorn + uvicorn workers).
 
 It prints the URLs and runs until Ctrl-C, which stops every process it started.
@@ -102,17 +102,11 @@ def batch_score(model_dir: Path, azurite: Azurite) -> Path:
     return predictions
 
 
-def import_batch(predictions: Path, cosmos: CosmosEmulator) -> None:
-    from app.settings import Settings
-    from app.store.cosmos import CosmosStore
-    from tools.app.batch_import import import_predictions
+def publish_batch(predictions: Path, cosmos: CosmosEmulator) -> None:
+    from ml.carprice.publish import publish_folder
 
-    store = CosmosStore(Settings(**{contract.SETTING_COSMOS_ENDPOINT: cosmos.endpoint}))
-    try:
-        say("importing batch results into Cosmos DB (the emulator takes a few seconds)...")
-        report = import_predictions(store, predictions)
-    finally:
-        store.close()
+    say("publishing batch results into Cosmos DB (the emulator takes a few seconds)...")
+    report = publish_folder(predictions, None, cosmos.endpoint)
     say(f"batch results in Cosmos DB: run {report.run_id}, {report.priced} priced, {report.failed} not priced")
 
 
@@ -156,7 +150,7 @@ def run(port: int, model_dir: Path, workers: int) -> int:
         cosmos = stack.enter_context(CosmosEmulator())
         prepare_lake(azurite)
         ensure_model(model_dir, azurite)
-        import_batch(batch_score(model_dir, azurite), cosmos)
+        publish_batch(batch_score(model_dir, azurite), cosmos)
         app = start_web_app(port, model_dir, cosmos, workers)
         stack.callback(stop, app)
         base = f"http://127.0.0.1:{port}"

@@ -1,22 +1,36 @@
-"""Entry points the ML pipeline calls: `make ml-train-remote`, `make ml-rollout`, `make ml-batch-score`.
+"""Entry points the ML pipeline calls: `make ml-assets`, `make ml-train-remote`, `make ml-rollout`,
+`make ml-batch-score`.
 
-The workspace is found in the synthesized ml stack (name and resource group), the subscription in the
-environment file, so the same command runs from a laptop (`az login`) or a pipeline (federated identity).
+Everything that differs by environment comes from the environment file (subscription) and the synthesized
+stacks (workspace and resource group, the lake's storage account) when a job is submitted; the YAML under
+ml/azureml/ names none of it. The same command runs from a laptop (`az login`) or a pipeline.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sys
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from contract import ML_BATCH_ENDPOINT, ML_DATA_ASSET, ML_ONLINE_ENDPOINT
+from contract import (
+    ML_BATCH_ENDPOINT,
+    ML_BATCH_INPUT_PATH,
+    ML_BATCH_OUTPUT_PATH,
+    ML_COMPUTE_CLUSTER,
+    ML_DATASTORE_LAKE,
+    ML_ONLINE_ENDPOINT,
+    ml_endpoint_name,
+)
+from ml.carprice.gate import GateFileError, GateRejected, read_metrics
 from stacks.config import ENVIRONMENTS_DIR, load_environment
-from tools.deploy.ml_gate import GATE_REJECTED_EXIT, GateFileError, find_metrics, read_gate
-from tools.deploy.ml_rollout import GateRejected, Rollout, RolloutFailed, RolloutSettings
-from tools.deploy.synth import SynthError, environment_stacks, find_resources, load_stacks
+from tools.deploy.ml_gate import GATE_REJECTED_EXIT
+from tools.deploy.ml_rollout import Rollout, RolloutFailed, RolloutSettings
+from tools.synth_output import SynthError, environment_stacks, find_resources, load_stacks
 
 ROOT = Path(__file__).resolve().parents[2]
 AZUREML_DIR = ROOT / "ml" / "azureml"
@@ -37,13 +51,72 @@ def workspace_of(environment: str, outdir: Path) -> tuple[str, str]:
     return group, name
 
 
-def ml_client(environment: str, outdir: Path) -> Any:
-    from azure.ai.ml import MLClient
-    from azure.identity import DefaultAzureCredential
+def lake_account_of(environment: str, outdir: Path) -> str:
+    """The environment's Data Lake account: its one storage account with a hierarchical namespace."""
+    stacks = environment_stacks(load_stacks(outdir), environment)
+    found = [(stack, attributes) for stack, _, attributes in find_resources(stacks, "azurerm_storage_account")
+             if stack.resolve(attributes.get("is_hns_enabled")) is True]
+    if len(found) != 1:
+        raise SynthError(f"expected one Data Lake (storage account with is_hns_enabled) for {environment}, "
+                         f"found {len(found)}")
+    stack, attributes = found[0]
+    name = stack.resolve(attributes.get("name"))
+    if not isinstance(name, str):
+        raise SynthError(f"{stack.name}: the Data Lake account's name must be a literal")
+    return name
 
-    config = load_environment(ENVIRONMENTS_DIR / f"{environment}.yaml")
-    group, workspace = workspace_of(environment, outdir)
-    return MLClient(DefaultAzureCredential(), config.subscription_id, group, workspace)
+
+@dataclass(frozen=True)
+class Target:
+    """One environment's Azure ML workspace and lake, as its config file and synth output name them."""
+
+    environment: str
+    subscription_id: str
+    resource_group: str
+    workspace: str
+    lake_account: str
+
+    @classmethod
+    def of(cls, environment: str, outdir: Path) -> Target:
+        config = load_environment(ENVIRONMENTS_DIR / f"{environment}.yaml")
+        group, workspace = workspace_of(environment, outdir)
+        return cls(environment, config.subscription_id, group, workspace, lake_account_of(environment, outdir))
+
+    @property
+    def lake_root(self) -> str:
+        return f"abfss://{{layer}}@{self.lake_account}.dfs.core.windows.net"
+
+    def pipeline_inputs(self) -> dict[str, str]:
+        """Every input ml/azureml/pipeline.yml declares, for this environment."""
+        return {"lake_root": self.lake_root, "subscription_id": self.subscription_id,
+                "resource_group": self.resource_group, "workspace_name": self.workspace}
+
+    def endpoint(self, endpoint: str) -> str:
+        return ml_endpoint_name(endpoint, self.environment)
+
+
+def ml_client(target: Target) -> Any:
+    from azure.ai.ml import MLClient
+
+    from tools.deploy.credential import azure_credential  # renews itself: job streams outlive one token
+
+    return MLClient(azure_credential(), target.subscription_id, target.resource_group, target.workspace)
+
+
+def register_assets(client: Any, specs: Path = AZUREML_DIR) -> dict[str, str]:
+    """The environment and the gold data asset in this workspace (each environment registers its own).
+    The environment's version is a digest of its files, so re-registering unchanged files is a no-op and a
+    changed conda file is a new version that `@latest` (the components' reference) picks up."""
+    from azure.ai.ml import load_data, load_environment
+
+    digest = hashlib.sha256()
+    for name in ("environment.yml", "conda.yml"):
+        digest.update((specs / name).read_bytes())
+    environment = load_environment(specs / "environment.yml", params_override=[{"version": digest.hexdigest()[:12]}])
+    created_env = client.environments.create_or_update(environment)
+    created_data = client.data.create_or_update(load_data(specs / "data" / "gold.yml"))
+    return {"environment": f"{created_env.name}:{created_env.version}",
+            "data": f"{created_data.name}:{created_data.version}"}
 
 
 def _step_job(client: Any, pipeline_job: str, step: str) -> Any:
@@ -53,12 +126,30 @@ def _step_job(client: Any, pipeline_job: str, step: str) -> Any:
     raise GateFileError(f"pipeline job {pipeline_job} has no '{step}' step")
 
 
-def submit_training(client: Any, job_file: Path, out: Path) -> dict[str, str]:
+def training_job(job_file: Path, inputs: dict[str, str]) -> Any:
+    """The pipeline job with this environment's inputs and compute set (the YAML leaves them empty), the same
+    way `az ml job create --set inputs.<name>=...` would."""
+    import yaml
+    from azure.ai.ml import load_job
+
+    declared = set(yaml.safe_load(job_file.read_text(encoding="utf-8")).get("inputs", {}))
+    missing, unknown = sorted(declared - set(inputs)), sorted(set(inputs) - declared)
+    empty = sorted(name for name, value in inputs.items() if not value)
+    if missing or unknown or empty:
+        raise SynthError(f"{job_file}: pipeline inputs without a value: {', '.join(missing + empty) or '-'}; "
+                         f"not declared: {', '.join(unknown) or '-'}")
+    overrides = [{f"inputs.{name}": value} for name, value in inputs.items()]
+    overrides.append({"settings.default_compute": f"azureml:{ML_COMPUTE_CLUSTER}"})
+    return load_job(job_file, params_override=overrides)
+
+
+def submit_training(client: Any, job_file: Path, out: Path, inputs: dict[str, str] | None = None) -> dict[str, str]:
     """Run the Azure ML pipeline job (ml/azureml/pipeline.yml) to completion, then fetch the evaluate step's
     metrics next to a run record naming the train step's model output."""
     from azure.ai.ml import load_job
 
-    job = client.jobs.create_or_update(load_job(job_file), experiment_name=EXPERIMENT)
+    job = training_job(job_file, inputs) if inputs is not None else load_job(job_file)
+    job = client.jobs.create_or_update(job, experiment_name=EXPERIMENT)
     print(f"submitted {job.name}: {getattr(job, 'studio_url', '')}", flush=True)
     client.jobs.stream(job.name)  # raises when the job fails
     out.mkdir(parents=True, exist_ok=True)
@@ -70,38 +161,61 @@ def submit_training(client: Any, job_file: Path, out: Path) -> dict[str, str]:
     return record
 
 
-def build_rollout(client: Any, endpoints_dir: Path, settings: RolloutSettings) -> Rollout:
+def build_rollout(client: Any, endpoints_dir: Path, settings: RolloutSettings,
+                  endpoint_name: str = ML_ONLINE_ENDPOINT) -> Rollout:
     """Deployments come from ml/azureml/endpoints/online-deployment-<slot>.yml with the new model swapped in."""
     from azure.ai.ml import load_online_deployment, load_online_endpoint
 
     def deployment(slot: str, model_id: str) -> Any:
-        params = [{"name": slot}, {"endpoint_name": ML_ONLINE_ENDPOINT}, {"model": model_id}]
+        params = [{"name": slot}, {"endpoint_name": endpoint_name}, {"model": model_id}]
         return load_online_deployment(endpoints_dir / f"online-deployment-{slot}.yml", params_override=params)
 
     def endpoint() -> Any:
         spec = endpoints_dir / "online-endpoint.yml"
-        created = load_online_endpoint(spec, params_override=[{"name": ML_ONLINE_ENDPOINT}])
+        created = load_online_endpoint(spec, params_override=[{"name": endpoint_name}])
         created.traffic = {}  # no deployment exists yet; traffic is set once the first slot passed its smoke test
         return created
 
     rows = json.loads(SMOKE_ROWS.read_text(encoding="utf-8"))
-    return Rollout(client, deployment, endpoint, rows, settings)
+    return Rollout(client, deployment, endpoint, rows, settings, endpoint_name=endpoint_name)
 
 
-def batch_score(client: Any, input_path: str) -> str:
-    from azure.ai.ml import Input
+def batch_score(client: Any, endpoint_name: str, download: Path, run_id: str | None = None) -> tuple[str, Path]:
+    """Score the cars prep left on the lake (a folder of CSV files: the batch deployment reads files, so
+    the input is a uri_folder, not the MLTable gold asset); predictions land on the lake under
+    predictions/<run id>/ and are downloaded to `download` for publishing. Returns (run id, folder)."""
+    from azure.ai.ml import Input, Output
 
+    run_id = run_id or datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    datastore = f"azureml://datastores/{ML_DATASTORE_LAKE}/paths"
     job = client.batch_endpoints.invoke(
-        endpoint_name=ML_BATCH_ENDPOINT, inputs={"input": Input(type="uri_folder", path=input_path)}
+        endpoint_name=endpoint_name,
+        inputs={"input": Input(type="uri_folder", path=f"{datastore}/{ML_BATCH_INPUT_PATH}/")},
+        outputs={"score": Output(type="uri_folder", path=f"{datastore}/{ML_BATCH_OUTPUT_PATH}/{run_id}/")},
     )
-    print(f"batch scoring job {job.name} started", flush=True)
+    print(f"batch scoring job {job.name} started (run {run_id})", flush=True)
     client.jobs.stream(job.name)
-    return str(job.name)
+    folder = download / run_id
+    client.jobs.download(job.name, download_path=str(folder), output_name="score")
+    return run_id, folder
+
+
+def cosmos_endpoint_of(environment: str, outdir: Path) -> str:
+    """The environment's Cosmos DB account endpoint (where batch results are published for the app)."""
+    stacks = environment_stacks(load_stacks(outdir), environment)
+    found = find_resources(stacks, "azurerm_cosmosdb_account")
+    if len(found) != 1:
+        raise SynthError(f"expected one azurerm_cosmosdb_account for {environment}, found {len(found)}")
+    stack, _, attributes = found[0]
+    name = stack.resolve(attributes.get("name"))
+    if not isinstance(name, str):
+        raise SynthError(f"{stack.name}: the Cosmos DB account's name must be a literal")
+    return f"https://{name}.documents.azure.com:443/"
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("command", choices=["train", "rollout", "batch-score"])
+    parser.add_argument("command", choices=["assets", "train", "rollout", "batch-score"])
     parser.add_argument("--env", required=True)
     parser.add_argument("--outdir", type=Path, default=ROOT / "cdktf.out", help="synth output (finds the workspace)")
     parser.add_argument("--results", type=Path, default=None, help="evaluation download folder (reports/ml/<env>)")
@@ -109,22 +223,30 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--endpoints-dir", type=Path, default=AZUREML_DIR / "endpoints")
     parser.add_argument("--traffic-steps", default="10,100")
     parser.add_argument("--error-budget", type=float, default=0.1)
-    parser.add_argument("--batch-input", default=f"azureml:{ML_DATA_ASSET}@latest")
     args = parser.parse_args(argv)
     results = args.results or ROOT / "reports" / "ml" / args.env
     try:
-        client = ml_client(args.env, args.outdir)
-        if args.command == "train":
-            print(json.dumps(submit_training(client, args.job, results), indent=2))
+        target = Target.of(args.env, args.outdir)
+        client = ml_client(target)
+        if args.command == "assets":
+            print(json.dumps(register_assets(client), indent=2))
+        elif args.command == "train":
+            print(json.dumps(register_assets(client), indent=2))
+            print(json.dumps(submit_training(client, args.job, results, target.pipeline_inputs()), indent=2))
         elif args.command == "batch-score":
-            batch_score(client, args.batch_input)
+            from ml.carprice.publish import publish_folder
+
+            run_id, folder = batch_score(client, target.endpoint(ML_BATCH_ENDPOINT), results / "batch")
+            report = publish_folder(folder, run_id, cosmos_endpoint_of(args.env, args.outdir))
+            print(report.line())
         else:
             steps = tuple(int(step) for step in args.traffic_steps.split(","))
             settings = RolloutSettings(traffic_steps=steps, error_budget=args.error_budget)
-            gate = read_gate(find_metrics(results))
-            print(gate.summary())
+            metrics = read_metrics(results)
+            print(metrics.summary())
             record = json.loads((results / "run.json").read_text(encoding="utf-8"))
-            build_rollout(client, args.endpoints_dir, settings).run(gate, record["job_name"])
+            rollout = build_rollout(client, args.endpoints_dir, settings, target.endpoint(ML_ONLINE_ENDPOINT))
+            rollout.run(metrics.gate, record["job_name"])
     except GateRejected as exc:
         print(exc, file=sys.stderr)
         return GATE_REJECTED_EXIT

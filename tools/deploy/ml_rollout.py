@@ -2,7 +2,8 @@
 
 Order: gate passed -> the model the pipeline registered -> make sure the endpoint exists -> create/update the candidate
 deployment (the slot without traffic, "green" when "blue" is live) -> smoke-test it directly with sample
-rows -> shift traffic in steps (10% -> 100%), probing the candidate after each step -> done. A failed smoke
+rows -> shift traffic in steps (10% -> 100%), probing the endpoint after each step the way clients call it
+(no deployment named, so the traffic split decides who answers) -> done. A failed smoke
 test, a failed deployment or probes over the error budget put all traffic back on the previously live
 slot and raise RolloutFailed. The previous slot keeps its deployment (at 0%) for the next rollback.
 """
@@ -20,17 +21,14 @@ from typing import Any
 from azure.core.exceptions import ResourceNotFoundError
 
 from contract import ML_MODEL_NAME, ML_ONLINE_ENDPOINT
-from tools.deploy.ml_gate import GateDecision
+from ml.carprice.gate import GateDecision, GateRejected
 
+__all__ = ["GateRejected", "Rollout", "RolloutFailed", "RolloutSettings"]
 SLOTS = ("blue", "green")
 
 
 class RolloutFailed(Exception):
     """The candidate did not make it; traffic is back on the previously live slot."""
-
-
-class GateRejected(Exception):
-    """The evaluation rejected the candidate; nothing was registered or deployed."""
 
 
 @dataclass(frozen=True)
@@ -109,8 +107,8 @@ class Rollout:
     log: Callable[[str], None] = print
 
     def run(self, gate: GateDecision, pipeline_job: str) -> RolloutResult:
-        if not gate.passed:
-            raise GateRejected("the evaluation gate rejected the candidate: " + "; ".join(gate.reasons))
+        if not gate.promoted:
+            raise GateRejected(gate)
         model = self.registered_model(pipeline_job)
         endpoint = self.ensure_endpoint()
         live = live_slot(dict(endpoint.traffic or {}))
@@ -160,26 +158,29 @@ class Rollout:
             self.log(f"endpoint {self.endpoint_name} does not exist yet; creating it")
             return self.client.online_endpoints.begin_create_or_update(self.build_endpoint()).result()
 
-    def _invoke(self, slot: str) -> list[float]:
+    def _invoke(self, slot: str | None) -> list[float]:
+        """Score the sample rows on one slot, or (slot None) through the endpoint's traffic split."""
         with tempfile.TemporaryDirectory() as folder:
             request = Path(folder) / "request.json"
             request.write_text(json.dumps({"data": list(self.sample_rows)}), encoding="utf-8")
+            target = {"deployment_name": slot} if slot else {}
             response = self.client.online_endpoints.invoke(
-                endpoint_name=self.endpoint_name, deployment_name=slot, request_file=str(request)
+                endpoint_name=self.endpoint_name, request_file=str(request), **target
             )
         return check_predictions(response, len(self.sample_rows))
 
     def smoke(self, slot: str) -> list[float]:
         return self._invoke(slot)
 
-    def probe(self, slot: str) -> int:
+    def probe(self, candidate: str) -> int:
+        """Failed calls through the endpoint's split: what clients see while `candidate` takes its share."""
         failures = 0
         for _ in range(self.settings.probes_per_step):
             try:
-                self._invoke(slot)
+                self._invoke(None)
             except Exception as exc:  # any failed call counts against the error budget
                 failures += 1
-                self.log(f"probe of {slot} failed: {exc}")
+                self.log(f"probe through the endpoint (candidate {candidate}) failed: {exc}")
         return failures
 
     def set_traffic(self, split: dict[str, int], result: RolloutResult) -> None:

@@ -1,6 +1,11 @@
 #!/usr/bin/env bash
-# Run a command (usually `make <target> ENV=...`) with Terraform's azurerm settings for workload identity
-# federation, taken from the variables AzureCLI@2 exports when addSpnToEnvironment is true.
+# Run a command (usually `make <target> ENV=...`) inside AzureCLI@2 with credentials that RENEW themselves.
+# A federated token (idToken) is valid for minutes, so nothing here passes one on. Instead:
+# - Terraform (azurerm provider and azurerm backend) asks Azure DevOps for a fresh token whenever it needs
+#   one: ARM_USE_OIDC + the service connection id + SYSTEM_ACCESSTOKEN / SYSTEM_OIDCREQUESTURI;
+# - the Python tools build AzurePipelinesCredential from the same variables (tools/deploy/credential.py).
+# AzureCLI@2 exports AZURESUBSCRIPTION_{CLIENT_ID,TENANT_ID,SERVICE_CONNECTION_ID}; the step maps
+# SYSTEM_ACCESSTOKEN: $(System.AccessToken) (pipelines/templates/azure-make.yml).
 # Refuses secret-based service connections: this project uses federated credentials only.
 set -euo pipefail
 
@@ -8,16 +13,20 @@ if [[ -n "${servicePrincipalKey:-}" ]]; then
   echo "The service connection uses a client secret; create it with workload identity federation instead." >&2
   exit 2
 fi
-: "${servicePrincipalId:?run inside AzureCLI@2 with addSpnToEnvironment: true}"
-: "${tenantId:?run inside AzureCLI@2 with addSpnToEnvironment: true}"
-: "${idToken:?no federated token: the service connection must use workload identity federation}"
+: "${AZURESUBSCRIPTION_CLIENT_ID:?run inside AzureCLI@2 with a workload identity federation service connection}"
+: "${AZURESUBSCRIPTION_TENANT_ID:?run inside AzureCLI@2 with a workload identity federation service connection}"
+: "${AZURESUBSCRIPTION_SERVICE_CONNECTION_ID:?run inside AzureCLI@2 with a workload identity federation service connection}"
+: "${SYSTEM_ACCESSTOKEN:?map SYSTEM_ACCESSTOKEN: \$(System.AccessToken) into the step so tokens can be renewed}"
+: "${SYSTEM_OIDCREQUESTURI:?not an Azure Pipelines agent (SYSTEM_OIDCREQUESTURI is missing)}"
 
 export ARM_USE_OIDC=true
-export ARM_OIDC_TOKEN="$idToken"
-export ARM_CLIENT_ID="$servicePrincipalId"
-export ARM_TENANT_ID="$tenantId"
-export ARM_SUBSCRIPTION_ID="${ARM_SUBSCRIPTION_ID:-$(az account show --query id --output tsv)}"
+export ARM_CLIENT_ID="$AZURESUBSCRIPTION_CLIENT_ID"
+export ARM_TENANT_ID="$AZURESUBSCRIPTION_TENANT_ID"
+export ARM_ADO_PIPELINE_SERVICE_CONNECTION_ID="$AZURESUBSCRIPTION_SERVICE_CONNECTION_ID"
+export ARM_OIDC_AZURE_SERVICE_CONNECTION_ID="$AZURESUBSCRIPTION_SERVICE_CONNECTION_ID"  # azapi's name for it
+export ARM_OIDC_REQUEST_TOKEN="$SYSTEM_ACCESSTOKEN"
+export ARM_OIDC_REQUEST_URL="$SYSTEM_OIDCREQUESTURI"
 # The state account has no shared keys: the azurerm backend must use Entra ID for blobs too.
 export ARM_USE_AZUREAD=true
-# Azure SDK (DefaultAzureCredential) in the Python tools uses the Azure CLI login AzureCLI@2 made.
+unset ARM_OIDC_TOKEN ARM_OIDC_TOKEN_FILE_PATH idToken
 exec "$@"

@@ -51,6 +51,9 @@ KINDS: dict[str, Kind] = {
     "azurerm_cosmosdb_sql_role_assignment": Kind("Cosmos DB data role", identity.AzureADRolesAndAdministrators),
     "azurerm_key_vault": Kind("Key Vault", security.KeyVaults),
     "azurerm_key_vault_secret": Kind("Key Vault secret", security.KeyVaults),
+    "azurerm_key_vault_key": Kind("Key Vault key", security.KeyVaults),
+    "azurerm_key_vault_certificate": Kind("Key Vault certificate", security.KeyVaults),
+    "time_sleep": Kind("Wait for RBAC propagation", general.Gear),
     "azurerm_management_lock": Kind("Delete lock", general.Resource),
     "azurerm_log_analytics_workspace": Kind("Log Analytics", monitor.LogAnalyticsWorkspaces),
     "azurerm_application_insights": Kind("Application Insights", devops.ApplicationInsights),
@@ -76,13 +79,25 @@ KINDS: dict[str, Kind] = {
     "azurerm_service_plan": Kind("App Service plan", web.AppServicePlans),
     "azurerm_linux_web_app": Kind("Web app", web.AppServices),
     "azurerm_linux_web_app_slot": Kind("Deployment slot", general.WebSlots),
+    "azurerm_application_gateway": Kind("Application Gateway (WAF)", network.ApplicationGateway),
+    "azurerm_web_application_firewall_policy": Kind("WAF policy", network.Firewall),
+    "azurerm_public_ip": Kind("Public IP", network.PublicIpAddresses),
     "azurerm_traffic_manager_profile": Kind("Traffic Manager", network.TrafficManagerProfiles),
     "azurerm_traffic_manager_azure_endpoint": Kind("Traffic Manager endpoint", network.TrafficManagerProfiles),
+    "azurerm_data_factory": Kind("Data Factory", analytics.DataFactories),
+    "azurerm_data_factory_integration_runtime_azure": Kind("Integration runtime (managed VNet)", general.Gear),
+    "azurerm_data_factory_managed_private_endpoint": Kind("Managed private endpoint", other.PrivateEndpoints),
+    "azurerm_data_factory_linked_service_data_lake_storage_gen2": Kind("Linked service", general.ResourceLinked),
+    "azurerm_data_factory_custom_dataset": Kind("Dataset", general.File),
+    "azurerm_data_factory_pipeline": Kind("Pipeline", analytics.DataFactories),
+    "azurerm_data_factory_trigger_schedule": Kind("Schedule trigger", general.Recent),
 }
 
 # azapi resources carry their ARM type in `type`; the ones the stacks use get a proper name.
 AZAPI_KINDS: dict[str, Kind] = {
     "Microsoft.MachineLearningServices/workspaces/computes": Kind("Azure ML attached compute", compute.AKS),
+    "Microsoft.Web/sites": Kind("Function app", compute.FunctionApps),
+    "Microsoft.Web/sites/basicPublishingCredentialsPolicies": Kind("Publishing credentials policy", general.Gear),
 }
 
 _FALLBACK_ICON = general.Resource

@@ -8,22 +8,19 @@ the producing stack's `output` block back to the resource that produces the valu
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tools.synth_output import load_stacks
+
 _EXPRESSION = re.compile(r"\$\{([^{}]*)\}")
 _RESOURCE_REF = re.compile(r"^([a-z][a-z0-9_]*)\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_]+)")
 _REMOTE_REF = re.compile(
     r"^data\.terraform_remote_state\.cross-stack-reference-input-([A-Za-z0-9_-]+)\.outputs\.([A-Za-z0-9_.-]+)"
 )
-
-
-class SynthMissing(Exception):
-    """cdktf.out/ has no manifest or a stack file the manifest names is missing."""
 
 
 @dataclass(frozen=True)
@@ -115,16 +112,10 @@ def _strings(value: Any, path: str) -> Iterator[tuple[str, str]]:
 
 
 def load(outdir: Path) -> SynthOutput:
-    manifest_path = outdir / "manifest.json"
-    if not manifest_path.is_file():
-        raise SynthMissing(f"{manifest_path} not found: run `make synth` first")
-    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    stacks: dict[str, dict[str, Any]] = {}
-    dependencies: dict[str, tuple[str, ...]] = {}
-    for name, entry in sorted(manifest.get("stacks", {}).items()):
-        stack_file = outdir / entry["synthesizedStackPath"]
-        if not stack_file.is_file():
-            raise SynthMissing(f"{stack_file} (stack {name}) not found: run `make synth` again")
-        stacks[name] = json.loads(stack_file.read_text(encoding="utf-8"))
-        dependencies[name] = tuple(entry.get("dependencies", ()))
-    return SynthOutput(stacks, dependencies)
+    """The synth output through the shared reader (tools/synth_output.py); SynthError if missing."""
+    stacks = load_stacks(outdir)
+    return SynthOutput(
+        {name: stacks[name].config for name in sorted(stacks)},
+        {name: stacks[name].dependencies for name in sorted(stacks)},
+    )
+

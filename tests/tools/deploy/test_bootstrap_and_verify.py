@@ -9,9 +9,9 @@ import pytest
 
 from stacks.config import ENVIRONMENTS_DIR, REQUIRED_TAGS, load_environment
 from tests.tools.deploy.fake_arm import FakeArmTransport, FakeCredential
-from tools.deploy.bootstrap_state import bootstrap
-from tools.deploy.synth import environment_stacks, load_stacks
-from tools.deploy.verify import RESOURCE_GROUP_TYPE, Resource, compare, expected_resources, render, verify
+from tools.deploy.infra.bootstrap import bootstrap
+from tools.deploy.infra.verify import RESOURCE_GROUP_TYPE, Resource, compare, expected_resources, render, verify
+from tools.synth_output import environment_stacks, load_stacks
 
 pytestmark = pytest.mark.xdist_group("deploy-synth")
 
@@ -114,20 +114,112 @@ def test_drift_lists_missing_unexpected_and_tag_problems_but_not_azure_created(s
     assert text.endswith("DRIFT: the environment does not match the stacks")
 
 
-def test_verify_with_fake_arm_transport_reports_a_missing_resource(synth_out: Path) -> None:
-    expected, _ = expected_resources(environment_stacks(load_stacks(synth_out), "prod"))
-    deployed = _as_deployed(expected)
-    group = next(r for r in deployed if r.arm_type == RESOURCE_GROUP_TYPE)
-    listed = [r for r in deployed if r.arm_type != RESOURCE_GROUP_TYPE]
-    missing = listed.pop()
-    base = f"/subscriptions/{PROD.subscription_id}/resourcegroups/rg-carprice-prod"
+# What ARM lists per resource group for each tracked Terraform type, written from the ARM resource types
+# (not from tools/deploy/infra/arm_types.py, so a type verify forgets shows up as drift here).
+ARM_LISTED = {
+    "azurerm_log_analytics_workspace": "Microsoft.OperationalInsights/workspaces",
+    "azurerm_application_insights": "microsoft.insights/components",
+    "azurerm_virtual_network": "Microsoft.Network/virtualNetworks",
+    "azurerm_network_security_group": "Microsoft.Network/networkSecurityGroups",
+    "azurerm_public_ip": "Microsoft.Network/publicIPAddresses",
+    "azurerm_nat_gateway": "Microsoft.Network/natGateways",
+    "azurerm_private_endpoint": "Microsoft.Network/privateEndpoints",
+    "azurerm_private_dns_zone": "Microsoft.Network/privateDnsZones",
+    "azurerm_user_assigned_identity": "Microsoft.ManagedIdentity/userAssignedIdentities",
+    "azurerm_key_vault": "Microsoft.KeyVault/vaults",
+    "azurerm_disk_encryption_set": "Microsoft.Compute/diskEncryptionSets",
+    "azurerm_storage_account": "Microsoft.Storage/storageAccounts",
+    "azurerm_container_registry": "Microsoft.ContainerRegistry/registries",
+    "azurerm_eventhub_namespace": "Microsoft.EventHub/namespaces",
+    "azurerm_cosmosdb_account": "Microsoft.DocumentDB/databaseAccounts",
+    "azurerm_machine_learning_workspace": "Microsoft.MachineLearningServices/workspaces",
+    "azurerm_kubernetes_cluster": "Microsoft.ContainerService/managedClusters",
+    "azurerm_service_plan": "Microsoft.Web/serverFarms",
+    "azurerm_linux_web_app": "Microsoft.Web/sites",
+    "azurerm_traffic_manager_profile": "Microsoft.Network/trafficManagerProfiles",
+    "azurerm_monitor_action_group": "microsoft.insights/actiongroups",
+    "azurerm_monitor_metric_alert": "microsoft.insights/metricalerts",
+    "azurerm_monitor_scheduled_query_rules_alert_v2": "microsoft.insights/scheduledqueryrules",
+    "azurerm_dev_center": "Microsoft.DevCenter/devcenters",
+    "azurerm_dev_center_project": "Microsoft.DevCenter/projects",
+    "azurerm_managed_devops_pool": "Microsoft.DevOpsInfrastructure/pools",
+}
+# Listed as "<parent name>/<name>": (ARM type, attribute naming the parent).
+ARM_LISTED_CHILDREN = {
+    "azurerm_private_dns_zone_virtual_network_link": (
+        "Microsoft.Network/privateDnsZones/virtualNetworkLinks", "private_dns_zone_name"),
+    "azurerm_machine_learning_compute_cluster": (
+        "Microsoft.MachineLearningServices/workspaces/computes", "machine_learning_workspace_id"),
+    "azurerm_linux_web_app_slot": ("Microsoft.Web/sites/slots", "app_service_id"),
+}
+
+
+def _arm_listing(synth_out: Path) -> dict[str, list[dict[str, object]]]:
+    """Resource group -> the `resources` listing ARM would return for deployed prod, with what Azure and the ML
+    pipeline add next to the stacks' resources."""
+    stacks = environment_stacks(load_stacks(synth_out), "prod")
+    tags = {**PROD.all_tags}
+    listing: dict[str, list[dict[str, object]]] = {}
+
+    def add(group: str, arm_type: str, name: str) -> None:
+        listing.setdefault(group, []).append({"id": f"/x/{name}", "name": name, "type": arm_type, "tags": tags,
+                                              "location": "westeurope"})
+
+    for stack in stacks.values():
+        for tf_type, instances in stack.resources().items():
+            for attributes in instances.values():
+                name = stack.resolve(attributes.get("name"))
+                group = stack.resolve(attributes.get("resource_group_name"))
+                if tf_type in ARM_LISTED:
+                    add(group, ARM_LISTED[tf_type], name)
+                elif tf_type in ARM_LISTED_CHILDREN:
+                    arm_type, parent_attribute = ARM_LISTED_CHILDREN[tf_type]
+                    parent = stack.referenced_name(attributes[parent_attribute])
+                    group = group or stack.referenced_name(attributes[parent_attribute], "resource_group_name")
+                    add(group, arm_type, f"{parent}/{name}")
+                elif tf_type == "azapi_resource":
+                    parent = stack.referenced_name(attributes["parent_id"])
+                    group = stack.referenced_name(attributes["parent_id"], "resource_group_name")
+                    add(group, attributes["type"].split("@")[0], f"{parent}/{name}")
+                if tf_type == "azurerm_private_endpoint":  # Azure adds a NIC per private endpoint
+                    add(group, "Microsoft.Network/networkInterfaces", f"{name}.nic.6c1f0e2a-1d2b")
+                if tf_type == "azurerm_application_insights":
+                    add(group, "microsoft.alertsmanagement/smartDetectorAlertRules", f"Failure Anomalies - {name}")
+                if tf_type == "azurerm_machine_learning_workspace":  # deployed by the ML pipeline
+                    ml = "Microsoft.MachineLearningServices/workspaces"
+                    add(group, f"{ml}/onlineEndpoints", f"{name}/carprice-online")
+                    add(group, f"{ml}/onlineEndpoints/deployments", f"{name}/carprice-online/blue")
+                    add(group, f"{ml}/batchEndpoints", f"{name}/carprice-batch")
+    return listing
+
+
+def _fake_arm(listing: dict[str, list[dict[str, object]]]) -> FakeArmTransport:
     fake = FakeArmTransport()
-    fake.route("GET", base, 200, {"id": base, "name": group.name, "location": "westeurope", "tags": group.tags})
-    fake.route("GET", f"{base}/resources", 200, {"value": [
-        {"id": f"{base}/providers/{r.arm_type}/{r.name}", "name": r.name, "type": r.arm_type, "tags": r.tags}
-        for r in listed
-    ]})
+    for group, resources in listing.items():
+        base = f"/subscriptions/{PROD.subscription_id}/resourcegroups/{group}"
+        fake.route("GET", base, 200, {"id": base, "name": group, "location": "westeurope", "tags": PROD.all_tags})
+        fake.route("GET", f"{base}/resources", 200, {"value": resources})
+    return fake
+
+
+def test_verify_with_fake_arm_transport_finds_no_drift_in_an_arm_shaped_listing(synth_out: Path) -> None:
+    fake = _fake_arm(_arm_listing(synth_out))
     drift = verify("prod", synth_out, PROD.subscription_id, FakeCredential(), transport=fake)
-    assert [r.name for r in drift.missing] == [missing.name]
-    assert drift.unexpected == [] and drift.tag_problems == [] and drift.drifted
+    assert drift.unexpected == [] and drift.missing == [] and drift.tag_problems == [], render("prod", drift)
+    assert not drift.drifted
+    by_ml_pipeline = {r.arm_type.split("/")[-1] for r in drift.ml_pipeline}
+    assert by_ml_pipeline == {"onlineEndpoints", "deployments", "batchEndpoints"}
+    assert any(r.arm_type.endswith("networkInterfaces") for r in drift.azure_created)
     assert {r.method for r in fake.requests} == {"GET"}
+
+
+def test_verify_with_fake_arm_transport_reports_a_missing_and_a_handmade_resource(synth_out: Path) -> None:
+    listing = _arm_listing(synth_out)
+    group = next(g for g, items in listing.items() if any(r["type"] == "Microsoft.KeyVault/vaults" for r in items))
+    vault = next(r for r in listing[group] if r["type"] == "Microsoft.KeyVault/vaults")
+    listing[group] = [r for r in listing[group] if r is not vault]
+    listing[group].append({"id": "/x/vm", "name": "vm-handmade", "type": "Microsoft.Compute/virtualMachines",
+                           "tags": {}, "location": "westeurope"})
+    drift = verify("prod", synth_out, PROD.subscription_id, FakeCredential(), transport=_fake_arm(listing))
+    assert [r.name for r in drift.missing] == [vault["name"]]
+    assert [r.name for r in drift.unexpected] == ["vm-handmade"] and drift.drifted

@@ -14,12 +14,12 @@ import pytest
 from azure.core.exceptions import ResourceNotFoundError
 
 from contract import ML_MODEL_NAME, ML_ONLINE_ENDPOINT
+from ml.carprice.gate import GateDecision, GateRejected, decide, load_config, write_metrics
 from ml.carprice.schema import CarFeatures
+from tests.ml.test_gate import GOOD, _draws, _evaluation
 from tools.deploy import ml_gate
-from tools.deploy.ml_gate import GateDecision, GateFileError, find_metrics, read_gate
 from tools.deploy.ml_jobs import SMOKE_ROWS
 from tools.deploy.ml_rollout import (
-    GateRejected,
     Rollout,
     RolloutFailed,
     RolloutSettings,
@@ -29,36 +29,28 @@ from tools.deploy.ml_rollout import (
 )
 
 ROWS = json.loads(SMOKE_ROWS.read_text())
-METRICS = {"mae": 1500.0, "rmse": 2200.0, "r2": 0.93}
-BASELINE = {"mae": 2600.0, "rmse": 3500.0, "r2": 0.8}
-PASSED = GateDecision(True, ("MAE 0.58 x baseline",), METRICS, BASELINE)
+PASSED = decide(GOOD, load_config())
 
 
-def _card(promoted: bool) -> dict[str, Any]:
-    return {"metrics": {"candidate": {**METRICS, "folds": 5}, "baseline": BASELINE},
-            "gate": {"promoted": promoted, "reasons": ["MAE ratio", "R2 target"]}}
-
-
-def test_gate_reads_the_model_card_the_training_writes(tmp_path: Path) -> None:
-    (tmp_path / "evaluation" / "model").mkdir(parents=True)
-    (tmp_path / "evaluation" / "model" / "model_card.json").write_text(json.dumps(_card(True)))
-    decision = read_gate(find_metrics(tmp_path))
-    assert decision.passed and decision.candidate == METRICS and decision.reasons == ("MAE ratio", "R2 target")
-    assert decision.as_tags()["gate"] == "passed" and decision.as_tags()["candidate_mae"] == "1500"
+def test_gate_cli_reads_the_evaluate_steps_metrics_file(tmp_path: Path, capsys) -> None:
+    write_metrics(tmp_path / "evaluation" / "metrics", GOOD, PASSED)
+    assert ml_gate.main([str(tmp_path)]) == 0  # a downloaded job output folder
+    out = capsys.readouterr().out
+    assert "gate: PROMOTED" in out and "MAE ratio" in out
 
 
 def test_gate_cli_exits_3_on_rejection_and_2_when_it_cannot_decide(tmp_path: Path, capsys) -> None:
-    card = tmp_path / "model_card.json"
-    card.write_text(json.dumps(_card(False)))
-    assert ml_gate.main([str(card)]) == ml_gate.GATE_REJECTED_EXIT
-    assert "gate: REJECT" in capsys.readouterr().out
-    card.write_text(json.dumps({"metrics": {"candidate": METRICS, "baseline": BASELINE}}))
-    assert ml_gate.main([str(card)]) == 2
-    card.write_text(json.dumps({"metrics": {"candidate": {"mae": "n/a"}, "baseline": BASELINE}, "gate": True}))
-    with pytest.raises(GateFileError, match="candidate metric 'mae'"):
-        read_gate(card)
-    with pytest.raises(GateFileError, match="no metrics.json or model_card.json"):
-        find_metrics(tmp_path / "nowhere")
+    weak = _evaluation(_draws(1250, 40, 1), _draws(1300, 60, 2), _draws(0.93, 0.005, 3))
+    path = write_metrics(tmp_path, weak, decide(weak, load_config()))
+    assert ml_gate.main([str(path)]) == ml_gate.GATE_REJECTED_EXIT
+    assert "gate: REJECTED" in capsys.readouterr().out
+    # The shapes a permissive reader would have guessed at are errors now.
+    for document in ({"metrics": {"candidate": {"mae": 1}, "baseline": {"mae": 2}}, "gate": True},
+                     {**json.loads(path.read_text()), "gate": "passed"}):
+        path.write_text(json.dumps(document))
+        assert ml_gate.main([str(path)]) == 2
+    assert "cannot decide" in capsys.readouterr().err
+    assert ml_gate.main([str(tmp_path / "nowhere")]) == 2
 
 
 def test_smoke_rows_are_valid_cars_for_the_shared_schema() -> None:
@@ -99,6 +91,21 @@ class FakeMLClient:
     traffic_history: list[dict[str, int]] = field(default_factory=list)
     deployments: dict[str, Any] = field(default_factory=dict)
     invocations: int = 0
+    invoked: list[str | None] = field(default_factory=list)  # deployment named per call (None: via traffic)
+    broken_after_smoke: set[str] = field(default_factory=set)  # slots that fail only when reached via traffic
+
+    credit: dict[str, int] = field(default_factory=dict)
+
+    def _route(self) -> str:
+        """Smooth weighted round robin over the current split: a slot with share p answers p% of the calls."""
+        shares = {slot: share for slot, share in (self.traffic or {}).items() if share > 0}
+        if not shares:
+            raise RuntimeError("HTTP 404: no deployment takes traffic")
+        for slot, share in shares.items():
+            self.credit[slot] = self.credit.get(slot, 0) + share
+        chosen = max(sorted(shares), key=lambda slot: self.credit[slot])
+        self.credit[chosen] -= sum(shares.values())
+        return chosen
 
     def __post_init__(self) -> None:
         self.models = SimpleNamespace(list=self._list_models)
@@ -134,12 +141,17 @@ class FakeMLClient:
         self.deployments[deployment["name"]] = deployment
         return SimpleNamespace(result=lambda: deployment)
 
-    def _invoke(self, endpoint_name: str, deployment_name: str, request_file: str) -> str:
+    def _invoke(self, endpoint_name: str, request_file: str, deployment_name: str | None = None) -> str:
         self.invocations += 1
         assert endpoint_name == ML_ONLINE_ENDPOINT
+        self.invoked.append(deployment_name)
+        if deployment_name is None:  # the endpoint routes by its traffic split, as Azure ML does
+            deployment_name = self._route()
         rows = json.loads(Path(request_file).read_text())["data"]
         if self.flaky_after_calls is not None and self.invocations > self.flaky_after_calls:
             raise RuntimeError("HTTP 502")
+        if deployment_name in self.broken_after_smoke and self.invoked[-1] is None:
+            raise RuntimeError(f"HTTP 500 from {deployment_name}")
         if deployment_name in self.broken_slots:
             return json.dumps({"predictions": [{"errors": [{"field": "make", "reason": "boom"}]}] * len(rows)})
         return json.dumps({"model_version": "v", "predictions": [{"price": 12000.0}] * len(rows)})
@@ -181,7 +193,7 @@ def test_first_rollout_with_fake_mlclient_creates_the_endpoint() -> None:
 
 def test_gate_rejection_with_fake_mlclient_registers_and_deploys_nothing() -> None:
     client = FakeMLClient(traffic={"blue": 100})
-    rejected = GateDecision(False, ("MAE ratio 1.2 > 0.9",), METRICS, BASELINE)
+    rejected = GateDecision(promoted=False, reasons=("MAE ratio 1.2 > 0.75",), thresholds={})
     with pytest.raises(GateRejected, match="MAE ratio"):
         _rollout(client).run(rejected, "pj-1")
     assert client.calls == [] and client.traffic_history == []
@@ -200,6 +212,21 @@ def test_error_budget_with_fake_mlclient_rolls_back_at_the_first_step() -> None:
     with pytest.raises(RolloutFailed, match="over the error budget"):
         _rollout(client, error_budget=0.25).run(PASSED, "pj-1")
     assert client.traffic_history == [{"green": 10, "blue": 90}, {"green": 0, "blue": 100}]
+
+
+def test_probes_with_fake_mlclient_go_through_the_traffic_split_not_the_slot() -> None:
+    client = FakeMLClient(traffic={"blue": 100})
+    _rollout(client, traffic_steps=(50, 100)).run(PASSED, "pj-1")
+    assert client.invoked == ["green"] + [None] * 8  # smoke test on the slot, then probes as clients call
+
+
+def test_candidate_that_fails_only_under_its_traffic_share_with_fake_mlclient_is_rolled_back() -> None:
+    # Green passes its direct smoke test but breaks once the split sends it real calls (half of them at 50%).
+    client = FakeMLClient(traffic={"blue": 100})
+    client.broken_after_smoke = {"green"}
+    with pytest.raises(RolloutFailed, match="at 50% failed 2 of 4 probes"):
+        _rollout(client, traffic_steps=(50, 100), error_budget=0.25).run(PASSED, "pj-1")
+    assert client.traffic == {"green": 0, "blue": 100}
 
 
 def test_rollout_with_fake_mlclient_stops_when_the_pipeline_registered_no_model() -> None:

@@ -20,6 +20,7 @@ from azure.mgmt.storage import StorageManagementClient
 from azure.mgmt.storage import models as storage_models
 
 from stacks.config import ENVIRONMENTS_DIR, EnvironmentConfig, load_environment
+from tools.deploy.credential import azure_credential
 
 STATE_RETENTION_DAYS = 30
 # Settings an existing state account must have; each maps to (attribute, required value).
@@ -133,10 +134,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--env", required=True)
     args = parser.parse_args(argv)
     config = load_environment(ENVIRONMENTS_DIR / f"{args.env}.yaml")
-    from azure.identity import DefaultAzureCredential  # imported here: tests pass their own credential
 
     print(f"Bootstrapping Terraform state for {config.name} (subscription {config.subscription_id})")
-    bootstrap(config, DefaultAzureCredential(exclude_interactive_browser_credential=True))
+    bootstrap(config, azure_credential())
     backend = config.state_backend
     if backend.kind == "azurerm":
         print(

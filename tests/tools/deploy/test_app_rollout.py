@@ -1,21 +1,17 @@
-"""App rollout order per region (fake `az` CLI at the process boundary, HTTP via httpx.MockTransport)
-and the workload-identity wrapper the AzureCLI@2 steps run (with a fake `az` on PATH)."""
+"""App rollout order per region (fake `az` CLI at the process boundary, HTTP via httpx.MockTransport)."""
 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from pathlib import Path
 
 import httpx
 import pytest
 
 from contract import READY_PATH
-from tools.deploy.app_rollout import AppRolloutFailed, discover, rollout, warm_up
+from tools.deploy.app.rollout import AppRolloutFailed, discover, rollout, warm_up
 
 pytestmark = pytest.mark.xdist_group("deploy-synth")
-WRAPPER = Path(__file__).resolve().parents[3] / "tools" / "deploy" / "with_azure_oidc.sh"
 
 
 class FakeAzCli:
@@ -89,27 +85,19 @@ def test_warm_up_with_fake_http_transport_polls_until_200() -> None:
         warm_up("https://x/readyz", attempts=2, wait_seconds=0, client=stuck)
 
 
-def _run_wrapper(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    fake_bin = tmp_path / "bin"
-    fake_bin.mkdir(exist_ok=True)
-    (fake_bin / "az").write_text("#!/bin/sh\necho 11111111-2222-3333-4444-555555555555\n")
-    (fake_bin / "az").chmod(0o755)
-    base = {"PATH": f"{fake_bin}{os.pathsep}/usr/bin:/bin"}
-    command = ["bash", str(WRAPPER), "sh", "-c", "env | grep ^ARM_ | sort"]
-    return subprocess.run(command, env={**base, **env}, capture_output=True, text=True, check=False)
+def test_production_that_fails_after_the_swap_with_fake_az_cli_is_swapped_back(synth_out: Path, tmp_path: Path):
+    package = tmp_path / "app.zip"
+    package.write_bytes(b"PK")
+    regions, edge = discover("prod", synth_out)
 
+    def production_broken(url: str) -> None:
+        if "-staging." not in url:
+            raise AppRolloutFailed(f"{url} not ready")
 
-def test_oidc_wrapper_with_fake_az_exports_terraform_oidc_settings(tmp_path: Path) -> None:
-    done = _run_wrapper(tmp_path, servicePrincipalId="client-1", tenantId="tenant-1", idToken="jwt-1")
-    assert done.returncode == 0, done.stderr
-    exported = dict(line.split("=", 1) for line in done.stdout.splitlines())
-    assert exported == {"ARM_CLIENT_ID": "client-1", "ARM_OIDC_TOKEN": "jwt-1", "ARM_TENANT_ID": "tenant-1",
-                        "ARM_USE_OIDC": "true", "ARM_USE_AZUREAD": "true",
-                        "ARM_SUBSCRIPTION_ID": "11111111-2222-3333-4444-555555555555"}
-
-
-def test_oidc_wrapper_refuses_secrets_and_missing_federated_tokens(tmp_path: Path) -> None:
-    secret = _run_wrapper(tmp_path, servicePrincipalId="c", tenantId="t", idToken="j", servicePrincipalKey="s3cr3t")
-    assert secret.returncode == 2 and "workload identity federation" in secret.stderr
-    no_token = _run_wrapper(tmp_path, servicePrincipalId="c", tenantId="t")
-    assert no_token.returncode != 0 and "no federated token" in no_token.stderr
+    az = FakeAzCli(["Online"])
+    with pytest.raises(AppRolloutFailed, match="swapped the previous version back"):
+        rollout(regions, edge, package, az=az, warm=production_broken)
+    swaps = [call for call in az.calls if call[:3] == ["webapp", "deployment", "slot"]]
+    assert len(swaps) == 2 and swaps[0] == swaps[1]  # swapped in, then back
+    assert all(call[:2] != ["network", "traffic-manager"] for call in az.calls)  # later regions untouched
+    assert sum(call[:2] == ["webapp", "deploy"] for call in az.calls) == 1

@@ -2,7 +2,8 @@
 
 Lists every resource in the environment's resource groups (Azure Resource Manager), compares type and name
 with the resources in cdktf.out/, checks the required tags, prints a readable diff and exits 1 on drift.
-Resources Azure creates by itself (private endpoint NICs, smart detection rules) are listed but not drift.
+Resources Azure creates by itself (private endpoint NICs, smart detection rules) and the ML endpoints the ML
+pipeline deploys are listed but not drift. The check reads only the synth output (or the plan bundle).
 """
 
 from __future__ import annotations
@@ -19,11 +20,12 @@ from azure.core.exceptions import ResourceNotFoundError
 from azure.mgmt.resource import ResourceManagementClient
 
 from stacks.config import ENVIRONMENTS_DIR, REQUIRED_TAGS, load_environment
-from tools.deploy.arm_types import ARM_TYPES, is_azure_created
-from tools.deploy.synth import SynthError, SynthStack, declared_resources, environment_stacks, load_stacks
+from tools.deploy.credential import azure_credential
+from tools.deploy.infra.arm_types import ARM_TYPES, AZAPI_RESOURCE, DEPLOYED_BY_ML_PIPELINE, ArmType, is_azure_created
+from tools.synth_output import SynthError, SynthStack, declared_resources, environment_stacks, load_stacks
 
 RESOURCE_GROUP_TYPE = "Microsoft.Resources/resourceGroups"
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,7 @@ class Drift:
     unexpected: list[Resource] = field(default_factory=list)
     tag_problems: list[str] = field(default_factory=list)
     azure_created: list[Resource] = field(default_factory=list)
+    ml_pipeline: list[Resource] = field(default_factory=list)
     unchecked: list[str] = field(default_factory=list)
     matched: int = 0
 
@@ -64,7 +67,7 @@ def expected_resources(stacks: dict[str, SynthStack]) -> tuple[list[Resource], l
     for stack_name in sorted(stacks):
         stack = stacks[stack_name]
         for declared in declared_resources(stack):
-            rule = ARM_TYPES.get(declared.tf_type)
+            rule = _arm_type(declared.tf_type, declared.attributes)
             if rule is None:
                 unchecked.append(f"{stack_name}: {declared.address}")
                 continue
@@ -82,6 +85,12 @@ def expected_resources(stacks: dict[str, SynthStack]) -> tuple[list[Resource], l
             address = f"{stack_name}: {declared.address}"
             expected.append(Resource(rule.arm_type, name, group, tags, address))
     return expected, unchecked
+
+
+def _arm_type(tf_type: str, attributes: dict[str, Any]) -> ArmType | None:
+    if tf_type == AZAPI_RESOURCE and isinstance(attributes.get("type"), str):
+        return ArmType(attributes["type"].split("@")[0], parent_attribute="parent_id")
+    return ARM_TYPES.get(tf_type)
 
 
 def compare(
@@ -104,6 +113,8 @@ def compare(
             continue
         if is_azure_created(found.arm_type, found.name):
             drift.azure_created.append(found)
+        elif found.arm_type.lower() in DEPLOYED_BY_ML_PIPELINE:
+            drift.ml_pipeline.append(found)
         else:
             drift.unexpected.append(found)
     return drift
@@ -142,6 +153,7 @@ def render(environment: str, drift: Drift) -> str:
         ("+ in Azure but not declared", [r.label() for r in drift.unexpected]),
         ("! tags", drift.tag_problems),
         ("  created by Azure itself (not drift)", [r.label() for r in drift.azure_created]),
+        ("  deployed by the ML pipeline (not drift)", [r.label() for r in drift.ml_pipeline]),
     ]
     for title, entries in sections:
         if entries:
@@ -169,10 +181,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--outdir", type=Path, default=ROOT / "cdktf.out")
     args = parser.parse_args(argv)
     config = load_environment(ENVIRONMENTS_DIR / f"{args.env}.yaml")
-    from azure.identity import DefaultAzureCredential  # imported here: tests pass their own credential
-
     try:
-        drift = verify(config.name, args.outdir, config.subscription_id, DefaultAzureCredential())
+        drift = verify(config.name, args.outdir, config.subscription_id, azure_credential())
     except SynthError as exc:
         print(exc, file=sys.stderr)
         return 2

@@ -1,8 +1,11 @@
-"""Read synthesized CDKTF output (cdktf.out/manifest.json + stacks/<stack>/cdk.tf.json).
+"""The one reader of synthesized output (cdktf.out/manifest.json + stacks/<stack>/cdk.tf.json).
 
+Deploy tooling, the diagram, the summary and the tests all load cdktf.out/ through `load_stacks`.
 Deliberately independent of stacks/: the pipelines deploy exactly the artifact that was synthesized and
-reviewed, so these tools only read JSON. Literal values and simple `${type.id.attr}` references inside the
-same stack are resolved; anything else (cross-stack remote state, functions) stays unresolved (None).
+reviewed, so readers only see JSON. Literal values and simple `${type.id.attr}` references inside the
+same stack are resolved; anything else (functions, expressions) stays unresolved (None). Cross-stack
+values travel through `terraform_remote_state` data sources named `cross-stack-reference-input-<stack>`;
+`remote_state_reads` says which outputs of which stack a stack reads.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 _REFERENCE = re.compile(r"^\$\{([a-z0-9_]+)\.([A-Za-z0-9_-]+)\.([a-z0-9_]+)\}$")
+REMOTE_STATE_PREFIX = "cross-stack-reference-input-"
+_REMOTE_OUTPUT = re.compile(r"data\.terraform_remote_state\.([A-Za-z0-9_-]+)\.outputs\.([A-Za-z0-9_-]+)")
 
 
 class SynthError(Exception):
@@ -53,6 +58,16 @@ class SynthStack:
             return resolved if isinstance(resolved, str) else None
         resolved = self.resolve(value) if attribute == "name" else None
         return resolved if isinstance(resolved, str) else None
+
+    def remote_state_reads(self) -> dict[str, set[str]]:
+        """Producer stack -> the names of its outputs this stack reads through terraform_remote_state."""
+        reads: dict[str, set[str]] = {}
+        data = {k: v for k, v in self.config.get("data", {}).items() if k != "terraform_remote_state"}
+        text = json.dumps({**self.config, "data": data})
+        for source, output in _REMOTE_OUTPUT.findall(text):
+            if source.startswith(REMOTE_STATE_PREFIX):
+                reads.setdefault(source.removeprefix(REMOTE_STATE_PREFIX), set()).add(output)
+        return reads
 
     def backend(self) -> tuple[str, dict[str, Any]] | None:
         backends = self.config.get("terraform", {}).get("backend", {})

@@ -51,7 +51,26 @@ ARM_TYPES: dict[str, ArmType] = {
     "azurerm_databricks_workspace": ArmType("Microsoft.Databricks/workspaces"),
     "azurerm_synapse_workspace": ArmType("Microsoft.Synapse/workspaces"),
     "azurerm_stream_analytics_job": ArmType("Microsoft.StreamAnalytics/streamingJobs"),
+    "azurerm_disk_encryption_set": ArmType("Microsoft.Compute/diskEncryptionSets"),
+    "azurerm_nat_gateway": ArmType("Microsoft.Network/natGateways"),
+    "azurerm_dev_center": ArmType("Microsoft.DevCenter/devcenters"),
+    "azurerm_dev_center_project": ArmType("Microsoft.DevCenter/projects"),
+    "azurerm_managed_devops_pool": ArmType("Microsoft.DevOpsInfrastructure/pools"),
 }
+# azapi_resource carries its ARM type in `type` ("<type>@<api version>") and its parent in `parent_id`.
+AZAPI_RESOURCE = "azapi_resource"
+
+# Resources another deployer owns in our resource groups: the ML pipeline (tools/deploy/ml_jobs.py) creates
+# the online and batch endpoints and their deployments. Listed as such, never drift.
+DEPLOYED_BY_ML_PIPELINE = frozenset(
+    t.lower()
+    for t in (
+        "Microsoft.MachineLearningServices/workspaces/onlineEndpoints",
+        "Microsoft.MachineLearningServices/workspaces/onlineEndpoints/deployments",
+        "Microsoft.MachineLearningServices/workspaces/batchEndpoints",
+        "Microsoft.MachineLearningServices/workspaces/batchEndpoints/deployments",
+    )
+)
 
 # Resources Azure creates by itself next to ours; reported, never drift.
 AZURE_CREATED_TYPES = frozenset(

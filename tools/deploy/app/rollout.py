@@ -1,10 +1,12 @@
 """`make app-rollout ENV=...`: ship dist/app.zip to every app region, then confirm Traffic Manager sees them.
 
-Per region: deploy to the staging slot -> warm it up until READY_PATH answers 200 -> swap into production.
-Regions are done one after another, so a region that never becomes ready stops the rollout before the
-swap and the other regions keep serving the previous version. Without a staging slot (dev), the package
-goes straight to production and is then warmed up the same way. Finally every Traffic Manager endpoint
-must report Online. Azure calls go through the `az` CLI that AzureCLI@2 has already logged in.
+Per region: deploy to the staging slot -> warm it up until READY_PATH answers 200 -> swap into production
+-> check production answers READY_PATH; when it does not, swap back (the previous version is in the
+staging slot after the swap) and stop. Regions are done one after another, so a region that never
+becomes ready stops the rollout and the other regions keep serving the previous version. Without a
+staging slot (dev), the package goes straight to production and is then warmed up the same way.
+Finally every Traffic Manager endpoint must report Online. Azure calls go through the `az` CLI that
+AzureCLI@2 has already logged in.
 """
 
 from __future__ import annotations
@@ -21,9 +23,9 @@ from pathlib import Path
 import httpx
 
 from contract import READY_PATH
-from tools.deploy.synth import SynthError, environment_stacks, find_resources, load_stacks
+from tools.synth_output import SynthError, environment_stacks, find_resources, load_stacks
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 AzCli = Callable[[list[str]], str]
 
 
@@ -123,10 +125,16 @@ def rollout(
             *slot_args, "--src-path", str(package), "--type", "zip"])
         warm(f"https://{target.host()}{READY_PATH}")
         if target.slot:
-            az(["webapp", "deployment", "slot", "swap", "--resource-group", target.resource_group,
-                "--name", target.app, "--slot", target.slot, "--target-slot", "production"])
+            swap = ["webapp", "deployment", "slot", "swap", "--resource-group", target.resource_group,
+                    "--name", target.app, "--slot", target.slot, "--target-slot", "production"]
+            az(swap)
             print(f"[{target.stack}] swapped {target.slot} into production", flush=True)
-            warm(f"https://{target.app}.azurewebsites.net{READY_PATH}")
+            try:
+                warm(f"https://{target.app}.azurewebsites.net{READY_PATH}")
+            except AppRolloutFailed as exc:
+                az(swap)  # the same swap again puts the previous version back into production
+                print(f"[{target.stack}] production failed its check; swapped back", flush=True)
+                raise AppRolloutFailed(f"{target.app}: {exc}; swapped the previous version back") from exc
     if edge is None:
         return
     for attempt in range(1, edge_attempts + 1):

@@ -1,0 +1,13 @@
+# Plan-time validation from the azurerm provider's own code (tools/provider_rules/).
+# `make validate` checks every literal in cdktf.out/ against the committed rules table (synthesizing first when
+# cdktf.out/ is stale); `make provider-rules` rebuilds that table from a provider git mirror (maintainers, on a bump).
+PROVIDER_MIRROR ?= /work/.mirror/hashicorp+terraform-provider-azurerm/repo
+PROVIDER_TAG ?= v4.81.0
+
+.PHONY: validate provider-rules
+validate: $(SETUP_STAMP)  ## check cdktf.out/ against the provider's plan-time argument rules (enums, ranges, conflicts)
+	@$(PY) -m tools.provider_rules.check
+
+provider-rules: $(SETUP_STAMP)  ## rebuild tools/provider_rules/azurerm-*.json from the provider source (PROVIDER_MIRROR, PROVIDER_TAG)
+	@$(PY) -m tools.provider_rules.extract --mirror $(PROVIDER_MIRROR) --tag $(PROVIDER_TAG) \
+		--out tools/provider_rules/azurerm-$(patsubst v%,%,$(PROVIDER_TAG)).json

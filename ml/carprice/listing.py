@@ -1,0 +1,81 @@
+"""A market listing: a car (the shared schema, ml.carprice.schema) offered at an asking price.
+
+Listings arrive as Event Hubs events (JSON bodies) and in dealer feeds; the data set's `price`
+column is the asking price, so a listing is a data set row plus its `listing_id`. The stream's
+scoring and the lake's ingest read listings with this one parser, so an event the function app
+dead-letters is the event prep would reject, for the same reason.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from ml.carprice.schema import CarFeatures, RowError, parse_row
+
+LISTING_ID = "listing_id"
+ASKING_PRICE = "price"  # the data set's column: what the seller asks
+MAX_ASKING_PRICE = 1_000_000
+# Listing ids become Cosmos DB document ids: no '/', '\\', '?', '#', bounded length.
+_LISTING_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
+
+
+@dataclass(slots=True)
+class Listing:
+    listing_id: str
+    asking_price: float
+    car: CarFeatures
+    features: dict[str, Any]  # the car's fields as sent (no defaults filled in)
+
+
+def _listing_id_error(value: Any) -> RowError | None:
+    if type(value) is str and _LISTING_ID.fullmatch(value):
+        return None
+    if value is None:
+        return RowError(field=LISTING_ID, reason="required field is missing")
+    if not isinstance(value, str) or not _LISTING_ID.fullmatch(value):
+        return RowError(field=LISTING_ID, reason="1 to 128 letters, digits, '.', '_', ':' or '-', starting "
+                                                 f"with a letter or digit; got {value!r}")
+    return None
+
+
+def _asking_price_error(value: Any) -> RowError | None:
+    if type(value) in (int, float) and 0 < value < MAX_ASKING_PRICE:  # NaN fails the comparison
+        return None
+    if value is None:
+        return RowError(field=ASKING_PRICE, reason="required field is missing")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):  # noqa: UP038
+        return RowError(field=ASKING_PRICE, reason=f"expected a number, got {value!r}")
+    if not 0 < value < MAX_ASKING_PRICE:
+        return RowError(field=ASKING_PRICE, reason=f"price {value} is not between 0 and {MAX_ASKING_PRICE:,}")
+    return None
+
+
+def parse_listing(raw: Any) -> Listing | list[RowError]:
+    """Validate one listing; the listing or every per-field error (never raises for bad data)."""
+    if not isinstance(raw, dict):
+        return [RowError(field="(row)", reason=f"expected a JSON object, got {type(raw).__name__}")]
+    features = dict(raw)
+    listing_id, asking = features.pop(LISTING_ID, None), features.pop(ASKING_PRICE, None)
+    car = parse_row(features)
+    id_error, price_error = _listing_id_error(listing_id), _asking_price_error(asking)
+    if id_error or price_error or isinstance(car, list):
+        return [e for e in (id_error, price_error) if e] + (car if isinstance(car, list) else [])
+    return Listing(listing_id, float(asking), car, features)
+
+
+def decode_listing(body: bytes) -> Listing | list[RowError]:
+    """An event body (UTF-8 JSON) as a listing, or why it is not one."""
+    try:
+        raw = json.loads(body)
+    except (UnicodeDecodeError, ValueError) as exc:
+        return [RowError(field="(body)", reason=f"not valid JSON: {exc}")]
+    return parse_listing(raw)
+
+
+def listing_body(listing_id: str, row: dict[str, Any]) -> bytes:
+    """The event body a producer sends for a data set row (`price` is the asking price)."""
+    return json.dumps({LISTING_ID: listing_id, **row}, separators=(",", ":")).encode()

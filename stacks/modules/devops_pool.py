@@ -1,0 +1,109 @@
+"""Pipeline agents inside the network: a Managed DevOps Pool injected into its own virtual network.
+
+The subnet is delegated to Microsoft.DevOpsInfrastructure/pools and sits behind its own network security
+group; agents leave through a NAT gateway (subnets get no default outbound address) to reach Azure DevOps,
+Azure Resource Manager and the package registries. The DevOpsInfrastructure service principal needs Reader
+and Network Contributor on the virtual network to place agents in it. Stateless agents: every job gets a
+fresh machine, as Microsoft-hosted agents do.
+"""
+
+from __future__ import annotations
+
+from cdktn_provider_azurerm.dev_center import DevCenter
+from cdktn_provider_azurerm.dev_center_project import DevCenterProject
+from cdktn_provider_azurerm.managed_devops_pool import (
+    ManagedDevopsPool,
+    ManagedDevopsPoolAzureDevopsOrganization,
+    ManagedDevopsPoolAzureDevopsOrganizationOrganization,
+    ManagedDevopsPoolStatelessAgent,
+    ManagedDevopsPoolVirtualMachineScaleSetFabric,
+    ManagedDevopsPoolVirtualMachineScaleSetFabricImage,
+)
+from cdktn_provider_azurerm.nat_gateway import NatGateway
+from cdktn_provider_azurerm.nat_gateway_public_ip_association import NatGatewayPublicIpAssociation
+from cdktn_provider_azurerm.public_ip import PublicIp
+from cdktn_provider_azurerm.role_assignment import RoleAssignment
+from cdktn_provider_azurerm.subnet_nat_gateway_association import SubnetNatGatewayAssociation
+from constructs import Construct
+
+from stacks.config import AgentPool
+from stacks.modules.interfaces import Placement
+from stacks.modules.network import Network, SubnetSpec
+from stacks.naming import Namer
+
+POOL_DELEGATION = "Microsoft.DevOpsInfrastructure/pools"
+AGENT_SUBNET = "agents"
+# What the DevOpsInfrastructure service principal needs on the virtual network (Managed DevOps Pools docs).
+POOL_SERVICE_ROLES = ("Reader", "Network Contributor")
+
+
+def pool_name(workload: str, environment: str) -> str:
+    """The pool's name, also the Azure DevOps agent pool name pipelines/templates/variables/<env>.yml names."""
+    return f"mdp-{workload}-{environment}"
+
+
+class DevOpsPool(Construct):
+    def __init__(
+        self, scope: Construct, id_: str, *, placement: Placement, namer: Namer, settings: AgentPool,
+        workload: str, environment: str,
+    ) -> None:
+        super().__init__(scope, id_)
+        region, group, tags = placement.location, placement.resource_group_name, dict(placement.tags)
+        self.network = Network(
+            self, "Network", placement=placement, namer=namer, address_space=settings.address_space,
+            subnets=[SubnetSpec(AGENT_SUBNET, settings.subnet, delegation=POOL_DELEGATION)], qualifier="agents",
+        )
+        egress_ip = PublicIp(
+            self, "EgressIp", name=f"pip-{workload}-{environment}-agents", location=region, resource_group_name=group,
+            allocation_method="Static", sku="Standard", zones=["1", "2", "3"], tags=tags,
+        )
+        nat = NatGateway(
+            self, "Egress", name=f"ng-{workload}-{environment}-agents", location=region, resource_group_name=group,
+            sku_name="Standard", tags=tags,
+        )
+        NatGatewayPublicIpAssociation(
+            self, "EgressIpAssociation", nat_gateway_id=nat.id, public_ip_address_id=egress_ip.id
+        )
+        SubnetNatGatewayAssociation(
+            self, "EgressSubnet", subnet_id=self.network.subnets[AGENT_SUBNET].id, nat_gateway_id=nat.id
+        )
+        # The pool service places agents in the subnet with these roles: they must exist before the pool.
+        roles = [
+            RoleAssignment(
+                self, f"PoolService{role.replace(' ', '')}",
+                scope=self.network.vnet.id,
+                role_definition_name=role,
+                principal_id=settings.devops_infrastructure_principal_id,
+                principal_type="ServicePrincipal",
+            )
+            for role in POOL_SERVICE_ROLES
+        ]
+        dev_center = DevCenter(
+            self, "DevCenter", name=f"dc-{workload}-{environment}", location=region, resource_group_name=group,
+            tags=tags,
+        )
+        project = DevCenterProject(
+            self, "DevCenterProject", name=f"dcp-{workload}-{environment}", location=region,
+            resource_group_name=group, dev_center_id=dev_center.id, tags=tags,
+        )
+        self.pool = ManagedDevopsPool(
+            self, "Pool",
+            name=pool_name(workload, environment),
+            location=region,
+            resource_group_name=group,
+            dev_center_project_id=project.id,
+            maximum_concurrency=settings.max_agents,
+            azure_devops_organization=ManagedDevopsPoolAzureDevopsOrganization(
+                organization=[ManagedDevopsPoolAzureDevopsOrganizationOrganization(
+                    url=settings.organization_url, projects=list(settings.projects), parallelism=settings.max_agents,
+                )],
+            ),
+            stateless_agent=ManagedDevopsPoolStatelessAgent(),
+            virtual_machine_scale_set_fabric=ManagedDevopsPoolVirtualMachineScaleSetFabric(
+                sku_name=settings.vm_size,
+                image=[ManagedDevopsPoolVirtualMachineScaleSetFabricImage(well_known_image_name=f"{settings.image}/latest")],
+                subnet_id=self.network.subnets[AGENT_SUBNET].id,
+            ),
+            tags=tags,
+            depends_on=roles,
+        )

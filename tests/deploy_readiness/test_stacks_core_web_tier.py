@@ -1,0 +1,159 @@
+"""Deploy readiness of the web tier and the per-region endpoints: prod's web apps are private behind one
+Application Gateway WAF_v2 per app region (App Service baseline architecture, Microsoft Learn), Traffic Manager
+targets the gateways, and each app region reaches Cosmos DB, Key Vault and its app through endpoints of its own.
+"""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+import contract as c
+from stacks.config import ENVIRONMENTS_DIR, ConfigError, load_environment
+from stacks.modules.app_gateway import OWASP_RULE_SET_VERSION
+
+pytestmark = pytest.mark.xdist_group("stacks")
+
+PROD_REGIONS = ("westeurope", "northeurope")
+
+
+def _keyed(synth, stack: str, tf_type: str) -> dict[str, dict]:
+    return synth.stack(stack).get("resource", {}).get(tf_type, {})
+
+
+@pytest.mark.parametrize("region", PROD_REGIONS)
+def test_prod_web_app_is_reachable_only_through_its_private_endpoints(synth, region):
+    stack = f"prod-app-{region}"
+    app = synth.one(stack, "azurerm_linux_web_app")
+    slot = synth.one(stack, "azurerm_linux_web_app_slot")
+    assert app["public_network_access_enabled"] is False and slot["public_network_access_enabled"] is False
+    endpoints = synth.resources(stack, "azurerm_private_endpoint")
+    assert sorted(e["private_service_connection"]["subresource_names"][0] for e in endpoints) == [
+        "sites", "sites-staging"
+    ]
+    for endpoint in endpoints:
+        assert endpoint["location"] == region
+        assert endpoint["private_service_connection"]["private_connection_resource_id"].startswith(
+            "${azurerm_linux_web_app."
+        )
+
+
+def test_dev_web_app_is_public_only_to_the_team_and_traffic_manager(synth):
+    site = synth.one("dev-app-westeurope", "azurerm_linux_web_app")["site_config"]
+    assert site["ip_restriction_default_action"] == "Deny"
+    assert site["scm_use_main_ip_restriction"] is True and site["scm_ip_restriction_default_action"] == "Deny"
+    allowed = {r.get("ip_address") or r.get("service_tag") for r in site["ip_restriction"]}
+    dev_ranges = set(yaml.safe_load((ENVIRONMENTS_DIR / "dev.yaml").read_text())["network"]["allowed_ip_ranges"])
+    assert allowed == dev_ranges | {"AzureTrafficManager"}
+    assert synth.resources("dev-app-westeurope", "azurerm_application_gateway") == []
+
+
+@pytest.mark.parametrize("region", PROD_REGIONS)
+def test_each_prod_region_has_a_waf_gateway_in_front_of_its_app(synth, region):
+    stack = f"prod-app-{region}"
+    gateway = synth.one(stack, "azurerm_application_gateway")
+    assert gateway["sku"] == {"name": "WAF_v2", "tier": "WAF_v2"} and gateway["location"] == region
+    assert gateway["zones"] == ["1", "2", "3"]
+    (policy_key, policy), = _keyed(synth, stack, "azurerm_web_application_firewall_policy").items()
+    assert gateway["firewall_policy_id"] == f"${{azurerm_web_application_firewall_policy.{policy_key}.id}}"
+    assert policy["policy_settings"]["mode"] == "Prevention" and policy["policy_settings"]["enabled"] is True
+    assert policy["managed_rules"]["managed_rule_set"] == [{"type": "OWASP", "version": OWASP_RULE_SET_VERSION}]
+    # HTTPS only, with a Key Vault certificate read through the gateway's user-assigned identity.
+    assert [p["port"] for p in gateway["frontend_port"]] == [443]
+    (listener,) = gateway["http_listener"]
+    assert listener["protocol"] == "Https"
+    (certificate,) = gateway["ssl_certificate"]
+    assert listener["ssl_certificate_name"] == certificate["name"]
+    assert "key_vault_certificate" in certificate["key_vault_secret_id"]
+    assert "versionless_secret_id" in certificate["key_vault_secret_id"]
+    assert gateway["identity"]["type"] == "UserAssigned" and "IdentityGateway" in gateway["identity"]["identity_ids"][0]
+    # Forwarding to the app's private endpoint (its host name resolves there) with a health probe.
+    (pool,) = gateway["backend_address_pool"]
+    assert pool["fqdns"] == ["${azurerm_linux_web_app.WebApp_DDC5464C.default_hostname}"]
+    (settings,) = gateway["backend_http_settings"]
+    assert settings["protocol"] == "Https" and settings["port"] == 443
+    (probe,) = gateway["probe"]
+    assert settings["probe_name"] == probe["name"]
+    assert probe["path"] == c.HEALTH_PATH and probe["protocol"] == "Https"
+    assert any("azurerm_private_endpoint.WebApp_PrivateEndpointSites_" in d for d in gateway["depends_on"])
+    # Its own subnet of its own region, and a public IP with a DNS label.
+    (ip_config,) = gateway["gateway_ip_configuration"]
+    assert "Subnet" in ip_config["subnet_id"] and "Gateway" in ip_config["subnet_id"]
+    if region != "westeurope":
+        assert region.title() in ip_config["subnet_id"]
+    public_ip = synth.one(stack, "azurerm_public_ip")
+    assert public_ip["sku"] == "Standard" and public_ip["allocation_method"] == "Static"
+    assert public_ip["domain_name_label"].startswith("agw-carprice-prod-")
+
+
+def test_gateway_subnets_admit_the_gateway_manager_and_https(synth):
+    groups = [
+        g for g in synth.resources("prod-foundation", "azurerm_network_security_group") if "-gateway-" in g["name"]
+    ]
+    assert len(groups) == len(PROD_REGIONS)
+    for group in groups:
+        rules = {(r["source_address_prefix"], r["destination_port_range"]) for r in group["security_rule"]}
+        assert rules == {("GatewayManager", "65200-65535"), ("Internet", "443")}
+
+
+def test_gateways_read_the_certificate_the_deployer_issued(synth):
+    grants = synth.resources("prod-foundation", "azurerm_role_assignment")
+    assert any(
+        g["role_definition_name"] == "Key Vault Secrets User" and "IdentityGateway" in g["principal_id"]
+        for g in grants
+    )
+    certificate = synth.one("prod-foundation", "azurerm_key_vault_certificate")
+    policy = certificate["certificate_policy"]
+    assert policy["issuer_parameters"]["name"] == "Self"
+    assert policy["secret_properties"]["content_type"] == "application/x-pkcs12"
+    assert policy["x509_certificate_properties"]["subject"].endswith(".trafficmanager.net")
+    assert any(d.startswith("time_sleep.") for d in certificate["depends_on"])
+    assert synth.resources("dev-foundation", "azurerm_key_vault_certificate") == []
+
+
+def test_traffic_manager_targets_the_gateways_in_prod_and_the_apps_in_dev(synth):
+    prod = synth.resources("prod-edge", "azurerm_traffic_manager_azure_endpoint")
+    assert len(prod) == len(PROD_REGIONS)
+    assert all("azurerm_public_ipGateway_PublicIp" in e["target_resource_id"] for e in prod)
+    (dev,) = synth.resources("dev-edge", "azurerm_traffic_manager_azure_endpoint")
+    assert "azurerm_linux_web_appWebApp" in dev["target_resource_id"]
+
+
+@pytest.mark.parametrize(("stack", "subresource"), [("prod-global-data", "Sql"), ("prod-foundation", "vault")])
+def test_every_app_region_has_its_own_endpoint_and_zone_for_what_it_uses(synth, stack, subresource):
+    endpoints = [
+        e for e in synth.resources(stack, "azurerm_private_endpoint")
+        if e["private_service_connection"]["subresource_names"] == [subresource]
+    ]
+    assert sorted(e["location"] for e in endpoints) == sorted(PROD_REGIONS)
+    for endpoint in endpoints:
+        zone_ids = endpoint["private_dns_zone_group"]["private_dns_zone_ids"]
+        if endpoint["location"] == "westeurope":
+            assert all("PrivateDns_Zone" in z for z in zone_ids)
+        else:
+            assert all("PrivateDnsNortheurope_Zone" in z for z in zone_ids)
+            assert "Northeurope" in endpoint["subnet_id"] and "PrivateEndpoints" in endpoint["subnet_id"]
+
+
+def test_each_network_links_one_zone_of_each_name(synth):
+    """A virtual network can be linked to only one private DNS zone of a given name."""
+    stack = synth.stack("prod-foundation")["resource"]
+    zones = stack["azurerm_private_dns_zone"]
+    seen: dict[str, list[str]] = {}
+    for link in stack["azurerm_private_dns_zone_virtual_network_link"].values():
+        zone_key = link["private_dns_zone_name"].removeprefix("${azurerm_private_dns_zone.").removesuffix(".name}")
+        seen.setdefault(link["virtual_network_id"], []).append(zones[zone_key]["name"])
+    assert len(seen) == len(PROD_REGIONS)
+    for names in seen.values():
+        assert len(names) == len(set(names)) == len({z["name"] for z in zones.values()})
+    regional_groups = [g for g in synth.resources("prod-foundation", "azurerm_resource_group") if "-dns-" in g["name"]]
+    assert [g["location"] for g in regional_groups] == ["northeurope"]
+
+
+def test_a_private_environment_without_gateway_subnets_is_refused_by_name(tmp_path):
+    data = yaml.safe_load((ENVIRONMENTS_DIR / "prod.yaml").read_text())
+    del data["network"]["regions"]["northeurope"]["gateway_subnet"]
+    path = tmp_path / "prod.yaml"
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(ConfigError, match=r"network\.regions\.northeurope\.gateway_subnet"):
+        load_environment(path)

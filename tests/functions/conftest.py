@@ -1,0 +1,68 @@
+"""The function handlers' test set-up: the real model (the app tests' cached quick model), one Cosmos DB
+emulator per session, and a fresh database per test so batches never see each other's documents."""
+
+from __future__ import annotations
+
+import csv
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import azure.functions as func
+import pytest
+
+from functions.handlers import Runtime
+from functions.settings import FunctionSettings
+from ml.carprice.listing import listing_body, parse_listing
+from ml.carprice.prep import DEFAULT_SOURCE
+from tests.app.conftest import cosmos, model_dir  # noqa: F401 - shared fixtures (model cache, emulator)
+from tools.emulators import CosmosEmulator
+
+START = datetime(2026, 11, 28, 2, 0, tzinfo=UTC)
+
+
+def dataset_listings() -> list[dict[str, object]]:
+    """The data set's complete priced cars as listings a producer would send (numbers as numbers, unknown
+    optional values left out)."""
+    listings = []
+    with DEFAULT_SOURCE.open(newline="") as handle:
+        for line, row in enumerate(csv.DictReader(handle), start=2):
+            if row["price"] == "?":
+                continue
+            values: dict[str, object] = {}
+            for key, text in row.items():
+                name = key.replace("-", "_")
+                if text == "?":
+                    continue
+                try:
+                    values[name] = int(text) if name == "symboling" else float(text)
+                except ValueError:
+                    values[name] = text
+            listing = {"listing_id": f"uci-{line}", **values}
+            if not isinstance(parse_listing(listing), list):
+                listings.append(listing)
+    return listings
+
+
+def event(body: bytes, sequence_number: int) -> func.EventHubEvent:
+    return func.EventHubEvent(body=body, sequence_number=sequence_number, offset=str(1024 * sequence_number),
+                              enqueued_time=START + timedelta(seconds=sequence_number), partition_key=None)
+
+
+def listing_events(listings: list[dict[str, object]], first_sequence: int = 0) -> list[func.EventHubEvent]:
+    return [event(listing_body(str(item["listing_id"]), {k: v for k, v in item.items() if k != "listing_id"}),
+                  first_sequence + i) for i, item in enumerate(listings)]
+
+
+@pytest.fixture()
+def settings(cosmos: CosmosEmulator, model_dir: Path) -> FunctionSettings:  # noqa: F811
+    return FunctionSettings(cosmos_endpoint=cosmos.endpoint, cosmos_database=f"fn-{uuid.uuid4().hex[:12]}",
+                            model_dir=model_dir, region="testregion")
+
+
+@pytest.fixture()
+def runtime(settings: FunctionSettings) -> Iterator[Runtime]:
+    built = Runtime.from_settings(settings)
+    yield built
+    built.store.close()

@@ -1,0 +1,124 @@
+"""Submission fills every per-environment value from the environment's config and synth output (the Azure
+boundary, MLClient, is a recording fake: tests that use it say so in their names)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+import contract
+from stacks.config import ENVIRONMENTS_DIR, load_environment
+from stacks.naming import Namer
+from tests.conftest import SynthOutput
+from tools.deploy.ml_jobs import AZUREML_DIR, Target, batch_score, register_assets, submit_training, training_job
+from tools.synth_output import SynthError
+
+pytestmark = pytest.mark.xdist_group("stacks")
+ENVIRONMENTS = ("dev", "prod")
+
+
+class FakeMLClient:
+    """Records what would be sent to an Azure ML workspace."""
+
+    def __init__(self) -> None:
+        self.submitted: list[Any] = []
+        self.registered: list[Any] = []
+        self.invocations: list[dict[str, Any]] = []
+        self.jobs = SimpleNamespace(create_or_update=self._submit, stream=lambda name: None,
+                                    list=lambda parent_job_name: iter([
+                                        SimpleNamespace(name="child-evaluate", display_name="evaluate"),
+                                        SimpleNamespace(name="child-train", display_name="train")]),
+                                    download=self._download)
+        self.environments = SimpleNamespace(create_or_update=self._register)
+        self.data = SimpleNamespace(create_or_update=self._register)
+        self.batch_endpoints = SimpleNamespace(invoke=self._invoke)
+
+    def _submit(self, job: Any, experiment_name: str) -> Any:
+        self.submitted.append(job)
+        return SimpleNamespace(name="pj-1", studio_url="")
+
+    def _register(self, asset: Any) -> Any:
+        self.registered.append(asset)
+        return SimpleNamespace(name=asset.name, version=asset.version)
+
+    def _invoke(self, **kwargs: Any) -> Any:
+        self.invocations.append(kwargs)
+        return SimpleNamespace(name="batch-job-1")
+
+    def _download(self, name: str, download_path: str, output_name: str) -> None:
+        folder = Path(download_path) / output_name / "cars"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "predictions.csv").write_text("car_id,make,price\nc1,audi,13000\n")
+
+
+def test_submission_with_fake_mlclient_fills_every_input_per_environment(synth: SynthOutput, tmp_path: Path) -> None:
+    submitted = {}
+    for env in ENVIRONMENTS:
+        target = Target.of(env, synth.root)
+        client = FakeMLClient()
+        submit_training(client, AZUREML_DIR / "pipeline.yml", tmp_path / env, target.pipeline_inputs())
+        (job,) = client.submitted
+        spec = job._to_dict()
+        assert spec["settings"]["default_compute"] == f"azureml:{contract.ML_COMPUTE_CLUSTER}"
+        submitted[env] = spec["inputs"]
+        config = load_environment(ENVIRONMENTS_DIR / f"{env}.yaml")
+        namer = Namer(config.workload, config.name, config.subscription_id)
+        (lake,) = [r["name"] for r in synth.resources(f"{env}-data", "azurerm_storage_account") if r["is_hns_enabled"]]
+        assert spec["inputs"] == {
+            "lake_root": f"abfss://{{layer}}@{lake}.dfs.core.windows.net",
+            "subscription_id": config.subscription_id,
+            "resource_group": namer.name("resource_group"),
+            "workspace_name": namer.name("ml_workspace"),
+        }
+    # prod never trains on dev's lake or registers into dev's workspace
+    assert all(submitted["dev"][name] != submitted["prod"][name] for name in submitted["dev"])
+
+
+def test_an_input_without_a_value_stops_the_submission() -> None:
+    inputs = {"lake_root": "abfss://{layer}@x.dfs.core.windows.net", "subscription_id": "s", "resource_group": "g",
+              "workspace_name": ""}
+    with pytest.raises(SynthError, match="workspace_name"):
+        training_job(AZUREML_DIR / "pipeline.yml", inputs)
+    with pytest.raises(SynthError, match="lake_root"):
+        training_job(AZUREML_DIR / "pipeline.yml", {k: v for k, v in inputs.items() if k != "lake_root"})
+
+
+def test_assets_are_registered_per_workspace_with_fake_mlclient() -> None:
+    first, second = FakeMLClient(), FakeMLClient()
+    register_assets(first)
+    register_assets(second)
+    environment, data = first.registered
+    assert (environment.name, data.name, data.type) == (contract.ML_ENVIRONMENT, contract.ML_DATA_ASSET, "mltable")
+    # Same files, same version: registering again in a workspace that has it changes nothing.
+    assert environment.version == second.registered[0].version and len(environment.version) == 12
+
+
+def test_batch_scoring_with_fake_mlclient_reads_a_folder_and_writes_the_run_to_the_lake(
+    synth: SynthOutput, tmp_path: Path
+) -> None:
+    target = Target.of("prod", synth.root)
+    client = FakeMLClient()
+    run_id, folder = batch_score(client, target.endpoint(contract.ML_BATCH_ENDPOINT), tmp_path, run_id="r1")
+    (call,) = client.invocations
+    assert call["endpoint_name"] == "carprice-batch-prod"
+    # The batch deployment reads files: a uri_folder of CSV, not the MLTable gold asset.
+    assert call["inputs"]["input"].type == "uri_folder"
+    datastore = f"azureml://datastores/{contract.ML_DATASTORE_LAKE}/paths"
+    assert call["inputs"]["input"].path == f"{datastore}/{contract.ML_BATCH_INPUT_PATH}/"
+    assert call["outputs"]["score"].path == f"{datastore}/{contract.ML_BATCH_OUTPUT_PATH}/r1/"
+    assert run_id == "r1" and list(folder.rglob("predictions.csv"))
+
+
+def test_each_environment_calls_its_own_endpoints(synth: SynthOutput) -> None:
+    urls = {}
+    for stack in synth.stack_names():
+        if "-app-" in stack:
+            (app,) = synth.resources(stack, "azurerm_linux_web_app")
+            urls[stack] = app["app_settings"][contract.SETTING_ENDPOINT_URL]
+    for stack, url in urls.items():
+        env = stack.split("-")[0]
+        assert url.startswith(f"https://{Target(env, '', '', '', '').endpoint(contract.ML_ONLINE_ENDPOINT)}.")
+    assert len({u.split(".")[0] for u in urls.values()}) == len(ENVIRONMENTS)

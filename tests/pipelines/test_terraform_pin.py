@@ -1,0 +1,53 @@
+"""Finding: hosted ubuntu-24.04 images ship no Terraform and nothing installed it. One pinned version,
+read by the install step, the set-up script, the plan/apply tool and the README."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+from tools.deploy.infra.terraform import VERSION_FILE, required_version
+from tools.pipelines import expand
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_the_version_is_pinned_once_and_every_reader_uses_that_file() -> None:
+    version = required_version()
+    assert re.fullmatch(r"\d+\.\d+\.\d+", version) and VERSION_FILE == ROOT / ".terraform-version"
+    installer = (ROOT / "tools" / "install_terraform.sh").read_text()
+    assert ".terraform-version" in installer and f"[{version}]=" in installer  # a checksum for this version
+    assert ".terraform-version" in (ROOT / "tools" / "setup.sh").read_text()
+    assert "bash tools/install_terraform.sh" in (ROOT / "make" / "pipelines.mk").read_text()
+    readme = (ROOT / "README.md").read_text()
+    assert ".terraform-version" in readme and version in readme
+    for text in (installer, (ROOT / "tools" / "setup.sh").read_text(), readme):
+        other = set(re.findall(r"terraform[ _]v?(1\.\d+\.\d+)", text, re.IGNORECASE)) - {version}
+        assert not other, other
+
+
+def test_every_job_that_plans_or_applies_installs_terraform_first() -> None:
+    jobs = 0
+    for path in expand.pipeline_paths():
+        for stage in expand.expand(path).stages:
+            for job in stage.jobs:
+                commands = [s.get("script") or s.get("inputs", {}).get("arguments", "") for s in job.steps]
+                uses = [i for i, c in enumerate(commands) if re.search(r"make (plan|apply|deploy)\b", c or "")]
+                if uses:
+                    jobs += 1
+                    installs = [i for i, c in enumerate(commands) if c == "make terraform"]
+                    assert installs and installs[0] < uses[0], f"{path.stem}: {job.name}"
+    assert jobs == 4  # plan and apply, dev and prod
+
+
+def test_setup_tells_a_machine_without_terraform_how_to_install_it(tmp_path: Path) -> None:
+    # Only the Terraform check of tools/setup.sh, with a PATH that has no terraform on it.
+    script = (ROOT / "tools" / "setup.sh").read_text()
+    check = script[script.index("terraform_version=$("):script.index('echo\necho "Set-up finished')]
+    done = subprocess.run(["bash", "-c", check], cwd=ROOT, env={"PATH": str(tmp_path) + ":/usr/bin:/bin"},
+                          capture_output=True, text=True, check=False)
+    if "not on PATH" not in done.stdout:  # /usr/bin may hold a terraform of its own
+        assert Path("/usr/bin/terraform").exists()
+        return
+    assert "make terraform" in done.stdout and required_version() in done.stdout

@@ -1,0 +1,10 @@
+"""Plan-time argument rules of the azurerm provider, read from its source, and a check of synthesized stacks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+PROVIDER_TAG = "v4.81.0"
+DEFAULT_TABLE = Path(__file__).with_name(f"azurerm-{PROVIDER_TAG.lstrip('v')}.json")
+KNOWN_VIOLATIONS = Path(__file__).with_name("known-violations.txt")
