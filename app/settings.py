@@ -74,6 +74,8 @@ class Settings(BaseSettings):
     # An outbox whose owner has not renewed its lease for this long is adopted by a live worker (the
     # owner renews every tenth of it); it must comfortably exceed a stall of the /home share.
     outbox_lease_s: float = 600.0
+    # The instance's pending view (app/store/pending_view.py): instance-local disk, never /home.
+    pending_view_dir: Path | None = None
 
     @property
     def cosmos_is_local_emulator(self) -> bool:

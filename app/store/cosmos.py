@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 import urllib3
+from azure.core.pipeline.transport import RequestsTransport
 from azure.cosmos import ContainerProxy, CosmosClient, PartitionKey
 from azure.cosmos.exceptions import CosmosHttpResponseError, CosmosResourceNotFoundError
 
@@ -64,6 +65,9 @@ class CosmosStore:
                 self._client = CosmosClient(
                     self.settings.cosmos_endpoint,
                     credential=self._credential,
+                    # Proxy variables and .netrc are not read on every request: that lookup cost more
+                    # CPU and time than the upsert itself (App Service sets no outbound proxy).
+                    transport=RequestsTransport(use_env_settings=False, connection_verify=not self.local),
                     connection_verify=not self.local,
                     connection_timeout=timeout,
                     read_timeout=timeout,
@@ -122,19 +126,26 @@ class CosmosStore:
         self._upsert(lambda: self._batch, doc)
 
     def _upsert(self, container: Callable[[], ContainerProxy], doc: dict) -> None:
+        # no_response: the stored copy is not needed back, so neither side serializes or parses it.
         try:
-            container().upsert_item(doc)
+            container().upsert_item(doc, no_response=True)
         except CosmosResourceNotFoundError:
             # The in-memory emulator forgets everything on restart; recreate and try once more.
             if not self.local:
                 raise
             self.ensure_containers()
-            container().upsert_item(doc)
+            container().upsert_item(doc, no_response=True)
 
     # --- reads ----------------------------------------------------------------------------------
     def recent_predictions(self, limit: int, make: str | None = None) -> list[dict]:
         query = "SELECT TOP @n * FROM c {} ORDER BY c.created_at DESC".format("WHERE c.make = @make" if make else "")
         return self._query(self._history, query, {"@n": limit, "@make": make}, make)
+
+    def prediction(self, prediction_id: str) -> dict | None:
+        rows = self._query(
+            self._history, "SELECT * FROM c WHERE c.id = @id", {"@id": prediction_id}, None
+        )
+        return rows[0] if rows else None
 
     def latest_batch_run(self) -> dict | None:
         rows = self._query(
