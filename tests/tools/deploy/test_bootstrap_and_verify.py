@@ -165,7 +165,10 @@ ARM_LISTED = {
     "azurerm_application_gateway": "Microsoft.Network/applicationGateways",
     "azurerm_web_application_firewall_policy": "Microsoft.Network/ApplicationGatewayWebApplicationFirewallPolicies",
     "azurerm_monitor_data_collection_rule": "Microsoft.Insights/dataCollectionRules",
+    "azurerm_data_factory": "Microsoft.DataFactory/factories",
 }
+# azapi children Resource Manager does not list on their own.
+UNLISTED_AZAPI = ("Microsoft.Web/sites/config@", "Microsoft.Web/sites/basicPublishingCredentialsPolicies@")
 # Listed as "<parent name>/<name>": (ARM type, attribute naming the parent).
 ARM_LISTED_CHILDREN = {
     "azurerm_private_dns_zone_virtual_network_link": (
@@ -220,6 +223,10 @@ def _arm_listing(synth_out: Path) -> dict[str, list[dict[str, object]]]:
                     parent = stack.referenced_name(attributes[parent_attribute])
                     group = group or stack.referenced_name(attributes[parent_attribute], "resource_group_name")
                     add(group, arm_type, f"{parent}/{name}")
+                elif tf_type == "azapi_resource" and attributes["type"].startswith(UNLISTED_AZAPI):
+                    continue
+                elif tf_type == "azapi_resource" and "/resourceGroups/" in attributes["parent_id"]:
+                    add(attributes["parent_id"].rsplit("/", 1)[-1], attributes["type"].split("@")[0], name)
                 elif tf_type == "azapi_resource":
                     parent = stack.referenced_name(attributes["parent_id"])
                     group = stack.referenced_name(attributes["parent_id"], "resource_group_name")
