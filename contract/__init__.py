@@ -7,8 +7,7 @@ app setting cannot silently break the deployed app. Pure Python: no cdktn, no Az
 # --- Data Lake (medallion layers as ADLS Gen2 filesystems) ---
 LAKE_LAYERS = ("bronze", "silver", "gold")
 STREAM_EVENT_HUB = "car-listings"
-STREAM_CONSUMER_GROUP = "lake-ingest"
-# The function app's own consumer group on the listings hub (scoring must not share the lake's cursor).
+# The function app's own consumer group on the listings hub (Capture reads the hub without one).
 STREAM_SCORING_CONSUMER_GROUP = "market-scoring"
 # Raw landing inside the bronze filesystem: Data Factory copies dealer feeds to
 # feeds/ingest_date=YYYY-MM-DD/, Event Hubs Capture writes Avro under capture/ in this layout
@@ -18,6 +17,11 @@ LAKE_CAPTURE_FOLDER = "capture"
 CAPTURE_ARCHIVE_NAME_FORMAT = (
     LAKE_CAPTURE_FOLDER + "/{Namespace}/{EventHub}/{PartitionId}/{Year}/{Month}/{Day}/{Hour}/{Minute}/{Second}"
 )
+# Dealers upload feed files into this lake filesystem; Data Factory moves each one, once, into
+# bronze/feeds/ingest_date=<copy date>/.
+FEED_LANDING_CONTAINER = "landing"
+FEED_INGEST_DATE_KEY = "ingest_date"
+FEED_FILE_SUFFIXES = (".csv", ".json", ".jsonl")
 
 # --- Cosmos DB (SQL API) ---
 COSMOS_DATABASE = "carprice"

@@ -1,14 +1,17 @@
 # ML project (ml/): medallion prep -> train -> evaluate -> export, batch scoring, local inference server.
 .PHONY: train train-quick batch-score score-server bench-ml
 
-train: $(SETUP_STAMP)  ## prep bronze/silver/gold, train, CV vs baseline, gate, export ONNX + MLflow to ml/outputs/model
-	@$(PY) -m ml.carprice.training
+# DATASET=<declaration.yml> selects the data set (default ml/data/automobile.yml; see ml/carprice/dataset.py).
+WITH_DATASET = $(if $(DATASET),CARPRICE_DATASET=$(abspath $(DATASET)) )
 
-train-quick: $(SETUP_STAMP)  ## like train with one CV repeat instead of three
-	@$(PY) -m ml.carprice.training --quick
+train: $(SETUP_STAMP)  ## prep, repeated CV vs baseline with intervals, gate (ml/carprice/gate.yml), export to ml/outputs/model [DATASET=...]
+	@$(WITH_DATASET)$(PY) -m ml.carprice.training
+
+train-quick: $(SETUP_STAMP)  ## like train with the gate config's quick_repeats [DATASET=...]
+	@$(WITH_DATASET)$(PY) -m ml.carprice.training --quick
 
 batch-score: $(SETUP_STAMP)  ## score ml/data/imports-85.csv (or INPUT=...) into ml/outputs/batch/predictions.csv
-	@$(PY) -m ml.carprice.batch $(or $(INPUT),ml/data/imports-85.csv)
+	@$(WITH_DATASET)$(PY) -m ml.carprice.batch $(or $(INPUT),ml/data/imports-85.csv)
 
 score-server: $(SETUP_STAMP)  ## azmlinfsrv with ml/scoring/score.py on 127.0.0.1:5001 (needs make train)
 	@AZUREML_MODEL_DIR=ml/outputs/model $(PY) -m ml.scoring.inference_server --entry_script ml/scoring/score.py --model_dir ml/outputs/model --port 5001

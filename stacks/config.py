@@ -80,6 +80,8 @@ class Network(_Strict):
     private_endpoint_subnet: str
     aks_subnet: str
     ml_subnet: str
+    # Delegated to Microsoft.App/environments: the Flex Consumption function app's outbound integration.
+    functions_subnet: str
     # The Application Gateway (WAF) of the primary region; required when private_networking is on.
     # Microsoft recommends a /24 for v2 gateways (up to 125 instances), at least a /26.
     gateway_subnet: str | None = None
@@ -88,7 +90,9 @@ class Network(_Strict):
     # One entry per app region other than the primary `location`.
     regions: dict[str, RegionalNetwork] = Field(default_factory=dict)
 
-    @field_validator("address_space", "app_subnet", "private_endpoint_subnet", "aks_subnet", "ml_subnet")
+    @field_validator(
+        "address_space", "app_subnet", "private_endpoint_subnet", "aks_subnet", "ml_subnet", "functions_subnet"
+    )
     @classmethod
     def _cidr(cls, value: str) -> str:
         ipaddress.ip_network(value)
@@ -98,7 +102,7 @@ class Network(_Strict):
     def _subnets_inside(self) -> Network:
         _check_inside(
             self, self.address_space,
-            ("app_subnet", "private_endpoint_subnet", "aks_subnet", "ml_subnet", "gateway_subnet"),
+            ("app_subnet", "private_endpoint_subnet", "aks_subnet", "ml_subnet", "gateway_subnet", "functions_subnet"),
         )
         return self
 
@@ -279,6 +283,64 @@ class AgentPool(_Strict):
         return self
 
 
+class FeedSource(_Strict):
+    """Where dealer feed files come from. Only a landing filesystem in the lake is provisioned: an HTTP or
+    SFTP feed needs a credential per dealer kept in Key Vault and an egress path from the managed network,
+    which this blueprint does not build, so those types are refused instead of half-working."""
+
+    type: Literal["landing_container", "http", "sftp"]
+    folder: str = Field(default="dealer-feeds", pattern=r"^[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*$")
+
+    @model_validator(mode="after")
+    def _provisioned_types_only(self) -> FeedSource:
+        if self.type != "landing_container":
+            raise ValueError(
+                f"feed source type '{self.type}' is not provisioned by this blueprint; use 'landing_container' "
+                "(dealers upload into the lake's landing filesystem) or extend stacks/modules/data_factory.py"
+            )
+        return self
+
+
+class FeedSchedule(_Strict):
+    frequency: Literal["Minute", "Hour", "Day", "Week", "Month"]
+    interval: int = Field(ge=1)
+    start_time: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
+
+
+class FactoryGit(_Strict):
+    """The repository Data Factory publishes its definitions to (Azure DevOps Repos or GitHub)."""
+
+    kind: Literal["azure_devops", "github"]
+    account_name: str = Field(min_length=1)
+    repository_name: str = Field(min_length=1)
+    branch_name: str = "main"
+    root_folder: str = Field(default="/", pattern=r"^/")
+    project_name: str | None = None  # Azure DevOps only
+    tenant_id: str | None = Field(default=None, pattern=r"^[0-9a-f]{8}-([0-9a-f]{4}-){3}[0-9a-f]{12}$")
+
+    @model_validator(mode="after")
+    def _devops_needs_project_and_tenant(self) -> FactoryGit:
+        if self.kind == "azure_devops" and not (self.project_name and self.tenant_id):
+            raise ValueError("kind 'azure_devops' needs project_name and tenant_id")
+        return self
+
+
+class DataFactory(_Strict):
+    source: FeedSource
+    schedule: FeedSchedule
+    git: FactoryGit | None = None
+    customer_managed_key: bool = False  # encrypt the factory's definitions with the Key Vault storage key
+
+
+class Functions(_Strict):
+    # The Entra ID app registration that represents the pricing API: App Service Authentication admits
+    # only tokens issued for it (the `price` function itself is anonymous and has no keys).
+    api_client_id: str = Field(pattern=r"^[0-9a-f]{8}-([0-9a-f]{4}-){3}[0-9a-f]{12}$")
+    maximum_instance_count: int = Field(default=40, ge=1, le=1000)
+    instance_memory_mb: Literal[512, 2048, 4096] = 2048
+    scoring_mode: Literal["local", "remote"] = "local"  # ONNX in-process, or the Azure ML online endpoint
+
+
 class EnvironmentConfig(_Strict):
     name: str = Field(pattern=r"^[a-z][a-z0-9]{1,7}$")
     workload: str = Field(pattern=r"^[a-z][a-z0-9]{1,9}$")
@@ -296,6 +358,8 @@ class EnvironmentConfig(_Strict):
     aks: Aks
     cosmos: Cosmos
     edge: Edge
+    data_factory: DataFactory
+    functions: Functions
     state_backend: StateBackend
     secrets_expire_on: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
     # premium: the customer-managed keys for encryption at rest are HSM-protected (RSA-HSM).
@@ -313,6 +377,11 @@ class EnvironmentConfig(_Strict):
         missing = [r for r in self.app_regions if r != self.location and r not in self.network.regions]
         if missing:
             raise ValueError(f"network.regions needs an entry for app region(s) {missing}")
+        if self.lock_stateful_resources and self.data_factory.git is None:
+            raise ValueError(
+                "data_factory.git is required when lock_stateful_resources is true (production factories publish "
+                "from a repository; policy CKV_CARPRICE_11)"
+            )
         if self.private_networking:
             # A private web tier is reached through one Application Gateway per app region.
             lacking = ["network.gateway_subnet"] if self.network.gateway_subnet is None else []

@@ -1,13 +1,15 @@
-"""Data stack: the Data Lake (bronze/silver/gold) and streaming ingest, with the ML workspace's access."""
+"""Data stack: the Data Lake (bronze/silver/gold plus a landing filesystem), streaming ingest with Capture into
+bronze, and the Data Factory that moves dealer feeds from landing into bronze, with the ML workspace's access."""
 
 from __future__ import annotations
 
 from constructs import Construct
 
-from contract import LAKE_LAYERS, STREAM_CONSUMER_GROUP, STREAM_EVENT_HUB
+import contract as c
 from stacks.base import PlatformStack
 from stacks.config import EnvironmentConfig
 from stacks.foundation import FoundationStack
+from stacks.modules.data_factory import FactoryGit, FeedCopy, FeedIngestFactory, FeedSchedule
 from stacks.modules.data_lake import DataLake
 from stacks.modules.stream_ingest import StreamIngest
 
@@ -18,24 +20,50 @@ class DataStack(PlatformStack):
         ml_identity = foundation.identities["ml"].principal_id
         public = not config.private_networking
         allowed = config.network.allowed_ip_ranges
+        # The namespace first: the lake admits it as a resource instance, so Capture can write into bronze.
+        self.stream = StreamIngest(
+            self, "StreamIngest", placement=self.placement(), interfaces=foundation.interfaces(),
+            namespace_name=self.namer.name("eventhub_namespace"),
+            hub_name=c.STREAM_EVENT_HUB,
+            consumer_group=c.STREAM_SCORING_CONSUMER_GROUP,
+            public_network_access=public,
+            allowed_ip_ranges=allowed,
+        )
         self.lake = DataLake(
             self, "DataLake", placement=self.placement(),
             interfaces=foundation.interfaces(lock=config.lock_stateful_resources, encryption_key="storage"),
             name=self.namer.name("storage_account", "lake"),
             public_network_access=public,
             allowed_ip_ranges=allowed,
+            extra_filesystems=(c.FEED_LANDING_CONTAINER,),
+            resource_access_ids=(self.stream.namespace.id,),
         )
         # The ML prep job (ml/carprice/prep.py) runs as the ML identity: it appends raw rows to bronze and
         # rewrites silver and gold; training and batch scoring read gold and write their outputs there.
-        for layer in LAKE_LAYERS:
+        for layer in c.LAKE_LAYERS:
             self.lake.grant(
                 f"Ml{layer.title()}", layer=layer, principal_id=ml_identity, role="Storage Blob Data Contributor"
             )
-        self.stream = StreamIngest(
-            self, "StreamIngest", placement=self.placement(), interfaces=foundation.interfaces(),
-            namespace_name=self.namer.name("eventhub_namespace"),
-            hub_name=STREAM_EVENT_HUB,
-            consumer_group=STREAM_CONSUMER_GROUP,
+        self.stream.capture_into(
+            storage_account_id=self.lake.account.id, container="bronze",
+            container_id=self.lake.filesystems["bronze"].id,
+            archive_name_format=c.CAPTURE_ARCHIVE_NAME_FORMAT,
+        )
+        factory = config.data_factory
+        git = factory.git
+        self.factory = FeedIngestFactory(
+            self, "FeedIngest", placement=self.placement(),
+            interfaces=foundation.interfaces(encryption_key="storage" if factory.customer_managed_key else None),
+            name=self.namer.name("data_factory"),
+            lake_account_id=self.lake.account.id,
+            lake_dfs_endpoint=self.lake.account.primary_dfs_endpoint,
+            feeds=FeedCopy(
+                landing=c.FEED_LANDING_CONTAINER, folder=factory.source.folder,
+                patterns=tuple(f"*{suffix}" for suffix in c.FEED_FILE_SUFFIXES),
+                bronze="bronze",
+            ),
+            filesystem_ids={fs: self.lake.filesystems[fs].id for fs in (c.FEED_LANDING_CONTAINER, "bronze")},
+            schedule=FeedSchedule(factory.schedule.frequency, factory.schedule.interval, factory.schedule.start_time),
             public_network_access=public,
-            allowed_ip_ranges=allowed,
+            git=FactoryGit(**git.model_dump()) if git else None,
         )

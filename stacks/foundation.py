@@ -38,6 +38,7 @@ APP_SUBNET = "app"
 PRIVATE_ENDPOINT_SUBNET = "private-endpoints"
 AKS_SUBNET = "aks"
 ML_SUBNET = "ml"
+FUNCTIONS_SUBNET = "functions"
 GATEWAY_SUBNET = "gateway"
 GATEWAY_CERTIFICATE = "web-tls"  # the self-signed certificate's name when the environment brings none
 APPINSIGHTS_SECRET = SETTING_APPINSIGHTS.lower().replace("_", "-")
@@ -71,6 +72,8 @@ class FoundationStack(PlatformStack):
                 SubnetSpec(PRIVATE_ENDPOINT_SUBNET, net.private_endpoint_subnet),
                 SubnetSpec(AKS_SUBNET, net.aks_subnet),
                 SubnetSpec(ML_SUBNET, net.ml_subnet),
+                # Flex Consumption integrates through a subnet delegated to Container Apps environments.
+                SubnetSpec(FUNCTIONS_SUBNET, net.functions_subnet, delegation="Microsoft.App/environments"),
                 *self._gateway_subnet(net.gateway_subnet),
             ],
         )

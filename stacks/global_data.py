@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from constructs import Construct
 
-from contract import BATCH_CONTAINER, BATCH_PARTITION_KEY, COSMOS_DATABASE, HISTORY_CONTAINER, HISTORY_PARTITION_KEY
+import contract as c
 from stacks.base import PlatformStack
 from stacks.config import EnvironmentConfig
 from stacks.foundation import FoundationStack
@@ -18,8 +18,15 @@ class GlobalDataStack(PlatformStack):
             self, "Cosmos", placement=self.placement(),
             interfaces=foundation.interfaces(lock=config.lock_stateful_resources, encryption_key="cosmos"),
             name=self.namer.name("cosmosdb_account"),
-            database=COSMOS_DATABASE,
-            containers={HISTORY_CONTAINER: HISTORY_PARTITION_KEY, BATCH_CONTAINER: BATCH_PARTITION_KEY},
+            database=c.COSMOS_DATABASE,
+            containers={
+                c.HISTORY_CONTAINER: c.HISTORY_PARTITION_KEY,
+                c.BATCH_CONTAINER: c.BATCH_PARTITION_KEY,
+                # Written by the stream-scoring function app; no leases container (its trigger checkpoints in
+                # the app's own storage).
+                c.MARKET_CONTAINER: c.MARKET_PARTITION_KEY,
+                c.DEAD_LETTER_CONTAINER: c.DEAD_LETTER_PARTITION_KEY,
+            },
             regions=config.app_regions,
             serverless=config.cosmos.serverless,
             max_throughput=config.cosmos.max_throughput,

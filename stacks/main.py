@@ -24,6 +24,7 @@ from stacks.config import ENVIRONMENTS_DIR, ConfigError, EnvironmentConfig, load
 from stacks.data import DataStack
 from stacks.edge import EdgeStack
 from stacks.foundation import FoundationStack
+from stacks.functions import FunctionsStack
 from stacks.global_data import GlobalDataStack
 from stacks.ml import MlStack
 from stacks.naming import NamingError
@@ -41,23 +42,29 @@ def build_environment(app: App, config: EnvironmentConfig) -> list[PlatformStack
         AppStack(app, config=config, region=region, foundation=foundation, global_data=global_data, ml=ml)
         for region in config.app_regions
     ]
+    functions = FunctionsStack(
+        app, config=config, foundation=foundation, data=data, ml=ml, global_data=global_data
+    )
     edge = EdgeStack(app, config=config, foundation=foundation, apps=apps)
     # Declared, not only inferred from references: the deploy order is part of the design.
     for dependent in (data, ml, global_data):
         dependent.add_dependency(foundation)
     ml.add_dependency(data)
+    for dependency in (foundation, data, ml, global_data):
+        functions.add_dependency(dependency)
     for app_stack in apps:
         app_stack.add_dependency(global_data)
         app_stack.add_dependency(ml)
         edge.add_dependency(app_stack)
-    stacks: list[PlatformStack] = [foundation, data, ml, global_data, *apps, edge]
+    stacks: list[PlatformStack] = [foundation, data, ml, global_data, functions, *apps, edge]
     if config.agents is not None:
         # The pool is bootstrapped first (make bootstrap); its network link follows the foundation and comes
         # before every stack that touches a private data plane.
         agent_network = AgentNetworkStack(app, config=config, foundation=foundation)
         agent_network.add_dependency(foundation)
-        for later in (data, ml, global_data, *apps, edge):
-            later.add_dependency(agent_network)
+        after_link: list[PlatformStack] = [data, ml, global_data, functions, *apps, edge]
+        for linked in after_link:
+            linked.add_dependency(agent_network)
         stacks = [AgentsStack(app, config=config), foundation, agent_network, *stacks[1:]]
     for stack in stacks:
         stack.add_required_tags()

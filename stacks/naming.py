@@ -71,6 +71,15 @@ RULES: dict[str, Rule] = {
         "app", 2, 60, _HYPHENATED, globally_unique=True,
         explanation="2-60 letters, digits and hyphens (a DNS label under azurewebsites.net)",
     ),
+    "data_factory": Rule(
+        "adf", 3, 63, r"[a-z0-9]+(-[a-z0-9]+)*", globally_unique=True,
+        explanation="3-63 letters, digits and single hyphens, starting and ending with a letter or digit",
+    ),
+    # Function app names over 32 characters share a truncated host ID and may collide on one storage account.
+    "function_app": Rule(
+        "func", 2, 32, _HYPHENATED, globally_unique=True,
+        explanation="2-32 letters, digits and hyphens (a DNS label; longer names risk host ID collisions)",
+    ),
     "application_gateway": Rule("agw", 1, 80, _HYPHENATED),
     "waf_policy": Rule("waf", 1, 80, _HYPHENATED),
     "public_ip": Rule("pip", 1, 80, _HYPHENATED),

@@ -17,8 +17,8 @@ from skl2onnx import to_onnx
 from skl2onnx.common.data_types import FloatTensorType
 from sklearn.compose import TransformedTargetRegressor
 
+from ml.carprice import dataset as datasets
 from ml.carprice.features import Encoding
-from ml.carprice.schema import CATEGORICAL_FEATURES, REQUIRED_FEATURES, CarFeatures, allowed_values
 
 ONNX_FILE = "model.onnx"
 CARD_FILE = "model_card.json"
@@ -28,24 +28,27 @@ ONNX_INPUT = "features"
 ONNX_OUTPUT = "price"
 # skops loads only types it is told to trust: scikit-learn's own estimators are trusted by default;
 # these are the rest our pipeline holds (our encoder, and two scikit-learn internals).
-SKOPS_TRUSTED_TYPES = ("ml.carprice.model.CarEncoder", "sklearn.tree._tree.Tree", "sklearn.utils._bunch.Bunch")
-# The modules the MLflow model needs to import CarEncoder (shipped in its code/ folder, so a no-code
+SKOPS_TRUSTED_TYPES = ("ml.carprice.model.RowEncoder", "sklearn.tree._tree.Tree", "sklearn.utils._bunch.Bunch")
+# The modules the MLflow model needs to import RowEncoder (shipped in its code/ folder, so a no-code
 # deployment loads it without our repository).
 MODEL_CODE = ("__init__.py", "carprice/__init__.py", "carprice/model.py", "carprice/features.py",
-              "carprice/schema.py")
+              "carprice/dataset.py", "carprice/expressions.py")
 
 
 def to_onnx_model(model: TransformedTargetRegressor) -> onnx.ModelProto:
     """The ensemble after the encoder, on one float tensor [N, width] (encoding runs in Python, see
-    features.py); skl2onnx has no converter for TransformedTargetRegressor, so the inverse of the log
+    features.py); skl2onnx has no converter for TransformedTargetRegressor, so the inverse of a log
     target, Exp, is appended as one more node."""
     pipeline = model.regressor_
-    width = Encoding.from_dict(pipeline.named_steps["encode"].encoding_).width
+    encoder = pipeline.named_steps["encode"]
+    dataset = datasets.from_card(encoder.declaration) if encoder.declaration else datasets.active()
+    width = Encoding.from_dict(encoder.encoding_, dataset).width
     inner = to_onnx(pipeline.named_steps["ensemble"], initial_types=[(ONNX_INPUT, FloatTensorType([None, width]))],
                     target_opset={"": 17, "ai.onnx.ml": 3})
     graph = inner.graph
     log_output = graph.output[0]
-    graph.node.append(helper.make_node("Exp", [log_output.name], [ONNX_OUTPUT], name="inverse_log"))
+    inverse = "Exp" if dataset.target.log else "Identity"
+    graph.node.append(helper.make_node(inverse, [log_output.name], [ONNX_OUTPUT], name="inverse_target"))
     graph.output.remove(log_output)
     graph.output.append(helper.make_tensor_value_info(ONNX_OUTPUT, onnx.TensorProto.FLOAT, [None, 1]))
     onnx.checker.check_model(inner)
@@ -57,26 +60,18 @@ def encoding_card(model: TransformedTargetRegressor) -> dict[str, Any]:
     return dict(model.regressor_.named_steps["encode"].encoding_)
 
 
-def feature_card() -> dict[str, Any]:
+def feature_card(dataset: datasets.Dataset) -> dict[str, Any]:
+    """The columns as a reader of the card wants them: required, allowed values or range, unit."""
     out: dict[str, Any] = {}
-    for name, info in CarFeatures.model_fields.items():
-        entry: dict[str, Any] = {"required": name in REQUIRED_FEATURES}
-        if name in CATEGORICAL_FEATURES:
-            entry["allowed"] = list(allowed_values(name))
-        else:
-            for meta in info.metadata:
-                for attr in ("ge", "le"):
-                    if getattr(meta, attr, None) is not None:
-                        entry["min" if attr == "ge" else "max"] = getattr(meta, attr)
-            nested = getattr(info.annotation, "__args__", ())
-            for arg in nested:
-                for meta in getattr(arg, "__metadata__", ()):
-                    for attr in ("ge", "le"):
-                        if getattr(meta, attr, None) is not None:
-                            entry["min" if attr == "ge" else "max"] = getattr(meta, attr)
-            if info.description:
-                entry["unit"] = info.description
-        out[name] = entry
+    for column in dataset.columns:
+        entry: dict[str, Any] = {"type": column.type, "required": column.required, "label": column.label}
+        if column.is_category:
+            entry["allowed"] = list(column.values)
+        elif column.minimum is not None:
+            entry.update(min=column.minimum, max=column.maximum)
+        if column.unit:
+            entry["unit"] = column.unit
+        out[column.name] = entry
     return out
 
 

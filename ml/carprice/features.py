@@ -1,49 +1,32 @@
-"""Turn cars into the model's float matrix — the one encoding both training and serving run.
+"""Turn rows into the model's float matrix — the one encoding both training and serving run.
 
-Why in plain Python and not in the ONNX graph: a graph with one input per field, string one-hot
-encoders and imputers costs far more per request than the trees themselves. Here a car becomes one
-row of floats (imputed numbers, engineered ratios and logs, one-hot categories, the make's learned
-price level) in a few microseconds, and the ONNX graph is just the trees on a single float tensor.
+Why in plain Python and not in the ONNX graph: a graph with one input per field, string one-hot encoders
+and imputers costs far more per request than the trees themselves. Here a row becomes floats (imputed
+numbers, the declared engineered features, the level column's learned target level, one-hot categories)
+in a few microseconds, and the ONNX graph is just the models on a single float tensor.
 
-The learned state (`Encoding`) is plain JSON, saved in the model card, so the serving side needs only
-this module and numpy. Training and serving call the same `encode_row`, so both compute bit-identical
-floats and the ONNX trees take the same splits as the scikit-learn ones.
+What is encoded comes from the data set's declaration (ml/carprice/dataset.py); what was learned
+(`Encoding`) is plain JSON saved in the model card, so serving needs only this module and numpy. Training
+and serving call the same `encode_row`, so both compute bit-identical floats.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from ml.carprice.schema import CATEGORICAL_FEATURES, NUMERIC_FEATURES
+from ml.carprice.dataset import Dataset
 
-MISSING = "missing"  # the category an absent optional categorical value becomes
-CYLINDERS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "eight": 8, "twelve": 12}
-DEFAULT_CYLINDERS = 4  # the data set's most common engine, for a car without the field
-# Engineered features: ratios and logs trees cannot build from raw splits, and that make the
-# log-price linear part of the ensemble nearly additive.
-ENGINEERED = (
-    "log_engine_size", "log_horsepower", "log_curb_weight", "log_length", "log_width", "log_wheel_base",
-    "power_to_weight", "displacement_per_cylinder", "horsepower_per_displacement", "gallons_per_100_city_miles",
-    "gallons_per_100_highway_miles", "footprint", "weight_per_footprint", "cylinders",
-)
-MAKE_LEVEL = "make_log_price_level"
-# The first columns (numbers, engineered, make level) are the dense block the tree models use; the
-# one-hot block after it is only for the linear model (trees split worse on many sparse columns here).
-DENSE_WIDTH = len(NUMERIC_FEATURES) + len(ENGINEERED) + 1
-SMOOTHING = 5.0  # cars' worth of weight the overall mean gets when a make has few cars
+MISSING = "missing"  # the category an absent optional category value becomes
+SMOOTHING = 5.0  # rows' worth of weight the overall mean gets when a level value has few rows
 
 
-_NUMERIC_INDEX = {name: i for i, name in enumerate(NUMERIC_FEATURES)}
-
-
-def _fields(car: Any) -> Mapping[str, Any]:
+def _fields(row: Any) -> Mapping[str, Any]:
     # A pydantic model keeps its field values in __dict__: reading it directly is the cheap path.
-    return car if isinstance(car, Mapping) else car.__dict__
+    return row if isinstance(row, Mapping) else row.__dict__
 
 
 def category(value: Any) -> str:
@@ -52,97 +35,114 @@ def category(value: Any) -> str:
     return str(value)
 
 
+def level_feature(dataset: Dataset) -> str | None:
+    column = dataset.spec.level_column
+    return f"{column}_target_level" if column else None
+
+
+def dense_width(dataset: Dataset) -> int:
+    """The first columns (numbers, engineered, level) are the dense block the tree models use; the one-hot
+    block after it is only for the linear model (trees split worse on many sparse columns)."""
+    return len(dataset.numeric) + len(dataset.engineered[0]) + (1 if dataset.spec.level_column else 0)
+
+
 @dataclass
 class Encoding:
-    """What encoding learned from the training rows (JSON-serialisable)."""
+    """What encoding learned from the training rows (JSON-serialisable apart from the data set)."""
 
-    medians: dict[str, float]
+    dataset: Dataset
+    medians: dict[str, float]  # number columns, and category columns that declare numbers
     categories: dict[str, list[str]]
-    make_levels: dict[str, float]
+    levels: dict[str, float]
     overall_level: float
+    width: int = field(init=False)
 
     def __post_init__(self) -> None:
-        self._numeric_defaults = [(name, self.medians[name]) for name in NUMERIC_FEATURES]
-        position = 0
+        ds = self.dataset
+        self._numeric = [(name, self.medians[name]) for name in ds.numeric]
+        position = {name: i for i, name in enumerate(ds.numeric)}
+        _, inputs, self._engineered = ds.engineered
+        # An expression input is a number column (its imputed value) or a category column's declared number.
+        self._inputs = [(position.get(name), name, ds.by_name[name].numbers, self.medians.get(name, 0.0))
+                        for name in inputs]
+        self._level_column = ds.spec.level_column
+        start = 0
         self._onehot_tables: list[tuple[str, dict[str, int]]] = []
-        for name in CATEGORICAL_FEATURES:
-            table = {}
-            for value in self.categories[name]:
-                table[value] = position
-                position += 1
+        for name in ds.categorical:
+            table = {value: start + i for i, value in enumerate(self.categories[name])}
+            start += len(table)
             self._onehot_tables.append((name, table))
-        self.onehot_width = position
-        self.width = DENSE_WIDTH + position
+        self.onehot_width = start
+        self.dense_width = dense_width(ds)
+        self.width = self.dense_width + start
 
     def feature_names(self) -> list[str]:
-        onehot = [f"{n}={v}" for n in CATEGORICAL_FEATURES for v in self.categories[n]]
-        return [*NUMERIC_FEATURES, *ENGINEERED, MAKE_LEVEL, *onehot]
+        ds = self.dataset
+        level = level_feature(ds)
+        onehot = [f"{n}={v}" for n in ds.categorical for v in self.categories[n]]
+        return [*ds.numeric, *ds.engineered[0], *([level] if level else []), *onehot]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"medians": self.medians, "categories": self.categories, "make_levels": self.make_levels,
+        return {"medians": self.medians, "categories": self.categories, "levels": self.levels,
                 "overall_level": self.overall_level}
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Encoding:
-        return cls({k: float(v) for k, v in data["medians"].items()},
+    def from_dict(cls, data: Mapping[str, Any], dataset: Dataset) -> Encoding:
+        return cls(dataset, {k: float(v) for k, v in data["medians"].items()},
                    {k: list(v) for k, v in data["categories"].items()},
-                   {k: float(v) for k, v in data["make_levels"].items()}, float(data["overall_level"]))
+                   {k: float(v) for k, v in data["levels"].items()}, float(data["overall_level"]))
 
 
-def make_levels(makes: Sequence[str], log_prices: np.ndarray) -> tuple[dict[str, float], float]:
-    """Each make's mean log price, shrunk towards the overall mean when the make has few cars."""
-    overall = float(np.mean(log_prices))
+def target_levels(values: Sequence[str], targets: np.ndarray) -> tuple[dict[str, float], float]:
+    """Each value's mean (transformed) target, shrunk towards the overall mean when it has few rows."""
+    overall = float(np.mean(targets))
     totals: dict[str, list[float]] = {}
-    for make, value in zip(makes, log_prices, strict=True):
-        totals.setdefault(make, []).append(float(value))
-    levels = {m: (sum(v) + SMOOTHING * overall) / (len(v) + SMOOTHING) for m, v in totals.items()}
+    for value, target in zip(values, targets, strict=True):
+        totals.setdefault(value, []).append(float(target))
+    levels = {v: (sum(t) + SMOOTHING * overall) / (len(t) + SMOOTHING) for v, t in totals.items()}
     return levels, overall
 
 
-def learn(cars: Sequence[Any], log_prices: np.ndarray) -> Encoding:
-    rows = [_fields(c) for c in cars]
+def learn(dataset: Dataset, rows: Sequence[Any], targets: np.ndarray) -> Encoding:
+    records = [_fields(r) for r in rows]
     medians = {}
-    for name in NUMERIC_FEATURES:
-        values = [float(v) for v in (r.get(name) for r in rows) if v is not None and v == v]
-        # 1.0 for a column training never saw: a positive number keeps the logs and ratios finite.
+    for name in dataset.numeric:
+        values = [float(v) for v in (r.get(name) for r in records) if v is not None and v == v]
+        # 1.0 for a column training never saw: a positive number keeps logs and ratios finite.
         medians[name] = float(np.median(values)) if values else 1.0
-    categories = {name: sorted({category(r.get(name)) for r in rows}) for name in CATEGORICAL_FEATURES}
-    levels, overall = make_levels([category(r.get("make")) for r in rows], np.asarray(log_prices))
-    return Encoding(medians, categories, levels, overall)
+    for column in dataset.columns:
+        if column.numbers:
+            known = [column.numbers[c] for c in (category(r.get(column.name)) for r in records) if c in column.numbers]
+            medians[column.name] = float(np.median(known)) if known else float(np.median(list(column.numbers.values())))
+    categories = {name: sorted({category(r.get(name)) for r in records}) for name in dataset.categorical}
+    level_column = dataset.spec.level_column
+    keys = [category(r.get(level_column)) for r in records] if level_column else ["" for _ in records]
+    levels, overall = target_levels(keys, np.asarray(targets))
+    return Encoding(dataset, medians, categories, levels if level_column else {}, overall)
 
 
-def encode_row(car: Any, encoding: Encoding, make_level: float | None = None) -> list[float]:
-    """One car (a CarFeatures, a dict or a pandas record) as the model's floats. `make_level` overrides the
+def encode_row(row: Any, encoding: Encoding, level: float | None = None) -> list[float]:
+    """One row (a validated row model, a dict or a pandas record) as the model's floats. `level` overrides the
     learned level (training passes an out-of-fold level so the trees do not learn from a leaked target).
-    Written as plain Python on purpose: for one car this is several times faster than numpy."""
-    values = _fields(car)
-    row: list[float] = []
-    for name, median in encoding._numeric_defaults:
-        value = values.get(name)
-        row.append(median if value is None or value != value else float(value))
-    i = _NUMERIC_INDEX
-    engine, power, weight = row[i["engine_size"]], row[i["horsepower"]], row[i["curb_weight"]]
-    length, width, wheel_base = row[i["length"]], row[i["width"]], row[i["wheel_base"]]
-    cylinders = CYLINDERS.get(category(values.get("num_of_cylinders")), DEFAULT_CYLINDERS)
-    footprint = length * width
-    row += [
-        math.log(engine), math.log(power), math.log(weight), math.log(length), math.log(width),
-        math.log(wheel_base), power / weight * 1000.0, engine / cylinders, power / engine,
-        100.0 / row[i["city_mpg"]], 100.0 / row[i["highway_mpg"]], footprint, weight / footprint, float(cylinders),
-    ]
-    if make_level is None:
-        make_level = encoding.make_levels.get(category(values.get("make")), encoding.overall_level)
-    row.append(make_level)
+    Plain Python on purpose: for one row this is several times faster than numpy."""
+    values = _fields(row)
+    out = [median if (v := values.get(name)) is None or v != v else float(v) for name, median in encoding._numeric]
+    arguments = [out[index] if index is not None else numbers.get(category(values.get(name)), median)
+                 for index, name, numbers, median in encoding._inputs]
+    out += encoding._engineered(*arguments)
+    if encoding._level_column is not None:
+        if level is None:
+            level = encoding.levels.get(category(values.get(encoding._level_column)), encoding.overall_level)
+        out.append(level)
     onehot = [0.0] * encoding.onehot_width
     for name, table in encoding._onehot_tables:
         position = table.get(category(values.get(name)))
         if position is not None:  # an unseen category is all zeros, like OneHotEncoder(handle_unknown="ignore")
             onehot[position] = 1.0
-    return row + onehot
+    return out + onehot
 
 
-def encode(cars: Iterable[Any], encoding: Encoding, make_levels_override: Sequence[float] | None = None
-           ) -> np.ndarray:
-    rows = [encode_row(car, encoding, None if make_levels_override is None else make_levels_override[i])
-            for i, car in enumerate(cars)]
-    return np.asarray(rows, dtype=np.float64).reshape(len(rows), encoding.width)
+def encode(rows: Iterable[Any], encoding: Encoding, levels_override: Sequence[float] | None = None) -> np.ndarray:
+    encoded = [encode_row(row, encoding, None if levels_override is None else levels_override[i])
+               for i, row in enumerate(rows)]
+    return np.asarray(encoded, dtype=np.float64).reshape(len(encoded), encoding.width)

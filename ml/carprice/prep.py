@@ -1,5 +1,7 @@
-"""Medallion data prep: the raw CSV, landed feeds and captured events -> bronze (as ingested) -> silver
-(typed, cleaned) -> gold (features).
+"""Medallion data prep: the declared data set's source file, landed feeds and captured events -> bronze (as
+ingested) -> silver (typed, validated with the same row model the API uses) -> gold (features + target).
+Table and column names come from the declaration (ml/carprice/dataset.py); every function takes `dataset`,
+defaulting to the selected one.
 
 Re-running with the same input changes nothing: bronze inserts only rows it has not seen (keyed by
 source and line content), silver and gold are recomputed from bronze and written only when different.
@@ -18,34 +20,47 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 
-from ml.carprice.ids import car_id
+from ml.carprice.dataset import Dataset, active
+from ml.carprice.ids import row_id
 from ml.carprice.ingest import ingest_landed
-from ml.carprice.lake import ML_ROOT, Lake
-from ml.carprice.schema import CATEGORICAL_FEATURES, FEATURES, INTEGER_FEATURES, TARGET, parse_row
+from ml.carprice.lake import Lake
 
-DEFAULT_SOURCE = ML_ROOT / "data" / "imports-85.csv"
-TABLE = "automobile"
-REJECTED_TABLE = "automobile_rejected"
-UNPRICED_TABLE = "automobile_unpriced"
-GOLD_TABLE = "car_features"
-COLUMNS = (*FEATURES, TARGET)
-
-BRONZE_SCHEMA = pa.schema(
-    [("bronze_id", pa.string()), ("car_id", pa.string()), ("source", pa.string()), ("line", pa.int64()),
-     ("ingested_at", pa.timestamp("us", tz="UTC"))]
-    + [(c, pa.string()) for c in COLUMNS]
-)
+# The selected data set's tables (each function below takes another `dataset` too).
+TABLE = active().table
+REJECTED_TABLE = f"{TABLE}_rejected"
+UNPRICED_TABLE = f"{TABLE}_unlabelled"
+GOLD_TABLE = active().gold_table
+DEFAULT_SOURCE = active().source_path
+ID = "car_id"  # the row id column in every layer (a hash of the declared id columns)
+REJECTED_SCHEMA = pa.schema([(ID, pa.string()), ("line", pa.int64()), ("errors", pa.string())])
 
 
-def _typed_field(name: str) -> pa.Field:
-    if name in CATEGORICAL_FEATURES:
-        return pa.field(name, pa.string())
-    return pa.field(name, pa.int64() if name in INTEGER_FEATURES else pa.float64())
+def columns(dataset: Dataset) -> tuple[str, ...]:
+    return (*dataset.features, dataset.target.name)
 
 
-SILVER_SCHEMA = pa.schema([pa.field("car_id", pa.string()), *(_typed_field(c) for c in COLUMNS)])
-GOLD_SCHEMA = SILVER_SCHEMA
-REJECTED_SCHEMA = pa.schema([("car_id", pa.string()), ("line", pa.int64()), ("errors", pa.string())])
+def bronze_schema(dataset: Dataset) -> pa.Schema:
+    return pa.schema(
+        [("bronze_id", pa.string()), (ID, pa.string()), ("source", pa.string()), ("line", pa.int64()),
+         ("ingested_at", pa.timestamp("us", tz="UTC"))]
+        + [(c, pa.string()) for c in columns(dataset)]
+    )
+
+
+def _typed_field(dataset: Dataset, name: str) -> pa.Field:
+    column = dataset.by_name.get(name)
+    if column is None:
+        return pa.field(name, pa.float64())  # the target
+    kind = {"category": pa.string(), "integer": pa.int64(), "boolean": pa.bool_()}.get(column.type, pa.float64())
+    return pa.field(name, kind)
+
+
+def silver_schema(dataset: Dataset) -> pa.Schema:
+    return pa.schema([pa.field(ID, pa.string()), *(_typed_field(dataset, c) for c in columns(dataset))])
+
+
+BRONZE_SCHEMA = bronze_schema(active())
+SILVER_SCHEMA = GOLD_SCHEMA = silver_schema(active())
 
 
 @dataclass(frozen=True)
@@ -58,104 +73,117 @@ class PrepReport:
     rejected: int
     silver_rows: int
     gold_rows: int
+    features: int
 
     def lines(self) -> list[str]:
         return [
             f"bronze: {self.bronze_rows} rows ({self.bronze_inserted} new of {self.source_rows} read)",
             f"silver: {self.silver_rows} rows ({self.duplicates_removed} duplicates removed, "
-            f"{self.unpriced} without price set aside, {self.rejected} rejected)",
-            f"gold:   {self.gold_rows} rows x {len(FEATURES)} features + {TARGET}",
+            f"{self.unpriced} without a target set aside, {self.rejected} rejected)",
+            f"gold:   {self.gold_rows} rows x {self.features} features + target",
         ]
 
 
-def read_source(path: Path) -> list[dict[str, str]]:
+def read_source(path: Path, dataset: Dataset | None = None) -> list[dict[str, str]]:
+    """The source file's rows under the declared column names (a column's `source` header maps to its name)."""
+    ds = dataset or active()
+    headers = {c.source: c.name for c in ds.columns}
     with path.open(newline="") as handle:
         rows = list(csv.DictReader(handle))
-    return [{k.replace("-", "_"): (v or "").strip() for k, v in row.items()} for row in rows]
+    return [{headers.get(k, k): (v or "").strip() for k, v in row.items() if k is not None} for row in rows]
 
 
-def write_bronze(lake: Lake, rows: Iterable[tuple[str, int, dict[str, str]]], now: datetime | None = None) -> int:
-    """Insert (source, line, values) rows the bronze table does not hold yet; returns how many were new."""
+def write_bronze(lake: Lake, rows: Iterable[tuple[str, int, dict[str, str]]], now: datetime | None = None,
+                 dataset: Dataset | None = None) -> int:
+    """Insert (source, line, values) rows the bronze table does not hold yet; returns how many were new. A value
+    is found under the column's name or its source header (feeds may spell it either way)."""
+    ds = dataset or active()
+    spellings = {c.name: (c.name, c.source, c.source.replace("-", "_")) for c in ds.columns}
+    spellings[ds.target.name] = (ds.target.name,)
     ingested_at = pd.Timestamp(now or datetime.now(UTC))
     records = []
     for source, line, values in rows:
-        record = {c: values.get(c, "") for c in COLUMNS}
-        key = hashlib.sha256(f"{source}\x1f{line}\x1f{car_id(record)}".encode()).hexdigest()[:24]
-        records.append({"bronze_id": key, "car_id": car_id(record), "source": source, "line": line,
+        record = {c: next((values[k] for k in spellings[c] if k in values), "") for c in columns(ds)}
+        rid = row_id(record, ds.id_columns)
+        key = hashlib.sha256(f"{source}\x1f{line}\x1f{rid}".encode()).hexdigest()[:24]
+        records.append({"bronze_id": key, ID: rid, "source": source, "line": line,
                         "ingested_at": ingested_at, **record})
-    frame = pd.DataFrame.from_records(records, columns=BRONZE_SCHEMA.names)
-    return lake.append_new("bronze", TABLE, frame, BRONZE_SCHEMA, key="bronze_id")
+    schema = bronze_schema(ds)
+    frame = pd.DataFrame.from_records(records, columns=schema.names)
+    return lake.append_new("bronze", ds.table, frame, schema, key="bronze_id")
 
 
-def ingest_bronze(lake: Lake, source: Path, now: datetime | None = None) -> tuple[int, int]:
-    rows = read_source(source)
+def ingest_bronze(lake: Lake, source: Path, now: datetime | None = None, dataset: Dataset | None = None
+                  ) -> tuple[int, int]:
+    rows = read_source(source, dataset)
     numbered = ((source.name, line, values) for line, values in enumerate(rows, start=2))  # line 1: header
-    return len(rows), write_bronze(lake, numbered, now)
+    return len(rows), write_bronze(lake, numbered, now, dataset)
 
 
-def _typed(raw: str, name: str) -> str | float | int | None:
-    if raw in ("", "?"):
-        return None
-    if name in CATEGORICAL_FEATURES:
-        return raw
-    number = float(raw)
-    return int(number) if name in INTEGER_FEATURES and number.is_integer() else number
-
-
-def clean(bronze: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, int]:
-    """bronze -> (silver, unpriced, rejected, duplicates removed). Missing optional or required features
-    stay null (the model imputes them); values outside the schema's bounds are rejected with the reason."""
+def clean(bronze: pd.DataFrame, dataset: Dataset | None = None
+          ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, int]:
+    """bronze -> (silver, unlabelled, rejected, duplicates removed). A row must pass the same row model the API
+    uses (missing optional values stay null, the model imputes them); a row that does not is rejected with the
+    reasons, so every row trained on is a row the API accepts."""
+    ds = dataset or active()
+    target = ds.target
     ordered = bronze.sort_values(["source", "line"])
-    deduplicated = ordered.drop_duplicates(subset="car_id", keep="first")
-    good, unpriced, rejected = [], [], []
-    for row in deduplicated.itertuples(index=False):
-        raw = row._asdict()
-        try:
-            typed = {c: _typed(raw[c], c) for c in COLUMNS}
-        except ValueError as exc:
-            rejected.append({"car_id": raw["car_id"], "line": raw["line"],
-                             "errors": json.dumps([{"field": "(row)", "reason": f"not a number: {exc}"}])})
-            continue
-        features = {k: v for k, v in typed.items() if k in FEATURES and v is not None}
-        parsed = parse_row(features)
-        problems = [] if not isinstance(parsed, list) else [e for e in parsed if "missing" not in e.reason]
-        price = typed[TARGET]
-        if price is not None and not 0 < float(price) < 1_000_000:
-            problems.append({"field": TARGET, "reason": f"price {price} is not between 0 and 1,000,000"})
+    deduplicated = ordered.drop_duplicates(subset=ID, keep="first")
+    good, unlabelled, rejected = [], [], []
+    for raw in deduplicated.to_dict("records"):
+        present = {c: raw[c] for c in ds.features if raw[c] not in ds.spec.source.missing}
+        parsed = ds.parse_row({c: ds.typed_value(c, v) for c, v in present.items()})
+        problems = [e.model_dump() for e in parsed] if isinstance(parsed, list) else []
+        label: float | None = None
+        text = raw[target.name]
+        if text not in ds.spec.source.missing:
+            try:
+                label = float(text)
+            except ValueError:
+                problems.append({"field": target.name, "reason": f"{text!r} is not a number"})
+            else:
+                if not target.min <= label <= target.max:
+                    problems.append({"field": target.name,
+                                     "reason": f"{label:g} is not between {target.min:g} and {target.max:g}"})
         if problems:
-            errors = [e if isinstance(e, dict) else e.model_dump() for e in problems]
-            rejected.append({"car_id": raw["car_id"], "line": raw["line"], "errors": json.dumps(errors)})
+            rejected.append({ID: raw[ID], "line": raw["line"], "errors": json.dumps(problems)})
             continue
-        (good if price is not None else unpriced).append({"car_id": raw["car_id"], **typed})
+        typed = {c: getattr(parsed, c) for c in ds.features}
+        (good if label is not None else unlabelled).append({ID: raw[ID], **typed, target.name: label})
 
     def frame(records: list[dict], schema: pa.Schema) -> pd.DataFrame:
-        return pd.DataFrame.from_records(records, columns=schema.names).sort_values("car_id", ignore_index=True)
+        return pd.DataFrame.from_records(records, columns=schema.names).sort_values(ID, ignore_index=True)
 
+    schema = silver_schema(ds)
     duplicates = len(ordered) - len(deduplicated)
-    return frame(good, SILVER_SCHEMA), frame(unpriced, SILVER_SCHEMA), frame(rejected, REJECTED_SCHEMA), duplicates
+    return frame(good, schema), frame(unlabelled, schema), frame(rejected, REJECTED_SCHEMA), duplicates
 
 
-def run_prep(lake_root: str | Path | None = None, *, source: Path | None = DEFAULT_SOURCE,
-             storage_options: dict[str, str] | None = None) -> PrepReport:
-    """`source` seeds bronze with a CSV (the data set, locally); landed feeds and captured events are
-    always ingested (ml/carprice/ingest.py)."""
+def run_prep(lake_root: str | Path | None = None, *, source: Path | None | bool = True,
+             storage_options: dict[str, str] | None = None, dataset: Dataset | None = None) -> PrepReport:
+    """`source` seeds bronze with a file (True: the declaration's source file, None: none); landed feeds and
+    captured events are always ingested (ml/carprice/ingest.py)."""
+    ds = dataset or active()
     lake = Lake.at(lake_root, storage_options)
-    source_rows, inserted = ingest_bronze(lake, source) if source is not None else (0, 0)
-    landed = ingest_landed(lake, lambda rows: write_bronze(lake, rows))
+    seed = ds.source_path if source is True else source or None
+    source_rows, inserted = ingest_bronze(lake, seed, dataset=ds) if seed is not None else (0, 0)
+    landed = ingest_landed(lake, lambda rows: write_bronze(lake, rows, dataset=ds))
     source_rows, inserted = source_rows + landed.records, inserted + landed.inserted
-    if not lake.exists("bronze", TABLE):
-        raise FileNotFoundError(f"bronze has no {TABLE} table and nothing landed under {lake.root}: "
+    if not lake.exists("bronze", ds.table):
+        raise FileNotFoundError(f"bronze has no {ds.table} table and nothing landed under {lake.root}: "
                                 "land a dealer feed or capture events first")
-    bronze = lake.read("bronze", TABLE)
-    silver, unpriced, rejected, duplicates = clean(bronze)
-    lake.overwrite("silver", TABLE, silver, SILVER_SCHEMA)
-    lake.overwrite("silver", UNPRICED_TABLE, unpriced, SILVER_SCHEMA)
-    lake.overwrite("silver", REJECTED_TABLE, rejected, REJECTED_SCHEMA)
-    gold = silver[list(GOLD_SCHEMA.names)]
-    lake.overwrite("gold", GOLD_TABLE, gold, GOLD_SCHEMA)
-    return PrepReport(source_rows, inserted, len(bronze), duplicates, len(unpriced), len(rejected),
-                      len(silver), len(gold))
+    bronze = lake.read("bronze", ds.table)
+    silver, unlabelled, rejected, duplicates = clean(bronze, ds)
+    schema = silver_schema(ds)
+    lake.overwrite("silver", ds.table, silver, schema)
+    lake.overwrite("silver", f"{ds.table}_unlabelled", unlabelled, schema)
+    lake.overwrite("silver", f"{ds.table}_rejected", rejected, REJECTED_SCHEMA)
+    gold = silver[list(schema.names)]
+    lake.overwrite("gold", ds.gold_table, gold, schema)
+    return PrepReport(source_rows, inserted, len(bronze), duplicates, len(unlabelled), len(rejected),
+                      len(silver), len(gold), len(ds.features))
 
 
-def load_gold(lake_root: str | Path | None = None, storage_options: dict[str, str] | None = None) -> pd.DataFrame:
-    return Lake.at(lake_root, storage_options).read("gold", GOLD_TABLE)
+def load_gold(lake_root: str | Path | None = None, storage_options: dict[str, str] | None = None,
+              dataset: Dataset | None = None) -> pd.DataFrame:
+    return Lake.at(lake_root, storage_options).read("gold", (dataset or active()).gold_table)

@@ -1,23 +1,26 @@
-"""Price cars with the exported ONNX model. Used in-process by the web app, by score.py inside Azure ML's
-inference server and by batch scoring, so it imports only numpy, onnxruntime, pydantic and the schema.
+"""Price rows with the exported ONNX model. Used in-process by the web app, by score.py inside Azure ML's
+inference server and by batch scoring, so it imports only numpy, onnxruntime, pydantic and the declaration.
 
-A car is encoded in Python (ml/carprice/features.py, state from the model card) into one float row;
-the ONNX graph is only the trees and the ridge on that tensor, which keeps a single-row call cheap."""
+The model card carries the data set's declaration: a loaded Pricer validates rows with the row model its
+model was trained on (`parse_row`), encodes them in Python (ml/carprice/features.py, state from the card)
+into one float row each, and runs the ONNX graph (only the models) on that tensor."""
 
 from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import onnxruntime as ort
+from pydantic import BaseModel
 
+from ml.carprice import dataset as datasets
+from ml.carprice.dataset import RowError
 from ml.carprice.features import Encoding, encode_row
-from ml.carprice.schema import CarFeatures
 
 ONNX_FILE = "model.onnx"
 CARD_FILE = "model_card.json"
@@ -31,7 +34,7 @@ class PricedCar:
 
 
 class Pricer:
-    """A loaded model: `predict` validates nothing (CarFeatures already did) and never returns NaN."""
+    """A loaded model: `predict` validates nothing (`parse_row` already did) and never returns NaN."""
 
     def __init__(self, session: ort.InferenceSession, card: dict[str, Any]) -> None:
         self._session = session
@@ -41,7 +44,9 @@ class Pricer:
         self._ratio_low = float(interval["ratio_low"])
         self._ratio_high = float(interval["ratio_high"])
         onnx_card = card["onnx"]
-        self._encoding = Encoding.from_dict(onnx_card["encoding"])
+        self.dataset = datasets.from_card(card["dataset"])
+        self.parse_row: Callable[[Any], BaseModel | list[RowError]] = self.dataset.parse_row
+        self._encoding = Encoding.from_dict(onnx_card["encoding"], self.dataset)
         self._input = str(onnx_card["input"])
         self._output = [str(onnx_card["output"])]
 
@@ -56,19 +61,19 @@ class Pricer:
         session = ort.InferenceSession(str(model_dir / ONNX_FILE), options, providers=["CPUExecutionProvider"])
         return cls(session, card)
 
-    def encode(self, cars: Sequence[CarFeatures]) -> np.ndarray:
-        """The ONNX input: one float32 row per car (the same floats the scikit-learn pipeline computes)."""
+    def encode(self, cars: Sequence[BaseModel]) -> np.ndarray:
+        """The ONNX input: one float32 row per row (the same floats the scikit-learn pipeline computes)."""
         encoding = self._encoding
         return np.array([encode_row(car, encoding) for car in cars], dtype=np.float32)
 
-    def predict_raw(self, cars: Sequence[CarFeatures]) -> np.ndarray:
+    def predict_raw(self, cars: Sequence[BaseModel]) -> np.ndarray:
         """Model prices as a float array (no rounding, no interval)."""
         if not cars:
             return np.zeros(0)
         (prices,) = self._session.run(self._output, {self._input: self.encode(cars)})
         return np.asarray(prices, dtype=np.float64).reshape(-1)
 
-    def predict(self, cars: Sequence[CarFeatures]) -> list[PricedCar]:
+    def predict(self, cars: Sequence[BaseModel]) -> list[PricedCar]:
         if not cars:
             return []
         (prices,) = self._session.run(self._output, {self._input: self.encode(cars)})

@@ -1,120 +1,60 @@
-"""The one input schema for a car to be priced: used by training (gold columns), online scoring
-(score.py), batch scoring, and the web app's API (so a bad request gets the same error everywhere).
+"""The input schema of the served data set, for the deployables that import it (the web app, the function
+app): one row model, so a bad row gets the same error as in training, online and batch scoring. Nothing here
+names a column: the declaration does (ml/carprice/dataset.py).
 
-Allowed values are those of the UCI Automobile data set the model is trained on; numeric bounds
-are physically plausible ranges slightly wider than the data, so an absurd value is rejected
-with a reason instead of being extrapolated into a meaningless price.
+Which declaration: CARPRICE_DATASET when set; else the one in the model card of the model the deployable
+serves (CARPRICE_MODEL_DIR), so a packaged app validates exactly what its model was trained on; else the
+default declaration.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+import json
+import os
+from pathlib import Path
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ValidationError
 
-Make = Literal[
-    "alfa-romero", "audi", "bmw", "chevrolet", "dodge", "honda", "isuzu", "jaguar", "mazda",
-    "mercedes-benz", "mercury", "mitsubishi", "nissan", "peugot", "plymouth", "porsche", "renault",
-    "saab", "subaru", "toyota", "volkswagen", "volvo",
-]
-FuelType = Literal["diesel", "gas"]
-Aspiration = Literal["std", "turbo"]
-Doors = Literal["two", "four"]
-BodyStyle = Literal["convertible", "hardtop", "hatchback", "sedan", "wagon"]
-DriveWheels = Literal["4wd", "fwd", "rwd"]
-EngineLocation = Literal["front", "rear"]
-EngineType = Literal["dohc", "dohcv", "l", "ohc", "ohcf", "ohcv", "rotor"]
-Cylinders = Literal["two", "three", "four", "five", "six", "eight", "twelve"]
-FuelSystem = Literal["1bbl", "2bbl", "4bbl", "idi", "mfi", "mpfi", "spdi", "spfi"]
+from contract import SETTING_MODEL_DIR
+from ml.carprice.dataset import DATASET_ENV, Dataset, RowError, active, from_card
 
 
-def _num(low: float, high: float, unit: str) -> Any:
-    return Field(ge=low, le=high, description=f"{unit}, {low:g} to {high:g}", allow_inf_nan=False)
+def served_dataset() -> Dataset:
+    model_dir = os.environ.get(SETTING_MODEL_DIR)
+    card = Path(model_dir) / "model_card.json" if model_dir else None
+    if os.environ.get(DATASET_ENV) or card is None or not card.is_file():
+        return active()
+    return from_card(json.loads(card.read_text(encoding="utf-8"))["dataset"])
 
+__all__ = ["CATEGORICAL_FEATURES", "DATASET", "FEATURES", "LEVEL_COLUMN", "NUMERIC_FEATURES", "REQUIRED_FEATURES",
+           "TARGET", "CarFeatures", "Dataset", "LevelValue", "Make", "Row", "RowError", "allowed_values",
+           "parse_row", "row_errors", "served_dataset"]
 
-class CarFeatures(BaseModel):
-    """A car's attributes. Field names are the data set's column names with `_` for `-`."""
-
-    # strict: "111" is a wrong type, not a number; an int is still accepted where a float is expected.
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
-
-    # Required: what a buyer or field agent knows about any car (the app's form).
-    make: Make
-    body_style: BodyStyle
-    fuel_type: FuelType
-    aspiration: Aspiration
-    num_of_doors: Doors
-    drive_wheels: DriveWheels
-    engine_size: Annotated[float, _num(40, 400, "cubic inches")]
-    horsepower: Annotated[float, _num(30, 400, "hp")]
-    curb_weight: Annotated[float, _num(1000, 5000, "lb")]
-    city_mpg: Annotated[float, _num(5, 70, "miles per gallon")]
-    highway_mpg: Annotated[float, _num(5, 80, "miles per gallon")]
-    # Optional: imputed by the model's pipeline when missing.
-    symboling: Annotated[int, Field(ge=-3, le=3)] | None = None
-    normalized_losses: Annotated[float, _num(30, 300, "relative loss payment")] | None = None
-    engine_location: EngineLocation | None = None
-    wheel_base: Annotated[float, _num(70, 140, "inches")] | None = None
-    length: Annotated[float, _num(120, 230, "inches")] | None = None
-    width: Annotated[float, _num(55, 80, "inches")] | None = None
-    height: Annotated[float, _num(40, 70, "inches")] | None = None
-    engine_type: EngineType | None = None
-    num_of_cylinders: Cylinders | None = None
-    fuel_system: FuelSystem | None = None
-    bore: Annotated[float, _num(2, 5, "inches")] | None = None
-    stroke: Annotated[float, _num(1.5, 5, "inches")] | None = None
-    compression_ratio: Annotated[float, _num(5, 30, ":1")] | None = None
-    peak_rpm: Annotated[float, _num(3000, 8000, "rpm")] | None = None
-
-
-FEATURES: tuple[str, ...] = tuple(CarFeatures.model_fields)
-REQUIRED_FEATURES: tuple[str, ...] = tuple(n for n, f in CarFeatures.model_fields.items() if f.is_required())
-CATEGORICAL_FEATURES: tuple[str, ...] = (
-    "make", "body_style", "fuel_type", "aspiration", "num_of_doors", "drive_wheels",
-    "engine_location", "engine_type", "num_of_cylinders", "fuel_system",
-)
-NUMERIC_FEATURES: tuple[str, ...] = tuple(n for n in FEATURES if n not in CATEGORICAL_FEATURES)
-INTEGER_FEATURES: tuple[str, ...] = ("symboling",)  # numeric fields that must be whole numbers
-TARGET = "price"
+DATASET: Dataset = served_dataset()
+Row: type[BaseModel] = DATASET.row_model
+CarFeatures = Row  # the name the web app imports; it is the selected data set's row model
+FEATURES: tuple[str, ...] = DATASET.features
+REQUIRED_FEATURES: tuple[str, ...] = DATASET.required
+CATEGORICAL_FEATURES: tuple[str, ...] = DATASET.categorical
+NUMERIC_FEATURES: tuple[str, ...] = DATASET.numeric
+INTEGER_FEATURES: tuple[str, ...] = tuple(c.name for c in DATASET.columns if c.type == "integer")
+TARGET: str = DATASET.target.name
+# The values of the column the model learns a level for (the web app filters its history by it).
+LEVEL_COLUMN: str | None = DATASET.spec.level_column
+LevelValue: Any = Literal[DATASET.allowed_values(LEVEL_COLUMN)] if LEVEL_COLUMN else str  # type: ignore[valid-type]
+Make = LevelValue  # the name the web app imports
 
 
 def allowed_values(feature: str) -> tuple[str, ...]:
-    """The values a categorical feature accepts (for dropdowns and error messages)."""
-    annotation = CarFeatures.model_fields[feature].annotation
-    args = getattr(annotation, "__args__", ())
-    literal = next((a for a in args if getattr(a, "__args__", None)), annotation)
-    return tuple(literal.__args__)  # type: ignore[union-attr]
-
-
-class RowError(BaseModel):
-    """Why one input row cannot be priced: one entry per bad field."""
-
-    field: str
-    reason: str
+    """The values a category column accepts (for dropdowns and error messages)."""
+    return DATASET.allowed_values(feature)
 
 
 def row_errors(error: ValidationError) -> list[RowError]:
-    out = []
-    for item in error.errors():
-        field = ".".join(str(p) for p in item["loc"]) or "(row)"
-        kind = item["type"]
-        if kind == "missing":
-            reason = "required field is missing"
-        elif kind == "extra_forbidden":
-            reason = f"unknown field; allowed fields are {', '.join(FEATURES)}"
-        elif kind == "literal_error":
-            reason = f"unknown value {item.get('input')!r}; allowed: {', '.join(allowed_values(field))}"
-        else:
-            reason = item["msg"]
-        out.append(RowError(field=field, reason=reason))
-    return out
+    return DATASET.row_errors(error)
 
 
-def parse_row(raw: Any) -> CarFeatures | list[RowError]:
-    """Validate one row; return the car or the list of per-field errors (never raises for bad data)."""
-    if not isinstance(raw, dict):
-        return [RowError(field="(row)", reason=f"expected a JSON object, got {type(raw).__name__}")]
-    try:
-        return CarFeatures.model_validate(raw)
-    except ValidationError as exc:
-        return row_errors(exc)
+def parse_row(raw: Any) -> BaseModel | list[RowError]:
+    """Validate one row; return the row or the list of per-field errors (never raises for bad data)."""
+    return DATASET.parse_row(raw)

@@ -1,27 +1,30 @@
 """The Azure ML pipeline's steps as one CLI (each component runs one subcommand):
 
-  prep      raw CSV -> bronze/silver/gold in the lake; gold is also written to --gold-out as Parquet
-  train     gold -> fitted candidate, exported as a model folder (ONNX + MLflow + card) to --model-out
-  evaluate  gold -> CV metrics of candidate and baseline + gate decision (JSON) to --metrics-out
-  register  register --model as ML_MODEL_NAME in the workspace, only if the gate promoted it
+  prep      source file -> bronze/silver/gold in the lake; gold is also written to --gold-out as Parquet
+  evaluate  gold -> repeated CV of candidate and baseline + the gate's decision: metrics.json to --metrics-out
+  train     gold + metrics.json -> the candidate fitted and exported (ONNX + MLflow + card) to --model-out;
+            without --gold/--metrics it runs the whole local build on --lake-root
+  register  register --model as ML_MODEL_NAME in the workspace, only if metrics.json says the gate promoted it
+
+The data set is the selected declaration (CARPRICE_DATASET); metrics.json is ml/carprice/gate.py's format.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import pandas as pd
 
 from contract import ML_MODEL_NAME
-from ml.carprice import model as models
-from ml.carprice.evaluate import cross_validate, gate
+from ml.carprice.dataset import active
+from ml.carprice.gate import GateRejected, read_metrics, write_metrics
 from ml.carprice.prep import load_gold, run_prep
 
-GOLD_FILE = "car_features.parquet"
+GOLD_FILE = f"{active().gold_table}.parquet"
 
 
 def prep(args: argparse.Namespace) -> None:
@@ -53,28 +56,29 @@ def _gold(folder: Path) -> pd.DataFrame:
 
 
 def evaluate(args: argparse.Namespace) -> None:
-    gold = _gold(args.gold)
-    evaluation = cross_validate(models.candidate(), models.baseline(), models.features_frame(gold),
-                                models.target(gold), repeats=args.repeats)
-    decision = gate(evaluation, args.champion_mae)
-    args.metrics_out.mkdir(parents=True, exist_ok=True)
-    (args.metrics_out / "metrics.json").write_text(json.dumps({
-        "candidate": evaluation.candidate.as_dict(), "baseline": evaluation.baseline.as_dict(),
-        "interval_ratios": list(evaluation.interval_ratios), "gate": decision.as_dict()}, indent=2))
-    print("; ".join(decision.reasons))
+    from ml.carprice.training import evaluate_gold
+
+    champion = read_metrics(args.champion_metrics) if args.champion_metrics else None
+    metrics = evaluate_gold(_gold(args.gold), active(), quick=args.quick, champion=champion)
+    write_metrics(args.metrics_out, metrics.evaluation, metrics.gate)
+    print(metrics.summary())
 
 
 def train(args: argparse.Namespace) -> None:
-    from ml.carprice.training import build_model_artifacts
+    from ml.carprice.training import build_model_artifacts, export_model
 
+    if args.gold is not None and args.metrics is not None:
+        out, version = export_model(_gold(args.gold), active(), read_metrics(args.metrics), args.model_out / "model")
+        print(f"model {version}: {out}")
+        return
     # The same function `make train` runs, so Azure and a laptop export identical model folders.
     out = build_model_artifacts(args.model_out / "model", lake_root=args.lake_root, progress=print)
     print(f"model folder: {out}")
 
 
 def register(args: argparse.Namespace) -> None:
-    metrics = json.loads((args.metrics / "metrics.json").read_text())
-    if not metrics["gate"]["promoted"]:
+    metrics = read_metrics(args.metrics)
+    if not metrics.gate.promoted:
         print("gate rejected the candidate; nothing registered")
         return
     from azure.ai.ml import MLClient
@@ -85,9 +89,7 @@ def register(args: argparse.Namespace) -> None:
     staged = Path("register") / "model"
     shutil.copytree(args.model / "model", staged, dirs_exist_ok=True)
     # The rollout (tools/deploy/ml_rollout.py) finds this version by the pipeline job that registered it.
-    tags = {"pipeline_job": os.environ.get("AZUREML_ROOT_RUN_ID", ""),
-            **{f"{model}_{k}": str(v) for model in ("candidate", "baseline")
-               for k, v in metrics[model].items() if k in ("mae", "rmse", "r2")}}
+    tags = {"pipeline_job": os.environ.get("AZUREML_ROOT_RUN_ID", ""), **metrics.as_tags()}
     registered = client.models.create_or_update(Model(path=str(staged), name=ML_MODEL_NAME, type="custom_model",
                                                       tags=tags))
     print(f"registered {registered.name}:{registered.version}")
@@ -103,11 +105,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--score-out", type=Path, default=None, help="folder for the cars the batch endpoint prices")
     p = sub.add_parser("evaluate")
     p.add_argument("--gold", type=Path, required=True)
-    p.add_argument("--repeats", type=int, default=3)
-    p.add_argument("--champion-mae", type=float, default=None)
+    p.add_argument("--quick", action="store_true", help="the gate config's quick_repeats instead of repeats")
+    p.add_argument("--champion-metrics", type=Path, default=None, help="the live model's metrics.json, if any")
     p.add_argument("--metrics-out", type=Path, required=True)
     p = sub.add_parser("train")
     p.add_argument("--lake-root", default=None)
+    p.add_argument("--gold", type=Path, default=None, help="prep's gold output (with --metrics: no re-evaluation)")
+    p.add_argument("--metrics", type=Path, default=None, help="the evaluate step's output folder")
     p.add_argument("--model-out", type=Path, required=True)
     p = sub.add_parser("register")
     p.add_argument("--model", type=Path, required=True)
@@ -116,7 +120,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--resource-group", required=True)
     p.add_argument("--workspace", required=True)
     args = parser.parse_args(argv)
-    {"prep": prep, "evaluate": evaluate, "train": train, "register": register}[args.step](args)
+    try:
+        {"prep": prep, "evaluate": evaluate, "train": train, "register": register}[args.step](args)
+    except GateRejected as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -1,5 +1,10 @@
-"""prep -> train -> evaluate -> export: the one function every caller uses (`make train`, the Azure ML
-pipeline's steps run the same modules, other areas' tests build a model with `quick=True`)."""
+"""prep -> evaluate -> gate -> train -> export: the one function every caller uses (`make train`, the Azure ML
+pipeline's steps run the same functions, other areas' tests build a model with `quick=True`).
+
+The data set is the selected declaration (CARPRICE_DATASET, `make train DATASET=...`); the gate's settings
+come from ml/carprice/gate.yml. The evaluation and the decision land in the model folder's metrics.json
+(ml/carprice/gate.py), the file the pipeline's gate and the rollout read.
+"""
 
 from __future__ import annotations
 
@@ -15,19 +20,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from contract import ML_MODEL_NAME
+from ml.carprice import dataset as datasets
 from ml.carprice import model as models
-from ml.carprice.evaluate import (
-    INTERVAL_QUANTILES,
-    MAE_RATIO_LIMIT,
-    R2_TARGET,
-    Evaluation,
-    GateDecision,
-    cross_validate,
-    gate,
-)
+from ml.carprice.dataset import Dataset
+from ml.carprice.evaluate import evaluate
 from ml.carprice.export import (
-    CARD_FILE,
     MLFLOW_DIR,
     ONNX_FILE,
     ONNX_INPUT,
@@ -38,125 +38,137 @@ from ml.carprice.export import (
     to_onnx_model,
     write_card,
 )
+from ml.carprice.gate import (
+    GateConfig,
+    GateFileError,
+    GateRejected,
+    MetricsFile,
+    decide,
+    load_config,
+    read_metrics,
+    write_metrics,
+)
 from ml.carprice.lake import ML_ROOT
 from ml.carprice.prep import load_gold, run_prep
 from ml.carprice.tracking import log_run
 
+__all__ = ["DEFAULT_MODEL_DIR", "GateRejected", "build_model_artifacts", "evaluate_gold", "export_model"]
 DEFAULT_MODEL_DIR = ML_ROOT / "outputs" / "model"
-FULL_REPEATS, QUICK_REPEATS = 3, 1
 
 
-class GateRejected(RuntimeError):
-    """The candidate did not pass the promotion gate; the champion (if any) stays in place."""
-
-    def __init__(self, decision: GateDecision) -> None:
-        super().__init__("candidate not promoted: " + "; ".join(decision.reasons))
-        self.decision = decision
-
-
-def _champion_mae(model_dir: Path) -> float | None:
-    card_path = model_dir / CARD_FILE
-    if not card_path.exists():
+def champion_of(model_dir: Path, say: Callable[[str], None]) -> MetricsFile | None:
+    """The metrics of the model currently in `model_dir`, if it has readable ones."""
+    if not (model_dir / "metrics.json").exists():
         return None
-    card = json.loads(card_path.read_text())
-    return float(card["metrics"]["candidate"]["mae"])
+    try:
+        return read_metrics(model_dir / "metrics.json")
+    except GateFileError as exc:
+        say(f"      the current model's metrics cannot be compared ({exc}); judging the candidate on its own")
+        return None
 
 
-def metrics_table(evaluation: Evaluation, decision: GateDecision) -> str:
-    rows = [("candidate", evaluation.candidate), ("baseline (linear regression)", evaluation.baseline)]
-    lines = [f"{'model':<30}{'MAE':>10}{'RMSE':>10}{'R²':>8}   ({evaluation.repeats}x repeated 5-fold CV)"]
-    lines += [f"{name:<30}{m.mae:>10,.0f}{m.rmse:>10,.0f}{m.r2:>8.3f}" for name, m in rows]
-    verdict = "PROMOTED" if decision.promoted else "REJECTED"
-    lines.append(f"gate: {verdict} — " + "; ".join(decision.reasons))
-    return "\n".join(lines)
+def evaluate_gold(gold: pd.DataFrame, dataset: Dataset, *, config: GateConfig | None = None, quick: bool = False,
+                  champion: MetricsFile | None = None) -> MetricsFile:
+    """Candidate vs baseline on repeated CV of gold, and the gate's decision (the evaluate step)."""
+    config = config or load_config()
+    x, y = models.features_frame(gold, dataset), models.target(gold, dataset)
+    evaluation = evaluate(dataset, models.candidate(dataset), models.baseline(dataset), x, y, config, quick=quick)
+    decision = decide(evaluation, config, champion.evaluation if champion is not None else None)
+    return MetricsFile(format="carprice-metrics/1", evaluation=evaluation, gate=decision)
 
 
-def build_model_artifacts(out_dir: Path, *, lake_root: str | Path | None = None, quick: bool = False,
-                          storage_options: dict[str, str] | None = None, tracking_dir: Path | None = None,
-                          progress: Callable[[str], None] | None = None) -> Path:
-    """Build the lake tables, train, cross-validate against the baseline, gate, and export the model
-    directory (model.onnx, model_card.json, mlflow/). Returns `out_dir`. `quick` runs one CV repeat
-    instead of three (same gate). Raises GateRejected if the candidate is not promoted."""
-    say = progress or (lambda _line: None)
-    out_dir = Path(out_dir)
-    timings: dict[str, float] = {}
-
-    start = time.perf_counter()
-    say("[1/4] prep: bronze -> silver -> gold")
-    report = run_prep(lake_root, storage_options=storage_options)
-    for line in report.lines():
-        say("      " + line)
-    gold = load_gold(lake_root, storage_options)
-    x, y = models.features_frame(gold), models.target(gold)
-    timings["prep_s"] = time.perf_counter() - start
-
-    start = time.perf_counter()
-    repeats = QUICK_REPEATS if quick else FULL_REPEATS
-    say(f"[2/4] evaluate: candidate vs baseline, {repeats}x repeated 5-fold CV on {len(x)} cars")
-    evaluation = cross_validate(models.candidate(), models.baseline(), x, y, repeats=repeats)
-    decision = gate(evaluation, _champion_mae(out_dir))
-    timings["evaluate_s"] = time.perf_counter() - start
-    say(metrics_table(evaluation, decision))
-
-    start = time.perf_counter()
-    say("[3/4] train: candidate on all of gold")
-    fitted = models.candidate().fit(x, y)
-    timings["train_s"] = time.perf_counter() - start
-
-    tracking = tracking_dir or out_dir.parent / "mlruns"
-    if not decision.promoted:
-        log_run(tracking, evaluation, decision, params={"quick": quick}, model_dir=None)
-        raise GateRejected(decision)
-
-    start = time.perf_counter()
-    say(f"[4/4] export: ONNX + MLflow model + card -> {out_dir}")
+def export_model(gold: pd.DataFrame, dataset: Dataset, metrics: MetricsFile, out_dir: Path) -> tuple[Path, str]:
+    """Fit the candidate on all of gold and write the model folder (model.onnx, model_card.json, metrics.json,
+    mlflow/), swapped in only when complete. Refuses when the metrics say the gate rejected it."""
+    if not metrics.gate.promoted:
+        raise GateRejected(metrics.gate)
+    x, y = models.features_frame(gold, dataset), models.target(gold, dataset)
+    fitted = models.candidate(dataset).fit(x, y)
     staging = Path(tempfile.mkdtemp(prefix="model-", dir=out_dir.parent if out_dir.parent.exists() else None))
     onnx_bytes = to_onnx_model(fitted).SerializeToString()
     (staging / ONNX_FILE).write_bytes(onnx_bytes)
     save_mlflow(fitted, x, staging / MLFLOW_DIR)
     created = datetime.now(UTC)
-    card = _card(evaluation, decision, created, hashlib.sha256(onnx_bytes).hexdigest()[:8], len(x), quick,
-                 encoding_card(fitted))
+    card = _card(dataset, metrics, created, hashlib.sha256(onnx_bytes).hexdigest()[:8], encoding_card(fitted))
     write_card(staging, card)
-    (staging / "metrics.json").write_text(json.dumps(card["metrics"], indent=2) + "\n")
+    write_metrics(staging, metrics.evaluation, metrics.gate)
     # Swap in the new model only when it is complete, so a reader never sees half a model.
     if out_dir.exists():
         shutil.rmtree(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging.rename(out_dir)
-    timings["export_s"] = time.perf_counter() - start
-    log_run(tracking, evaluation, decision, params={"quick": quick, **timings}, model_dir=out_dir)
-    say(f"      model {card['model_version']} written ({', '.join(f'{k} {v:.1f}' for k, v in timings.items())})")
+    return out_dir, str(card["model_version"])
+
+
+def build_model_artifacts(out_dir: Path, *, lake_root: str | Path | None = None, quick: bool = False,
+                          storage_options: dict[str, str] | None = None, tracking_dir: Path | None = None,
+                          progress: Callable[[str], None] | None = None, dataset: Dataset | None = None,
+                          gate_config: GateConfig | None = None) -> Path:
+    """Build the lake tables, cross-validate candidate and baseline, gate, train and export the model folder.
+    Returns `out_dir`. `quick` runs the config's quick_repeats instead of repeats (same gate). Raises
+    GateRejected if the candidate is not promoted (the champion in `out_dir` stays)."""
+    say = progress or (lambda _line: None)
+    ds = dataset or datasets.active()
+    out_dir = Path(out_dir)
+    config = gate_config or load_config()
+    timings: dict[str, float] = {}
+
+    start = time.perf_counter()
+    say(f"[1/4] prep: {ds.name} ({Path(ds.origin).name}): bronze -> silver -> gold")
+    report = run_prep(lake_root, storage_options=storage_options, dataset=ds)
+    for line in report.lines():
+        say("      " + line)
+    gold = load_gold(lake_root, storage_options, dataset=ds)
+    timings["prep_s"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    repeats = int(config.value("quick_repeats" if quick else "repeats"))
+    say(f"[2/4] evaluate: candidate vs baseline, {repeats}x repeated {int(config.value('folds'))}-fold CV "
+        f"on {len(gold)} rows")
+    metrics = evaluate_gold(gold, ds, config=config, quick=quick, champion=champion_of(out_dir, say))
+    timings["evaluate_s"] = time.perf_counter() - start
+    say(metrics.summary())
+
+    tracking = tracking_dir or out_dir.parent / "mlruns"
+    params = {"quick": quick, "dataset": ds.name}
+    if not metrics.gate.promoted:
+        log_run(tracking, metrics, params=params, model_dir=None)
+        raise GateRejected(metrics.gate)
+
+    start = time.perf_counter()
+    say(f"[3/4] train + [4/4] export: candidate on all of gold -> ONNX + MLflow model + card in {out_dir}")
+    _, version = export_model(gold, ds, metrics, out_dir)
+    timings["train_export_s"] = time.perf_counter() - start
+    log_run(tracking, metrics, params={**params, **timings}, model_dir=out_dir)
+    say(f"      model {version} written ({', '.join(f'{k} {v:.1f}' for k, v in timings.items())})")
     return out_dir
 
 
-def _card(evaluation: Evaluation, decision: GateDecision, created: datetime, digest: str, rows: int,
-          quick: bool, encoding: dict[str, Any]) -> dict[str, Any]:
-    low, high = evaluation.interval_ratios
+def _card(dataset: Dataset, metrics: MetricsFile, created: datetime, digest: str, encoding: dict[str, Any]
+          ) -> dict[str, Any]:
+    interval = metrics.evaluation.price_interval
     return {
         "model_name": ML_MODEL_NAME,
         "model_version": f"{created:%Y%m%d.%H%M%S}.{digest}",
         "created_at": created.isoformat(timespec="seconds"),
-        "description": "Market price (USD) of a car from its attributes; UCI Automobile data (CC BY 4.0).",
-        "training_rows": rows,
-        "features": feature_card(),
+        "description": dataset.spec.description,
+        "training_rows": metrics.evaluation.rows,
+        "dataset": dataset.card(),
+        "features": feature_card(dataset),
         "onnx": {"file": ONNX_FILE, "input": ONNX_INPUT, "output": ONNX_OUTPUT, "encoding": encoding},
-        "metrics": {
-            "cv": {"folds": 5, "repeats": evaluation.repeats, "quick": quick},
-            "candidate": evaluation.candidate.as_dict(),
-            "baseline": evaluation.baseline.as_dict(),
-        },
-        "gate": {"mae_ratio_limit": MAE_RATIO_LIMIT, "r2_target": R2_TARGET, **decision.as_dict()},
-        "price_interval": {"quantiles": list(INTERVAL_QUANTILES), "ratio_low": round(low, 4),
-                           "ratio_high": round(high, 4)},
+        # The same figures and decision as metrics.json (mean, spread and interval per metric).
+        "evaluation": json.loads(metrics.evaluation.model_dump_json()),
+        "gate": json.loads(metrics.gate.model_dump_json()),
+        "price_interval": {"quantiles": list(interval.quantiles), "ratio_low": round(interval.ratio_low, 4),
+                           "ratio_high": round(interval.ratio_high, 4)},
     }
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="prep -> train -> evaluate -> export the car-price model")
+    parser = argparse.ArgumentParser(description="prep -> evaluate -> gate -> train -> export the model")
     parser.add_argument("--out", type=Path, default=DEFAULT_MODEL_DIR)
     parser.add_argument("--lake-root", default=None, help="folder or abfss:// URI (default ml/outputs/lake)")
-    parser.add_argument("--quick", action="store_true", help="one CV repeat instead of three")
+    parser.add_argument("--quick", action="store_true", help="the gate config's quick_repeats instead of repeats")
     args = parser.parse_args(argv)
     try:
         build_model_artifacts(args.out, lake_root=args.lake_root, quick=args.quick,
@@ -164,6 +176,9 @@ def main(argv: list[str] | None = None) -> int:
     except GateRejected as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except (datasets.DatasetError, GateFileError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 

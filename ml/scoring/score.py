@@ -1,9 +1,10 @@
 """Online scoring for Azure ML's inference server (managed online and Kubernetes endpoints).
 
-Contract: `init()` loads the model from AZUREML_MODEL_DIR; `run(raw)` takes a JSON body — a list of cars,
-one car, or {"data": [...]} / {"input_data": [...]} — and returns one result per row, in order:
+Contract: `init()` loads the model from AZUREML_MODEL_DIR; `run(raw)` takes a JSON body — a list of rows,
+one row, or {"data": [...]} / {"input_data": [...]} — and returns one result per row, in order:
 {"price", "low", "high"} or {"errors": [{field, reason}]}. A bad row never fails the request; a body that
-is not JSON at all gets a 400 with the reason. Model time is the ONNX run only (see ml/carprice/pricer.py).
+is not JSON at all gets a 400 with the reason. Rows are validated with the data set declaration the model
+card carries (the one the model was trained on). Model time is the ONNX run only (see ml/carprice/pricer.py).
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ if _PACKAGE_PARENT not in sys.path:
     sys.path.insert(0, _PACKAGE_PARENT)
 
 from ml.carprice.pricer import CARD_FILE, Pricer  # noqa: E402
-from ml.carprice.schema import CarFeatures, parse_row  # noqa: E402
 
 MAX_ROWS = 1000  # per request; bigger jobs belong on the batch endpoint
 pricer: Pricer | None = None
@@ -60,16 +60,16 @@ def _bad_request(message: str) -> Any:
 
 def score(rows: list[Any]) -> dict[str, Any]:
     assert pricer is not None, "init() was not called"
-    parsed = [parse_row(row) for row in rows]
-    cars: list[CarFeatures] = [p for p in parsed if isinstance(p, CarFeatures)]
-    prices = iter(pricer.predict(cars))
+    parse = pricer.parse_row
+    parsed = [parse(row) for row in rows]
+    prices = iter(pricer.predict([p for p in parsed if not isinstance(p, list)]))  # type: ignore[misc]
     results: list[dict[str, Any]] = []
     for item in parsed:
-        if isinstance(item, CarFeatures):
+        if isinstance(item, list):
+            results.append({"errors": [e.model_dump() for e in item]})
+        else:
             priced = next(prices)
             results.append({"price": priced.price, "low": priced.low, "high": priced.high})
-        else:
-            results.append({"errors": [e.model_dump() for e in item]})
     return {"model_version": pricer.model_version, "predictions": results}
 
 

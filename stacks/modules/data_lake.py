@@ -26,13 +26,15 @@ class DataLake(Construct):
     def __init__(
         self, scope: Construct, id_: str, *, placement: Placement, interfaces: Interfaces, name: str,
         public_network_access: bool, allowed_ip_ranges: Sequence[str] = (), bronze_cool_after_days: int = 30,
-        bronze_cold_after_days: int = 180,
+        bronze_cold_after_days: int = 180, extra_filesystems: Sequence[str] = (),
+        resource_access_ids: Sequence[str] = (),
     ) -> None:
         super().__init__(scope, id_)
         storage = SecureStorageAccount(
             self, "Storage", placement=placement, interfaces=interfaces, name=name,
             public_network_access=public_network_access, allowed_ip_ranges=allowed_ip_ranges,
             hierarchical_namespace=True, private_endpoint_subresources=("blob", "dfs"),
+            resource_access_ids=resource_access_ids,
         )
         self.account = storage.account
         # Created through Azure Resource Manager (storage_account_id), so deploying needs no data-plane access.
@@ -41,7 +43,7 @@ class DataLake(Construct):
                 self, f"Filesystem{layer.title()}", name=layer, storage_account_id=self.account.id,
                 container_access_type="private",
             )
-            for layer in LAKE_LAYERS
+            for layer in (*LAKE_LAYERS, *extra_filesystems)
         }
         # Raw data is kept but ages out to cheaper online tiers; silver and gold stay hot for training and serving.
         # Not archive: the archive tier supports only LRS, GRS and RA-GRS accounts ("Access tiers for blob data",

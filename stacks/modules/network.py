@@ -55,6 +55,7 @@ PEERING_NAME_MAX = 80  # "Naming rules and restrictions for Azure resources": vi
 
 _DELEGATION_ACTIONS = {
     "Microsoft.Web/serverFarms": ["Microsoft.Network/virtualNetworks/subnets/action"],
+    "Microsoft.App/environments": ["Microsoft.Network/virtualNetworks/subnets/join/action"],
 }
 
 

@@ -13,6 +13,7 @@ from cdktn_provider_azurerm.storage_account import (
     StorageAccountCustomerManagedKey,
     StorageAccountIdentity,
     StorageAccountNetworkRules,
+    StorageAccountNetworkRulesPrivateLinkAccess,
     StorageAccountSasPolicy,
 )
 from constructs import Construct
@@ -25,6 +26,7 @@ class SecureStorageAccount(Construct):
         self, scope: Construct, id_: str, *, placement: Placement, interfaces: Interfaces, name: str,
         public_network_access: bool, allowed_ip_ranges: Sequence[str] = (), hierarchical_namespace: bool = False,
         replication: str = "GZRS", soft_delete_days: int = 14, private_endpoint_subresources: Sequence[str] = ("blob",),
+        resource_access_ids: Sequence[str] = (),
     ) -> None:
         super().__init__(scope, id_)
         cmk = interfaces.customer_managed_key
@@ -55,11 +57,17 @@ class SecureStorageAccount(Construct):
             customer_managed_key=StorageAccountCustomerManagedKey(
                 key_vault_key_id=cmk.key_id, user_assigned_identity_id=cmk.user_assigned_identity.resource_id
             ) if cmk else None,
-            public_network_access_enabled=public_network_access,
+            # Resource-instance rules (Event Hubs Capture, which has no private endpoint to write through) are
+            # evaluated on the public endpoint: it stays on for them, with no IP or subnet rule when private.
+            public_network_access_enabled=public_network_access or bool(resource_access_ids),
             network_rules=StorageAccountNetworkRules(
                 default_action="Deny",
                 bypass=["AzureServices", "Logging", "Metrics"],
                 ip_rules=[r.removesuffix("/32") for r in allowed_ip_ranges] if public_network_access else None,
+                private_link_access=[
+                    StorageAccountNetworkRulesPrivateLinkAccess(endpoint_resource_id=resource_id)
+                    for resource_id in resource_access_ids
+                ] or None,
             ),
             blob_properties=StorageAccountBlobProperties(
                 # Blob versioning is not available with a hierarchical namespace; soft delete is.

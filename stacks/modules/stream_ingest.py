@@ -1,10 +1,11 @@
-"""Streaming ingest: an Event Hubs namespace and hub; a dedicated consumer group feeds the lake's bronze layer."""
+"""Streaming ingest: an Event Hubs namespace and hub. Capture archives every event as Avro into the lake's bronze
+filesystem with the namespace's own identity; the stream-scoring function app reads through its consumer group."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from cdktn_provider_azurerm.eventhub import Eventhub
+from cdktn_provider_azurerm.eventhub import Eventhub, EventhubCaptureDescriptionDestination
 from cdktn_provider_azurerm.eventhub_consumer_group import EventhubConsumerGroup
 from cdktn_provider_azurerm.eventhub_namespace import (
     EventhubNamespace,
@@ -12,6 +13,7 @@ from cdktn_provider_azurerm.eventhub_namespace import (
     EventhubNamespaceNetworkRulesets,
     EventhubNamespaceNetworkRulesetsIpRule,
 )
+from cdktn_provider_azurerm.role_assignment import RoleAssignment
 from constructs import Construct
 
 from stacks.modules.interfaces import Interfaces, Placement, StandardInterfaces
@@ -50,13 +52,45 @@ class StreamIngest(Construct):
             message_retention=7,
         )
         self.consumer_group = EventhubConsumerGroup(
-            self, "LakeConsumerGroup",
+            self, "ScoringConsumerGroup",
             name=consumer_group,
             namespace_name=self.namespace.name,
             eventhub_name=self.hub.name,
             resource_group_name=placement.resource_group_name,
-            user_metadata="Reads car listings into the lake's bronze layer.",
+            user_metadata="Read by the stream-scoring function app (score_listings).",
         )
         StandardInterfaces(self, placement, interfaces).apply(
             resource_id=self.namespace.id, resource_name=namespace_name, private_endpoint_subresources=["namespace"]
         )
+
+    def capture_into(
+        self, *, storage_account_id: str, container: str, container_id: str, archive_name_format: str,
+        interval_seconds: int = 300,
+    ) -> None:
+        """Archive every event as Avro into `container`, authenticating as the namespace's system identity.
+
+        Capture writes through the account's public endpoint as a trusted service, so the account must admit
+        the namespace as a resource instance (SecureStorageAccount `resource_access_ids`).
+        """
+        grant = RoleAssignment(
+            self, "CaptureWriter",
+            scope=container_id,  # the container resource itself, so the grant waits for it
+            role_definition_name="Storage Blob Data Contributor",
+            principal_id=self.namespace.identity.principal_id,
+            principal_type="ServicePrincipal",
+        )
+        self.hub.put_capture_description(
+            enabled=True,
+            encoding="Avro",
+            interval_in_seconds=interval_seconds,
+            skip_empty_archives=True,  # a quiet window writes no file, so prep never reads empty archives
+            destination=EventhubCaptureDescriptionDestination(
+                name="EventHubArchive.AzureBlockBlob",  # the only destination azurerm accepts; works on ADLS Gen2
+                storage_account_id=storage_account_id,
+                blob_container_name=container,
+                archive_name_format=archive_name_format,
+                storage_authentication_type="SystemAssigned",
+            ),
+        )
+        # Azure checks the destination when capture is enabled: the grant must exist first.
+        self.hub.add_override("depends_on", [f"{grant.terraform_resource_type}.{grant.friendly_unique_id}"])

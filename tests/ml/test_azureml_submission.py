@@ -14,7 +14,7 @@ from stacks.config import ENVIRONMENTS_DIR, load_environment
 from stacks.naming import Namer
 from tests.conftest import SynthOutput
 from tools.deploy.ml_jobs import AZUREML_DIR, Target, batch_score, register_assets, submit_training, training_job
-from tools.deploy.synth import SynthError
+from tools.synth_output import SynthError
 
 pytestmark = pytest.mark.xdist_group("stacks")
 ENVIRONMENTS = ("dev", "prod")

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 
 from ml.carprice import features
-from ml.carprice.model import CarEncoder, features_frame
-from ml.carprice.schema import NUMERIC_FEATURES, CarFeatures
+from ml.carprice.model import RowEncoder, features_frame
+from ml.carprice.schema import DATASET, NUMERIC_FEATURES, CarFeatures
 from tests.ml.conftest import GOOD_CAR
 
 CARS = [
@@ -22,7 +22,7 @@ LOG_PRICES = np.log([8_000.0, 30_000.0, 26_000.0, 7_000.0])
 
 
 def _encoding() -> features.Encoding:
-    return features.learn(CARS, LOG_PRICES)
+    return features.learn(DATASET, CARS, LOG_PRICES)
 
 
 def test_a_validated_car_a_dict_and_a_training_frame_row_encode_to_the_same_floats() -> None:
@@ -40,21 +40,22 @@ def test_missing_numbers_take_the_training_median_and_unseen_categories_encode_a
                    strict=True))
     assert row["length"] == encoding.medians["length"] == 177.5
     assert not any(v for k, v in row.items() if k.startswith("make="))  # volvo was not in training
-    assert row[features.MAKE_LEVEL] == encoding.overall_level
+    assert row[features.level_feature(DATASET)] == encoding.overall_level
     assert math.isclose(row["power_to_weight"], 70 / 2100 * 1000)
 
 
 def test_make_levels_are_shrunk_towards_the_overall_mean() -> None:
     encoding = _encoding()
     bmw_mean = float(np.mean(LOG_PRICES[1:3]))
-    assert encoding.overall_level < encoding.make_levels["bmw"] < bmw_mean
+    assert encoding.overall_level < encoding.levels["bmw"] < bmw_mean
 
 
 def test_training_rows_get_out_of_fold_make_levels_so_a_car_never_sees_its_own_price() -> None:
     frame = features_frame(pd.DataFrame(CARS * 5))
     y = np.tile(LOG_PRICES, 5)
-    encoder = CarEncoder()
-    training_levels = encoder.fit_transform(frame, y)[:, features.DENSE_WIDTH - 1]
-    serving_levels = encoder.transform(frame)[:, features.DENSE_WIDTH - 1]
+    encoder = RowEncoder(DATASET.card())
+    level = features.dense_width(DATASET) - 1
+    training_levels = encoder.fit_transform(frame, y)[:, level]
+    serving_levels = encoder.transform(frame)[:, level]
     assert not np.allclose(training_levels, serving_levels)
     assert set(encoder.transform(frame)[:, 0]) <= set(frame[NUMERIC_FEATURES[0]].astype(float))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,8 +42,10 @@ CASES = [
          lambda r: r["tags"].pop("owner")),
     Case("CKV_CARPRICE_1", "no-tags", "dev-foundation", "azurerm_key_vault", lambda r: r.pop("tags")),
     Case("CKV_CARPRICE_2", "region-not-allowed", "dev-data", "azurerm_storage_account", _set("location", "eastus")),
-    Case("CKV_CARPRICE_3", "public-lake-in-prod", "prod-data", "azurerm_storage_account",
-         _set("public_network_access_enabled", True)),
+    Case("CKV_CARPRICE_3", "lake-open-to-ips-in-prod", "prod-data", "azurerm_storage_account",
+         _set_in("network_rules", "ip_rules", ["198.51.100.0/24"])),
+    Case("CKV_CARPRICE_3", "lake-default-allow-in-prod", "prod-data", "azurerm_storage_account",
+         _set_in("network_rules", "default_action", "Allow")),
     Case("CKV_CARPRICE_3", "public-cosmos-in-prod", "prod-global-data", "azurerm_cosmosdb_account",
          lambda r: r.pop("public_network_access_enabled")),
     Case("CKV_CARPRICE_4", "shared-keys-on", "dev-ml", "azurerm_storage_account",
@@ -70,10 +73,19 @@ CASES = [
     Case("CKV2_CARPRICE_9", "no-diagnostics", "dev-edge", "azurerm_traffic_manager_profile",
          lambda r: None),  # the flip removes the stack's diagnostic settings (see _weakened_stack)
     Case("CKV2_CARPRICE_9", "no-diagnostics", "dev-foundation", "azurerm_key_vault", lambda r: None),
+    Case("CKV2_CARPRICE_9", "no-diagnostics", "prod-data", "azurerm_data_factory", lambda r: None),
     Case("CKV_CARPRICE_10", "http-probe", "prod-edge", "azurerm_traffic_manager_profile",
          _set_in("monitor_config", "protocol", "HTTP")),
     Case("CKV_CARPRICE_10", "wrong-path", "prod-edge", "azurerm_traffic_manager_profile",
          _set_in("monitor_config", "path", "/")),
+    Case("CKV_CARPRICE_11", "public-factory-in-prod", "prod-data", "azurerm_data_factory",
+         _set("public_network_enabled", True)),
+    Case("CKV_CARPRICE_11", "no-managed-network", "dev-data", "azurerm_data_factory",
+         _set("managed_virtual_network_enabled", False)),
+    Case("CKV_CARPRICE_11", "no-git-in-prod", "prod-data", "azurerm_data_factory",
+         lambda r: r.pop("vsts_configuration")),
+    Case("CKV_CARPRICE_12", "public-runtime", "prod-data", "azurerm_data_factory_integration_runtime_azure",
+         _set("virtual_network_enabled", False)),
 ]
 
 
@@ -129,8 +141,15 @@ def test_policy_passes_on_the_real_stack_and_fails_on_the_weakened_one(case, pol
 
 def test_every_policy_has_a_passing_and_a_failing_case():
     policy_files = sorted(POLICIES_DIR.glob("carprice_*.py")) + sorted(POLICIES_DIR.glob("carprice_*.yaml"))
-    assert len({case.policy for case in CASES}) == 10
-    assert len(policy_files) == 11  # ten policies and their shared helper module
+    declared = {found for f in policy_files for found in re.findall(r'\bid[=:] *"(CKV2?_CARPRICE_\d+)"', f.read_text())}
+    assert declared == {case.policy for case in CASES}
+
+
+def test_private_lake_passes_with_only_the_capture_namespace_admitted(policy_results, tmp_path_factory):
+    original = json.loads((_platform_outdir(tmp_path_factory) / "stacks" / "prod-data" / "cdk.tf.json").read_text())
+    unique_id, lake = _only(original, "azurerm_storage_account")
+    assert lake["network_rules"]["private_link_access"]
+    assert policy_results[("CKV_CARPRICE_3", "pass-prod-data", unique_id)] == "PASSED"
 
 
 def test_public_data_stores_pass_in_dev_because_dev_is_not_private(policy_results, tmp_path_factory):

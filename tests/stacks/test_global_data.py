@@ -1,6 +1,6 @@
 import pytest
 
-from contract import BATCH_CONTAINER, BATCH_PARTITION_KEY, HISTORY_CONTAINER, HISTORY_PARTITION_KEY
+import contract as c
 
 pytestmark = pytest.mark.xdist_group("stacks")
 
@@ -27,7 +27,13 @@ def test_dev_is_serverless_and_prod_is_provisioned_in_every_app_region(synth):
 def test_containers_are_partitioned_for_the_apps_queries(synth):
     containers = {c["name"]: c["partition_key_paths"] for c in synth.resources("dev-global-data",
                                                                                  "azurerm_cosmosdb_sql_container")}
-    assert containers == {HISTORY_CONTAINER: [HISTORY_PARTITION_KEY], BATCH_CONTAINER: [BATCH_PARTITION_KEY]}
+    assert containers == {
+        c.HISTORY_CONTAINER: [c.HISTORY_PARTITION_KEY],
+        c.BATCH_CONTAINER: [c.BATCH_PARTITION_KEY],
+        c.MARKET_CONTAINER: [c.MARKET_PARTITION_KEY],
+        c.DEAD_LETTER_CONTAINER: [c.DEAD_LETTER_PARTITION_KEY],
+    }
+    assert not any("lease" in name for name in containers)  # the Event Hubs trigger checkpoints in blob storage
 
 
 def test_app_identity_gets_the_data_contributor_role_on_the_data_plane(synth):

@@ -80,7 +80,7 @@ def test_edges_follow_references_within_and_across_stacks(drawn: tuple[Path, Pat
     app = _edge_kinds(read_svg(docs / "prod-app-westeurope.svg").edges)
     assert ("azurerm_linux_web_app", "azurerm_cosmosdb_account") in app  # app setting, from prod-global-data
     assert ("azurerm_linux_web_app", "azurerm_key_vault_secret") in app  # Key Vault reference, prod-foundation
-    assert ("azurerm_linux_web_app", "azurerm_machine_learning_workspace") in app  # the endpoint URL setting
+    assert ("azurerm_linux_web_app", "azurerm_service_plan") in app
     assert ("azurerm_linux_web_app", "azurerm_user_assigned_identity") in app
     assert ("azurerm_monitor_diagnostic_setting", "azurerm_log_analytics_workspace") in app
 
@@ -124,12 +124,14 @@ def test_overview_names_the_services_prod_has(drawn: tuple[Path, Path]) -> None:
     for service in ("Event Hubs", "Data Lake Storage Gen2", "bronze → silver → gold", "Azure Machine Learning",
                     "Online endpoint", "AKS inference", "Batch endpoint", "App Service web app", "Cosmos DB",
                     "Traffic Manager", "Key Vault", "Managed identities", "Private endpoints", "Log Analytics",
-                    "Application Insights", "northeurope, westeurope"):
+                    "Application Insights", "northeurope, westeurope", "Data Factory", "dealer feeds → bronze",
+                    "Capture → bronze (Avro)", "Function app (Flex Consumption)", "dead_letters, market"):
         assert service in text, service
     for pipeline in pipeline_names(ROOT / "pipelines"):
         assert pipeline in text
-    flow = [("source", "eventhubs"), ("eventhubs", "lake"), ("lake", "workspace"), ("workspace", "online"),
-            ("online", "webapp")]
+    flow = [("source", "eventhubs"), ("source", "datafactory"), ("eventhubs", "lake"), ("datafactory", "lake"),
+            ("lake", "workspace"), ("workspace", "online"), ("online", "webapp"), ("online", "functions"),
+            ("eventhubs", "functions"), ("functions", "cosmos")]
     assert set(flow) <= overview.edges
     texts = _texts(docs / "overview.svg")
     for label in ("1 Ingest", "2 Store", "3 Train", "4 Deploy", "5 Consume",
@@ -154,7 +156,10 @@ def test_overview_changes_when_a_stack_drops_a_resource(drawn: tuple[Path, Path]
     no_stream = overview_picture(_without(outdir, tmp_path / "a", "prod-data", "azurerm_eventhub_namespace"),
                                  "prod", pipelines)
     assert "eventhubs" in before.nodes and "eventhubs" not in no_stream.nodes
-    assert ("source", "lake") in {(a.source, a.target) for a in no_stream.arrows.values()}  # 1 Ingest, straight
+    assert ("source", "datafactory") in {(a.source, a.target) for a in no_stream.arrows.values()}
+    no_ingest = overview_picture(_without(outdir, tmp_path / "c", "prod-data", "azurerm_eventhub_namespace",
+                                          "azurerm_data_factory"), "prod", pipelines)
+    assert ("source", "lake") in {(a.source, a.target) for a in no_ingest.arrows.values()}  # 1 Ingest, straight
 
     no_aks = overview_picture(_without(outdir, tmp_path / "b", "prod-ml", "azurerm_kubernetes_cluster",
                                        "azurerm_kubernetes_cluster_node_pool"), "prod", pipelines)

@@ -26,9 +26,10 @@ from contract import (
     ML_ONLINE_ENDPOINT,
     ml_endpoint_name,
 )
+from ml.carprice.gate import GateFileError, GateRejected, read_metrics
 from stacks.config import ENVIRONMENTS_DIR, load_environment
-from tools.deploy.ml_gate import GATE_REJECTED_EXIT, GateFileError, find_metrics, read_gate
-from tools.deploy.ml_rollout import GateRejected, Rollout, RolloutFailed, RolloutSettings
+from tools.deploy.ml_gate import GATE_REJECTED_EXIT
+from tools.deploy.ml_rollout import Rollout, RolloutFailed, RolloutSettings
 from tools.synth_output import SynthError, environment_stacks, find_resources, load_stacks
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -99,8 +100,7 @@ def ml_client(target: Target) -> Any:
 
     from tools.deploy.credential import azure_credential  # renews itself: job streams outlive one token
 
-<<<<<<< HEAD
-    return MLClient(DefaultAzureCredential(), target.subscription_id, target.resource_group, target.workspace)
+    return MLClient(azure_credential(), target.subscription_id, target.resource_group, target.workspace)
 
 
 def register_assets(client: Any, specs: Path = AZUREML_DIR) -> dict[str, str]:
@@ -117,11 +117,6 @@ def register_assets(client: Any, specs: Path = AZUREML_DIR) -> dict[str, str]:
     created_data = client.data.create_or_update(load_data(specs / "data" / "gold.yml"))
     return {"environment": f"{created_env.name}:{created_env.version}",
             "data": f"{created_data.name}:{created_data.version}"}
-=======
-    config = load_environment(ENVIRONMENTS_DIR / f"{environment}.yaml")
-    group, workspace = workspace_of(environment, outdir)
-    return MLClient(azure_credential(), config.subscription_id, group, workspace)
->>>>>>> wip/pipelines
 
 
 def _step_job(client: Any, pipeline_job: str, step: str) -> Any:
@@ -247,11 +242,11 @@ def main(argv: list[str] | None = None) -> int:
         else:
             steps = tuple(int(step) for step in args.traffic_steps.split(","))
             settings = RolloutSettings(traffic_steps=steps, error_budget=args.error_budget)
-            gate = read_gate(find_metrics(results))
-            print(gate.summary())
+            metrics = read_metrics(results)
+            print(metrics.summary())
             record = json.loads((results / "run.json").read_text(encoding="utf-8"))
             rollout = build_rollout(client, args.endpoints_dir, settings, target.endpoint(ML_ONLINE_ENDPOINT))
-            rollout.run(gate, record["job_name"])
+            rollout.run(metrics.gate, record["job_name"])
     except GateRejected as exc:
         print(exc, file=sys.stderr)
         return GATE_REJECTED_EXIT

@@ -21,17 +21,14 @@ from typing import Any
 from azure.core.exceptions import ResourceNotFoundError
 
 from contract import ML_MODEL_NAME, ML_ONLINE_ENDPOINT
-from tools.deploy.ml_gate import GateDecision
+from ml.carprice.gate import GateDecision, GateRejected
 
+__all__ = ["GateRejected", "Rollout", "RolloutFailed", "RolloutSettings"]
 SLOTS = ("blue", "green")
 
 
 class RolloutFailed(Exception):
     """The candidate did not make it; traffic is back on the previously live slot."""
-
-
-class GateRejected(Exception):
-    """The evaluation rejected the candidate; nothing was registered or deployed."""
 
 
 @dataclass(frozen=True)
@@ -110,8 +107,8 @@ class Rollout:
     log: Callable[[str], None] = print
 
     def run(self, gate: GateDecision, pipeline_job: str) -> RolloutResult:
-        if not gate.passed:
-            raise GateRejected("the evaluation gate rejected the candidate: " + "; ".join(gate.reasons))
+        if not gate.promoted:
+            raise GateRejected(gate)
         model = self.registered_model(pipeline_job)
         endpoint = self.ensure_endpoint()
         live = live_slot(dict(endpoint.traffic or {}))

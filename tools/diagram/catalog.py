@@ -84,11 +84,20 @@ KINDS: dict[str, Kind] = {
     "azurerm_public_ip": Kind("Public IP", network.PublicIpAddresses),
     "azurerm_traffic_manager_profile": Kind("Traffic Manager", network.TrafficManagerProfiles),
     "azurerm_traffic_manager_azure_endpoint": Kind("Traffic Manager endpoint", network.TrafficManagerProfiles),
+    "azurerm_data_factory": Kind("Data Factory", analytics.DataFactories),
+    "azurerm_data_factory_integration_runtime_azure": Kind("Integration runtime (managed VNet)", general.Gear),
+    "azurerm_data_factory_managed_private_endpoint": Kind("Managed private endpoint", other.PrivateEndpoints),
+    "azurerm_data_factory_linked_service_data_lake_storage_gen2": Kind("Linked service", general.ResourceLinked),
+    "azurerm_data_factory_custom_dataset": Kind("Dataset", general.File),
+    "azurerm_data_factory_pipeline": Kind("Pipeline", analytics.DataFactories),
+    "azurerm_data_factory_trigger_schedule": Kind("Schedule trigger", general.Recent),
 }
 
 # azapi resources carry their ARM type in `type`; the ones the stacks use get a proper name.
 AZAPI_KINDS: dict[str, Kind] = {
     "Microsoft.MachineLearningServices/workspaces/computes": Kind("Azure ML attached compute", compute.AKS),
+    "Microsoft.Web/sites": Kind("Function app", compute.FunctionApps),
+    "Microsoft.Web/sites/basicPublishingCredentialsPolicies": Kind("Publishing credentials policy", general.Gear),
 }
 
 _FALLBACK_ICON = general.Resource

@@ -1,5 +1,6 @@
-"""The overview picture for stakeholders: the numbered flow 1 Ingest -> 2 Store -> 3 Train -> 4 Deploy ->
-5 Consume across domain boxes (Data, ML, App, Security, Monitoring, DevOps).
+"""The overview picture for stakeholders: the numbered flow 1 Ingest (Event Hubs, Data Factory) -> 2 Store (the lake;
+Capture and feed copies) -> 3 Train -> 4 Deploy -> 5 Consume (web app, function app) across domain boxes (Data, ML,
+App, Security, Monitoring, DevOps).
 
 Every service box is there only because the environment's synthesized stacks declare it, and its caption
 comes from them (names, counts, regions), so dropping a resource from a stack changes the overview.
@@ -15,7 +16,7 @@ from pathlib import Path
 from diagrams.azure import compute, devops, general, ml
 
 from contract import LAKE_LAYERS, ML_BATCH_ENDPOINT, ML_INFERENCE_COMPUTE, ML_ONLINE_ENDPOINT
-from tools.diagram.catalog import KINDS
+from tools.diagram.catalog import AZAPI_KINDS, KINDS
 from tools.diagram.catalog import Kind as IconKind
 from tools.diagram.picture import Arrow, Box, Node, Picture
 from tools.diagram.synth_graph import Resource, SynthOutput
@@ -75,9 +76,10 @@ def overview_picture(synth: SynthOutput, env: str, pipelines_dir: Path) -> Pictu
                               emphasis=True))
         return node_id
 
-    ingest = _data_nodes(inv, add)
+    ingest, store = _data_nodes(inv, add)
     train, deploy = _ml_nodes(inv, add)
     consume = _app_nodes(inv, add)
+    consumers = [n for n in consume if n in ("webapp", "functions")]
     _security_nodes(inv, add)
     _monitoring_nodes(inv, add)
     pipelines = pipeline_names(pipelines_dir)
@@ -85,9 +87,9 @@ def overview_picture(synth: SynthOutput, env: str, pipelines_dir: Path) -> Pictu
         add("pipelines", "devops", "Azure Pipelines", "\n".join(pipelines), devops.Pipelines)
 
     source = add("source", None, "Car listings", "dealer feeds, uploads", general.Mobile)
-    stages = [("1 Ingest", [source], ingest[:1]), ("2 Store", ingest[:1], ingest[1:]),
-              ("3 Train", ingest[-1:], train), ("4 Deploy", train, deploy),
-              ("5 Consume", [d for d in deploy if d != "batch"], consume[:1])]
+    stages = [("1 Ingest", [source], ingest or store), ("2 Store", ingest, store),
+              ("3 Train", (store or ingest)[-1:], train), ("4 Deploy", train, deploy),
+              ("5 Consume", [d for d in deploy if d != "batch"], consumers)]
     for label, sources, targets in stages:
         pairs = [(s, t) for s in sources for t in targets if s != t]
         for i, (s, t) in enumerate(pairs):  # one label per step: the colour carries it to the other arrows
@@ -96,6 +98,11 @@ def overview_picture(synth: SynthOutput, env: str, pipelines_dir: Path) -> Pictu
         picture.add_arrow(Arrow("batch", "cosmos", "batch results", color=STEP_COLOR))
     if "cosmos" in picture.nodes and "webapp" in picture.nodes:
         picture.add_arrow(Arrow("webapp", "cosmos", "history", color="#52606d"))
+    if "functions" in picture.nodes:
+        if "eventhubs" in picture.nodes:
+            picture.add_arrow(Arrow("eventhubs", "functions", "listings stream", color="#52606d"))
+        if "cosmos" in picture.nodes:
+            picture.add_arrow(Arrow("functions", "cosmos", "market, dead letters", color="#52606d"))
     if "trafficmanager" in picture.nodes:
         picture.add_arrow(Arrow("users", "trafficmanager", "HTTPS", color="#52606d"))
         # A private web tier is entered through the regional WAF gateways, then the app's private endpoint.
@@ -108,19 +115,30 @@ def overview_picture(synth: SynthOutput, env: str, pipelines_dir: Path) -> Pictu
     return picture
 
 
-def _data_nodes(inv: Inventory, add) -> list[str]:
-    nodes = []
+def _data_nodes(inv: Inventory, add) -> tuple[list[str], list[str]]:
+    """(ingest services, the lake): step 1 ends at the ingest services, step 2 at the lake."""
+    ingest = []
     if inv.count("azurerm_eventhub_namespace"):
         hubs = ", ".join(inv.names("azurerm_eventhub")) or "no hubs"
-        nodes.append(add("eventhubs", "data", "Event Hubs", f"stream: {hubs}", KINDS["azurerm_eventhub_namespace"]))
+        captured = [r for r in inv.of("azurerm_eventhub") if r.attributes.get("capture_description")]
+        capture = "\nCapture → bronze (Avro)" if captured else ""
+        ingest.append(add("eventhubs", "data", "Event Hubs", f"stream: {hubs}{capture}",
+                          KINDS["azurerm_eventhub_namespace"]))
+    if inv.count("azurerm_data_factory"):
+        pipelines = ", ".join(inv.names("azurerm_data_factory_pipeline")) or "no pipelines"
+        schedules = [f"every {r.attributes.get('interval')} {str(r.attributes.get('frequency', '')).lower()}"
+                     for r in inv.of("azurerm_data_factory_trigger_schedule")]
+        subtitle = "\n".join(["dealer feeds → bronze", pipelines, *schedules])
+        ingest.append(add("datafactory", "data", "Data Factory", subtitle, KINDS["azurerm_data_factory"]))
+    store = []
     lakes = [r for r in inv.of("azurerm_storage_account") if r.attributes.get("is_hns_enabled") is True]
     if lakes:
         layers = [name for name in LAKE_LAYERS if name in inv.names("azurerm_storage_container")
                   + inv.names("azurerm_storage_data_lake_gen2_filesystem")]
         subtitle = " → ".join(layers) if layers else "no layers"
-        nodes.append(add("lake", "data", "Data Lake Storage Gen2", subtitle,
+        store.append(add("lake", "data", "Data Lake Storage Gen2", subtitle,
                          KINDS["azurerm_storage_data_lake_gen2_filesystem"]))
-    return nodes
+    return ingest, store
 
 
 def _ml_nodes(inv: Inventory, add) -> tuple[list[str], list[str]]:
@@ -142,7 +160,7 @@ def _ml_nodes(inv: Inventory, add) -> tuple[list[str], list[str]]:
 
 
 def _app_nodes(inv: Inventory, add) -> list[str]:
-    """The web app first: step 5 ends there."""
+    """The consumers step 5 ends at (web app, function app) first, then what they share."""
     nodes = []
     apps = inv.of("azurerm_linux_web_app")
     if apps:
@@ -150,6 +168,13 @@ def _app_nodes(inv: Inventory, add) -> list[str]:
         nodes.append(add("webapp", "app", "App Service web app",
                          f"predictor · dashboard\n{len(apps)} region(s): {', '.join(regions)}",
                          KINDS["azurerm_linux_web_app"]))
+    sites = [r for r in inv.of("azapi_resource")
+             if str(r.attributes.get("type", "")).split("@")[0] == "Microsoft.Web/sites"]
+    if sites:
+        regions = sorted({r.literal("location") or "?" for r in sites})
+        nodes.append(add("functions", "app", "Function app (Flex Consumption)",
+                         f"score_listings · price\n{len(sites)} app(s): {', '.join(regions)}",
+                         AZAPI_KINDS["Microsoft.Web/sites"]))
     if inv.count("azurerm_cosmosdb_account"):
         containers = ", ".join(inv.names("azurerm_cosmosdb_sql_container"))
         nodes.append(add("cosmos", "app", "Cosmos DB", f"{containers}", KINDS["azurerm_cosmosdb_account"]))
@@ -216,9 +241,10 @@ def _arrange(picture: Picture) -> None:
     """Top to bottom: DevOps and Security on the left of the flow, Monitoring on its right (invisible edges
     within a rank only set left-to-right order; they carry `layout:` ids so readers can skip them)."""
     present = set(picture.nodes)
-    rows = [["pipelines", "source"], ["network", "eventhubs", "loganalytics"], ["privatelink", "lake", "appinsights"],
-            ["identities", "workspace", "budget"], ["keyvault", "online", "aks", "batch", "users"],
-            ["trafficmanager", "gateways", "webapp", "cosmos"]]
+    rows = [["pipelines", "source"], ["network", "eventhubs", "datafactory", "loganalytics"],
+            ["privatelink", "lake", "appinsights"], ["identities", "workspace", "budget"],
+            ["keyvault", "online", "aks", "batch", "users"],
+            ["trafficmanager", "gateways", "webapp", "cosmos", "functions"]]
     for row in rows:
         members = [n for n in row if n in present]
         if len(members) > 1:

@@ -14,12 +14,12 @@ import pytest
 from azure.core.exceptions import ResourceNotFoundError
 
 from contract import ML_MODEL_NAME, ML_ONLINE_ENDPOINT
+from ml.carprice.gate import GateDecision, GateRejected, decide, load_config, write_metrics
 from ml.carprice.schema import CarFeatures
+from tests.ml.test_gate import GOOD, _draws, _evaluation
 from tools.deploy import ml_gate
-from tools.deploy.ml_gate import GateDecision, GateFileError, find_metrics, read_gate
 from tools.deploy.ml_jobs import SMOKE_ROWS
 from tools.deploy.ml_rollout import (
-    GateRejected,
     Rollout,
     RolloutFailed,
     RolloutSettings,
@@ -29,36 +29,28 @@ from tools.deploy.ml_rollout import (
 )
 
 ROWS = json.loads(SMOKE_ROWS.read_text())
-METRICS = {"mae": 1500.0, "rmse": 2200.0, "r2": 0.93}
-BASELINE = {"mae": 2600.0, "rmse": 3500.0, "r2": 0.8}
-PASSED = GateDecision(True, ("MAE 0.58 x baseline",), METRICS, BASELINE)
+PASSED = decide(GOOD, load_config())
 
 
-def _card(promoted: bool) -> dict[str, Any]:
-    return {"metrics": {"candidate": {**METRICS, "folds": 5}, "baseline": BASELINE},
-            "gate": {"promoted": promoted, "reasons": ["MAE ratio", "R2 target"]}}
-
-
-def test_gate_reads_the_model_card_the_training_writes(tmp_path: Path) -> None:
-    (tmp_path / "evaluation" / "model").mkdir(parents=True)
-    (tmp_path / "evaluation" / "model" / "model_card.json").write_text(json.dumps(_card(True)))
-    decision = read_gate(find_metrics(tmp_path))
-    assert decision.passed and decision.candidate == METRICS and decision.reasons == ("MAE ratio", "R2 target")
-    assert decision.as_tags()["gate"] == "passed" and decision.as_tags()["candidate_mae"] == "1500"
+def test_gate_cli_reads_the_evaluate_steps_metrics_file(tmp_path: Path, capsys) -> None:
+    write_metrics(tmp_path / "evaluation" / "metrics", GOOD, PASSED)
+    assert ml_gate.main([str(tmp_path)]) == 0  # a downloaded job output folder
+    out = capsys.readouterr().out
+    assert "gate: PROMOTED" in out and "MAE ratio" in out
 
 
 def test_gate_cli_exits_3_on_rejection_and_2_when_it_cannot_decide(tmp_path: Path, capsys) -> None:
-    card = tmp_path / "model_card.json"
-    card.write_text(json.dumps(_card(False)))
-    assert ml_gate.main([str(card)]) == ml_gate.GATE_REJECTED_EXIT
-    assert "gate: REJECT" in capsys.readouterr().out
-    card.write_text(json.dumps({"metrics": {"candidate": METRICS, "baseline": BASELINE}}))
-    assert ml_gate.main([str(card)]) == 2
-    card.write_text(json.dumps({"metrics": {"candidate": {"mae": "n/a"}, "baseline": BASELINE}, "gate": True}))
-    with pytest.raises(GateFileError, match="candidate metric 'mae'"):
-        read_gate(card)
-    with pytest.raises(GateFileError, match="no metrics.json or model_card.json"):
-        find_metrics(tmp_path / "nowhere")
+    weak = _evaluation(_draws(1250, 40, 1), _draws(1300, 60, 2), _draws(0.93, 0.005, 3))
+    path = write_metrics(tmp_path, weak, decide(weak, load_config()))
+    assert ml_gate.main([str(path)]) == ml_gate.GATE_REJECTED_EXIT
+    assert "gate: REJECTED" in capsys.readouterr().out
+    # The shapes a permissive reader would have guessed at are errors now.
+    for document in ({"metrics": {"candidate": {"mae": 1}, "baseline": {"mae": 2}}, "gate": True},
+                     {**json.loads(path.read_text()), "gate": "passed"}):
+        path.write_text(json.dumps(document))
+        assert ml_gate.main([str(path)]) == 2
+    assert "cannot decide" in capsys.readouterr().err
+    assert ml_gate.main([str(tmp_path / "nowhere")]) == 2
 
 
 def test_smoke_rows_are_valid_cars_for_the_shared_schema() -> None:
@@ -201,7 +193,7 @@ def test_first_rollout_with_fake_mlclient_creates_the_endpoint() -> None:
 
 def test_gate_rejection_with_fake_mlclient_registers_and_deploys_nothing() -> None:
     client = FakeMLClient(traffic={"blue": 100})
-    rejected = GateDecision(False, ("MAE ratio 1.2 > 0.9",), METRICS, BASELINE)
+    rejected = GateDecision(promoted=False, reasons=("MAE ratio 1.2 > 0.75",), thresholds={})
     with pytest.raises(GateRejected, match="MAE ratio"):
         _rollout(client).run(rejected, "pj-1")
     assert client.calls == [] and client.traffic_history == []

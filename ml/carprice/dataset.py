@@ -1,0 +1,377 @@
+"""A tabular data set, declared in one YAML file: its columns (type, unit, allowed values or range, optional
+or required, form label), the target, the id rule and the engineered features.
+
+Everything that knows a column reads it from here: prep (typing, validation, the lake tables), the encoding
+(ml/carprice/features.py), the model card, ONNX serving, score.py, the web app's API schema and form. The
+declaration travels inside the model card, so a served model validates rows exactly as its training did.
+
+A bad declaration raises DatasetError naming the file and the key (`automobile.yml: columns.make.values: ...`).
+Select another data set with CARPRICE_DATASET=<path> (`make train DATASET=<path>`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+
+from ml.carprice.expressions import ExpressionError, compile_features
+
+DATASET_ENV = "CARPRICE_DATASET"
+DEFAULT_DECLARATION = Path(__file__).resolve().parents[1] / "data" / "automobile.yml"
+NAME = r"^[a-z][a-z0-9_]*$"  # usable as a Python name in expressions and as a Delta column
+
+
+class DatasetError(ValueError):
+    """The declaration is not usable; the message names the file and the key."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ColumnSpec(_Strict):
+    type: Literal["category", "number", "integer", "boolean"]
+    label: str
+    required: bool = False
+    source: str | None = None  # the column's header in the source file, when it differs from the name
+    unit: str = ""
+    unit_short: str = ""
+    min: float | None = None
+    max: float | None = None
+    # category only: allowed value -> display label (null: the value itself, title-cased)
+    values: dict[str, str | None] | None = None
+    # category only: a number per value, so engineered features can use the category as a quantity
+    numbers: dict[str, float] | None = None
+
+
+class TargetSpec(_Strict):
+    name: Annotated[str, Field(pattern=NAME)]
+    label: str
+    unit: str = ""
+    min: float
+    max: float
+    log: bool = True  # learn log(target): errors proportional to the value (prices, rents)
+
+
+class SourceSpec(_Strict):
+    file: str
+    missing: tuple[str, ...] = ("",)
+
+
+class GroupSpec(_Strict):
+    label: str
+    columns: tuple[str, ...]
+
+
+class DeclarationSpec(_Strict):
+    name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]*$")]
+    title: str  # what one row is ("Car"): the API schema's name
+    description: str
+    source: SourceSpec
+    table: Annotated[str, Field(pattern=NAME)]
+    gold_table: Annotated[str, Field(pattern=NAME)] | None = None
+    id: tuple[str, ...] | Literal["all"] = "all"
+    target: TargetSpec
+    columns: dict[Annotated[str, Field(pattern=NAME)], ColumnSpec]
+    level_column: str | None = None  # a category whose out-of-fold mean target the model learns
+    engineered: dict[Annotated[str, Field(pattern=NAME)], str] = Field(default_factory=dict)
+    grouped_evaluation: GroupSpec | None = None
+
+
+class RowError(BaseModel):
+    """Why one input row cannot be used: one entry per bad field."""
+
+    field: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str
+    label: str
+    required: bool
+    source: str
+    unit: str
+    unit_short: str
+    minimum: float | None
+    maximum: float | None
+    values: tuple[str, ...]
+    value_labels: dict[str, str]
+    numbers: dict[str, float]
+
+    @property
+    def is_category(self) -> bool:
+        return self.type == "category"
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A validated declaration. `raw` is the declaration as plain data (what the model card stores)."""
+
+    raw: dict[str, Any] = field(repr=False)
+    origin: str  # the file it came from, for error messages
+    spec: DeclarationSpec = field(repr=False)
+    columns: tuple[Column, ...] = field(repr=False)
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def target(self) -> TargetSpec:
+        return self.spec.target
+
+    @property
+    def source_path(self) -> Path:
+        return Path(self.origin).parent / self.spec.source.file
+
+    @property
+    def table(self) -> str:
+        return self.spec.table
+
+    @property
+    def gold_table(self) -> str:
+        return self.spec.gold_table or f"{self.spec.table}_features"
+
+    @cached_property
+    def by_name(self) -> dict[str, Column]:
+        return {c.name: c for c in self.columns}
+
+    @cached_property
+    def features(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns)
+
+    @cached_property
+    def required(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns if c.required)
+
+    @cached_property
+    def categorical(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns if c.is_category)
+
+    @cached_property
+    def numeric(self) -> tuple[str, ...]:
+        """Columns the model reads as numbers (booleans as 0/1), in declaration order."""
+        return tuple(c.name for c in self.columns if not c.is_category)
+
+    @cached_property
+    def id_columns(self) -> tuple[str, ...]:
+        chosen = self.spec.id
+        return (*self.features, self.target.name) if chosen == "all" else tuple(chosen)
+
+    @cached_property
+    def digest(self) -> str:
+        return hashlib.sha256(json.dumps(self.raw, sort_keys=True).encode()).hexdigest()[:12]
+
+    @cached_property
+    def engineered(self) -> tuple[tuple[str, ...], tuple[str, ...], Any]:
+        """(feature names, the columns they read, a function of those columns' values -> the features)."""
+        spec = self.spec
+        bounds = {c.name: _bounds(c) for c in self.columns if not c.is_category or c.numbers}
+        return compile_features(spec.engineered, bounds)
+
+    @cached_property
+    def row_model(self) -> type[BaseModel]:
+        """The pydantic model one input row must satisfy (strict: "111" is not a number; unknown fields refused)."""
+        fields: dict[str, Any] = {}
+        for c in self.columns:
+            kind: Any
+            if c.is_category:
+                kind = Literal[c.values]  # type: ignore[valid-type]
+            elif c.type == "boolean":
+                kind = bool
+            else:
+                base = int if c.type == "integer" else float
+                described = f"{c.unit}, {c.minimum:g} to {c.maximum:g}" if c.unit else None
+                kind = Annotated[base, Field(ge=c.minimum, le=c.maximum, allow_inf_nan=False, description=described)]
+            annotated = Annotated[kind, Field(title=c.label)]
+            fields[c.name] = (annotated, ...) if c.required else (annotated | None, None)
+        config = ConfigDict(extra="forbid", strict=True, frozen=True, title=self.spec.title)
+        return create_model(_class_name(self.spec.title), __config__=config, **fields)
+
+    def allowed_values(self, name: str) -> tuple[str, ...]:
+        return self.by_name[name].values
+
+    def row_errors(self, error: ValidationError) -> list[RowError]:
+        out = []
+        for item in error.errors():
+            name = ".".join(str(p) for p in item["loc"]) or "(row)"
+            kind = item["type"]
+            if kind == "missing":
+                reason = "required field is missing"
+            elif kind == "extra_forbidden":
+                reason = f"unknown field; allowed fields are {', '.join(self.features)}"
+            elif kind == "literal_error":
+                allowed = ", ".join(self.allowed_values(name))
+                reason = f"unknown value {item.get('input')!r}; allowed: {allowed}"
+            else:
+                reason = item["msg"]
+            out.append(RowError(field=name, reason=reason))
+        return out
+
+    def parse_row(self, raw: Any) -> BaseModel | list[RowError]:
+        """Validate one row; the row model or the list of per-field errors (never raises for bad data)."""
+        if not isinstance(raw, dict):
+            return [RowError(field="(row)", reason=f"expected a JSON object, got {type(raw).__name__}")]
+        try:
+            return self.row_model.model_validate(raw)
+        except ValidationError as exc:
+            return self.row_errors(exc)
+
+    def typed_value(self, name: str, text: str) -> Any:
+        """A source file's cell as the row model expects it; a value that does not convert stays text, so the
+        row model names the field and the reason instead of this function guessing."""
+        column = self.by_name.get(name)
+        if column is None or column.is_category:
+            return text
+        if column.type == "boolean":
+            return {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}.get(
+                text.lower(), text)
+        try:
+            number = float(text)
+        except ValueError:
+            return text
+        return int(number) if column.type == "integer" and number.is_integer() else number
+
+    def card(self) -> dict[str, Any]:
+        """The declaration as the model card stores it (`from_card` rebuilds the same Dataset)."""
+        return {"origin": Path(self.origin).name, **self.raw}
+
+
+def _class_name(title: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]", "", title.title()) or "Row"
+
+
+def _bounds(column: Column) -> tuple[float, float] | None:
+    if column.numbers:
+        return min(column.numbers.values()), max(column.numbers.values())
+    if column.type == "boolean":
+        return 0.0, 1.0
+    if column.minimum is None or column.maximum is None:
+        return None
+    return column.minimum, column.maximum
+
+
+def _label(value: str) -> str:
+    return value.replace("-", " ").replace("_", " ").title() if value.replace("-", "").isalpha() else value
+
+
+def _column(name: str, spec: ColumnSpec, where: str) -> Column:
+    def fail(key: str, message: str) -> DatasetError:
+        return DatasetError(f"{where}: columns.{name}.{key}: {message}")
+
+    if spec.type == "category":
+        if not spec.values:
+            raise fail("values", "a category column lists its allowed values")
+        for key in ("min", "max"):
+            if getattr(spec, key) is not None:
+                raise fail(key, "a category column has values, not a range")
+        unknown = sorted(set(spec.numbers or {}) - set(spec.values))
+        if unknown:
+            raise fail("numbers", f"{', '.join(unknown)} not among the column's values")
+    else:
+        for key in ("values", "numbers"):
+            if getattr(spec, key) is not None:
+                raise fail(key, f"only a category column has {key}")
+        if spec.type != "boolean":
+            if spec.min is None or spec.max is None:
+                raise fail("min" if spec.min is None else "max", f"a {spec.type} column declares its range")
+            if spec.min >= spec.max:
+                raise fail("max", f"{spec.max:g} is not above min {spec.min:g}")
+    values = tuple(str(v) for v in spec.values or ())
+    labels = {str(v): (text or _label(str(v))) for v, text in (spec.values or {}).items()}
+    return Column(name, spec.type, spec.label, spec.required, spec.source or name, spec.unit,
+                  spec.unit_short or spec.unit, spec.min, spec.max, values, labels, dict(spec.numbers or {}))
+
+
+def from_mapping(raw: Mapping[str, Any], origin: str) -> Dataset:
+    """Validate a declaration already read into plain data."""
+    where = Path(origin).name
+    try:
+        spec = DeclarationSpec.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = ".".join(str(p) for p in first["loc"]) or "(top level)"
+        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        raise DatasetError(f"{where}: {key}: {first['msg']}{more}") from None
+    columns = tuple(_column(name, c, where) for name, c in spec.columns.items())
+    names = {c.name for c in columns}
+    if not spec.columns:
+        raise DatasetError(f"{where}: columns: declare at least one column")
+    if spec.target.name in names:
+        raise DatasetError(f"{where}: target.name: {spec.target.name!r} is also declared as a column")
+    if spec.target.min >= spec.target.max or (spec.target.log and spec.target.min <= 0):
+        raise DatasetError(f"{where}: target.min: the range must be increasing (and above 0 for log: true)")
+    if spec.level_column is not None and spec.level_column not in {c.name for c in columns if c.is_category}:
+        raise DatasetError(f"{where}: level_column: {spec.level_column!r} is not a category column")
+    if spec.id != "all":
+        for name in spec.id:
+            if name not in names | {spec.target.name}:
+                raise DatasetError(f"{where}: id: {name!r} is not a declared column")
+    if spec.grouped_evaluation is not None:
+        for name in spec.grouped_evaluation.columns:
+            if name not in names:
+                raise DatasetError(f"{where}: grouped_evaluation.columns: {name!r} is not a declared column")
+    clash = sorted(set(spec.engineered) & names)
+    if clash:
+        raise DatasetError(f"{where}: engineered.{clash[0]}: the name is already a column")
+    dataset = Dataset(json.loads(json.dumps(dict(raw))), str(origin), spec, columns)
+    try:
+        dataset.engineered  # noqa: B018 - compiles and range-checks every expression now, not at first use
+    except ExpressionError as exc:
+        raise DatasetError(f"{where}: engineered.{exc.feature}: {exc}") from None
+    return dataset
+
+
+def load(path: str | Path) -> Dataset:
+    import yaml  # only reading a declaration file needs YAML (serving rebuilds it from the model card)
+
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise DatasetError(f"{path}: cannot read the data set declaration ({exc.strerror})") from None
+    except yaml.YAMLError as exc:
+        raise DatasetError(f"{path.name}: not valid YAML ({exc})") from None
+    if not isinstance(raw, dict):
+        raise DatasetError(f"{path.name}: expected a mapping of keys (name, columns, target, ...)")
+    raw.pop("origin", None)
+    return from_mapping(raw, str(path.resolve()))
+
+
+_CARD_CACHE: dict[str, Dataset] = {}
+
+
+def from_card(card: Mapping[str, Any]) -> Dataset:
+    """The Dataset a model card (or a fitted encoder) carries; cached, as serving rebuilds it per model."""
+    key = json.dumps(card, sort_keys=True)
+    if key not in _CARD_CACHE:
+        raw = {k: v for k, v in card.items() if k != "origin"}
+        _CARD_CACHE[key] = from_mapping(raw, str(card.get("origin", "model card")))
+    return _CARD_CACHE[key]
+
+
+def declaration_path() -> Path:
+    chosen = os.environ.get(DATASET_ENV)
+    return Path(chosen) if chosen else DEFAULT_DECLARATION
+
+
+_ACTIVE: dict[Path, Dataset] = {}
+
+
+def active() -> Dataset:
+    """The selected data set (CARPRICE_DATASET, else the UCI Automobile declaration)."""
+    path = declaration_path().resolve()
+    if path not in _ACTIVE:
+        _ACTIVE[path] = load(path)
+    return _ACTIVE[path]

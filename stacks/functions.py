@@ -1,0 +1,113 @@
+"""Functions stack: the stream-scoring and HTTP pricing function app, once per environment.
+
+One app in the primary region, not one per app region: the Event Hubs namespace lives there, and every
+consumer of one consumer group shares its partitions, so a second regional app would either split the stream
+or (with its own checkpoints) score every listing twice. Its writes go to Cosmos DB, which replicates to every
+app region. Deployed after the data, ML and global-data stacks, whose resources it is granted access to.
+"""
+
+from __future__ import annotations
+
+from cdktn import TerraformOutput
+from cdktn_provider_azapi.provider import AzapiProvider
+from cdktn_provider_azurerm.cosmosdb_sql_role_assignment import CosmosdbSqlRoleAssignment
+from cdktn_provider_azurerm.role_assignment import RoleAssignment
+from cdktn_provider_azurerm.user_assigned_identity import UserAssignedIdentity
+from constructs import Construct
+
+import contract as c
+from stacks.base import PlatformStack
+from stacks.config import EnvironmentConfig
+from stacks.data import DataStack
+from stacks.foundation import FUNCTIONS_SUBNET, FoundationStack
+from stacks.global_data import GlobalDataStack
+from stacks.ml import MlStack
+from stacks.modules.cosmos import DATA_CONTRIBUTOR_ROLE
+from stacks.modules.customer_managed_key import UserAssignedIdentityRef
+from stacks.modules.function_app import FlexFunctionApp, identity_connection
+
+
+class FunctionsStack(PlatformStack):
+    def __init__(
+        self, scope: Construct, *, config: EnvironmentConfig, foundation: FoundationStack, data: DataStack,
+        ml: MlStack, global_data: GlobalDataStack,
+    ) -> None:
+        super().__init__(scope, "functions", config=config)
+        AzapiProvider(self, "azapi", subscription_id=config.subscription_id)
+        region = config.location
+        public = not config.private_networking
+        cosmos = global_data.cosmos.account
+        identity = UserAssignedIdentity(
+            self, "Identity", name=self.namer.name("user_identity", "func"), location=region,
+            resource_group_name=self.resource_group_name, tags=config.all_tags,
+        )
+        client_id = identity.client_id
+        scoring_remote = config.functions.scoring_mode == "remote"
+        settings = {
+            # The Event Hubs trigger connects by identity (the host reads this prefix, never a secret); the
+            # handlers reach Cosmos DB with the SDK and the same identity (AZURE_CLIENT_ID below).
+            **identity_connection(
+                c.FUNCTION_EVENTHUB_CONNECTION, client_id,
+                fullyQualifiedNamespace=f"{data.stream.namespace.name}.servicebus.windows.net",
+            ),
+            c.SETTING_COSMOS_ENDPOINT: cosmos.endpoint,
+            c.SETTING_COSMOS_DATABASE: c.COSMOS_DATABASE,
+            c.SETTING_HISTORY_CONTAINER: c.HISTORY_CONTAINER,
+            c.SETTING_MARKET_CONTAINER: c.MARKET_CONTAINER,
+            c.SETTING_DEAD_LETTER_CONTAINER: c.DEAD_LETTER_CONTAINER,
+            c.SETTING_SCORING_MODE: config.functions.scoring_mode,
+            c.SETTING_ENDPOINT_URL: f"https://{c.ML_ONLINE_ENDPOINT}.{region}.inference.ml.azure.com/score",
+            c.SETTING_ENDPOINT_SCOPE: c.AML_ENDPOINT_TOKEN_SCOPE,
+            c.SETTING_REGION: region,
+            c.SETTING_MANAGED_IDENTITY_CLIENT_ID: client_id,
+            # Telemetry with an Entra ID token (ingestion keys are off): Monitoring Metrics Publisher below.
+            c.SETTING_APPINSIGHTS: f"@Microsoft.KeyVault(SecretUri={foundation.appinsights_secret.versionless_id})",
+            "APPLICATIONINSIGHTS_AUTHENTICATION_STRING": f"Authorization=AAD;ClientId={client_id}",
+        }
+        self.app = FlexFunctionApp(
+            self, "FunctionApp", placement=self.placement(),
+            interfaces=foundation.interfaces(encryption_key="storage"),
+            resource_group_id=foundation.resource_group.id,
+            name=self.namer.name("function_app"),
+            plan_name=self.namer.name("app_service_plan", "func"),
+            storage_name=self.namer.name("storage_account", "func"),
+            identity=UserAssignedIdentityRef(
+                resource_id=identity.id, principal_id=identity.principal_id, client_id=client_id
+            ),
+            subnet_id=foundation.subnet_ids[FUNCTIONS_SUBNET],
+            python_version=c.FUNCTION_PYTHON_VERSION,
+            app_settings=settings,
+            maximum_instance_count=config.functions.maximum_instance_count,
+            instance_memory_mb=config.functions.instance_memory_mb,
+            public_network_access=public,
+            api_client_id=config.functions.api_client_id,
+            tenant_id=foundation.client.tenant_id,
+        )
+        principal = identity.principal_id
+        grants = {
+            # Read the listings stream (the consumer group and checkpoints live in the host storage).
+            "EventHubsReceiver": (data.stream.hub.id, "Azure Event Hubs Data Receiver"),
+            "TelemetryPublisher": (foundation.monitoring.insights.id, "Monitoring Metrics Publisher"),
+            # Resolve the one Key Vault reference above, and nothing else in the vault.
+            "TelemetrySecretReader": (foundation.appinsights_secret.resource_versionless_id, "Key Vault Secrets User"),
+        }
+        if scoring_remote:
+            grants["OnlineEndpointCaller"] = (ml.workspace.workspace.id, "AzureML Data Scientist")
+        for construct_id, (target, role) in grants.items():
+            RoleAssignment(
+                self, construct_id, scope=target, role_definition_name=role, principal_id=principal,
+                principal_type="ServicePrincipal",
+            )
+        # Read and write items in the carprice database only (market, dead letters, prediction history).
+        CosmosdbSqlRoleAssignment(
+            self, "CosmosDataContributor",
+            resource_group_name=cosmos.resource_group_name,
+            account_name=cosmos.name,
+            role_definition_id=f"{cosmos.id}/sqlRoleDefinitions/{DATA_CONTRIBUTOR_ROLE}",
+            principal_id=principal,
+            scope=f"{cosmos.id}/dbs/{c.COSMOS_DATABASE}",
+        )
+        # The app pipeline zip-deploys to this app: it finds the name and group in the stack's outputs.
+        TerraformOutput(self, "function_app_name", value=self.app.site.name)
+        TerraformOutput(self, "function_app_resource_group", value=self.resource_group_name)
+        TerraformOutput(self, "function_app_id", value=self.app.site.id)

@@ -1,0 +1,240 @@
+"""Batch ingest: an Azure Data Factory that moves dealer feed files from the lake's landing filesystem into
+bronze, partitioned by ingest date, on a schedule.
+
+The copy runs on an Azure integration runtime inside the factory's managed virtual network and reaches the
+lake through a managed private endpoint (dfs), authenticating with the factory's managed identity. Every
+definition (linked service, datasets, pipeline, trigger) lives here, so nothing is clicked in the portal.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from cdktn_provider_azurerm.data_factory import (
+    DataFactory,
+    DataFactoryGithubConfiguration,
+    DataFactoryIdentity,
+    DataFactoryVstsConfiguration,
+)
+from cdktn_provider_azurerm.data_factory_custom_dataset import (
+    DataFactoryCustomDataset,
+    DataFactoryCustomDatasetLinkedService,
+)
+from cdktn_provider_azurerm.data_factory_integration_runtime_azure import DataFactoryIntegrationRuntimeAzure
+from cdktn_provider_azurerm.data_factory_linked_service_data_lake_storage_gen2 import (
+    DataFactoryLinkedServiceDataLakeStorageGen2,
+)
+from cdktn_provider_azurerm.data_factory_managed_private_endpoint import DataFactoryManagedPrivateEndpoint
+from cdktn_provider_azurerm.data_factory_pipeline import DataFactoryPipeline
+from cdktn_provider_azurerm.data_factory_trigger_schedule import DataFactoryTriggerSchedule
+from cdktn_provider_azurerm.role_assignment import RoleAssignment
+from constructs import Construct
+
+from contract import FEED_INGEST_DATE_KEY, LAKE_FEEDS_FOLDER
+from stacks.modules.interfaces import Interfaces, Placement, StandardInterfaces
+
+INTEGRATION_RUNTIME = "ir-managed-vnet"
+LAKE_LINKED_SERVICE = "lake"
+LANDING_DATASET = "landing_feeds"
+BRONZE_DATASET = "bronze_feeds"
+INGEST_PIPELINE = "ingest_dealer_feeds"
+
+
+@dataclass(frozen=True)
+class FactoryGit:
+    """The repository the factory publishes to (`kind` "azure_devops" needs project and tenant)."""
+
+    kind: Literal["azure_devops", "github"]
+    account_name: str
+    repository_name: str
+    branch_name: str
+    root_folder: str
+    project_name: str | None = None
+    tenant_id: str | None = None
+
+
+@dataclass(frozen=True)
+class FeedCopy:
+    """What the pipeline moves: files matching `patterns` under `folder` of the `landing` filesystem."""
+
+    landing: str
+    folder: str
+    patterns: Sequence[str]
+    bronze: str
+
+
+@dataclass(frozen=True)
+class FeedSchedule:
+    frequency: str
+    interval: int
+    start_time: str
+
+
+def ingest_date_folder_expression() -> str:
+    """The sink folder, evaluated by Data Factory per run: feeds/ingest_date=YYYY-MM-DD of the trigger time
+    (a retried run keeps its trigger time, so it lands in the same partition)."""
+    prefix = f"{LAKE_FEEDS_FOLDER}/{FEED_INGEST_DATE_KEY}="
+    return f"@concat('{prefix}', formatDateTime(pipeline().TriggerTime, 'yyyy-MM-dd'))"
+
+
+def copy_activity(pattern: str, feeds: FeedCopy) -> dict[str, Any]:
+    """One binary copy per file pattern: bytes land unchanged in bronze (prep parses them), and each source
+    file is deleted once copied, so a feed file is ingested exactly once."""
+    label = pattern.rsplit(".", 1)[-1].title()
+    return {
+        "name": f"Move{label}Feeds",
+        "type": "Copy",
+        "policy": {"timeout": "0.02:00:00", "retry": 2, "retryIntervalInSeconds": 60},
+        "typeProperties": {
+            "source": {
+                "type": "BinarySource",
+                "storeSettings": {
+                    "type": "AzureBlobFSReadSettings",
+                    "recursive": True,
+                    "wildcardFolderPath": feeds.folder,
+                    "wildcardFileName": pattern,
+                    "deleteFilesAfterCompletion": True,
+                },
+                "formatSettings": {"type": "BinaryReadSettings"},
+            },
+            "sink": {
+                "type": "BinarySink",
+                "storeSettings": {"type": "AzureBlobFSWriteSettings", "copyBehavior": "PreserveHierarchy"},
+            },
+            "enableStaging": False,
+        },
+        "inputs": [{"referenceName": LANDING_DATASET, "type": "DatasetReference"}],
+        "outputs": [{
+            "referenceName": BRONZE_DATASET,
+            "type": "DatasetReference",
+            "parameters": {"folder": {"value": ingest_date_folder_expression(), "type": "Expression"}},
+        }],
+    }
+
+
+def _binary_location(filesystem: str, folder: dict[str, str] | str | None) -> str:
+    location: dict[str, Any] = {"type": "AzureBlobFSLocation", "fileSystem": filesystem}
+    if folder is not None:
+        location["folderPath"] = folder
+    return json.dumps({"location": location})
+
+
+class FeedIngestFactory(Construct):
+    """`factory` is the Data Factory; `pipeline` and `trigger` the scheduled feed move into bronze."""
+
+    def __init__(
+        self, scope: Construct, id_: str, *, placement: Placement, interfaces: Interfaces, name: str,
+        lake_account_id: str, lake_dfs_endpoint: str, feeds: FeedCopy, filesystem_ids: Mapping[str, str],
+        schedule: FeedSchedule,
+        public_network_access: bool, git: FactoryGit | None = None,
+    ) -> None:
+        super().__init__(scope, id_)
+        cmk = interfaces.customer_managed_key
+        self.factory = DataFactory(
+            self, "Factory",
+            name=name,
+            location=placement.location,
+            resource_group_name=placement.resource_group_name,
+            # The system identity reads and writes the lake; the encryption identity (with a key) unwraps it.
+            identity=DataFactoryIdentity(
+                type="SystemAssigned, UserAssigned", identity_ids=[cmk.user_assigned_identity.resource_id]
+            ) if cmk else DataFactoryIdentity(type="SystemAssigned"),
+            managed_virtual_network_enabled=True,
+            public_network_enabled=public_network_access,
+            # Versionless key URL: Data Factory then uses the key's latest version, so rotation needs no redeploy.
+            customer_managed_key_id=cmk.key_id if cmk else None,
+            customer_managed_key_identity_id=cmk.user_assigned_identity.resource_id if cmk else None,
+            vsts_configuration=DataFactoryVstsConfiguration(
+                account_name=git.account_name, project_name=git.project_name or "", tenant_id=git.tenant_id or "",
+                repository_name=git.repository_name, branch_name=git.branch_name, root_folder=git.root_folder,
+            ) if git and git.kind == "azure_devops" else None,
+            github_configuration=DataFactoryGithubConfiguration(
+                account_name=git.account_name, repository_name=git.repository_name, branch_name=git.branch_name,
+                root_folder=git.root_folder,
+            ) if git and git.kind == "github" else None,
+            tags=dict(placement.tags),
+        )
+        factory_id = self.factory.id
+        principal_id = self.factory.identity.principal_id
+        # Read and delete what was copied from landing; write bronze. Nothing else in the lake.
+        self.grants = [
+            RoleAssignment(
+                self, f"LakeAccess{filesystem.title()}",
+                scope=filesystem_ids[filesystem],  # the container resource itself, so the grant waits for it
+                role_definition_name="Storage Blob Data Contributor",
+                principal_id=principal_id,
+                principal_type="ServicePrincipal",
+            )
+            for filesystem in (feeds.landing, feeds.bronze)
+        ]
+        runtime = DataFactoryIntegrationRuntimeAzure(
+            self, "ManagedNetworkRuntime",
+            name=INTEGRATION_RUNTIME,
+            data_factory_id=factory_id,
+            location=self.factory.location,  # the factory's region: data never leaves it
+            virtual_network_enabled=True,
+            time_to_live_min=10,  # keep the runtime warm between the copies of one run
+        )
+        # Created pending: the lake owner approves the connection once (docs/deploy-readiness.md).
+        DataFactoryManagedPrivateEndpoint(
+            self, "LakePrivateEndpoint",
+            name="mpe-lake-dfs",
+            data_factory_id=factory_id,
+            target_resource_id=lake_account_id,
+            subresource_name="dfs",
+        )
+        lake = DataFactoryLinkedServiceDataLakeStorageGen2(
+            self, "LakeLinkedService",
+            name=LAKE_LINKED_SERVICE,
+            data_factory_id=factory_id,
+            url=lake_dfs_endpoint,
+            use_managed_identity=True,
+            integration_runtime_name=runtime.name,
+            description="The data lake, reached from the managed network with the factory's identity.",
+        )
+        # Binary datasets over the lake linked service: landing as a whole, bronze at a folder chosen per run.
+        landing, bronze = (
+            DataFactoryCustomDataset(
+                self, construct_id,
+                name=dataset_name,
+                data_factory_id=factory_id,
+                type="Binary",
+                linked_service=DataFactoryCustomDatasetLinkedService(name=lake.name),
+                parameters=parameters,
+                type_properties_json=_binary_location(filesystem, folder),
+            )
+            for construct_id, dataset_name, filesystem, folder, parameters in (
+                ("LandingDataset", LANDING_DATASET, feeds.landing, None, None),
+                ("BronzeDataset", BRONZE_DATASET, feeds.bronze,
+                 {"value": "@dataset().folder", "type": "Expression"}, {"folder": ""}),
+            )
+        )
+        self.pipeline = DataFactoryPipeline(
+            self, "IngestPipeline",
+            name=INGEST_PIPELINE,
+            data_factory_id=factory_id,
+            description="Moves dealer feed files from landing into bronze, partitioned by ingest date.",
+            concurrency=1,  # two overlapping runs would race for the same landing files
+            activities_json=json.dumps([copy_activity(pattern, feeds) for pattern in feeds.patterns]),
+            depends_on=[landing, bronze],
+        )
+        self.trigger = DataFactoryTriggerSchedule(
+            self, "Schedule",
+            name=f"{INGEST_PIPELINE}_schedule",
+            data_factory_id=factory_id,
+            pipeline_name=self.pipeline.name,
+            frequency=schedule.frequency,
+            interval=schedule.interval,
+            start_time=schedule.start_time,
+            time_zone="UTC",
+            activated=True,
+            depends_on=self.grants,
+        )
+        # With the public endpoint off, Studio (authoring in Git mode) and the data plane are reached privately.
+        StandardInterfaces(self, placement, interfaces).apply(
+            resource_id=factory_id, resource_name=name,
+            private_endpoint_subresources=() if public_network_access else ("dataFactory", "portal"),
+        )

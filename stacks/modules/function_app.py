@@ -1,0 +1,153 @@
+"""A Python function app on the Flex Consumption plan: its own managed identity, host and deployment storage
+reached with that identity, outbound traffic through a delegated VNet subnet, diagnostics to Log Analytics.
+
+Flex Consumption is the serverless plan Microsoft recommends for new apps that need VNet integration (the Linux
+Consumption plan has none). The site itself is an azapi resource: `azurerm_function_app_flex_consumption`
+(v4.81.0) always writes an `AzureWebJobsStorage` connection string with an empty account key, even with an
+identity-based `storage_authentication_type`, and the Functions host prefers that string over the
+`AzureWebJobsStorage__*` identity settings (hashicorp/terraform-provider-azurerm#29693).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+
+from cdktn_provider_azapi.resource import Resource as AzapiResource
+from cdktn_provider_azapi.resource import ResourceIdentity as AzapiResourceIdentity
+from cdktn_provider_azurerm.service_plan import ServicePlan
+from cdktn_provider_azurerm.storage_container import StorageContainer
+from constructs import Construct
+
+from stacks.modules.customer_managed_key import UserAssignedIdentityRef
+from stacks.modules.interfaces import Interfaces, Placement, RoleAssignment, StandardInterfaces
+from stacks.modules.storage import SecureStorageAccount
+
+SITE_API = "Microsoft.Web/sites@2024-04-01"
+DEPLOYMENT_CONTAINER = "app-package"
+
+
+def identity_connection(prefix: str, client_id: str, **endpoint: str) -> dict[str, str]:
+    """App settings of one identity-based connection: `<prefix>__<endpoint key>` plus the credential to use."""
+    settings = {f"{prefix}__{key}": value for key, value in endpoint.items()}
+    return {**settings, f"{prefix}__credential": "managedidentity", f"{prefix}__clientId": client_id}
+
+
+class FlexFunctionApp(Construct):
+    """`site` is the function app (azapi), `storage` its host storage; it runs as `identity`."""
+
+    def __init__(
+        self, scope: Construct, id_: str, *, placement: Placement, interfaces: Interfaces, resource_group_id: str,
+        name: str, plan_name: str, storage_name: str, identity: UserAssignedIdentityRef, subnet_id: str,
+        python_version: str,
+        app_settings: Mapping[str, str], maximum_instance_count: int, instance_memory_mb: int,
+        public_network_access: bool, api_client_id: str, tenant_id: str,
+    ) -> None:
+        super().__init__(scope, id_)
+        # Host storage (Event Hubs checkpoints, host keys) and the deployment package, all by identity:
+        # Blob Data Owner is the role the Functions host documents for AzureWebJobsStorage.
+        self.storage = SecureStorageAccount(
+            self, "Storage", placement=placement,
+            interfaces=dataclasses.replace(
+                interfaces,
+                role_assignments=(RoleAssignment(identity.principal_id, "Storage Blob Data Owner"),),
+            ),
+            name=storage_name,
+            # Only the app reaches it, through its VNet integration and the private endpoint, in every environment.
+            public_network_access=False,
+        )
+        account = self.storage.account
+        package = StorageContainer(
+            self, "DeploymentContainer", name=DEPLOYMENT_CONTAINER, storage_account_id=account.id,
+            container_access_type="private",
+        )
+        self.plan = ServicePlan(
+            self, "Plan",
+            name=plan_name,
+            location=placement.location,
+            resource_group_name=placement.resource_group_name,
+            os_type="Linux",
+            sku_name="FC1",  # Flex Consumption
+            # Instances spread over availability zones (the provider allows it for FC1; storage is zone-redundant).
+            zone_balancing_enabled=True,
+            tags=dict(placement.tags),
+        )
+        client_id = identity.client_id
+        settings = {
+            **identity_connection("AzureWebJobsStorage", client_id, accountName=account.name),
+            **app_settings,
+        }
+        self.site = AzapiResource(
+            self, "Site",
+            type=SITE_API,
+            name=name,
+            parent_id=resource_group_id,
+            location=placement.location,
+            identity=[AzapiResourceIdentity(type="UserAssigned", identity_ids=[identity.resource_id])],
+            body={
+                "kind": "functionapp,linux",
+                "properties": {
+                    "serverFarmId": self.plan.id,
+                    "httpsOnly": True,
+                    "publicNetworkAccess": "Enabled" if public_network_access else "Disabled",
+                    "virtualNetworkSubnetId": subnet_id,
+                    "keyVaultReferenceIdentity": identity.resource_id,
+                    "functionAppConfig": {
+                        "deployment": {"storage": {
+                            "type": "blobContainer",
+                            "value": f"{account.primary_blob_endpoint}{DEPLOYMENT_CONTAINER}",
+                            "authentication": {
+                                "type": "UserAssignedIdentity", "userAssignedIdentityResourceId": identity.resource_id,
+                            },
+                        }},
+                        "runtime": {"name": "python", "version": python_version},
+                        "scaleAndConcurrency": {
+                            "maximumInstanceCount": maximum_instance_count, "instanceMemoryMB": instance_memory_mb,
+                        },
+                    },
+                    "siteConfig": {
+                        "minTlsVersion": "1.2",
+                        "scmMinTlsVersion": "1.2",
+                        "ftpsState": "Disabled",
+                        "http20Enabled": True,
+                        "appSettings": [{"name": key, "value": value} for key, value in sorted(settings.items())],
+                    },
+                },
+            },
+            tags=dict(placement.tags),
+            depends_on=[package, *self.storage.standard.granted],
+        )
+        # Deployments authenticate with Entra ID (the pipeline's identity); publishing passwords stay off.
+        for kind in ("ftp", "scm"):
+            AzapiResource(
+                self, f"BasicAuth{kind.title()}",
+                type="Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01",
+                name=kind,
+                parent_id=self.site.id,
+                body={"properties": {"allow": False}},
+            )
+        # App Service Authentication in front of every HTTP function: a caller needs an Entra ID token for the
+        # API's app registration; anything else gets 401 before the Python worker sees it.
+        AzapiResource(
+            self, "Authentication",
+            type="Microsoft.Web/sites/config@2024-04-01",
+            name="authsettingsV2",
+            parent_id=self.site.id,
+            body={"properties": {
+                "platform": {"enabled": True},
+                "globalValidation": {"requireAuthentication": True, "unauthenticatedClientAction": "Return401"},
+                "httpSettings": {"requireHttps": True},
+                "identityProviders": {"azureActiveDirectory": {
+                    "enabled": True,
+                    "registration": {
+                        "clientId": api_client_id, "openIdIssuer": f"https://sts.windows.net/{tenant_id}/v2.0",
+                    },
+                    "validation": {"allowedAudiences": [f"api://{api_client_id}"]},
+                }},
+                "login": {"tokenStore": {"enabled": False}},
+            }},
+        )
+        StandardInterfaces(self, placement, dataclasses.replace(interfaces, role_assignments=())).apply(
+            resource_id=self.site.id, resource_name=name,
+            private_endpoint_subresources=() if public_network_access else ("sites",),
+        )

@@ -1,0 +1,76 @@
+"""Event Hubs Capture into bronze: the capture block passes azurerm v4.81.0's schema checks
+(internal/services/eventhub/eventhub_resource.go, validate/eventhub_archive.go), and the identity, role and
+network exception Microsoft Learn names for identity-based capture are all there."""
+
+from __future__ import annotations
+
+import pytest
+
+import contract as c
+
+pytestmark = pytest.mark.xdist_group("stacks")
+
+ENVS = ["dev", "prod"]
+# validate.ValidateEventHubArchiveNameFormat: every one of these must appear, in any order.
+ARCHIVE_TOKENS = ("{Namespace}", "{EventHub}", "{PartitionId}", "{Year}", "{Month}", "{Day}", "{Hour}", "{Minute}",
+                  "{Second}")
+
+
+def test_archive_name_format_has_every_token_the_provider_requires():
+    assert all(token in c.CAPTURE_ARCHIVE_NAME_FORMAT for token in ARCHIVE_TOKENS)
+    assert c.CAPTURE_ARCHIVE_NAME_FORMAT.startswith(f"{c.LAKE_CAPTURE_FOLDER}/")
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_capture_writes_avro_to_bronze_with_the_namespace_identity(synth, env):
+    hub = synth.one(f"{env}-data", "azurerm_eventhub")
+    capture = hub["capture_description"]
+    assert capture["enabled"] is True
+    assert capture["encoding"] in {"Avro", "AvroDeflate"}
+    assert 60 <= capture["interval_in_seconds"] <= 900  # IntBetween(60, 900)
+    assert 10485760 <= capture.get("size_limit_in_bytes", 314572800) <= 524288000
+    destination = capture["destination"]
+    assert destination["name"] == "EventHubArchive.AzureBlockBlob"  # the only value StringInSlice accepts
+    assert destination["blob_container_name"] == "bronze"
+    assert destination["archive_name_format"] == c.CAPTURE_ARCHIVE_NAME_FORMAT
+    assert "DataLake_Storage_Account" in destination["storage_account_id"]
+    # SystemAssigned needs no storage_authentication_id (required only for UserAssigned) but needs the
+    # namespace's identity enabled (docs/r/eventhub.html.markdown note).
+    assert destination["storage_authentication_type"] == "SystemAssigned"
+    assert "storage_authentication_id" not in destination
+    namespace = synth.one(f"{env}-data", "azurerm_eventhub_namespace")
+    assert namespace["identity"]["type"] == "SystemAssigned"
+    assert namespace["sku"] in {"Standard", "Premium"}  # Capture is not offered on Basic
+
+
+def _container_of(synth, stack: str, scope: str) -> str:
+    """The container a grant is scoped to: a `${azurerm_storage_container.<key>.id}` reference or an id string."""
+    containers = synth.stack(stack)["resource"].get("azurerm_storage_container", {})
+    key = scope.removeprefix("${azurerm_storage_container.").removesuffix(".id}")
+    return containers[key]["name"] if key in containers else scope.rsplit("/", 1)[-1]
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_capture_identity_is_a_bronze_contributor_before_capture_is_enabled(synth, env):
+    grants = [g for g in synth.resources(f"{env}-data", "azurerm_role_assignment")
+              if "azurerm_eventhub_namespace." in g["principal_id"]]
+    assert len(grants) == 1
+    grant = grants[0]
+    assert grant["role_definition_name"] == "Storage Blob Data Contributor"
+    assert _container_of(synth, f"{env}-data", grant["scope"]) == "bronze"
+    hub = synth.one(f"{env}-data", "azurerm_eventhub")
+    assert hub["depends_on"] == ["azurerm_role_assignment.StreamIngest_CaptureWriter_C295D5C4"]
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_lake_admits_the_namespace_through_its_firewall(synth, env):
+    """Capture is a trusted service acting with the namespace's identity: the lake keeps the AzureServices bypass
+    and names the namespace in a resource-instance rule; in a private environment nothing else gets in."""
+    lake = next(a for a in synth.resources(f"{env}-data", "azurerm_storage_account") if a["is_hns_enabled"])
+    rules = lake["network_rules"]
+    assert "AzureServices" in rules["bypass"] and rules["default_action"] == "Deny"
+    assert [a["endpoint_resource_id"] for a in rules["private_link_access"]] == [
+        "${azurerm_eventhub_namespace.StreamIngest_Namespace_C23BCC2B.id}"
+    ]
+    if env == "prod":
+        assert "ip_rules" not in rules and "virtual_network_subnet_ids" not in rules

@@ -1,0 +1,67 @@
+"""The feed-ingest factory as configured per environment: what the YAML may ask for, and what it gets."""
+
+import pytest
+import yaml
+
+from stacks.config import ENVIRONMENTS_DIR, ConfigError, load_environment
+
+pytestmark = pytest.mark.xdist_group("stacks")
+
+
+def _write_env(tmp_path, name, change):
+    data = yaml.safe_load((ENVIRONMENTS_DIR / f"{name}.yaml").read_text())
+    change(data)
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+@pytest.mark.parametrize("kind", ["http", "sftp"])
+def test_feed_sources_the_blueprint_does_not_provision_are_refused_by_name(tmp_path, kind):
+    path = _write_env(tmp_path, "dev", lambda d: d["data_factory"]["source"].update(type=kind))
+    with pytest.raises(ConfigError) as error:
+        load_environment(path)
+    message = str(error.value)
+    assert str(path) in message and "key 'data_factory.source'" in message
+    assert f"feed source type '{kind}' is not provisioned" in message and "landing_container" in message
+
+
+def test_a_production_environment_without_git_is_refused(tmp_path):
+    path = _write_env(tmp_path, "prod", lambda d: d["data_factory"].pop("git"))
+    with pytest.raises(ConfigError, match="data_factory.git is required when lock_stateful_resources is true"):
+        load_environment(path)
+
+
+def test_azure_devops_git_needs_its_project_and_tenant(tmp_path):
+    path = _write_env(tmp_path, "prod", lambda d: d["data_factory"]["git"].pop("tenant_id"))
+    with pytest.raises(ConfigError, match=r"key 'data_factory.git': .*needs project_name and tenant_id"):
+        load_environment(path)
+
+
+def test_schedule_frequency_is_one_data_factory_knows(tmp_path):
+    path = _write_env(tmp_path, "dev", lambda d: d["data_factory"]["schedule"].update(frequency="Fortnight"))
+    with pytest.raises(ConfigError, match=r"key 'data_factory.schedule.frequency'"):
+        load_environment(path)
+
+
+def test_customer_managed_key_follows_the_environment(synth):
+    prod = synth.one("prod-data", "azurerm_data_factory")
+    assert "KeyStorage" in prod["customer_managed_key_id"]
+    assert "IdentityEncryption" in prod["customer_managed_key_identity_id"]
+    assert "customer_managed_key_id" not in synth.one("dev-data", "azurerm_data_factory")
+
+
+def test_factory_sends_its_logs_and_metrics_to_log_analytics(synth):
+    settings = synth.resources("dev-data", "azurerm_monitor_diagnostic_setting")
+    factory = [s for s in settings if "azurerm_data_factory." in s["target_resource_id"]]
+    assert len(factory) == 1
+    assert factory[0]["enabled_log"] == [{"category_group": "allLogs"}]
+    assert factory[0]["enabled_metric"] == [{"category": "AllMetrics"}]
+
+
+def test_schedule_comes_from_the_environment(synth):
+    trigger = synth.one("dev-data", "azurerm_data_factory_trigger_schedule")
+    schedule = load_environment(ENVIRONMENTS_DIR / "dev.yaml").data_factory.schedule
+    assert (trigger["frequency"], trigger["interval"], trigger["start_time"]) == (
+        schedule.frequency, schedule.interval, schedule.start_time
+    )

@@ -1,0 +1,40 @@
+"""The functions stack: deployed after everything it reads, wired to the contract's names."""
+
+import json
+
+import pytest
+
+import contract as c
+
+pytestmark = pytest.mark.xdist_group("stacks")
+
+
+def test_functions_stack_deploys_after_foundation_data_ml_and_global_data(synth):
+    manifest = json.loads((synth.root / "manifest.json").read_text())["stacks"]
+    deps = set(manifest["prod-functions"]["dependencies"])
+    assert {"prod-foundation", "prod-data", "prod-ml", "prod-global-data"} <= deps
+    assert not any("functions" in d for name, entry in manifest.items() for d in entry["dependencies"])
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_settings_name_the_contract_containers_and_hub(synth, env):
+    site = next(r for r in synth.resources(f"{env}-functions", "azapi_resource")
+                if r["type"].startswith("Microsoft.Web/sites@"))
+    settings = {s["name"]: s["value"] for s in site["body"]["properties"]["siteConfig"]["appSettings"]}
+    assert settings[c.SETTING_COSMOS_DATABASE] == c.COSMOS_DATABASE
+    assert settings[c.SETTING_HISTORY_CONTAINER] == c.HISTORY_CONTAINER
+    assert settings[c.SETTING_SCORING_MODE] == "local"
+
+
+def test_host_storage_is_private_in_every_environment(synth):
+    for env in ("dev", "prod"):
+        account = synth.one(f"{env}-functions", "azurerm_storage_account")
+        assert account["public_network_access_enabled"] is False
+        assert account["shared_access_key_enabled"] is False
+        endpoints = synth.resources(f"{env}-functions", "azurerm_private_endpoint")
+        assert "blob" in {e["private_service_connection"]["subresource_names"][0] for e in endpoints}
+
+
+def test_remote_scoring_is_off_so_no_workspace_role_is_granted(synth):
+    roles = {r["role_definition_name"] for r in synth.resources("prod-functions", "azurerm_role_assignment")}
+    assert "AzureML Data Scientist" not in roles
