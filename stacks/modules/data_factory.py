@@ -176,7 +176,6 @@ class FeedIngestFactory(Construct):
             data_factory_id=factory_id,
             location=self.factory.location,  # the factory's region: data never leaves it
             virtual_network_enabled=True,
-            time_to_live_min=10,  # keep the runtime warm between the copies of one run
         )
         # Created pending: the lake owner approves the connection once (docs/deploy-readiness.md).
         DataFactoryManagedPrivateEndpoint(
