@@ -128,8 +128,7 @@ class FeedIngestFactory(Construct):
     def __init__(
         self, scope: Construct, id_: str, *, placement: Placement, interfaces: Interfaces, name: str,
         lake_account_id: str, lake_dfs_endpoint: str, feeds: FeedCopy, filesystem_ids: Mapping[str, str],
-        schedule: FeedSchedule,
-        public_network_access: bool, git: FactoryGit | None = None,
+        schedule: FeedSchedule, public_network_access: bool, git: FactoryGit | None = None,
     ) -> None:
         super().__init__(scope, id_)
         cmk = interfaces.customer_managed_key
