@@ -95,4 +95,5 @@ class MlStack(PlatformStack):
             location=config.location,
             identity_id=ml_identity.id,
             key_vault_id=foundation.key_vault.vault.id,  # holds the inference router's TLS certificate
+            waits_for=self.workspace.service_identity_grants,
         )

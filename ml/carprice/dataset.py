@@ -85,6 +85,7 @@ class DeclarationSpec(_Strict):
     level_column: str | None = None  # a category whose out-of-fold mean target the model learns
     engineered: dict[Annotated[str, Field(pattern=NAME)], str] = Field(default_factory=dict)
     grouped_evaluation: GroupSpec | None = None
+    summary: tuple[str, ...] | None = None  # the columns a listing of rows shows (default: the first 4 required)
 
 
 class RowError(BaseModel):
@@ -163,6 +164,11 @@ class Dataset:
     def numeric(self) -> tuple[str, ...]:
         """Columns the model reads as numbers (booleans as 0/1), in declaration order."""
         return tuple(c.name for c in self.columns if not c.is_category)
+
+    @cached_property
+    def summary(self) -> tuple[Column, ...]:
+        names = self.spec.summary or self.required[:4]
+        return tuple(self.by_name[n] for n in names)
 
     @cached_property
     def id_columns(self) -> tuple[str, ...]:
@@ -322,6 +328,9 @@ def from_mapping(raw: Mapping[str, Any], origin: str) -> Dataset:
         for name in spec.grouped_evaluation.columns:
             if name not in names:
                 raise DatasetError(f"{where}: grouped_evaluation.columns: {name!r} is not a declared column")
+    for name in spec.summary or ():
+        if name not in names:
+            raise DatasetError(f"{where}: summary: {name!r} is not a declared column")
     clash = sorted(set(spec.engineered) & names)
     if clash:
         raise DatasetError(f"{where}: engineered.{clash[0]}: the name is already a column")

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from cdktn import Fn, TerraformResource, TerraformStack
+from cdktn import Fn, TerraformResource
 from cdktn_provider_azapi.resource import Resource as AzapiResource
 from cdktn_provider_azapi.resource import ResourceIdentity as AzapiResourceIdentity
 from cdktn_provider_azurerm.data_azurerm_key_vault_certificate_data import DataAzurermKeyVaultCertificateData
@@ -41,13 +41,13 @@ from cdktn_provider_azurerm.monitor_data_collection_rule import (
 )
 from cdktn_provider_azurerm.monitor_data_collection_rule_association import MonitorDataCollectionRuleAssociation
 from cdktn_provider_azurerm.role_assignment import RoleAssignment
-from cdktn_provider_time.provider import TimeProvider
 from cdktn_provider_time.sleep import Sleep
 from constructs import Construct
 
 from stacks.config import Aks, InferenceTls
 from stacks.modules.customer_managed_key import CustomerManagedKey
 from stacks.modules.interfaces import Interfaces, Placement, StandardInterfaces
+from stacks.modules.propagation import after_grants
 
 
 class InferenceCluster(Construct):
@@ -102,6 +102,9 @@ class InferenceCluster(Construct):
             ),
             disk_encryption_set_id=self.disk_encryption_set.id if self.disk_encryption_set else None,
             private_cluster_enabled=sizes.private_cluster,
+            # Azure ML does not support a private cluster reached by its public FQDN (Learn:
+            # how-to-secure-kubernetes-inferencing-environment).
+            private_cluster_public_fqdn_enabled=False,
             # A public API server must admit Azure ML's control plane too, or the extension cannot deploy pods.
             api_server_access_profile=None if sizes.private_cluster else KubernetesClusterApiServerAccessProfile(
                 authorized_ip_ranges=[*allowed_ip_ranges, *sizes.azureml_control_plane_ip_ranges]
@@ -227,7 +230,7 @@ class InferenceCluster(Construct):
 
     def attach_to_workspace(
         self, *, workspace_id: str, compute_name: str, location: str, identity_id: str, key_vault_id: str,
-        namespace: str = "azureml",
+        waits_for: Sequence[TerraformResource] = (), namespace: str = "azureml",
     ) -> AzapiResource:
         """Install the Azure ML extension and register the cluster as the workspace's Kubernetes compute.
 
@@ -275,7 +278,7 @@ class InferenceCluster(Construct):
                     "disableLocalAuth": True,
                 }
             },
-            depends_on=[extension, self.user_pool],
+            depends_on=[extension, self.user_pool, *waits_for],
         )
 
 
@@ -286,10 +289,7 @@ class InferenceCluster(Construct):
             self, "InferenceTlsCertificateUser", scope=key_vault_id, role_definition_name="Key Vault Certificate User",
             principal_id=self._deployer_object_id,
         )
-        stack = TerraformStack.of(self)
-        if stack.node.try_find_child("time") is None:
-            TimeProvider(stack, "time")
-        return Sleep(self, "InferenceTlsCertificateUserPropagation", create_duration="120s", depends_on=[grant])
+        return after_grants(self, "InferenceTlsCertificateUserPropagation", [grant])
 
 
 def azureml_extension_settings(

@@ -31,6 +31,7 @@ from constructs import Construct
 from stacks.modules.container_registry import ContainerRegistry
 from stacks.modules.interfaces import Interfaces, Placement, RoleAssignment, StandardInterfaces
 from stacks.modules.key_vault import KeyVault
+from stacks.modules.propagation import after_grants
 from stacks.modules.storage import SecureStorageAccount
 
 
@@ -104,7 +105,10 @@ class MlWorkspace(Construct):
             container_registry_id=self.registry.registry.id,
             key_vault_id=self.key_vault.vault.id,
             application_insights_id=application_insights_id,
-            identity=MachineLearningWorkspaceIdentity(type="UserAssigned", identity_ids=[identity_id]),
+            # The user-assigned identity does the work; the system-assigned one is what a firewalled storage
+            # account admits as a resource instance, and what attaching AKS to an HBI workspace needs
+            # (Learn: how-to-secure-kubernetes-inferencing-environment).
+            identity=MachineLearningWorkspaceIdentity(type="SystemAssigned, UserAssigned", identity_ids=[identity_id]),
             primary_user_assigned_identity=identity_id,
             # Shared keys are off on the workspace storage, so the workspace reaches it with its identity.
             # The provider accepts "AccessKey" or "Identity", case-sensitive.
@@ -117,12 +121,22 @@ class MlWorkspace(Construct):
             # The registry is private: Azure ML cannot build images with ACR Tasks, the cluster builds them.
             image_build_compute_name=image_build_compute_name,
             tags=dict(placement.tags),
-            depends_on=grants,
+            # Creating the workspace checks its identity's access to what it links.
+            depends_on=[after_grants(self, "GrantsPropagation", grants)],
         )
         StandardInterfaces(self, placement, interfaces).apply(
             resource_id=self.workspace.id, resource_name=name, private_endpoint_subresources=["amlworkspace"],
             stateful=True,
         )
+        # What the Kubernetes compute attach waits for (Learn: how-to-secure-kubernetes-inferencing-environment).
+        self.service_identity_grants = [
+            AzRoleAssignment(
+                self, f"ServiceIdentity{role.replace(' ', '')}", scope=self.storage.account.id,
+                role_definition_name=role, principal_id=self.workspace.identity.principal_id,
+                principal_type="ServicePrincipal",
+            )
+            for role in ("Storage Blob Data Contributor", "Storage Account Contributor")
+        ]
 
     def _grant(self, id_: str, scope: str, role: str) -> AzRoleAssignment:
         return AzRoleAssignment(

@@ -177,3 +177,26 @@ def test_a_public_api_server_admits_the_team_and_the_azure_ml_control_plane():
 ])
 def test_local_disk_follows_the_azure_size_naming(size, local):
     assert local_disk_gib(size) == local
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_aks_attach_to_the_hbi_workspace_waits_for_its_system_identity_on_storage(synth, env):
+    # Learn how-to-secure-kubernetes-inferencing-environment: attaching AKS to an HBI workspace needs a
+    # system-assigned identity with Storage Blob Data Contributor and Storage Account Contributor.
+    stack = synth.stack(f"{env}-ml")
+    workspace_key, workspace = next(iter(stack["resource"]["azurerm_machine_learning_workspace"].items()))
+    assert workspace["high_business_impact"] is True
+    assert workspace["identity"]["type"] == "SystemAssigned, UserAssigned"
+    service_identity = f"${{azurerm_machine_learning_workspace.{workspace_key}.identity[0].principal_id}}"
+    grants = {key: g for key, g in stack["resource"]["azurerm_role_assignment"].items()
+              if g["principal_id"] == service_identity}
+    assert sorted(g["role_definition_name"] for g in grants.values()) == [
+        "Storage Account Contributor", "Storage Blob Data Contributor"]
+    compute = synth.one(f"{env}-ml", "azapi_resource")
+    assert {f"azurerm_role_assignment.{key}" for key in grants} <= set(compute["depends_on"])
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_a_private_cluster_has_no_public_fqdn(synth, env):
+    # Learn how-to-secure-kubernetes-inferencing-environment: a private cluster's public FQDN isn't supported.
+    assert synth.one(f"{env}-ml", "azurerm_kubernetes_cluster")["private_cluster_public_fqdn_enabled"] is False

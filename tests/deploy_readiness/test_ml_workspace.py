@@ -71,7 +71,10 @@ def test_workspace_identity_holds_the_documented_roles_before_the_workspace_exis
     assert _ml_grants_on(synth, stack, "application_insights") == ["Contributor", "Monitoring Metrics Publisher"]
     assert _ml_grants_on(synth, stack, "azurerm_machine_learning_workspace.Workspace") == ["Contributor"]
     workspace = synth.one(stack, "azurerm_machine_learning_workspace")
-    waits_for = set(workspace["depends_on"])
+    [wait_ref] = workspace["depends_on"]
+    wait = synth.stack(stack)["resource"]["time_sleep"][wait_ref.removeprefix("time_sleep.")]
+    assert wait["create_duration"] == "180s"  # RBAC propagation, as the AVM modules wait
+    waits_for = set(wait["depends_on"])
     for key, grant in _grants(synth, stack).items():
         if ML_PRINCIPAL in grant["principal_id"] and "machine_learning_workspace" not in grant["scope"]:
             assert f"azurerm_role_assignment.{key}" in waits_for, f"workspace does not wait for {key}"

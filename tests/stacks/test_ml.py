@@ -10,7 +10,7 @@ def test_workspace_public_access_follows_the_environment(synth, env, public):
     workspace = synth.one(f"{env}-ml", "azurerm_machine_learning_workspace")
     assert workspace["public_network_access_enabled"] is public
     assert workspace["storage_account_access_type"] == "Identity"
-    assert workspace["identity"]["type"] == "UserAssigned"
+    assert workspace["identity"]["type"] == "SystemAssigned, UserAssigned"
     for link in ("key_vault_id", "application_insights_id", "storage_account_id", "container_registry_id"):
         assert workspace[link].startswith("${"), f"{link} must reference a resource"
 

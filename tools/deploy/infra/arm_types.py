@@ -56,6 +56,11 @@ ARM_TYPES: dict[str, ArmType] = {
     "azurerm_dev_center": ArmType("Microsoft.DevCenter/devcenters"),
     "azurerm_dev_center_project": ArmType("Microsoft.DevCenter/projects"),
     "azurerm_managed_devops_pool": ArmType("Microsoft.DevOpsInfrastructure/pools"),
+    "azurerm_application_gateway": ArmType("Microsoft.Network/applicationGateways"),
+    "azurerm_web_application_firewall_policy": ArmType(
+        "Microsoft.Network/ApplicationGatewayWebApplicationFirewallPolicies"
+    ),
+    "azurerm_monitor_data_collection_rule": ArmType("Microsoft.Insights/dataCollectionRules"),
 }
 # azapi_resource carries its ARM type in `type` ("<type>@<api version>") and its parent in `parent_id`.
 AZAPI_RESOURCE = "azapi_resource"

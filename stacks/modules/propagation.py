@@ -1,0 +1,27 @@
+"""A wait after role assignments: Azure RBAC takes minutes to apply a new grant everywhere, so whatever uses
+it right away (a data-plane read, a service validating its identity's access) waits first, as the Azure
+Verified Modules do with `time_sleep`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from cdktn import Fn, TerraformResource, TerraformStack
+from cdktn_provider_time.provider import TimeProvider
+from cdktn_provider_time.sleep import Sleep
+from constructs import Construct
+
+ROLE_PROPAGATION_WAIT = "180s"
+
+
+def after_grants(scope: Construct, id_: str, grants: Sequence[TerraformResource]) -> Sleep:
+    """A sleep that ends `ROLE_PROPAGATION_WAIT` after `grants` exist, and runs again when one is replaced."""
+    stack = TerraformStack.of(scope)
+    if stack.node.try_find_child("time") is None:
+        TimeProvider(stack, "time")
+    return Sleep(
+        scope, id_,
+        create_duration=ROLE_PROPAGATION_WAIT,
+        triggers={"role_assignments": Fn.join(",", [grant.get_string_attribute("id") for grant in grants])},
+        depends_on=list(grants),
+    )
