@@ -28,6 +28,7 @@ from stacks.modules.interfaces import (
     RoleAssignment,
     all_private_dns_zones,
     regional_private_dns_zones,
+    regional_zone_ids,
 )
 from stacks.modules.key_vault import KeyVault
 from stacks.modules.monitoring import Monitoring
@@ -114,7 +115,9 @@ class FoundationStack(PlatformStack):
         )
         self.private_links: dict[str, PrivateLink] = {config.location: self.private_link}
         for region in net.regions:
-            self.private_links[region] = self._regional_private_link(region, networks[region], linked[region])
+            self.private_links[region] = self._regional_private_link(
+                region, networks[region], linked[region], zones.zone_ids
+            )
         self.subnet_ids = {key: subnet.id for key, subnet in self.network.subnets.items()}
 
         self.identities = {
@@ -188,7 +191,9 @@ class FoundationStack(PlatformStack):
             return []
         return [SubnetSpec(GATEWAY_SUBNET, prefix, inbound=GATEWAY_INBOUND, default_outbound_access=True)]
 
-    def _regional_private_link(self, region: str, network: Network, vnet_id: str) -> PrivateLink:
+    def _regional_private_link(
+        self, region: str, network: Network, vnet_id: str, primary_zone_ids: dict[str, str]
+    ) -> PrivateLink:
         """The region's own copy of the zones it resolves to its own endpoints. A zone name exists once per
         resource group, so the copies live in a small DNS-only resource group of the region."""
         key = region.title()
@@ -202,7 +207,8 @@ class FoundationStack(PlatformStack):
             zones=regional_private_dns_zones(), linked_networks={region: vnet_id},
         )
         return PrivateLink(
-            subnet_id=network.subnets[PRIVATE_ENDPOINT_SUBNET].id, dns_zone_ids=zones.zone_ids, location=region
+            subnet_id=network.subnets[PRIVATE_ENDPOINT_SUBNET].id,
+            dns_zone_ids=regional_zone_ids(primary_zone_ids, zones.zone_ids), location=region,
         )
 
     def _gateway_certificate_grants(self) -> tuple[RoleAssignment, ...]:

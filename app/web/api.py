@@ -11,7 +11,7 @@ from pydantic import BaseModel
 
 from app.records import Prediction
 from app.service import PredictionService
-from app.web.errors import INVALID_QUERY, documented, error_response, one_error
+from app.web.errors import INVALID_PARAMETERS, documented, error_response, one_error
 from ml.carprice.schema import LEVEL_COLUMN, LevelValue
 
 router = APIRouter(prefix="/api", tags=["predictions"])
@@ -37,7 +37,7 @@ def service_of(request: Request) -> PredictionService:
 
 @router.get(
     "/predictions", response_model=PredictionPage, summary="Prediction history, newest first",
-    responses=INVALID_QUERY,
+    responses=INVALID_PARAMETERS,
 )
 async def list_predictions(
     request: Request,
@@ -51,8 +51,19 @@ async def list_predictions(
 
 
 @router.get(
+    "/predictions/{prediction_id}", response_model=Prediction, summary="One prediction, by the id POST returned",
+    responses={**INVALID_PARAMETERS, **documented(404, "No prediction with this id")},
+)
+async def read_prediction(request: Request, prediction_id: str) -> Response:
+    prediction = await service_of(request).prediction(prediction_id)
+    if prediction is None:
+        return error_response(404, one_error("No such prediction.", "prediction_id", "no prediction has this id"))
+    return Response(prediction.model_dump_json(), media_type="application/json")
+
+
+@router.get(
     "/batch-results", response_model=BatchResults, summary="Precomputed prices from the last batch scoring run",
-    responses={**INVALID_QUERY, **documented(503, "The results store is unreachable; retry later")},
+    responses={**INVALID_PARAMETERS, **documented(503, "The results store is unreachable; retry later")},
 )
 async def list_batch_results(
     request: Request,

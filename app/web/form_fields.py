@@ -4,6 +4,7 @@ into the JSON-shaped dict that parse_row validates (so the page and the API reje
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 
@@ -94,3 +95,17 @@ def form_to_row(form: dict[str, str]) -> tuple[dict, list[RowError]]:
             continue
         row[field.name] = int(number) if field.integer and number.is_integer() else number
     return row, errors
+
+
+def describe_row(row: Mapping[str, object]) -> tuple[str, str]:
+    """(title, details) a person recognises a row by, from the declaration's summary columns: the first two
+    make the title ("Audi sedan"), the rest the details with their units ("gas · 109 cu in · 102 hp")."""
+    parts = []
+    for column in DATASET.summary:
+        text = cell(row.get(column.name), column.name)
+        if text and column.unit_short and not column.values:
+            text = f"{text} {column.unit_short}"
+        parts.append(text)
+    head, rest = parts[:2], parts[2:]
+    title = " ".join(p if i == 0 else p.lower() for i, p in enumerate(head) if p) or DATASET.spec.title
+    return title, " · ".join(p.lower() if p and not p[0].isdigit() else p for p in rest if p)

@@ -23,9 +23,10 @@ from typing import Any
 
 import contract
 from ml.carprice.batch import OUTPUT_FILE
-from ml.carprice.schema import DATASET, LEVEL_COLUMN, NUMERIC_FEATURES
+from ml.carprice.schema import LEVEL_COLUMN, NUMERIC_FEATURES
 
-PARTITION = contract.BATCH_PARTITION_KEY.removeprefix("/")
+BATCH_PARTITION_FIELD = contract.BATCH_PARTITION_KEY.lstrip("/")
+
 _NUMBERS = (*NUMERIC_FEATURES, "price", "price_low", "price_high")
 _ID_UNSAFE = re.compile(r"[/\\?#\s]+")  # characters Cosmos DB does not allow in an id
 
@@ -92,8 +93,8 @@ def to_documents(rows: list[dict], run_id: str | None = None) -> tuple[list[dict
         doc |= {
             "id": _ID_UNSAFE.sub("_", f"{car_id}.{row.get('model_version') or model_version}"),
             "car_id": car_id,
-            # The partition key: the level column's value, as in the app's records (a string even for a bad row).
-            PARTITION: (row.get(LEVEL_COLUMN) if LEVEL_COLUMN else DATASET.name) or "unknown",
+            # the partition key must be a string even for a bad row
+            BATCH_PARTITION_FIELD: (row.get(LEVEL_COLUMN) if LEVEL_COLUMN else None) or "unknown",
             "run_id": run_id,
             "scored_at": scored_at,
             "row_scored_at": row.get("scored_at"),

@@ -50,11 +50,22 @@ PRIVATE_DNS_ZONES: dict[str, tuple[str, ...]] = {
 # What each app region reaches through endpoints of its own, so an outage of one region's network leaves the
 # others serving: Cosmos DB, Key Vault (Key Vault references, the gateway's certificate) and its web app.
 REGIONAL_SUBRESOURCES = ("Sql", "vault", "sites", "sites-staging")
+# Of those, the ones of a resource shared by every region: one name must resolve to a different endpoint in
+# each region, and a zone holds one answer per name, so each extra region keeps its own copy of their zones.
+# A web app is regional (its own name), so every region's app records share the primary zone.
+SHARED_ACROSS_REGIONS = ("Sql", "vault")
 
 
 def regional_private_dns_zones() -> list[str]:
     """Zones of which every extra app region keeps its own copy (same name, its own endpoints' records)."""
-    return sorted({zone for sub in REGIONAL_SUBRESOURCES for zone in PRIVATE_DNS_ZONES[sub]})
+    return sorted({zone for sub in SHARED_ACROSS_REGIONS for zone in PRIVATE_DNS_ZONES[sub]})
+
+
+def regional_zone_ids(primary: Mapping[str, str], copies: Mapping[str, str]) -> dict[str, str]:
+    """The zones an extra region's endpoints register in: its copies, and the primary zones of the other
+    regional subresources."""
+    shared = {zone for sub in REGIONAL_SUBRESOURCES for zone in PRIVATE_DNS_ZONES[sub]} - set(copies)
+    return {**{zone: primary[zone] for zone in sorted(shared)}, **copies}
 
 
 # Azure RBAC grants take minutes to reach a service's data plane ("Troubleshoot Azure RBAC", Microsoft Learn:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -44,7 +45,10 @@ def model_dir() -> Path:
 
     Kept under the pytest temp root (not one run's basetemp) so repeated `make test` runs reuse it;
     a file lock makes concurrent xdist workers build it once."""
-    cache = Path(tempfile.gettempdir()) / f"pytest-of-{os.environ.get('USER', 'user')}" / "carprice-app-model"
+    # One cache per checkout: checkouts with different ML code never evict each other's model.
+    checkout = hashlib.sha256(str(ROOT).encode()).hexdigest()[:12]
+    pytest_root = Path(tempfile.gettempdir()) / f"pytest-of-{os.environ.get('USER', 'user')}"
+    cache = pytest_root / f"carprice-app-model-{checkout}"
     cache.mkdir(parents=True, exist_ok=True)
     target = cache / _model_inputs_digest()
     with (cache / ".lock").open("w") as lock:
@@ -91,6 +95,13 @@ def api(model_dir: Path, cosmos: CosmosEmulator, tmp_path_factory: pytest.TempPa
     )
     with TestClient(create_app(settings)) as client:
         yield client
+
+
+def submit_form(client: TestClient, form: dict[str, str]) -> object:
+    """POST the predictor form as a browser does: from the page, with the page's CSRF token and cookie."""
+    page = client.get("/").text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+    return client.post("/", data={**form, "csrf_token": token}, headers={"origin": str(client.base_url)})
 
 
 def cosmos_container(emulator: CosmosEmulator, name: str = contract.HISTORY_CONTAINER) -> ContainerProxy:

@@ -29,8 +29,8 @@ def _without(field: str) -> dict:
         ({**AUDI, "engine_size": 1}, "engine_size", "greater than or equal to 40"),
         ({**AUDI, "symboling": 1.5}, "symboling", "valid integer"),
         ({**AUDI, "peak_rpm": -1}, "peak_rpm", "greater than or equal to 3000"),
-        ([AUDI], "(row)", "expected a JSON object, got list"),
-        ("audi", "(row)", "expected a JSON object, got str"),
+        ([AUDI], "(row)", "expected a JSON object, got an array"),
+        ("audi", "(row)", "expected a JSON object, got a string"),
     ],
     ids=[
         "missing", "unknown-field", "unknown-make", "wrong-literal-type", "number-as-string", "bool", "null",

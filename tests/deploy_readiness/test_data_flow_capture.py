@@ -50,7 +50,7 @@ def test_capture_identity_is_a_bronze_contributor_before_capture_is_enabled(synt
     assert len(grants) == 1
     grant = grants[0]
     assert grant["role_definition_name"] == "Storage Blob Data Contributor"
-    assert grant["scope"].endswith("/blobServices/default/containers/bronze")
+    assert grant["scope"].startswith("${azurerm_storage_container.DataLake_FilesystemBronze_")  # waits for it
     hub = synth.one(f"{env}-data", "azurerm_eventhub")
     assert hub["depends_on"] == ["azurerm_role_assignment.StreamIngest_CaptureWriter_C295D5C4"]
 

@@ -90,7 +90,10 @@ def test_production_factory_publishes_from_git(synth):
 @pytest.mark.parametrize("env", ENVS)
 def test_factory_identity_may_touch_landing_and_bronze_only(synth, env):
     grants = [g for g in _data(synth, env, "azurerm_role_assignment") if "azurerm_data_factory." in g["principal_id"]]
-    assert sorted(g["scope"].rsplit("/", 1)[-1] for g in grants) == sorted([c.FEED_LANDING_CONTAINER, "bronze"])
+    containers = synth.stack(f"{env}-data")["resource"]["azurerm_storage_container"]
+    filesystems = {key: container["name"] for key, container in containers.items()}
+    scopes = [g["scope"].removeprefix("${azurerm_storage_container.").removesuffix(".id}") for g in grants]
+    assert sorted(filesystems[s] for s in scopes) == sorted([c.FEED_LANDING_CONTAINER, "bronze"])
     assert {g["role_definition_name"] for g in grants} == {"Storage Blob Data Contributor"}
 
 

@@ -92,7 +92,8 @@ def test_lake_grants_are_scoped_to_the_container_resources(synth, env):
     containers = {
         key: c["name"] for key, c in _keyed(synth, stack, "azurerm_storage_container").items()
     }
-    grants = [g for g in synth.resources(stack, "azurerm_role_assignment") if "storage_container" in g["scope"]]
+    grants = [g for g in synth.resources(stack, "azurerm_role_assignment")
+              if "storage_container" in g["scope"] and "IdentityMl" in g["principal_id"]]
     by_layer = {
         containers[g["scope"].removeprefix("${azurerm_storage_container.").removesuffix(".id}")]: g for g in grants
     }

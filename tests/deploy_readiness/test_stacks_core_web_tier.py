@@ -5,11 +5,14 @@ targets the gateways, and each app region reaches Cosmos DB, Key Vault and its a
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import yaml
 
 import contract as c
-from stacks.config import ENVIRONMENTS_DIR, ConfigError, load_environment
+from stacks.config import ENVIRONMENTS_DIR, ConfigError, load_environment, load_environments
+from stacks.main import synthesize
 from stacks.modules.app_gateway import OWASP_RULE_SET_VERSION
 
 pytestmark = pytest.mark.xdist_group("stacks")
@@ -36,6 +39,9 @@ def test_prod_web_app_is_reachable_only_through_its_private_endpoints(synth, reg
         assert endpoint["private_service_connection"]["private_connection_resource_id"].startswith(
             "${azurerm_linux_web_app."
         )
+        # Every region's app registers in the primary zone: the one the agents' network resolves to deploy.
+        (zone_id,) = endpoint["private_dns_zone_group"]["private_dns_zone_ids"]
+        assert "azurerm_private_dns_zonePrivateDns_ZoneAzurewebsitesNet" in zone_id
 
 
 def test_dev_web_app_is_public_only_to_the_team_and_traffic_manager(synth):
@@ -157,3 +163,23 @@ def test_a_private_environment_without_gateway_subnets_is_refused_by_name(tmp_pa
     path.write_text(yaml.safe_dump(data))
     with pytest.raises(ConfigError, match=r"network\.regions\.northeurope\.gateway_subnet"):
         load_environment(path)
+
+
+def test_a_brought_certificate_replaces_the_self_signed_one(tmp_path):
+    """With `edge.custom_domain` and `edge.certificate_secret_id`, the gateways read that secret and Key Vault
+    issues no certificate of its own."""
+    data = yaml.safe_load((ENVIRONMENTS_DIR / "prod.yaml").read_text())
+    secret = "https://kv-example.vault.azure.net/secrets/carprice-example-com"
+    data["edge"].update(custom_domain="carprice.example.com", certificate_secret_id=secret)
+    (tmp_path / "prod.yaml").write_text(yaml.safe_dump(data))
+    outdir = tmp_path / "cdktf.out"
+    synthesize(load_environments(["prod"], tmp_path), outdir, progress=False)
+
+    def resources(stack: str, tf_type: str) -> list[dict]:
+        document = json.loads((outdir / "stacks" / stack / "cdk.tf.json").read_text())
+        return list(document["resource"].get(tf_type, {}).values())
+
+    assert resources("prod-foundation", "azurerm_key_vault_certificate") == []
+    for region in PROD_REGIONS:
+        (gateway,) = resources(f"prod-app-{region}", "azurerm_application_gateway")
+        assert gateway["ssl_certificate"][0]["key_vault_secret_id"] == secret

@@ -44,7 +44,11 @@ def ml_files(entry: tuple[str, ...] = ML_ENTRY_MODULES) -> list[str]:
         tree = ast.parse((ROOT / f"{name.replace('.', '/')}.py").read_text())
         for node in ast.walk(tree):
             if isinstance(node, ast.ImportFrom) and node.level == 0 and (node.module or "").startswith("ml."):
-                todo.append(node.module or "")
+                module = node.module or ""
+                if (ROOT / module.replace(".", "/")).is_dir():  # `from ml.carprice import dataset`
+                    todo.extend(f"{module}.{a.name}" for a in node.names)
+                else:
+                    todo.append(module)
             elif isinstance(node, ast.Import):
                 todo.extend(a.name for a in node.names if a.name.startswith("ml."))
     packages = {"ml/__init__.py", "ml/carprice/__init__.py"}
