@@ -9,6 +9,7 @@ rest and the gateways' TLS certificate, and the budget.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Literal, get_args
 
 from cdktn_provider_azurerm.data_azurerm_client_config import DataAzurermClientConfig
@@ -141,17 +142,21 @@ class FoundationStack(PlatformStack):
             self, "KeyVault", placement=placement,
             interfaces=self.interfaces(
                 lock=config.lock_stateful_resources,
-                role_assignments=(
+                role_assignments={
                     # The deploying principal writes the secrets below; the app only reads them.
-                    RoleAssignment(self.client.object_id, "Key Vault Secrets Officer", principal_type=None),
-                    RoleAssignment(self.identities["app"].principal_id, "Key Vault Secrets User"),
+                    "DeployerSecretsOfficer": RoleAssignment(
+                        self.client.object_id, "Key Vault Secrets Officer", principal_type=None
+                    ),
+                    "AppSecretsUser": RoleAssignment(self.identities["app"].principal_id, "Key Vault Secrets User"),
                     # The deployer creates the keys and their rotation policies; services only wrap and unwrap.
-                    RoleAssignment(self.client.object_id, "Key Vault Crypto Officer", principal_type=None),
-                    RoleAssignment(
+                    "DeployerCryptoOfficer": RoleAssignment(
+                        self.client.object_id, "Key Vault Crypto Officer", principal_type=None
+                    ),
+                    "EncryptionCryptoUser": RoleAssignment(
                         self.identities["encryption"].principal_id, "Key Vault Crypto Service Encryption User"
                     ),
-                    *self._gateway_certificate_grants(),
-                ),
+                    **self._gateway_certificate_grants(),
+                },
             ),
             name=self.namer.name("key_vault"),
             sku=config.key_vault_sku,
@@ -211,14 +216,16 @@ class FoundationStack(PlatformStack):
             dns_zone_ids=regional_zone_ids(primary_zone_ids, zones.zone_ids), location=region,
         )
 
-    def _gateway_certificate_grants(self) -> tuple[RoleAssignment, ...]:
+    def _gateway_certificate_grants(self) -> dict[str, RoleAssignment]:
         if "gateway" not in self.identities:
-            return ()
-        return (
+            return {}
+        return {
             # The deployer issues the self-signed certificate; the gateways read certificates as secrets.
-            RoleAssignment(self.client.object_id, "Key Vault Certificates Officer", principal_type=None),
-            RoleAssignment(self.identities["gateway"].principal_id, "Key Vault Secrets User"),
-        )
+            "DeployerCertificatesOfficer": RoleAssignment(
+                self.client.object_id, "Key Vault Certificates Officer", principal_type=None
+            ),
+            "GatewaySecretsUser": RoleAssignment(self.identities["gateway"].principal_id, "Key Vault Secrets User"),
+        }
 
     def _gateway_certificate(self) -> str | None:
         """The Key Vault secret id (versionless: renewals roll out) of the gateways' TLS certificate."""
@@ -246,7 +253,7 @@ class FoundationStack(PlatformStack):
         )
 
     def interfaces(
-        self, *, lock: bool = False, role_assignments: tuple[RoleAssignment, ...] = (),
+        self, *, lock: bool = False, role_assignments: Mapping[str, RoleAssignment] | None = None,
         encryption_key: EncryptionKey | None = None, region: str | None = None,
     ) -> Interfaces:
         """The standard interfaces for a module of this environment: diagnostics, private link, lock, and the
@@ -263,6 +270,6 @@ class FoundationStack(PlatformStack):
             regional = {r: pl for r, pl in self.private_links.items() if r != self.config.location}
         return Interfaces(
             diagnostics=self.diagnostics, private_link=link, regional_private_links=regional,
-            role_assignments=role_assignments, lock=lock,
+            role_assignments=dict(role_assignments or {}), lock=lock,
             customer_managed_key=self.customer_managed_key(encryption_key) if encryption_key else None,
         )

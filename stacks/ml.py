@@ -34,12 +34,14 @@ class MlStack(PlatformStack):
             self, "Workspace", placement=self.placement(),
             interfaces=foundation.interfaces(
                 lock=config.lock_stateful_resources,
-                role_assignments=(
+                role_assignments={
                     # The web app may call the online endpoint with its identity (remote scoring mode).
-                    RoleAssignment(foundation.identities["app"].principal_id, "AzureML Data Scientist"),
+                    "AppDataScientist": RoleAssignment(
+                        foundation.identities["app"].principal_id, "AzureML Data Scientist"
+                    ),
                     # The workspace identity manages the workspace itself (Learn: identity-based service auth).
-                    RoleAssignment(ml_identity.principal_id, "Contributor"),
-                ),
+                    "WorkspaceContributor": RoleAssignment(ml_identity.principal_id, "Contributor"),
+                },
                 encryption_key="storage",  # the workspace's storage account
             ),
             name=self.namer.name("ml_workspace"),

@@ -50,7 +50,9 @@ class FlexFunctionApp(Construct):
             self, "Storage", placement=placement,
             interfaces=dataclasses.replace(
                 interfaces,
-                role_assignments=(RoleAssignment(identity.principal_id, "Storage Blob Data Owner"),),
+                role_assignments={
+                    "HostBlobDataOwner": RoleAssignment(identity.principal_id, "Storage Blob Data Owner"),
+                },
             ),
             name=storage_name,
             # Only the app reaches it, through its VNet integration and the private endpoint, in every environment.
@@ -147,7 +149,7 @@ class FlexFunctionApp(Construct):
                 "login": {"tokenStore": {"enabled": False}},
             }},
         )
-        StandardInterfaces(self, placement, dataclasses.replace(interfaces, role_assignments=())).apply(
+        StandardInterfaces(self, placement, dataclasses.replace(interfaces, role_assignments={})).apply(
             resource_id=self.site.id, resource_name=name,
             private_endpoint_subresources=() if public_network_access else ("sites",),
         )

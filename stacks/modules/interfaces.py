@@ -10,6 +10,7 @@ in one place.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -72,6 +73,8 @@ def regional_zone_ids(primary: Mapping[str, str], copies: Mapping[str, str]) -> 
 # up to 10 minutes; Key Vault typically within a few). Data-plane writes made by the deployer wait this long
 # after their grants are created, as the AVM Key Vault module's `wait_for_rbac_before_key_operations` does.
 ROLE_PROPAGATION_WAIT = "180s"
+# A role assignment's key becomes part of its logical id: letters and digits only, starting upper-case.
+GRANT_KEY = re.compile(r"[A-Z][A-Za-z0-9]*")
 
 
 def all_private_dns_zones() -> list[str]:
@@ -126,7 +129,9 @@ class Interfaces:
     # Endpoints of the other app regions, keyed by region: each gets its own endpoint to the subresources every
     # region shares (`SHARED_ACROSS_REGIONS`; AVM `private_endpoints` is a map for the same reason).
     regional_private_links: Mapping[str, PrivateLink] = field(default_factory=dict)
-    role_assignments: Sequence[RoleAssignment] = field(default_factory=tuple)
+    # Keyed by a stable name (AVM `role_assignments` is a map): the key is the grant's construct id, so adding,
+    # removing or reordering grants never replaces the others.
+    role_assignments: Mapping[str, RoleAssignment] = field(default_factory=dict)
     lock: bool = False  # CanNotDelete lock, for stateful resources in production
     # Encrypt data at rest with this Key Vault key; None only where a module has nothing to encrypt.
     customer_managed_key: CustomerManagedKey | None = None
@@ -220,9 +225,11 @@ class StandardInterfaces:
         ))
 
     def role_assignments(self, resource_id: str) -> None:
-        for index, grant in enumerate(self._interfaces.role_assignments):
+        for key, grant in self._interfaces.role_assignments.items():
+            if not GRANT_KEY.fullmatch(key):
+                raise ValueError(f"role assignment key {key!r} must be PascalCase letters and digits (a construct id)")
             self.granted.append(AzRoleAssignment(
-                self._scope, f"RoleAssignment{index}",
+                self._scope, f"RoleAssignment{key}",
                 scope=f"{resource_id}{grant.scope_suffix}",
                 role_definition_name=grant.role,
                 principal_id=grant.principal_id,

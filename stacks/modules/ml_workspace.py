@@ -47,11 +47,13 @@ class MlWorkspace(Construct):
         self._principal_id = identity_principal_id
         # The workspace identity's roles on its dependent resources (Learn: how-to-identity-based-service-
         # authentication, "User-assigned managed identity"); the workspace is created only once they exist.
-        storage_grants = (
-            RoleAssignment(identity_principal_id, "Storage Blob Data Contributor"),
-            RoleAssignment(identity_principal_id, "Storage File Data Privileged Contributor"),
-            RoleAssignment(identity_principal_id, "Contributor"),
-        )
+        storage_grants = {
+            "WorkspaceBlobDataContributor": RoleAssignment(identity_principal_id, "Storage Blob Data Contributor"),
+            "WorkspaceFileDataPrivilegedContributor": RoleAssignment(
+                identity_principal_id, "Storage File Data Privileged Contributor"
+            ),
+            "WorkspaceContributor": RoleAssignment(identity_principal_id, "Contributor"),
+        }
         self.storage = SecureStorageAccount(
             self, "Storage", placement=placement, interfaces=replace(interfaces, role_assignments=storage_grants),
             name=storage_name,
@@ -68,10 +70,10 @@ class MlWorkspace(Construct):
         self.storage.account.add_override(
             "network_rules.private_link_access", [{"endpoint_resource_id": workspace_id}]
         )
-        registry_grants = (
-            RoleAssignment(identity_principal_id, "AcrPush"),
-            RoleAssignment(identity_principal_id, "Contributor"),
-        )
+        registry_grants = {
+            "WorkspaceAcrPush": RoleAssignment(identity_principal_id, "AcrPush"),
+            "WorkspaceContributor": RoleAssignment(identity_principal_id, "Contributor"),
+        }
         self.registry = ContainerRegistry(
             self, "Registry", placement=placement, interfaces=replace(interfaces, role_assignments=registry_grants),
             name=registry_name, sku=registry_sku,
@@ -80,7 +82,7 @@ class MlWorkspace(Construct):
         # The workspace's own vault: its identity administers this one, never the vault of the encryption keys.
         self.key_vault = KeyVault(
             self, "KeyVault", placement=placement,
-            interfaces=replace(interfaces, role_assignments=(), customer_managed_key=None),
+            interfaces=replace(interfaces, role_assignments={}, customer_managed_key=None),
             name=key_vault_name, tenant_id=tenant_id,
             public_network_access=public_network_access, allowed_ip_ranges=allowed_ip_ranges,
         )
