@@ -21,7 +21,8 @@ from contract import SETTING_APPINSIGHTS
 from stacks.base import PlatformStack
 from stacks.config import EnvironmentConfig
 from stacks.modules.budget import CostBudget
-from stacks.modules.customer_managed_key import CustomerManagedKey, UserAssignedIdentityRef
+from stacks.modules.customer_managed_key import CustomerManagedKey
+from stacks.modules.identity import ManagedIdentity
 from stacks.modules.interfaces import (
     Interfaces,
     Placement,
@@ -122,14 +123,14 @@ class FoundationStack(PlatformStack):
         self.subnet_ids = {key: subnet.id for key, subnet in self.network.subnets.items()}
 
         self.identities = {
-            role: UserAssignedIdentity(
+            role: ManagedIdentity.of(UserAssignedIdentity(
                 self, f"Identity{role.title()}",
                 name=self.namer.name("user_identity", role),
                 location=config.location,
                 resource_group_name=self.resource_group_name,
                 tags=config.all_tags,
                 depends_on=[self.resource_group],
-            )
+            ))
             # "encryption": the identity storage, Cosmos DB and disk encryption sets reach the keys with;
             # "gateway": the Application Gateways read their TLS certificate with it.
             for role in ("app", "ml", "aks", "encryption", *(("gateway",) if self.gateway_subnet_ids else ()))
@@ -242,14 +243,11 @@ class FoundationStack(PlatformStack):
 
     def customer_managed_key(self, purpose: EncryptionKey) -> CustomerManagedKey:
         """The key for one kind of data at rest (`ENCRYPTION_KEYS`), with the identity that may use it."""
-        identity = self.identities["encryption"]
         return CustomerManagedKey(
             key_vault_resource_id=self.key_vault.vault.id,
             key_name=self.encryption_keys[purpose].name,
             key_versionless_id=self.encryption_keys[purpose].versionless_id,
-            user_assigned_identity=UserAssignedIdentityRef(
-                resource_id=identity.id, principal_id=identity.principal_id, client_id=identity.client_id
-            ),
+            user_assigned_identity=self.identities["encryption"],
         )
 
     def interfaces(

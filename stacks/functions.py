@@ -23,8 +23,8 @@ from stacks.foundation import FUNCTIONS_SUBNET, FoundationStack
 from stacks.global_data import GlobalDataStack
 from stacks.ml import MlStack
 from stacks.modules.cosmos import DATA_CONTRIBUTOR_ROLE
-from stacks.modules.customer_managed_key import UserAssignedIdentityRef
 from stacks.modules.function_app import FlexFunctionApp, identity_connection
+from stacks.modules.identity import ManagedIdentity
 
 
 class FunctionsStack(PlatformStack):
@@ -72,9 +72,7 @@ class FunctionsStack(PlatformStack):
             name=self.namer.name("function_app"),
             plan_name=self.namer.name("app_service_plan", "func"),
             storage_name=self.namer.name("storage_account", "func"),
-            identity=UserAssignedIdentityRef(
-                resource_id=identity.id, principal_id=identity.principal_id, client_id=client_id
-            ),
+            identity=ManagedIdentity.of(identity),
             subnet_id=foundation.subnet_ids[FUNCTIONS_SUBNET],
             python_version=c.FUNCTION_PYTHON_VERSION,
             app_settings=settings,

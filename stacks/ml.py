@@ -53,8 +53,7 @@ class MlStack(PlatformStack):
             tenant_id=foundation.client.tenant_id,
             subscription_id=config.subscription_id,
             application_insights_id=foundation.monitoring.insights.id,
-            identity_id=ml_identity.id,
-            identity_principal_id=ml_identity.principal_id,
+            identity=ml_identity,
             image_build_compute_name=ML_COMPUTE_CLUSTER,
             public_network_access=not private,
             allowed_ip_ranges=allowed,
@@ -69,7 +68,7 @@ class MlStack(PlatformStack):
             vm_size=config.ml.compute_vm_size,
             max_nodes=config.ml.compute_max_nodes,
             subnet_id=foundation.subnet_ids[ML_SUBNET],
-            identity_id=ml_identity.id,
+            identity=ml_identity,
             location=config.location,
             depends_on=[egress.association],
         )
@@ -83,8 +82,7 @@ class MlStack(PlatformStack):
             name=self.namer.name("kubernetes_cluster"),
             sizes=config.aks,
             subnet_id=foundation.subnet_ids[AKS_SUBNET],
-            identity_id=aks_identity.id,
-            identity_principal_id=aks_identity.principal_id,
+            identity=aks_identity,
             tenant_id=foundation.client.tenant_id,
             log_analytics_workspace_id=foundation.monitoring.workspace.id,
             deployer_object_id=foundation.client.object_id,
@@ -95,7 +93,7 @@ class MlStack(PlatformStack):
             workspace_id=self.workspace.workspace.id,
             compute_name=ML_INFERENCE_COMPUTE,
             location=config.location,
-            identity_id=ml_identity.id,
+            identity=ml_identity,
             key_vault_id=foundation.key_vault.vault.id,  # holds the inference router's TLS certificate
             waits_for=self.workspace.service_identity_grants,
         )

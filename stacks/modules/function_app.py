@@ -19,7 +19,7 @@ from cdktn_provider_azurerm.service_plan import ServicePlan
 from cdktn_provider_azurerm.storage_container import StorageContainer
 from constructs import Construct
 
-from stacks.modules.customer_managed_key import UserAssignedIdentityRef
+from stacks.modules.identity import ManagedIdentity
 from stacks.modules.interfaces import Interfaces, Placement, RoleAssignment, StandardInterfaces
 from stacks.modules.storage import SecureStorageAccount
 
@@ -38,7 +38,7 @@ class FlexFunctionApp(Construct):
 
     def __init__(
         self, scope: Construct, id_: str, *, placement: Placement, interfaces: Interfaces, resource_group_id: str,
-        name: str, plan_name: str, storage_name: str, identity: UserAssignedIdentityRef, subnet_id: str,
+        name: str, plan_name: str, storage_name: str, identity: ManagedIdentity, subnet_id: str,
         python_version: str,
         app_settings: Mapping[str, str], maximum_instance_count: int, instance_memory_mb: int,
         public_network_access: bool, api_client_id: str, tenant_id: str,

@@ -33,6 +33,7 @@ from cdktn_provider_azurerm.linux_web_app_slot import (
 from cdktn_provider_azurerm.service_plan import ServicePlan
 from constructs import Construct
 
+from stacks.modules.identity import ManagedIdentity
 from stacks.modules.interfaces import Interfaces, Placement, StandardInterfaces
 
 # Settings common to the site and its slot: the secure transport and the Python start-up.
@@ -68,7 +69,7 @@ def _access_rules(restriction: type, allowed_ip_ranges: Sequence[str]) -> dict[s
 class RegionalWebApp(Construct):
     def __init__(
         self, scope: Construct, id_: str, *, placement: Placement, interfaces: Interfaces, plan_name: str,
-        app_name: str, sku: str, worker_count: int, zone_redundant: bool, subnet_id: str, identity_id: str,
+        app_name: str, sku: str, worker_count: int, zone_redundant: bool, subnet_id: str, identity: ManagedIdentity,
         app_settings: Mapping[str, str], health_path: str, start_command: str, python_version: str,
         staging_slot: bool, public_network_access: bool, allowed_ip_ranges: Sequence[str] = (),
     ) -> None:
@@ -91,7 +92,7 @@ class RegionalWebApp(Construct):
             "ftp_publish_basic_authentication_enabled": False,
             "webdeploy_publish_basic_authentication_enabled": False,
             "virtual_network_subnet_id": subnet_id,
-            "key_vault_reference_identity_id": identity_id,
+            "key_vault_reference_identity_id": identity.resource_id,
             "app_settings": dict(app_settings),
             "tags": dict(placement.tags),
         }
@@ -104,7 +105,7 @@ class RegionalWebApp(Construct):
             location=placement.location,
             resource_group_name=placement.resource_group_name,
             service_plan_id=self.plan.id,
-            identity=LinuxWebAppIdentity(type="UserAssigned", identity_ids=[identity_id]),
+            identity=LinuxWebAppIdentity(type="UserAssigned", identity_ids=[identity.resource_id]),
             site_config=LinuxWebAppSiteConfig(
                 **site, **(_access_rules(LinuxWebAppSiteConfigIpRestriction, allowed_ip_ranges) if public else {}),
                 application_stack=LinuxWebAppSiteConfigApplicationStack(python_version=python_version),
@@ -124,7 +125,7 @@ class RegionalWebApp(Construct):
                 self, "StagingSlot",
                 name="staging",
                 app_service_id=self.app.id,
-                identity=LinuxWebAppSlotIdentity(type="UserAssigned", identity_ids=[identity_id]),
+                identity=LinuxWebAppSlotIdentity(type="UserAssigned", identity_ids=[identity.resource_id]),
                 site_config=LinuxWebAppSlotSiteConfig(
                     **site,
                     **(_access_rules(LinuxWebAppSlotSiteConfigIpRestriction, allowed_ip_ranges) if public else {}),

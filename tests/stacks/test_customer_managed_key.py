@@ -6,7 +6,8 @@ import cdktn
 import pytest
 
 from stacks.config import Aks
-from stacks.modules.customer_managed_key import CustomerManagedKey, UserAssignedIdentityRef
+from stacks.modules.customer_managed_key import CustomerManagedKey
+from stacks.modules.identity import ManagedIdentity
 from stacks.modules.inference_cluster import InferenceCluster
 from stacks.modules.interfaces import Interfaces, Placement
 from stacks.modules.key_vault import KeyVault
@@ -15,7 +16,7 @@ from stacks.modules.storage import SecureStorageAccount
 pytestmark = pytest.mark.xdist_group("stacks")
 
 PLACEMENT = Placement("rg-test", "westeurope", {})
-IDENTITY = UserAssignedIdentityRef(resource_id="/identities/id-enc", principal_id="p-enc", client_id="c-enc")
+IDENTITY = ManagedIdentity(resource_id="/identities/id-enc", principal_id="p-enc", client_id="c-enc")
 VERSIONLESS = "https://kv-test.vault.azure.net/keys/cmk-test"
 PINNED = CustomerManagedKey(
     key_vault_resource_id="/vaults/kv-test", key_name="cmk-test", key_versionless_id=VERSIONLESS,
@@ -37,8 +38,9 @@ def modules():
     SecureStorageAccount(stack, "Pinned", placement=PLACEMENT, interfaces=Interfaces(customer_managed_key=PINNED),
                          name="stpinned", public_network_access=False)
     InferenceCluster(stack, "Aks", placement=PLACEMENT, interfaces=Interfaces(customer_managed_key=PINNED),
-                     name="aks-test", sizes=SIZES, subnet_id="/subnets/aks", identity_id="/identities/aks",
-                     identity_principal_id="p-aks", tenant_id="tenant", log_analytics_workspace_id="/log",
+                     name="aks-test", sizes=SIZES, subnet_id="/subnets/aks",
+                     identity=ManagedIdentity("/identities/aks", "p-aks", "c-aks"), tenant_id="tenant",
+                     log_analytics_workspace_id="/log",
                      deployer_object_id="deployer")
     return json.loads(cdktn.Testing.synth(stack))["resource"]
 
