@@ -59,8 +59,6 @@ class AppStack(PlatformStack):
             start_command=c.APP_START_COMMAND,
             python_version=c.APP_PYTHON_VERSION,
             staging_slot=config.app.staging_slot,
-            public_network_access=not config.private_networking,
-            allowed_ip_ranges=config.network.allowed_ip_ranges,
         )
         self.gateway: RegionalGateway | None = None
         if config.private_networking:

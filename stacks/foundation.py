@@ -25,6 +25,7 @@ from stacks.modules.customer_managed_key import CustomerManagedKey
 from stacks.modules.identity import ManagedIdentity
 from stacks.modules.interfaces import (
     Interfaces,
+    NetworkAccess,
     Placement,
     PrivateLink,
     RoleAssignment,
@@ -67,6 +68,10 @@ class FoundationStack(PlatformStack):
         self.diagnostics = self.monitoring.diagnostics
 
         net = config.network
+        # The environment's one network-access setting, applied by every module through its interfaces.
+        self.network_access = NetworkAccess(
+            public=not config.private_networking, allowed_ip_ranges=tuple(net.allowed_ip_ranges)
+        )
         self.network = Network(
             self, "Network", placement=placement, namer=self.namer, address_space=net.address_space,
             subnets=[
@@ -162,8 +167,6 @@ class FoundationStack(PlatformStack):
             name=self.namer.name("key_vault"),
             sku=config.key_vault_sku,
             tenant_id=self.client.tenant_id,
-            public_network_access=not config.private_networking,
-            allowed_ip_ranges=net.allowed_ip_ranges,
         )
         self.key_vault.node.add_dependency(self.resource_group)
         # The app reads its telemetry connection string through a Key Vault reference, not a plain setting.
@@ -268,6 +271,7 @@ class FoundationStack(PlatformStack):
             regional = {r: pl for r, pl in self.private_links.items() if r != self.config.location}
         return Interfaces(
             diagnostics=self.diagnostics, private_link=link, regional_private_links=regional,
+            network_access=self.network_access,
             role_assignments=dict(role_assignments or {}), lock=lock,
             customer_managed_key=self.customer_managed_key(encryption_key) if encryption_key else None,
         )

@@ -35,7 +35,6 @@ class FunctionsStack(PlatformStack):
         super().__init__(scope, "functions", config=config)
         AzapiProvider(self, "azapi", subscription_id=config.subscription_id)
         region = config.location
-        public = not config.private_networking
         cosmos = global_data.cosmos.account
         identity = UserAssignedIdentity(
             self, "Identity", name=self.namer.name("user_identity", "func"), location=region,
@@ -78,7 +77,6 @@ class FunctionsStack(PlatformStack):
             app_settings=settings,
             maximum_instance_count=config.functions.maximum_instance_count,
             instance_memory_mb=config.functions.instance_memory_mb,
-            public_network_access=public,
             api_client_id=config.functions.api_client_id,
             tenant_id=foundation.client.tenant_id,
         )

@@ -27,7 +27,6 @@ class MlStack(PlatformStack):
     ) -> None:
         super().__init__(scope, "ml", config=config)
         AzapiProvider(self, "azapi", subscription_id=config.subscription_id)
-        private = config.private_networking
         allowed = config.network.allowed_ip_ranges
         ml_identity = foundation.identities["ml"]
         self.workspace = MlWorkspace(
@@ -55,8 +54,6 @@ class MlStack(PlatformStack):
             application_insights_id=foundation.monitoring.insights.id,
             identity=ml_identity,
             image_build_compute_name=ML_COMPUTE_CLUSTER,
-            public_network_access=not private,
-            allowed_ip_ranges=allowed,
         )
         egress = MlSubnetEgress(
             self, "TrainingEgress", placement=self.placement(),

@@ -33,7 +33,7 @@ class CosmosDatabase(Construct):
     def __init__(
         self, scope: Construct, id_: str, *, placement: Placement, interfaces: Interfaces, name: str,
         database: str, containers: Mapping[str, str], regions: Sequence[str], serverless: bool,
-        max_throughput: int, public_network_access: bool, allowed_ip_ranges: Sequence[str] = (),
+        max_throughput: int,
     ) -> None:
         super().__init__(scope, id_)
         multi_region = len(regions) > 1
@@ -57,8 +57,8 @@ class CosmosDatabase(Construct):
             access_key_metadata_writes_enabled=False,
             minimal_tls_version="Tls12",
             backup=CosmosdbAccountBackup(type="Continuous", tier="Continuous7Days"),
-            public_network_access_enabled=public_network_access,
-            ip_range_filter=list(allowed_ip_ranges) if public_network_access else None,
+            public_network_access_enabled=interfaces.network_access.public,
+            ip_range_filter=interfaces.network_access.ip_rules,
             # Service-endpoint traffic is refused too: apps come in through the private endpoint.
             is_virtual_network_filter_enabled=True,
             network_acl_bypass_for_azure_services=False,

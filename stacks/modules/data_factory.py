@@ -128,7 +128,7 @@ class FeedIngestFactory(Construct):
     def __init__(
         self, scope: Construct, id_: str, *, placement: Placement, interfaces: Interfaces, name: str,
         lake_account_id: str, lake_dfs_endpoint: str, feeds: FeedCopy, filesystem_ids: Mapping[str, str],
-        schedule: FeedSchedule, public_network_access: bool, git: FactoryGit | None = None,
+        schedule: FeedSchedule, git: FactoryGit | None = None,
     ) -> None:
         super().__init__(scope, id_)
         cmk = interfaces.customer_managed_key
@@ -142,7 +142,7 @@ class FeedIngestFactory(Construct):
                 type="SystemAssigned, UserAssigned", identity_ids=[cmk.user_assigned_identity.resource_id]
             ) if cmk else DataFactoryIdentity(type="SystemAssigned"),
             managed_virtual_network_enabled=True,
-            public_network_enabled=public_network_access,
+            public_network_enabled=interfaces.network_access.public,
             # Versionless key URL: Data Factory then uses the key's latest version, so rotation needs no redeploy.
             customer_managed_key_id=cmk.key_id if cmk else None,
             customer_managed_key_identity_id=cmk.user_assigned_identity.resource_id if cmk else None,
@@ -234,5 +234,5 @@ class FeedIngestFactory(Construct):
         # With the public endpoint off, Studio (authoring in Git mode) and the data plane are reached privately.
         StandardInterfaces(self, placement, interfaces).apply(
             resource_id=factory_id, resource_name=name,
-            private_endpoint_subresources=() if public_network_access else ("dataFactory", "portal"),
+            private_endpoint_subresources=() if interfaces.network_access.public else ("dataFactory", "portal"),
         )

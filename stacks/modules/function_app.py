@@ -20,7 +20,7 @@ from cdktn_provider_azurerm.storage_container import StorageContainer
 from constructs import Construct
 
 from stacks.modules.identity import ManagedIdentity
-from stacks.modules.interfaces import Interfaces, Placement, RoleAssignment, StandardInterfaces
+from stacks.modules.interfaces import Interfaces, NetworkAccess, Placement, RoleAssignment, StandardInterfaces
 from stacks.modules.storage import SecureStorageAccount
 
 SITE_API = "Microsoft.Web/sites@2024-04-01"
@@ -41,7 +41,7 @@ class FlexFunctionApp(Construct):
         name: str, plan_name: str, storage_name: str, identity: ManagedIdentity, subnet_id: str,
         python_version: str,
         app_settings: Mapping[str, str], maximum_instance_count: int, instance_memory_mb: int,
-        public_network_access: bool, api_client_id: str, tenant_id: str,
+        api_client_id: str, tenant_id: str,
     ) -> None:
         super().__init__(scope, id_)
         # Host storage (Event Hubs checkpoints, host keys) and the deployment package, all by identity:
@@ -53,10 +53,11 @@ class FlexFunctionApp(Construct):
                 role_assignments={
                     "HostBlobDataOwner": RoleAssignment(identity.principal_id, "Storage Blob Data Owner"),
                 },
+                # Only the app reaches it, through its VNet integration and the private endpoint, in every
+                # environment.
+                network_access=NetworkAccess(public=False),
             ),
             name=storage_name,
-            # Only the app reaches it, through its VNet integration and the private endpoint, in every environment.
-            public_network_access=False,
         )
         account = self.storage.account
         package = StorageContainer(
@@ -91,7 +92,7 @@ class FlexFunctionApp(Construct):
                 "properties": {
                     "serverFarmId": self.plan.id,
                     "httpsOnly": True,
-                    "publicNetworkAccess": "Enabled" if public_network_access else "Disabled",
+                    "publicNetworkAccess": "Enabled" if interfaces.network_access.public else "Disabled",
                     "virtualNetworkSubnetId": subnet_id,
                     "keyVaultReferenceIdentity": identity.resource_id,
                     "functionAppConfig": {
@@ -151,5 +152,5 @@ class FlexFunctionApp(Construct):
         )
         StandardInterfaces(self, placement, dataclasses.replace(interfaces, role_assignments={})).apply(
             resource_id=self.site.id, resource_name=name,
-            private_endpoint_subresources=() if public_network_access else ("sites",),
+            private_endpoint_subresources=() if interfaces.network_access.public else ("sites",),
         )

@@ -123,7 +123,22 @@ class RoleAssignment:
 
 
 @dataclass(frozen=True)
+class NetworkAccess:
+    """Whether the resource's public endpoint answers, and from which public IP ranges (AVM:
+    `public_network_access_enabled` with `network_acls`). Closed by default: private endpoints only."""
+
+    public: bool = False
+    allowed_ip_ranges: tuple[str, ...] = ()
+
+    @property
+    def ip_rules(self) -> list[str] | None:
+        """The firewall's allowed ranges: none at all while the public endpoint is off."""
+        return list(self.allowed_ip_ranges) if self.public else None
+
+
+@dataclass(frozen=True)
 class Interfaces:
+    network_access: NetworkAccess = NetworkAccess()
     diagnostics: Diagnostics | None = None
     private_link: PrivateLink | None = None  # None: no private endpoints
     # Endpoints of the other app regions, keyed by region: each gets its own endpoint to the subresources every

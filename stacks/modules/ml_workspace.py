@@ -42,7 +42,6 @@ class MlWorkspace(Construct):
         storage_name: str, registry_name: str, registry_sku: str, key_vault_name: str, tenant_id: str,
         subscription_id: str,
         application_insights_id: str, identity: ManagedIdentity, image_build_compute_name: str,
-        public_network_access: bool, allowed_ip_ranges: Sequence[str] = (),
     ) -> None:
         super().__init__(scope, id_)
         self._principal_id = identity.principal_id
@@ -58,7 +57,6 @@ class MlWorkspace(Construct):
         self.storage = SecureStorageAccount(
             self, "Storage", placement=placement, interfaces=replace(interfaces, role_assignments=storage_grants),
             name=storage_name,
-            public_network_access=public_network_access, allowed_ip_ranges=allowed_ip_ranges,
             private_endpoint_subresources=("blob", "file"),
         )
         # Azure ML's own service reaches its default storage past the firewall as a resource instance
@@ -78,14 +76,12 @@ class MlWorkspace(Construct):
         self.registry = ContainerRegistry(
             self, "Registry", placement=placement, interfaces=replace(interfaces, role_assignments=registry_grants),
             name=registry_name, sku=registry_sku,
-            public_network_access=public_network_access, allowed_ip_ranges=allowed_ip_ranges,
         )
         # The workspace's own vault: its identity administers this one, never the vault of the encryption keys.
         self.key_vault = KeyVault(
             self, "KeyVault", placement=placement,
             interfaces=replace(interfaces, role_assignments={}, customer_managed_key=None),
             name=key_vault_name, tenant_id=tenant_id,
-            public_network_access=public_network_access, allowed_ip_ranges=allowed_ip_ranges,
         )
         vault_grants = [
             self._grant("KeyVaultContributor", self.key_vault.vault.id, "Contributor"),
@@ -118,7 +114,7 @@ class MlWorkspace(Construct):
             # Shared keys are off on the workspace storage, so the workspace reaches it with its identity.
             # The provider accepts "AccessKey" or "Identity", case-sensitive.
             storage_account_access_type="Identity",
-            public_network_access_enabled=public_network_access,
+            public_network_access_enabled=interfaces.network_access.public,
             high_business_impact=True,
             v1_legacy_mode_enabled=False,
             # Our virtual network isolates the workspace (see the module docstring).

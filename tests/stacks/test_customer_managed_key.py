@@ -31,12 +31,11 @@ def modules():
     """One small stack holding each module with the interface set in the ways the platform does not use."""
     stack = cdktn.TerraformStack(cdktn.Testing.app(), "modules")
     vault = KeyVault(stack, "StandardVault", placement=PLACEMENT, interfaces=Interfaces(), name="kv-test",
-                     tenant_id="tenant", public_network_access=False, sku="standard")
+                     tenant_id="tenant", sku="standard")
     vault.add_key("Key", name="cmk-test")
-    SecureStorageAccount(stack, "PlatformKeys", placement=PLACEMENT, interfaces=Interfaces(), name="stplatform",
-                         public_network_access=False)
+    SecureStorageAccount(stack, "PlatformKeys", placement=PLACEMENT, interfaces=Interfaces(), name="stplatform")
     SecureStorageAccount(stack, "Pinned", placement=PLACEMENT, interfaces=Interfaces(customer_managed_key=PINNED),
-                         name="stpinned", public_network_access=False)
+                         name="stpinned")
     InferenceCluster(stack, "Aks", placement=PLACEMENT, interfaces=Interfaces(customer_managed_key=PINNED),
                      name="aks-test", sizes=SIZES, subnet_id="/subnets/aks",
                      identity=ManagedIdentity("/identities/aks", "p-aks", "c-aks"), tenant_id="tenant",
