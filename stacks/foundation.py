@@ -56,7 +56,7 @@ class FoundationStack(PlatformStack):
         placement = self.placement()
         self.client = DataAzurermClientConfig(self, "Client")
         self.resource_group = ResourceGroup(
-            self, "ResourceGroup", name=self.resource_group_name, location=config.location, tags=config.all_tags
+            self, "ResourceGroup", name=self.resource_group_name, location=config.location
         )
         self.monitoring = Monitoring(
             self, "Monitoring", placement=placement,
@@ -133,7 +133,6 @@ class FoundationStack(PlatformStack):
                 name=self.namer.name("user_identity", role),
                 location=config.location,
                 resource_group_name=self.resource_group_name,
-                tags=config.all_tags,
                 depends_on=[self.resource_group],
             ))
             # "encryption": the identity storage, Cosmos DB and disk encryption sets reach the keys with;
@@ -208,11 +207,11 @@ class FoundationStack(PlatformStack):
         key = region.title()
         group = ResourceGroup(
             self, f"DnsResourceGroup{key}",
-            name=self.namer.name("resource_group", "dns", region), location=region, tags=self.config.all_tags,
+            name=self.namer.name("resource_group", "dns", region), location=region,
         )
         zones = PrivateDnsZones(
             self, f"PrivateDns{key}",
-            placement=Placement(resource_group_name=group.name, location=region, tags=self.config.all_tags),
+            placement=Placement(resource_group_name=group.name, location=region),
             zones=regional_private_dns_zones(), linked_networks={region: vnet_id},
         )
         return PrivateLink(

@@ -38,7 +38,7 @@ class FunctionsStack(PlatformStack):
         cosmos = global_data.cosmos.account
         identity = UserAssignedIdentity(
             self, "Identity", name=self.namer.name("user_identity", "func"), location=region,
-            resource_group_name=self.resource_group_name, tags=config.all_tags,
+            resource_group_name=self.resource_group_name,
         )
         client_id = identity.client_id
         scoring_remote = config.functions.scoring_mode == "remote"

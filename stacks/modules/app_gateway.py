@@ -83,7 +83,6 @@ class RegionalGateway(Construct):
                     )
                 ],
             ),
-            tags=dict(placement.tags),
         )
         self.public_ip = PublicIp(
             self, "PublicIp",
@@ -95,7 +94,6 @@ class RegionalGateway(Construct):
             zones=zones,
             # <label>.<region>.cloudapp.azure.com: Traffic Manager Azure endpoints need a public IP with a DNS name.
             domain_name_label=dns_label,
-            tags=dict(placement.tags),
         )
         self.gateway = ApplicationGateway(
             self, "Gateway",
@@ -149,7 +147,6 @@ class RegionalGateway(Construct):
                     backend_address_pool_name=_POOL, backend_http_settings_name=_SETTINGS,
                 )
             ],
-            tags=dict(placement.tags),
             depends_on=list(depends_on),  # type: ignore[arg-type]
         )
         StandardInterfaces(self, placement, interfaces).apply(resource_id=self.gateway.id, resource_name=name)

@@ -49,7 +49,6 @@ class ContainerRegistry(Construct):
             export_policy_enabled=network.public or not premium,
             data_endpoint_enabled=premium or None,
             zone_redundancy_enabled=zone_redundant if premium else None,
-            tags=dict(placement.tags),
         )
         self.standard = StandardInterfaces(self, placement, interfaces)
         self.standard.apply(

@@ -68,7 +68,6 @@ class CosmosDatabase(Construct):
             ) if cmk else None,
             default_identity_type=cmk.cosmos_default_identity if cmk else None,
             key_vault_key_id=cmk.key_id if cmk else None,
-            tags=dict(placement.tags),
         )
         self.database = CosmosdbSqlDatabase(
             self, "Database", name=database, account_name=self.account.name,

@@ -154,7 +154,6 @@ class FeedIngestFactory(Construct):
                 account_name=git.account_name, repository_name=git.repository_name, branch_name=git.branch_name,
                 root_folder=git.root_folder,
             ) if git and git.kind == "github" else None,
-            tags=dict(placement.tags),
         )
         factory_id = self.factory.id
         principal_id = self.factory.identity.principal_id

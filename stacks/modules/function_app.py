@@ -73,7 +73,6 @@ class FlexFunctionApp(Construct):
             sku_name="FC1",  # Flex Consumption
             # Instances spread over availability zones (the provider allows it for FC1; storage is zone-redundant).
             zone_balancing_enabled=True,
-            tags=dict(placement.tags),
         )
         client_id = identity.client_id
         settings = {
@@ -117,7 +116,6 @@ class FlexFunctionApp(Construct):
                     },
                 },
             },
-            tags=dict(placement.tags),
             depends_on=[package, *self.storage.standard.granted],
         )
         # Deployments authenticate with Entra ID (the pipeline's identity); publishing passwords stay off.

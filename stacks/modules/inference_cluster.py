@@ -126,7 +126,6 @@ class InferenceCluster(Construct):
                 zones=list(sizes.zones) or None,
                 temporary_name_for_rotation="systemtmp",
             ),
-            tags=dict(placement.tags),
             depends_on=cluster_waits_for,
         )
         self.user_pool = KubernetesClusterNodePool(
@@ -144,7 +143,6 @@ class InferenceCluster(Construct):
             os_disk_type=sizes.os_disk_type,
             os_disk_size_gb=sizes.os_disk_size_gb,
             zones=list(sizes.zones) or None,
-            tags=dict(placement.tags),
         )
         StandardInterfaces(self, placement, interfaces).apply(resource_id=self.cluster.id, resource_name=name)
         self._grant_cluster_admins(deployer_object_id)
@@ -192,7 +190,6 @@ class InferenceCluster(Construct):
                     }}),
                 ),
             ]),
-            tags=dict(placement.tags),
         )
         MonitorDataCollectionRuleAssociation(
             self, "ContainerInsightsAssociation",
@@ -221,7 +218,6 @@ class InferenceCluster(Construct):
             identity=DiskEncryptionSetIdentity(
                 type="UserAssigned", identity_ids=[cmk.user_assigned_identity.resource_id]
             ),
-            tags=dict(placement.tags),
         )
         reader = RoleAssignment(
             self, "DiskEncryptionSetReader", scope=des.id, role_definition_name="Reader",

@@ -83,11 +83,11 @@ def all_private_dns_zones() -> list[str]:
 
 @dataclass(frozen=True)
 class Placement:
-    """Where a module's resources land."""
+    """Where a module's resources land. Tags are not part of it: each stack applies the environment's tags once
+    to every taggable resource it holds (`PlatformStack.add_required_tags`, AVM `tags`)."""
 
     resource_group_name: str
     location: str
-    tags: Mapping[str, str]
 
 
 @dataclass(frozen=True)
@@ -236,7 +236,6 @@ class StandardInterfaces:
                 is_manual_connection=False,
             ),
             private_dns_zone_group=PrivateEndpointPrivateDnsZoneGroup(name="default", private_dns_zone_ids=zone_ids),
-            tags=dict(self._placement.tags),
         ))
 
     def role_assignments(self, resource_id: str) -> None:

@@ -64,7 +64,6 @@ class KeyVault(Construct):
                 bypass="AzureServices",
                 ip_rules=interfaces.network_access.ip_rules,
             ),
-            tags=dict(placement.tags),
         )
         self._placement = placement
         self._sku = sku
@@ -85,7 +84,6 @@ class KeyVault(Construct):
             key_vault_id=self.vault.id,
             content_type=content_type,
             expiration_date=expires_on,
-            tags=dict(self._placement.tags),
             depends_on=list(self._data_plane_ready),
         )
 
@@ -109,7 +107,6 @@ class KeyVault(Construct):
                 automatic=KeyVaultKeyRotationPolicyAutomatic(time_before_expiry=f"P{ROTATE_DAYS_BEFORE_EXPIRY}D"),
             ),
             lifecycle=TerraformResourceLifecycle(ignore_changes=["expiration_date"]),
-            tags=dict(self._placement.tags),
             depends_on=list(self._data_plane_ready),
         )
 
@@ -144,6 +141,5 @@ class KeyVault(Construct):
                     trigger=KeyVaultCertificateCertificatePolicyLifetimeActionTrigger(days_before_expiry=30),
                 )],
             ),
-            tags=dict(self._placement.tags),
             depends_on=list(self._data_plane_ready),
         )

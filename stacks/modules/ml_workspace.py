@@ -121,7 +121,6 @@ class MlWorkspace(Construct):
             managed_network=MachineLearningWorkspaceManagedNetwork(isolation_mode="Disabled"),
             # The registry is private: Azure ML cannot build images with ACR Tasks, the cluster builds them.
             image_build_compute_name=image_build_compute_name,
-            tags=dict(placement.tags),
             # Creating the workspace checks its identity's access to what it links.
             depends_on=[after_grants(self, "GrantsPropagation", grants)],
         )

@@ -81,7 +81,6 @@ class SecureStorageAccount(Construct):
             ),
             # No inline queue_properties: the provider refuses them when its storage data plane is off (base.py);
             # queue reads, writes and deletes are logged by the queue service's diagnostic setting below.
-            tags=dict(placement.tags),
         )
         self.standard = StandardInterfaces(self, placement, interfaces)
         account_id = self.account.id

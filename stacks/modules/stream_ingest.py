@@ -45,7 +45,6 @@ class StreamIngest(Construct):
                 ] if network.ip_rules is not None else None,
             )],
             identity=EventhubNamespaceIdentity(type="SystemAssigned"),
-            tags=dict(placement.tags),
         )
         self.hub = Eventhub(
             self, "Hub", name=hub_name, namespace_id=self.namespace.id, partition_count=partitions,

@@ -84,7 +84,6 @@ class RegionalWebApp(Construct):
             sku_name=sku,
             worker_count=worker_count,
             zone_balancing_enabled=zone_redundant,
-            tags=dict(placement.tags),
         )
         common: dict[str, Any] = {
             "https_only": True,
@@ -95,7 +94,6 @@ class RegionalWebApp(Construct):
             "virtual_network_subnet_id": subnet_id,
             "key_vault_reference_identity_id": identity.resource_id,
             "app_settings": dict(app_settings),
-            "tags": dict(placement.tags),
         }
         site: dict[str, Any] = {**_SITE, "health_check_path": health_path, "app_command_line": start_command,
                 "worker_count": worker_count}

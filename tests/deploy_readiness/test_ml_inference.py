@@ -163,7 +163,7 @@ def test_a_public_api_server_admits_the_team_and_the_azure_ml_control_plane():
     sizes = Aks(system_vm_size="Standard_D2ds_v5", system_node_min=1, system_node_max=2,
                 user_vm_size="Standard_D4ds_v5", user_node_min=1, user_node_max=2, sku_tier="Free",
                 private_cluster=False, azureml_control_plane_ip_ranges=("20.61.0.0/24",))
-    InferenceCluster(stack, "Aks", placement=Placement("rg", "westeurope", {}), interfaces=Interfaces(),
+    InferenceCluster(stack, "Aks", placement=Placement("rg", "westeurope"), interfaces=Interfaces(),
                      name="aks-test", sizes=sizes, subnet_id="/subnets/aks",
                      identity=ManagedIdentity("/identities/aks", "p-aks", "c-aks"), tenant_id="tenant",
                      log_analytics_workspace_id="/log",

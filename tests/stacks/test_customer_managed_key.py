@@ -15,7 +15,7 @@ from stacks.modules.storage import SecureStorageAccount
 
 pytestmark = pytest.mark.xdist_group("stacks")
 
-PLACEMENT = Placement("rg-test", "westeurope", {})
+PLACEMENT = Placement("rg-test", "westeurope")
 IDENTITY = ManagedIdentity(resource_id="/identities/id-enc", principal_id="p-enc", client_id="c-enc")
 VERSIONLESS = "https://kv-test.vault.azure.net/keys/cmk-test"
 PINNED = CustomerManagedKey(

@@ -12,7 +12,7 @@ from stacks.modules.storage import SecureStorageAccount
 
 pytestmark = pytest.mark.xdist_group("stacks")
 
-PLACEMENT = Placement("rg-test", "westeurope", {"owner": "platform"})
+PLACEMENT = Placement("rg-test", "westeurope")
 READER = RoleAssignment("p-reader", "Storage Blob Data Reader")
 WRITER = RoleAssignment("p-writer", "Storage Blob Data Contributor")
 
