@@ -61,7 +61,7 @@ class AppStack(PlatformStack):
             staging_slot=config.app.staging_slot,
         )
         self.gateway: RegionalGateway | None = None
-        if config.private_networking:
+        if not foundation.network_access.public:  # a private app is reached through its region's WAF gateway
             assert foundation.gateway_certificate_secret_id is not None  # config requires gateway subnets
             self.gateway = RegionalGateway(
                 self, "Gateway", placement=self.placement(region), interfaces=foundation.interfaces(region=region),

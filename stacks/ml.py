@@ -27,7 +27,6 @@ class MlStack(PlatformStack):
     ) -> None:
         super().__init__(scope, "ml", config=config)
         AzapiProvider(self, "azapi", subscription_id=config.subscription_id)
-        allowed = config.network.allowed_ip_ranges
         ml_identity = foundation.identities["ml"]
         self.workspace = MlWorkspace(
             self, "Workspace", placement=self.placement(),
@@ -83,7 +82,8 @@ class MlStack(PlatformStack):
             tenant_id=foundation.client.tenant_id,
             log_analytics_workspace_id=foundation.monitoring.workspace.id,
             deployer_object_id=foundation.client.object_id,
-            allowed_ip_ranges=allowed,
+            # A public API server admits the environment's ranges (the cluster's own setting, `aks.private_cluster`).
+            allowed_ip_ranges=foundation.network_access.allowed_ip_ranges,
             disk_encryption_set_name=self.namer.name("disk_encryption_set", "aks"),
         )
         self.inference.attach_to_workspace(

@@ -1,11 +1,13 @@
 """The optional interfaces every module accepts, in the shape of Azure Verified Modules.
 
-A module receives one `Placement` (where it lands) and one `Interfaces` value (what it plugs into):
-diagnostics to Log Analytics, private endpoints with their private DNS zones, role assignments, a delete
-lock, and a customer-managed key for encryption at rest (`customer_managed_key.py`, applied by each module
-that stores data, once per resource kind). `StandardInterfaces.apply` turns the others into resources, so
-adding diagnostics or a private endpoint to a new resource is one argument, and the hardened shape lives
-in one place.
+A module receives one `Placement` (where it lands) and one `Interfaces` value (what it plugs into): the
+network-access setting (public endpoint on or off, and from where), diagnostics to Log Analytics, private
+endpoints with their private DNS zones, role assignments keyed by a stable name, a delete lock, and a
+customer-managed key for encryption at rest (`customer_managed_key.py`, applied by each module that stores
+data, once per resource kind). Identities travel as one `ManagedIdentity` reference (`identity.py`); tags are
+applied once per stack (`PlatformStack.add_required_tags`). `StandardInterfaces.apply` turns the endpoint,
+diagnostics, grant and lock interfaces into resources, so adding one to a new resource is one argument, and
+the hardened shape lives in one place.
 """
 
 from __future__ import annotations
