@@ -105,14 +105,14 @@ import json, sys
 from pathlib import Path
 from fastapi.testclient import TestClient
 from app.main import create_app
-from tests.app.conftest import app_settings
+from tests.app.conftest import app_settings, submit_form
 
 model_dir, outbox, flat = Path(sys.argv[1]), Path(sys.argv[2]), json.loads(sys.argv[3])
 with TestClient(create_app(app_settings(model_dir=model_dir, outbox_dir=outbox))) as client:
     good = client.post("/api/predictions", json=flat)
     bad = client.post("/api/predictions", json={**flat, "district": "mars", "floor_area": 1000})
     form = client.get("/")
-    submitted = client.post("/", data={"district": "north", "floor_area": "48", "rooms": "2", "balcony": "true"})
+    submitted = submit_form(client, {"district": "north", "floor_area": "48", "rooms": "2", "balcony": "true"})
     schema = client.get("/openapi.json").json()["components"]["schemas"]["Flat"]
     dashboard = client.get("/dashboard")
 print(json.dumps({"good": [good.status_code, good.json()], "bad": [bad.status_code, bad.json()],
