@@ -11,8 +11,9 @@ _port = os.environ.get("WEBSITES_PORT") or os.environ.get("PORT") or "8000"
 _host = "0.0.0.0" if os.environ.get("WEBSITE_SITE_NAME") else "127.0.0.1"  # noqa: S104 - App Service only
 
 bind = os.environ.get("CARPRICE_BIND", f"{_host}:{_port}")
-# The uvicorn-worker package: uvicorn.workers.UvicornWorker is deprecated in its favour.
-worker_class = "uvicorn_worker.UvicornWorker"
+# The uvicorn-worker package's worker (uvicorn.workers.UvicornWorker is deprecated in its favour), minus the
+# `server` header (app/worker.py).
+worker_class = "app.worker.AppWorker"
 # Scoring is CPU-bound and in-process: one worker per core (App Service sets WEB_CONCURRENCY if wanted).
 workers = int(os.environ.get("WEB_CONCURRENCY") or os.cpu_count() or 1)
 timeout = 60

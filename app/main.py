@@ -21,10 +21,12 @@ from app.service import PredictionService
 from app.settings import Settings
 from app.store.cosmos import CosmosStore
 from app.store.owners import Owner, open_own_outbox
+from app.store.pending_view import PendingView, view_path
 from app.web import api, health, pages
 from app.web.errors import BodyTooLarge, on_body_too_large, on_request_validation_error
+from app.web.http_methods import MethodsMiddleware
 from app.web.openapi import openapi_document
-from app.web.prediction_lane import PredictionLane
+from app.web.prediction_lane import PATH, PredictionLane
 from app.web.security import SecurityMiddleware
 
 HERE = Path(__file__).resolve().parent
@@ -41,9 +43,11 @@ def build_service(settings: Settings, scorer: Scorer | None = None) -> Predictio
     store = CosmosStore(settings) if settings.cosmos_endpoint else None
     if store is None:
         log.warning("no Cosmos DB endpoint configured: predictions stay in the outbox at %s", settings.outbox_dir)
-    # One outbox per process (gunicorn worker): see app/store/owners.py.
+    # One outbox per process (gunicorn worker, app/store/owners.py); one pending view per instance, read
+    # by all of its workers (app/store/pending_view.py).
     owner = Owner.of_this_process()
-    outbox = open_own_outbox(settings.outbox_dir, owner, settings.outbox_fsync_each_commit)
+    view = PendingView(view_path(settings.outbox_dir, owner.instance, settings.pending_view_dir))
+    outbox = open_own_outbox(settings.outbox_dir, owner, settings.outbox_fsync_each_commit, view)
     return PredictionService(settings, scorer or build_scorer(settings), outbox, store, owner=owner)
 
 
@@ -83,7 +87,8 @@ def create_app(settings: Settings | None = None, scorer: Scorer | None = None) -
     )
     app.state.settings = settings
     app.lane = PredictionLane(lambda: app.state.service, settings.max_body_bytes)
-    app.add_middleware(SecurityMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(MethodsMiddleware, routes=lambda: app.routes, extra={PATH: {"POST"}})
+    app.add_middleware(SecurityMiddleware, max_body_bytes=settings.max_body_bytes)  # outermost: every answer
     app.add_exception_handler(RequestValidationError, on_request_validation_error)
     app.add_exception_handler(BodyTooLarge, on_body_too_large)
     app.include_router(health.router)

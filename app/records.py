@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pydantic import BaseModel, Field
 
 from app.scoring.scorer import Quote
-from ml.carprice.schema import CarFeatures
+from ml.carprice.schema import CarFeatures, partition_of
 
 
 def utc_now_iso() -> str:
@@ -34,7 +34,7 @@ def new_prediction(car: CarFeatures, quote: Quote, region: str) -> dict:
     model documents its shape; building the dict directly keeps validation off the hot path)."""
     return {
         "id": uuid.uuid4().hex,
-        "make": car.make,
+        "make": partition_of(car),  # the partition key property; the level column's value (the make, for cars)
         "created_at": utc_now_iso(),
         "price": round(quote.price, 2),
         "price_low": round(quote.low, 2),

@@ -16,6 +16,7 @@ from app.store.cosmos import CosmosStore
 from app.store.drainer import Drainer
 from app.store.outbox import Outbox, OutboxWriter
 from app.store.owners import LeaseKeeper, Owner
+from app.store.pending_view import PendingView
 from ml.carprice.schema import CarFeatures
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,12 @@ class BatchView:
 
 
 @dataclass
+class MarketView:
+    listings: list[dict]
+    store_ok: bool
+
+
+@dataclass
 class PredictionService:
     settings: Settings
     scorer: Scorer
@@ -58,7 +65,7 @@ class PredictionService:
                 self.settings.outbox_dir, self.owner, self.outbox,
                 lease_seconds=self.settings.outbox_lease_s, on_adopted=self._wake_drainer,
             )
-            self.lease.adopt_now()
+            self.lease.adopt_and_republish()
         if self.store is not None:
             try:
                 self.store.ensure_containers()
@@ -68,7 +75,7 @@ class PredictionService:
                 self.outbox, self.store.upsert_prediction, max_backoff_seconds=self.settings.outbox_retry_max_s
             ).start()
         self.writer = OutboxWriter(
-            self.outbox, on_committed=self.drainer.wake if self.drainer else _nothing,
+            self.outbox, on_committed=self.drainer.committed if self.drainer else _nothing,
             offload=self.settings.outbox_fsync_each_commit,
         )
         if self.lease is not None:
@@ -108,9 +115,16 @@ class PredictionService:
                 raise RecordNotKept(f"{exc}; {store_exc}") from store_exc
         return doc
 
+    @property
+    def _pending(self) -> Outbox | PendingView:
+        """Records not yet in Cosmos DB: the instance's pending view (every worker's), else this outbox."""
+        return self.outbox.view or self.outbox
+
     async def history(self, limit: int, make: str | None = None) -> History:
-        """Newest first: Cosmos DB plus whatever is still waiting in the outbox (so nothing seems lost)."""
-        pending = await run_in_threadpool(self.outbox.newest, limit, make)
+        """Newest first: Cosmos DB plus every record of this instance still waiting in an outbox, so a user
+        sees their prediction on the next request whichever worker answers it."""
+        pending = await run_in_threadpool(self._pending.newest, limit, make)
+        waiting = await run_in_threadpool(self._pending.count)
         stored: list[dict] = []
         store_ok = self.store is not None
         if self.store is not None:
@@ -122,7 +136,14 @@ class PredictionService:
         by_id = {d["id"]: d for d in stored}
         by_id.update({d["id"]: d for d in pending})
         docs = sorted(by_id.values(), key=lambda d: d["created_at"], reverse=True)[:limit]
-        return History([prediction_from_document(d) for d in docs], store_ok, len(pending))
+        return History([prediction_from_document(d) for d in docs], store_ok, waiting)
+
+    async def prediction(self, prediction_id: str) -> Prediction | None:
+        """One prediction by id: still pending on this instance, else from Cosmos DB (None: not found)."""
+        doc = await run_in_threadpool(self._pending.get, prediction_id)
+        if doc is None and self.store is not None:
+            doc = await run_in_threadpool(self.store.prediction, prediction_id)
+        return None if doc is None else prediction_from_document(doc)
 
     async def batch(self, make: str | None, limit: int = 1000) -> BatchView:
         if self.store is None:
@@ -136,6 +157,16 @@ class PredictionService:
             log.warning("batch results read from Cosmos DB failed: %s", exc)
             return BatchView(None, [], False)
         return BatchView(run, [{k: v for k, v in d.items() if not k.startswith("_")} for d in items], True)
+
+    async def market(self, limit: int) -> MarketView:
+        if self.store is None:
+            return MarketView([], False)
+        try:
+            docs = await run_in_threadpool(self.store.recent_listings, limit)
+        except Exception as exc:
+            log.warning("market read from Cosmos DB failed: %s", exc)
+            return MarketView([], False)
+        return MarketView([{k: v for k, v in d.items() if not k.startswith("_")} for d in docs], True)
 
     async def readiness(self) -> dict:
         """Model loaded and store reachable; cached for 1 s so frequent probes cost Cosmos nothing extra."""
@@ -151,7 +182,7 @@ class PredictionService:
                 checks["store"] = "ok"
             except Exception as exc:
                 checks["store"] = f"unreachable: {type(exc).__name__}"
-        checks["outbox_pending"] = str(await run_in_threadpool(self.outbox.count))
+        checks["outbox_pending"] = str(await run_in_threadpool(self._pending.count))
         result = {"ready": checks["model"] == "ok" and checks["store"] == "ok", "checks": checks}
         self._ready_cache = (now, result)
         return result

@@ -45,6 +45,7 @@ class Settings(BaseSettings):
         contract.HISTORY_CONTAINER, validation_alias=contract.SETTING_HISTORY_CONTAINER
     )
     batch_container: str = Field(contract.BATCH_CONTAINER, validation_alias=contract.SETTING_BATCH_CONTAINER)
+    market_container: str = Field(contract.MARKET_CONTAINER, validation_alias=contract.SETTING_MARKET_CONTAINER)
     scoring_mode: Literal["local", "remote"] = Field("local", validation_alias=contract.SETTING_SCORING_MODE)
     endpoint_url: str = Field("", validation_alias=contract.SETTING_ENDPOINT_URL)
     endpoint_scope: str = Field(
@@ -61,6 +62,7 @@ class Settings(BaseSettings):
     max_body_bytes: int = 16_384
     history_page_max: int = 200
     dashboard_window: int = 2_000
+    market_window: int = 500  # newest stream listings the live market panel summarises
     endpoint_timeout_s: float = 5.0
     endpoint_attempts: int = 3
     store_timeout_s: float = 3.0
@@ -72,6 +74,8 @@ class Settings(BaseSettings):
     # An outbox whose owner has not renewed its lease for this long is adopted by a live worker (the
     # owner renews every tenth of it); it must comfortably exceed a stall of the /home share.
     outbox_lease_s: float = 600.0
+    # The instance's pending view (app/store/pending_view.py): instance-local disk, never /home.
+    pending_view_dir: Path | None = None
 
     @property
     def cosmos_is_local_emulator(self) -> bool:

@@ -9,7 +9,6 @@ the in-memory emulator is far slower per write than Cosmos DB, so that number is
 
 from __future__ import annotations
 
-import csv
 import os
 import statistics
 import tempfile
@@ -24,10 +23,10 @@ from functions.pricing import LocalPricing
 from functions.settings import FunctionSettings
 from functions.store import MarketStore
 from ml.carprice.listing import listing_body, parse_listing
-from ml.carprice.prep import DEFAULT_SOURCE
 from ml.carprice.pricer import Pricer
 from ml.carprice.training import build_model_artifacts
 from tools.emulators import CosmosEmulator
+from tools.functions.replayer import dataset_listings
 
 BATCH = 100
 ROUNDS = 7
@@ -45,21 +44,9 @@ class InMemoryStore:
 
 
 def listings() -> list[dict[str, object]]:
-    out = []
-    with DEFAULT_SOURCE.open(newline="") as handle:
-        for line, row in enumerate(csv.DictReader(handle), start=2):
-            values: dict[str, object] = {"listing_id": f"uci-{line}"}
-            for key, text in row.items():
-                if text == "?":
-                    continue
-                name = key.replace("-", "_")
-                try:
-                    values[name] = int(text) if name == "symboling" else float(text)
-                except ValueError:
-                    values[name] = text
-            if not isinstance(parse_listing(values), list):
-                out.append(values)
-    return out
+    """The data set's cars the schema accepts, as listings (a replayer round)."""
+    out = [{"listing_id": listing_id, **listing} for listing_id, listing in dataset_listings(1)]
+    return [item for item in out if not isinstance(parse_listing(item), list)]
 
 
 def batch_of_events(items: list[dict[str, object]]) -> list[func.EventHubEvent]:

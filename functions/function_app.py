@@ -11,13 +11,20 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 
 import azure.functions as func
 
 import contract
-from functions import handlers
-from functions.settings import FunctionSettings
+from functions.settings import default_model_dir
+
+# The shared schema validates what the served model was trained on (its card names the data set), so the
+# model folder must be known before the handlers import the schema.
+os.environ.setdefault(contract.SETTING_MODEL_DIR, str(default_model_dir()))
+
+from functions import handlers  # noqa: E402
+from functions.settings import FunctionSettings  # noqa: E402
 
 MAX_RETRIES = 5
 app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)

@@ -23,7 +23,7 @@ class SettingError(ValueError):
     """An app setting is missing or has a value the function app cannot use."""
 
 
-def _default_model_dir() -> Path:
+def default_model_dir() -> Path:
     # In dist/functions.zip the model sits at the package root; in the repo `make train` writes ml/outputs/model.
     packaged = ROOT / "model"
     return packaged if (packaged / "model.onnx").is_file() else ROOT / "ml" / "outputs" / "model"
@@ -72,7 +72,7 @@ class FunctionSettings:
             dead_letter_container=get(contract.SETTING_DEAD_LETTER_CONTAINER, contract.DEAD_LETTER_CONTAINER),
             history_container=get(contract.SETTING_HISTORY_CONTAINER, contract.HISTORY_CONTAINER),
             scoring_mode=get(contract.SETTING_SCORING_MODE, "local"),
-            model_dir=Path(get(contract.SETTING_MODEL_DIR, str(_default_model_dir()))),
+            model_dir=Path(get(contract.SETTING_MODEL_DIR, str(default_model_dir()))),
             endpoint_url=get(contract.SETTING_ENDPOINT_URL, ""),
             endpoint_scope=get(contract.SETTING_ENDPOINT_SCOPE, contract.AML_ENDPOINT_TOKEN_SCOPE),
             region=get(contract.SETTING_REGION, "local"),

@@ -280,6 +280,9 @@ class AgentPool(_Strict):
     def _subnet_inside(self) -> AgentPool:
         if not ipaddress.ip_network(self.subnet).subnet_of(ipaddress.ip_network(self.address_space)):  # type: ignore[arg-type]
             raise ValueError(f"subnet {self.subnet} is outside address_space {self.address_space}")
+        # Every agent takes an address; Azure reserves five per subnet (Managed DevOps Pools networking).
+        if ipaddress.ip_network(self.subnet).num_addresses - 5 < self.max_agents:
+            raise ValueError(f"subnet {self.subnet} has too few addresses for max_agents {self.max_agents}")
         return self
 
 

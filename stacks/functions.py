@@ -67,7 +67,8 @@ class FunctionsStack(PlatformStack):
         self.app = FlexFunctionApp(
             self, "FunctionApp", placement=self.placement(),
             interfaces=foundation.interfaces(encryption_key="storage"),
-            resource_group_id=foundation.resource_group.id,
+            # A literal id (the group's name is fixed by naming), so readers of cdktf.out/ see where the site lives.
+            resource_group_id=f"/subscriptions/{config.subscription_id}/resourceGroups/{self.resource_group_name}",
             name=self.namer.name("function_app"),
             plan_name=self.namer.name("app_service_plan", "func"),
             storage_name=self.namer.name("storage_account", "func"),

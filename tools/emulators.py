@@ -1,7 +1,7 @@
 """Local stand-ins for Azure services, as real servers on 127.0.0.1.
 
 - Azurite (blob API) for the Data Lake; started with telemetry off and API-version checks off.
-- @vercel/cosmosdb-server for Cosmos DB (in-memory, self-signed TLS).
+- @vercel/cosmosdb-server for Cosmos DB (in-memory, self-signed TLS, keep-alive connections).
 
 Used by `make serve` and by the tests; each emulator is a context manager that stops what it started.
 """
@@ -154,7 +154,13 @@ class CosmosEmulator(_Server):
     name: str = "Cosmos DB emulator"
 
     def _command(self) -> list[str]:
-        return [str(NODE_BIN / "cosmosdb-server"), "--host", LOOPBACK, "--port", str(self.port)]
+        # Started through its library rather than its CLI, whose server answers `connection: close` to
+        # every request; Cosmos DB keeps connections open, so the SDK's pool reuses them as in Azure.
+        script = (
+            "require('@vercel/cosmosdb-server').createHttpsServer({keepAlive: true})"
+            f".listen({self.port}, '{LOOPBACK}')"
+        )
+        return [str(NODE_BIN / "node"), "-e", script]
 
     @property
     def endpoint(self) -> str:

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 import urllib3
+from azure.core.pipeline.transport import RequestsTransport
 from azure.cosmos import ContainerProxy, CosmosClient, PartitionKey
 from azure.cosmos.exceptions import CosmosHttpResponseError, CosmosResourceNotFoundError
 
@@ -64,6 +65,9 @@ class CosmosStore:
                 self._client = CosmosClient(
                     self.settings.cosmos_endpoint,
                     credential=self._credential,
+                    # Proxy variables and .netrc are not read on every request: that lookup cost more
+                    # CPU and time than the upsert itself (App Service sets no outbound proxy).
+                    transport=RequestsTransport(use_env_settings=False, connection_verify=not self.local),
                     connection_verify=not self.local,
                     connection_timeout=timeout,
                     read_timeout=timeout,
@@ -105,6 +109,9 @@ class CosmosStore:
             db.create_container_if_not_exists(
                 self.settings.batch_container, partition_key=PartitionKey(path=contract.BATCH_PARTITION_KEY)
             )
+            db.create_container_if_not_exists(
+                self.settings.market_container, partition_key=PartitionKey(path=contract.MARKET_PARTITION_KEY)
+            )
             self._proxies.clear()  # recreated containers have new resource ids
 
     def ping(self) -> None:
@@ -119,19 +126,26 @@ class CosmosStore:
         self._upsert(lambda: self._batch, doc)
 
     def _upsert(self, container: Callable[[], ContainerProxy], doc: dict) -> None:
+        # no_response: the stored copy is not needed back, so neither side serializes or parses it.
         try:
-            container().upsert_item(doc)
+            container().upsert_item(doc, no_response=True)
         except CosmosResourceNotFoundError:
             # The in-memory emulator forgets everything on restart; recreate and try once more.
             if not self.local:
                 raise
             self.ensure_containers()
-            container().upsert_item(doc)
+            container().upsert_item(doc, no_response=True)
 
     # --- reads ----------------------------------------------------------------------------------
     def recent_predictions(self, limit: int, make: str | None = None) -> list[dict]:
         query = "SELECT TOP @n * FROM c {} ORDER BY c.created_at DESC".format("WHERE c.make = @make" if make else "")
         return self._query(self._history, query, {"@n": limit, "@make": make}, make)
+
+    def prediction(self, prediction_id: str) -> dict | None:
+        rows = self._query(
+            self._history, "SELECT * FROM c WHERE c.id = @id", {"@id": prediction_id}, None
+        )
+        return rows[0] if rows else None
 
     def latest_batch_run(self) -> dict | None:
         rows = self._query(
@@ -147,6 +161,11 @@ class CosmosStore:
             "AND c.make = @make" if make else ""
         )
         return self._query(self._batch, query, {"@n": limit, "@run": run_id, "@make": make}, make)
+
+    def recent_listings(self, limit: int) -> list[dict]:
+        """The stream's newest scored listings (written by the function app's score_listings)."""
+        query = "SELECT TOP @n * FROM c ORDER BY c.listed_at DESC"
+        return self._query(self._container(self.settings.market_container), query, {"@n": limit}, None)
 
     def _query(self, container: ContainerProxy, query: str, params: dict, make: str | None) -> list[dict]:
         parameters = [{"name": k, "value": v} for k, v in params.items() if v is not None]

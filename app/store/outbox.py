@@ -15,27 +15,22 @@ connection holds its file lock for its whole life, so no other process can open 
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import orjson
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS pending (
-    id TEXT PRIMARY KEY,
-    created_at TEXT NOT NULL,
-    make TEXT NOT NULL,
-    body TEXT NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    last_error TEXT
-);
-CREATE INDEX IF NOT EXISTS pending_by_time ON pending (created_at);
-"""
+from app.store.pending_view import PendingView
+from app.store.sqlite import Row, pending_table, transaction
 
-Row = tuple[str, str, str, str]  # id, created_at, make, body (JSON)
+log = logging.getLogger(__name__)
+
+_SCHEMA = pending_table("attempts INTEGER NOT NULL DEFAULT 0", "last_error TEXT")
+
 
 
 def open_exclusive_wal(path: Path, fsync_each_commit: bool = False, wait_s: float = 5.0) -> sqlite3.Connection:
@@ -67,29 +62,53 @@ def read_all_rows(path: Path) -> list[Row]:
 
 
 class Outbox:
-    """One process's SQLite file; safe to share between that process's threads."""
+    """One process's SQLite file; safe to share between that process's threads. With a `view`, every
+    record added or removed is mirrored into the instance's pending view (app/store/pending_view.py)
+    under `owner`, so the instance's other workers can read it. Mirroring runs in order on one thread of
+    its own: the view is shared with sibling processes, and waiting for their lock must never stall the
+    event loop; callers that need the view updated (a request, before it answers) wait on the future."""
 
-    def __init__(self, path: Path, fsync_each_commit: bool = False) -> None:
+    def __init__(
+        self, path: Path, fsync_each_commit: bool = False, *, view: PendingView | None = None, owner: str = ""
+    ) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
+        self.view = view
+        self.owner = owner or path.parent.name
         self._lock = threading.Lock()
         self._db = open_exclusive_wal(path, fsync_each_commit)
+        self._mirror_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pending-view")
 
-    def add_many(self, docs: Iterable[dict]) -> None:
-        self.add_rows([(d["id"], d["created_at"], d["make"], orjson.dumps(d).decode()) for d in docs])
+    def add_many(self, docs: Iterable[dict]) -> Future[None]:
+        return self.add_rows([(d["id"], d["created_at"], d["make"], orjson.dumps(d).decode()) for d in docs])
 
-    def add_rows(self, rows: Sequence[Row]) -> None:
-        """One transaction; a record already present (same id) is replaced, so a repeated copy is harmless."""
+    def add_rows(self, rows: Sequence[Row]) -> Future[None]:
+        """One transaction; a record already present (same id) is replaced, so a repeated copy is harmless.
+        Returns once committed here; the future completes when the pending view has the rows too."""
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
+            with transaction(self._db):
                 self._db.executemany(
                     "INSERT OR REPLACE INTO pending (id, created_at, make, body) VALUES (?,?,?,?)", rows
                 )
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+            return self._mirror(self.view.add if self.view else None, self.owner, rows)
+
+    def _mirror(self, change: Callable[..., None] | None, *args: object) -> Future[None]:
+        """Queue a change of the pending view behind the earlier ones (submitted under the outbox lock,
+        so the view sees changes in the order the outbox made them)."""
+        if change is None:
+            done: Future[None] = Future()
+            done.set_result(None)
+            return done
+        return self._mirror_thread.submit(_apply, change, *args)
+
+    def republish(self, live_owners: Iterable[str]) -> None:
+        """Rewrite this outbox's rows in the pending view (see app/store/pending_view.py)."""
+        if self.view is None:
+            return
+        with self._lock:
+            rows = self._db.execute("SELECT id, created_at, make, body FROM pending").fetchall()
+            done = self._mirror(self.view.republish, self.owner, rows, live_owners)
+        done.result()
 
     def oldest(self, limit: int) -> list[dict]:
         with self._lock:
@@ -103,12 +122,20 @@ class Outbox:
             rows = self._db.execute(query, params).fetchall()
         return [orjson.loads(body) for (body,) in rows]
 
-    def remove(self, ids: Iterable[str]) -> None:
+    def get(self, prediction_id: str) -> dict | None:
         with self._lock:
-            self._db.executemany("DELETE FROM pending WHERE id = ?", [(i,) for i in ids])
+            row = self._db.execute("SELECT body FROM pending WHERE id = ?", (prediction_id,)).fetchone()
+        return orjson.loads(row[0]) if row else None
+
+    def remove(self, ids: Iterable[str]) -> None:
+        ids = list(ids)
+        with self._lock:
+            with transaction(self._db):
+                self._db.executemany("DELETE FROM pending WHERE id = ?", [(i,) for i in ids])
+            self._mirror(self.view.remove if self.view else None, ids)
 
     def note_failure(self, ids: Iterable[str], error: str) -> None:
-        with self._lock:
+        with self._lock, transaction(self._db):
             self._db.executemany(
                 "UPDATE pending SET attempts = attempts + 1, last_error = ? WHERE id = ?",
                 [(error[:500], i) for i in ids],
@@ -119,8 +146,18 @@ class Outbox:
             return int(self._db.execute("SELECT COUNT(*) FROM pending").fetchone()[0])
 
     def close(self) -> None:
+        self._mirror_thread.shutdown(wait=True)
         with self._lock:
             self._db.close()
+        if self.view is not None:
+            self.view.close()
+
+
+def _apply(change: Callable[..., None], *args: object) -> None:
+    try:
+        change(*args)
+    except sqlite3.Error as exc:  # the outbox has the record; the next republish repairs the view
+        log.warning("pending view not updated (%s); repaired at the next lease renewal", exc)
 
 
 class OutboxWriter:
@@ -149,19 +186,26 @@ class OutboxWriter:
         batch, self._pending = self._pending, []
         if self._offload:
             self._thread.submit(self._commit_on_thread, batch, loop)
-        else:
-            _resolve_all([d for _, d in batch], self._commit(batch))
+            return
+        futures = [d for _, d in batch]
+        error, mirrored = self._commit(batch)
+        if mirrored is None:
+            _resolve_all(futures, error)
+        else:  # answer once the instance's other workers can read the records too
+            mirrored.add_done_callback(lambda _: loop.call_soon_threadsafe(_resolve_all, futures, None))
 
-    def _commit(self, batch: list[tuple[dict, asyncio.Future]]) -> BaseException | None:
+    def _commit(self, batch: list[tuple[dict, asyncio.Future]]) -> tuple[BaseException | None, Future | None]:
         try:
-            self.outbox.add_many(doc for doc, _ in batch)
+            mirrored = self.outbox.add_many(doc for doc, _ in batch)
         except Exception as exc:  # reported to every waiting request; later batches still try
-            return exc
+            return exc, None
         self._on_committed()
-        return None
+        return None, mirrored
 
     def _commit_on_thread(self, batch: list[tuple[dict, asyncio.Future]], loop: asyncio.AbstractEventLoop) -> None:
-        error = self._commit(batch)
+        error, mirrored = self._commit(batch)
+        if mirrored is not None:
+            mirrored.result()
         loop.call_soon_threadsafe(_resolve_all, [d for _, d in batch], error)
 
     def close(self) -> None:

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.store.outbox import Outbox, read_all_rows
+from app.store.pending_view import PendingView
 
 log = logging.getLogger(__name__)
 
@@ -66,11 +67,21 @@ class Owner:
         return cls(match["instance"], int(match["pid"])) if match else None
 
 
-def open_own_outbox(outbox_dir: Path, owner: Owner, fsync_each_commit: bool = False) -> Outbox:
+def open_own_outbox(
+    outbox_dir: Path, owner: Owner, fsync_each_commit: bool = False, view: PendingView | None = None
+) -> Outbox:
     folder = outbox_dir / owner.folder_name
     folder.mkdir(parents=True, exist_ok=True)
     renew_lease(folder)
-    return Outbox(folder / DB_FILE, fsync_each_commit)
+    return Outbox(folder / DB_FILE, fsync_each_commit, view=view, owner=owner.folder_name)
+
+
+def live_owners(outbox_dir: Path) -> list[str]:
+    """Names of the outbox folders present (owners whose records may still be pending)."""
+    try:
+        return [f.name for f in outbox_dir.iterdir() if f.is_dir()]
+    except FileNotFoundError:
+        return []
 
 
 def renew_lease(folder: Path) -> None:
@@ -157,8 +168,8 @@ def _quarantine(folder: Path, claimed: Path) -> int:
 
 
 class LeaseKeeper:
-    """Renews this process's lease and, now and then, adopts outboxes orphaned since start-up
-    (a sibling worker that died, an instance scaled in)."""
+    """Renews this process's lease and, on each renewal, adopts outboxes orphaned since start-up
+    (a sibling worker that died, an instance scaled in) and republishes its records to the pending view."""
 
     def __init__(
         self, outbox_dir: Path, me: Owner, outbox: Outbox, *, lease_seconds: float,
@@ -178,6 +189,12 @@ class LeaseKeeper:
             self._on_adopted()
         return adopted
 
+    def adopt_and_republish(self) -> int:
+        """Adopt orphans, then make the instance's pending view match this outbox (heals a stale view)."""
+        adopted = self.adopt_now()
+        self._outbox.republish(live_owners(self._dir))
+        return adopted
+
     def start(self) -> LeaseKeeper:
         self._thread.start()
         return self
@@ -192,6 +209,6 @@ class LeaseKeeper:
         while not self._stop.wait(interval):
             try:
                 renew_lease(self._dir / self._me.folder_name)
-                self.adopt_now()
+                self.adopt_and_republish()
             except Exception:  # the share hiccuped: try again next round
                 log.exception("outbox lease renewal or adoption failed")

@@ -11,8 +11,8 @@ from pydantic import BaseModel
 
 from app.records import Prediction
 from app.service import PredictionService
-from app.web.errors import INVALID_QUERY, documented, error_response, one_error
-from ml.carprice.schema import Make
+from app.web.errors import INVALID_PARAMETERS, documented, error_response, one_error
+from ml.carprice.schema import LEVEL_COLUMN, LevelValue
 
 router = APIRouter(prefix="/api", tags=["predictions"])
 
@@ -37,12 +37,12 @@ def service_of(request: Request) -> PredictionService:
 
 @router.get(
     "/predictions", response_model=PredictionPage, summary="Prediction history, newest first",
-    responses=INVALID_QUERY,
+    responses=INVALID_PARAMETERS,
 )
 async def list_predictions(
     request: Request,
     limit: Annotated[int, Query(ge=1, le=200, description="Page size (1 to 200)")] = 50,
-    make: Annotated[Make | None, Query(description="Only this make")] = None,
+    make: Annotated[LevelValue | None, Query(description=f"Only this {LEVEL_COLUMN} (the records' partition)")] = None,
 ) -> PredictionPage:
     history = await service_of(request).history(limit, make)
     return PredictionPage(
@@ -51,12 +51,23 @@ async def list_predictions(
 
 
 @router.get(
+    "/predictions/{prediction_id}", response_model=Prediction, summary="One prediction, by the id POST returned",
+    responses={**INVALID_PARAMETERS, **documented(404, "No prediction with this id")},
+)
+async def read_prediction(request: Request, prediction_id: str) -> Response:
+    prediction = await service_of(request).prediction(prediction_id)
+    if prediction is None:
+        return error_response(404, one_error("No such prediction.", "prediction_id", "no prediction has this id"))
+    return Response(prediction.model_dump_json(), media_type="application/json")
+
+
+@router.get(
     "/batch-results", response_model=BatchResults, summary="Precomputed prices from the last batch scoring run",
-    responses={**INVALID_QUERY, **documented(503, "The results store is unreachable; retry later")},
+    responses={**INVALID_PARAMETERS, **documented(503, "The results store is unreachable; retry later")},
 )
 async def list_batch_results(
     request: Request,
-    make: Annotated[Make | None, Query(description="Only this make")] = None,
+    make: Annotated[LevelValue | None, Query(description=f"Only this {LEVEL_COLUMN} (the records' partition)")] = None,
 ) -> Response:
     view = await service_of(request).batch(make)
     if not view.store_ok:

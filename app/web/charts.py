@@ -29,7 +29,7 @@ def horizontal_bars(
 ) -> Markup:
     if not items:
         return _empty(label)
-    row, top, left, right = 26, 8, 120, 56
+    row, top, left, right = 26, 8, 136, 56  # room for a make's name at phone-sized text
     height = top * 2 + row * len(items)
     peak = max(v for _, v in items) or 1
     span = width - left - right
@@ -52,7 +52,7 @@ def columns(
 ) -> Markup:
     if not items:
         return _empty(label)
-    top, bottom, left, right = 12, 38, 44, 8
+    top, bottom, left, right = 12, 38, 54, 8
     plot_h = height - top - bottom
     peak = _nice_max(max(v for _, v in items))
     slot = (width - left - right) / len(items)

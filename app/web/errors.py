@@ -27,7 +27,7 @@ def documented(status: int, description: str) -> dict[int | str, dict]:
 
 
 # Declaring 422 keeps FastAPI from documenting its own (different) validation-error body.
-INVALID_QUERY = documented(422, "Invalid query parameter: one entry per bad parameter, with the reason")
+INVALID_PARAMETERS = documented(422, "Invalid parameter: one entry per bad parameter, with the reason")
 
 
 class BodyTooLarge(Exception):

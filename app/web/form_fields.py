@@ -1,39 +1,38 @@
-"""The predictor form, derived from the shared schema: dropdowns offer exactly the values the model
-knows, number inputs carry the schema's bounds, and a submitted form is turned into the JSON-shaped
-dict that ml.carprice.schema.parse_row validates (so the page and the API reject the same things)."""
+"""The predictor form, derived from the data set's declaration (ml/carprice/schema.py): labels, units, the
+values a dropdown offers and the bounds of a number input all come from it, and a submitted form is turned
+into the JSON-shaped dict that parse_row validates (so the page and the API reject the same things)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 
-from ml.carprice.schema import CATEGORICAL_FEATURES, REQUIRED_FEATURES, CarFeatures, RowError, allowed_values
+from ml.carprice.schema import DATASET, LEVEL_COLUMN, RowError
 
-LABELS = {
-    "make": "Make", "body_style": "Body style", "fuel_type": "Fuel type", "aspiration": "Aspiration",
-    "num_of_doors": "Doors", "drive_wheels": "Drive wheels", "engine_size": "Engine size",
-    "horsepower": "Horsepower", "curb_weight": "Curb weight", "city_mpg": "City mileage",
-    "highway_mpg": "Highway mileage", "symboling": "Insurance risk rating", "normalized_losses": "Normalized losses",
-    "engine_location": "Engine location", "wheel_base": "Wheel base", "length": "Length", "width": "Width",
-    "height": "Height", "engine_type": "Engine type", "num_of_cylinders": "Cylinders",
-    "fuel_system": "Fuel system", "bore": "Bore", "stroke": "Stroke", "compression_ratio": "Compression ratio",
-    "peak_rpm": "Peak rpm",
-}
-UNITS = {
-    "engine_size": "cu in", "horsepower": "hp", "curb_weight": "lb", "city_mpg": "mpg", "highway_mpg": "mpg",
-    "wheel_base": "in", "length": "in", "width": "in", "height": "in", "bore": "in", "stroke": "in",
-    "compression_ratio": ": 1", "peak_rpm": "rpm",
-}
-VALUE_LABELS = {
-    "std": "Standard", "turbo": "Turbo", "fwd": "Front-wheel drive", "rwd": "Rear-wheel drive",
-    "4wd": "Four-wheel drive", "two": "Two", "four": "Four", "gas": "Gas", "diesel": "Diesel",
-    "bmw": "BMW", "alfa-romero": "Alfa Romeo", "mercedes-benz": "Mercedes-Benz", "peugot": "Peugeot",
-    "dohc": "DOHC", "dohcv": "DOHCV", "l": "L", "ohc": "OHC", "ohcf": "OHCF", "ohcv": "OHCV", "rotor": "Rotary",
-}
+BOOLEAN_CHOICES = (("true", "Yes"), ("false", "No"))
 
 
-def value_label(value: str) -> str:
-    return VALUE_LABELS.get(value, value.replace("-", " ").title() if value.isalpha() or "-" in value else value)
+def value_label(value: str, column: str | None = LEVEL_COLUMN) -> str:
+    """A category value as the declaration labels it (the level column's, unless another column is named)."""
+    found = DATASET.by_name.get(column or "")
+    return found.value_labels.get(value, value) if found is not None else value
+
+
+def cell(value: object, column: str) -> str:
+    """A row's value for display: a category by its declared label, a boolean as Yes/No, a number compactly."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    if isinstance(value, int | float):
+        return f"{value:,.0f}" if abs(value) >= 100 else f"{value:g}"
+    return value_label(str(value), column)
+
+
+def summary_text(features: dict) -> str:
+    """A row in one line, from the declaration's summary columns (e.g. "Audi, Sedan, Gas, 109, 102")."""
+    return ", ".join(text for c in DATASET.summary if (text := cell(features.get(c.name), c.name)))
 
 
 @dataclass(frozen=True)
@@ -45,6 +44,7 @@ class FormField:
     minimum: float | None = None
     maximum: float | None = None
     integer: bool = False
+    boolean: bool = False
     unit: str = ""
 
     @property
@@ -60,20 +60,17 @@ class FormField:
 
 @cache
 def form_fields() -> tuple[FormField, ...]:
-    props = CarFeatures.model_json_schema()["properties"]
     fields = []
-    for name, prop in props.items():
-        spec = next((p for p in prop.get("anyOf", [prop]) if p.get("type") != "null"), prop)
-        common = {"name": name, "label": LABELS.get(name, name), "required": name in REQUIRED_FEATURES}
-        if name in CATEGORICAL_FEATURES:
-            choices = tuple((v, value_label(v)) for v in allowed_values(name))
-            fields.append(FormField(**common, choices=choices))
+    for column in DATASET.columns:
+        common = {"name": column.name, "label": column.label, "required": column.required}
+        if column.is_category:
+            fields.append(FormField(**common, choices=tuple((v, column.value_labels[v]) for v in column.values)))
+        elif column.type == "boolean":
+            fields.append(FormField(**common, choices=BOOLEAN_CHOICES, boolean=True))
         else:
-            fields.append(FormField(
-                **common, minimum=spec.get("minimum"), maximum=spec.get("maximum"),
-                integer=spec.get("type") == "integer", unit=UNITS.get(name, ""),
-            ))
-    # Required first, in the order a person reads a car's spec sheet (the schema's order).
+            fields.append(FormField(**common, minimum=column.minimum, maximum=column.maximum,
+                                    integer=column.type == "integer", unit=column.unit_short))
+    # Required first, each group in the declaration's order.
     return tuple(sorted(fields, key=lambda f: not f.required))
 
 
@@ -85,6 +82,9 @@ def form_to_row(form: dict[str, str]) -> tuple[dict, list[RowError]]:
         text = (form.get(field.name) or "").strip()
         if not text:
             continue  # a missing required field is reported by parse_row, in its words
+        if field.boolean:
+            row[field.name] = text == "true" if text in ("true", "false") else text
+            continue
         if field.is_choice:
             row[field.name] = text
             continue
@@ -95,3 +95,17 @@ def form_to_row(form: dict[str, str]) -> tuple[dict, list[RowError]]:
             continue
         row[field.name] = int(number) if field.integer and number.is_integer() else number
     return row, errors
+
+
+def describe_row(row: Mapping[str, object]) -> tuple[str, str]:
+    """(title, details) a person recognises a row by, from the declaration's summary columns: the first two
+    make the title ("Audi sedan"), the rest the details with their units ("gas · 109 cu in · 102 hp")."""
+    parts = []
+    for column in DATASET.summary:
+        text = cell(row.get(column.name), column.name)
+        if text and column.unit_short and not column.values:
+            text = f"{text} {column.unit_short}"
+        parts.append(text)
+    head, rest = parts[:2], parts[2:]
+    title = " ".join(p if i == 0 else p.lower() for i, p in enumerate(head) if p) or DATASET.spec.title
+    return title, " · ".join(p.lower() if p and not p[0].isdigit() else p for p in rest if p)

@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup, escape
 
 from app.scoring.scorer import ScoringUnavailable
 from app.service import PredictionService, RecordNotKept
-from app.web import charts
+from app.web import charts, csrf
 from app.web.dashboard import parse_time, summarize
-from app.web.form_fields import form_fields, form_to_row, value_label
-from ml.carprice.schema import allowed_values, parse_row
+from app.web.form_fields import cell, describe_row, form_fields, form_to_row, summary_text, value_label
+from app.web.market import summarize_market
+from ml.carprice.gate import evaluation_of, quality_rows
+from ml.carprice.schema import DATASET, LEVEL_COLUMN, allowed_values, parse_row
 
 router = APIRouter(include_in_schema=False)
+LEVEL_LABEL = DATASET.by_name[LEVEL_COLUMN].label.lower() if LEVEL_COLUMN else "data set"
 BATCH_PAGE_ROWS = 60  # a screenful or two; the make filter narrows the rest
 templates = Jinja2Templates(directory=Path(__file__).resolve().parent / "templates")
 
@@ -29,7 +34,17 @@ def _when(text: str) -> str:
     return f"{parse_time(text):%Y-%m-%d %H:%M} UTC"
 
 
-templates.env.filters.update(money=_money, when=_when, label=value_label)
+def _breakable(text: str) -> Markup:
+    """Line-break opportunities after separators, so a long id wraps between its parts, never mid-word."""
+    return Markup(re.sub(r"([-_.@+:/])", r"\1<wbr>", str(escape(text))))
+
+
+templates.env.filters.update(
+    money=_money, when=_when, label=value_label, cell=cell, breakable=_breakable, row=describe_row
+)
+templates.env.globals.update(summary_columns=[(c.name, c.label + (f" ({c.unit_short})" if c.unit_short else ""))
+                                              for c in DATASET.summary], summary_text=summary_text,
+                             level_label=LEVEL_LABEL)
 templates.env.globals.update(range_bar=charts.range_bar)
 
 
@@ -39,12 +54,18 @@ def _service(request: Request) -> PredictionService:
 
 def _render(request: Request, name: str, status: int = 200, **context: object) -> HTMLResponse:
     service = _service(request)
+    token = csrf.token_for(request)
     context |= {
         "model_version": service.scorer.model_version,
         "region": service.settings.region,
         "active": name.removesuffix(".html"),
+        "row_title": DATASET.spec.title,
+        "csrf_field": csrf.FIELD,
+        "csrf_token": token,
     }
-    return templates.TemplateResponse(request, name, context, status_code=status)
+    response = templates.TemplateResponse(request, name, context, status_code=status)
+    csrf.remember(request, response, token)
+    return response
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -56,6 +77,11 @@ async def predictor(request: Request) -> HTMLResponse:
 async def predictor_submit(request: Request) -> HTMLResponse:
     # A plain urlencoded form: parsed here so the app needs no multipart library.
     form = {k: v[-1] for k, v in parse_qs((await request.body()).decode("utf-8", "replace")).items()}
+    refused = csrf.rejection(request, form)
+    if refused:
+        problem = f"This car was not priced: {refused}. Reload the page and submit the form again."
+        return _render(request, "predictor.html", status=403, fields=form_fields(), values={}, errors={},
+                       result=None, problem=problem)
     row, number_errors = form_to_row(form)
     parsed = parse_row(row)
     errors = {e.field: e.reason for e in ([] if not isinstance(parsed, list) else parsed)}
@@ -71,16 +97,26 @@ async def predictor_submit(request: Request) -> HTMLResponse:
     return _render(request, "predictor.html", **context)
 
 
+def _quality(card: dict) -> list[tuple[str, str]]:
+    """The served model's evaluation figures with their spread (empty for a remote model: its card is not here)."""
+    return quality_rows(evaluation_of(card["evaluation"])) if "evaluation" in card else []
+
+
 @router.get("/dashboard", response_class=HTMLResponse)
 async def dashboard(request: Request) -> HTMLResponse:
     service = _service(request)
     history = await service.history(service.settings.dashboard_window)
     board = summarize(history.items)
+    market = await service.market(service.settings.market_window)
+    panel = summarize_market(market.listings)
     return _render(
         request, "dashboard.html", board=board, store_ok=history.store_ok, pending=history.pending,
-        window=service.settings.dashboard_window,
+        window=service.settings.dashboard_window, market=panel, market_ok=market.store_ok,
+        market_chart=charts.columns(panel.by_minute, "Listings per minute"),
+        ratings_chart=charts.horizontal_bars([(r.title(), n) for r, n in panel.ratings], "Deal ratings"),
+        quality=_quality(service.scorer.model_card),
         per_make_chart=charts.horizontal_bars(
-            [(value_label(m), n) for m, n in board.per_make], "Predictions per make"
+            [(value_label(m), n) for m, n in board.per_make], f"Predictions per {LEVEL_LABEL}"
         ),
         price_chart=charts.columns(
             board.price_bins, "Price distribution", tooltips=board.price_bin_tips,
@@ -91,7 +127,7 @@ async def dashboard(request: Request) -> HTMLResponse:
 
 @router.get("/batch", response_class=HTMLResponse)
 async def batch(request: Request, make: str | None = None) -> HTMLResponse:
-    makes = allowed_values("make")
+    makes = allowed_values(LEVEL_COLUMN) if LEVEL_COLUMN else ()
     chosen = make if make in makes else None
     view = await _service(request).batch(chosen)
     priced = [r for r in view.items if not r.get("error")]

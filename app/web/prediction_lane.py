@@ -6,14 +6,13 @@ and their per-message send wrappers cost more than validating, scoring and commi
 This is the operation's only handler; app/web/openapi.py describes it in the OpenAPI document.
 
 Behaviour is the API's: 413 for a body over the limit (declared or counted), 415 unless JSON, 422
-with field/reason from the shared schema (ml.carprice.schema.parse_row), 503 when the model or the
+with field/reason from the shared schema (app/web/car_body.py, ml.carprice.schema.parse_row), 503 when the model or the
 outbox fails, 201 with a Location once the record is committed to the outbox. Security headers
 ride on every answer (app/web/security.py).
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
@@ -22,9 +21,9 @@ from starlette.types import Receive, Scope, Send
 
 from app.scoring.scorer import ScoringUnavailable
 from app.service import PredictionService, RecordNotKept
+from app.web.car_body import BodyError, decode_json, parse_car
 from app.web.errors import error_body, one_error, too_large_body
-from app.web.security import SECURITY_HEADERS
-from ml.carprice.schema import parse_row
+from app.web.security import NO_STORE, SECURITY_HEADERS
 
 log = logging.getLogger(__name__)
 
@@ -37,15 +36,6 @@ def is_json(content_type: str) -> bool:
     return content_type.split(";")[0].strip().lower() == "application/json"
 
 
-def decode_json(body: bytes) -> Any:
-    """The parsed body; raises ValueError with the reason. orjson is strict (no NaN/Infinity, 64-bit
-    integers): the standard parser then decides, so such numbers still get a 422 naming their field."""
-    try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError:
-        return json.loads(body)
-
-
 async def price_car(service: PredictionService, content_type: str, body: bytes) -> tuple[int, bytes, str | None]:
     """(status, JSON body, id of the new prediction or None) for one POST /api/predictions."""
     if not is_json(content_type):
@@ -53,9 +43,9 @@ async def price_car(service: PredictionService, content_type: str, body: bytes) 
         return 415, one_error("Unsupported media type.", "(body)", reason), None
     try:
         raw = decode_json(body)
-    except ValueError as exc:
-        return 422, one_error(_INVALID, "(body)", f"not valid JSON: {exc}"), None
-    parsed = parse_row(raw)
+    except BodyError as exc:
+        return 422, one_error(_INVALID, "(body)", str(exc)), None
+    parsed = parse_car(raw)
     if isinstance(parsed, list):
         return 422, error_body(_INVALID, parsed), None
     try:
@@ -99,7 +89,7 @@ class PredictionLane:
         except Exception:  # what FastAPI's ServerErrorMiddleware would do: log it, answer 500
             log.exception("POST %s failed", PATH)
             status, payload, new_id = 500, one_error("Internal server error.", "(server)", "unexpected error"), None
-        headers = [_JSON, (b"content-length", str(len(payload)).encode()), *SECURITY_HEADERS]
+        headers = [_JSON, (b"content-length", str(len(payload)).encode()), NO_STORE, *SECURITY_HEADERS]
         if new_id is not None:
             headers.append((b"location", f"{PATH}/{new_id}".encode()))
         await send({"type": "http.response.start", "status": status, "headers": headers})

@@ -1,4 +1,5 @@
-"""Security headers on every response and a request body size limit (pure ASGI: cheap on the hot path).
+"""Security and caching headers on every response and a request body size limit (pure ASGI: cheap on the
+hot path).
 
 No CORS middleware on purpose: the pages are same-origin, so browsers on other origins get no
 Access-Control-Allow-* headers and cannot call the API from script.
@@ -35,6 +36,12 @@ SECURITY_HEADERS: list[tuple[bytes, bytes]] = [
 ]
 
 
+# API answers, probes and pages are per request (and pages carry the form's CSRF token): never cached.
+# Static assets revalidate hourly (StaticFiles sends ETag and Last-Modified).
+NO_STORE = (b"cache-control", b"no-store")
+STATIC_CACHE = (b"cache-control", b"public, max-age=3600")
+
+
 class SecurityMiddleware:
     def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
         self.app = app
@@ -45,9 +52,14 @@ class SecurityMiddleware:
             await self.app(scope, receive, send)
             return
 
+        cache = STATIC_CACHE if scope["path"].startswith("/static/") else NO_STORE
+
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), *SECURITY_HEADERS]
+                headers = message.get("headers", [])
+                if not any(name == b"cache-control" for name, _ in headers):
+                    headers = [*headers, cache]
+                message["headers"] = [*headers, *SECURITY_HEADERS]
             await send(message)
 
         declared = _content_length(scope)

@@ -30,6 +30,19 @@ DEFAULT_DECLARATION = Path(__file__).resolve().parents[1] / "data" / "automobile
 NAME = r"^[a-z][a-z0-9_]*$"  # usable as a Python name in expressions and as a Delta column
 
 
+def json_type_name(value: Any) -> str:
+    """A JSON value's type in the API's words (not Python's), for error messages."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    return "an array" if isinstance(value, list) else "an object"
+
+
 class DatasetError(ValueError):
     """The declaration is not usable; the message names the file and the key."""
 
@@ -85,6 +98,7 @@ class DeclarationSpec(_Strict):
     level_column: str | None = None  # a category whose out-of-fold mean target the model learns
     engineered: dict[Annotated[str, Field(pattern=NAME)], str] = Field(default_factory=dict)
     grouped_evaluation: GroupSpec | None = None
+    summary: tuple[str, ...] | None = None  # the columns a listing of rows shows (default: the first 4 required)
 
 
 class RowError(BaseModel):
@@ -165,6 +179,11 @@ class Dataset:
         return tuple(c.name for c in self.columns if not c.is_category)
 
     @cached_property
+    def summary(self) -> tuple[Column, ...]:
+        names = self.spec.summary or self.required[:4]
+        return tuple(self.by_name[n] for n in names)
+
+    @cached_property
     def id_columns(self) -> tuple[str, ...]:
         chosen = self.spec.id
         return (*self.features, self.target.name) if chosen == "all" else tuple(chosen)
@@ -220,11 +239,14 @@ class Dataset:
         return out
 
     def parse_row(self, raw: Any) -> BaseModel | list[RowError]:
-        """Validate one row; the row model or the list of per-field errors (never raises for bad data)."""
+        """Validate one row; the row model or the list of per-field errors (never raises for bad data).
+        An integral float is an integer (JSON Schema: 3.0 is the integer 3), so every client's JSON is read alike."""
         if not isinstance(raw, dict):
-            return [RowError(field="(row)", reason=f"expected a JSON object, got {type(raw).__name__}")]
+            return [RowError(field="(row)", reason=f"expected a JSON object, got {json_type_name(raw)}")]
+        integral = {c.name: int(v) for c in self.columns
+                    if c.type == "integer" and isinstance(v := raw.get(c.name), float) and v.is_integer()}
         try:
-            return self.row_model.model_validate(raw)
+            return self.row_model.model_validate(raw | integral if integral else raw)
         except ValidationError as exc:
             return self.row_errors(exc)
 
@@ -322,6 +344,9 @@ def from_mapping(raw: Mapping[str, Any], origin: str) -> Dataset:
         for name in spec.grouped_evaluation.columns:
             if name not in names:
                 raise DatasetError(f"{where}: grouped_evaluation.columns: {name!r} is not a declared column")
+    for name in spec.summary or ():
+        if name not in names:
+            raise DatasetError(f"{where}: summary: {name!r} is not a declared column")
     clash = sorted(set(spec.engineered) & names)
     if clash:
         raise DatasetError(f"{where}: engineered.{clash[0]}: the name is already a column")

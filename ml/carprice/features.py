@@ -127,16 +127,20 @@ def encode_row(row: Any, encoding: Encoding, level: float | None = None) -> list
     Plain Python on purpose: for one row this is several times faster than numpy."""
     values = _fields(row)
     out = [median if (v := values.get(name)) is None or v != v else float(v) for name, median in encoding._numeric]
-    arguments = [out[index] if index is not None else numbers.get(category(values.get(name)), median)
+    # A str is the common case for a category: look it up directly (category() only for None, NaN, others).
+    arguments = [out[index] if index is not None
+                 else numbers.get(v if (v := values.get(name)).__class__ is str else category(v), median)
                  for index, name, numbers, median in encoding._inputs]
     out += encoding._engineered(*arguments)
     if encoding._level_column is not None:
         if level is None:
-            level = encoding.levels.get(category(values.get(encoding._level_column)), encoding.overall_level)
+            v = values.get(encoding._level_column)
+            level = encoding.levels.get(v if v.__class__ is str else category(v), encoding.overall_level)
         out.append(level)
     onehot = [0.0] * encoding.onehot_width
     for name, table in encoding._onehot_tables:
-        position = table.get(category(values.get(name)))
+        v = values.get(name)
+        position = table.get(v if v.__class__ is str else category(v))
         if position is not None:  # an unseen category is all zeros, like OneHotEncoder(handle_unknown="ignore")
             onehot[position] = 1.0
     return out + onehot

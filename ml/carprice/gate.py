@@ -131,6 +131,18 @@ class Evaluation(_Strict):
     price_interval: PriceInterval
 
 
+def quality_rows(evaluation: Evaluation) -> list[tuple[str, str]]:
+    """The honest figures as (label, value) rows for a reader (the dashboard): mean ± spread [interval]."""
+    ev, confidence = evaluation, f"{evaluation.cv.confidence:.0%} CI"
+    rows = [("Evaluation", f"{ev.cv.repeats}x repeated {ev.cv.folds}-fold CV on {ev.rows} rows; mean ± sd "
+                           f"[{confidence}]"),
+            ("MAE", _money(ev.candidate.mae)), ("RMSE", _money(ev.candidate.rmse)), ("R²", _ratio(ev.candidate.r2)),
+            ("MAE vs linear baseline", _ratio(ev.mae_ratio))]
+    if ev.grouped is not None:
+        rows.append((f"R², unseen {ev.grouped.label}s", _ratio(ev.grouped.candidate.r2)))
+    return rows
+
+
 class GateDecision(_Strict):
     promoted: bool
     reasons: tuple[str, ...]

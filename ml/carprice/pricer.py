@@ -18,8 +18,7 @@ import numpy as np
 import onnxruntime as ort
 from pydantic import BaseModel
 
-from ml.carprice import dataset as datasets
-from ml.carprice.dataset import RowError
+from ml.carprice.dataset import RowError, from_card
 from ml.carprice.features import Encoding, encode_row
 
 ONNX_FILE = "model.onnx"
@@ -44,7 +43,7 @@ class Pricer:
         self._ratio_low = float(interval["ratio_low"])
         self._ratio_high = float(interval["ratio_high"])
         onnx_card = card["onnx"]
-        self.dataset = datasets.from_card(card["dataset"])
+        self.dataset = from_card(card["dataset"])
         self.parse_row: Callable[[Any], BaseModel | list[RowError]] = self.dataset.parse_row
         self._encoding = Encoding.from_dict(onnx_card["encoding"], self.dataset)
         self._input = str(onnx_card["input"])

@@ -45,7 +45,7 @@ def write_cars_to_score(lake_root: str | None, gold: pd.DataFrame, folder: Path)
     from ml.carprice.prep import UNPRICED_TABLE
 
     unpriced = Lake.at(lake_root).read("silver", UNPRICED_TABLE)
-    cars = pd.concat([gold, unpriced], ignore_index=True).drop(columns=["price"], errors="ignore")
+    cars = pd.concat([gold, unpriced], ignore_index=True).drop(columns=[active().target.name], errors="ignore")
     folder.mkdir(parents=True, exist_ok=True)
     cars.to_csv(folder / "cars.csv", index=False)
     return folder / "cars.csv"

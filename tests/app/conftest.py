@@ -6,6 +6,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -32,7 +33,8 @@ AUDI = {
 
 def _model_inputs_digest() -> str:
     digest = hashlib.sha256()
-    for path in sorted((ROOT / "ml" / "carprice").glob("*.py")) + [ROOT / "ml" / "data" / "imports-85.csv"]:
+    inputs = sorted((ROOT / "ml" / "carprice").glob("*.py")) + sorted((ROOT / "ml" / "carprice").glob("*.yml"))
+    for path in inputs + sorted((ROOT / "ml" / "data").glob("*.yml")) + [ROOT / "ml" / "data" / "imports-85.csv"]:
         digest.update(path.name.encode() + path.read_bytes())
     return digest.hexdigest()[:16]
 
@@ -43,7 +45,10 @@ def model_dir() -> Path:
 
     Kept under the pytest temp root (not one run's basetemp) so repeated `make test` runs reuse it;
     a file lock makes concurrent xdist workers build it once."""
-    cache = Path(tempfile.gettempdir()) / f"pytest-of-{os.environ.get('USER', 'user')}" / "carprice-app-model"
+    # One cache per checkout: checkouts with different ML code never evict each other's model.
+    checkout = hashlib.sha256(str(ROOT).encode()).hexdigest()[:12]
+    pytest_root = Path(tempfile.gettempdir()) / f"pytest-of-{os.environ.get('USER', 'user')}"
+    cache = pytest_root / f"carprice-app-model-{checkout}"
     cache.mkdir(parents=True, exist_ok=True)
     target = cache / _model_inputs_digest()
     with (cache / ".lock").open("w") as lock:
@@ -92,6 +97,13 @@ def api(model_dir: Path, cosmos: CosmosEmulator, tmp_path_factory: pytest.TempPa
         yield client
 
 
+def submit_form(client: TestClient, form: dict[str, str]) -> object:
+    """POST the predictor form as a browser does: from the page, with the page's CSRF token and cookie."""
+    page = client.get("/").text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+    return client.post("/", data={**form, "csrf_token": token}, headers={"origin": str(client.base_url)})
+
+
 def cosmos_container(emulator: CosmosEmulator, name: str = contract.HISTORY_CONTAINER) -> ContainerProxy:
     client = CosmosClient(emulator.endpoint, credential=COSMOS_EMULATOR_KEY, connection_verify=False)
     return client.get_database_client(contract.COSMOS_DATABASE).get_container_client(name)
@@ -111,8 +123,8 @@ def wait_for(predicate: Callable[[], object], timeout: float = 20.0, what: str =
 def batch_run(model_dir: Path, cosmos: CosmosEmulator, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, object]:
     """The real batch scoring over a sample of the data set, published into the shared Cosmos emulator.
 
-    A sample, because the emulator takes ~50-100 ms per write: every 6th car, plus the cars whose
-    required fields are unknown (so the run has rows the schema rejects)."""
+    A sample, because the emulator takes ~50-100 ms per write: every 6th car, the cars with unknown optional
+    fields, and two cars with an impossible horsepower (so the run has rows the schema rejects)."""
     from app.store.cosmos import CosmosStore
     from ml.carprice.batch import score_file
     from ml.carprice.publish import publish_rows, read_predictions
@@ -120,11 +132,15 @@ def batch_run(model_dir: Path, cosmos: CosmosEmulator, tmp_path_factory: pytest.
     folder = tmp_path_factory.mktemp("batch")
     lines = (ROOT / "ml" / "data" / "imports-85.csv").read_text().splitlines()
     header = lines[0].split(",")
-    unknown_required = [header.index(c) for c in ("num-of-doors", "horsepower")]
+    unknown_optional = [header.index(c) for c in ("num-of-doors", "horsepower")]
     sample = [
         line for i, line in enumerate(lines[1:])
-        if i % 6 == 0 or any(line.split(",")[c] == "?" for c in unknown_required)
+        if i % 6 == 0 or any(line.split(",")[c] == "?" for c in unknown_optional)
     ]
+    for line in (lines[1], lines[100]):
+        cells = line.split(",")
+        cells[header.index("horsepower")] = "5000"
+        sample.append(",".join(cells))
     (folder / "cars.csv").write_text("\n".join([lines[0], *sample]) + "\n")
     out = folder / "predictions.csv"
     score_file(model_dir, folder / "cars.csv", out)

@@ -81,6 +81,7 @@ def test_start_command_serves_the_app_from_the_unpacked_package(unpacked: Path, 
         assert ready["checks"]["model"] == "ok"  # store: not configured in this test
         priced = httpx.post(base + "/api/predictions", json=AUDI, timeout=10)
         assert priced.status_code == 201
+        assert "server" not in priced.headers  # the software is not advertised
         card = json.loads((unpacked / "model" / "model_card.json").read_text())
         assert priced.json()["model_version"] == card["model_version"]
         # Each worker owns its outbox folder; nothing uses SQLite's WAL shared memory (unsafe on /home's SMB).
@@ -90,4 +91,4 @@ def test_start_command_serves_the_app_from_the_unpacked_package(unpacked: Path, 
     finally:
         server.terminate()
         output = server.communicate(timeout=20)[0]
-    assert "uvicorn_worker.UvicornWorker" in output  # the uvicorn-worker package, not uvicorn's deprecated one
+    assert "app.worker.AppWorker" in output  # the uvicorn-worker package's worker, not uvicorn's deprecated one

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 
 import pytest
 from fastapi.testclient import TestClient
@@ -63,3 +64,24 @@ def test_batch_page_lists_prices_and_filters_by_make(api: TestClient, batch_run)
     assert "Not priced: " in with_bad_row.text  # rows the schema rejected say why
     assert volvos.text.count("<tr>") < everything.text.count("<tr>")
     assert '<option value="volvo" selected>' in volvos.text
+
+
+def test_batch_page_names_cars_as_a_person_does_not_by_hash(api: TestClient, batch_run) -> None:
+    path, _ = batch_run
+    with path.open() as handle:
+        volvos = [row for row in csv.DictReader(handle) if row["make"] == "volvo" and not row["error"]]
+    page = api.get("/batch", params={"make": "volvo"}).text
+
+    titles = re.findall(r'data-testid="batch-car">([^<]+)<', page)
+    assert titles and all(t.startswith("Volvo ") for t in titles)
+    assert {f"Volvo {row['body_style']}" for row in volvos} <= set(titles)
+    assert f"{float(volvos[0]['horsepower']):,.0f} hp" in page
+    assert not any(row["car_id"] in page for row in volvos)  # no opaque ids in the table
+
+
+def test_model_version_wraps_between_its_parts(api: TestClient, batch_run) -> None:
+    _, report = batch_run
+    page = api.get("/batch").text
+    version = report.model_version
+    assert version not in page  # broken up by line-break opportunities...
+    assert version in page.replace("<wbr>", "")  # ...after its separators, never elsewhere

@@ -65,6 +65,7 @@ def test_browser_prices_a_car_and_finds_it_on_the_dashboard(live_url: str, tmp_p
             page.on("console", lambda m: blocked.append(m.text) if "Content Security Policy" in m.text else None)
 
             page.goto(f"{live_url}/")
+            page.get_by_text("More details").click()  # doors and horsepower are optional: they sit in there
             for field, value in CAR["selects"].items():
                 page.select_option(f"#f-{field}", value)
             for field, value in CAR["numbers"].items():
@@ -91,5 +92,54 @@ def test_browser_prices_a_car_and_finds_it_on_the_dashboard(live_url: str, tmp_p
             _shot(page, tmp_path, "batch", full_page=False)
 
             assert blocked == []  # nothing on the pages needed a looser CSP
+        finally:
+            browser.close()
+
+
+PHONE = {"width": 390, "height": 844}
+
+
+def _fits_the_screen(page: Page) -> None:
+    overflow = page.evaluate(
+        "() => ({doc: document.documentElement.scrollWidth, body: document.body.scrollWidth, view: innerWidth})"
+    )
+    assert overflow["doc"] <= overflow["view"] and overflow["body"] <= overflow["view"], overflow
+    nav = page.get_by_role("navigation")
+    for link in nav.get_by_role("link").all():
+        box = link.bounding_box()
+        assert box and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"], link.inner_text()
+        assert box["height"] < 40, f"{link.inner_text()} wraps onto several lines"
+
+
+def test_every_page_fits_a_phone_screen(live_url: str, tmp_path: Path) -> None:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True)
+            page.goto(f"{live_url}/")
+            _fits_the_screen(page)
+            _shot(page, tmp_path, "phone-predictor-form")
+            page.get_by_text("More details").click()  # the optional fields
+            for field, value in CAR["selects"].items():
+                page.select_option(f"#f-{field}", value)
+            for field, value in CAR["numbers"].items():
+                page.fill(f"#f-{field}", value)
+            page.get_by_role("button", name="Get price").click()
+            page.get_by_test_id("price").wait_for()
+            _fits_the_screen(page)
+            _shot(page, tmp_path, "phone-predictor")
+
+            page.goto(f"{live_url}/dashboard")
+            _fits_the_screen(page)
+            label_heights = page.eval_on_selector_all(
+                ".chart .axis-label", "els => els.map(e => e.getBoundingClientRect().height)"
+            )
+            assert label_heights and min(label_heights) >= 9, label_heights  # readable chart text
+            _shot(page, tmp_path, "phone-dashboard")
+
+            page.goto(f"{live_url}/batch")
+            page.get_by_test_id("batch-table").wait_for()
+            _fits_the_screen(page)
+            _shot(page, tmp_path, "phone-batch")
         finally:
             browser.close()

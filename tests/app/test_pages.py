@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from ml.carprice.schema import allowed_values
-from tests.app.conftest import AUDI
+from tests.app.conftest import AUDI, submit_form
 
 pytestmark = pytest.mark.xdist_group("app")
 
@@ -23,7 +23,7 @@ def test_predictor_dropdowns_offer_exactly_the_values_the_model_knows(api: TestC
 
 
 def test_predictor_form_shows_price_range_and_model_version(api: TestClient) -> None:
-    response = api.post("/", data={k: str(v) for k, v in AUDI.items()})
+    response = submit_form(api, {k: str(v) for k, v in AUDI.items()})
 
     assert response.status_code == 200
     price = re.search(r'data-testid="price">\$([\d,]+)<', response.text)
@@ -36,7 +36,7 @@ def test_predictor_form_shows_price_range_and_model_version(api: TestClient) -> 
 
 def test_predictor_form_errors_are_shown_next_to_their_fields_and_values_are_kept(api: TestClient) -> None:
     form = {k: str(v) for k, v in AUDI.items()} | {"horsepower": "lots", "make": "", "curb_weight": "99999"}
-    response = api.post("/", data=form)
+    response = submit_form(api, form)
 
     assert response.status_code == 422
     assert "&#39;lots&#39; is not a number" in response.text
@@ -48,10 +48,43 @@ def test_predictor_form_errors_are_shown_next_to_their_fields_and_values_are_kep
 
 def test_dashboard_shows_counts_charts_and_recent_predictions(api: TestClient) -> None:
     made = api.post("/api/predictions", json={**AUDI, "make": "porsche"}).json()
-    page = api.get("/dashboard").text
+    page = api.get("/dashboard").text.replace("<wbr>", "")
 
     assert page.count('role="img"') >= 3  # per make, price distribution, traffic
     for title in ("Predictions per make", "Price distribution", "Traffic over time", "Model versions"):
         assert title in page
     assert f'data-prediction-id="{made["id"]}"' in page
     assert made["model_version"] in page
+
+
+def _history_ids(api: TestClient) -> set[str]:
+    return {p["id"] for p in api.get("/api/predictions", params={"limit": 200}).json()["items"]}
+
+
+@pytest.mark.parametrize(
+    "forgery",
+    [
+        {"headers": {"origin": "https://evil.example"}},
+        {"headers": {"sec-fetch-site": "cross-site"}},
+        {"headers": {}, "without_token": True},
+    ],
+    ids=["foreign-origin", "cross-site-fetch", "no-token"],
+)
+def test_a_cross_site_form_post_is_refused_and_nothing_is_stored(api: TestClient, forgery: dict) -> None:
+    form = {k: str(v) for k, v in AUDI.items()}
+    page = api.get("/").text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    if not forgery.get("without_token"):
+        form["csrf_token"] = token
+    before = _history_ids(api)
+
+    response = api.post("/", data=form, headers=forgery["headers"])
+
+    assert response.status_code == 403
+    assert 'data-testid="price"' not in response.text
+    assert _history_ids(api) == before
+
+
+def test_the_form_token_cookie_is_strict_and_http_only(api: TestClient) -> None:
+    cookie = api.get("/").headers["set-cookie"].lower()
+    assert "carprice_csrf=" in cookie and "httponly" in cookie and "samesite=strict" in cookie

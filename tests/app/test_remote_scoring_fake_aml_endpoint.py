@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 import contract
 from app.main import create_app
 from app.scoring.remote import RemoteScorer
-from tests.app.conftest import AUDI, app_settings
+from tests.app.conftest import AUDI, app_settings, submit_form
 from tests.app.fake_aml_endpoint import FakeAmlEndpoint, FakeTokenCredential
 from tools.emulators import free_port
 
@@ -80,7 +80,7 @@ def test_fake_aml_endpoint_that_stays_down_gives_a_clear_503(
     endpoint.script = [503] * 6  # three attempts for the API call, three for the page
     with _client(tmp_path, model_dir, endpoint.url, FakeTokenCredential()) as client:
         response = client.post("/api/predictions", json=AUDI)
-        page = client.post("/", data={k: str(v) for k, v in AUDI.items()})
+        page = submit_form(client, {k: str(v) for k, v in AUDI.items()})
 
     assert response.status_code == 503
     assert "unavailable" in response.json()["detail"]

@@ -3,7 +3,6 @@ emulator per session, and a fresh database per test so batches never see each ot
 
 from __future__ import annotations
 
-import csv
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -15,44 +14,28 @@ import pytest
 from functions.handlers import Runtime
 from functions.settings import FunctionSettings
 from ml.carprice.listing import listing_body, parse_listing
-from ml.carprice.prep import DEFAULT_SOURCE
 from tests.app.conftest import cosmos, model_dir  # noqa: F401 - shared fixtures (model cache, emulator)
 from tools.emulators import CosmosEmulator
+from tools.functions.replayer import dataset_listings as replayer_listings
 
 START = datetime(2026, 11, 28, 2, 0, tzinfo=UTC)
 
 
 def dataset_listings() -> list[dict[str, object]]:
-    """The data set's complete priced cars as listings a producer would send (numbers as numbers, unknown
-    optional values left out)."""
-    listings = []
-    with DEFAULT_SOURCE.open(newline="") as handle:
-        for line, row in enumerate(csv.DictReader(handle), start=2):
-            if row["price"] == "?":
-                continue
-            values: dict[str, object] = {}
-            for key, text in row.items():
-                name = key.replace("-", "_")
-                if text == "?":
-                    continue
-                try:
-                    values[name] = int(text) if name == "symboling" else float(text)
-                except ValueError:
-                    values[name] = text
-            listing = {"listing_id": f"uci-{line}", **values}
-            if not isinstance(parse_listing(listing), list):
-                listings.append(listing)
-    return listings
+    """The data set's complete priced cars as listings a producer would send (the replayer's first round)."""
+    listings = [{"listing_id": listing_id, **listing} for listing_id, listing in replayer_listings(1)]
+    return [item for item in listings if not isinstance(parse_listing(item), list)]
 
 
-def event(body: bytes, sequence_number: int) -> func.EventHubEvent:
+def event(body: bytes, sequence_number: int, start: datetime = START, spacing_s: float = 1.0) -> func.EventHubEvent:
     return func.EventHubEvent(body=body, sequence_number=sequence_number, offset=str(1024 * sequence_number),
-                              enqueued_time=START + timedelta(seconds=sequence_number), partition_key=None)
+                              enqueued_time=start + timedelta(seconds=spacing_s * sequence_number), partition_key=None)
 
 
-def listing_events(listings: list[dict[str, object]], first_sequence: int = 0) -> list[func.EventHubEvent]:
+def listing_events(listings: list[dict[str, object]], first_sequence: int = 0, start: datetime = START,
+                   spacing_s: float = 1.0) -> list[func.EventHubEvent]:
     return [event(listing_body(str(item["listing_id"]), {k: v for k, v in item.items() if k != "listing_id"}),
-                  first_sequence + i) for i, item in enumerate(listings)]
+                  first_sequence + i, start, spacing_s) for i, item in enumerate(listings)]
 
 
 @pytest.fixture()

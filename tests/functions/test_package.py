@@ -25,9 +25,9 @@ def test_the_package_runs_from_its_own_root(model_dir: Path, tmp_path: Path) -> 
     zipfile.ZipFile(package).extractall(root)
     # -I: no PYTHONPATH, no user site; only the package root and the installed requirements.
     script = ("import sys; sys.path.insert(0, '.'); import function_app; "
-              "from functions.settings import _default_model_dir; "
+              "from functions.settings import default_model_dir; "
               "print(sorted(f.get_function_name() for f in function_app.app.get_functions())); "
-              "print(_default_model_dir())")
+              "print(default_model_dir())")
     result = subprocess.run([sys.executable, "-I", "-c", script], cwd=root, capture_output=True, text=True,
                             check=True)
     assert result.stdout.splitlines() == ["['price', 'score_listings']", str(root / "model")]

@@ -135,7 +135,7 @@ def test_pipeline_is_a_dataflow_where_no_step_recomputes_an_earlier_one() -> Non
 def test_component_commands_parse_with_the_steps_cli(monkeypatch: pytest.MonkeyPatch) -> None:
     from ml.carprice import steps
 
-    for name in ("prep", "evaluate", "register"):
+    for name in ("prep", "evaluate", "train", "register"):
         component = _yaml(f"components/{name}.yml")
 
         def value(match: re.Match[str], component: dict = component) -> str:

@@ -1,16 +1,21 @@
 """A data set that is not the UCI cars, declared in one file and built by the tests (tests/ml/rentals.py), goes
-through the same code: prep -> evaluate -> gate -> train -> ONNX -> score.py -> the batch contract."""
+through the same code: prep -> evaluate -> gate -> train -> ONNX -> score.py -> batch -> the web app's API,
+form and dashboard."""
 
 from __future__ import annotations
 
 import csv
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import mlflow.sklearn
 import numpy as np
 import pytest
 
+from contract import SETTING_MODEL_DIR
 from ml.carprice import dataset as datasets
 from ml.carprice import model as models
 from ml.carprice.batch import output_columns, score_file
@@ -22,6 +27,7 @@ from ml.scoring import score
 from tests.ml.rentals import write_rentals
 from tools.deploy import ml_gate
 
+ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("ml-rentals")]
 FLAT = {"district": "centre", "floor_area": 72.5, "rooms": 3, "balcony": True, "energy_class": "C",
         "minutes_to_station": 6}
@@ -90,3 +96,51 @@ def test_batch_scoring_reads_the_source_headers_and_writes_the_declared_columns(
         rows = list(csv.DictReader(handle))
     assert tuple(rows[0]) == output_columns(dataset)
     assert sum(1 for r in rows if r["price"]) == 239 and rows[6]["error"]  # the 0-room flat
+
+
+# The web app validates with the schema of the model it serves, decided when ml.carprice.schema is first
+# imported; so it runs in a fresh interpreter pointed at the rentals model (as App Service would run it).
+APP_PROBE = """
+import json, re, sys
+from pathlib import Path
+from fastapi.testclient import TestClient
+from app.main import create_app
+from tests.app.conftest import app_settings
+
+model_dir, outbox, flat = Path(sys.argv[1]), Path(sys.argv[2]), json.loads(sys.argv[3])
+with TestClient(create_app(app_settings(model_dir=model_dir, outbox_dir=outbox))) as client:
+    good = client.post("/api/predictions", json=flat)
+    bad = client.post("/api/predictions", json={**flat, "district": "mars", "floor_area": 1000})
+    form = client.get("/")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form.text).group(1)  # the page's own form
+    submitted = client.post("/", data={"district": "north", "floor_area": "48", "rooms": "2", "balcony": "true",
+                                       "csrf_token": token})
+    schema = client.get("/openapi.json").json()["components"]["schemas"]["Flat"]
+    dashboard = client.get("/dashboard")
+print(json.dumps({"good": [good.status_code, good.json()], "bad": [bad.status_code, bad.json()],
+                  "form": form.text, "submitted": [submitted.status_code, submitted.text],
+                  "schema": schema, "dashboard": dashboard.text}))
+"""
+
+
+def test_the_web_app_serves_the_declared_api_and_form(rentals, tmp_path: Path) -> None:
+    _, model_dir, _ = rentals
+    env = {**os.environ, SETTING_MODEL_DIR: str(model_dir)}
+    env.pop(datasets.DATASET_ENV, None)
+    result = subprocess.run([sys.executable, "-c", APP_PROBE, str(model_dir), str(tmp_path), json.dumps(FLAT)],
+                            capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    seen = json.loads(result.stdout.strip().splitlines()[-1])
+    status, body = seen["good"]
+    assert status == 201 and body["price_low"] <= body["price"] <= body["price_high"]
+    assert body["make"] == "centre" and body["features"]["floor_area"] == 72.5  # partitioned by the level column
+    status, body = seen["bad"]
+    assert status == 422 and {e["field"] for e in body["errors"]} == {"district", "floor_area"}
+    form = seen["form"]
+    assert "Price a flat" in form and "Floor area" in form and "(m²)" in form and 'value="harbour"' in form
+    assert "Balcony" in form and 'name="make"' not in form
+    status, page = seen["submitted"]
+    assert status == 200 and 'data-testid="result-model-version"' in page
+    assert set(seen["schema"]["properties"]) == set(FLAT) and seen["schema"]["required"] == ["district",
+                                                                                           "floor_area", "rooms"]
+    assert 'data-testid="model-quality"' in seen["dashboard"] and "Predictions per district" in seen["dashboard"]

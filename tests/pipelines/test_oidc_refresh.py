@@ -41,9 +41,10 @@ def test_wrapper_hands_terraform_the_renewable_azure_devops_path_not_a_fixed_tok
     assert "ARM_OIDC_TOKEN" not in exported
 
 
-def test_wrapper_refuses_secrets_and_steps_without_the_job_token() -> None:
-    secret = _run_wrapper(**AZURE_CLI_TASK, SYSTEM_ACCESSTOKEN="t", servicePrincipalKey="s3cr3t")
-    assert secret.returncode == 2 and "workload identity federation" in secret.stderr
+def test_wrapper_refuses_steps_without_the_job_token_or_the_service_connection() -> None:
+    no_connection = _run_wrapper(**{k: v for k, v in AZURE_CLI_TASK.items() if "SERVICE_CONNECTION" not in k},
+                                 SYSTEM_ACCESSTOKEN="t")
+    assert no_connection.returncode != 0 and "workload identity federation" in no_connection.stderr
     no_job_token = _run_wrapper(**AZURE_CLI_TASK)
     assert no_job_token.returncode != 0 and "SYSTEM_ACCESSTOKEN" in no_job_token.stderr
 

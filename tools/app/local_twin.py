@@ -1,11 +1,16 @@
 """`make serve`: the whole system on this machine, on real servers bound to 127.0.0.1.
 
-1. Azurite (blob) holding the lake: the ML prep writes bronze/silver/gold Delta tables into it.
-2. The Cosmos DB emulator (@vercel/cosmosdb-server) for prediction history and batch results.
+1. Azurite (blob) holding the lake. A dealer feed lands in bronze/feeds/ (what Data Factory copies in
+   Azure) and a burst of replayed listing events in bronze/capture/ (what Event Hubs Capture writes);
+   the ML prep ingests both with the data set into bronze/silver/gold Delta tables.
+2. The Cosmos DB emulator (@vercel/cosmosdb-server) for prediction history, batch results and the market.
 3. The trained model at ml/outputs/model (trained first if missing, exactly like `make train`).
 4. A batch scoring run over the gold table; predictions.csv is uploaded next to gold in Azurite and
    published into Cosmos DB (ml/carprice/publish.py, as in Azure), so the batch page has data.
 5. The web app, started with the App Service start command (gunicorn + uvicorn workers).
+6. The listing replayer (tools/functions/replayer.py): listings as events at --replay-rate per second,
+   scored by the function app's handler into the market container (the dashboard's live market panel)
+   and captured into bronze for the next prep.
 
 It prints the URLs and runs until Ctrl-C, which stops every process it started.
 """
@@ -18,9 +23,12 @@ import shlex
 import signal
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import contract
 from tools.emulators import (
@@ -32,6 +40,9 @@ from tools.emulators import (
     ensure_port_free,
     port_is_open,
 )
+
+if TYPE_CHECKING:
+    from tools.functions.replayer import Replayer
 
 ROOT = Path(__file__).resolve().parents[2]
 STATE = ROOT / ".local" / "twin"
@@ -50,14 +61,39 @@ def lake_options(azurite: Azurite) -> dict[str, str]:
     }
 
 
-def prepare_lake(azurite: Azurite) -> None:
-    from ml.carprice.prep import run_prep
-
+def landing(azurite: Azurite) -> Callable[[str, bytes], None]:
+    """Writes a file into the lake's bronze filesystem (the landing area of feeds and captures)."""
     service = azurite.blob_service()
     existing = {c.name for c in service.list_containers()}
     for layer in contract.LAKE_LAYERS:
         if layer not in existing:
             service.create_container(layer)
+
+    def write(path: str, data: bytes) -> None:
+        service.get_blob_client("bronze", path).upload_blob(data, overwrite=True)
+
+    return write
+
+
+def land_dealer_feed(write: Callable[[str, bytes], None]) -> None:
+    """What Data Factory's copy does in Azure: a dealer's feed (here every third car of the data set, as
+    JSON) under bronze/feeds/ingest_date=<today>/; a file already ingested is skipped by prep."""
+    import csv
+    import json
+    from datetime import UTC, datetime
+
+    from ml.carprice.prep import DEFAULT_SOURCE
+
+    with DEFAULT_SOURCE.open(newline="") as handle:
+        cars = [row for i, row in enumerate(csv.DictReader(handle)) if i % 3 == 0]
+    path = f"{contract.LAKE_FEEDS_FOLDER}/ingest_date={datetime.now(UTC):%Y-%m-%d}/dealer-feed.json"
+    write(path, json.dumps(cars).encode())
+    say(f"dealer feed landed: bronze/{path} ({len(cars)} cars)")
+
+
+def prepare_lake(azurite: Azurite) -> None:
+    from ml.carprice.prep import run_prep
+
     report = run_prep(LAKE_ROOT, storage_options=lake_options(azurite))
     say(f"lake in Azurite: {report.gold_rows} gold rows (bronze -> silver -> gold Delta tables)")
 
@@ -141,18 +177,43 @@ def stop(process: subprocess.Popen[bytes]) -> None:
             process.wait()
 
 
-def run(port: int, model_dir: Path, workers: int) -> int:
+def build_replayer(cosmos: CosmosEmulator, model_dir: Path, write: Callable[[str, bytes], None],
+                   rate: float) -> Replayer:
+    from functions.handlers import Runtime
+    from functions.settings import FunctionSettings
+    from tools.functions.replayer import Replayer
+
+    # The model loads on the first scored batch, so the replayer can capture before the model exists.
+    runtime = Runtime.from_settings(FunctionSettings(cosmos_endpoint=cosmos.endpoint, model_dir=model_dir))
+    return Replayer(runtime, write, rate=rate)
+
+
+def stop_replayer(thread: threading.Thread, stop_event: threading.Event) -> None:
+    stop_event.set()
+    thread.join(30)
+
+
+def run(port: int, model_dir: Path, workers: int, replay_rate: float = 1.0) -> int:
     ensure_port_free(port, "the web app")
     with ExitStack() as stack:
         say("starting Azurite (blob, loopback only, telemetry off) ...")
         azurite = stack.enter_context(Azurite(location=STATE / "azurite"))
         say("starting the Cosmos DB emulator ...")
         cosmos = stack.enter_context(CosmosEmulator())
+        write = landing(azurite)
+        land_dealer_feed(write)
+        replayer = build_replayer(cosmos, model_dir, write, replay_rate)
+        stack.callback(replayer.runtime.store.close)
+        replayer.capture_only(40)  # listings that streamed while the twin was down: Capture only
+        say("captured events landed: 40 listings under bronze/capture/")
         prepare_lake(azurite)
         ensure_model(model_dir, azurite)
         publish_batch(batch_score(model_dir, azurite), cosmos)
         app = start_web_app(port, model_dir, cosmos, workers)
         stack.callback(stop, app)
+        if replay_rate > 0:
+            say(f"listing replayer: {replay_rate:g} listings/s through the function app's score_listings")
+            stack.callback(stop_replayer, *replayer.start())
         base = f"http://127.0.0.1:{port}"
         print(
             "\n  Car price desk is running (Ctrl-C stops everything):\n"
@@ -177,9 +238,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--model-dir", type=Path, default=ROOT / "ml" / "outputs" / "model")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--replay-rate", type=float, default=1.0, help="stream listings per second (0: off)")
     args = parser.parse_args(argv)
     try:
-        return run(args.port, args.model_dir, args.workers)
+        return run(args.port, args.model_dir, args.workers, args.replay_rate)
     except PortInUseError as exc:
         print(f"[local twin] {exc}", file=sys.stderr)
         return 2

@@ -1,6 +1,6 @@
 """Builds the App Service deployment package, dist/app.zip:
 
-    app/  contract/  ml/carprice/{schema,pricer}.py (+ the ml modules they import)  model/  requirements.txt
+    app/  contract/  ml/carprice/{schema,pricer,gate}.py (+ the ml modules they import)  model/  requirements.txt
 
 App Service's Oryx build installs the root requirements.txt (a copy of app/requirements.txt); the
 startup command (contract.APP_START_COMMAND) runs gunicorn from the package root. The model directory
@@ -19,7 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE_MODEL_DIR = "model"  # relative to the package root, i.e. /home/site/wwwroot/model on App Service
 # The scoring code the app imports; whatever ml.* modules these import are added (see ml_files()).
-ML_ENTRY_MODULES = ("ml.carprice.pricer", "ml.carprice.schema")
+ML_ENTRY_MODULES = ("ml.carprice.pricer", "ml.carprice.schema", "ml.carprice.gate")
 MODEL_FILES = ("model.onnx", "model_card.json")
 _SKIP_PARTS = {"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache"}
 
@@ -44,7 +44,11 @@ def ml_files(entry: tuple[str, ...] = ML_ENTRY_MODULES) -> list[str]:
         tree = ast.parse((ROOT / f"{name.replace('.', '/')}.py").read_text())
         for node in ast.walk(tree):
             if isinstance(node, ast.ImportFrom) and node.level == 0 and (node.module or "").startswith("ml."):
-                todo.append(node.module or "")
+                module = node.module or ""
+                if (ROOT / module.replace(".", "/")).is_dir():  # `from ml.carprice import dataset`
+                    todo.extend(f"{module}.{a.name}" for a in node.names)
+                else:
+                    todo.append(module)
             elif isinstance(node, ast.Import):
                 todo.extend(a.name for a in node.names if a.name.startswith("ml."))
     packages = {"ml/__init__.py", "ml/carprice/__init__.py"}

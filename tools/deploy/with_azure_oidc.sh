@@ -6,13 +6,9 @@
 # - the Python tools build AzurePipelinesCredential from the same variables (tools/deploy/credential.py).
 # AzureCLI@2 exports AZURESUBSCRIPTION_{CLIENT_ID,TENANT_ID,SERVICE_CONNECTION_ID}; the step maps
 # SYSTEM_ACCESSTOKEN: $(System.AccessToken) (pipelines/templates/azure-make.yml).
-# Refuses secret-based service connections: this project uses federated credentials only.
+# Only workload identity federation connections can hand out these tokens: a secret-based connection fails here.
 set -euo pipefail
 
-if [[ -n "${servicePrincipalKey:-}" ]]; then
-  echo "The service connection uses a client secret; create it with workload identity federation instead." >&2
-  exit 2
-fi
 : "${AZURESUBSCRIPTION_CLIENT_ID:?run inside AzureCLI@2 with a workload identity federation service connection}"
 : "${AZURESUBSCRIPTION_TENANT_ID:?run inside AzureCLI@2 with a workload identity federation service connection}"
 : "${AZURESUBSCRIPTION_SERVICE_CONNECTION_ID:?run inside AzureCLI@2 with a workload identity federation service connection}"

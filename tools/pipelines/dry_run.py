@@ -1,6 +1,7 @@
 """`make pipelines-dry-run`: walk each pipeline's stages, jobs and steps in order on this machine.
 
-Each pipeline is expanded as Azure DevOps compiles it (tools/pipelines/expand.py). Every job starts from a
+Each pipeline is expanded as Azure DevOps compiles it (tools/pipelines/expand.py) and walked as a run in
+which every step succeeds and every gate says yes (conditions on parameters still apply). Every job starts from a
 fresh copy of the repository's tracked files; files move between jobs only through `publish`/`download`,
 as on real agents. Steps:
 
@@ -29,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tools.pipelines.expand import Job, expand, pipeline_paths
+from tools.pipelines.expand import Job, evaluate, expand, pipeline_paths
 
 ROOT = Path(__file__).resolve().parents[2]
 FAKE_AZURE = Path(__file__).with_name("fake_azure")
@@ -205,15 +206,39 @@ def _publish(walk: Walk, step: dict[str, Any], variables: dict[str, str], source
         raise DryRunFailed(f"publish {name}: {path} does not exist")
 
 
+def runs(condition: str | None, dependencies: list[str] | None = None, skipped: set[str] | frozenset[str] = frozenset()
+         ) -> bool:
+    """A stage's or job's condition on a run where every step that ran succeeded and every gate said yes.
+
+    A skipped dependency is not a success: `succeeded()` is false after one, as in Azure DevOps.
+    """
+    dependencies = dependencies or []
+    if not condition:
+        return not set(dependencies) & skipped
+    text = re.sub(r"dependencies\.[\w.]+\.outputs\['[^']*'\]", "'true'", condition)
+    text = re.sub(r"\bsucceeded\('([^']+)'\)", lambda m: str(m.group(1) not in skipped).lower(), text)
+    text = re.sub(r"\bsucceeded\(\)", str(not set(dependencies) & skipped).lower(), text)
+    text = re.sub(r"\b(succeededOrFailed|always)\(\)", "true", text)
+    text = re.sub(r"\b(failed|canceled)\(\)", "false", text)
+    return bool(evaluate(text, {"parameters": {}, "variables": {}}))
+
+
 def dry_run(pipeline: Path, root: Path, parameters: dict[str, Any] | None = None) -> Walk:
     walk = Walk(root, root / "subscription")
     walk.subscription.mkdir(parents=True, exist_ok=True)
     expanded = expand(pipeline, parameters)
     walk.note(f"pipeline {expanded.name}")
+    skipped: set[str] = set()
     for stage in expanded.stages:
+        depends = stage.definition.get("dependsOn") or []
+        if not runs(stage.definition.get("condition"), [depends] if isinstance(depends, str) else depends, skipped):
+            walk.note(f" stage {stage.name}: skipped by its condition")
+            skipped.add(stage.name)
+            continue
         walk.note(f" stage {stage.name}")
         for job in stage.jobs:
-            walk_job(walk, stage.name, job)
+            if runs(job.definition.get("condition")):
+                walk_job(walk, stage.name, job)
     return walk
 
 

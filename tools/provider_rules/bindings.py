@@ -50,8 +50,9 @@ def binding_arguments(tf_type: str) -> set[str] | None:
     arguments: set[str] = set()
 
     def walk(cls: type, prefix: str, seen: frozenset[type]) -> None:
-        hints = typing.get_type_hints(cls.__init__)
-        for name in inspect.signature(cls.__init__).parameters:
+        init = vars(cls)["__init__"]  # generated structs declare their own keyword-only __init__
+        hints = typing.get_type_hints(init)
+        for name in inspect.signature(init).parameters:
             if name == "self" or (not prefix and name in TERRAFORM_META | IGNORED):
                 continue
             path = f"{prefix}{name}"

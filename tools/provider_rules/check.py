@@ -20,7 +20,7 @@ from typing import Any
 
 from tools.provider_rules import DEFAULT_TABLE, KNOWN_VIOLATIONS, REPO_ROOT
 
-META_KEYS = {"//", "count", "depends_on", "for_each", "lifecycle", "provider", "provisioner", "connection"}
+GROUP_KINDS = ("exactly_one_of", "at_least_one_of")
 
 
 @dataclass(frozen=True)
@@ -40,8 +40,9 @@ class Violation:
 
     def describe(self, python_file: str | None = None) -> str:
         built_by = f" ({python_file})" if python_file else ""
+        setting = self.argument if self.kind in GROUP_KINDS else f"{self.argument} = {json.dumps(self.value)}"
         return (f"{self.stack}: {self.address}\n  construct {self.construct_path}{built_by}\n"
-                f"  {self.argument} = {json.dumps(self.value)}: {self.message}\n  provider: {self.source}")
+                f"  {setting}: {self.message}\n  provider: {self.source}")
 
 
 def is_reference(value: Any) -> bool:
@@ -150,7 +151,7 @@ def _parent_present(body: dict[str, Any], path: str) -> bool:
     return not parent or any(present(v) for _, v in instances(body, parent))
 
 
-def _combination_problem(rule: dict[str, Any], body: dict[str, Any], argument: str, value: Any) -> str | None:
+def _combination_problem(rule: dict[str, Any], body: dict[str, Any], value: Any) -> str | None:
     kind, keys = rule["kind"], rule["keys"]
     if kind == "conflicts_with":
         if not present(value) or is_reference(value):
@@ -165,7 +166,7 @@ def _combination_problem(rule: dict[str, Any], body: dict[str, Any], argument: s
 
 def _group_problem(rule: dict[str, Any], body: dict[str, Any]) -> str | None:
     """exactly_one_of / at_least_one_of over absolute keys, the attribute's own included; a reference is unknown."""
-    keys = sorted({*rule["keys"], ".0.".join(rule["path"].split("."))})
+    keys = _group_keys(rule)
     set_keys = [k for k in keys if present(resolve(body, k)) and not _unknown(resolve(body, k))]
     unknown = [k for k in keys if _unknown(resolve(body, k))]
     if rule["kind"] == "exactly_one_of":
@@ -176,6 +177,11 @@ def _group_problem(rule: dict[str, Any], body: dict[str, Any]) -> str | None:
     if rule["kind"] == "at_least_one_of" and not set_keys and not unknown:
         return f"at least one of {', '.join(keys)} must be set"
     return None
+
+
+def _group_keys(rule: dict[str, Any]) -> list[str]:
+    """The SDK adds the attribute's own key (`block.0.name` inside a block) to the keys it lists."""
+    return sorted({*rule["keys"], ".0.".join(rule["path"].split("."))})
 
 
 def _unknown(value: Any) -> bool:
@@ -194,8 +200,8 @@ def check_resource(stack: str, tf_type: str, unique_id: str, body: dict[str, Any
 
     for rule in rules:
         kind = rule["kind"]
-        if kind in ("exactly_one_of", "at_least_one_of"):
-            group = f"{kind} {' '.join(sorted({*rule['keys'], '.0.'.join(rule['path'].split('.'))}))}"
+        if kind in GROUP_KINDS:
+            group = f"{kind} {' '.join(_group_keys(rule))}"
             if group not in seen_groups and _parent_present(body, rule["path"]):
                 seen_groups.add(group)
                 if (problem := _group_problem(rule, body)) is not None:
@@ -203,7 +209,7 @@ def check_resource(stack: str, tf_type: str, unique_id: str, body: dict[str, Any
             continue
         for argument, value in instances(body, rule["path"]):
             if kind in ("conflicts_with", "required_with"):
-                problem = _combination_problem(rule, body, argument, value)
+                problem = _combination_problem(rule, body, value)
                 if problem is not None:
                     add(argument, rule, value, problem)
                 continue

@@ -17,9 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from app.package import MODEL_FILES
 from contract import ML_MODEL_NAME, ML_ONLINE_ENDPOINT
+from tools.app.package import MODEL_FILES
 from tools.deploy.ml_rollout import live_slot
+from tools.synth_output import SynthError
 
 ROOT = Path(__file__).resolve().parents[3]
 PROVENANCE = "registered_model.json"
@@ -77,11 +78,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--outdir", type=Path, default=ROOT / "cdktf.out")
     parser.add_argument("--target", type=Path, default=ROOT / "ml" / "outputs" / "model")
     args = parser.parse_args(argv)
-    from tools.deploy.ml_jobs import ml_client
+    from tools.deploy.ml_jobs import Target, ml_client
 
     try:
-        fetch(ml_client(args.env, args.outdir), args.target)
-    except ModelUnavailable as exc:
+        target = Target.of(args.env, args.outdir)
+        fetch(ml_client(target), args.target, target.endpoint(ML_ONLINE_ENDPOINT))
+    except (ModelUnavailable, SynthError) as exc:
         print(f"app-model {args.env}: {exc}", file=sys.stderr)
         return 1
     return 0

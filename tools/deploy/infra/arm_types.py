@@ -56,9 +56,20 @@ ARM_TYPES: dict[str, ArmType] = {
     "azurerm_dev_center": ArmType("Microsoft.DevCenter/devcenters"),
     "azurerm_dev_center_project": ArmType("Microsoft.DevCenter/projects"),
     "azurerm_managed_devops_pool": ArmType("Microsoft.DevOpsInfrastructure/pools"),
+    "azurerm_application_gateway": ArmType("Microsoft.Network/applicationGateways"),
+    "azurerm_web_application_firewall_policy": ArmType(
+        "Microsoft.Network/ApplicationGatewayWebApplicationFirewallPolicies"
+    ),
+    "azurerm_monitor_data_collection_rule": ArmType("Microsoft.Insights/dataCollectionRules"),
 }
 # azapi_resource carries its ARM type in `type` ("<type>@<api version>") and its parent in `parent_id`.
 AZAPI_RESOURCE = "azapi_resource"
+# azapi children Resource Manager never lists on their own (a site's configuration and publishing policies).
+UNLISTED_AZAPI_TYPES = frozenset(
+    t.lower() for t in ("Microsoft.Web/sites/config", "Microsoft.Web/sites/basicPublishingCredentialsPolicies")
+)
+# A parent_id that is a resource group itself: the resource is top-level in that group.
+RESOURCE_GROUP_ID = r"^/subscriptions/[^/]+/resourceGroups/([^/]+)$"
 
 # Resources another deployer owns in our resource groups: the ML pipeline (tools/deploy/ml_jobs.py) creates
 # the online and batch endpoints and their deployments. Listed as such, never drift.

@@ -1,5 +1,8 @@
 """`make bootstrap-state ENV=...`: create the Terraform state resource group, storage account and container.
 
+With an `agents:` block it also registers the resource providers the agent pool needs (`make bootstrap`
+then deploys the <env>-agents stack).
+
 Idempotent: what exists is left alone unless a security setting drifted (shared keys back on, public blob
 access, old TLS), which is put back. The account has no shared keys, so Terraform reaches it with Entra ID
 (`use_azuread_auth` / ARM_USE_AZUREAD) and the pipeline identity needs "Storage Blob Data Contributor" on it.
@@ -23,6 +26,8 @@ from stacks.config import ENVIRONMENTS_DIR, EnvironmentConfig, load_environment
 from tools.deploy.credential import azure_credential
 
 STATE_RETENTION_DAYS = 30
+# azurerm's default ("legacy") registrations leave these out (internal/resourceproviders/required.go at v4.81.0).
+AGENT_POOL_PROVIDERS = ("Microsoft.DevCenter", "Microsoft.DevOpsInfrastructure")
 # Settings an existing state account must have; each maps to (attribute, required value).
 SECURE_SETTINGS: dict[str, Any] = {
     "allow_shared_key_access": False,
@@ -87,7 +92,21 @@ def bootstrap(config: EnvironmentConfig, credential: TokenCredential, **client_k
             storage_models.BlobContainer(public_access="None"),
         )
         report.note(f"container {backend.container}: created")
+    if config.agents is not None:
+        register_providers(resources, AGENT_POOL_PROVIDERS, report)
     return report
+
+
+def register_providers(resources: ResourceManagementClient, namespaces: tuple[str, ...],
+                       report: BootstrapReport) -> None:
+    """The agent pool's resource providers, which the azurerm provider does not register by itself."""
+    for namespace in namespaces:
+        state = resources.providers.get(namespace).registration_state
+        if state == "Registered":
+            report.note(f"resource provider {namespace}: registered")
+        else:
+            resources.providers.register(namespace)
+            report.note(f"resource provider {namespace}: registration requested (was {state})")
 
 
 def _ensure_account(

@@ -9,6 +9,7 @@ pipeline deploys are listed but not drift. The check reads only the synth output
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -21,7 +22,15 @@ from azure.mgmt.resource import ResourceManagementClient
 
 from stacks.config import ENVIRONMENTS_DIR, REQUIRED_TAGS, load_environment
 from tools.deploy.credential import azure_credential
-from tools.deploy.infra.arm_types import ARM_TYPES, AZAPI_RESOURCE, DEPLOYED_BY_ML_PIPELINE, ArmType, is_azure_created
+from tools.deploy.infra.arm_types import (
+    ARM_TYPES,
+    AZAPI_RESOURCE,
+    DEPLOYED_BY_ML_PIPELINE,
+    RESOURCE_GROUP_ID,
+    UNLISTED_AZAPI_TYPES,
+    ArmType,
+    is_azure_created,
+)
 from tools.synth_output import SynthError, SynthStack, declared_resources, environment_stacks, load_stacks
 
 RESOURCE_GROUP_TYPE = "Microsoft.Resources/resourceGroups"
@@ -73,7 +82,10 @@ def expected_resources(stacks: dict[str, SynthStack]) -> tuple[list[Resource], l
                 continue
             group = declared.name if declared.tf_type == "azurerm_resource_group" else declared.resource_group
             name = declared.name
-            if rule.parent_attribute:
+            in_group = re.match(RESOURCE_GROUP_ID, str(declared.attributes.get("parent_id", "")), re.IGNORECASE)
+            if declared.tf_type == AZAPI_RESOURCE and in_group:
+                group = in_group.group(1)
+            elif rule.parent_attribute:
                 reference = declared.attributes.get(rule.parent_attribute)
                 parent = stack.referenced_name(reference)
                 name = f"{parent}/{name}" if parent and name else None
@@ -89,6 +101,8 @@ def expected_resources(stacks: dict[str, SynthStack]) -> tuple[list[Resource], l
 
 def _arm_type(tf_type: str, attributes: dict[str, Any]) -> ArmType | None:
     if tf_type == AZAPI_RESOURCE and isinstance(attributes.get("type"), str):
+        if attributes["type"].split("@")[0].lower() in UNLISTED_AZAPI_TYPES:
+            return None
         return ArmType(attributes["type"].split("@")[0], parent_attribute="parent_id")
     return ARM_TYPES.get(tf_type)
 

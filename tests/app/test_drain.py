@@ -1,0 +1,51 @@
+"""The drainer copies outbox records to Cosmos DB over a few kept-open connections, concurrently: not
+one new TLS connection per record (the emulator, like Cosmos DB, keeps connections open)."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import pytest
+import urllib3
+
+import contract
+from app.store.cosmos import CosmosStore
+from app.store.drainer import Drainer
+from app.store.outbox import Outbox
+from tests.app.conftest import AUDI, app_settings, cosmos_container
+
+pytestmark = pytest.mark.xdist_group("app")
+
+RECORDS = 60
+
+
+def test_the_drainer_stores_every_record_over_a_few_reused_connections(
+    cosmos, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    handshakes: list[int] = []
+    connect = urllib3.connection.HTTPSConnection.connect
+    monkeypatch.setattr(urllib3.connection.HTTPSConnection, "connect",
+                        lambda self: handshakes.append(1) or connect(self))
+    container = f"drain-{uuid.uuid4().hex[:8]}"  # its own container: the app tests' history stays as it was
+    store = CosmosStore(app_settings(model_dir=tmp_path, outbox_dir=tmp_path, cosmos_endpoint=cosmos.endpoint,
+                                     **{contract.SETTING_HISTORY_CONTAINER: container}))
+    store.ensure_containers()
+    outbox = Outbox(tmp_path / "outbox.sqlite3")
+    make = "audi"
+    docs = [{"id": uuid.uuid4().hex, "make": make, "created_at": f"2026-01-01T00:00:{i:02d}.000000Z",
+             "price": 1.0, "features": AUDI} for i in range(RECORDS)]
+    outbox.add_many(docs)
+    drainer = Drainer(outbox, store.upsert_prediction)
+    try:
+        while outbox.count():
+            stored, failed = drainer.drain_once()
+            assert failed == 0, drainer.last_error
+    finally:
+        drainer.stop()
+        store.close()
+
+    assert len(handshakes) <= Drainer.PARALLEL + 2  # the pool's connections (and set-up), not one per record
+    stored_ids = {d["id"] for d in cosmos_container(cosmos, container).query_items(
+        "SELECT c.id FROM c WHERE c.make = @make", parameters=[{"name": "@make", "value": make}], partition_key=make)}
+    assert stored_ids == {d["id"] for d in docs}

@@ -1,0 +1,69 @@
+"""Finding: hosted agents cannot reach private data planes. prod's jobs run on a Managed DevOps Pool in
+the network, created before the foundation by `make bootstrap`, peered and DNS-linked to the environment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from stacks.config import ENVIRONMENTS_DIR, ConfigError, load_environment
+from tests.conftest import SynthOutput
+from tools.deploy.infra.plan import select_stacks
+from tools.pipelines import check, expand
+
+pytestmark = pytest.mark.xdist_group("stacks")
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_prod_pool_is_injected_into_a_delegated_subnet_with_egress_and_the_pool_services_roles(synth: SynthOutput):
+    pool = synth.one("prod-agents", "azurerm_managed_devops_pool")
+    assert pool["name"] == check.template_variables()["prod"]["agentPool"]
+    assert pool["stateless_agent"] == {} and pool["virtual_machine_scale_set_fabric"]["subnet_id"].startswith(
+        "${azurerm_subnet.")
+    subnet = synth.one("prod-agents", "azurerm_subnet")
+    assert subnet["delegation"][0]["service_delegation"]["name"] == "Microsoft.DevOpsInfrastructure/pools"
+    assert synth.one("prod-agents", "azurerm_subnet_nat_gateway_association")
+    roles = {r["role_definition_name"] for r in synth.resources("prod-agents", "azurerm_role_assignment")}
+    assert roles == {"Reader", "Network Contributor"}
+    assert all(dep.startswith("azurerm_role_assignment.") for dep in pool["depends_on"])
+    assert "dev-agents" not in synth.stack_names()  # dev's data planes are reachable from hosted agents
+
+
+def test_agent_network_peers_both_ways_and_links_every_private_dns_zone(synth: SynthOutput) -> None:
+    peerings = synth.resources("prod-agent-network", "azurerm_virtual_network_peering")
+    assert len(peerings) == 2
+    zones = {z["name"] for z in synth.resources("prod-foundation", "azurerm_private_dns_zone")}
+    links = synth.resources("prod-agent-network", "azurerm_private_dns_zone_virtual_network_link")
+    assert {link["private_dns_zone_name"] for link in links} == zones
+    vnet = synth.one("prod-agents", "azurerm_virtual_network")
+    assert all(link["virtual_network_id"].endswith(f"/virtualNetworks/{vnet['name']}") for link in links)
+    data_dependencies = synth.stacks["prod-data"].dependencies
+    assert "prod-agent-network" in data_dependencies
+
+
+def test_bootstrap_creates_the_pool_and_the_pipeline_never_plans_it(synth: SynthOutput) -> None:
+    makefile = (ROOT / "make" / "pipelines.mk").read_text()
+    assert "bootstrap: bootstrap-state bootstrap-agents" in makefile and "--stacks agents" in makefile
+    prod = {n: s for n, s in synth.stacks.items() if n.startswith("prod-")}
+    assert "prod-agents" not in select_stacks(prod, "prod") and "prod-agent-network" in select_stacks(prod, "prod")
+    assert select_stacks(prod, "prod", ("agents",)) == {"prod-agents"}
+
+
+def test_prod_jobs_run_on_the_pool_and_dev_jobs_on_hosted_agents() -> None:
+    for path in expand.pipeline_paths():
+        if path.stem == "pr-validation":
+            continue
+        for stage in expand.expand(path).stages:
+            for job in stage.jobs:
+                expected = {"name": "mdp-carprice-prod"} if "prod" in stage.name else {"vmImage": "ubuntu-24.04"}
+                assert job.definition["pool"] == expected, (path.stem, stage.name, job.name)
+
+
+def test_agent_network_that_overlaps_the_environment_is_refused(tmp_path: Path) -> None:
+    text = (ENVIRONMENTS_DIR / "prod.yaml").read_text()
+    text = text.replace("address_space: 10.42.0.0/24", "address_space: 10.40.0.0/16")
+    text = text.replace("subnet: 10.42.0.0/26", "subnet: 10.40.250.0/26")
+    (tmp_path / "prod.yaml").write_text(text)
+    with pytest.raises(ConfigError, match="agents.address_space overlaps network.address_space"):
+        load_environment(tmp_path / "prod.yaml")

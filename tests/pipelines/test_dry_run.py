@@ -1,0 +1,48 @@
+"""The dry run walks a pipeline's jobs in order on this machine, Terraform against a fake Azure boundary
+(an empty subscription that fills up), so a wrong target or a file missing between jobs fails here."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tools.pipelines.check import PIPELINES
+from tools.pipelines.dry_run import DryRunFailed, dry_run
+
+pytestmark = pytest.mark.xdist_group("dry-run")
+
+
+def test_infrastructure_dry_run_with_fake_azure_deploys_dev_from_an_empty_subscription(tmp_path: Path) -> None:
+    walk = dry_run(PIPELINES / "infrastructure.yml", tmp_path, {"environment": "dev"})
+    assert any(line.strip().startswith("ran   make plan ENV=dev") for line in walk.log)
+    assert any(line.strip().startswith("ran   make apply ENV=dev") for line in walk.log)
+    bundle = walk.artifacts["plan-dev"]
+    assert bundle is not None and not list(bundle.rglob(".terraform"))
+    summary = json.loads((bundle / "summary.json").read_text())
+    assert [n for n, s in summary["stacks"].items() if s["status"] == "planned"] == ["dev-foundation"]
+    applied = sorted(p.stem for p in walk.subscription.glob("*.json"))
+    assert applied == sorted(summary["order"])  # every stack reached the fake subscription, deferred ones too
+
+
+def _pipeline(tmp_path: Path, steps: list[dict[str, object]]) -> Path:
+    path = tmp_path / "broken.yml"
+    path.write_text(json.dumps({"trigger": "none", "jobs": [{"job": "one", "steps": [{"checkout": "self"}, *steps]}]}))
+    return path
+
+
+def test_dry_run_fails_on_a_target_no_makefile_defines(tmp_path: Path) -> None:
+    with pytest.raises(DryRunFailed, match="make no-such-target is not a target"):
+        dry_run(_pipeline(tmp_path, [{"script": "make no-such-target ENV=dev"}]), tmp_path / "walk")
+
+
+def test_dry_run_fails_on_an_artifact_no_earlier_job_published(tmp_path: Path) -> None:
+    with pytest.raises(DryRunFailed, match="downloads artifact plan-dev, which no earlier job published"):
+        dry_run(_pipeline(tmp_path, [{"download": "current", "artifact": "plan-dev"}]), tmp_path / "walk")
+
+
+def test_dry_run_fails_on_a_file_the_job_does_not_have(tmp_path: Path) -> None:
+    step = {"script": "make verify ENV=dev CDKTF_OUT=somewhere/else"}
+    with pytest.raises(DryRunFailed, match="CDKTF_OUT=somewhere/else does not exist"):
+        dry_run(_pipeline(tmp_path, [step]), tmp_path / "walk")
