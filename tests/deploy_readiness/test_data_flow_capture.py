@@ -43,6 +43,13 @@ def test_capture_writes_avro_to_bronze_with_the_namespace_identity(synth, env):
     assert namespace["sku"] in {"Standard", "Premium"}  # Capture is not offered on Basic
 
 
+def _container_of(synth, stack: str, scope: str) -> str:
+    """The container a grant is scoped to: a `${azurerm_storage_container.<key>.id}` reference or an id string."""
+    containers = synth.stack(stack)["resource"].get("azurerm_storage_container", {})
+    key = scope.removeprefix("${azurerm_storage_container.").removesuffix(".id}")
+    return containers[key]["name"] if key in containers else scope.rsplit("/", 1)[-1]
+
+
 @pytest.mark.parametrize("env", ENVS)
 def test_capture_identity_is_a_bronze_contributor_before_capture_is_enabled(synth, env):
     grants = [g for g in synth.resources(f"{env}-data", "azurerm_role_assignment")
