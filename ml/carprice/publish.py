@@ -27,6 +27,7 @@ from ml.carprice.schema import NUMERIC_FEATURES
 
 _NUMBERS = (*NUMERIC_FEATURES, "price", "price_low", "price_high")
 _ID_UNSAFE = re.compile(r"[/\\?#\s]+")  # characters Cosmos DB does not allow in an id
+PARTITION_FIELD = contract.BATCH_PARTITION_KEY.lstrip("/")
 
 
 @dataclass(frozen=True)
@@ -91,7 +92,8 @@ def to_documents(rows: list[dict], run_id: str | None = None) -> tuple[list[dict
         doc |= {
             "id": _ID_UNSAFE.sub("_", f"{car_id}.{row.get('model_version') or model_version}"),
             "car_id": car_id,
-            "make": row.get("make") or "unknown",  # the partition key must be a string even for a bad row
+            # The partition key must be a string even for a row the schema rejected.
+            PARTITION_FIELD: row.get(PARTITION_FIELD) or "unknown",
             "run_id": run_id,
             "scored_at": scored_at,
             "row_scored_at": row.get("scored_at"),
