@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from ml.carprice.dataset import json_type_name
 from ml.carprice.schema import DATASET, TARGET, CarFeatures, RowError, parse_row
 
 LISTING_ID = "listing_id"
@@ -57,7 +58,7 @@ def _asking_price_error(value: Any) -> RowError | None:
 def parse_listing(raw: Any) -> Listing | list[RowError]:
     """Validate one listing; the listing or every per-field error (never raises for bad data)."""
     if not isinstance(raw, dict):
-        return [RowError(field="(row)", reason=f"expected a JSON object, got {type(raw).__name__}")]
+        return [RowError(field="(row)", reason=f"expected a JSON object, got {json_type_name(raw)}")]
     features = dict(raw)
     listing_id, asking = features.pop(LISTING_ID, None), features.pop(ASKING_PRICE, None)
     car = parse_row(features)
