@@ -88,3 +88,8 @@ def ml_endpoint_name(endpoint: str, environment: str) -> str:
     """An endpoint's name in one environment. Endpoint URIs are https://<name>.<region>.inference.ml.azure.com,
     so a name is unique per region: environments sharing a region need their own names."""
     return f"{endpoint}-{environment}"
+
+
+def online_scoring_url(environment: str, region: str) -> str:
+    """The scoring URI of the environment's online endpoint, which callers in remote scoring mode post to."""
+    return f"https://{ml_endpoint_name(ML_ONLINE_ENDPOINT, environment)}.{region}.inference.ml.azure.com/score"

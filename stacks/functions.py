@@ -56,7 +56,7 @@ class FunctionsStack(PlatformStack):
             c.SETTING_MARKET_CONTAINER: c.MARKET_CONTAINER,
             c.SETTING_DEAD_LETTER_CONTAINER: c.DEAD_LETTER_CONTAINER,
             c.SETTING_SCORING_MODE: config.functions.scoring_mode,
-            c.SETTING_ENDPOINT_URL: f"https://{c.ML_ONLINE_ENDPOINT}.{region}.inference.ml.azure.com/score",
+            c.SETTING_ENDPOINT_URL: c.online_scoring_url(config.name, region),
             c.SETTING_ENDPOINT_SCOPE: c.AML_ENDPOINT_TOKEN_SCOPE,
             c.SETTING_REGION: region,
             c.SETTING_MANAGED_IDENTITY_CLIENT_ID: client_id,

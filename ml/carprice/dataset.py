@@ -30,6 +30,19 @@ DEFAULT_DECLARATION = Path(__file__).resolve().parents[1] / "data" / "automobile
 NAME = r"^[a-z][a-z0-9_]*$"  # usable as a Python name in expressions and as a Delta column
 
 
+def json_type_name(value: Any) -> str:
+    """A JSON value's type in the API's words (not Python's), for error messages."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    return "an array" if isinstance(value, list) else "an object"
+
+
 class DatasetError(ValueError):
     """The declaration is not usable; the message names the file and the key."""
 
@@ -226,11 +239,14 @@ class Dataset:
         return out
 
     def parse_row(self, raw: Any) -> BaseModel | list[RowError]:
-        """Validate one row; the row model or the list of per-field errors (never raises for bad data)."""
+        """Validate one row; the row model or the list of per-field errors (never raises for bad data).
+        An integral float is an integer (JSON Schema: 3.0 is the integer 3), so every client's JSON is read alike."""
         if not isinstance(raw, dict):
-            return [RowError(field="(row)", reason=f"expected a JSON object, got {type(raw).__name__}")]
+            return [RowError(field="(row)", reason=f"expected a JSON object, got {json_type_name(raw)}")]
+        integral = {c.name: int(v) for c in self.columns
+                    if c.type == "integer" and isinstance(v := raw.get(c.name), float) and v.is_integer()}
         try:
-            return self.row_model.model_validate(raw)
+            return self.row_model.model_validate(raw | integral if integral else raw)
         except ValidationError as exc:
             return self.row_errors(exc)
 

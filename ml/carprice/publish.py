@@ -23,7 +23,9 @@ from typing import Any
 
 import contract
 from ml.carprice.batch import OUTPUT_FILE
-from ml.carprice.schema import NUMERIC_FEATURES
+from ml.carprice.schema import LEVEL_COLUMN, NUMERIC_FEATURES
+
+BATCH_PARTITION_FIELD = contract.BATCH_PARTITION_KEY.lstrip("/")
 
 _NUMBERS = (*NUMERIC_FEATURES, "price", "price_low", "price_high")
 _ID_UNSAFE = re.compile(r"[/\\?#\s]+")  # characters Cosmos DB does not allow in an id
@@ -91,7 +93,8 @@ def to_documents(rows: list[dict], run_id: str | None = None) -> tuple[list[dict
         doc |= {
             "id": _ID_UNSAFE.sub("_", f"{car_id}.{row.get('model_version') or model_version}"),
             "car_id": car_id,
-            "make": row.get("make") or "unknown",  # the partition key must be a string even for a bad row
+            # the partition key must be a string even for a bad row
+            BATCH_PARTITION_FIELD: (row.get(LEVEL_COLUMN) if LEVEL_COLUMN else None) or "unknown",
             "run_id": run_id,
             "scored_at": scored_at,
             "row_scored_at": row.get("scored_at"),

@@ -128,8 +128,7 @@ class FeedIngestFactory(Construct):
     def __init__(
         self, scope: Construct, id_: str, *, placement: Placement, interfaces: Interfaces, name: str,
         lake_account_id: str, lake_dfs_endpoint: str, feeds: FeedCopy, filesystem_ids: Mapping[str, str],
-        schedule: FeedSchedule,
-        public_network_access: bool, git: FactoryGit | None = None,
+        schedule: FeedSchedule, public_network_access: bool, git: FactoryGit | None = None,
     ) -> None:
         super().__init__(scope, id_)
         cmk = interfaces.customer_managed_key
@@ -176,7 +175,6 @@ class FeedIngestFactory(Construct):
             data_factory_id=factory_id,
             location=self.factory.location,  # the factory's region: data never leaves it
             virtual_network_enabled=True,
-            time_to_live_min=10,  # keep the runtime warm between the copies of one run
         )
         # Created pending: the lake owner approves the connection once (docs/deploy-readiness.md).
         DataFactoryManagedPrivateEndpoint(

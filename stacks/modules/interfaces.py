@@ -123,8 +123,8 @@ class RoleAssignment:
 class Interfaces:
     diagnostics: Diagnostics | None = None
     private_link: PrivateLink | None = None  # None: no private endpoints
-    # Endpoints of the other app regions, keyed by region: each gets its own endpoint for the subresources
-    # its zones serve (AVM `private_endpoints` is a map for the same reason).
+    # Endpoints of the other app regions, keyed by region: each gets its own endpoint to the subresources every
+    # region shares (`SHARED_ACROSS_REGIONS`; AVM `private_endpoints` is a map for the same reason).
     regional_private_links: Mapping[str, PrivateLink] = field(default_factory=dict)
     role_assignments: Sequence[RoleAssignment] = field(default_factory=tuple)
     lock: bool = False  # CanNotDelete lock, for stateful resources in production
@@ -193,7 +193,7 @@ class StandardInterfaces:
             self._endpoint(resource_id, resource_name, subresource, link, region_key="")
         for region, regional in self._interfaces.regional_private_links.items():
             for subresource in subresources:
-                if regional.serves(subresource):
+                if subresource in SHARED_ACROSS_REGIONS and regional.serves(subresource):
                     self._endpoint(resource_id, resource_name, subresource, regional, region_key=region)
 
     def _endpoint(

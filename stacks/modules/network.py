@@ -55,8 +55,8 @@ PEERING_NAME_MAX = 80  # "Naming rules and restrictions for Azure resources": vi
 
 _DELEGATION_ACTIONS = {
     "Microsoft.Web/serverFarms": ["Microsoft.Network/virtualNetworks/subnets/action"],
-    "Microsoft.App/environments": ["Microsoft.Network/virtualNetworks/subnets/join/action"],
     "Microsoft.DevOpsInfrastructure/pools": ["Microsoft.Network/virtualNetworks/subnets/join/action"],
+    "Microsoft.App/environments": ["Microsoft.Network/virtualNetworks/subnets/join/action"],
 }
 
 

@@ -1,8 +1,8 @@
 """A regional Linux web app (Python) on its own App Service plan, with the App Service secure defaults.
 
 Private (`public_network_access=False`): reachable only through its `sites` private endpoint (and the staging
-slot's `sites-staging`), as behind the region's Application Gateway. Public: only from `allowed_ip_ranges`
-and Traffic Manager's probes.
+slot's `sites-staging`), as behind the region's Application Gateway. Public: the site only from
+`allowed_ip_ranges` and Traffic Manager's probes.
 """
 
 from __future__ import annotations
@@ -50,7 +50,8 @@ _SITE: dict[str, Any] = {
 
 def _access_rules(restriction: type, allowed_ip_ranges: Sequence[str]) -> dict[str, Any]:
     """Site-config access restrictions of a public app (`restriction`: the site's or the slot's rule type):
-    the team's ranges and Traffic Manager's probes; the deployment (SCM) site follows the same rules."""
+    the team's ranges and Traffic Manager's probes. The deployment (SCM) site keeps its own default, so hosted
+    pipeline agents can deploy; it accepts Entra ID tokens only (basic publishing credentials are off)."""
     rules = [
         restriction(name=f"allowed-{index}", priority=100 + index, action="Allow", ip_address=cidr)
         for index, cidr in enumerate(allowed_ip_ranges)
@@ -61,8 +62,6 @@ def _access_rules(restriction: type, allowed_ip_ranges: Sequence[str]) -> dict[s
     return {
         "ip_restriction": rules,
         "ip_restriction_default_action": "Deny",
-        "scm_use_main_ip_restriction": True,
-        "scm_ip_restriction_default_action": "Deny",
     }
 
 

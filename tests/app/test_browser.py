@@ -119,7 +119,7 @@ def test_every_page_fits_a_phone_screen(live_url: str, tmp_path: Path) -> None:
             page.goto(f"{live_url}/")
             _fits_the_screen(page)
             _shot(page, tmp_path, "phone-predictor-form")
-            page.get_by_text("More details").click()
+            page.get_by_text("More details").click()  # the optional fields
             for field, value in CAR["selects"].items():
                 page.select_option(f"#f-{field}", value)
             for field, value in CAR["numbers"].items():

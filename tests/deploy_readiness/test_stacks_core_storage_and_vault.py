@@ -92,12 +92,13 @@ def test_lake_grants_are_scoped_to_the_container_resources(synth, env):
     containers = {
         key: c["name"] for key, c in _keyed(synth, stack, "azurerm_storage_container").items()
     }
-    grants = [g for g in synth.resources(stack, "azurerm_role_assignment")
-              if "storage_container" in g["scope"] and "IdentityMl" in g["principal_id"]]
+    grants = [
+        g for g in synth.resources(stack, "azurerm_role_assignment")
+        if "storage_container" in g["scope"] and "IdentityMlprincipal_id" in g["principal_id"]
+    ]
     by_layer = {
         containers[g["scope"].removeprefix("${azurerm_storage_container.").removesuffix(".id}")]: g for g in grants
     }
     assert sorted(by_layer) == sorted(LAKE_LAYERS) and len(grants) == len(LAKE_LAYERS)
     assert {g["role_definition_name"] for g in grants} == {"Storage Blob Data Contributor"}
     assert len({g["principal_id"] for g in grants}) == 1
-    assert "IdentityMlprincipal_id" in grants[0]["principal_id"]

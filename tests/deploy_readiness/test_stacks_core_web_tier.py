@@ -47,7 +47,8 @@ def test_prod_web_app_is_reachable_only_through_its_private_endpoints(synth, reg
 def test_dev_web_app_is_public_only_to_the_team_and_traffic_manager(synth):
     site = synth.one("dev-app-westeurope", "azurerm_linux_web_app")["site_config"]
     assert site["ip_restriction_default_action"] == "Deny"
-    assert site["scm_use_main_ip_restriction"] is True and site["scm_ip_restriction_default_action"] == "Deny"
+    app = synth.one("dev-app-westeurope", "azurerm_linux_web_app")
+    assert app["webdeploy_publish_basic_authentication_enabled"] is False  # the deployment site: Entra ID only
     allowed = {r.get("ip_address") or r.get("service_tag") for r in site["ip_restriction"]}
     dev_ranges = set(yaml.safe_load((ENVIRONMENTS_DIR / "dev.yaml").read_text())["network"]["allowed_ip_ranges"])
     assert allowed == dev_ranges | {"AzureTrafficManager"}

@@ -101,18 +101,20 @@ def test_batch_scoring_reads_the_source_headers_and_writes_the_declared_columns(
 # The web app validates with the schema of the model it serves, decided when ml.carprice.schema is first
 # imported; so it runs in a fresh interpreter pointed at the rentals model (as App Service would run it).
 APP_PROBE = """
-import json, sys
+import json, re, sys
 from pathlib import Path
 from fastapi.testclient import TestClient
 from app.main import create_app
-from tests.app.conftest import app_settings, submit_form
+from tests.app.conftest import app_settings
 
 model_dir, outbox, flat = Path(sys.argv[1]), Path(sys.argv[2]), json.loads(sys.argv[3])
 with TestClient(create_app(app_settings(model_dir=model_dir, outbox_dir=outbox))) as client:
     good = client.post("/api/predictions", json=flat)
     bad = client.post("/api/predictions", json={**flat, "district": "mars", "floor_area": 1000})
     form = client.get("/")
-    submitted = submit_form(client, {"district": "north", "floor_area": "48", "rooms": "2", "balcony": "true"})
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form.text).group(1)  # the page's own form
+    submitted = client.post("/", data={"district": "north", "floor_area": "48", "rooms": "2", "balcony": "true",
+                                       "csrf_token": token})
     schema = client.get("/openapi.json").json()["components"]["schemas"]["Flat"]
     dashboard = client.get("/dashboard")
 print(json.dumps({"good": [good.status_code, good.json()], "bad": [bad.status_code, bad.json()],

@@ -24,6 +24,8 @@ def test_settings_name_the_contract_containers_and_hub(synth, env):
     assert settings[c.SETTING_COSMOS_DATABASE] == c.COSMOS_DATABASE
     assert settings[c.SETTING_HISTORY_CONTAINER] == c.HISTORY_CONTAINER
     assert settings[c.SETTING_SCORING_MODE] == "local"
+    # The same online endpoint the web app calls in remote mode.
+    assert settings[c.SETTING_ENDPOINT_URL] == c.online_scoring_url(env, "westeurope")
 
 
 def test_host_storage_is_private_in_every_environment(synth):

@@ -80,7 +80,7 @@ def test_edges_follow_references_within_and_across_stacks(drawn: tuple[Path, Pat
     app = _edge_kinds(read_svg(docs / "prod-app-westeurope.svg").edges)
     assert ("azurerm_linux_web_app", "azurerm_cosmosdb_account") in app  # app setting, from prod-global-data
     assert ("azurerm_linux_web_app", "azurerm_key_vault_secret") in app  # Key Vault reference, prod-foundation
-    assert ("azurerm_linux_web_app", "azurerm_machine_learning_workspace") in app  # the endpoint URL setting
+    assert ("azurerm_linux_web_app", "azurerm_service_plan") in app
     assert ("azurerm_linux_web_app", "azurerm_user_assigned_identity") in app
     assert ("azurerm_monitor_diagnostic_setting", "azurerm_log_analytics_workspace") in app
 

@@ -162,10 +162,10 @@ ARM_LISTED = {
     "azurerm_dev_center": "Microsoft.DevCenter/devcenters",
     "azurerm_dev_center_project": "Microsoft.DevCenter/projects",
     "azurerm_managed_devops_pool": "Microsoft.DevOpsInfrastructure/pools",
-    "azurerm_data_factory": "Microsoft.DataFactory/factories",
     "azurerm_application_gateway": "Microsoft.Network/applicationGateways",
     "azurerm_web_application_firewall_policy": "Microsoft.Network/ApplicationGatewayWebApplicationFirewallPolicies",
     "azurerm_monitor_data_collection_rule": "Microsoft.Insights/dataCollectionRules",
+    "azurerm_data_factory": "Microsoft.DataFactory/factories",
 }
 # azapi children Resource Manager does not list on their own.
 UNLISTED_AZAPI = ("Microsoft.Web/sites/config@", "Microsoft.Web/sites/basicPublishingCredentialsPolicies@")
@@ -191,6 +191,10 @@ NOT_LISTED = {
     "azurerm_eventhub", "azurerm_eventhub_consumer_group", "azurerm_kubernetes_cluster_extension",
     "azurerm_kubernetes_cluster_node_pool", "azurerm_machine_learning_datastore_datalake_gen2",
     "azurerm_traffic_manager_azure_endpoint", "time_sleep",
+    # Data Factory's children (factories/<name>/...): proxy resources, never in a resource group listing.
+    "azurerm_data_factory_custom_dataset", "azurerm_data_factory_integration_runtime_azure",
+    "azurerm_data_factory_linked_service_data_lake_storage_gen2", "azurerm_data_factory_managed_private_endpoint",
+    "azurerm_data_factory_pipeline", "azurerm_data_factory_trigger_schedule",
 }
 
 
