@@ -29,7 +29,8 @@ from functions.pricing import BatchPricer, LocalPricing, ModelUnavailable, Remot
 from functions.settings import FunctionSettings
 from functions.store import MarketStore
 from ml.carprice.listing import Listing, decode_listing, parse_listing
-from ml.carprice.schema import RowError, parse_row
+from ml.carprice.request_body import BodyError, decode_json, parse_car
+from ml.carprice.schema import RowError, partition_of
 
 log = logging.getLogger(__name__)
 _INVALID = "The car's details are not valid."
@@ -136,10 +137,10 @@ def price(req: func.HttpRequest, runtime: Runtime) -> func.HttpResponse:
         reason = f"the body is {len(body):,} bytes; the limit is {limit:,}"
         return _problem(413, "Request body too large.", [RowError(field="(body)", reason=reason)])
     try:
-        raw = json.loads(body)
-    except (UnicodeDecodeError, ValueError) as exc:
-        return _problem(422, _INVALID, [RowError(field="(body)", reason=f"not valid JSON: {exc}")])
-    car = parse_row(raw)
+        raw = decode_json(body)
+    except BodyError as exc:
+        return _problem(422, _INVALID, [RowError(field="(body)", reason=str(exc))])
+    car = parse_car(raw)
     if isinstance(car, list):
         return _problem(422, _INVALID, car)
     try:
@@ -149,7 +150,7 @@ def price(req: func.HttpRequest, runtime: Runtime) -> func.HttpResponse:
         detail = "The price model is unavailable; please retry shortly."
         return _problem(503, detail, [RowError(field="(model)", reason=str(exc))])
     prediction = {
-        "id": uuid.uuid4().hex, "make": car.make, "created_at": iso(None),
+        "id": uuid.uuid4().hex, "make": partition_of(car), "created_at": iso(None),
         "price": round(quote.price, 2), "price_low": round(quote.low, 2), "price_high": round(quote.high, 2),
         "model_version": version, "region": runtime.settings.region, "features": car.model_dump(exclude_none=True),
     }

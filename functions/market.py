@@ -8,10 +8,12 @@ import base64
 import hashlib
 from datetime import UTC, datetime
 
+import contract
 from ml.carprice.listing import Listing
 from ml.carprice.pricer import PricedCar
-from ml.carprice.schema import RowError
+from ml.carprice.schema import RowError, partition_of
 
+PARTITION_FIELD = contract.MARKET_PARTITION_KEY.lstrip("/")
 DEAL_RATINGS = ("great", "good", "fair", "high")
 MAX_KEPT_BODY = 16_384  # bytes of a rejected event kept in its dead letter (Cosmos items are capped at 2 MB)
 # Dead letter kinds: the event is not a valid listing / no model could price it (replayable later).
@@ -42,8 +44,7 @@ def market_record(listing: Listing, priced: PricedCar, model_version: str, *, en
     return {
         "id": listing.listing_id,  # one document per listing: a re-sent listing updates it
         "listing_id": listing.listing_id,
-        "make": car.make,
-        "body_style": car.body_style,
+        PARTITION_FIELD: partition_of(car),  # the level column's value (the make, for cars), as the app stores
         "asking_price": round(listing.asking_price, 2),
         "estimated_price": round(priced.price, 2),
         "price_low": round(priced.low, 2),

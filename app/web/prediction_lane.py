@@ -6,8 +6,8 @@ and their per-message send wrappers cost more than validating, scoring and commi
 This is the operation's only handler; app/web/openapi.py describes it in the OpenAPI document.
 
 Behaviour is the API's: 413 for a body over the limit (declared or counted), 415 unless JSON, 422
-with field/reason from the shared schema (app/web/car_body.py, ml.carprice.schema.parse_row), 503 when the model or the
-outbox fails, 201 with a Location once the record is committed to the outbox. Security headers
+with field/reason from the shared schema (ml/carprice/request_body.py, ml.carprice.schema.parse_row), 503
+when the model or the outbox fails, 201 with a Location once the record is committed to the outbox. Security headers
 ride on every answer (app/web/security.py).
 """
 
@@ -21,9 +21,9 @@ from starlette.types import Receive, Scope, Send
 
 from app.scoring.scorer import ScoringUnavailable
 from app.service import PredictionService, RecordNotKept
-from app.web.car_body import BodyError, decode_json, parse_car
 from app.web.errors import error_body, one_error, too_large_body
 from app.web.security import NO_STORE, SECURITY_HEADERS
+from ml.carprice.request_body import BodyError, decode_json, parse_car
 
 log = logging.getLogger(__name__)
 

@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from ml.carprice.dataset import json_type_name
-from ml.carprice.schema import CarFeatures, RowError, parse_row
+from ml.carprice.schema import DATASET, TARGET, CarFeatures, RowError, parse_row
 
 LISTING_ID = "listing_id"
-ASKING_PRICE = "price"  # the data set's column: what the seller asks
-MAX_ASKING_PRICE = 1_000_000
+ASKING_PRICE = TARGET  # the data set's target is what the seller asks
+_LOW, _HIGH = DATASET.target.min, DATASET.target.max  # the bounds prep holds the target to
 # Listing ids become Cosmos DB document ids: no '/', '\\', '?', '#', bounded length.
 _LISTING_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
 
@@ -44,14 +44,14 @@ def _listing_id_error(value: Any) -> RowError | None:
 
 
 def _asking_price_error(value: Any) -> RowError | None:
-    if type(value) in (int, float) and 0 < value < MAX_ASKING_PRICE:  # NaN fails the comparison
+    if type(value) in (int, float) and _LOW <= value <= _HIGH:  # NaN fails the comparison
         return None
     if value is None:
         return RowError(field=ASKING_PRICE, reason="required field is missing")
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):  # noqa: UP038
         return RowError(field=ASKING_PRICE, reason=f"expected a number, got {value!r}")
-    if not 0 < value < MAX_ASKING_PRICE:
-        return RowError(field=ASKING_PRICE, reason=f"price {value} is not between 0 and {MAX_ASKING_PRICE:,}")
+    if not _LOW <= value <= _HIGH:
+        return RowError(field=ASKING_PRICE, reason=f"{value:g} is not between {_LOW:g} and {_HIGH:g}")
     return None
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE_MODEL_DIR = "model"  # relative to the package root, i.e. /home/site/wwwroot/model on App Service
 # The scoring code the app imports; whatever ml.* modules these import are added (see ml_files()).
-ML_ENTRY_MODULES = ("ml.carprice.pricer", "ml.carprice.schema", "ml.carprice.gate")
+ML_ENTRY_MODULES = ("ml.carprice.pricer", "ml.carprice.schema", "ml.carprice.gate", "ml.carprice.request_body")
 MODEL_FILES = ("model.onnx", "model_card.json")
 _SKIP_PARTS = {"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache"}
 

@@ -237,7 +237,9 @@ def main(argv: list[str] | None = None) -> int:
             from ml.carprice.publish import publish_folder
 
             run_id, folder = batch_score(client, target.endpoint(ML_BATCH_ENDPOINT), results / "batch")
-            report = publish_folder(folder, run_id, cosmos_endpoint_of(args.env, args.outdir))
+            from tools.deploy.credential import azure_credential
+
+            report = publish_folder(folder, run_id, cosmos_endpoint_of(args.env, args.outdir), azure_credential())
             print(report.line())
         else:
             steps = tuple(int(step) for step in args.traffic_steps.split(","))

@@ -19,7 +19,8 @@ from tools.app.package import MODEL_FILES, PACKAGE_MODEL_DIR, ml_files
 ROOT = Path(__file__).resolve().parents[2]
 SOURCE = ROOT / "functions"
 HOST_FILES = ("function_app.py", "host.json", "requirements.txt")  # at the package root
-ML_ENTRY_MODULES = ("ml.carprice.pricer", "ml.carprice.schema", "ml.carprice.listing")
+# The ml modules functions/ imports; whatever ml.* modules these import are added (tools.app.package.ml_files).
+ML_ENTRY_MODULES = ("ml.carprice.pricer", "ml.carprice.schema", "ml.carprice.listing", "ml.carprice.request_body")
 
 
 def _python_files(folder: Path) -> list[Path]:

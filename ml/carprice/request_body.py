@@ -1,5 +1,7 @@
-"""A request body to a car for POST /api/predictions: JSON decoding with reasons in the API's words, and
-JSON Schema's number semantics (3.0 is an integer) applied before the shared schema validates it."""
+"""A request body to a car, for every HTTP entry point that prices one (the web app's POST /api/predictions,
+the function app's `price`): JSON decoding with reasons in the API's words, and JSON Schema's number
+semantics (3.0 is an integer) applied before the shared schema validates it, so both answer a bad body
+with the same 422."""
 
 from __future__ import annotations
 
