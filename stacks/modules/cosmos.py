@@ -92,12 +92,16 @@ class CosmosDatabase(Construct):
             resource_id=self.account.id, resource_name=name, private_endpoint_subresources=["Sql"], stateful=True
         )
 
-    def grant_data_access(self, id_: str, principal_id: str) -> None:
+    def grant_data_access(self, id_: str, principal_id: str, *, database_only: bool = False) -> None:
+        """Data Contributor on the whole account, or on this database only (scope .../dbs/<db>). Not narrower:
+        a container-scoped grant cannot read the database's metadata the SDKs read first (Learn how-to-setup-rbac
+        lists the three scopes; azure-cosmos-dotnet-v3#3638 shows the 403 on readMetadata)."""
+        scope = f"{self.account.id}/dbs/{self.database.name}" if database_only else self.account.id
         CosmosdbSqlRoleAssignment(
             self, id_,
             resource_group_name=self.account.resource_group_name,
             account_name=self.account.name,
             role_definition_id=f"{self.account.id}/sqlRoleDefinitions/{DATA_CONTRIBUTOR_ROLE}",
             principal_id=principal_id,
-            scope=self.account.id,
+            scope=scope,
         )
