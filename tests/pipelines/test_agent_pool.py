@@ -16,18 +16,18 @@ pytestmark = pytest.mark.xdist_group("stacks")
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_prod_pool_is_injected_into_a_delegated_subnet_with_egress_and_the_pool_services_roles(synth: SynthOutput):
-    pool = synth.one("prod-agents", "azurerm_managed_devops_pool")
-    assert pool["name"] == check.template_variables()["prod"]["agentPool"]
+@pytest.mark.parametrize("env", ["dev", "prod"])  # dev's data planes admit only allowed_ip_ranges: no hosted agent
+def test_pool_is_injected_into_a_delegated_subnet_with_egress_and_the_pool_services_roles(synth: SynthOutput, env):
+    pool = synth.one(f"{env}-agents", "azurerm_managed_devops_pool")
+    assert pool["name"] == check.template_variables()[env]["agentPool"]
     assert pool["stateless_agent"] == {} and pool["virtual_machine_scale_set_fabric"]["subnet_id"].startswith(
         "${azurerm_subnet.")
-    subnet = synth.one("prod-agents", "azurerm_subnet")
+    subnet = synth.one(f"{env}-agents", "azurerm_subnet")
     assert subnet["delegation"][0]["service_delegation"]["name"] == "Microsoft.DevOpsInfrastructure/pools"
-    assert synth.one("prod-agents", "azurerm_subnet_nat_gateway_association")
-    roles = {r["role_definition_name"] for r in synth.resources("prod-agents", "azurerm_role_assignment")}
+    assert synth.one(f"{env}-agents", "azurerm_subnet_nat_gateway_association")
+    roles = {r["role_definition_name"] for r in synth.resources(f"{env}-agents", "azurerm_role_assignment")}
     assert roles == {"Reader", "Network Contributor"}
     assert all(dep.startswith("azurerm_role_assignment.") for dep in pool["depends_on"])
-    assert "dev-agents" not in synth.stack_names()  # dev's data planes are reachable from hosted agents
 
 
 def test_agent_network_peers_both_ways_and_links_every_private_dns_zone(synth: SynthOutput) -> None:
@@ -50,13 +50,14 @@ def test_bootstrap_creates_the_pool_and_the_pipeline_never_plans_it(synth: Synth
     assert select_stacks(prod, "prod", ("agents",)) == {"prod-agents"}
 
 
-def test_prod_jobs_run_on_the_pool_and_dev_jobs_on_hosted_agents() -> None:
+def test_each_environments_jobs_run_on_its_pool() -> None:
     for path in expand.pipeline_paths():
         if path.stem == "pr-validation":
             continue
         for stage in expand.expand(path).stages:
             for job in stage.jobs:
-                expected = {"name": "mdp-carprice-prod"} if "prod" in stage.name else {"vmImage": "ubuntu-24.04"}
+                env = "prod" if "prod" in stage.name else "dev" if "dev" in stage.name else None
+                expected = {"name": f"mdp-carprice-{env}"} if env else {"vmImage": "ubuntu-24.04"}
                 assert job.definition["pool"] == expected, (path.stem, stage.name, job.name)
 
 
