@@ -20,6 +20,7 @@ from constructs import Construct
 from contract import SETTING_APPINSIGHTS
 from stacks.base import PlatformStack
 from stacks.config import EnvironmentConfig
+from stacks.modules.agent_network import AgentNetwork
 from stacks.modules.budget import CostBudget
 from stacks.modules.customer_managed_key import CustomerManagedKey
 from stacks.modules.identity import ManagedIdentity
@@ -126,6 +127,7 @@ class FoundationStack(PlatformStack):
                 region, networks[region], linked[region], zones.zone_ids
             )
         self.subnet_ids = {key: subnet.id for key, subnet in self.network.subnets.items()}
+        self.agent_network = self._agent_network(config, zones) if config.agents else None
 
         self.identities = {
             role: ManagedIdentity.of(UserAssignedIdentity(
@@ -166,6 +168,7 @@ class FoundationStack(PlatformStack):
             name=self.namer.name("key_vault"),
             sku=config.key_vault_sku,
             tenant_id=self.client.tenant_id,
+            deployer_route=self.agent_network.ready if self.agent_network else (),
         )
         self.key_vault.node.add_dependency(self.resource_group)
         # The app reads its telemetry connection string through a Key Vault reference, not a plain setting.
@@ -198,6 +201,18 @@ class FoundationStack(PlatformStack):
         if prefix is None:
             return []
         return [SubnetSpec(GATEWAY_SUBNET, prefix, inbound=GATEWAY_INBOUND, default_outbound_access=True)]
+
+    def _agent_network(self, config: EnvironmentConfig, zones: PrivateDnsZones) -> AgentNetwork:
+        """The bootstrap pool's network (named by config, created before this stack) peered and DNS-linked."""
+        agents_group = self.namer.name("resource_group", "agents")
+        agents_vnet = self.namer.name("virtual_network", "agents", config.location)
+        return AgentNetwork(
+            self, "AgentNetwork",
+            agents_group=agents_group, agents_vnet_name=agents_vnet,
+            agents_vnet_id=(f"/subscriptions/{config.subscription_id}/resourceGroups/{agents_group}"
+                            f"/providers/Microsoft.Network/virtualNetworks/{agents_vnet}"),
+            environment_group=self.resource_group_name, environment_vnet=self.network.vnet, dns_zones=zones.zones,
+        )
 
     def _regional_private_link(
         self, region: str, network: Network, vnet_id: str, primary_zone_ids: dict[str, str]

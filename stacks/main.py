@@ -17,7 +17,7 @@ from pathlib import Path
 
 from cdktn import App
 
-from stacks.agents import AgentNetworkStack, AgentsStack
+from stacks.agents import AgentsStack
 from stacks.app_tier import AppStack
 from stacks.base import PlatformStack
 from stacks.config import ENVIRONMENTS_DIR, ConfigError, EnvironmentConfig, load_environments
@@ -58,14 +58,8 @@ def build_environment(app: App, config: EnvironmentConfig) -> list[PlatformStack
         edge.add_dependency(app_stack)
     stacks: list[PlatformStack] = [foundation, data, ml, global_data, functions, *apps, edge]
     if config.agents is not None:
-        # The pool is bootstrapped first (make bootstrap); its network link follows the foundation and comes
-        # before every stack that touches a private data plane.
-        agent_network = AgentNetworkStack(app, config=config, foundation=foundation)
-        agent_network.add_dependency(foundation)
-        after_link: list[PlatformStack] = [data, ml, global_data, functions, *apps, edge]
-        for linked in after_link:
-            linked.add_dependency(agent_network)
-        stacks = [AgentsStack(app, config=config), foundation, agent_network, *stacks[1:]]
+        # The pool is bootstrapped first (make bootstrap); the foundation links it to the network.
+        stacks = [AgentsStack(app, config=config), *stacks]
     for stack in stacks:
         stack.add_required_tags()
     return stacks

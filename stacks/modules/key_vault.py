@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Literal
 
-from cdktn import Fn, TerraformResourceLifecycle
+from cdktn import Fn, TerraformResource, TerraformResourceLifecycle
 from cdktn_provider_azurerm.key_vault import KeyVault as AzKeyVault
 from cdktn_provider_azurerm.key_vault import KeyVaultNetworkAcls
 from cdktn_provider_azurerm.key_vault_certificate import (
@@ -44,8 +44,10 @@ ROTATE_DAYS_BEFORE_EXPIRY = 30
 class KeyVault(Construct):
     def __init__(
         self, scope: Construct, id_: str, *, placement: Placement, interfaces: Interfaces, name: str, tenant_id: str,
-        sku: KeyVaultSku = "premium",
+        sku: KeyVaultSku = "premium", deployer_route: Sequence[TerraformResource] = (),
     ) -> None:
+        """`deployer_route`: what the deployer's own network path to the private endpoint is made of (the agents'
+        peering and DNS links), when it is built in the same apply."""
         super().__init__(scope, id_)
         self.vault = AzKeyVault(
             self, "Vault",
@@ -73,7 +75,7 @@ class KeyVault(Construct):
         )
         # Keys and secrets are data-plane writes: with public access off they travel through the private
         # endpoint, and the deployer's Officer roles must have propagated (AVM key vault: main.keys.tf).
-        self._data_plane_ready = self._standard.data_plane_ready("WaitForRolePropagation")
+        self._data_plane_ready = [*self._standard.data_plane_ready("WaitForRolePropagation"), *deployer_route]
 
     def add_secret(self, id_: str, *, name: str, value: str, expires_on: str, content_type: str) -> KeyVaultSecret:
         """A secret for an app setting's Key Vault reference; it expires so rotation is never forgotten."""

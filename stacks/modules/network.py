@@ -156,6 +156,7 @@ class PrivateDnsZones(Construct):
     ) -> None:
         super().__init__(scope, id_)
         self.zone_ids: dict[str, str] = {}
+        self.zones: dict[str, PrivateDnsZone] = {}
         for zone_name in zones:
             zone_id = "".join(part.title() for part in zone_name.split(".")[1:3])
             zone = PrivateDnsZone(
@@ -175,3 +176,4 @@ class PrivateDnsZones(Construct):
                     registration_enabled=False,
                 )
             self.zone_ids[zone_name] = zone.id
+            self.zones[zone_name] = zone

@@ -102,3 +102,18 @@ def test_lake_grants_are_scoped_to_the_container_resources(synth, env):
     assert sorted(by_layer) == sorted(LAKE_LAYERS) and len(grants) == len(LAKE_LAYERS)
     assert {g["role_definition_name"] for g in grants} == {"Storage Blob Data Contributor"}
     assert len({g["principal_id"] for g in grants}) == 1
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_foundation_vault_writes_wait_for_the_agents_route_in_the_same_apply(synth, env):
+    """The pipeline's agents reach the vault through peering and DNS links the foundation itself creates, so
+    every key, secret and certificate the foundation writes waits for them as well as for the endpoint."""
+    stack = synth.stack(f"{env}-foundation")["resource"]
+    route = {f"{kind}.{key}" for kind in ("azurerm_virtual_network_peering", "azurerm_private_dns_zone_virtual_network_link")
+             for key in stack[kind] if key.startswith("AgentNetwork_")}
+    vault_link = next(r for r in route if "DnsLinkVaultcoreAzure" in r)
+    writes = [w for kind in ("azurerm_key_vault_key", "azurerm_key_vault_secret", "azurerm_key_vault_certificate")
+              for w in stack.get(kind, {}).values()]
+    assert writes and vault_link
+    for write in writes:
+        assert route <= set(write["depends_on"])

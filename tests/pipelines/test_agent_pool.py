@@ -30,23 +30,29 @@ def test_pool_is_injected_into_a_delegated_subnet_with_egress_and_the_pool_servi
     assert all(dep.startswith("azurerm_role_assignment.") for dep in pool["depends_on"])
 
 
-def test_agent_network_peers_both_ways_and_links_every_private_dns_zone(synth: SynthOutput) -> None:
-    peerings = synth.resources("prod-agent-network", "azurerm_virtual_network_peering")
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_foundation_peers_the_agents_network_and_links_every_private_dns_zone(synth: SynthOutput, env) -> None:
+    foundation = f"{env}-foundation"
+    peerings = [p for key, p in synth.stack(foundation)["resource"]["azurerm_virtual_network_peering"].items()
+                if key.startswith("AgentNetwork_")]
     assert len(peerings) == 2
-    zones = {z["name"] for z in synth.resources("prod-foundation", "azurerm_private_dns_zone")}
-    links = synth.resources("prod-agent-network", "azurerm_private_dns_zone_virtual_network_link")
-    assert {link["private_dns_zone_name"] for link in links} == zones
-    vnet = synth.one("prod-agents", "azurerm_virtual_network")
-    assert all(link["virtual_network_id"].endswith(f"/virtualNetworks/{vnet['name']}") for link in links)
-    data_dependencies = synth.stacks["prod-data"].dependencies
-    assert "prod-agent-network" in data_dependencies
+    vnet = synth.one(f"{env}-agents", "azurerm_virtual_network")
+    assert {p["virtual_network_name"] for p in peerings} >= {vnet["name"]}
+    links = {key: link for key, link in
+             synth.stack(foundation)["resource"]["azurerm_private_dns_zone_virtual_network_link"].items()
+             if key.startswith("AgentNetwork_")}
+    zones = synth.stack(foundation)["resource"]["azurerm_private_dns_zone"]
+    primary = {key for key in zones if key.startswith("PrivateDns_")}  # not the regional copies
+    assert {link["private_dns_zone_name"].removeprefix("${azurerm_private_dns_zone.").removesuffix(".name}")
+            for link in links.values()} == primary
+    assert all(link["virtual_network_id"].endswith(f"/virtualNetworks/{vnet['name']}") for link in links.values())
 
 
 def test_bootstrap_creates_the_pool_and_the_pipeline_never_plans_it(synth: SynthOutput) -> None:
     makefile = (ROOT / "make" / "pipelines.mk").read_text()
     assert "bootstrap: bootstrap-state bootstrap-agents" in makefile and "--stacks agents" in makefile
     prod = {n: s for n, s in synth.stacks.items() if n.startswith("prod-")}
-    assert "prod-agents" not in select_stacks(prod, "prod") and "prod-agent-network" in select_stacks(prod, "prod")
+    assert "prod-agents" not in select_stacks(prod, "prod") and "prod-foundation" in select_stacks(prod, "prod")
     assert select_stacks(prod, "prod", ("agents",)) == {"prod-agents"}
 
 

@@ -18,11 +18,11 @@ def _manifest(synth):
 def test_dependencies_run_one_way_from_foundation_to_edge(synth):
     deps = {name: set(entry["dependencies"]) for name, entry in _manifest(synth).items()}
     assert deps["prod-foundation"] == set()
-    # prod's agents run inside the network: their peering/DNS links (agent-network) precede every data plane.
-    assert deps["prod-agent-network"] == {"prod-foundation"} and deps["prod-agents"] == set()
-    assert deps["prod-data"] == {"prod-foundation", "prod-agent-network"}
+    # The agents' pool is bootstrapped on its own; the foundation links it to the network.
+    assert deps["prod-agents"] == set()
+    assert deps["prod-data"] == {"prod-foundation"}
     assert {"prod-foundation", "prod-data"} <= deps["prod-ml"]
-    assert deps["prod-global-data"] == {"prod-foundation", "prod-agent-network"}
+    assert deps["prod-global-data"] == {"prod-foundation"}
     for region in ("westeurope", "northeurope"):
         assert {"prod-global-data", "prod-ml"} <= deps[f"prod-app-{region}"]
         assert f"prod-app-{region}" in deps["prod-edge"]

@@ -26,7 +26,7 @@ def test_every_stack_of_every_environment_passes_with_zero_failed_checks(scan):
     stacks = {f.stack for f in scan.result.findings}
     assert {s.split("-")[0] for s in stacks} == {"dev", "prod"}
     assert stacks == {p.parent.name for p in scan.outdir.glob("stacks/*/cdk.tf.json")}
-    assert len(stacks) == 19  # 9 in dev, 10 in prod (two app regions)
+    assert len(stacks) == 17  # 8 in dev, 9 in prod (two app regions)
     assert scan.result.parsing_errors == []
 
 

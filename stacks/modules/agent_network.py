@@ -1,0 +1,52 @@
+"""The pipeline agents' way into an environment's network: peering both ways between the agents' virtual network
+(created by the bootstrap `<env>-agents` stack) and the environment's, and a link from every private DNS zone to the
+agents' network, so agents resolve and reach the private endpoints of Key Vault, storage, the ML workspace and the
+web apps' deployment sites.
+
+Built inside the foundation, so that the foundation's own data-plane writes (its Key Vault keys, secret and
+certificate) can wait for it within the very first apply: Terraform creates the peering and the links before the
+writes that travel over them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from cdktn import TerraformResource
+from cdktn_provider_azurerm.private_dns_zone import PrivateDnsZone
+from cdktn_provider_azurerm.private_dns_zone_virtual_network_link import PrivateDnsZoneVirtualNetworkLink
+from cdktn_provider_azurerm.virtual_network import VirtualNetwork
+from cdktn_provider_azurerm.virtual_network_peering import VirtualNetworkPeering
+from constructs import Construct
+
+
+class AgentNetwork(Construct):
+    def __init__(
+        self, scope: Construct, id_: str, *, agents_group: str, agents_vnet_name: str, agents_vnet_id: str,
+        environment_group: str, environment_vnet: VirtualNetwork, dns_zones: Mapping[str, PrivateDnsZone],
+    ) -> None:
+        super().__init__(scope, id_)
+        self.ready: list[TerraformResource] = []
+        for direction, (group, vnet_name, remote_id) in {
+            "ToEnvironment": (agents_group, agents_vnet_name, environment_vnet.id),
+            "ToAgents": (environment_group, environment_vnet.name, agents_vnet_id),
+        }.items():
+            self.ready.append(VirtualNetworkPeering(
+                self, f"Peering{direction}",
+                name=f"peer-{direction.removeprefix('To').lower()}",
+                resource_group_name=group,
+                virtual_network_name=vnet_name,
+                remote_virtual_network_id=remote_id,
+                allow_virtual_network_access=True,
+                allow_forwarded_traffic=False,
+            ))
+        for zone_name, zone in sorted(dns_zones.items()):
+            zone_id = "".join(part.title() for part in zone_name.split(".")[1:3])
+            self.ready.append(PrivateDnsZoneVirtualNetworkLink(
+                self, f"DnsLink{zone_id}",
+                name="link-agents",
+                resource_group_name=environment_group,
+                private_dns_zone_name=zone.name,
+                virtual_network_id=agents_vnet_id,
+                registration_enabled=False,
+            ))
