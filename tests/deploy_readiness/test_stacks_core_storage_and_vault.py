@@ -109,8 +109,8 @@ def test_foundation_vault_writes_wait_for_the_agents_route_in_the_same_apply(syn
     """The pipeline's agents reach the vault through peering and DNS links the foundation itself creates, so
     every key, secret and certificate the foundation writes waits for them as well as for the endpoint."""
     stack = synth.stack(f"{env}-foundation")["resource"]
-    route = {f"{kind}.{key}" for kind in ("azurerm_virtual_network_peering", "azurerm_private_dns_zone_virtual_network_link")
-             for key in stack[kind] if key.startswith("AgentNetwork_")}
+    route_kinds = ("azurerm_virtual_network_peering", "azurerm_private_dns_zone_virtual_network_link")
+    route = {f"{kind}.{key}" for kind in route_kinds for key in stack[kind] if key.startswith("AgentNetwork_")}
     vault_link = next(r for r in route if "DnsLinkVaultcoreAzure" in r)
     writes = [w for kind in ("azurerm_key_vault_key", "azurerm_key_vault_secret", "azurerm_key_vault_certificate")
               for w in stack.get(kind, {}).values()]
