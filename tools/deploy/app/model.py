@@ -30,6 +30,10 @@ class ModelUnavailable(Exception):
     """The endpoint serves nothing yet, or the registered version lacks the files the app needs."""
 
 
+class NothingServed(ModelUnavailable):
+    """The endpoint exists but no slot takes traffic: no rollout has finished yet."""
+
+
 @dataclass(frozen=True)
 class ServedModel:
     name: str
@@ -41,7 +45,7 @@ def served_model(client: Any, endpoint_name: str = ML_ONLINE_ENDPOINT) -> Served
     endpoint = client.online_endpoints.get(endpoint_name)
     slot = live_slot(dict(endpoint.traffic or {}))
     if slot is None:
-        raise ModelUnavailable(f"endpoint {endpoint_name} serves no deployment yet: run the ML pipeline first")
+        raise NothingServed(f"endpoint {endpoint_name} serves no deployment yet: run the ML pipeline first")
     deployment = client.online_deployments.get(name=slot, endpoint_name=endpoint_name)
     reference = str(deployment.model)
     # "azureml:carprice:7" or ".../models/carprice/versions/7"
