@@ -44,20 +44,20 @@ verify: $(SETUP_STAMP)  ## compare Azure with the synthesized stacks (type, name
 	@$(need-env)$(PY) -m tools.deploy.infra.verify --env $(ENV) --outdir $(CDKTF_OUT)
 
 ml-train-remote: $(SETUP_STAMP)  ## submit the Azure ML pipeline job, wait, download the evaluation (ENV=...)
-	@$(need-env)$(PY) -m tools.deploy.ml_jobs train --env $(ENV) --outdir $(CDKTF_OUT) --results $(ML_RESULTS)
+	@$(need-env)$(PY) -m tools.deploy.ml.jobs train --env $(ENV) --outdir $(CDKTF_OUT) --results $(ML_RESULTS)
 
 ml-gate: $(SETUP_STAMP)  ## read the evaluation's gate decision; exit 3 when it rejects (ENV=...)
-	@$(need-env)$(PY) -m tools.deploy.ml_gate $(ML_RESULTS)
+	@$(need-env)$(PY) -m tools.deploy.ml.gate $(ML_RESULTS)
 
 ml-gate-outcome: $(SETUP_STAMP)  ## make ml-gate for a pipeline: a rejection is reported and sets promote=false, not a failure
 	@$(need-env)$(PY) -m tools.pipelines.outcome --variable promote --rejected-exit 3 -- \
 		$(MAKE) --no-print-directory ml-gate ENV=$(ENV) ML_RESULTS=$(ML_RESULTS)
 
 ml-rollout: $(SETUP_STAMP)  ## the registered version, blue/green deploy, smoke test, traffic steps, rollback on failure (ENV=...)
-	@$(need-env)$(PY) -m tools.deploy.ml_jobs rollout --env $(ENV) --outdir $(CDKTF_OUT) --results $(ML_RESULTS)
+	@$(need-env)$(PY) -m tools.deploy.ml.jobs rollout --env $(ENV) --outdir $(CDKTF_OUT) --results $(ML_RESULTS)
 
 ml-batch-score: $(SETUP_STAMP)  ## batch endpoint over the cars prep left on the lake, run published to Cosmos DB (ENV=...)
-	@$(need-env)$(PY) -m tools.deploy.ml_jobs batch-score --env $(ENV) --outdir $(CDKTF_OUT)
+	@$(need-env)$(PY) -m tools.deploy.ml.jobs batch-score --env $(ENV) --outdir $(CDKTF_OUT)
 
 app-model: $(SETUP_STAMP)  ## the model version the environment's online endpoint serves, into ml/outputs/model (ENV=...)
 	@$(need-env)$(PY) -m tools.deploy.app.model --env $(ENV) --outdir $(CDKTF_OUT)

@@ -15,7 +15,7 @@ from ml.carprice.gate import GateFileError
 from stacks.config import ENVIRONMENTS_DIR, load_environment
 from stacks.naming import Namer
 from tests.conftest import SynthOutput
-from tools.deploy.ml_jobs import (
+from tools.deploy.ml.jobs import (
     AZUREML_DIR,
     CHAMPION_INPUT,
     Target,

@@ -19,7 +19,7 @@ from typing import Any
 
 from contract import ML_MODEL_NAME, ML_ONLINE_ENDPOINT
 from tools.app.package import MODEL_FILES
-from tools.deploy.ml_rollout import live_slot
+from tools.deploy.ml.rollout import live_slot
 from tools.synth_output import SynthError
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--outdir", type=Path, default=ROOT / "cdktf.out")
     parser.add_argument("--target", type=Path, default=ROOT / "ml" / "outputs" / "model")
     args = parser.parse_args(argv)
-    from tools.deploy.ml_jobs import Target, ml_client
+    from tools.deploy.ml.jobs import Target, ml_client
 
     try:
         target = Target.of(args.env, args.outdir)

@@ -28,11 +28,11 @@ from contract import (
 )
 from ml.carprice.gate import GateFileError, GateRejected, read_metrics
 from stacks.config import ENVIRONMENTS_DIR, load_environment
-from tools.deploy.ml_gate import GATE_REJECTED_EXIT
-from tools.deploy.ml_rollout import Rollout, RolloutFailed, RolloutSettings
+from tools.deploy.ml.gate import GATE_REJECTED_EXIT
+from tools.deploy.ml.rollout import Rollout, RolloutFailed, RolloutSettings
 from tools.synth_output import SynthError, environment_stacks, find_resources, load_stacks
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 AZUREML_DIR = ROOT / "ml" / "azureml"
 SMOKE_ROWS = Path(__file__).with_name("smoke_rows.json")
 EXPERIMENT = "carprice-training"
