@@ -9,6 +9,7 @@ export TF_PLUGIN_CACHE_DIR ?= $(CURDIR)/.terraform-plugins
 $(shell mkdir -p $(TF_PLUGIN_CACHE_DIR))
 
 .PHONY: setup-deploy terraform bootstrap bootstrap-state bootstrap-agents plan plan-summary apply deploy verify \
+	approve-private-endpoints \
 	ml-train-remote ml-gate ml-gate-outcome ml-rollout ml-batch-score app-model app-rollout pipelines-check pipelines-dry-run
 
 setup-deploy:  ## the slim install deploy jobs use: the Python environment only (no apt, dev tools or npm)
@@ -37,8 +38,12 @@ plan-summary: $(SETUP_STAMP)  ## print the plan table and hasChanges as Azure Pi
 apply: $(SETUP_STAMP)  ## apply the saved plans of PLAN_DIR in dependency order; deferred stacks planned then applied (ENV=...)
 	@$(need-env)$(PY) -m tools.deploy.infra.plan apply --env $(ENV) --plan-dir $(PLAN_DIR) $(if $(LOCAL_STATE),--local-state)
 
-deploy: $(SETUP_STAMP)  ## plan + apply in one go, from a laptop (ENV=...)
+deploy: $(SETUP_STAMP)  ## plan + apply in one go, then approve the factory's private endpoints, from a laptop (ENV=...)
 	@$(need-env)$(PY) -m tools.deploy.infra.plan deploy --env $(ENV) --outdir $(CDKTF_OUT) --plan-dir $(PLAN_DIR) $(if $(LOCAL_STATE),--local-state)
+	@$(PY) -m tools.deploy.infra.private_endpoints --env $(ENV) --outdir $(CDKTF_OUT)
+
+approve-private-endpoints: $(SETUP_STAMP)  ## approve the pending connections of this ENV's Data Factory managed private endpoints on the lake
+	@$(need-env)$(PY) -m tools.deploy.infra.private_endpoints --env $(ENV) --outdir $(CDKTF_OUT)
 
 verify: $(SETUP_STAMP)  ## compare Azure with the synthesized stacks (type, name, tags); non-zero on drift (ENV=...)
 	@$(need-env)$(PY) -m tools.deploy.infra.verify --env $(ENV) --outdir $(CDKTF_OUT)
