@@ -27,11 +27,10 @@ class AgentsStack(PlatformStack):
         super().__init__(scope, "agents", config=config)
         assert config.agents is not None
         self.agents_group = self.namer.name("resource_group", "agents")
-        group = ResourceGroup(self, "ResourceGroup", name=self.agents_group, location=config.location,
-                              tags=config.all_tags)
+        group = ResourceGroup(self, "ResourceGroup", name=self.agents_group, location=config.location)
         self.pool = DevOpsPool(
             self, "DevOpsPool",
-            placement=Placement(resource_group_name=self.agents_group, location=config.location, tags=config.all_tags),
+            placement=Placement(resource_group_name=self.agents_group, location=config.location),
             namer=self.namer, settings=config.agents, workload=config.workload, environment=config.name,
         )
         self.pool.node.add_dependency(group)
@@ -70,5 +69,4 @@ class AgentNetworkStack(PlatformStack):
                 private_dns_zone_name=zone_name,
                 virtual_network_id=agents_vnet_id,
                 registration_enabled=False,
-                tags=config.all_tags,
             )

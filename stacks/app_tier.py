@@ -53,17 +53,15 @@ class AppStack(PlatformStack):
             worker_count=config.app.worker_count,
             zone_redundant=config.app.zone_redundant,
             subnet_id=foundation.app_subnet_ids[region],
-            identity_id=identity.id,
+            identity=identity,
             app_settings=settings,
             health_path=c.HEALTH_PATH,
             start_command=c.APP_START_COMMAND,
             python_version=c.APP_PYTHON_VERSION,
             staging_slot=config.app.staging_slot,
-            public_network_access=not config.private_networking,
-            allowed_ip_ranges=config.network.allowed_ip_ranges,
         )
         self.gateway: RegionalGateway | None = None
-        if config.private_networking:
+        if not foundation.network_access.public:  # a private app is reached through its region's WAF gateway
             assert foundation.gateway_certificate_secret_id is not None  # config requires gateway subnets
             self.gateway = RegionalGateway(
                 self, "Gateway", placement=self.placement(region), interfaces=foundation.interfaces(region=region),
@@ -72,7 +70,7 @@ class AppStack(PlatformStack):
                 public_ip_name=self.namer.name("public_ip", "agw", region),
                 dns_label=self.namer.name("public_ip_dns_label", region=region),
                 subnet_id=foundation.gateway_subnet_ids[region],
-                identity_id=foundation.identities["gateway"].id,
+                identity=foundation.identities["gateway"],
                 certificate_secret_id=foundation.gateway_certificate_secret_id,
                 backend_fqdn=self.web.app.default_hostname,
                 health_path=c.HEALTH_PATH,

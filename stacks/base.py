@@ -79,5 +79,4 @@ class PlatformStack(TerraformStack):
         return Placement(
             resource_group_name=self.resource_group_name,
             location=region or self.config.location,
-            tags=self.config.all_tags,
         )

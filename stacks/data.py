@@ -18,23 +18,17 @@ class DataStack(PlatformStack):
     def __init__(self, scope: Construct, *, config: EnvironmentConfig, foundation: FoundationStack) -> None:
         super().__init__(scope, "data", config=config)
         ml_identity = foundation.identities["ml"].principal_id
-        public = not config.private_networking
-        allowed = config.network.allowed_ip_ranges
         # The namespace first: the lake admits it as a resource instance, so Capture can write into bronze.
         self.stream = StreamIngest(
             self, "StreamIngest", placement=self.placement(), interfaces=foundation.interfaces(),
             namespace_name=self.namer.name("eventhub_namespace"),
             hub_name=c.STREAM_EVENT_HUB,
             consumer_group=c.STREAM_SCORING_CONSUMER_GROUP,
-            public_network_access=public,
-            allowed_ip_ranges=allowed,
         )
         self.lake = DataLake(
             self, "DataLake", placement=self.placement(),
             interfaces=foundation.interfaces(lock=config.lock_stateful_resources, encryption_key="storage"),
             name=self.namer.name("storage_account", "lake"),
-            public_network_access=public,
-            allowed_ip_ranges=allowed,
             extra_filesystems=(c.FEED_LANDING_CONTAINER,),
             resource_access_ids=(self.stream.namespace.id,),
         )
@@ -64,6 +58,5 @@ class DataStack(PlatformStack):
             ),
             filesystem_ids={fs: self.lake.filesystems[fs].id for fs in (c.FEED_LANDING_CONTAINER, "bronze")},
             schedule=FeedSchedule(factory.schedule.frequency, factory.schedule.interval, factory.schedule.start_time),
-            public_network_access=public,
             git=FactoryGit(**git.model_dump()) if git else None,
         )

@@ -9,6 +9,7 @@ rest and the gateways' TLS certificate, and the budget.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Literal, get_args
 
 from cdktn_provider_azurerm.data_azurerm_client_config import DataAzurermClientConfig
@@ -20,9 +21,11 @@ from contract import SETTING_APPINSIGHTS
 from stacks.base import PlatformStack
 from stacks.config import EnvironmentConfig
 from stacks.modules.budget import CostBudget
-from stacks.modules.customer_managed_key import CustomerManagedKey, UserAssignedIdentityRef
+from stacks.modules.customer_managed_key import CustomerManagedKey
+from stacks.modules.identity import ManagedIdentity
 from stacks.modules.interfaces import (
     Interfaces,
+    NetworkAccess,
     Placement,
     PrivateLink,
     RoleAssignment,
@@ -53,7 +56,7 @@ class FoundationStack(PlatformStack):
         placement = self.placement()
         self.client = DataAzurermClientConfig(self, "Client")
         self.resource_group = ResourceGroup(
-            self, "ResourceGroup", name=self.resource_group_name, location=config.location, tags=config.all_tags
+            self, "ResourceGroup", name=self.resource_group_name, location=config.location
         )
         self.monitoring = Monitoring(
             self, "Monitoring", placement=placement,
@@ -65,6 +68,10 @@ class FoundationStack(PlatformStack):
         self.diagnostics = self.monitoring.diagnostics
 
         net = config.network
+        # The environment's one network-access setting, applied by every module through its interfaces.
+        self.network_access = NetworkAccess(
+            public=not config.private_networking, allowed_ip_ranges=tuple(net.allowed_ip_ranges)
+        )
         self.network = Network(
             self, "Network", placement=placement, namer=self.namer, address_space=net.address_space,
             subnets=[
@@ -121,14 +128,13 @@ class FoundationStack(PlatformStack):
         self.subnet_ids = {key: subnet.id for key, subnet in self.network.subnets.items()}
 
         self.identities = {
-            role: UserAssignedIdentity(
+            role: ManagedIdentity.of(UserAssignedIdentity(
                 self, f"Identity{role.title()}",
                 name=self.namer.name("user_identity", role),
                 location=config.location,
                 resource_group_name=self.resource_group_name,
-                tags=config.all_tags,
                 depends_on=[self.resource_group],
-            )
+            ))
             # "encryption": the identity storage, Cosmos DB and disk encryption sets reach the keys with;
             # "gateway": the Application Gateways read their TLS certificate with it.
             for role in ("app", "ml", "aks", "encryption", *(("gateway",) if self.gateway_subnet_ids else ()))
@@ -141,23 +147,25 @@ class FoundationStack(PlatformStack):
             self, "KeyVault", placement=placement,
             interfaces=self.interfaces(
                 lock=config.lock_stateful_resources,
-                role_assignments=(
+                role_assignments={
                     # The deploying principal writes the secrets below; the app only reads them.
-                    RoleAssignment(self.client.object_id, "Key Vault Secrets Officer", principal_type=None),
-                    RoleAssignment(self.identities["app"].principal_id, "Key Vault Secrets User"),
+                    "DeployerSecretsOfficer": RoleAssignment(
+                        self.client.object_id, "Key Vault Secrets Officer", principal_type=None
+                    ),
+                    "AppSecretsUser": RoleAssignment(self.identities["app"].principal_id, "Key Vault Secrets User"),
                     # The deployer creates the keys and their rotation policies; services only wrap and unwrap.
-                    RoleAssignment(self.client.object_id, "Key Vault Crypto Officer", principal_type=None),
-                    RoleAssignment(
+                    "DeployerCryptoOfficer": RoleAssignment(
+                        self.client.object_id, "Key Vault Crypto Officer", principal_type=None
+                    ),
+                    "EncryptionCryptoUser": RoleAssignment(
                         self.identities["encryption"].principal_id, "Key Vault Crypto Service Encryption User"
                     ),
-                    *self._gateway_certificate_grants(),
-                ),
+                    **self._gateway_certificate_grants(),
+                },
             ),
             name=self.namer.name("key_vault"),
             sku=config.key_vault_sku,
             tenant_id=self.client.tenant_id,
-            public_network_access=not config.private_networking,
-            allowed_ip_ranges=net.allowed_ip_ranges,
         )
         self.key_vault.node.add_dependency(self.resource_group)
         # The app reads its telemetry connection string through a Key Vault reference, not a plain setting.
@@ -199,11 +207,11 @@ class FoundationStack(PlatformStack):
         key = region.title()
         group = ResourceGroup(
             self, f"DnsResourceGroup{key}",
-            name=self.namer.name("resource_group", "dns", region), location=region, tags=self.config.all_tags,
+            name=self.namer.name("resource_group", "dns", region), location=region,
         )
         zones = PrivateDnsZones(
             self, f"PrivateDns{key}",
-            placement=Placement(resource_group_name=group.name, location=region, tags=self.config.all_tags),
+            placement=Placement(resource_group_name=group.name, location=region),
             zones=regional_private_dns_zones(), linked_networks={region: vnet_id},
         )
         return PrivateLink(
@@ -211,14 +219,16 @@ class FoundationStack(PlatformStack):
             dns_zone_ids=regional_zone_ids(primary_zone_ids, zones.zone_ids), location=region,
         )
 
-    def _gateway_certificate_grants(self) -> tuple[RoleAssignment, ...]:
+    def _gateway_certificate_grants(self) -> dict[str, RoleAssignment]:
         if "gateway" not in self.identities:
-            return ()
-        return (
+            return {}
+        return {
             # The deployer issues the self-signed certificate; the gateways read certificates as secrets.
-            RoleAssignment(self.client.object_id, "Key Vault Certificates Officer", principal_type=None),
-            RoleAssignment(self.identities["gateway"].principal_id, "Key Vault Secrets User"),
-        )
+            "DeployerCertificatesOfficer": RoleAssignment(
+                self.client.object_id, "Key Vault Certificates Officer", principal_type=None
+            ),
+            "GatewaySecretsUser": RoleAssignment(self.identities["gateway"].principal_id, "Key Vault Secrets User"),
+        }
 
     def _gateway_certificate(self) -> str | None:
         """The Key Vault secret id (versionless: renewals roll out) of the gateways' TLS certificate."""
@@ -235,18 +245,15 @@ class FoundationStack(PlatformStack):
 
     def customer_managed_key(self, purpose: EncryptionKey) -> CustomerManagedKey:
         """The key for one kind of data at rest (`ENCRYPTION_KEYS`), with the identity that may use it."""
-        identity = self.identities["encryption"]
         return CustomerManagedKey(
             key_vault_resource_id=self.key_vault.vault.id,
             key_name=self.encryption_keys[purpose].name,
             key_versionless_id=self.encryption_keys[purpose].versionless_id,
-            user_assigned_identity=UserAssignedIdentityRef(
-                resource_id=identity.id, principal_id=identity.principal_id, client_id=identity.client_id
-            ),
+            user_assigned_identity=self.identities["encryption"],
         )
 
     def interfaces(
-        self, *, lock: bool = False, role_assignments: tuple[RoleAssignment, ...] = (),
+        self, *, lock: bool = False, role_assignments: Mapping[str, RoleAssignment] | None = None,
         encryption_key: EncryptionKey | None = None, region: str | None = None,
     ) -> Interfaces:
         """The standard interfaces for a module of this environment: diagnostics, private link, lock, and the
@@ -263,6 +270,7 @@ class FoundationStack(PlatformStack):
             regional = {r: pl for r, pl in self.private_links.items() if r != self.config.location}
         return Interfaces(
             diagnostics=self.diagnostics, private_link=link, regional_private_links=regional,
-            role_assignments=role_assignments, lock=lock,
+            network_access=self.network_access,
+            role_assignments=dict(role_assignments or {}), lock=lock,
             customer_managed_key=self.customer_managed_key(encryption_key) if encryption_key else None,
         )

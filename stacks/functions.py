@@ -23,8 +23,8 @@ from stacks.foundation import FUNCTIONS_SUBNET, FoundationStack
 from stacks.global_data import GlobalDataStack
 from stacks.ml import MlStack
 from stacks.modules.cosmos import DATA_CONTRIBUTOR_ROLE
-from stacks.modules.customer_managed_key import UserAssignedIdentityRef
 from stacks.modules.function_app import FlexFunctionApp, identity_connection
+from stacks.modules.identity import ManagedIdentity
 
 
 class FunctionsStack(PlatformStack):
@@ -35,11 +35,10 @@ class FunctionsStack(PlatformStack):
         super().__init__(scope, "functions", config=config)
         AzapiProvider(self, "azapi", subscription_id=config.subscription_id)
         region = config.location
-        public = not config.private_networking
         cosmos = global_data.cosmos.account
         identity = UserAssignedIdentity(
             self, "Identity", name=self.namer.name("user_identity", "func"), location=region,
-            resource_group_name=self.resource_group_name, tags=config.all_tags,
+            resource_group_name=self.resource_group_name,
         )
         client_id = identity.client_id
         scoring_remote = config.functions.scoring_mode == "remote"
@@ -72,15 +71,12 @@ class FunctionsStack(PlatformStack):
             name=self.namer.name("function_app"),
             plan_name=self.namer.name("app_service_plan", "func"),
             storage_name=self.namer.name("storage_account", "func"),
-            identity=UserAssignedIdentityRef(
-                resource_id=identity.id, principal_id=identity.principal_id, client_id=client_id
-            ),
+            identity=ManagedIdentity.of(identity),
             subnet_id=foundation.subnet_ids[FUNCTIONS_SUBNET],
             python_version=c.FUNCTION_PYTHON_VERSION,
             app_settings=settings,
             maximum_instance_count=config.functions.maximum_instance_count,
             instance_memory_mb=config.functions.instance_memory_mb,
-            public_network_access=public,
             api_client_id=config.functions.api_client_id,
             tenant_id=foundation.client.tenant_id,
         )

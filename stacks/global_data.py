@@ -30,8 +30,8 @@ class GlobalDataStack(PlatformStack):
             regions=config.app_regions,
             serverless=config.cosmos.serverless,
             max_throughput=config.cosmos.max_throughput,
-            public_network_access=not config.private_networking,
-            allowed_ip_ranges=config.network.allowed_ip_ranges,
         )
         # All regional web apps share the app identity; one data-plane grant covers them.
         self.cosmos.grant_data_access("AppDataContributor", foundation.identities["app"].principal_id)
+        # `make ml-batch-score` publishes the batch endpoint's results as the deploying principal.
+        self.cosmos.grant_data_access("DeployerBatchPublisher", foundation.client.object_id, database_only=True)

@@ -27,19 +27,19 @@ class MlStack(PlatformStack):
     ) -> None:
         super().__init__(scope, "ml", config=config)
         AzapiProvider(self, "azapi", subscription_id=config.subscription_id)
-        private = config.private_networking
-        allowed = config.network.allowed_ip_ranges
         ml_identity = foundation.identities["ml"]
         self.workspace = MlWorkspace(
             self, "Workspace", placement=self.placement(),
             interfaces=foundation.interfaces(
                 lock=config.lock_stateful_resources,
-                role_assignments=(
+                role_assignments={
                     # The web app may call the online endpoint with its identity (remote scoring mode).
-                    RoleAssignment(foundation.identities["app"].principal_id, "AzureML Data Scientist"),
+                    "AppDataScientist": RoleAssignment(
+                        foundation.identities["app"].principal_id, "AzureML Data Scientist"
+                    ),
                     # The workspace identity manages the workspace itself (Learn: identity-based service auth).
-                    RoleAssignment(ml_identity.principal_id, "Contributor"),
-                ),
+                    "WorkspaceContributor": RoleAssignment(ml_identity.principal_id, "Contributor"),
+                },
                 encryption_key="storage",  # the workspace's storage account
             ),
             name=self.namer.name("ml_workspace"),
@@ -51,11 +51,8 @@ class MlStack(PlatformStack):
             tenant_id=foundation.client.tenant_id,
             subscription_id=config.subscription_id,
             application_insights_id=foundation.monitoring.insights.id,
-            identity_id=ml_identity.id,
-            identity_principal_id=ml_identity.principal_id,
+            identity=ml_identity,
             image_build_compute_name=ML_COMPUTE_CLUSTER,
-            public_network_access=not private,
-            allowed_ip_ranges=allowed,
         )
         egress = MlSubnetEgress(
             self, "TrainingEgress", placement=self.placement(),
@@ -67,7 +64,7 @@ class MlStack(PlatformStack):
             vm_size=config.ml.compute_vm_size,
             max_nodes=config.ml.compute_max_nodes,
             subnet_id=foundation.subnet_ids[ML_SUBNET],
-            identity_id=ml_identity.id,
+            identity=ml_identity,
             location=config.location,
             depends_on=[egress.association],
         )
@@ -81,19 +78,19 @@ class MlStack(PlatformStack):
             name=self.namer.name("kubernetes_cluster"),
             sizes=config.aks,
             subnet_id=foundation.subnet_ids[AKS_SUBNET],
-            identity_id=aks_identity.id,
-            identity_principal_id=aks_identity.principal_id,
+            identity=aks_identity,
             tenant_id=foundation.client.tenant_id,
             log_analytics_workspace_id=foundation.monitoring.workspace.id,
             deployer_object_id=foundation.client.object_id,
-            allowed_ip_ranges=allowed,
+            # A public API server admits the environment's ranges (the cluster's own setting, `aks.private_cluster`).
+            allowed_ip_ranges=foundation.network_access.allowed_ip_ranges,
             disk_encryption_set_name=self.namer.name("disk_encryption_set", "aks"),
         )
         self.inference.attach_to_workspace(
             workspace_id=self.workspace.workspace.id,
             compute_name=ML_INFERENCE_COMPUTE,
             location=config.location,
-            identity_id=ml_identity.id,
+            identity=ml_identity,
             key_vault_id=foundation.key_vault.vault.id,  # holds the inference router's TLS certificate
             waits_for=self.workspace.service_identity_grants,
         )

@@ -65,8 +65,9 @@ class Outbox:
     """One process's SQLite file; safe to share between that process's threads. With a `view`, every
     record added or removed is mirrored into the instance's pending view (app/store/pending_view.py)
     under `owner`, so the instance's other workers can read it. Mirroring runs in order on one thread of
-    its own: the view is shared with sibling processes, and waiting for their lock must never stall the
-    event loop; callers that need the view updated (a request, before it answers) wait on the future."""
+    its own whenever the view is busy: it is shared with sibling processes, and waiting for their lock must
+    never stall the event loop; callers that need the view updated (a request, before it answers) wait on
+    the future. When the view is free and nothing is queued, an add is written at once, without a hand-off."""
 
     def __init__(
         self, path: Path, fsync_each_commit: bool = False, *, view: PendingView | None = None, owner: str = ""
@@ -78,6 +79,8 @@ class Outbox:
         self._lock = threading.Lock()
         self._db = open_exclusive_wal(path, fsync_each_commit)
         self._mirror_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pending-view")
+        self._queue_lock = threading.Lock()
+        self._queued = 0  # view changes waiting on the mirror thread
 
     def add_many(self, docs: Iterable[dict]) -> Future[None]:
         return self.add_rows([(d["id"], d["created_at"], d["make"], orjson.dumps(d).decode()) for d in docs])
@@ -90,16 +93,28 @@ class Outbox:
                 self._db.executemany(
                     "INSERT OR REPLACE INTO pending (id, created_at, make, body) VALUES (?,?,?,?)", rows
                 )
+            if self.view is not None and self._mirrors_idle() and self.view.add(self.owner, rows, wait=False):
+                return _done()  # the common case: written right here, no thread hand-off
             return self._mirror(self.view.add if self.view else None, self.owner, rows)
 
-    def _mirror(self, change: Callable[..., None] | None, *args: object) -> Future[None]:
+    def _mirrors_idle(self) -> bool:
+        with self._queue_lock:
+            return self._queued == 0
+
+    def _mirror(self, change: Callable[..., object] | None, *args: object) -> Future[None]:
         """Queue a change of the pending view behind the earlier ones (submitted under the outbox lock,
         so the view sees changes in the order the outbox made them)."""
         if change is None:
-            done: Future[None] = Future()
-            done.set_result(None)
-            return done
-        return self._mirror_thread.submit(_apply, change, *args)
+            return _done()
+        with self._queue_lock:
+            self._queued += 1
+        queued = self._mirror_thread.submit(_apply, change, *args)
+        queued.add_done_callback(self._dequeued)
+        return queued
+
+    def _dequeued(self, _: Future[None]) -> None:
+        with self._queue_lock:
+            self._queued -= 1
 
     def republish(self, live_owners: Iterable[str]) -> None:
         """Rewrite this outbox's rows in the pending view (see app/store/pending_view.py)."""
@@ -153,7 +168,13 @@ class Outbox:
             self.view.close()
 
 
-def _apply(change: Callable[..., None], *args: object) -> None:
+def _done() -> Future[None]:
+    done: Future[None] = Future()
+    done.set_result(None)
+    return done
+
+
+def _apply(change: Callable[..., object], *args: object) -> None:
     try:
         change(*args)
     except sqlite3.Error as exc:  # the outbox has the record; the next republish repairs the view
@@ -189,7 +210,7 @@ class OutboxWriter:
             return
         futures = [d for _, d in batch]
         error, mirrored = self._commit(batch)
-        if mirrored is None:
+        if mirrored is None or mirrored.done():
             _resolve_all(futures, error)
         else:  # answer once the instance's other workers can read the records too
             mirrored.add_done_callback(lambda _: loop.call_soon_threadsafe(_resolve_all, futures, None))

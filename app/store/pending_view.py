@@ -31,6 +31,9 @@ log = logging.getLogger(__name__)
 _SCHEMA = pending_table("owner TEXT NOT NULL") + "CREATE INDEX IF NOT EXISTS pending_by_owner ON pending (owner);\n"
 
 
+_WAIT_MS = 5000  # how long a queued change waits for a sibling's lock
+
+
 def view_path(outbox_dir: Path, instance: str, folder: Path | None = None) -> Path:
     """The instance's view for this outbox directory (several apps on one machine keep theirs apart)."""
     key = hashlib.sha256(str(outbox_dir.resolve()).encode()).hexdigest()[:16]
@@ -42,18 +45,36 @@ class PendingView:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=5.0)
+        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=_WAIT_MS / 1000)
         self._db.execute("PRAGMA journal_mode=WAL")
         # A read model rebuilt from the outboxes: losing its last commits to a power cut costs nothing.
         self._db.execute("PRAGMA synchronous=OFF")
         self._db.executescript(_SCHEMA)
 
-    def add(self, owner: str, rows: Sequence[Row]) -> None:
-        with self._lock, transaction(self._db):
-            self._db.executemany(
-                "INSERT OR REPLACE INTO pending (id, created_at, make, body, owner) VALUES (?,?,?,?,?)",
-                [(*row, owner) for row in rows],
-            )
+    def add(self, owner: str, rows: Sequence[Row], *, wait: bool = True) -> bool:
+        """Add the rows. With wait=False, only if the view is free this instant (no thread or sibling process
+        holds it): False means nothing was written and the caller should queue the change instead."""
+        if not self._lock.acquire(blocking=wait):
+            return False
+        try:
+            if not wait:
+                self._db.execute("PRAGMA busy_timeout=0")
+            try:
+                with transaction(self._db):
+                    self._db.executemany(
+                        "INSERT OR REPLACE INTO pending (id, created_at, make, body, owner) VALUES (?,?,?,?,?)",
+                        [(*row, owner) for row in rows],
+                    )
+            except sqlite3.OperationalError as exc:
+                if wait or "locked" not in str(exc):
+                    raise
+                return False
+            finally:
+                if not wait:
+                    self._db.execute(f"PRAGMA busy_timeout={_WAIT_MS}")
+            return True
+        finally:
+            self._lock.release()
 
     def remove(self, ids: Iterable[str]) -> None:
         with self._lock, transaction(self._db):

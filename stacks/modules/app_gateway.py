@@ -37,6 +37,7 @@ from cdktn_provider_azurerm.web_application_firewall_policy import (
 )
 from constructs import Construct
 
+from stacks.modules.identity import ManagedIdentity
 from stacks.modules.interfaces import Interfaces, Placement, StandardInterfaces
 
 # The newest OWASP core rule set the provider accepts (validate/web_application_firewall_policy.go, v4.81.0).
@@ -61,7 +62,7 @@ class RegionalGateway(Construct):
 
     def __init__(
         self, scope: Construct, id_: str, *, placement: Placement, interfaces: Interfaces, name: str,
-        policy_name: str, public_ip_name: str, dns_label: str, subnet_id: str, identity_id: str,
+        policy_name: str, public_ip_name: str, dns_label: str, subnet_id: str, identity: ManagedIdentity,
         certificate_secret_id: str, backend_fqdn: str, health_path: str, sizing: GatewaySizing,
         depends_on: Sequence[Construct] = (),
     ) -> None:
@@ -82,7 +83,6 @@ class RegionalGateway(Construct):
                     )
                 ],
             ),
-            tags=dict(placement.tags),
         )
         self.public_ip = PublicIp(
             self, "PublicIp",
@@ -94,7 +94,6 @@ class RegionalGateway(Construct):
             zones=zones,
             # <label>.<region>.cloudapp.azure.com: Traffic Manager Azure endpoints need a public IP with a DNS name.
             domain_name_label=dns_label,
-            tags=dict(placement.tags),
         )
         self.gateway = ApplicationGateway(
             self, "Gateway",
@@ -108,7 +107,7 @@ class RegionalGateway(Construct):
             zones=zones,
             firewall_policy_id=self.policy.id,
             force_firewall_policy_association=True,
-            identity=ApplicationGatewayIdentity(type="UserAssigned", identity_ids=[identity_id]),
+            identity=ApplicationGatewayIdentity(type="UserAssigned", identity_ids=[identity.resource_id]),
             gateway_ip_configuration=[
                 ApplicationGatewayGatewayIpConfiguration(name="gateway", subnet_id=subnet_id)
             ],
@@ -148,7 +147,6 @@ class RegionalGateway(Construct):
                     backend_address_pool_name=_POOL, backend_http_settings_name=_SETTINGS,
                 )
             ],
-            tags=dict(placement.tags),
             depends_on=list(depends_on),  # type: ignore[arg-type]
         )
         StandardInterfaces(self, placement, interfaces).apply(resource_id=self.gateway.id, resource_name=name)

@@ -7,8 +7,6 @@ the images Azure ML builds could never run. No Docker Content Trust: it is depre
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from cdktn_provider_azurerm.container_registry import (
     ContainerRegistry as AzContainerRegistry,
 )
@@ -24,9 +22,10 @@ from stacks.modules.interfaces import Interfaces, Placement, StandardInterfaces
 class ContainerRegistry(Construct):
     def __init__(
         self, scope: Construct, id_: str, *, placement: Placement, interfaces: Interfaces, name: str, sku: str,
-        public_network_access: bool, allowed_ip_ranges: Sequence[str] = (), zone_redundant: bool = True,
+        zone_redundant: bool = True,
     ) -> None:
         super().__init__(scope, id_)
+        network = interfaces.network_access
         premium = sku == "Premium"  # network rules, retention and zone redundancy need Premium
         self.registry = AzContainerRegistry(
             self, "Registry",
@@ -36,19 +35,20 @@ class ContainerRegistry(Construct):
             sku=sku,
             admin_enabled=False,
             anonymous_pull_enabled=False,
-            public_network_access_enabled=public_network_access,
+            public_network_access_enabled=network.public,
             network_rule_bypass_option="AzureServices",
             network_rule_set=[ContainerRegistryNetworkRuleSet(
                 default_action="Deny",
-                ip_rule=[ContainerRegistryNetworkRuleSetIpRule(action="Allow", ip_range=r) for r in allowed_ip_ranges],
-            )] if premium and public_network_access else None,
+                ip_rule=[
+                    ContainerRegistryNetworkRuleSetIpRule(action="Allow", ip_range=r) for r in network.allowed_ip_ranges
+                ],
+            )] if premium and network.public else None,
             retention_policy_in_days=7 if premium else None,
             quarantine_policy_enabled=False,
             trust_policy_enabled=False,
-            export_policy_enabled=public_network_access or not premium,
+            export_policy_enabled=network.public or not premium,
             data_endpoint_enabled=premium or None,
             zone_redundancy_enabled=zone_redundant if premium else None,
-            tags=dict(placement.tags),
         )
         self.standard = StandardInterfaces(self, placement, interfaces)
         self.standard.apply(

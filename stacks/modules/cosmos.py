@@ -33,7 +33,7 @@ class CosmosDatabase(Construct):
     def __init__(
         self, scope: Construct, id_: str, *, placement: Placement, interfaces: Interfaces, name: str,
         database: str, containers: Mapping[str, str], regions: Sequence[str], serverless: bool,
-        max_throughput: int, public_network_access: bool, allowed_ip_ranges: Sequence[str] = (),
+        max_throughput: int,
     ) -> None:
         super().__init__(scope, id_)
         multi_region = len(regions) > 1
@@ -57,8 +57,8 @@ class CosmosDatabase(Construct):
             access_key_metadata_writes_enabled=False,
             minimal_tls_version="Tls12",
             backup=CosmosdbAccountBackup(type="Continuous", tier="Continuous7Days"),
-            public_network_access_enabled=public_network_access,
-            ip_range_filter=list(allowed_ip_ranges) if public_network_access else None,
+            public_network_access_enabled=interfaces.network_access.public,
+            ip_range_filter=interfaces.network_access.ip_rules,
             # Service-endpoint traffic is refused too: apps come in through the private endpoint.
             is_virtual_network_filter_enabled=True,
             network_acl_bypass_for_azure_services=False,
@@ -68,7 +68,6 @@ class CosmosDatabase(Construct):
             ) if cmk else None,
             default_identity_type=cmk.cosmos_default_identity if cmk else None,
             key_vault_key_id=cmk.key_id if cmk else None,
-            tags=dict(placement.tags),
         )
         self.database = CosmosdbSqlDatabase(
             self, "Database", name=database, account_name=self.account.name,
@@ -93,12 +92,16 @@ class CosmosDatabase(Construct):
             resource_id=self.account.id, resource_name=name, private_endpoint_subresources=["Sql"], stateful=True
         )
 
-    def grant_data_access(self, id_: str, principal_id: str) -> None:
+    def grant_data_access(self, id_: str, principal_id: str, *, database_only: bool = False) -> None:
+        """Data Contributor on the whole account, or on this database only (scope .../dbs/<db>). Not narrower:
+        a container-scoped grant cannot read the database's metadata the SDKs read first (Learn how-to-setup-rbac
+        lists the three scopes; azure-cosmos-dotnet-v3#3638 shows the 403 on readMetadata)."""
+        scope = f"{self.account.id}/dbs/{self.database.name}" if database_only else self.account.id
         CosmosdbSqlRoleAssignment(
             self, id_,
             resource_group_name=self.account.resource_group_name,
             account_name=self.account.name,
             role_definition_id=f"{self.account.id}/sqlRoleDefinitions/{DATA_CONTRIBUTOR_ROLE}",
             principal_id=principal_id,
-            scope=self.account.id,
+            scope=scope,
         )

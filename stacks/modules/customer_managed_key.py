@@ -10,14 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-
-@dataclass(frozen=True)
-class UserAssignedIdentityRef:
-    """The identity a service uses to reach the key (AVM: `user_assigned_identity.resource_id`)."""
-
-    resource_id: str
-    principal_id: str
-    client_id: str
+from stacks.modules.identity import ManagedIdentity
 
 
 @dataclass(frozen=True)
@@ -31,7 +24,7 @@ class CustomerManagedKey:
     key_vault_resource_id: str
     key_name: str
     key_versionless_id: str
-    user_assigned_identity: UserAssignedIdentityRef
+    user_assigned_identity: ManagedIdentity
     key_version: str | None = None
 
     @property

@@ -128,7 +128,7 @@ class FeedIngestFactory(Construct):
     def __init__(
         self, scope: Construct, id_: str, *, placement: Placement, interfaces: Interfaces, name: str,
         lake_account_id: str, lake_dfs_endpoint: str, feeds: FeedCopy, filesystem_ids: Mapping[str, str],
-        schedule: FeedSchedule, public_network_access: bool, git: FactoryGit | None = None,
+        schedule: FeedSchedule, git: FactoryGit | None = None,
     ) -> None:
         super().__init__(scope, id_)
         cmk = interfaces.customer_managed_key
@@ -142,7 +142,7 @@ class FeedIngestFactory(Construct):
                 type="SystemAssigned, UserAssigned", identity_ids=[cmk.user_assigned_identity.resource_id]
             ) if cmk else DataFactoryIdentity(type="SystemAssigned"),
             managed_virtual_network_enabled=True,
-            public_network_enabled=public_network_access,
+            public_network_enabled=interfaces.network_access.public,
             # Versionless key URL: Data Factory then uses the key's latest version, so rotation needs no redeploy.
             customer_managed_key_id=cmk.key_id if cmk else None,
             customer_managed_key_identity_id=cmk.user_assigned_identity.resource_id if cmk else None,
@@ -154,7 +154,6 @@ class FeedIngestFactory(Construct):
                 account_name=git.account_name, repository_name=git.repository_name, branch_name=git.branch_name,
                 root_folder=git.root_folder,
             ) if git and git.kind == "github" else None,
-            tags=dict(placement.tags),
         )
         factory_id = self.factory.id
         principal_id = self.factory.identity.principal_id
@@ -234,5 +233,5 @@ class FeedIngestFactory(Construct):
         # With the public endpoint off, Studio (authoring in Git mode) and the data plane are reached privately.
         StandardInterfaces(self, placement, interfaces).apply(
             resource_id=factory_id, resource_name=name,
-            private_endpoint_subresources=() if public_network_access else ("dataFactory", "portal"),
+            private_endpoint_subresources=() if interfaces.network_access.public else ("dataFactory", "portal"),
         )

@@ -25,14 +25,13 @@ class DataLake(Construct):
 
     def __init__(
         self, scope: Construct, id_: str, *, placement: Placement, interfaces: Interfaces, name: str,
-        public_network_access: bool, allowed_ip_ranges: Sequence[str] = (), bronze_cool_after_days: int = 30,
+        bronze_cool_after_days: int = 30,
         bronze_cold_after_days: int = 180, extra_filesystems: Sequence[str] = (),
         resource_access_ids: Sequence[str] = (),
     ) -> None:
         super().__init__(scope, id_)
         storage = SecureStorageAccount(
             self, "Storage", placement=placement, interfaces=interfaces, name=name,
-            public_network_access=public_network_access, allowed_ip_ranges=allowed_ip_ranges,
             hierarchical_namespace=True, private_endpoint_subresources=("blob", "dfs"),
             resource_access_ids=resource_access_ids,
         )

@@ -48,18 +48,18 @@ class DevOpsPool(Construct):
         workload: str, environment: str,
     ) -> None:
         super().__init__(scope, id_)
-        region, group, tags = placement.location, placement.resource_group_name, dict(placement.tags)
+        region, group = placement.location, placement.resource_group_name
         self.network = Network(
             self, "Network", placement=placement, namer=namer, address_space=settings.address_space,
             subnets=[SubnetSpec(AGENT_SUBNET, settings.subnet, delegation=POOL_DELEGATION)], qualifier="agents",
         )
         egress_ip = PublicIp(
             self, "EgressIp", name=f"pip-{workload}-{environment}-agents", location=region, resource_group_name=group,
-            allocation_method="Static", sku="Standard", zones=["1", "2", "3"], tags=tags,
+            allocation_method="Static", sku="Standard", zones=["1", "2", "3"],
         )
         nat = NatGateway(
             self, "Egress", name=f"ng-{workload}-{environment}-agents", location=region, resource_group_name=group,
-            sku_name="Standard", tags=tags,
+            sku_name="Standard",
         )
         NatGatewayPublicIpAssociation(
             self, "EgressIpAssociation", nat_gateway_id=nat.id, public_ip_address_id=egress_ip.id
@@ -80,11 +80,10 @@ class DevOpsPool(Construct):
         ]
         dev_center = DevCenter(
             self, "DevCenter", name=f"dc-{workload}-{environment}", location=region, resource_group_name=group,
-            tags=tags,
         )
         project = DevCenterProject(
             self, "DevCenterProject", name=f"dcp-{workload}-{environment}", location=region,
-            resource_group_name=group, dev_center_id=dev_center.id, tags=tags,
+            resource_group_name=group, dev_center_id=dev_center.id,
         )
         self.pool = ManagedDevopsPool(
             self, "Pool",
@@ -104,6 +103,5 @@ class DevOpsPool(Construct):
                 image=[ManagedDevopsPoolVirtualMachineScaleSetFabricImage(well_known_image_name=f"{settings.image}/latest")],
                 subnet_id=self.network.subnets[AGENT_SUBNET].id,
             ),
-            tags=tags,
             depends_on=roles,
         )

@@ -19,8 +19,8 @@ from cdktn_provider_azurerm.service_plan import ServicePlan
 from cdktn_provider_azurerm.storage_container import StorageContainer
 from constructs import Construct
 
-from stacks.modules.customer_managed_key import UserAssignedIdentityRef
-from stacks.modules.interfaces import Interfaces, Placement, RoleAssignment, StandardInterfaces
+from stacks.modules.identity import ManagedIdentity
+from stacks.modules.interfaces import Interfaces, NetworkAccess, Placement, RoleAssignment, StandardInterfaces
 from stacks.modules.storage import SecureStorageAccount
 
 SITE_API = "Microsoft.Web/sites@2024-04-01"
@@ -38,10 +38,10 @@ class FlexFunctionApp(Construct):
 
     def __init__(
         self, scope: Construct, id_: str, *, placement: Placement, interfaces: Interfaces, resource_group_id: str,
-        name: str, plan_name: str, storage_name: str, identity: UserAssignedIdentityRef, subnet_id: str,
+        name: str, plan_name: str, storage_name: str, identity: ManagedIdentity, subnet_id: str,
         python_version: str,
         app_settings: Mapping[str, str], maximum_instance_count: int, instance_memory_mb: int,
-        public_network_access: bool, api_client_id: str, tenant_id: str,
+        api_client_id: str, tenant_id: str,
     ) -> None:
         super().__init__(scope, id_)
         # Host storage (Event Hubs checkpoints, host keys) and the deployment package, all by identity:
@@ -50,11 +50,14 @@ class FlexFunctionApp(Construct):
             self, "Storage", placement=placement,
             interfaces=dataclasses.replace(
                 interfaces,
-                role_assignments=(RoleAssignment(identity.principal_id, "Storage Blob Data Owner"),),
+                role_assignments={
+                    "HostBlobDataOwner": RoleAssignment(identity.principal_id, "Storage Blob Data Owner"),
+                },
+                # Only the app reaches it, through its VNet integration and the private endpoint, in every
+                # environment.
+                network_access=NetworkAccess(public=False),
             ),
             name=storage_name,
-            # Only the app reaches it, through its VNet integration and the private endpoint, in every environment.
-            public_network_access=False,
         )
         account = self.storage.account
         package = StorageContainer(
@@ -70,7 +73,6 @@ class FlexFunctionApp(Construct):
             sku_name="FC1",  # Flex Consumption
             # Instances spread over availability zones (the provider allows it for FC1; storage is zone-redundant).
             zone_balancing_enabled=True,
-            tags=dict(placement.tags),
         )
         client_id = identity.client_id
         settings = {
@@ -89,7 +91,7 @@ class FlexFunctionApp(Construct):
                 "properties": {
                     "serverFarmId": self.plan.id,
                     "httpsOnly": True,
-                    "publicNetworkAccess": "Enabled" if public_network_access else "Disabled",
+                    "publicNetworkAccess": "Enabled" if interfaces.network_access.public else "Disabled",
                     "virtualNetworkSubnetId": subnet_id,
                     "keyVaultReferenceIdentity": identity.resource_id,
                     "functionAppConfig": {
@@ -114,7 +116,6 @@ class FlexFunctionApp(Construct):
                     },
                 },
             },
-            tags=dict(placement.tags),
             depends_on=[package, *self.storage.standard.granted],
         )
         # Deployments authenticate with Entra ID (the pipeline's identity); publishing passwords stay off.
@@ -147,7 +148,7 @@ class FlexFunctionApp(Construct):
                 "login": {"tokenStore": {"enabled": False}},
             }},
         )
-        StandardInterfaces(self, placement, dataclasses.replace(interfaces, role_assignments=())).apply(
+        StandardInterfaces(self, placement, dataclasses.replace(interfaces, role_assignments={})).apply(
             resource_id=self.site.id, resource_name=name,
-            private_endpoint_subresources=() if public_network_access else ("sites",),
+            private_endpoint_subresources=() if interfaces.network_access.public else ("sites",),
         )

@@ -46,6 +46,7 @@ from constructs import Construct
 
 from stacks.config import Aks, InferenceTls
 from stacks.modules.customer_managed_key import CustomerManagedKey
+from stacks.modules.identity import ManagedIdentity
 from stacks.modules.interfaces import Interfaces, Placement, StandardInterfaces
 from stacks.modules.propagation import after_grants
 
@@ -53,7 +54,7 @@ from stacks.modules.propagation import after_grants
 class InferenceCluster(Construct):
     def __init__(
         self, scope: Construct, id_: str, *, placement: Placement, interfaces: Interfaces, name: str, sizes: Aks,
-        subnet_id: str, identity_id: str, identity_principal_id: str, tenant_id: str, log_analytics_workspace_id: str,
+        subnet_id: str, identity: ManagedIdentity, tenant_id: str, log_analytics_workspace_id: str,
         deployer_object_id: str, allowed_ip_ranges: Sequence[str] = (), disk_encryption_set_name: str = "",
     ) -> None:
         super().__init__(scope, id_)
@@ -62,14 +63,14 @@ class InferenceCluster(Construct):
         # The cluster's identity joins nodes to the subnet; without this grant, scaling fails.
         subnet_grant = RoleAssignment(
             self, "SubnetNetworkContributor", scope=subnet_id, role_definition_name="Network Contributor",
-            principal_id=identity_principal_id, principal_type="ServicePrincipal",
+            principal_id=identity.principal_id, principal_type="ServicePrincipal",
         )
         cluster_waits_for: list[TerraformResource] = [subnet_grant]
         self.disk_encryption_set: DiskEncryptionSet | None = None
         cmk = interfaces.customer_managed_key
         if cmk:
             self.disk_encryption_set, des_grant = self._disk_encryption_set(
-                cmk, placement, disk_encryption_set_name or f"des-{name}", identity_principal_id
+                cmk, placement, disk_encryption_set_name or f"des-{name}", identity.principal_id
             )
             cluster_waits_for.append(des_grant)
         self.cluster = KubernetesCluster(
@@ -83,7 +84,7 @@ class InferenceCluster(Construct):
             sku_tier=sizes.sku_tier,
             automatic_upgrade_channel="patch",
             node_os_upgrade_channel="NodeImage",
-            identity=KubernetesClusterIdentity(type="UserAssigned", identity_ids=[identity_id]),
+            identity=KubernetesClusterIdentity(type="UserAssigned", identity_ids=[identity.resource_id]),
             # The Azure ML extension does not support disabled local accounts (see the module docstring).
             local_account_disabled=False,
             role_based_access_control_enabled=True,
@@ -125,7 +126,6 @@ class InferenceCluster(Construct):
                 zones=list(sizes.zones) or None,
                 temporary_name_for_rotation="systemtmp",
             ),
-            tags=dict(placement.tags),
             depends_on=cluster_waits_for,
         )
         self.user_pool = KubernetesClusterNodePool(
@@ -143,7 +143,6 @@ class InferenceCluster(Construct):
             os_disk_type=sizes.os_disk_type,
             os_disk_size_gb=sizes.os_disk_size_gb,
             zones=list(sizes.zones) or None,
-            tags=dict(placement.tags),
         )
         StandardInterfaces(self, placement, interfaces).apply(resource_id=self.cluster.id, resource_name=name)
         self._grant_cluster_admins(deployer_object_id)
@@ -191,7 +190,6 @@ class InferenceCluster(Construct):
                     }}),
                 ),
             ]),
-            tags=dict(placement.tags),
         )
         MonitorDataCollectionRuleAssociation(
             self, "ContainerInsightsAssociation",
@@ -220,7 +218,6 @@ class InferenceCluster(Construct):
             identity=DiskEncryptionSetIdentity(
                 type="UserAssigned", identity_ids=[cmk.user_assigned_identity.resource_id]
             ),
-            tags=dict(placement.tags),
         )
         reader = RoleAssignment(
             self, "DiskEncryptionSetReader", scope=des.id, role_definition_name="Reader",
@@ -229,7 +226,7 @@ class InferenceCluster(Construct):
         return des, reader
 
     def attach_to_workspace(
-        self, *, workspace_id: str, compute_name: str, location: str, identity_id: str, key_vault_id: str,
+        self, *, workspace_id: str, compute_name: str, location: str, identity: ManagedIdentity, key_vault_id: str,
         waits_for: Sequence[TerraformResource] = (), namespace: str = "azureml",
     ) -> AzapiResource:
         """Install the Azure ML extension and register the cluster as the workspace's Kubernetes compute.
@@ -269,7 +266,7 @@ class InferenceCluster(Construct):
             name=compute_name,
             parent_id=workspace_id,
             location=location,
-            identity=[AzapiResourceIdentity(type="UserAssigned", identity_ids=[identity_id])],
+            identity=[AzapiResourceIdentity(type="UserAssigned", identity_ids=[identity.resource_id])],
             body={
                 "properties": {
                     "computeType": "Kubernetes",

@@ -1,15 +1,18 @@
 """The optional interfaces every module accepts, in the shape of Azure Verified Modules.
 
-A module receives one `Placement` (where it lands) and one `Interfaces` value (what it plugs into):
-diagnostics to Log Analytics, private endpoints with their private DNS zones, role assignments, a delete
-lock, and a customer-managed key for encryption at rest (`customer_managed_key.py`, applied by each module
-that stores data, once per resource kind). `StandardInterfaces.apply` turns the others into resources, so
-adding diagnostics or a private endpoint to a new resource is one argument, and the hardened shape lives
-in one place.
+A module receives one `Placement` (where it lands) and one `Interfaces` value (what it plugs into): the
+network-access setting (public endpoint on or off, and from where), diagnostics to Log Analytics, private
+endpoints with their private DNS zones, role assignments keyed by a stable name, a delete lock, and a
+customer-managed key for encryption at rest (`customer_managed_key.py`, applied by each module that stores
+data, once per resource kind). Identities travel as one `ManagedIdentity` reference (`identity.py`); tags are
+applied once per stack (`PlatformStack.add_required_tags`). `StandardInterfaces.apply` turns the endpoint,
+diagnostics, grant and lock interfaces into resources, so adding one to a new resource is one argument, and
+the hardened shape lives in one place.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -72,6 +75,8 @@ def regional_zone_ids(primary: Mapping[str, str], copies: Mapping[str, str]) -> 
 # up to 10 minutes; Key Vault typically within a few). Data-plane writes made by the deployer wait this long
 # after their grants are created, as the AVM Key Vault module's `wait_for_rbac_before_key_operations` does.
 ROLE_PROPAGATION_WAIT = "180s"
+# A role assignment's key becomes part of its logical id: letters and digits only, starting upper-case.
+GRANT_KEY = re.compile(r"[A-Z][A-Za-z0-9]*")
 
 
 def all_private_dns_zones() -> list[str]:
@@ -80,11 +85,11 @@ def all_private_dns_zones() -> list[str]:
 
 @dataclass(frozen=True)
 class Placement:
-    """Where a module's resources land."""
+    """Where a module's resources land. Tags are not part of it: each stack applies the environment's tags once
+    to every taggable resource it holds (`PlatformStack.add_required_tags`, AVM `tags`)."""
 
     resource_group_name: str
     location: str
-    tags: Mapping[str, str]
 
 
 @dataclass(frozen=True)
@@ -120,13 +125,30 @@ class RoleAssignment:
 
 
 @dataclass(frozen=True)
+class NetworkAccess:
+    """Whether the resource's public endpoint answers, and from which public IP ranges (AVM:
+    `public_network_access_enabled` with `network_acls`). Closed by default: private endpoints only."""
+
+    public: bool = False
+    allowed_ip_ranges: tuple[str, ...] = ()
+
+    @property
+    def ip_rules(self) -> list[str] | None:
+        """The firewall's allowed ranges: none at all while the public endpoint is off."""
+        return list(self.allowed_ip_ranges) if self.public else None
+
+
+@dataclass(frozen=True)
 class Interfaces:
+    network_access: NetworkAccess = NetworkAccess()
     diagnostics: Diagnostics | None = None
     private_link: PrivateLink | None = None  # None: no private endpoints
     # Endpoints of the other app regions, keyed by region: each gets its own endpoint to the subresources every
     # region shares (`SHARED_ACROSS_REGIONS`; AVM `private_endpoints` is a map for the same reason).
     regional_private_links: Mapping[str, PrivateLink] = field(default_factory=dict)
-    role_assignments: Sequence[RoleAssignment] = field(default_factory=tuple)
+    # Keyed by a stable name (AVM `role_assignments` is a map): the key is the grant's construct id, so adding,
+    # removing or reordering grants never replaces the others.
+    role_assignments: Mapping[str, RoleAssignment] = field(default_factory=dict)
     lock: bool = False  # CanNotDelete lock, for stateful resources in production
     # Encrypt data at rest with this Key Vault key; None only where a module has nothing to encrypt.
     customer_managed_key: CustomerManagedKey | None = None
@@ -216,13 +238,14 @@ class StandardInterfaces:
                 is_manual_connection=False,
             ),
             private_dns_zone_group=PrivateEndpointPrivateDnsZoneGroup(name="default", private_dns_zone_ids=zone_ids),
-            tags=dict(self._placement.tags),
         ))
 
     def role_assignments(self, resource_id: str) -> None:
-        for index, grant in enumerate(self._interfaces.role_assignments):
+        for key, grant in self._interfaces.role_assignments.items():
+            if not GRANT_KEY.fullmatch(key):
+                raise ValueError(f"role assignment key {key!r} must be PascalCase letters and digits (a construct id)")
             self.granted.append(AzRoleAssignment(
-                self._scope, f"RoleAssignment{index}",
+                self._scope, f"RoleAssignment{key}",
                 scope=f"{resource_id}{grant.scope_suffix}",
                 role_definition_name=grant.role,
                 principal_id=grant.principal_id,

@@ -44,7 +44,7 @@ ROTATE_DAYS_BEFORE_EXPIRY = 30
 class KeyVault(Construct):
     def __init__(
         self, scope: Construct, id_: str, *, placement: Placement, interfaces: Interfaces, name: str, tenant_id: str,
-        public_network_access: bool, allowed_ip_ranges: Sequence[str] = (), sku: KeyVaultSku = "premium",
+        sku: KeyVaultSku = "premium",
     ) -> None:
         super().__init__(scope, id_)
         self.vault = AzKeyVault(
@@ -58,13 +58,12 @@ class KeyVault(Construct):
             rbac_authorization_enabled=True,
             purge_protection_enabled=True,
             soft_delete_retention_days=90,
-            public_network_access_enabled=public_network_access,
+            public_network_access_enabled=interfaces.network_access.public,
             network_acls=KeyVaultNetworkAcls(
                 default_action="Deny",
                 bypass="AzureServices",
-                ip_rules=list(allowed_ip_ranges) if public_network_access else None,
+                ip_rules=interfaces.network_access.ip_rules,
             ),
-            tags=dict(placement.tags),
         )
         self._placement = placement
         self._sku = sku
@@ -85,7 +84,6 @@ class KeyVault(Construct):
             key_vault_id=self.vault.id,
             content_type=content_type,
             expiration_date=expires_on,
-            tags=dict(self._placement.tags),
             depends_on=list(self._data_plane_ready),
         )
 
@@ -109,7 +107,6 @@ class KeyVault(Construct):
                 automatic=KeyVaultKeyRotationPolicyAutomatic(time_before_expiry=f"P{ROTATE_DAYS_BEFORE_EXPIRY}D"),
             ),
             lifecycle=TerraformResourceLifecycle(ignore_changes=["expiration_date"]),
-            tags=dict(self._placement.tags),
             depends_on=list(self._data_plane_ready),
         )
 
@@ -144,6 +141,5 @@ class KeyVault(Construct):
                     trigger=KeyVaultCertificateCertificatePolicyLifetimeActionTrigger(days_before_expiry=30),
                 )],
             ),
-            tags=dict(self._placement.tags),
             depends_on=list(self._data_plane_ready),
         )

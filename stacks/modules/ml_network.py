@@ -30,7 +30,6 @@ class MlSubnetEgress(Construct):
             resource_group_name=placement.resource_group_name,
             allocation_method="Static",
             sku="Standard",
-            tags=dict(placement.tags),
         )
         self.nat_gateway = NatGateway(
             self, "NatGateway",
@@ -39,7 +38,6 @@ class MlSubnetEgress(Construct):
             resource_group_name=placement.resource_group_name,
             sku_name="Standard",
             idle_timeout_in_minutes=10,
-            tags=dict(placement.tags),
         )
         NatGatewayPublicIpAssociation(
             self, "PublicIpAssociation", nat_gateway_id=self.nat_gateway.id, public_ip_address_id=self.public_ip.id

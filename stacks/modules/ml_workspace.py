@@ -29,6 +29,7 @@ from cdktn_provider_azurerm.role_assignment import RoleAssignment as AzRoleAssig
 from constructs import Construct
 
 from stacks.modules.container_registry import ContainerRegistry
+from stacks.modules.identity import ManagedIdentity
 from stacks.modules.interfaces import Interfaces, Placement, RoleAssignment, StandardInterfaces
 from stacks.modules.key_vault import KeyVault
 from stacks.modules.propagation import after_grants
@@ -40,22 +41,22 @@ class MlWorkspace(Construct):
         self, scope: Construct, id_: str, *, placement: Placement, interfaces: Interfaces, name: str,
         storage_name: str, registry_name: str, registry_sku: str, key_vault_name: str, tenant_id: str,
         subscription_id: str,
-        application_insights_id: str, identity_id: str, identity_principal_id: str, image_build_compute_name: str,
-        public_network_access: bool, allowed_ip_ranges: Sequence[str] = (),
+        application_insights_id: str, identity: ManagedIdentity, image_build_compute_name: str,
     ) -> None:
         super().__init__(scope, id_)
-        self._principal_id = identity_principal_id
+        self._principal_id = identity.principal_id
         # The workspace identity's roles on its dependent resources (Learn: how-to-identity-based-service-
         # authentication, "User-assigned managed identity"); the workspace is created only once they exist.
-        storage_grants = (
-            RoleAssignment(identity_principal_id, "Storage Blob Data Contributor"),
-            RoleAssignment(identity_principal_id, "Storage File Data Privileged Contributor"),
-            RoleAssignment(identity_principal_id, "Contributor"),
-        )
+        storage_grants = {
+            "WorkspaceBlobDataContributor": RoleAssignment(identity.principal_id, "Storage Blob Data Contributor"),
+            "WorkspaceFileDataPrivilegedContributor": RoleAssignment(
+                identity.principal_id, "Storage File Data Privileged Contributor"
+            ),
+            "WorkspaceContributor": RoleAssignment(identity.principal_id, "Contributor"),
+        }
         self.storage = SecureStorageAccount(
             self, "Storage", placement=placement, interfaces=replace(interfaces, role_assignments=storage_grants),
             name=storage_name,
-            public_network_access=public_network_access, allowed_ip_ranges=allowed_ip_ranges,
             private_endpoint_subresources=("blob", "file"),
         )
         # Azure ML's own service reaches its default storage past the firewall as a resource instance
@@ -68,21 +69,19 @@ class MlWorkspace(Construct):
         self.storage.account.add_override(
             "network_rules.private_link_access", [{"endpoint_resource_id": workspace_id}]
         )
-        registry_grants = (
-            RoleAssignment(identity_principal_id, "AcrPush"),
-            RoleAssignment(identity_principal_id, "Contributor"),
-        )
+        registry_grants = {
+            "WorkspaceAcrPush": RoleAssignment(identity.principal_id, "AcrPush"),
+            "WorkspaceContributor": RoleAssignment(identity.principal_id, "Contributor"),
+        }
         self.registry = ContainerRegistry(
             self, "Registry", placement=placement, interfaces=replace(interfaces, role_assignments=registry_grants),
             name=registry_name, sku=registry_sku,
-            public_network_access=public_network_access, allowed_ip_ranges=allowed_ip_ranges,
         )
         # The workspace's own vault: its identity administers this one, never the vault of the encryption keys.
         self.key_vault = KeyVault(
             self, "KeyVault", placement=placement,
-            interfaces=replace(interfaces, role_assignments=(), customer_managed_key=None),
+            interfaces=replace(interfaces, role_assignments={}, customer_managed_key=None),
             name=key_vault_name, tenant_id=tenant_id,
-            public_network_access=public_network_access, allowed_ip_ranges=allowed_ip_ranges,
         )
         vault_grants = [
             self._grant("KeyVaultContributor", self.key_vault.vault.id, "Contributor"),
@@ -108,19 +107,20 @@ class MlWorkspace(Construct):
             # The user-assigned identity does the work; the system-assigned one is what a firewalled storage
             # account admits as a resource instance, and what attaching AKS to an HBI workspace needs
             # (Learn: how-to-secure-kubernetes-inferencing-environment).
-            identity=MachineLearningWorkspaceIdentity(type="SystemAssigned, UserAssigned", identity_ids=[identity_id]),
-            primary_user_assigned_identity=identity_id,
+            identity=MachineLearningWorkspaceIdentity(
+                type="SystemAssigned, UserAssigned", identity_ids=[identity.resource_id]
+            ),
+            primary_user_assigned_identity=identity.resource_id,
             # Shared keys are off on the workspace storage, so the workspace reaches it with its identity.
             # The provider accepts "AccessKey" or "Identity", case-sensitive.
             storage_account_access_type="Identity",
-            public_network_access_enabled=public_network_access,
+            public_network_access_enabled=interfaces.network_access.public,
             high_business_impact=True,
             v1_legacy_mode_enabled=False,
             # Our virtual network isolates the workspace (see the module docstring).
             managed_network=MachineLearningWorkspaceManagedNetwork(isolation_mode="Disabled"),
             # The registry is private: Azure ML cannot build images with ACR Tasks, the cluster builds them.
             image_build_compute_name=image_build_compute_name,
-            tags=dict(placement.tags),
             # Creating the workspace checks its identity's access to what it links.
             depends_on=[after_grants(self, "GrantsPropagation", grants)],
         )
@@ -145,7 +145,7 @@ class MlWorkspace(Construct):
         )
 
     def add_compute_cluster(
-        self, id_: str, *, name: str, vm_size: str, max_nodes: int, subnet_id: str, identity_id: str,
+        self, id_: str, *, name: str, vm_size: str, max_nodes: int, subnet_id: str, identity: ManagedIdentity,
         location: str, depends_on: Sequence[TerraformResource] = (),
     ) -> MachineLearningComputeCluster:
         """A cluster in our ML subnet without public IPs: it needs no inbound rules, and leaves through
@@ -165,7 +165,7 @@ class MlWorkspace(Construct):
             ssh_public_access_enabled=False,
             node_public_ip_enabled=False,
             subnet_resource_id=subnet_id,
-            identity=MachineLearningComputeClusterIdentity(type="UserAssigned", identity_ids=[identity_id]),
+            identity=MachineLearningComputeClusterIdentity(type="UserAssigned", identity_ids=[identity.resource_id]),
             depends_on=list(depends_on) or None,
         )
 

@@ -27,7 +27,6 @@ class Monitoring(Construct):
             retention_in_days=retention_days,
             # Queries and ingestion only with Entra ID tokens: no shared workspace keys in use.
             local_authentication_enabled=False,
-            tags=dict(placement.tags),
         )
         self.insights = ApplicationInsights(
             self, "Insights",
@@ -40,7 +39,6 @@ class Monitoring(Construct):
             # Telemetry is accepted only with an Entra ID token (the app's managed identity).
             local_authentication_enabled=False,  # `local_authentication_disabled` is deprecated in 4.x
             internet_ingestion_enabled=True,
-            tags=dict(placement.tags),
         )
         self.diagnostics = Diagnostics(workspace_id=self.workspace.id)
 

@@ -76,7 +76,6 @@ class Network(Construct):
             location=region,
             resource_group_name=placement.resource_group_name,
             address_space=[address_space],
-            tags=dict(placement.tags),
         )
         self.subnets: dict[str, Subnet] = {}
         for spec in subnets:
@@ -113,7 +112,6 @@ class Network(Construct):
                     )
                     for rule in spec.inbound
                 ] or None,
-                tags=dict(placement.tags),
             )
             SubnetNetworkSecurityGroupAssociation(
                 self, f"SecurityGroupAssociation{construct_id}", subnet_id=subnet.id, network_security_group_id=nsg.id
@@ -164,7 +162,6 @@ class PrivateDnsZones(Construct):
                 self, f"Zone{zone_id}",
                 name=zone_name,
                 resource_group_name=placement.resource_group_name,
-                tags=dict(placement.tags),
             )
             for network_key, vnet_id in linked_networks.items():
                 if zone_name in own_copy_zones and network_key in own_copy_networks:
@@ -176,6 +173,5 @@ class PrivateDnsZones(Construct):
                     private_dns_zone_name=zone.name,
                     virtual_network_id=vnet_id,
                     registration_enabled=False,
-                    tags=dict(placement.tags),
                 )
             self.zone_ids[zone_name] = zone.id

@@ -24,12 +24,13 @@ from stacks.modules.interfaces import DiagnosticTarget, Interfaces, Placement, S
 class SecureStorageAccount(Construct):
     def __init__(
         self, scope: Construct, id_: str, *, placement: Placement, interfaces: Interfaces, name: str,
-        public_network_access: bool, allowed_ip_ranges: Sequence[str] = (), hierarchical_namespace: bool = False,
+        hierarchical_namespace: bool = False,
         replication: str = "GZRS", soft_delete_days: int = 14, private_endpoint_subresources: Sequence[str] = ("blob",),
         resource_access_ids: Sequence[str] = (),
     ) -> None:
         super().__init__(scope, id_)
         cmk = interfaces.customer_managed_key
+        network = interfaces.network_access
         self.account = StorageAccount(
             self, "Account",
             name=name,
@@ -59,11 +60,11 @@ class SecureStorageAccount(Construct):
             ) if cmk else None,
             # Resource-instance rules (Event Hubs Capture, which has no private endpoint to write through) are
             # evaluated on the public endpoint: it stays on for them, with no IP or subnet rule when private.
-            public_network_access_enabled=public_network_access or bool(resource_access_ids),
+            public_network_access_enabled=network.public or bool(resource_access_ids),
             network_rules=StorageAccountNetworkRules(
                 default_action="Deny",
                 bypass=["AzureServices", "Logging", "Metrics"],
-                ip_rules=[r.removesuffix("/32") for r in allowed_ip_ranges] if public_network_access else None,
+                ip_rules=[r.removesuffix("/32") for r in network.ip_rules] if network.ip_rules is not None else None,
                 private_link_access=[
                     StorageAccountNetworkRulesPrivateLinkAccess(endpoint_resource_id=resource_id)
                     for resource_id in resource_access_ids
@@ -80,7 +81,6 @@ class SecureStorageAccount(Construct):
             ),
             # No inline queue_properties: the provider refuses them when its storage data plane is off (base.py);
             # queue reads, writes and deletes are logged by the queue service's diagnostic setting below.
-            tags=dict(placement.tags),
         )
         self.standard = StandardInterfaces(self, placement, interfaces)
         account_id = self.account.id

@@ -3,8 +3,6 @@ filesystem with the namespace's own identity; the stream-scoring function app re
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from cdktn_provider_azurerm.eventhub import Eventhub, EventhubCaptureDescriptionDestination
 from cdktn_provider_azurerm.eventhub_consumer_group import EventhubConsumerGroup
 from cdktn_provider_azurerm.eventhub_namespace import (
@@ -22,10 +20,11 @@ from stacks.modules.interfaces import Interfaces, Placement, StandardInterfaces
 class StreamIngest(Construct):
     def __init__(
         self, scope: Construct, id_: str, *, placement: Placement, interfaces: Interfaces, namespace_name: str,
-        hub_name: str, consumer_group: str, public_network_access: bool, allowed_ip_ranges: Sequence[str] = (),
+        hub_name: str, consumer_group: str,
         partitions: int = 4, capacity: int = 1,
     ) -> None:
         super().__init__(scope, id_)
+        network = interfaces.network_access
         self.namespace = EventhubNamespace(
             self, "Namespace",
             name=namespace_name,
@@ -36,16 +35,16 @@ class StreamIngest(Construct):
             # Producers and consumers authenticate with Entra ID; SAS keys are off.
             local_authentication_enabled=False,
             minimum_tls_version="1.2",
-            public_network_access_enabled=public_network_access,
+            public_network_access_enabled=network.public,
             network_rulesets=[EventhubNamespaceNetworkRulesets(
                 default_action="Deny",
-                public_network_access_enabled=public_network_access,
+                public_network_access_enabled=network.public,
                 trusted_service_access_enabled=True,
-                ip_rule=[EventhubNamespaceNetworkRulesetsIpRule(ip_mask=r, action="Allow") for r in allowed_ip_ranges]
-                if public_network_access else None,
+                ip_rule=[
+                    EventhubNamespaceNetworkRulesetsIpRule(ip_mask=r, action="Allow") for r in network.ip_rules
+                ] if network.ip_rules is not None else None,
             )],
             identity=EventhubNamespaceIdentity(type="SystemAssigned"),
-            tags=dict(placement.tags),
         )
         self.hub = Eventhub(
             self, "Hub", name=hub_name, namespace_id=self.namespace.id, partition_count=partitions,

@@ -32,7 +32,6 @@ class GlobalTrafficManager(Construct):
                 interval_in_seconds=30, timeout_in_seconds=10, tolerated_number_of_failures=3,
             ),
             traffic_view_enabled=True,
-            tags=dict(placement.tags),
         )
         StandardInterfaces(self, placement, interfaces).apply(resource_id=self.profile.id, resource_name=name)
 

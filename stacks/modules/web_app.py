@@ -1,8 +1,8 @@
 """A regional Linux web app (Python) on its own App Service plan, with the App Service secure defaults.
 
-Private (`public_network_access=False`): reachable only through its `sites` private endpoint (and the staging
+Private (`Interfaces.network_access` closed): reachable only through its `sites` private endpoint (and the staging
 slot's `sites-staging`), as behind the region's Application Gateway. Public: the site only from
-`allowed_ip_ranges` and Traffic Manager's probes.
+its `allowed_ip_ranges` and Traffic Manager's probes.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from cdktn_provider_azurerm.linux_web_app_slot import (
 from cdktn_provider_azurerm.service_plan import ServicePlan
 from constructs import Construct
 
+from stacks.modules.identity import ManagedIdentity
 from stacks.modules.interfaces import Interfaces, Placement, StandardInterfaces
 
 # Settings common to the site and its slot: the secure transport and the Python start-up.
@@ -68,11 +69,12 @@ def _access_rules(restriction: type, allowed_ip_ranges: Sequence[str]) -> dict[s
 class RegionalWebApp(Construct):
     def __init__(
         self, scope: Construct, id_: str, *, placement: Placement, interfaces: Interfaces, plan_name: str,
-        app_name: str, sku: str, worker_count: int, zone_redundant: bool, subnet_id: str, identity_id: str,
+        app_name: str, sku: str, worker_count: int, zone_redundant: bool, subnet_id: str, identity: ManagedIdentity,
         app_settings: Mapping[str, str], health_path: str, start_command: str, python_version: str,
-        staging_slot: bool, public_network_access: bool, allowed_ip_ranges: Sequence[str] = (),
+        staging_slot: bool,
     ) -> None:
         super().__init__(scope, id_)
+        network = interfaces.network_access
         self.plan = ServicePlan(
             self, "Plan",
             name=plan_name,
@@ -82,31 +84,29 @@ class RegionalWebApp(Construct):
             sku_name=sku,
             worker_count=worker_count,
             zone_balancing_enabled=zone_redundant,
-            tags=dict(placement.tags),
         )
         common: dict[str, Any] = {
             "https_only": True,
             "client_affinity_enabled": False,
-            "public_network_access_enabled": public_network_access,
+            "public_network_access_enabled": network.public,
             "ftp_publish_basic_authentication_enabled": False,
             "webdeploy_publish_basic_authentication_enabled": False,
             "virtual_network_subnet_id": subnet_id,
-            "key_vault_reference_identity_id": identity_id,
+            "key_vault_reference_identity_id": identity.resource_id,
             "app_settings": dict(app_settings),
-            "tags": dict(placement.tags),
         }
         site: dict[str, Any] = {**_SITE, "health_check_path": health_path, "app_command_line": start_command,
                 "worker_count": worker_count}
-        public = public_network_access
+        public, allowed = network.public, network.allowed_ip_ranges
         self.app = LinuxWebApp(
             self, "App",
             name=app_name,
             location=placement.location,
             resource_group_name=placement.resource_group_name,
             service_plan_id=self.plan.id,
-            identity=LinuxWebAppIdentity(type="UserAssigned", identity_ids=[identity_id]),
+            identity=LinuxWebAppIdentity(type="UserAssigned", identity_ids=[identity.resource_id]),
             site_config=LinuxWebAppSiteConfig(
-                **site, **(_access_rules(LinuxWebAppSiteConfigIpRestriction, allowed_ip_ranges) if public else {}),
+                **site, **(_access_rules(LinuxWebAppSiteConfigIpRestriction, allowed) if public else {}),
                 application_stack=LinuxWebAppSiteConfigApplicationStack(python_version=python_version),
             ),
             logs=LinuxWebAppLogs(
@@ -124,10 +124,10 @@ class RegionalWebApp(Construct):
                 self, "StagingSlot",
                 name="staging",
                 app_service_id=self.app.id,
-                identity=LinuxWebAppSlotIdentity(type="UserAssigned", identity_ids=[identity_id]),
+                identity=LinuxWebAppSlotIdentity(type="UserAssigned", identity_ids=[identity.resource_id]),
                 site_config=LinuxWebAppSlotSiteConfig(
                     **site,
-                    **(_access_rules(LinuxWebAppSlotSiteConfigIpRestriction, allowed_ip_ranges) if public else {}),
+                    **(_access_rules(LinuxWebAppSlotSiteConfigIpRestriction, allowed) if public else {}),
                     application_stack=LinuxWebAppSlotSiteConfigApplicationStack(python_version=python_version),
                 ),
                 logs=LinuxWebAppSlotLogs(
@@ -138,7 +138,7 @@ class RegionalWebApp(Construct):
                 ),
                 **common,
             )
-        endpoints = [] if public_network_access else ["sites", *(["sites-staging"] if self.staging else [])]
+        endpoints = [] if public else ["sites", *(["sites-staging"] if self.staging else [])]
         standard = StandardInterfaces(self, placement, interfaces)
         standard.apply(resource_id=self.app.id, resource_name=app_name, private_endpoint_subresources=endpoints)
         self.endpoints = standard.endpoints

@@ -22,14 +22,14 @@ pytestmark = pytest.mark.xdist_group("app")
 
 
 @pytest.fixture(scope="module")
-def score_run(model_dir: Path) -> object:
-    import os
-
+def score_run(model_dir: Path) -> Iterator[object]:
     from ml.scoring import score
 
-    os.environ["AZUREML_MODEL_DIR"] = str(model_dir)
-    score.init()
-    return score.run
+    # Scoped to this module: later tests in the same worker must not see an Azure ML model directory.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AZUREML_MODEL_DIR", str(model_dir))
+        score.init()
+        yield score.run
 
 
 @pytest.fixture

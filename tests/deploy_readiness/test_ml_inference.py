@@ -8,6 +8,7 @@ import pytest
 import yaml
 
 from stacks.config import ENVIRONMENTS_DIR, Aks, ConfigError, load_environment, local_disk_gib
+from stacks.modules.identity import ManagedIdentity
 from stacks.modules.inference_cluster import InferenceCluster
 from stacks.modules.interfaces import Interfaces, Placement
 
@@ -162,9 +163,10 @@ def test_a_public_api_server_admits_the_team_and_the_azure_ml_control_plane():
     sizes = Aks(system_vm_size="Standard_D2ds_v5", system_node_min=1, system_node_max=2,
                 user_vm_size="Standard_D4ds_v5", user_node_min=1, user_node_max=2, sku_tier="Free",
                 private_cluster=False, azureml_control_plane_ip_ranges=("20.61.0.0/24",))
-    InferenceCluster(stack, "Aks", placement=Placement("rg", "westeurope", {}), interfaces=Interfaces(),
-                     name="aks-test", sizes=sizes, subnet_id="/subnets/aks", identity_id="/identities/aks",
-                     identity_principal_id="p-aks", tenant_id="tenant", log_analytics_workspace_id="/log",
+    InferenceCluster(stack, "Aks", placement=Placement("rg", "westeurope"), interfaces=Interfaces(),
+                     name="aks-test", sizes=sizes, subnet_id="/subnets/aks",
+                     identity=ManagedIdentity("/identities/aks", "p-aks", "c-aks"), tenant_id="tenant",
+                     log_analytics_workspace_id="/log",
                      deployer_object_id="deployer", allowed_ip_ranges=("203.0.113.0/24",))
     [aks] = json.loads(cdktn.Testing.synth(stack))["resource"]["azurerm_kubernetes_cluster"].values()
     assert aks["private_cluster_enabled"] is False

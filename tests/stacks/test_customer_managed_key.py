@@ -6,7 +6,8 @@ import cdktn
 import pytest
 
 from stacks.config import Aks
-from stacks.modules.customer_managed_key import CustomerManagedKey, UserAssignedIdentityRef
+from stacks.modules.customer_managed_key import CustomerManagedKey
+from stacks.modules.identity import ManagedIdentity
 from stacks.modules.inference_cluster import InferenceCluster
 from stacks.modules.interfaces import Interfaces, Placement
 from stacks.modules.key_vault import KeyVault
@@ -14,8 +15,8 @@ from stacks.modules.storage import SecureStorageAccount
 
 pytestmark = pytest.mark.xdist_group("stacks")
 
-PLACEMENT = Placement("rg-test", "westeurope", {})
-IDENTITY = UserAssignedIdentityRef(resource_id="/identities/id-enc", principal_id="p-enc", client_id="c-enc")
+PLACEMENT = Placement("rg-test", "westeurope")
+IDENTITY = ManagedIdentity(resource_id="/identities/id-enc", principal_id="p-enc", client_id="c-enc")
 VERSIONLESS = "https://kv-test.vault.azure.net/keys/cmk-test"
 PINNED = CustomerManagedKey(
     key_vault_resource_id="/vaults/kv-test", key_name="cmk-test", key_versionless_id=VERSIONLESS,
@@ -30,15 +31,15 @@ def modules():
     """One small stack holding each module with the interface set in the ways the platform does not use."""
     stack = cdktn.TerraformStack(cdktn.Testing.app(), "modules")
     vault = KeyVault(stack, "StandardVault", placement=PLACEMENT, interfaces=Interfaces(), name="kv-test",
-                     tenant_id="tenant", public_network_access=False, sku="standard")
+                     tenant_id="tenant", sku="standard")
     vault.add_key("Key", name="cmk-test")
-    SecureStorageAccount(stack, "PlatformKeys", placement=PLACEMENT, interfaces=Interfaces(), name="stplatform",
-                         public_network_access=False)
+    SecureStorageAccount(stack, "PlatformKeys", placement=PLACEMENT, interfaces=Interfaces(), name="stplatform")
     SecureStorageAccount(stack, "Pinned", placement=PLACEMENT, interfaces=Interfaces(customer_managed_key=PINNED),
-                         name="stpinned", public_network_access=False)
+                         name="stpinned")
     InferenceCluster(stack, "Aks", placement=PLACEMENT, interfaces=Interfaces(customer_managed_key=PINNED),
-                     name="aks-test", sizes=SIZES, subnet_id="/subnets/aks", identity_id="/identities/aks",
-                     identity_principal_id="p-aks", tenant_id="tenant", log_analytics_workspace_id="/log",
+                     name="aks-test", sizes=SIZES, subnet_id="/subnets/aks",
+                     identity=ManagedIdentity("/identities/aks", "p-aks", "c-aks"), tenant_id="tenant",
+                     log_analytics_workspace_id="/log",
                      deployer_object_id="deployer")
     return json.loads(cdktn.Testing.synth(stack))["resource"]
 

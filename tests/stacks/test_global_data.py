@@ -37,6 +37,7 @@ def test_containers_are_partitioned_for_the_apps_queries(synth):
 
 
 def test_app_identity_gets_the_data_contributor_role_on_the_data_plane(synth):
-    grant = synth.one("dev-global-data", "azurerm_cosmosdb_sql_role_assignment")
+    grants = synth.resources("dev-global-data", "azurerm_cosmosdb_sql_role_assignment")
+    [grant] = [g for g in grants if "IdentityApp" in g["principal_id"]]
     assert grant["role_definition_id"].endswith("/sqlRoleDefinitions/00000000-0000-0000-0000-000000000002")
-    assert "IdentityApp" in grant["principal_id"]
+    assert grant["scope"] == "${azurerm_cosmosdb_account.Cosmos_Account_B39E435F.id}"  # every container
