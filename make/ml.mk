@@ -21,4 +21,4 @@ bench-ml: $(SETUP_STAMP)  ## the ML benchmark only (training, ONNX vs sklearn la
 
 .PHONY: ml-assets
 ml-assets: $(SETUP_STAMP)  ## register the Azure ML environment and gold data asset in ENV's workspace (ml-train-remote does too)
-	@$(need-env)$(PY) -m tools.deploy.ml_jobs assets --env $(ENV) --outdir $(CDKTF_OUT)
+	@$(need-env)$(PY) -m tools.deploy.ml.jobs assets --env $(ENV) --outdir $(CDKTF_OUT)

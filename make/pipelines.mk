@@ -9,6 +9,7 @@ export TF_PLUGIN_CACHE_DIR ?= $(CURDIR)/.terraform-plugins
 $(shell mkdir -p $(TF_PLUGIN_CACHE_DIR))
 
 .PHONY: setup-deploy terraform bootstrap bootstrap-state bootstrap-agents plan plan-summary apply deploy verify \
+	approve-private-endpoints \
 	ml-train-remote ml-gate ml-gate-outcome ml-rollout ml-batch-score app-model app-rollout pipelines-check pipelines-dry-run
 
 setup-deploy:  ## the slim install deploy jobs use: the Python environment only (no apt, dev tools or npm)
@@ -37,27 +38,31 @@ plan-summary: $(SETUP_STAMP)  ## print the plan table and hasChanges as Azure Pi
 apply: $(SETUP_STAMP)  ## apply the saved plans of PLAN_DIR in dependency order; deferred stacks planned then applied (ENV=...)
 	@$(need-env)$(PY) -m tools.deploy.infra.plan apply --env $(ENV) --plan-dir $(PLAN_DIR) $(if $(LOCAL_STATE),--local-state)
 
-deploy: $(SETUP_STAMP)  ## plan + apply in one go, from a laptop (ENV=...)
+deploy: $(SETUP_STAMP)  ## plan + apply in one go, then approve the factory's private endpoints, from a laptop (ENV=...)
 	@$(need-env)$(PY) -m tools.deploy.infra.plan deploy --env $(ENV) --outdir $(CDKTF_OUT) --plan-dir $(PLAN_DIR) $(if $(LOCAL_STATE),--local-state)
+	@$(PY) -m tools.deploy.infra.private_endpoints --env $(ENV) --outdir $(CDKTF_OUT)
+
+approve-private-endpoints: $(SETUP_STAMP)  ## approve the pending connections of this ENV's Data Factory managed private endpoints on the lake
+	@$(need-env)$(PY) -m tools.deploy.infra.private_endpoints --env $(ENV) --outdir $(CDKTF_OUT)
 
 verify: $(SETUP_STAMP)  ## compare Azure with the synthesized stacks (type, name, tags); non-zero on drift (ENV=...)
 	@$(need-env)$(PY) -m tools.deploy.infra.verify --env $(ENV) --outdir $(CDKTF_OUT)
 
 ml-train-remote: $(SETUP_STAMP)  ## submit the Azure ML pipeline job, wait, download the evaluation (ENV=...)
-	@$(need-env)$(PY) -m tools.deploy.ml_jobs train --env $(ENV) --outdir $(CDKTF_OUT) --results $(ML_RESULTS)
+	@$(need-env)$(PY) -m tools.deploy.ml.jobs train --env $(ENV) --outdir $(CDKTF_OUT) --results $(ML_RESULTS)
 
 ml-gate: $(SETUP_STAMP)  ## read the evaluation's gate decision; exit 3 when it rejects (ENV=...)
-	@$(need-env)$(PY) -m tools.deploy.ml_gate $(ML_RESULTS)
+	@$(need-env)$(PY) -m tools.deploy.ml.gate $(ML_RESULTS)
 
 ml-gate-outcome: $(SETUP_STAMP)  ## make ml-gate for a pipeline: a rejection is reported and sets promote=false, not a failure
 	@$(need-env)$(PY) -m tools.pipelines.outcome --variable promote --rejected-exit 3 -- \
 		$(MAKE) --no-print-directory ml-gate ENV=$(ENV) ML_RESULTS=$(ML_RESULTS)
 
 ml-rollout: $(SETUP_STAMP)  ## the registered version, blue/green deploy, smoke test, traffic steps, rollback on failure (ENV=...)
-	@$(need-env)$(PY) -m tools.deploy.ml_jobs rollout --env $(ENV) --outdir $(CDKTF_OUT) --results $(ML_RESULTS)
+	@$(need-env)$(PY) -m tools.deploy.ml.jobs rollout --env $(ENV) --outdir $(CDKTF_OUT) --results $(ML_RESULTS)
 
 ml-batch-score: $(SETUP_STAMP)  ## batch endpoint over the cars prep left on the lake, run published to Cosmos DB (ENV=...)
-	@$(need-env)$(PY) -m tools.deploy.ml_jobs batch-score --env $(ENV) --outdir $(CDKTF_OUT)
+	@$(need-env)$(PY) -m tools.deploy.ml.jobs batch-score --env $(ENV) --outdir $(CDKTF_OUT)
 
 app-model: $(SETUP_STAMP)  ## the model version the environment's online endpoint serves, into ml/outputs/model (ENV=...)
 	@$(need-env)$(PY) -m tools.deploy.app.model --env $(ENV) --outdir $(CDKTF_OUT)

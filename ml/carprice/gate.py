@@ -1,5 +1,5 @@
 """The promotion gate and its one artifact, metrics.json: written by the evaluate step (and by `make train`
-into the model folder), read strictly by the pipeline's gate (tools/deploy/ml_gate.py), the register step
+into the model folder), read strictly by the pipeline's gate (tools/deploy/ml/gate.py), the register step
 and the rollout. A file that is not exactly this shape is an error naming the file and the key, never a
 guess: a rollout never happens by default.
 

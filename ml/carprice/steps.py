@@ -88,7 +88,7 @@ def register(args: argparse.Namespace) -> None:
     client = MLClient(DefaultAzureCredential(), args.subscription, args.resource_group, args.workspace)
     staged = Path("register") / "model"
     shutil.copytree(args.model / "model", staged, dirs_exist_ok=True)
-    # The rollout (tools/deploy/ml_rollout.py) finds this version by the pipeline job that registered it.
+    # The rollout (tools/deploy/ml/rollout.py) finds this version by the pipeline job that registered it.
     tags = {"pipeline_job": os.environ.get("AZUREML_ROOT_RUN_ID", ""), **metrics.as_tags()}
     registered = client.models.create_or_update(Model(path=str(staged), name=ML_MODEL_NAME, type="custom_model",
                                                       tags=tags))

@@ -142,11 +142,22 @@ def test_component_commands_parse_with_the_steps_cli(monkeypatch: pytest.MonkeyP
             kind = component[match.group(1)][match.group(2)]["type"]
             return "1" if kind in ("integer", "number") else f"/mnt/{match.group(2)}"
 
-        args = re.sub(r"\$\{\{(inputs|outputs)\.(\w+)\}\}", value, component["command"]).split()
-        assert args[:3] == ["python", "-m", "ml.carprice.steps"], name
-        parsed: list[object] = []
-        monkeypatch.setattr(steps, name, parsed.append)  # parse the arguments, run nothing
-        assert steps.main([a.strip("'") for a in args[3:]]) == 0 and len(parsed) == 1, name
+        # An optional input's $[[...]] block is kept when the input is bound and dropped when it is not.
+        for optional_bound in (True, False):
+            command = re.sub(r"\$\[\[(.*?)\]\]", r"\1" if optional_bound else "", component["command"])
+            args = re.sub(r"\$\{\{(inputs|outputs)\.(\w+)\}\}", value, command).split()
+            assert args[:3] == ["python", "-m", "ml.carprice.steps"], name
+            parsed: list[object] = []
+            monkeypatch.setattr(steps, name, parsed.append)  # parse the arguments, run nothing
+            assert steps.main([a.strip("'") for a in args[3:]]) == 0 and len(parsed) == 1, name
+
+
+def test_the_evaluate_step_hands_an_optional_champion_to_the_gate() -> None:
+    component = _yaml("components/evaluate.yml")
+    assert component["inputs"]["champion"] == {"type": "custom_model", "optional": True}
+    assert "$[[--champion-metrics ${{inputs.champion}}]]" in component["command"]
+    loaded = load_component(SPECS / "components/evaluate.yml")
+    assert loaded.inputs["champion"].optional is True
 
 
 def test_no_environment_specific_value_is_written_in_the_specs() -> None:

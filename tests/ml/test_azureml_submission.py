@@ -8,12 +8,23 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from azure.core.exceptions import ResourceNotFoundError
 
 import contract
+from ml.carprice.gate import GateFileError
 from stacks.config import ENVIRONMENTS_DIR, load_environment
 from stacks.naming import Namer
 from tests.conftest import SynthOutput
-from tools.deploy.ml_jobs import AZUREML_DIR, Target, batch_score, register_assets, submit_training, training_job
+from tools.deploy.ml.jobs import (
+    AZUREML_DIR,
+    CHAMPION_INPUT,
+    Target,
+    batch_score,
+    champion_model,
+    register_assets,
+    submit_training,
+    training_job,
+)
 from tools.synth_output import SynthError
 
 pytestmark = pytest.mark.xdist_group("stacks")
@@ -23,7 +34,9 @@ ENVIRONMENTS = ("dev", "prod")
 class FakeMLClient:
     """Records what would be sent to an Azure ML workspace."""
 
-    def __init__(self) -> None:
+    def __init__(self, traffic: dict[str, int] | None = None, served: dict[str, str] | None = None) -> None:
+        """`traffic` None: the online endpoint does not exist; `served` maps slot -> the model it serves."""
+        self.traffic, self.served = traffic, served or {}
         self.submitted: list[Any] = []
         self.registered: list[Any] = []
         self.invocations: list[dict[str, Any]] = []
@@ -35,6 +48,14 @@ class FakeMLClient:
         self.environments = SimpleNamespace(create_or_update=self._register)
         self.data = SimpleNamespace(create_or_update=self._register)
         self.batch_endpoints = SimpleNamespace(invoke=self._invoke)
+        self.online_endpoints = SimpleNamespace(get=self._endpoint)
+        self.online_deployments = SimpleNamespace(
+            get=lambda name, endpoint_name: SimpleNamespace(name=name, model=self.served[name]))
+
+    def _endpoint(self, name: str) -> Any:
+        if self.traffic is None:
+            raise ResourceNotFoundError(f"endpoint {name} not found")
+        return SimpleNamespace(name=name, traffic=dict(self.traffic))
 
     def _submit(self, job: Any, experiment_name: str) -> Any:
         self.submitted.append(job)
@@ -75,6 +96,39 @@ def test_submission_with_fake_mlclient_fills_every_input_per_environment(synth: 
         }
     # prod never trains on dev's lake or registers into dev's workspace
     assert all(submitted["dev"][name] != submitted["prod"][name] for name in submitted["dev"])
+
+
+def _evaluate_inputs(job: Any) -> dict[str, Any]:
+    assert job._validate().passed, job._validate().error_messages
+    return job._to_rest_object().properties.jobs["evaluate"]["inputs"]
+
+
+def test_first_run_with_fake_mlclient_submits_evaluate_without_a_champion(synth: SynthOutput, tmp_path: Path) -> None:
+    target = Target.of("dev", synth.root)
+    for client in (FakeMLClient(traffic=None), FakeMLClient(traffic={})):  # no endpoint; endpoint, no rollout yet
+        champion = champion_model(client, target.endpoint(contract.ML_ONLINE_ENDPOINT))
+        assert champion is None
+        record = submit_training(client, AZUREML_DIR / "pipeline.yml", tmp_path, target.pipeline_inputs(), champion)
+        assert set(_evaluate_inputs(client.submitted[-1])) == {"gold"} and record["champion"] == ""
+
+
+def test_the_served_model_with_fake_mlclient_reaches_the_gate_as_champion(synth: SynthOutput, tmp_path: Path) -> None:
+    target = Target.of("prod", synth.root)
+    arm = "/subscriptions/s/resourceGroups/g/providers/Microsoft.MachineLearningServices/workspaces/w/models"
+    client = FakeMLClient(traffic={"blue": 0, "green": 100},
+                          served={"blue": f"{arm}/{contract.ML_MODEL_NAME}/versions/3",
+                                  "green": f"{arm}/{contract.ML_MODEL_NAME}/versions/4"})
+    champion = champion_model(client, target.endpoint(contract.ML_ONLINE_ENDPOINT))
+    assert champion == f"azureml:{contract.ML_MODEL_NAME}:4"  # the live slot's version, not the newest slot's
+    submit_training(client, AZUREML_DIR / "pipeline.yml", tmp_path, target.pipeline_inputs(), champion)
+    sent = _evaluate_inputs(client.submitted[-1])[CHAMPION_INPUT]
+    assert (sent["job_input_type"], sent["uri"]) == ("custom_model", f"{contract.ML_MODEL_NAME}:4")
+
+
+def test_a_foreign_model_on_the_endpoint_stops_the_submission_with_fake_mlclient() -> None:
+    client = FakeMLClient(traffic={"blue": 100}, served={"blue": "azureml:someone-elses:1"})
+    with pytest.raises(GateFileError, match="someone-elses"):
+        champion_model(client, "carprice-online-dev")
 
 
 def test_an_input_without_a_value_stops_the_submission() -> None:

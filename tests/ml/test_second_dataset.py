@@ -25,7 +25,7 @@ from ml.carprice.pricer import Pricer
 from ml.carprice.training import build_model_artifacts
 from ml.scoring import score
 from tests.ml.rentals import write_rentals
-from tools.deploy import ml_gate
+from tools.deploy.ml import gate as ml_gate
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("ml-rentals")]

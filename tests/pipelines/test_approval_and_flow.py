@@ -4,6 +4,7 @@ red, per-job set-up, trigger paths, and a synth artifact without provider binari
 
 from __future__ import annotations
 
+import importlib.util
 import re
 import sys
 
@@ -120,6 +121,23 @@ def test_trigger_paths_cover_what_the_pipeline_runs_and_only_its_own_templates(n
         check.PIPELINES / "templates" / stage_template, check.load(check.PIPELINES / "templates" / stage_template))}
     needed = {t for t in used | nested if not t.startswith("variables/")} | {"variables"}
     assert needed <= templates, needed - templates
+
+
+@pytest.mark.parametrize("name", DEPLOY_PIPELINES)
+def test_trigger_paths_name_files_that_exist(name: str) -> None:
+    root = check.PIPELINES.parent
+    missing = [p for p in PIPELINES[name].definition["trigger"]["paths"]["include"]
+               if "*" not in p and not (root / p).exists()]
+    assert not missing, f"{name}: trigger paths that match nothing: {missing}"
+
+
+def test_every_module_a_make_target_runs_exists() -> None:
+    root = check.PIPELINES.parent
+    text = "\n".join(p.read_text(encoding="utf-8") for p in [root / "Makefile", *sorted((root / "make").glob("*.mk"))])
+    modules = set(re.findall(r"\$\(PY\) -m ([\w.]+)", text))
+    assert "tools.deploy.ml.jobs" in modules  # deploy tooling grouped by what it deploys
+    missing = sorted(m for m in modules if importlib.util.find_spec(m) is None)
+    assert not missing, f"make targets run modules that do not exist: {missing}"
 
 
 def test_a_dev_gate_rejection_skips_devs_rollout_and_with_it_prod() -> None:

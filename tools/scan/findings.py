@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tools.scan.sources import construct_metadata, file_for
+from tools.synth_output import SynthStack, load_stacks
 
 # Resources that StandardInterfaces creates inside every module: the hardened shape lives in interfaces.py.
 INTERFACE_TYPES = {"azurerm_monitor_diagnostic_setting", "azurerm_private_endpoint", "azurerm_management_lock"}
@@ -62,21 +63,17 @@ def _resource_type(document_types: dict[tuple[str, str], str], stack: str, resou
     return document_types.get((stack, unique_id), prefix)
 
 
-def _types_by_id(outdir: Path) -> dict[tuple[str, str], str]:
-    types: dict[tuple[str, str], str] = {}
-    for stack_file in outdir.glob("stacks/*/cdk.tf.json"):
-        document = json.loads(stack_file.read_text(encoding="utf-8"))
-        for resource_type, blocks in document.get("resource", {}).items():
-            for unique_id in blocks:
-                types[(stack_file.parent.name, unique_id)] = resource_type
-    return types
+def _types_by_id(stacks: dict[str, SynthStack]) -> dict[tuple[str, str], str]:
+    return {(name, unique_id): resource_type for name, stack in stacks.items()
+            for resource_type, blocks in stack.resources().items() for unique_id in blocks}
 
 
 def read_results(results_json: Path, outdir: Path, sources: dict[str, str]) -> ScanResult:
     raw = json.loads(results_json.read_text(encoding="utf-8"))
     reports = raw if isinstance(raw, list) else [raw]
-    paths = construct_metadata(outdir)
-    types = _types_by_id(outdir)
+    stacks = load_stacks(outdir)
+    paths = construct_metadata(stacks)
+    types = _types_by_id(stacks)
     scan = ScanResult()
     for report in reports:
         results = report.get("results", {})

@@ -16,22 +16,22 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from tools.scan import REPO_ROOT
+from tools.synth_output import SynthStack
 
 SOURCES_FILE = "construct-sources.json"
 
 
-def construct_metadata(outdir: Path) -> dict[tuple[str, str], str]:
+def construct_metadata(stacks: dict[str, SynthStack]) -> dict[tuple[str, str], str]:
     """(stack, unique id) -> construct path, for every resource and data source of every stack."""
     paths: dict[tuple[str, str], str] = {}
-    for stack_file in sorted(outdir.glob("stacks/*/cdk.tf.json")):
-        stack = stack_file.parent.name
-        document = json.loads(stack_file.read_text(encoding="utf-8"))
+    for name in sorted(stacks):
+        document = stacks[name].config
         for section in ("resource", "data"):
             for blocks in document.get(section, {}).values():
                 for unique_id, body in blocks.items():
                     meta = body.get("//", {}).get("metadata", {}) if isinstance(body, dict) else {}
                     if "path" in meta:
-                        paths[(stack, unique_id)] = meta["path"]
+                        paths[(name, unique_id)] = meta["path"]
     return paths
 
 

@@ -17,9 +17,9 @@ from contract import ML_MODEL_NAME, ML_ONLINE_ENDPOINT
 from ml.carprice.gate import GateDecision, GateRejected, decide, load_config, write_metrics
 from ml.carprice.schema import CarFeatures
 from tests.ml.test_gate import GOOD, _draws, _evaluation
-from tools.deploy import ml_gate
-from tools.deploy.ml_jobs import SMOKE_ROWS
-from tools.deploy.ml_rollout import (
+from tools.deploy.ml import gate as ml_gate
+from tools.deploy.ml.jobs import SMOKE_ROWS
+from tools.deploy.ml.rollout import (
     Rollout,
     RolloutFailed,
     RolloutSettings,
@@ -249,7 +249,7 @@ def test_traffic_steps_must_rise_to_100() -> None:
 
 
 def test_rollout_builds_slots_from_the_ml_projects_endpoint_specs() -> None:
-    from tools.deploy.ml_jobs import AZUREML_DIR, build_rollout
+    from tools.deploy.ml.jobs import AZUREML_DIR, build_rollout
 
     rollout = build_rollout(FakeMLClient(), AZUREML_DIR / "endpoints", RolloutSettings())
     green = rollout.build_deployment("green", f"azureml:{ML_MODEL_NAME}:7")
@@ -261,7 +261,7 @@ def test_rollout_builds_slots_from_the_ml_projects_endpoint_specs() -> None:
 
 
 def test_training_submission_with_fake_mlclient_fetches_evaluate_metrics(tmp_path: Path) -> None:
-    from tools.deploy.ml_jobs import AZUREML_DIR, submit_training
+    from tools.deploy.ml.jobs import AZUREML_DIR, submit_training
 
     downloads: list[tuple[str, str]] = []
     steps = [SimpleNamespace(name="child-prep", display_name="prep"),

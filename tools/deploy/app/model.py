@@ -19,7 +19,7 @@ from typing import Any
 
 from contract import ML_MODEL_NAME, ML_ONLINE_ENDPOINT
 from tools.app.package import MODEL_FILES
-from tools.deploy.ml_rollout import live_slot
+from tools.deploy.ml.rollout import live_slot
 from tools.synth_output import SynthError
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -28,6 +28,10 @@ PROVENANCE = "registered_model.json"
 
 class ModelUnavailable(Exception):
     """The endpoint serves nothing yet, or the registered version lacks the files the app needs."""
+
+
+class NothingServed(ModelUnavailable):
+    """The endpoint exists but no slot takes traffic: no rollout has finished yet."""
 
 
 @dataclass(frozen=True)
@@ -41,7 +45,7 @@ def served_model(client: Any, endpoint_name: str = ML_ONLINE_ENDPOINT) -> Served
     endpoint = client.online_endpoints.get(endpoint_name)
     slot = live_slot(dict(endpoint.traffic or {}))
     if slot is None:
-        raise ModelUnavailable(f"endpoint {endpoint_name} serves no deployment yet: run the ML pipeline first")
+        raise NothingServed(f"endpoint {endpoint_name} serves no deployment yet: run the ML pipeline first")
     deployment = client.online_deployments.get(name=slot, endpoint_name=endpoint_name)
     reference = str(deployment.model)
     # "azureml:carprice:7" or ".../models/carprice/versions/7"
@@ -78,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--outdir", type=Path, default=ROOT / "cdktf.out")
     parser.add_argument("--target", type=Path, default=ROOT / "ml" / "outputs" / "model")
     args = parser.parse_args(argv)
-    from tools.deploy.ml_jobs import Target, ml_client
+    from tools.deploy.ml.jobs import Target, ml_client
 
     try:
         target = Target.of(args.env, args.outdir)

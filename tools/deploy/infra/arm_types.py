@@ -71,7 +71,7 @@ UNLISTED_AZAPI_TYPES = frozenset(
 # A parent_id that is a resource group itself: the resource is top-level in that group.
 RESOURCE_GROUP_ID = r"^/subscriptions/[^/]+/resourceGroups/([^/]+)$"
 
-# Resources another deployer owns in our resource groups: the ML pipeline (tools/deploy/ml_jobs.py) creates
+# Resources another deployer owns in our resource groups: the ML pipeline (tools/deploy/ml/jobs.py) creates
 # the online and batch endpoints and their deployments. Listed as such, never drift.
 DEPLOYED_BY_ML_PIPELINE = frozenset(
     t.lower()

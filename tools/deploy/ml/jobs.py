@@ -28,14 +28,15 @@ from contract import (
 )
 from ml.carprice.gate import GateFileError, GateRejected, read_metrics
 from stacks.config import ENVIRONMENTS_DIR, load_environment
-from tools.deploy.ml_gate import GATE_REJECTED_EXIT
-from tools.deploy.ml_rollout import Rollout, RolloutFailed, RolloutSettings
+from tools.deploy.ml.gate import GATE_REJECTED_EXIT
+from tools.deploy.ml.rollout import Rollout, RolloutFailed, RolloutSettings
 from tools.synth_output import SynthError, environment_stacks, find_resources, load_stacks
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 AZUREML_DIR = ROOT / "ml" / "azureml"
 SMOKE_ROWS = Path(__file__).with_name("smoke_rows.json")
 EXPERIMENT = "carprice-training"
+CHAMPION_INPUT = "champion"  # the evaluate step's optional input (ml/azureml/components/evaluate.yml)
 
 
 def workspace_of(environment: str, outdir: Path) -> tuple[str, str]:
@@ -126,9 +127,27 @@ def _step_job(client: Any, pipeline_job: str, step: str) -> Any:
     raise GateFileError(f"pipeline job {pipeline_job} has no '{step}' step")
 
 
-def training_job(job_file: Path, inputs: dict[str, str]) -> Any:
+def champion_model(client: Any, endpoint_name: str) -> str | None:
+    """The registered version the environment's online endpoint serves ("azureml:carprice:7"): the champion
+    the gate compares against. Its model folder holds the metrics.json it was promoted with (the train step
+    writes it there). None before the first rollout: no endpoint yet, or no slot taking traffic."""
+    from azure.core.exceptions import ResourceNotFoundError
+
+    from tools.deploy.app.model import ModelUnavailable, NothingServed, served_model
+
+    try:
+        served = served_model(client, endpoint_name)
+    except (ResourceNotFoundError, NothingServed):
+        return None
+    except ModelUnavailable as exc:
+        raise GateFileError(f"no champion to compare against: {exc}") from None
+    return f"azureml:{served.name}:{served.version}"
+
+
+def training_job(job_file: Path, inputs: dict[str, str], champion: str | None = None) -> Any:
     """The pipeline job with this environment's inputs and compute set (the YAML leaves them empty), the same
-    way `az ml job create --set inputs.<name>=...` would."""
+    way `az ml job create --set inputs.<name>=...` would; the champion model, when there is one, is bound to
+    the evaluate step's optional input (a pipeline job's own inputs cannot be optional models)."""
     import yaml
     from azure.ai.ml import load_job
 
@@ -140,15 +159,18 @@ def training_job(job_file: Path, inputs: dict[str, str]) -> Any:
                          f"not declared: {', '.join(unknown) or '-'}")
     overrides = [{f"inputs.{name}": value} for name, value in inputs.items()]
     overrides.append({"settings.default_compute": f"azureml:{ML_COMPUTE_CLUSTER}"})
+    if champion is not None:
+        overrides.append({f"jobs.evaluate.inputs.{CHAMPION_INPUT}": {"type": "custom_model", "path": champion}})
     return load_job(job_file, params_override=overrides)
 
 
-def submit_training(client: Any, job_file: Path, out: Path, inputs: dict[str, str] | None = None) -> dict[str, str]:
+def submit_training(client: Any, job_file: Path, out: Path, inputs: dict[str, str] | None = None,
+                    champion: str | None = None) -> dict[str, str]:
     """Run the Azure ML pipeline job (ml/azureml/pipeline.yml) to completion, then fetch the evaluate step's
     metrics next to a run record naming the train step's model output."""
     from azure.ai.ml import load_job
 
-    job = training_job(job_file, inputs) if inputs is not None else load_job(job_file)
+    job = training_job(job_file, inputs, champion) if inputs is not None else load_job(job_file)
     job = client.jobs.create_or_update(job, experiment_name=EXPERIMENT)
     print(f"submitted {job.name}: {getattr(job, 'studio_url', '')}", flush=True)
     client.jobs.stream(job.name)  # raises when the job fails
@@ -156,7 +178,8 @@ def submit_training(client: Any, job_file: Path, out: Path, inputs: dict[str, st
     evaluate = _step_job(client, job.name, "evaluate")
     client.jobs.download(evaluate.name, download_path=str(out), output_name="metrics")
     train = _step_job(client, job.name, "train")
-    record = {"job_name": job.name, "model_path": f"azureml://jobs/{train.name}/outputs/model"}
+    record = {"job_name": job.name, "model_path": f"azureml://jobs/{train.name}/outputs/model",
+              "champion": champion or ""}
     (out / "run.json").write_text(json.dumps(record, indent=2), encoding="utf-8")
     return record
 
@@ -232,7 +255,10 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps(register_assets(client), indent=2))
         elif args.command == "train":
             print(json.dumps(register_assets(client), indent=2))
-            print(json.dumps(submit_training(client, args.job, results, target.pipeline_inputs()), indent=2))
+            champion = champion_model(client, target.endpoint(ML_ONLINE_ENDPOINT))
+            print(f"champion: {champion or 'none, the endpoint serves no model yet'}", flush=True)
+            print(json.dumps(submit_training(client, args.job, results, target.pipeline_inputs(), champion),
+                             indent=2))
         elif args.command == "batch-score":
             from ml.carprice.publish import publish_folder
 

@@ -3,7 +3,7 @@
 The ML project's evaluate step decides (ml/carprice/gate.py holds the thresholds, the decision and the file's
 one format); this command only reads that file, strictly, and refuses to go on when it is missing, unreadable
 or not exactly that format: a rollout never happens by default.
-`python -m tools.deploy.ml_gate <metrics.json | folder>` exits 0 to promote, 3 when the gate rejects, 2 when
+`python -m tools.deploy.ml.gate <metrics.json | folder>` exits 0 to promote, 3 when the gate rejects, 2 when
 it cannot decide.
 """
 
@@ -21,7 +21,7 @@ GATE_REJECTED_EXIT = 3
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1:
-        print("usage: python -m tools.deploy.ml_gate <metrics.json | evaluation folder>", file=sys.stderr)
+        print("usage: python -m tools.deploy.ml.gate <metrics.json | evaluation folder>", file=sys.stderr)
         return 2
     try:
         metrics = read_metrics(Path(args[0]))
