@@ -262,7 +262,7 @@ class AgentPool(_Strict):
     """Pipeline agents inside the network (a Managed DevOps Pool), created by `make bootstrap` before the foundation.
 
     The pool lives in its own virtual network (the environment's does not exist yet at bootstrap), which the
-    <env>-agent-network stack peers with the environment's network and links to its private DNS zones.
+    foundation peers with the environment's network and links to its private DNS zones.
     """
 
     organization_url: str = Field(pattern=r"^https://dev\.azure\.com/[A-Za-z0-9-]+$")
