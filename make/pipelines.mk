@@ -3,6 +3,7 @@ CDKTF_OUT ?= cdktf.out
 PLAN_DIR ?= cdktf.out.plan-$(ENV)
 ML_RESULTS ?= reports/ml/$(ENV)
 APP_PACKAGE ?= dist/app.zip
+FUNCTIONS_PACKAGE ?= dist/functions.zip
 need-env = $(if $(ENV),,$(error set ENV, e.g. make $@ ENV=dev))
 # Providers are downloaded once per machine (and cached between pipeline runs), not once per stack.
 export TF_PLUGIN_CACHE_DIR ?= $(CURDIR)/.terraform-plugins
@@ -10,7 +11,8 @@ $(shell mkdir -p $(TF_PLUGIN_CACHE_DIR))
 
 .PHONY: setup-deploy terraform bootstrap bootstrap-state bootstrap-agents plan plan-summary apply deploy verify \
 	approve-private-endpoints \
-	ml-train-remote ml-gate ml-gate-outcome ml-rollout ml-batch-score app-model app-rollout pipelines-check pipelines-dry-run
+	ml-train-remote ml-gate ml-gate-outcome ml-rollout ml-batch-score app-model app-rollout \
+	functions-rollout pipelines-check pipelines-dry-run
 
 setup-deploy:  ## the slim install deploy jobs use: the Python environment only (no apt, dev tools or npm)
 	@SETUP_PROFILE=deploy bash tools/setup.sh
@@ -69,6 +71,9 @@ app-model: $(SETUP_STAMP)  ## the model version the environment's online endpoin
 
 app-rollout: $(SETUP_STAMP)  ## app package to every region's staging slot, warm-up, swap (back on failure), Traffic Manager check (ENV=...)
 	@$(need-env)$(PY) -m tools.deploy.app.rollout --env $(ENV) --outdir $(CDKTF_OUT) --package $(APP_PACKAGE)
+
+functions-rollout: $(SETUP_STAMP)  ## function app package by one deploy, price check, redeploy of the previous package on failure (ENV=...)
+	@$(need-env)$(PY) -m tools.deploy.app.functions_rollout --env $(ENV) --outdir $(CDKTF_OUT) --package $(FUNCTIONS_PACKAGE)
 
 pipelines-check: $(SETUP_STAMP)  ## validate pipelines/ against the Azure Pipelines schema and the repo
 	@$(PY) -m tools.pipelines.check

@@ -104,7 +104,13 @@ class FunctionsStack(PlatformStack):
             principal_id=principal,
             scope=f"{cosmos.id}/dbs/{c.COSMOS_DATABASE}",
         )
-        # The app pipeline zip-deploys to this app: it finds the name and group in the stack's outputs.
+        # Flex Consumption has no slots: before a deploy, the app pipeline (the deployer) downloads the package
+        # the app runs from its deployment container, to deploy it again when the new one fails its check.
+        RoleAssignment(
+            self, "DeployerPackageReader", scope=self.app.storage.account.id,
+            role_definition_name="Storage Blob Data Reader", principal_id=foundation.client.object_id,
+        )
+        # The app pipeline deploys to this app: it finds the name and group in the stack's outputs.
         TerraformOutput(self, "function_app_name", value=self.app.site.name)
         TerraformOutput(self, "function_app_resource_group", value=self.resource_group_name)
         TerraformOutput(self, "function_app_id", value=self.app.site.id)

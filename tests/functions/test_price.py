@@ -7,12 +7,14 @@ import json
 from pathlib import Path
 
 import azure.functions as func
+import httpx
 import pytest
 
 from app.web.prediction_lane import price_car
 from functions.handlers import Runtime, price
 from functions.settings import FunctionSettings
 from tests.app.conftest import AUDI
+from tools.deploy.app.functions_rollout import check_price
 
 pytestmark = [pytest.mark.xdist_group("functions"), pytest.mark.slow]
 
@@ -65,3 +67,14 @@ def test_without_a_model_the_answer_is_503_and_nothing_is_recorded(settings: Fun
         assert runtime.store.query("history", "SELECT * FROM c") == []
     finally:
         runtime.store.close()
+
+
+def test_the_functions_rollout_check_passes_against_the_real_handler(runtime: Runtime) -> None:
+    """tools/deploy/app/functions_rollout.check_price's good and bad cars are the ones this handler answers 201/422."""
+    def handler(request: httpx.Request) -> httpx.Response:
+        response = price(func.HttpRequest("POST", str(request.url), headers=dict(request.headers),
+                                          body=request.content), runtime)
+        return httpx.Response(response.status_code, content=response.get_body(),
+                              headers={"content-type": response.mimetype})
+
+    check_price("https://func.example/api/price", "token", httpx.Client(transport=httpx.MockTransport(handler)))

@@ -40,3 +40,15 @@ def test_host_storage_is_private_in_every_environment(synth):
 def test_remote_scoring_is_off_so_no_workspace_role_is_granted(synth):
     roles = {r["role_definition_name"] for r in synth.resources("prod-functions", "azurerm_role_assignment")}
     assert "AzureML Data Scientist" not in roles
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_the_deployer_may_read_the_deployed_package_for_a_rollback(synth, env):
+    """tools/deploy/app/functions_rollout.py downloads the running package before it deploys a new one."""
+    account = synth.one(f"{env}-functions", "azurerm_storage_account")
+    readers = [r for r in synth.resources(f"{env}-functions", "azurerm_role_assignment")
+               if r["role_definition_name"] == "Storage Blob Data Reader"]
+    assert len(readers) == 1 and readers[0]["scope"].startswith("${azurerm_storage_account.")
+    assert readers[0]["scope"].endswith(".id}") and "FunctionApp_Storage" in readers[0]["scope"]
+    assert "cross-stack-reference-input-" in readers[0]["principal_id"]  # the foundation's client (the deployer)
+    assert account["name"].startswith(f"stcarprice{env}func")

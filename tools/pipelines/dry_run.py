@@ -41,10 +41,11 @@ CHECKED_OUTPUTS = {
     "ml-train-remote": "reports/ml/{ENV}",
     "app-model": "ml/outputs/model",
     "package-app": "dist/app.zip",
+    "package-functions": "dist/functions.zip",
     "test": "reports/pytest",
     "scan": "reports/checkov",
 }
-PATH_ARGUMENTS = ("CDKTF_OUT", "PLAN_DIR", "ML_RESULTS", "APP_PACKAGE")
+PATH_ARGUMENTS = ("CDKTF_OUT", "PLAN_DIR", "ML_RESULTS", "APP_PACKAGE", "FUNCTIONS_PACKAGE")
 AZURE_CLI_TASK = {
     "AZURESUBSCRIPTION_CLIENT_ID": "00000000-0000-0000-0000-00000000c11e",
     "AZURESUBSCRIPTION_TENANT_ID": "00000000-0000-0000-0000-0000000te4a7",

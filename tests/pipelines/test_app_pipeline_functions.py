@@ -1,0 +1,78 @@
+"""The app pipeline ships the function app too: packaged once with the app (same registered model), deployed
+after the web app's rollout in each environment, and triggered by every file the deploy tools import."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+
+from stacks.config import environment_names
+from tools.pipelines import expand
+
+ROOT = Path(__file__).resolve().parents[2]
+APP = expand.expand(ROOT / "pipelines" / "app.yml")
+FIRST_PARTY = ("app", "contract", "functions", "ml", "stacks", "tools")
+
+
+def _steps(job: expand.Job) -> list[str]:
+    """Each step as one line: its make command, or `publish <artifact>` / `download <artifact>`."""
+    env = job.variables["environmentName"]
+    lines = []
+    for step in job.steps:
+        command = step.get("script") or step.get("inputs", {}).get("arguments", "")
+        if "publish" in step or "download" in step:
+            command = f"{'publish' if 'publish' in step else 'download'} {step['artifact']}"
+        lines.append(command.replace("$(environmentName)", env))
+    return lines
+
+
+def _index(lines: list[str], prefix: str) -> int:
+    return next(i for i, line in enumerate(lines) if re.search(rf"(^|\s){re.escape(prefix)}", line))
+
+
+@pytest.mark.parametrize("env", environment_names())
+def test_functions_are_packaged_with_the_app_then_rolled_out_after_the_web_app(env: str) -> None:
+    stage = next(s for s in APP.stages if s.name == f"app_{env}")
+    jobs = {job.name: job for job in stage.jobs}
+    package = _steps(jobs["package"])
+    assert (_index(package, f"make app-model ENV={env}") < _index(package, "make package-app")
+            < _index(package, "make package-functions") < _index(package, f"publish functions-package-{env}"))
+    deploy = jobs["deploy_app"]
+    assert deploy.kind == "deployment" and deploy.definition["dependsOn"] == "package"
+    steps = _steps(deploy)
+    app_rollout = _index(steps, f"make app-rollout ENV={env}")
+    functions_rollout = _index(steps, f"make functions-rollout ENV={env}")
+    assert app_rollout < _index(steps, f"download functions-package-{env}") < functions_rollout
+    assert (f"FUNCTIONS_PACKAGE=$(Pipeline.Workspace)/functions-package-{env}/functions.zip"
+            in steps[functions_rollout])
+
+
+def _imported_files(source: Path) -> set[Path]:
+    """First-party files a module imports at load time (imports inside functions are dev-only paths here)."""
+    found = set()
+    for node in ast.parse(source.read_text(encoding="utf-8")).body:
+        names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
+            [node.module] if isinstance(node, ast.ImportFrom) and node.module and node.level == 0 else [])
+        for name in names:
+            if name.split(".")[0] in FIRST_PARTY:
+                module = ROOT / name.replace(".", "/")
+                found |= {p for p in (module.with_suffix(".py"), module / "__init__.py") if p.is_file()}
+    return found
+
+
+def test_the_trigger_paths_cover_every_module_the_app_pipelines_tools_import() -> None:
+    paths = APP.definition["trigger"]["paths"]["include"]
+    covered = [ROOT / p for p in paths]
+    roots = [ROOT / p for p in ("tools/deploy/app", "tools/app/package.py", "tools/functions/package.py")]
+    pending = {f for r in roots for f in ([r] if r.is_file() else r.rglob("*.py"))}
+    seen: set[Path] = set()
+    while pending:
+        source = pending.pop()
+        seen.add(source)
+        pending |= _imported_files(source) - seen
+    uncovered = sorted(str(f.relative_to(ROOT)) for f in seen if not any(f == c or c in f.parents for c in covered))
+    assert not uncovered, f"pipelines/app.yml does not trigger on: {uncovered}"
+    assert {"functions", "tools/functions", "make/functions.mk"} <= set(paths)
