@@ -1,4 +1,4 @@
-# Policy scans (issue 3): checkov's Azure checks + policies/ over every synthesized stack of every environment.
+# Policy scans: checkov's Azure checks + policies/ over every synthesized stack of every environment.
 # Synthesizes first when cdktf.out/ is missing or stale; writes reports/checkov/ (CLI, JSON, JUnit XML, SARIF).
 export CKV_SKIP_PACKAGE_UPDATE_CHECK := true
 
