@@ -233,6 +233,16 @@ def run(port: int, model_dir: Path, workers: int, replay_rate: float = 1.0) -> i
             return 0
 
 
+def stop_on_sigterm() -> None:
+    """`kill`, a service manager or a CI time-out stop the twin the way Ctrl-C does: every server it started
+    is stopped on the way out, none is left running on its port."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="serve the local twin of the car-price platform")
     parser.add_argument("--port", type=int, default=8000)
@@ -240,6 +250,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--replay-rate", type=float, default=1.0, help="stream listings per second (0: off)")
     args = parser.parse_args(argv)
+    stop_on_sigterm()
     try:
         return run(args.port, args.model_dir, args.workers, args.replay_rate)
     except PortInUseError as exc:
