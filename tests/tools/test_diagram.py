@@ -97,6 +97,11 @@ def test_edges_follow_references_within_and_across_stacks(drawn: tuple[Path, Pat
     assert ("azurerm_role_assignment", "azurerm_user_assigned_identity") in data  # the identity granted
     assert ("azurerm_role_assignment", "azurerm_storage_container") in data  # the scope: one layer
 
+    functions = _edge_kinds(read_svg(docs / "prod-functions.svg").edges)
+    assert ("azapi_resource", "azurerm_eventhub_namespace") in functions  # the trigger's namespace, prod-data
+    assert ("azapi_resource", "azurerm_cosmosdb_account") in functions  # the Cosmos DB endpoint, prod-global-data
+    assert ("azurerm_role_assignment", "azurerm_eventhub") in functions  # Data Receiver on the hub
+
     ml = _edge_kinds(read_svg(docs / "prod-ml.svg").edges)
     assert ("azurerm_machine_learning_datastore_datalake_gen2", "azurerm_storage_container") in ml
     assert ("azurerm_role_assignment", "azurerm_subnet") in ml  # AKS identity on its subnet
