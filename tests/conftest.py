@@ -39,6 +39,13 @@ class SynthOutput:
     def stack_names(self) -> list[str]:
         return sorted(self.stacks)
 
+    def container_of(self, stack: str, scope: str) -> str:
+        """The storage container a grant is scoped to: a `${azurerm_storage_container.<key>.id}` reference or an
+        id string."""
+        containers = self.stack(stack)["resource"].get("azurerm_storage_container", {})
+        key = scope.removeprefix("${azurerm_storage_container.").removesuffix(".id}")
+        return containers[key]["name"] if key in containers else scope.rsplit("/", 1)[-1]
+
 
 @pytest.fixture(scope="session")
 def synth(tmp_path_factory: pytest.TempPathFactory) -> SynthOutput:

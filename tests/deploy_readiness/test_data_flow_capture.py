@@ -43,13 +43,6 @@ def test_capture_writes_avro_to_bronze_with_the_namespace_identity(synth, env):
     assert namespace["sku"] in {"Standard", "Premium"}  # Capture is not offered on Basic
 
 
-def _container_of(synth, stack: str, scope: str) -> str:
-    """The container a grant is scoped to: a `${azurerm_storage_container.<key>.id}` reference or an id string."""
-    containers = synth.stack(stack)["resource"].get("azurerm_storage_container", {})
-    key = scope.removeprefix("${azurerm_storage_container.").removesuffix(".id}")
-    return containers[key]["name"] if key in containers else scope.rsplit("/", 1)[-1]
-
-
 @pytest.mark.parametrize("env", ENVS)
 def test_capture_identity_is_a_bronze_contributor_before_capture_is_enabled(synth, env):
     grants = [g for g in synth.resources(f"{env}-data", "azurerm_role_assignment")
@@ -57,7 +50,7 @@ def test_capture_identity_is_a_bronze_contributor_before_capture_is_enabled(synt
     assert len(grants) == 1
     grant = grants[0]
     assert grant["role_definition_name"] == "Storage Blob Data Contributor"
-    assert _container_of(synth, f"{env}-data", grant["scope"]) == "bronze"
+    assert synth.container_of(f"{env}-data", grant["scope"]) == "bronze"
     hub = synth.one(f"{env}-data", "azurerm_eventhub")
     assert hub["depends_on"] == ["azurerm_role_assignment.StreamIngest_CaptureWriter_C295D5C4"]
 

@@ -87,17 +87,10 @@ def test_production_factory_publishes_from_git(synth):
     assert re.match(r"^[0-9a-f]{8}-([0-9a-f]{4}-){3}[0-9a-f]{12}$", git["tenant_id"])
 
 
-def _container_of(synth, stack: str, scope: str) -> str:
-    """The container a grant is scoped to: a `${azurerm_storage_container.<key>.id}` reference or an id string."""
-    containers = synth.stack(stack)["resource"].get("azurerm_storage_container", {})
-    key = scope.removeprefix("${azurerm_storage_container.").removesuffix(".id}")
-    return containers[key]["name"] if key in containers else scope.rsplit("/", 1)[-1]
-
-
 @pytest.mark.parametrize("env", ENVS)
 def test_factory_identity_may_touch_landing_and_bronze_only(synth, env):
     grants = [g for g in _data(synth, env, "azurerm_role_assignment") if "azurerm_data_factory." in g["principal_id"]]
-    scoped = sorted(_container_of(synth, f"{env}-data", g["scope"]) for g in grants)
+    scoped = sorted(synth.container_of(f"{env}-data", g["scope"]) for g in grants)
     assert scoped == sorted([c.FEED_LANDING_CONTAINER, "bronze"])
     assert {g["role_definition_name"] for g in grants} == {"Storage Blob Data Contributor"}
 
