@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import ast
 import zipfile
+from collections.abc import Iterable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -55,21 +56,32 @@ def ml_files(entry: tuple[str, ...] = ML_ENTRY_MODULES) -> list[str]:
     return sorted(packages | {f"{name.replace('.', '/')}.py" for name in seen})
 
 
-def build_package(model_dir: Path, out: Path) -> Path:
+def write_package(
+    out: Path, model_dir: Path, files: Iterable[tuple[Path, str]], ml_entry_modules: tuple[str, ...]
+) -> Path:
+    """A deployment zip: `files` as (source, name in the zip), the ml modules the entry modules need, and the
+    model under model/. Written beside `out` and moved into place, so a failed build keeps the previous package."""
     missing = [name for name in MODEL_FILES if not (model_dir / name).is_file()]
     if missing:
         raise FileNotFoundError(f"model directory {model_dir} lacks {', '.join(missing)}: run `make train` first")
     out.parent.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for folder in ("app", "contract"):
-            for path in _source_files(folder):
-                archive.write(path, path.relative_to(ROOT).as_posix())
-        for name in ml_files():
+    partial = out.with_suffix(".zip.partial")
+    with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for source, name in files:
+            archive.write(source, name)
+        for name in ml_files(ml_entry_modules):
             archive.write(ROOT / name, name)
         for name in MODEL_FILES:
             archive.write(model_dir / name, f"{PACKAGE_MODEL_DIR}/{name}")
-        archive.write(ROOT / "app" / "requirements.txt", "requirements.txt")
+    partial.replace(out)
     return out
+
+
+def build_package(model_dir: Path, out: Path) -> Path:
+    sources = [(path, path.relative_to(ROOT).as_posix()) for folder in ("app", "contract")
+               for path in _source_files(folder)]
+    requirements = (ROOT / "app" / "requirements.txt", "requirements.txt")  # Oryx installs the root one
+    return write_package(out, model_dir, [*sources, requirements], ML_ENTRY_MODULES)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -11,10 +11,9 @@ The model ships inside the package and CARPRICE_MODEL_DIR defaults to it (functi
 from __future__ import annotations
 
 import argparse
-import zipfile
 from pathlib import Path
 
-from tools.app.package import MODEL_FILES, PACKAGE_MODEL_DIR, ml_files
+from tools.app.package import write_package
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCE = ROOT / "functions"
@@ -28,23 +27,10 @@ def _python_files(folder: Path) -> list[Path]:
 
 
 def build_package(model_dir: Path, out: Path) -> Path:
-    missing = [name for name in MODEL_FILES if not (model_dir / name).is_file()]
-    if missing:
-        raise FileNotFoundError(f"model directory {model_dir} lacks {', '.join(missing)}: run `make train` first")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    partial = out.with_suffix(".zip.partial")  # a failed build leaves the previous package intact
-    with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for name in HOST_FILES:
-            archive.write(SOURCE / name, name)
-        for folder in (SOURCE, ROOT / "contract"):
-            for path in _python_files(folder):
-                archive.write(path, path.relative_to(ROOT).as_posix())
-        for name in ml_files(ML_ENTRY_MODULES):
-            archive.write(ROOT / name, name)
-        for name in MODEL_FILES:
-            archive.write(model_dir / name, f"{PACKAGE_MODEL_DIR}/{name}")
-    partial.replace(out)
-    return out
+    host = [(SOURCE / name, name) for name in HOST_FILES]
+    sources = [(path, path.relative_to(ROOT).as_posix()) for folder in (SOURCE, ROOT / "contract")
+               for path in _python_files(folder)]
+    return write_package(out, model_dir, [*host, *sources], ML_ENTRY_MODULES)
 
 
 def main(argv: list[str] | None = None) -> int:
