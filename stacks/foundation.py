@@ -105,6 +105,7 @@ class FoundationStack(PlatformStack):
             networks[region] = regional_net
             linked[region] = regional_net.vnet.id
         self.app_subnet_ids = {region: network.subnets[APP_SUBNET].id for region, network in networks.items()}
+        self.vnet_ids = dict(linked)  # "primary" and each extra app region: where the platform's callers run
         self.gateway_subnet_ids = {
             region: network.subnets[GATEWAY_SUBNET].id for region, network in networks.items()
             if GATEWAY_SUBNET in network.subnets

@@ -26,6 +26,7 @@ class AgentNetwork(Construct):
         environment_group: str, environment_vnet: VirtualNetwork, dns_zones: Mapping[str, PrivateDnsZone],
     ) -> None:
         super().__init__(scope, id_)
+        self.vnet_id = agents_vnet_id
         self.ready: list[TerraformResource] = []
         for direction, (group, vnet_name, remote_id) in {
             "ToEnvironment": (agents_group, agents_vnet_name, environment_vnet.id),

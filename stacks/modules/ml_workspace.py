@@ -137,6 +137,9 @@ class MlWorkspace(Construct):
             )
             for role in ("Storage Blob Data Contributor", "Storage Account Contributor")
         ]
+        self.service_identity_ready = after_grants(
+            self, "ServiceIdentityGrantsPropagation", self.service_identity_grants
+        )
 
     def _grant(self, id_: str, scope: str, role: str) -> AzRoleAssignment:
         return AzRoleAssignment(

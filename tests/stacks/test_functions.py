@@ -5,6 +5,7 @@ import json
 import pytest
 
 import contract as c
+from stacks.config import ENVIRONMENTS_DIR, load_environment
 
 pytestmark = pytest.mark.xdist_group("stacks")
 
@@ -24,8 +25,10 @@ def test_settings_name_the_contract_containers_and_hub(synth, env):
     assert settings[c.SETTING_COSMOS_DATABASE] == c.COSMOS_DATABASE
     assert settings[c.SETTING_HISTORY_CONTAINER] == c.HISTORY_CONTAINER
     assert settings[c.SETTING_SCORING_MODE] == "local"
-    # The same online endpoint the web app calls in remote mode.
-    assert settings[c.SETTING_ENDPOINT_URL] == c.online_scoring_url(env, "westeurope")
+    # The same online endpoint the web app calls in remote mode: the AKS inference router, by its private name.
+    config = load_environment(ENVIRONMENTS_DIR / f"{env}.yaml")
+    https = config.aks.inference_tls is not None
+    assert settings[c.SETTING_ENDPOINT_URL] == c.online_scoring_url(env, config.scoring_host, https=https)
 
 
 def test_host_storage_is_private_in_every_environment(synth):

@@ -182,11 +182,15 @@ class FakeAzureMLWorkspace:
     def _put_batch(self, endpoint: Any) -> _Poller:
         name = _name(endpoint)
         defaults = getattr(endpoint, "defaults", None)
-        default = getattr(defaults, "deployment_name", None) if defaults is not None else None
+        default = defaults.get("deployment_name") if isinstance(defaults, dict) else getattr(
+            defaults, "deployment_name", None)
         if default and (name, default) not in self.batch_deps:
             raise self._refuse(RULE_TRAFFIC_TARGETS, f"batch endpoint {name} has no deployment {default}")
-        self.batch[name] = SimpleNamespace(name=name, defaults=SimpleNamespace(deployment_name=default),
-                                           auth_mode=getattr(endpoint, "auth_mode", "aad_token"))
+        # As azure-ai-ml returns it: no defaults object until a default deployment is set.
+        self.batch[name] = SimpleNamespace(
+            name=name, defaults=SimpleNamespace(deployment_name=default) if default else None,
+            auth_mode=getattr(endpoint, "auth_mode", "aad_token"),
+        )
         return _Poller(self.batch[name])
 
     def _get_batch_dep(self, name: str, endpoint_name: str) -> Any:
@@ -205,7 +209,7 @@ class FakeAzureMLWorkspace:
     def _invoke_batch(self, endpoint_name: str, inputs: Any = None, outputs: Any = None,
                       deployment_name: str | None = None, **_: Any) -> Any:
         endpoint = self._get_batch(endpoint_name)
-        deployment = deployment_name or endpoint.defaults.deployment_name
+        deployment = deployment_name or (endpoint.defaults.deployment_name if endpoint.defaults else None)
         if not deployment:
             raise self._refuse(RULE_BATCH_DEFAULT, f"{endpoint_name} has no default deployment")
         job = {"name": f"batch-{len(self.batch_jobs) + 1}", "endpoint": endpoint_name, "deployment": deployment,
