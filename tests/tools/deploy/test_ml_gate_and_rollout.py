@@ -225,7 +225,7 @@ def test_candidate_that_fails_only_under_its_traffic_share_with_fake_mlclient_is
     # Green passes its direct smoke test but breaks once the split sends it real calls (half of them at 50%).
     client = FakeMLClient(traffic={"blue": 100})
     client.broken_after_smoke = {"green"}
-    with pytest.raises(RolloutFailed, match="at 50% failed 2 of 4 probes"):
+    with pytest.raises(RolloutFailed, match="at 50% failed 3 of 7 probes"):
         _rollout(client, traffic_steps=(50, 100), error_budget=0.25).run(PASSED, "pj-1")
     assert client.traffic == {"green": 0, "blue": 100}
 

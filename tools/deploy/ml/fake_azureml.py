@@ -213,7 +213,8 @@ class FakeAzureMLWorkspace:
         if not deployment:
             raise self._refuse(RULE_BATCH_DEFAULT, f"{endpoint_name} has no default deployment")
         job = {"name": f"batch-{len(self.batch_jobs) + 1}", "endpoint": endpoint_name, "deployment": deployment,
-               "model": _model_reference(self.batch_deps[(endpoint_name, deployment)].model)}
+               "model": _model_reference(self.batch_deps[(endpoint_name, deployment)].model),
+               "inputs": inputs, "outputs": outputs}
         self.batch_jobs.append(job)
         return SimpleNamespace(name=job["name"])
 

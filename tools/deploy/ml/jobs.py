@@ -27,11 +27,13 @@ from contract import (
     ML_ONLINE_ENDPOINT,
     ml_endpoint_environment,
     ml_endpoint_name,
+    online_scoring_url,
 )
 from ml.carprice.gate import GateFileError, GateRejected, read_metrics
 from stacks.config import ENVIRONMENTS_DIR, load_environment
 from tools.deploy.ml.gate import GATE_REJECTED_EXIT
 from tools.deploy.ml.rollout import Rollout, RolloutFailed, RolloutSettings
+from tools.deploy.ml.router import RouterAddressError, router_of
 from tools.synth_output import SynthError, environment_stacks, find_resources, load_stacks
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -267,13 +269,15 @@ def batch_score(client: Any, endpoint_name: str, download: Path, run_id: str | N
     from azure.ai.ml import Input, Output
 
     if model is None:
+        from azure.core.exceptions import ResourceNotFoundError
+
         from tools.deploy.app.model import ModelUnavailable, served_model
 
         online = ml_endpoint_name(ML_ONLINE_ENDPOINT, ml_endpoint_environment(ML_BATCH_ENDPOINT, endpoint_name))
         try:
             served = served_model(client, online)
-        except ModelUnavailable as exc:
-            raise BatchSetupFailed(f"nothing to batch-score with: {exc}") from exc
+        except (ModelUnavailable, ResourceNotFoundError) as exc:
+            raise BatchSetupFailed(f"nothing to batch-score with: {exc}; run the rollout first") from exc
         model = f"azureml:{ML_MODEL_NAME}:{served.version}"
     ensure_batch_deployment(client, endpoint_name, model, endpoints_dir)
     run_id = run_id or datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -288,6 +292,19 @@ def batch_score(client: Any, endpoint_name: str, download: Path, run_id: str | N
     folder = download / run_id
     client.jobs.download(job.name, download_path=str(folder), output_name="score")
     return run_id, folder
+
+
+def scoring_uri_mismatch(served_at: str, expected: str, router_address: str) -> str | None:
+    """Why the app and function settings (`expected`) would not reach what Azure ML serves, or None. Over HTTP
+    Azure ML names the router by its address, which the scoring name resolves to; over HTTPS by `sslCname`."""
+    from urllib.parse import urlsplit
+
+    got, want = urlsplit(served_at), urlsplit(expected)
+    hosts = {want.hostname} | ({router_address} if want.scheme == "http" else set())
+    if got.scheme == want.scheme and got.hostname in hosts and got.path == want.path:
+        return None
+    return (f"the online endpoint serves at {served_at or 'no scoring URI'}, but the app and function settings "
+            f"call {expected}: remote scoring would miss it (contract.online_scoring_url, aks.inference_tls)")
 
 
 def cosmos_endpoint_of(environment: str, outdir: Path) -> str:
@@ -340,12 +357,20 @@ def main(argv: list[str] | None = None) -> int:
             metrics = read_metrics(results)
             print(metrics.summary())
             record = json.loads((results / "run.json").read_text(encoding="utf-8"))
+            router = router_of(args.env, args.outdir)
+            router.hold()  # the scoring name's address, before any deployment or traffic moves
             rollout = build_rollout(client, args.endpoints_dir, settings, target.endpoint(ML_ONLINE_ENDPOINT))
             rollout.run(metrics.gate, record["job_name"])
+            config = load_environment(ENVIRONMENTS_DIR / f"{args.env}.yaml")
+            expected = online_scoring_url(args.env, config.scoring_host, https=config.aks.inference_tls is not None)
+            served_at = client.online_endpoints.get(target.endpoint(ML_ONLINE_ENDPOINT)).scoring_uri
+            warning = scoring_uri_mismatch(str(served_at or ""), expected, router.address)
+            if warning:
+                print(f"##vso[task.logissue type=warning]{warning}", flush=True)
     except GateRejected as exc:
         print(exc, file=sys.stderr)
         return GATE_REJECTED_EXIT
-    except (RolloutFailed, BatchSetupFailed, SynthError, GateFileError, OSError) as exc:
+    except (RolloutFailed, BatchSetupFailed, RouterAddressError, SynthError, GateFileError, OSError) as exc:
         print(f"{args.command} failed: {exc}", file=sys.stderr)
         return 1
     return 0
