@@ -6,7 +6,7 @@ Azure ML refuses (tools/deploy/ml/fake_azureml.py, each rule with its source).
 - batch scoring on an environment with no batch endpoint yet creates the endpoint and its deployment with
   the model the real-time endpoint serves, then runs; a later run moves the deployment to the newer model.
 
-`run_scenarios()` returns one outcome per scenario (the pipelines dry run calls it);
+`run_scenarios()` returns one outcome per scenario, for the pipelines dry run to play;
 `python -m tools.deploy.ml.scenarios` prints them and exits 1 when one fails.
 """
 
