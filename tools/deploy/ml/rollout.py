@@ -162,7 +162,12 @@ class Rollout:
         # Nothing live to share with: the split may only sum to 0 or 100, so the first candidate takes it all.
         steps = self.settings.traffic_steps if live is not None else (100,)
         for percent in steps:
-            self.set_traffic(traffic_split(candidate, live, percent), result)
+            split = traffic_split(candidate, live, percent)
+            try:
+                self.set_traffic(split, result)
+            except Exception as exc:  # Azure ML refused the split: the endpoint keeps its previous one
+                self._restore(live, candidate, result)
+                raise RolloutFailed(f"traffic {split} was refused: {exc}") from exc
             probes, tolerated = self.settings.probes_at(percent), self.settings.tolerated_failures(percent)
             failures = self.probe(candidate, probes)
             self.log(f"{candidate} at {percent}%: {failures}/{probes} probes failed ({tolerated} tolerated)")
