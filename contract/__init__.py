@@ -108,10 +108,9 @@ def online_scoring_url(environment: str, host: str, *, https: bool) -> str:
     return f"{scheme}://{host}/api/v1/endpoint/{ml_endpoint_name(ML_ONLINE_ENDPOINT, environment)}/score"
 
 
-def online_token_url(subscription_id: str, resource_group: str, workspace: str, environment: str) -> str:
+def online_token_url(workspace_id: str, environment: str) -> str:
     """Kubernetes online endpoints take aml_token auth: a caller with the workspace role POSTs here (Azure
     Resource Manager, REST OnlineEndpoints_GetToken) for a short-lived token, then sends it as a bearer token."""
     endpoint = ml_endpoint_name(ML_ONLINE_ENDPOINT, environment)
-    return (f"https://management.azure.com/subscriptions/{subscription_id}/resourceGroups/{resource_group}"
-            f"/providers/Microsoft.MachineLearningServices/workspaces/{workspace}/onlineEndpoints/{endpoint}"
+    return (f"https://management.azure.com{workspace_id}/onlineEndpoints/{endpoint}"
             f"/token?api-version={ML_TOKEN_API_VERSION}")

@@ -118,6 +118,4 @@ class MlStack(PlatformStack):
         self.scoring_url = c.online_scoring_url(
             config.name, config.scoring_host, https=config.aks.inference_tls is not None
         )
-        self.scoring_token_url = c.online_token_url(
-            config.subscription_id, self.resource_group_name, self.namer.name("ml_workspace"), config.name
-        )
+        self.scoring_token_url = c.online_token_url(self.workspace.workspace.id, config.name)
