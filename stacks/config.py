@@ -248,6 +248,9 @@ class Edge(_Strict):
     certificate_secret_id: str | None = Field(
         default=None, pattern=r"^https://[a-z0-9-]+\.vault\.azure\.net/(secrets|certificates)/[A-Za-z0-9-]+/?$"
     )
+    # A private web tier without a domain of its own serves Key Vault's self-signed certificate for the Traffic
+    # Manager name, and every browser warns: only with this explicit opt-out (first deploys, test environments).
+    self_signed_certificate: bool = False
     gateway_min_capacity: int = Field(default=1, ge=0, le=100)  # application_gateway autoscale ranges
     gateway_max_capacity: int = Field(default=10, ge=2, le=125)
 
@@ -394,6 +397,12 @@ class EnvironmentConfig(_Strict):
             ]
             if lacking:
                 raise ValueError(f"private_networking needs {', '.join(lacking)} (the WAF gateways' subnets)")
+            if self.edge.custom_domain is None and not self.edge.self_signed_certificate:
+                raise ValueError(
+                    "edge.custom_domain and edge.certificate_secret_id are required for a private web tier (the "
+                    "gateways serve that name and certificate); to serve a self-signed certificate for the Traffic "
+                    "Manager name instead (browsers warn), set edge.self_signed_certificate: true"
+                )
         if self.agents and ipaddress.ip_network(self.agents.address_space).overlaps(
             ipaddress.ip_network(self.network.address_space)
         ):
