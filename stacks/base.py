@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from cdktn import AzurermBackend, LocalBackend, TerraformResource, TerraformStack
+from cdktn_provider_azurerm.data_azurerm_client_config import DataAzurermClientConfig
 from cdktn_provider_azurerm.provider import (
     AzurermProvider,
     AzurermProviderFeatures,
@@ -69,6 +70,13 @@ class PlatformStack(TerraformStack):
             )
         else:
             LocalBackend(self, path=f"{LOCAL_STATE_DIR}/{self.stack_name}.tfstate")
+
+    @property
+    def client(self) -> DataAzurermClientConfig:
+        """The principal applying this stack, read by the stack itself: a grant to "the deployer" goes to whoever
+        deploys this unit, not to whoever applied the foundation (a cross-stack reference would freeze that)."""
+        found = self.node.try_find_child("Client")
+        return found if isinstance(found, DataAzurermClientConfig) else DataAzurermClientConfig(self, "Client")
 
     @property
     def resource_group_name(self) -> str:

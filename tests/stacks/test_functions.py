@@ -50,5 +50,6 @@ def test_the_deployer_may_read_the_deployed_package_for_a_rollback(synth, env):
                if r["role_definition_name"] == "Storage Blob Data Reader"]
     assert len(readers) == 1 and readers[0]["scope"].startswith("${azurerm_storage_account.")
     assert readers[0]["scope"].endswith(".id}") and "FunctionApp_Storage" in readers[0]["scope"]
-    assert "cross-stack-reference-input-" in readers[0]["principal_id"]  # the foundation's client (the deployer)
+    # The principal applying this stack, read by the stack itself (not the foundation's applier).
+    assert readers[0]["principal_id"] == "${data.azurerm_client_config.Client.object_id}"
     assert account["name"].startswith(f"stcarprice{env}func")
