@@ -347,6 +347,11 @@ class Functions(_Strict):
     scoring_mode: Literal["local", "remote"] = "local"  # ONNX in-process, or the Azure ML online endpoint
 
 
+# Key Vault secrets and certificates take at most 15 tags (azurerm `TagsWithMaximumElements(15)`,
+# key_vault_secret_resource.go at v4.81.0), the tightest limit of any resource the stacks tag.
+MAX_TAGS = 15
+
+
 class EnvironmentConfig(_Strict):
     name: str = Field(pattern=r"^[a-z][a-z0-9]{1,7}$")
     workload: str = Field(pattern=r"^[a-z][a-z0-9]{1,9}$")
@@ -410,6 +415,11 @@ class EnvironmentConfig(_Strict):
         missing_tags = [t for t in ("owner", "cost-center") if t not in self.tags]
         if missing_tags:
             raise ValueError(f"tags must include {missing_tags}")
+        if len(self.all_tags) > MAX_TAGS:
+            raise ValueError(
+                f"tags: at most {MAX_TAGS - (len(self.all_tags) - len(self.tags))} entries (every resource also gets "
+                f"'environment' and 'managed-by', and Key Vault secrets take at most {MAX_TAGS} tags)"
+            )
         return self
 
     @property

@@ -20,6 +20,7 @@ from typing import Any
 
 from tools.provider_rules import AZAPI_TABLE, DEFAULT_TABLE, KNOWN_VIOLATIONS, REPO_ROOT
 from tools.provider_rules.azapi_check import check_stack, load_azapi_table
+from tools.provider_rules.custom_validators import validator_for
 
 GROUP_KINDS = ("exactly_one_of", "at_least_one_of")
 
@@ -118,6 +119,10 @@ def _value_problem(rule: dict[str, Any], value: Any) -> str | None:
         except re.error:
             return None  # an RE2-only pattern: not checked rather than guessed
         return None if isinstance(value, str) and pattern.search(value) else f"must match {rule['pattern']}"
+    if kind == "not_checked" and (translated := validator_for(rule)) is not None:
+        check, source = translated
+        problem = check(value)
+        return None if problem is None else f"{problem} (custom validator {rule['detail']}, translated from {source})"
     return None
 
 
