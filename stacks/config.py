@@ -313,28 +313,9 @@ class FeedSchedule(_Strict):
     start_time: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 
 
-class FactoryGit(_Strict):
-    """The repository Data Factory publishes its definitions to (Azure DevOps Repos or GitHub)."""
-
-    kind: Literal["azure_devops", "github"]
-    account_name: str = Field(min_length=1)
-    repository_name: str = Field(min_length=1)
-    branch_name: str = "main"
-    root_folder: str = Field(default="/", pattern=r"^/")
-    project_name: str | None = None  # Azure DevOps only
-    tenant_id: str | None = Field(default=None, pattern=r"^[0-9a-f]{8}-([0-9a-f]{4}-){3}[0-9a-f]{12}$")
-
-    @model_validator(mode="after")
-    def _devops_needs_project_and_tenant(self) -> FactoryGit:
-        if self.kind == "azure_devops" and not (self.project_name and self.tenant_id):
-            raise ValueError("kind 'azure_devops' needs project_name and tenant_id")
-        return self
-
-
 class DataFactory(_Strict):
     source: FeedSource
     schedule: FeedSchedule
-    git: FactoryGit | None = None
     customer_managed_key: bool = False  # encrypt the factory's definitions with the Key Vault storage key
 
 
@@ -388,11 +369,6 @@ class EnvironmentConfig(_Strict):
         missing = [r for r in self.app_regions if r != self.location and r not in self.network.regions]
         if missing:
             raise ValueError(f"network.regions needs an entry for app region(s) {missing}")
-        if self.lock_stateful_resources and self.data_factory.git is None:
-            raise ValueError(
-                "data_factory.git is required when lock_stateful_resources is true (production factories publish "
-                "from a repository; policy CKV_CARPRICE_11)"
-            )
         if self.private_networking:
             # A private web tier is reached through one Application Gateway per app region.
             lacking = ["network.gateway_subnet"] if self.network.gateway_subnet is None else []
