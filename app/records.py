@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 
 from pydantic import BaseModel, Field
 
-from app.scoring.scorer import Quote
 from ml.carprice.schema import CarFeatures, partition_of
+from runtime.pricing import Quote
 
 
 def utc_now_iso() -> str:

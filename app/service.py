@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from starlette.concurrency import run_in_threadpool
 
 from app.records import Prediction, new_prediction, prediction_from_document
-from app.scoring.scorer import Scorer
 from app.settings import Settings
 from app.store.cosmos import CosmosStore
 from app.store.drainer import Drainer
@@ -18,6 +17,7 @@ from app.store.outbox import Outbox, OutboxWriter
 from app.store.owners import LeaseKeeper, Owner
 from app.store.pending_view import PendingView
 from ml.carprice.schema import CarFeatures
+from runtime.pricing import PriceModel
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ class MarketView:
 @dataclass
 class PredictionService:
     settings: Settings
-    scorer: Scorer
+    model: PriceModel
     outbox: Outbox
     store: CosmosStore | None
     owner: Owner | None = None  # set when the outbox is this process's folder under settings.outbox_dir
@@ -92,14 +92,14 @@ class PredictionService:
             self.writer.close()
         if self.drainer:
             self.drainer.stop()
-        await self.scorer.aclose()
+        await self.model.aclose()
         if self.store:
             self.store.close()
         self.outbox.close()
 
     async def predict(self, car: CarFeatures) -> dict:
         """The new prediction (shaped like records.Prediction), once it is safely in the outbox."""
-        quote = await self.scorer.quote(car)
+        quote = await self.model.quote(car)
         doc = new_prediction(car, quote, self.settings.region)
         if self.writer is None:
             raise RuntimeError("PredictionService.start() was not called")
@@ -173,7 +173,7 @@ class PredictionService:
         now = time.monotonic()
         if self._ready_cache and now - self._ready_cache[0] < 1.0:
             return self._ready_cache[1]
-        checks = {"model": "ok" if self.scorer.is_ready() else "not loaded"}
+        checks = {"model": "ok" if self.model.is_ready() else "not loaded"}
         if self.store is None:
             checks["store"] = "not configured"
         else:

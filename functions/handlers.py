@@ -25,12 +25,14 @@ import orjson
 from azure.core.exceptions import AzureError
 
 from functions.market import INVALID_LISTING, MODEL_UNAVAILABLE, dead_letter, iso, market_record
-from functions.pricing import BatchPricer, LocalPricing, ModelUnavailable, RemotePricing
 from functions.settings import FunctionSettings
 from functions.store import MarketStore
 from ml.carprice.listing import Listing, decode_listing, parse_listing
 from ml.carprice.request_body import BodyError, decode_json, parse_car
 from ml.carprice.schema import RowError, partition_of
+from runtime.credentials import azure_credential
+from runtime.endpoint import EndpointModel
+from runtime.pricing import LocalModel, ModelUnavailable, PriceModel
 
 log = logging.getLogger(__name__)
 _INVALID = "The car's details are not valid."
@@ -42,22 +44,18 @@ class Runtime:
 
     settings: FunctionSettings
     store: MarketStore
-    pricer: BatchPricer
+    model: PriceModel
 
     @classmethod
     def from_settings(cls, settings: FunctionSettings, credential: Any = None) -> Runtime:
-        pricer: BatchPricer
+        model: PriceModel
         if settings.scoring_mode == "remote":
-            if credential is None:
-                from azure.identity import DefaultAzureCredential
-
-                credential = DefaultAzureCredential(
-                    managed_identity_client_id=settings.managed_identity_client_id or None)
-            pricer = RemotePricing(settings.endpoint_url, settings.endpoint_scope, credential,
-                                   settings.endpoint_timeout_s)
+            model = EndpointModel(settings.endpoint_url, settings.endpoint_scope,
+                                  credential or azure_credential(settings.managed_identity_client_id),
+                                  timeout_s=settings.endpoint_timeout_s, attempts=settings.endpoint_attempts)
         else:
-            pricer = LocalPricing(settings.model_dir)
-        return cls(settings, MarketStore(settings), pricer)
+            model = LocalModel(settings.model_dir)  # loaded on first use: a later deployment is picked up
+        return cls(settings, MarketStore(settings), model)
 
 
 @dataclass(frozen=True)
@@ -93,8 +91,7 @@ def score_listings(events: Sequence[func.EventHubEvent], runtime: Runtime, *, fi
         else:
             valid.append((parsed, event))
     try:
-        priced = runtime.pricer.price([listing.car for listing, _ in valid])
-        version: str | None = runtime.pricer.model_version if valid else None
+        quotes = runtime.model.quote_many([listing.car for listing, _ in valid])
     except ModelUnavailable as exc:
         if not final_attempt:
             runtime.store.upsert("dead_letters", dead)
@@ -102,19 +99,19 @@ def score_listings(events: Sequence[func.EventHubEvent], runtime: Runtime, *, fi
             raise
         reason = [RowError(field="(model)", reason=str(exc))]
         dead += [dead_letter(event.get_body(), MODEL_UNAVAILABLE, reason, **_event_facts(event)) for _, event in valid]
-        valid, priced, version = [], [], None
+        valid, quotes = [], []
     scored_at = iso(now or datetime.now(UTC))
     market: dict[str, dict] = {}
-    for (listing, event), price in zip(valid, priced, strict=True):
+    for (listing, event), quote in zip(valid, quotes, strict=True):
         # A listing sent twice in one batch: its later event wins, as it would across batches.
         market[listing.listing_id] = market_record(
-            listing, price, version or "unknown", enqueued_at=event.enqueued_time,
+            listing, quote, enqueued_at=event.enqueued_time,
             sequence_number=event.sequence_number, scored_at=scored_at)
     runtime.store.upsert("market", list(market.values()))
     runtime.store.upsert("dead_letters", dead)
     if dead:
         log.warning("%d of %d events dead-lettered", len(dead), len(events))
-    return ScoreReport(len(events), len(market), len(dead), version)
+    return ScoreReport(len(events), len(market), len(dead), quotes[0].model_version if quotes else None)
 
 
 # --- HTTP ------------------------------------------------------------------------------------------------
@@ -144,15 +141,14 @@ def price(req: func.HttpRequest, runtime: Runtime) -> func.HttpResponse:
     if isinstance(car, list):
         return _problem(422, _INVALID, car)
     try:
-        (quote,) = runtime.pricer.price([car])
-        version = runtime.pricer.model_version
+        (quote,) = runtime.model.quote_many([car])
     except ModelUnavailable as exc:
         detail = "The price model is unavailable; please retry shortly."
         return _problem(503, detail, [RowError(field="(model)", reason=str(exc))])
     prediction = {
         "id": uuid.uuid4().hex, "make": partition_of(car), "created_at": iso(None),
         "price": round(quote.price, 2), "price_low": round(quote.low, 2), "price_high": round(quote.high, 2),
-        "model_version": version, "region": runtime.settings.region, "features": car.model_dump(exclude_none=True),
+        "model_version": quote.model_version, "region": runtime.settings.region, "features": car.model_dump(exclude_none=True),
     }
     try:
         runtime.store.upsert("history", [prediction])

@@ -11,12 +11,12 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup, escape
 
-from app.scoring.scorer import ScoringUnavailable
 from app.service import PredictionService, RecordNotKept
 from app.web import charts, csrf
 from app.web.dashboard import parse_time, summarize
 from app.web.form_fields import cell, describe_row, form_fields, form_to_row, summary_text, value_label
 from app.web.market import summarize_market
+from runtime.pricing import ModelUnavailable
 from ml.carprice.gate import evaluation_of, quality_rows
 from ml.carprice.schema import DATASET, LEVEL_COLUMN, allowed_values, parse_row
 
@@ -56,7 +56,7 @@ def _render(request: Request, name: str, status: int = 200, **context: object) -
     service = _service(request)
     token = csrf.token_for(request)
     context |= {
-        "model_version": service.scorer.model_version,
+        "model_version": service.model.model_version,
         "region": service.settings.region,
         "active": name.removesuffix(".html"),
         "row_title": DATASET.spec.title,
@@ -91,7 +91,7 @@ async def predictor_submit(request: Request) -> HTMLResponse:
         return _render(request, "predictor.html", status=422, **context)
     try:
         context["result"] = await _service(request).predict(parsed)
-    except (ScoringUnavailable, RecordNotKept) as exc:
+    except (ModelUnavailable, RecordNotKept) as exc:
         context["problem"] = f"We could not price this car right now ({exc}). Please try again in a minute."
         return _render(request, "predictor.html", status=503, **context)
     return _render(request, "predictor.html", **context)
@@ -114,7 +114,7 @@ async def dashboard(request: Request) -> HTMLResponse:
         window=service.settings.dashboard_window, market=panel, market_ok=market.store_ok,
         market_chart=charts.columns(panel.by_minute, "Listings per minute"),
         ratings_chart=charts.horizontal_bars([(r.title(), n) for r, n in panel.ratings], "Deal ratings"),
-        quality=_quality(service.scorer.model_card),
+        quality=_quality(service.model.model_card),
         per_make_chart=charts.horizontal_bars(
             [(value_label(m), n) for m, n in board.per_make], f"Predictions per {LEVEL_LABEL}"
         ),

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from ml.carprice.pricer import Pricer
-from ml.scoring.inference_server import SCORE_SCRIPT, InferenceServer
+from tools.inference_server import SCORE_SCRIPT, InferenceServer
 from tests.ml.conftest import GOOD_CAR
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("ml-model")]

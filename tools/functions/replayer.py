@@ -21,7 +21,7 @@ import azure.functions as func
 
 from contract import STREAM_EVENT_HUB
 from functions.handlers import Runtime, ScoreReport, score_listings
-from functions.pricing import ModelUnavailable
+from runtime.pricing import ModelUnavailable
 from ml.carprice.capture import CapturedEvent, capture_bytes, capture_path
 from ml.carprice.listing import listing_body
 from ml.carprice.prep import DEFAULT_SOURCE
