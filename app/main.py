@@ -26,6 +26,8 @@ from app.web.http_methods import MethodsMiddleware
 from app.web.openapi import openapi_document
 from app.web.prediction_lane import PATH, PredictionLane
 from app.web.security import SecurityMiddleware
+from ml.carprice.dataset import Dataset
+from ml.carprice.schema import served_dataset
 from runtime.credentials import azure_credential
 from runtime.endpoint import EndpointModel
 from runtime.pricing import LocalModel, PriceModel
@@ -42,7 +44,7 @@ def build_model(settings: Settings, credential: Any = None) -> PriceModel:
     return LocalModel.load(settings.model_dir)
 
 
-def build_service(settings: Settings, model: PriceModel | None = None) -> PredictionService:
+def build_service(settings: Settings, dataset: Dataset, model: PriceModel | None = None) -> PredictionService:
     store = CosmosStore(settings) if settings.cosmos_endpoint else None
     if store is None:
         log.warning("no Cosmos DB endpoint configured: predictions stay in the outbox at %s", settings.outbox_dir)
@@ -51,7 +53,7 @@ def build_service(settings: Settings, model: PriceModel | None = None) -> Predic
     owner = Owner.of_this_process()
     view = PendingView(view_path(settings.outbox_dir, owner.instance, settings.pending_view_dir))
     outbox = open_own_outbox(settings.outbox_dir, owner, settings.outbox_fsync_each_commit, view)
-    return PredictionService(settings, model or build_model(settings), outbox, store, owner=owner)
+    return PredictionService(settings, model or build_model(settings), dataset, outbox, store, owner=owner)
 
 
 class CarPriceApp(FastAPI):
@@ -69,10 +71,12 @@ class CarPriceApp(FastAPI):
 
 def create_app(settings: Settings | None = None, model: PriceModel | None = None) -> FastAPI:
     settings = settings or Settings()
+    # The data set the served model was trained on: the form, the API's filters and validation all follow it.
+    dataset = served_dataset(settings.model_dir)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        service = build_service(settings, model)
+        service = build_service(settings, dataset, model)
         service.start()
         app.state.service = service
         try:
@@ -89,13 +93,14 @@ def create_app(settings: Settings | None = None, model: PriceModel | None = None
         redoc_url=None,
     )
     app.state.settings = settings
+    app.state.dataset = dataset
     app.lane = PredictionLane(lambda: app.state.service, settings.max_body_bytes)
     app.add_middleware(MethodsMiddleware, routes=lambda: app.routes, extra={PATH: {"POST"}})
     app.add_middleware(SecurityMiddleware, max_body_bytes=settings.max_body_bytes)  # outermost: every answer
     app.add_exception_handler(RequestValidationError, on_request_validation_error)
     app.add_exception_handler(BodyTooLarge, on_body_too_large)
     app.include_router(health.router)
-    app.include_router(api.router)
+    app.include_router(api.build_router(dataset))
     app.include_router(pages.router)
     app.openapi = lambda: openapi_document(app)  # type: ignore[method-assign]
     app.mount("/static", StaticFiles(directory=HERE / "web" / "static"), name="static")

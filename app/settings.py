@@ -15,7 +15,6 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 import contract
-
 from runtime.emulator import is_loopback
 from runtime.model_location import ROOT, default_model_dir
 

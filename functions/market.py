@@ -9,6 +9,7 @@ import hashlib
 from datetime import UTC, datetime
 
 import contract
+from ml.carprice.dataset import Dataset
 from ml.carprice.listing import Listing
 from ml.carprice.pricer import Quote
 from ml.carprice.schema import RowError, partition_of
@@ -38,13 +39,13 @@ def iso(moment: datetime | None) -> str:
     return moment.isoformat(timespec="microseconds")[:-6] + "Z"  # fixed width: sorts in time order
 
 
-def market_record(listing: Listing, priced: Quote, *, enqueued_at: datetime | None,
+def market_record(listing: Listing, priced: Quote, dataset: Dataset, *, enqueued_at: datetime | None,
                   sequence_number: int | None, scored_at: str) -> dict:
     car = listing.car
     return {
         "id": listing.listing_id,  # one document per listing: a re-sent listing updates it
         "listing_id": listing.listing_id,
-        PARTITION_FIELD: partition_of(car),  # the level column's value (the make, for cars), as the app stores
+        PARTITION_FIELD: partition_of(car, dataset),  # the level column's value (the make, for cars), as the app stores
         "asking_price": round(listing.asking_price, 2),
         "estimated_price": round(priced.price, 2),
         "price_low": round(priced.low, 2),

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import contract
-
 from runtime.emulator import is_loopback
 from runtime.model_location import TRAINED_MODEL_DIR, default_model_dir
 

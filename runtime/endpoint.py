@@ -69,7 +69,8 @@ class EndpointModel:
 
     def _retry_policy(self) -> dict[str, Any]:
         return {"stop": stop_after_attempt(self.attempts), "reraise": False,
-                "wait": wait_exponential(multiplier=self.backoff_s, max=2.0), "retry": retry_if_exception(_is_transient)}
+                "wait": wait_exponential(multiplier=self.backoff_s, max=2.0),
+                "retry": retry_if_exception(_is_transient)}
 
     def _gave_up(self, exc: RetryError) -> ModelUnavailable:
         cause = exc.last_attempt.exception()

@@ -22,8 +22,8 @@ from starlette.types import Receive, Scope, Send
 from app.service import PredictionService, RecordNotKept
 from app.web.errors import error_body, one_error, too_large_body
 from app.web.security import NO_STORE, SECURITY_HEADERS
-from runtime.pricing import ModelUnavailable
 from ml.carprice.request_body import BodyError, decode_json, parse_car
+from runtime.pricing import ModelUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ async def price_car(service: PredictionService, content_type: str, body: bytes) 
         raw = decode_json(body)
     except BodyError as exc:
         return 422, one_error(_INVALID, "(body)", str(exc)), None
-    parsed = parse_car(raw)
+    parsed = parse_car(raw, service.dataset)
     if isinstance(parsed, list):
         return 422, error_body(_INVALID, parsed), None
     try:

@@ -22,11 +22,11 @@ from typing import Any
 
 import contract
 from ml.carprice.batch import OUTPUT_FILE
-from ml.carprice.schema import LEVEL_COLUMN, NUMERIC_FEATURES
+from ml.carprice.dataset import Dataset
+from ml.carprice.schema import served_dataset
 
 BATCH_PARTITION_FIELD = contract.BATCH_PARTITION_KEY.lstrip("/")
 
-_NUMBERS = (*NUMERIC_FEATURES, "price", "price_low", "price_high")
 _ID_UNSAFE = re.compile(r"[/\\?#\s]+")  # characters Cosmos DB does not allow in an id
 
 
@@ -78,22 +78,26 @@ def default_run_id(rows: list[dict]) -> str:
     return f"{model_version}@{scored_at}"
 
 
-def to_documents(rows: list[dict], run_id: str | None = None) -> tuple[list[dict], PublishReport]:
+def to_documents(rows: list[dict], run_id: str | None = None,
+                 dataset: Dataset | None = None) -> tuple[list[dict], PublishReport]:
     if not rows:
         raise ValueError("the batch run has no predictions")
+    dataset = dataset or served_dataset()
+    level = dataset.spec.level_column
+    numbers = (*dataset.numeric, "price", "price_low", "price_high")
     scored_at = max(r.get("scored_at") or "" for r in rows)
     model_version = sorted({r.get("model_version") or "unknown" for r in rows})[-1]
     run_id = run_id or default_run_id(rows)
     docs = []
     for row in rows:
         doc: dict = {k: (v if v != "" else None) for k, v in row.items()}
-        doc.update({k: _number(row.get(k) or "") for k in _NUMBERS if k in row})
+        doc.update({k: _number(row.get(k) or "") for k in numbers if k in row})
         car_id = str(row["car_id"])
         doc |= {
             "id": _ID_UNSAFE.sub("_", f"{car_id}.{row.get('model_version') or model_version}"),
             "car_id": car_id,
             # the partition key must be a string even for a bad row
-            BATCH_PARTITION_FIELD: (row.get(LEVEL_COLUMN) if LEVEL_COLUMN else None) or "unknown",
+            BATCH_PARTITION_FIELD: (row.get(level) if level else None) or "unknown",
             "run_id": run_id,
             "scored_at": scored_at,
             "row_scored_at": row.get("scored_at"),

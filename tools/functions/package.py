@@ -28,8 +28,8 @@ def _python_files(folder: Path) -> list[Path]:
 
 def build_package(model_dir: Path, out: Path) -> Path:
     host = [(SOURCE / name, name) for name in HOST_FILES]
-    sources = [(path, path.relative_to(ROOT).as_posix()) for folder in (SOURCE, *(ROOT / name for name in SHARED_PACKAGES))
-               for path in _python_files(folder)]
+    folders = (SOURCE, *(ROOT / name for name in SHARED_PACKAGES))
+    sources = [(path, path.relative_to(ROOT).as_posix()) for folder in folders for path in _python_files(folder)]
     return write_package(out, model_dir, [*host, *sources], ML_ENTRY_MODULES)
 
 

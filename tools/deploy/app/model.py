@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from contract import ML_MODEL_NAME, ML_ONLINE_ENDPOINT
+from contract import ML_ONLINE_ENDPOINT
 from tools.app.package import MODEL_FILES
 from tools.deploy.ml.jobs import Target, ml_client
 from tools.deploy.ml.served import NoServedModel, ServedModel, served_model
