@@ -78,9 +78,10 @@ def test_history_rejects_bad_query_parameters_naming_the_field(api: TestClient, 
 def test_post_and_get_show_one_representation_of_each_value(api: TestClient, cosmos) -> None:
     posted = api.post("/api/predictions", json={**AUDI, "engine_size": 122.0}).json()
     container = cosmos_container(cosmos)
-    wait_for(lambda: list(container.query_items("SELECT c.id FROM c WHERE c.id = @id", partition_key="audi",
-                                                parameters=[{"name": "@id", "value": posted["id"]}])),
-             what="the prediction in Cosmos DB")
+    wait_for(lambda: list(container.query_items(
+        "SELECT c.id FROM c WHERE c.make = @make AND c.id = @id", partition_key="audi",
+        parameters=[{"name": "@make", "value": "audi"}, {"name": "@id", "value": posted["id"]}],
+    )), what="the prediction in Cosmos DB")
     read = api.get(f"/api/predictions/{posted['id']}").json()  # read back from Cosmos DB once drained
     assert posted == read
     assert posted["features"]["engine_size"] == 122 and type(posted["features"]["engine_size"]) is int
