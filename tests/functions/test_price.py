@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from types import SimpleNamespace
 from pathlib import Path
+from types import SimpleNamespace
 
 import azure.functions as func
 import httpx
