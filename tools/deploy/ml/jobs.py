@@ -271,12 +271,12 @@ def batch_score(client: Any, endpoint_name: str, download: Path, run_id: str | N
     if model is None:
         from azure.core.exceptions import ResourceNotFoundError
 
-        from tools.deploy.app.model import ModelUnavailable, served_model
+        from tools.deploy.ml.served import NoServedModel, served_model
 
         online = ml_endpoint_name(ML_ONLINE_ENDPOINT, ml_endpoint_environment(ML_BATCH_ENDPOINT, endpoint_name))
         try:
             served = served_model(client, online)
-        except (ModelUnavailable, ResourceNotFoundError) as exc:
+        except (NoServedModel, ResourceNotFoundError) as exc:
             raise BatchSetupFailed(f"nothing to batch-score with: {exc}; run the rollout first") from exc
         model = f"azureml:{ML_MODEL_NAME}:{served.version}"
     ensure_batch_deployment(client, endpoint_name, model, endpoints_dir)

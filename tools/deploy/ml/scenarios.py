@@ -50,9 +50,9 @@ def _expect(condition: bool, message: str) -> None:
 def first_ml_rollout_with_no_live_deployment() -> str:
     """Empty workspace, one registered model: the first rollout must end at 100% on the new slot, and the
     next rollout (a newer model) must step its traffic through the configured shares."""
-    from tools.deploy.app.model import served_model
     from tools.deploy.ml.jobs import AZUREML_DIR, build_rollout
     from tools.deploy.ml.rollout import RolloutSettings
+    from tools.deploy.ml.served import served_model
 
     workspace = FakeAzureMLWorkspace(models_by_version={"1": "pj-1"}, model_name=ML_MODEL_NAME)
     endpoint = ml_endpoint_name(ML_ONLINE_ENDPOINT, ENVIRONMENT)
