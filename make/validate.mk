@@ -5,8 +5,9 @@ PROVIDER_MIRROR ?= /work/.mirror/hashicorp+terraform-provider-azurerm/repo
 PROVIDER_TAG ?= v4.81.0
 
 .PHONY: validate provider-rules
-validate: $(SETUP_STAMP)  ## check cdktf.out/ against the provider's plan-time argument rules (enums, ranges, conflicts)
+validate: $(SETUP_STAMP)  ## check cdktf.out/ against the provider's plan-time argument rules, then network reachability
 	@$(PY) -m tools.provider_rules.check
+	@$(PY) -m tools.reachability --no-synth
 
 provider-rules: $(SETUP_STAMP)  ## rebuild tools/provider_rules/azurerm-*.json from the provider source (PROVIDER_MIRROR, PROVIDER_TAG)
 	@$(PY) -m tools.provider_rules.extract --mirror $(PROVIDER_MIRROR) --tag $(PROVIDER_TAG) \
