@@ -55,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.write_doc:
         args.write_doc.write_text(document, encoding="utf-8")
         print(f"wrote {args.write_doc}")
+        return 0
     if args.check_doc and (not args.check_doc.is_file() or args.check_doc.read_text(encoding="utf-8") != document):
         print(f"{args.check_doc} is stale: run `make reachability-doc`", file=sys.stderr)
         return 1
