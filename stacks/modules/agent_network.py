@@ -13,14 +13,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from stacks.modules.network import peering_name
-
 from cdktn import TerraformResource
 from cdktn_provider_azurerm.private_dns_zone import PrivateDnsZone
 from cdktn_provider_azurerm.private_dns_zone_virtual_network_link import PrivateDnsZoneVirtualNetworkLink
 from cdktn_provider_azurerm.virtual_network import VirtualNetwork
 from cdktn_provider_azurerm.virtual_network_peering import VirtualNetworkPeering
 from constructs import Construct
+
+from stacks.modules.network import peering_name
 
 
 class AgentNetwork(Construct):

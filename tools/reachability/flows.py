@@ -61,7 +61,8 @@ def load_flows(path: Path = FLOWS_FILE) -> list[Flow]:
     for index, row in enumerate(rows, start=1):
         if not isinstance(row, dict) or set(FIELDS) - set(row) or set(row) - {*FIELDS, "envs"}:
             raise FlowsError(f"{path.name} row {index}: needs exactly {', '.join(FIELDS)} (and optional envs): {row}")
-        flows.append(Flow(*(str(row[f]) for f in FIELDS), envs=tuple(row.get("envs") or ())))
+        source, target, subresource, why = (str(row[f]) for f in FIELDS)
+        flows.append(Flow(source, target, subresource, why, envs=tuple(row.get("envs") or ())))
     return flows
 
 
@@ -143,8 +144,8 @@ class Platform:
         raise LookupError(f"no Application Gateway listens on {self.synth.name(public_ip)}")
 
     def _state_backend(self) -> str:
-        accounts = {stack.backend()[1].get("storage_account_name") for stack in self.stacks.values()
-                    if stack.backend() and stack.backend()[0] == "azurerm"}  # type: ignore[index]
+        backends = [stack.backend() for stack in self.stacks.values()]
+        accounts = {b[1].get("storage_account_name") for b in backends if b and b[0] == "azurerm"}
         if len(accounts) != 1:
             raise LookupError(f"the stacks name {len(accounts)} state accounts, not one")
         target = f"state-backend:{accounts.pop()}"
@@ -174,11 +175,12 @@ class Platform:
                       self.evaluator.evaluate(source, target, flow.subresource))
 
     def evaluate_all(self, flows: list[Flow]) -> list[Result]:
-        results = []
+        results: list[Result] = []
         for flow in flows:
             if flow.envs and self.environment not in flow.envs:
                 continue
-            regions: list[str | None] = list(self.app_regions) if "<region>" in f"{flow.source}{flow.target}" else [None]
+            regional = "<region>" in f"{flow.source}{flow.target}"
+            regions: list[str | None] = list(self.app_regions) if regional else [None]
             results.extend(self.evaluate(flow, region) for region in regions)
         return results
 

@@ -3,7 +3,7 @@ flow with its path or the reason it fails."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from tools.reachability.flows import Result
 
@@ -40,7 +40,7 @@ def grid(results: Sequence[Result]) -> list[str]:
     return lines
 
 
-def render(results_by_env: dict[str, Sequence[Result]]) -> str:
+def render(results_by_env: Mapping[str, Sequence[Result]]) -> str:
     lines = [HEADER]
     for env, results in results_by_env.items():
         ok = sum(r.outcome.reachable for r in results)

@@ -104,7 +104,7 @@ class Evaluator:
             return self._public(source, target, subresource, f"{source.key} calls from outside our networks")
         subnet = self.net.subnets.get(source.subnet or "")
         if subnet is None:
-            return unreachable(f"{source.key} runs in subnet {source.subnet}, which the synth does not declare", PEERING)
+            return unreachable(f"{source.key} runs in subnet {source.subnet}, undeclared in the synth", PEERING)
         return self._private(source, subnet.vnet, target, subresource)
 
     def resolve_name(self, source: Source, host: str) -> Outcome:
