@@ -11,6 +11,7 @@ what it points at (a web app, or the Application Gateway behind a public IP).
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,19 @@ from tools.synth_output import SynthStack, environment_stacks
 
 FLOWS_FILE = Path(__file__).with_name("flows.yaml")
 FIELDS = ("source", "target", "subresource", "why")
+# What the matrix calls each kind of resource; by stack unit where a kind has several roles.
+LABELS = {
+    "azurerm_linux_web_app": "web app", "Microsoft.Web/sites": "function app", "azurerm_kubernetes_cluster": "AKS",
+    "azurerm_machine_learning_compute_cluster": "ML compute cluster", "azurerm_data_factory": "Data Factory",
+    "azurerm_eventhub_namespace": "Event Hubs", "azurerm_traffic_manager_profile": "Traffic Manager probes",
+    "azurerm_managed_devops_pool": "deploy agents", "azurerm_application_gateway": "gateway",
+    "azurerm_cosmosdb_account": "Cosmos DB", "azurerm_key_vault": "Key Vault", "azurerm_storage_account": "storage",
+    "azurerm_container_registry": "container registry", "azurerm_machine_learning_workspace": "ML workspace",
+    "azurerm_application_insights": "Application Insights", "state-backend": "Terraform state",
+}
+ROLES = {("azurerm_storage_account", "data"): "lake", ("azurerm_storage_account", "ml"): "ML workspace storage",
+         ("azurerm_storage_account", "functions"): "function host storage",
+         ("azurerm_key_vault", "ml"): "ML workspace vault"}
 # Bootstrap creates the state account with Entra ID only and no network rules (tools/deploy/infra/bootstrap.py):
 # every caller with a way to the internet reaches it.
 STATE_BACKEND_SIDE = PublicSide(True, True, what="state account created by `make bootstrap-state`, no firewall")
@@ -49,6 +63,8 @@ class Result:
     subresource: str
     why: str
     outcome: Outcome
+    source_label: str = ""  # what a newcomer calls it ("deploy agents", "lake"), for the matrix
+    target_label: str = ""
 
 
 class FlowsError(Exception):
@@ -79,6 +95,17 @@ class Platform:
                                   if s.startswith(f"{environment}-app-"))
         self._gateway_sides()
         self.evaluator = Evaluator(self.net)
+        self.labels = {"laptop": "laptop (allowed_ip_ranges)"}
+        for node in self.synth.nodes():
+            node_key = key(self.synth, node)
+            kind, unit = node_key.split(":", 1)[0], node.stack.removeprefix(f"{environment}-")
+            label = ROLES.get((kind, unit)) or LABELS.get(kind)
+            if label:
+                region = unit.removeprefix("app-") if unit.startswith("app-") else ""
+                self.labels[node_key] = f"{label} {region}".strip()
+
+    def label(self, name: str) -> str:
+        return self.labels.get(name) or LABELS.get(name.split(":", 1)[0]) or name
 
     def _gateway_sides(self) -> None:
         """An Application Gateway's public listener admits what its subnet's security group lets in on 443."""
@@ -153,6 +180,11 @@ class Platform:
         return target
 
     def evaluate(self, flow: Flow, region: str | None) -> Result:
+        result = self._evaluate(flow, region)
+        return dataclasses.replace(result, source_label=self.label(result.source),
+                                   target_label=self.label(result.target))
+
+    def _evaluate(self, flow: Flow, region: str | None) -> Result:
         source_sel, target_sel = (s.replace("<region>", region or "") for s in (flow.source, flow.target))
         source = self.source(source_sel)
         label = source_sel if isinstance(source, str) else source.key

@@ -21,22 +21,26 @@ def _short(name: str) -> str:
     return name.split(":", 1)[-1]
 
 
+def _name(label: str, key: str) -> str:
+    return f"{label} (`{_short(key)}`)" if label and label != key else f"`{_short(key)}`"
+
+
 def _cell(value: str) -> str:
     return value.replace("|", "\\|")
 
 
 def grid(results: Sequence[Result]) -> list[str]:
-    sources = sorted({r.source for r in results})
-    targets = sorted({r.target for r in results})
-    lines = ["| caller \\ target | " + " | ".join(f"`{_short(t)}`" for t in targets) + " |",
-             "|---|" + "---|" * len(targets)]
+    """Callers down, targets across (in flows.yaml order), the subresources in each cell."""
+    sources = list(dict.fromkeys((r.source_label or r.source) for r in results))
+    targets = list(dict.fromkeys((r.target_label or r.target) for r in results))
+    lines = ["| caller \\ target | " + " | ".join(targets) + " |", "|---|" + "---|" * len(targets)]
     for source in sources:
         cells = []
         for target in targets:
-            marks = [f"{'✅' if r.outcome.reachable else '❌'} {r.subresource}"
-                     for r in results if r.source == source and r.target == target]
+            marks = [f"{'✅' if r.outcome.reachable else '❌'} {r.subresource}" for r in results
+                     if (r.source_label or r.source) == source and (r.target_label or r.target) == target]
             cells.append("<br>".join(marks))
-        lines.append(f"| `{_short(source)}` | " + " | ".join(cells) + " |")
+        lines.append(f"| **{source}** | " + " | ".join(cells) + " |")
     return lines
 
 
@@ -48,7 +52,8 @@ def render(results_by_env: Mapping[str, Sequence[Result]]) -> str:
                   "| caller | target | subresource | why | | path, or why not |", "|---|---|---|---|---|---|"]
         for r in results:
             mark = "✅" if r.outcome.reachable else "❌"
-            lines.append(f"| `{_short(r.source)}` | `{_short(r.target)}` | {r.subresource} | {_cell(r.why)} | {mark} | "
+            lines.append(f"| {_name(r.source_label, r.source)} | {_name(r.target_label, r.target)} | {r.subresource} | "
+                         f"{_cell(r.why)} | {mark} | "
                          f"{_cell(r.outcome.path)} ([rule]({r.outcome.source})) |")
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"
