@@ -14,7 +14,6 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlparse
 
 import yaml
@@ -228,8 +227,3 @@ def evaluate_environment(
     environment: str, stacks: dict[str, SynthStack], allowed_ip_ranges: tuple[str, ...], flows: list[Flow]
 ) -> list[Result]:
     return Platform(environment, stacks, allowed_ip_ranges).evaluate_all(flows)
-
-
-def as_row(result: Result) -> dict[str, Any]:
-    return {"env": result.environment, "source": result.source, "target": result.target,
-            "subresource": result.subresource, "reachable": result.outcome.reachable, "path": result.outcome.path}

@@ -208,7 +208,8 @@ def _zones(synth: EnvironmentSynth, net: Network) -> None:
         if zone is None:
             continue
         zone_key = _zone_key(synth, zone)
-        ips = tuple(str(synth.literal(node.stack, ip)) for ip in attributes.get("records", ()))
+        addresses = (synth.literal(node.stack, ip) for ip in attributes.get("records", ()))
+        ips = tuple(str(ip) for ip in addresses if isinstance(ip, str))
         net.records.append(ARecord(f"{synth.name(node)}.{zone_key[0]}".lower(), ips, zone_key))
 
 

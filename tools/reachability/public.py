@@ -34,7 +34,7 @@ class PublicSide:
         return f"public endpoint denies by default, admits [{', '.join(admitted) or 'nothing'}] ({self.what})"
 
 
-def _block(value: Any) -> dict[str, Any]:
+def block(value: Any) -> dict[str, Any]:
     if isinstance(value, list):
         return value[0] if value else {}
     return value if isinstance(value, dict) else {}
@@ -58,7 +58,7 @@ def _ip(synth: EnvironmentSynth, stack: str, value: Any) -> str:
 
 
 def _storage(synth: EnvironmentSynth, node: Node, attributes: dict[str, Any], key_of: KeyOf) -> PublicSide:
-    rules = _block(attributes.get("network_rules"))
+    rules = block(attributes.get("network_rules"))
     instances = []
     for access in rules.get("private_link_access") or []:
         target = synth.node(node.stack, access.get("endpoint_resource_id"))
@@ -74,7 +74,7 @@ def _storage(synth: EnvironmentSynth, node: Node, attributes: dict[str, Any], ke
 
 
 def _key_vault(synth: EnvironmentSynth, node: Node, attributes: dict[str, Any]) -> PublicSide:
-    acls = _block(attributes.get("network_acls"))
+    acls = block(attributes.get("network_acls"))
     return PublicSide(
         enabled=_flag(attributes, "public_network_access_enabled"),
         default_allow=acls.get("default_action", "Allow") == "Allow",
@@ -98,7 +98,7 @@ def _cosmos(synth: EnvironmentSynth, node: Node, attributes: dict[str, Any]) -> 
 
 
 def _event_hubs(synth: EnvironmentSynth, node: Node, attributes: dict[str, Any]) -> PublicSide:
-    rules = _block(attributes.get("network_rulesets"))
+    rules = block(attributes.get("network_rulesets"))
     return PublicSide(
         enabled=_flag(attributes, "public_network_access_enabled"),
         default_allow=rules.get("default_action", "Allow") == "Allow",
@@ -108,7 +108,7 @@ def _event_hubs(synth: EnvironmentSynth, node: Node, attributes: dict[str, Any])
 
 
 def _registry(synth: EnvironmentSynth, node: Node, attributes: dict[str, Any]) -> PublicSide:
-    rules = _block(attributes.get("network_rule_set"))
+    rules = block(attributes.get("network_rule_set"))
     return PublicSide(
         enabled=_flag(attributes, "public_network_access_enabled"),
         default_allow=rules.get("default_action", "Allow") == "Allow",
@@ -132,7 +132,7 @@ def _restrictions(
 
 
 def _web_app(synth: EnvironmentSynth, node: Node, attributes: dict[str, Any], face: str) -> dict[str, PublicSide]:
-    site = _block(attributes.get("site_config"))
+    site = block(attributes.get("site_config"))
     enabled = _flag(attributes, "public_network_access_enabled")
     main = _restrictions(
         synth, node, enabled, site.get("ip_restriction") or [], site.get("ip_restriction_default_action"),
@@ -147,7 +147,7 @@ def _web_app(synth: EnvironmentSynth, node: Node, attributes: dict[str, Any], fa
 
 
 def _function_site(attributes: dict[str, Any]) -> PublicSide:
-    properties = _block(attributes.get("body")).get("properties", {})
+    properties = block(attributes.get("body")).get("properties", {})
     rules = properties.get("siteConfig", {}).get("ipSecurityRestrictions") or []
     return PublicSide(
         enabled=properties.get("publicNetworkAccess", "Enabled") == "Enabled", default_allow=not rules,
@@ -183,7 +183,7 @@ def public_sides(synth: EnvironmentSynth, key_of: KeyOf) -> dict[str, PublicSide
                 _flag(attributes, "public_network_enabled"), True, what="Data Factory public network access"
             )
         elif kind == "azurerm_kubernetes_cluster":
-            ranges = _block(attributes.get("api_server_access_profile")).get("authorized_ip_ranges") or []
+            ranges = block(attributes.get("api_server_access_profile")).get("authorized_ip_ranges") or []
             sides[node_key] = PublicSide(
                 not _flag(attributes, "private_cluster_enabled", False), not ranges, tuple(ranges),
                 what="AKS API server (private cluster / authorized ranges)",

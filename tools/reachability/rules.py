@@ -33,7 +33,7 @@ PEERING = f"{LEARN}/virtual-network/virtual-network-peering-overview"
 PEERING_STATUS = f"{LEARN}/virtual-network/virtual-network-manage-peering"
 STORAGE_ENDPOINTS = f"{LEARN}/storage/common/storage-private-endpoints"
 STORAGE_FIREWALL = f"{LEARN}/storage/common/storage-network-security"
-STORAGE_TRUSTED = f"{LEARN}/storage/common/storage-network-security-trusted-azure-services"
+STORAGE_TRUSTED = f"{LEARN}/storage/common/storage-network-security#grant-access-to-trusted-azure-services"
 KEY_VAULT_NETWORK = f"{LEARN}/key-vault/general/network-security"
 APP_SERVICE_RESTRICTIONS = f"{LEARN}/app-service/app-service-ip-restrictions"
 APP_SERVICE_PRIVATE_ENDPOINT = f"{LEARN}/app-service/overview-private-endpoint"
@@ -117,9 +117,11 @@ class Evaluator:
             record = next((r for r in self.net.records if r.fqdn == host and r.zone == (zone.name, zone.group)), None)
             if record is None:
                 return unreachable(f"{zone.label} is linked to {vnet} but holds no A record for {host}", PE_DNS)
-            where = self.net.subnet_of_ip(record.ips[0]) if record.ips and record.ips[0] != "None" else None
+            if not record.ips:
+                return unreachable(f"the A record for {host} has an address known only after apply", PE_DNS)
+            where = self.net.subnet_of_ip(record.ips[0])
             if where is None:
-                return unreachable(f"{host} -> {record.ips} is in no subnet of the synth", PE_DNS)
+                return unreachable(f"{host} -> {record.ips[0]} is in no subnet of the synth", PE_DNS)
             route = self._route(str(vnet), where.vnet)
             if isinstance(route, Outcome):
                 return route

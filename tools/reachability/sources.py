@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tools.reachability.network import Network, key
-from tools.reachability.public import _block
+from tools.reachability.public import block
 from tools.reachability.references import EnvironmentSynth, Node
 
 # Learn "Integrate your app with an Azure virtual network" (App Service): with route-all, outbound traffic enters
@@ -62,7 +62,7 @@ def source_of(synth: EnvironmentSynth, net: Network, node: Node) -> Source:
         return _subnet_source(net, source_key, _subnet(synth, node.stack, attributes.get("virtual_network_subnet_id")),
                               settings=settings)
     if source_key.startswith("Microsoft.Web/sites:"):
-        properties = _block(attributes.get("body")).get("properties", {})
+        properties = block(attributes.get("body")).get("properties", {})
         settings = {s["name"]: str(synth.literal(node.stack, s["value"]))
                     for s in properties.get("siteConfig", {}).get("appSettings", [])}
         return _subnet_source(net, source_key, _subnet(synth, node.stack, properties.get("virtualNetworkSubnetId")),
@@ -70,16 +70,16 @@ def source_of(synth: EnvironmentSynth, net: Network, node: Node) -> Source:
     if kind == "azurerm_machine_learning_compute_cluster":
         return _subnet_source(net, source_key, _subnet(synth, node.stack, attributes.get("subnet_resource_id")))
     if kind == "azurerm_kubernetes_cluster":
-        pool = _block(attributes.get("default_node_pool"))
+        pool = block(attributes.get("default_node_pool"))
         # Learn "Customize cluster egress with outbound types in AKS": the default outbound type is loadBalancer.
-        outbound = _block(attributes.get("network_profile")).get("outbound_type", "loadBalancer")
+        outbound = block(attributes.get("network_profile")).get("outbound_type", "loadBalancer")
         fallback = "AKS load balancer outbound IP" if outbound == "loadBalancer" else ""
         return _subnet_source(net, source_key, _subnet(synth, node.stack, pool.get("vnet_subnet_id")), fallback)
     if kind == "azurerm_application_gateway":
         configs = attributes.get("gateway_ip_configuration") or [{}]
         return _subnet_source(net, source_key, _subnet(synth, node.stack, configs[0].get("subnet_id")))
     if kind == "azurerm_managed_devops_pool":
-        fabric = _block(attributes.get("virtual_machine_scale_set_fabric"))
+        fabric = block(attributes.get("virtual_machine_scale_set_fabric"))
         return _subnet_source(net, source_key, _subnet(synth, node.stack, fabric.get("subnet_id")))
     if kind == "azurerm_data_factory":
         return Source(source_key, "managed-vnet")
