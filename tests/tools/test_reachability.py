@@ -199,3 +199,33 @@ def test_a_selector_matching_nothing_is_an_unreachable_flow_not_a_silent_skip(sy
 def test_the_committed_matrix_is_the_models(synth):
     assert (REPO / "docs/reachability.md").read_text(encoding="utf-8") == render(evaluate(synth.root)), (
         "docs/reachability.md is stale: run `make reachability-doc`")
+
+
+def test_a_new_service_is_one_flows_row_away(synth):
+    """What the other streams add (an Azure OpenAI account with its endpoint, zone and links) is evaluated by the
+    same rules as soon as a row names it: reachable through the endpoint from the primary network, closed to the
+    other region until its network is linked too."""
+    def openai(resources: dict[str, Resources]) -> None:
+        foundation = resources["prod-foundation"]
+        subnet = next(k for k, s in foundation["azurerm_subnet"].items()
+                      if s["name"] == "snet-carprice-prod-private-endpoints-weu")
+        primary = next(k for k, v in foundation["azurerm_virtual_network"].items() if v["name"].endswith("-weu"))
+        foundation["azurerm_cognitive_account"] = {"OpenAi": {
+            "name": "oai-carprice-prod", "kind": "OpenAI", "public_network_access_enabled": False}}
+        foundation["azurerm_private_dns_zone"]["ZoneOpenAi"] = {
+            "name": "privatelink.openai.azure.com", "resource_group_name": "rg-carprice-prod"}
+        foundation["azurerm_private_dns_zone_virtual_network_link"]["LinkOpenAiPrimary"] = {
+            "name": "link-primary", "resource_group_name": "rg-carprice-prod",
+            "private_dns_zone_name": "${azurerm_private_dns_zone.ZoneOpenAi.name}",
+            "virtual_network_id": f"${{azurerm_virtual_network.{primary}.id}}"}
+        foundation["azurerm_private_endpoint"]["OpenAiEndpoint"] = {
+            "name": "pe-oai-carprice-prod-account", "subnet_id": f"${{azurerm_subnet.{subnet}.id}}",
+            "private_service_connection": {"private_connection_resource_id": "${azurerm_cognitive_account.OpenAi.id}",
+                                           "subresource_names": ["account"]},
+            "private_dns_zone_group": {"private_dns_zone_ids": ["${azurerm_private_dns_zone.ZoneOpenAi.id}"]}}
+
+    row = Flow("azurerm_linux_web_app@app-<region>", "azurerm_cognitive_account", "account", "genai answers")
+    found = {r.source.split("-")[-2]: r for r in results(platform(synth, "prod", openai), row)}
+    assert found["weu"].outcome.reachable and "privatelink.openai.azure.com linked" in found["weu"].outcome.path
+    assert not found["neu"].outcome.reachable
+    assert "no privatelink.openai.azure.com zone is linked to vnet-carprice-prod-neu" in found["neu"].outcome.path

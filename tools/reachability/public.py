@@ -155,6 +155,25 @@ def _function_site(attributes: dict[str, Any]) -> PublicSide:
     )
 
 
+def _cognitive(synth: EnvironmentSynth, node: Node, attributes: dict[str, Any]) -> PublicSide:
+    acls = block(attributes.get("network_acls"))
+    return PublicSide(
+        enabled=_flag(attributes, "public_network_access_enabled"),
+        default_allow=acls.get("default_action", "Allow") == "Allow",
+        ip_rules=tuple(_ip(synth, node.stack, r) for r in acls.get("ip_rules") or ()),
+        trusted_services=acls.get("bypass") == "AzureServices", what="Azure AI services network rules",
+    )
+
+
+def _search(synth: EnvironmentSynth, node: Node, attributes: dict[str, Any]) -> PublicSide:
+    allowed = attributes.get("allowed_ips") or []
+    return PublicSide(
+        enabled=_flag(attributes, "public_network_access_enabled"), default_allow=not allowed,
+        ip_rules=tuple(_ip(synth, node.stack, r) for r in allowed),
+        trusted_services=attributes.get("network_rule_bypass_option") == "AzureServices", what="AI Search IP firewall",
+    )
+
+
 def public_sides(synth: EnvironmentSynth, key_of: KeyOf) -> dict[str, PublicSide]:
     sides: dict[str, PublicSide] = {}
     for node in synth.nodes():
@@ -170,6 +189,10 @@ def public_sides(synth: EnvironmentSynth, key_of: KeyOf) -> dict[str, PublicSide
             sides[node_key] = _event_hubs(synth, node, attributes)
         elif kind == "azurerm_container_registry":
             sides[node_key] = _registry(synth, node, attributes)
+        elif kind == "azurerm_cognitive_account":
+            sides[node_key] = _cognitive(synth, node, attributes)
+        elif kind == "azurerm_search_service":
+            sides[node_key] = _search(synth, node, attributes)
         elif kind == "azurerm_machine_learning_workspace":
             sides[node_key] = PublicSide(
                 _flag(attributes, "public_network_access_enabled"), True, what="workspace public network access"

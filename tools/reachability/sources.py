@@ -81,6 +81,11 @@ def source_of(synth: EnvironmentSynth, net: Network, node: Node) -> Source:
     if kind == "azurerm_managed_devops_pool":
         fabric = block(attributes.get("virtual_machine_scale_set_fabric"))
         return _subnet_source(net, source_key, _subnet(synth, node.stack, fabric.get("subnet_id")))
+    if kind == "azurerm_databricks_workspace":
+        # VNet injection: clusters run in the workspace's private (container) subnet, named, not referenced by id.
+        parameters = block(attributes.get("custom_parameters"))
+        name = synth.literal(node.stack, parameters.get("private_subnet_name"))
+        return _subnet_source(net, source_key, name if isinstance(name, str) else None)
     if kind == "azurerm_data_factory":
         return Source(source_key, "managed-vnet")
     if kind == "azurerm_eventhub_namespace":
