@@ -60,6 +60,20 @@ def test_the_deployer_may_read_the_deployed_package_for_a_rollback(synth, env):
 
 
 @pytest.mark.parametrize("env", ["dev", "prod"])
+def test_host_storage_serves_exactly_the_services_the_flex_host_uses(synth, env):
+    """Blob (state, keys, checkpoints, the package) and table (the host's diagnostic events,
+    azure-functions-host#10163), each through its endpoint and with the app identity's data role; no queue or
+    file (Learn storage-considerations: Durable Functions, blob/queue triggers, Consumption/Premium content)."""
+    endpoints = synth.resources(f"{env}-functions", "azurerm_private_endpoint")
+    storage = {e["private_service_connection"]["subresource_names"][0] for e in endpoints
+               if e["private_service_connection"]["private_connection_resource_id"].startswith("${azurerm_storage")}
+    assert storage == {"blob", "table"}
+    roles = {g["role_definition_name"] for g in synth.resources(f"{env}-functions", "azurerm_role_assignment")
+             if g["scope"].startswith("${azurerm_storage_account.")}
+    assert {"Storage Blob Data Owner", "Storage Table Data Contributor"} <= roles
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"])
 def test_the_app_starts_only_after_its_host_storage_grants_have_propagated(synth, env):
     """The Functions host reads its storage as soon as it starts; RBAC takes minutes to reach storage."""
     document = synth.stack(f"{env}-functions")
