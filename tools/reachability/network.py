@@ -210,7 +210,10 @@ def _zones(synth: EnvironmentSynth, net: Network) -> None:
         zone_key = _zone_key(synth, zone)
         addresses = (synth.literal(node.stack, ip) for ip in attributes.get("records", ()))
         ips = tuple(str(ip) for ip in addresses if isinstance(ip, str))
-        net.records.append(ARecord(f"{synth.name(node)}.{zone_key[0]}".lower(), ips, zone_key))
+        name = synth.name(node)
+        # "@" is the zone apex: a zone named after one host answers for that host only.
+        fqdn = zone_key[0] if name == "@" else f"{name}.{zone_key[0]}"
+        net.records.append(ARecord(fqdn.lower(), ips, zone_key))
 
 
 def _private_endpoints(synth: EnvironmentSynth, net: Network) -> None:

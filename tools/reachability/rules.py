@@ -112,7 +112,8 @@ class Evaluator:
         subnet = self.net.subnets.get(source.subnet or "")
         vnet = subnet.vnet if subnet else None
         host = host.lower()
-        linked = [z for z in self.net.zones.values() if vnet in z.links and host.endswith(f".{z.name}")]
+        linked = [z for z in self.net.zones.values()
+                  if vnet in z.links and (host == z.name or host.endswith(f".{z.name}"))]
         for zone in linked:
             record = next((r for r in self.net.records if r.fqdn == host and r.zone == (zone.name, zone.group)), None)
             if record is None:
