@@ -59,4 +59,6 @@ class DataStack(PlatformStack):
             filesystem_ids={fs: self.lake.filesystems[fs].id for fs in (c.FEED_LANDING_CONTAINER, "bronze")},
             schedule=FeedSchedule(factory.schedule.frequency, factory.schedule.interval, factory.schedule.start_time),
             git=FactoryGit(**git.model_dump()) if git else None,
+            # With a Databricks tier the prep pipeline (stacks/databricks.py) runs ingest, then prep, on this schedule.
+            schedule_ingest=config.databricks is None,
         )
