@@ -39,10 +39,10 @@ class DatabricksStack(PlatformStack):
         network = foundation.network
 
         def injected(key: str) -> InjectedSubnet:
-            return InjectedSubnet(network.subnets[key].name, network.subnets[key].id,
+            # The name as the foundation's namer writes it (a literal, not a cross-stack reference).
+            return InjectedSubnet(self.namer.name("subnet", key, config.location), network.subnets[key].id,
                                   network.security_group_associations[key].id)
 
-        encrypted = config.data_factory.customer_managed_key  # the environment encrypts data services with CMK
         self.spark = SparkWorkspace(
             self, "Workspace", placement=self.placement(),
             interfaces=foundation.interfaces(lock=config.lock_stateful_resources),
@@ -53,9 +53,11 @@ class DatabricksStack(PlatformStack):
             host=injected(DATABRICKS_HOST_SUBNET), container=injected(DATABRICKS_CONTAINER_SUBNET),
             nat_gateway_id=ml.egress.nat_gateway.id,
             lake_filesystem_ids={layer: data.lake.filesystems[layer].id for layer in LAKE_LAYERS},
-            key_vault_id=foundation.key_vault.vault.id if encrypted else None,
-            disk_key_id=foundation.encryption_keys["disks"].id if encrypted else None,
-            dbfs_key_id=foundation.encryption_keys["storage"].id if encrypted else None,
+            # Customer-managed keys as for every other store of the platform: disks with the disks key, the
+            # workspace's own storage (DBFS root) with the storage key; versioned URLs (the provider requires it).
+            key_vault_id=foundation.key_vault.vault.id,
+            disk_key_id=foundation.encryption_keys["disks"].id,
+            dbfs_key_id=foundation.encryption_keys["storage"].id,
         )
 
 
@@ -72,7 +74,7 @@ class PrepStack(PlatformStack):
             self, "Jobs",
             job_name=PREP_JOB,
             access_connector_id=databricks.spark.access_connector.id,
-            lake_account_name=data.lake.account.name,
+            lake_account_name=self.namer.name("storage_account", "lake"),  # the data stack's lake, by name
             layers=LAKE_LAYERS,
             compute=JobCompute(settings.runtime, settings.node_type, settings.min_workers, settings.max_workers,
                                settings.interactive_max_workers, settings.autotermination_minutes),

@@ -303,7 +303,7 @@ class PrepRun(Construct):
             description="Moves dealer feeds into bronze, then runs medallion prep on Databricks.",
             concurrency=1,
             activities_json=json.dumps(prep_activities(job_id)),
-            depends_on=[service, factory.pipeline],
+            depends_on=[service],  # the ingest pipeline is the data stack's, deployed before this one
         )
         schedule = factory.schedule
         DataFactoryTriggerSchedule(

@@ -5,6 +5,7 @@ external locations, cluster policies, the pinned job, and the factory running it
 from __future__ import annotations
 
 import json
+import re
 from importlib.metadata import version
 
 import pytest
@@ -66,14 +67,17 @@ def test_private_endpoints_for_the_api_and_browser_sign_in(synth, env):
     assert synth.resources(f"{env}-databricks", "azurerm_monitor_diagnostic_setting")
 
 
-def test_customer_managed_keys_where_the_environment_uses_them(synth):
-    prod = synth.one("prod-databricks", "azurerm_databricks_workspace")
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_customer_managed_keys_for_disks_and_the_workspace_storage(synth, env):
+    workspace = synth.one(f"{env}-databricks", "azurerm_databricks_workspace")
     # A versioned key URL (the provider validates VersionTypeVersioned); the workspace follows rotations.
-    assert "KeyDisks" in prod["managed_disk_cmk_key_vault_key_id"] and prod["customer_managed_key_enabled"] is True
-    assert prod["managed_disk_cmk_rotation_to_latest_version_enabled"] is True
-    assert synth.resources("prod-databricks", "azurerm_databricks_workspace_root_dbfs_customer_managed_key")
-    dev = synth.one("dev-databricks", "azurerm_databricks_workspace")
-    assert dev.get("managed_disk_cmk_key_vault_key_id") is None
+    key = workspace["managed_disk_cmk_key_vault_key_id"]
+    assert key.endswith("KeyDisks_BA1A2826id}") and workspace["customer_managed_key_enabled"] is True  # `id`, versioned
+    assert workspace["managed_disk_cmk_rotation_to_latest_version_enabled"] is True
+    dbfs = synth.one(f"{env}-databricks", "azurerm_databricks_workspace_root_dbfs_customer_managed_key")
+    assert "KeyStorage" in dbfs["key_vault_key_id"]
+    roles = {g["role_definition_name"] for g in synth.resources(f"{env}-databricks", "azurerm_role_assignment")}
+    assert "Key Vault Crypto Service Encryption User" in roles
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
@@ -81,10 +85,15 @@ def test_the_access_connector_writes_exactly_the_layers_prep_touches(synth, env)
     stack = f"{env}-databricks"
     grants = [g for g in synth.resources(stack, "azurerm_role_assignment")
               if "databricks_access_connector" in g["principal_id"]]
-    assert sorted(synth.container_of(stack, g["scope"]) for g in grants) == ["bronze", "gold", "silver"]
+    # The data stack's containers, referenced across stacks by their construct ids.
+    assert sorted(re.search(r"Filesystem([A-Z][a-z]+)_", g["scope"]).group(1).lower() for g in grants) == [
+        "bronze", "gold", "silver"]
     assert {g["role_definition_name"] for g in grants} == {"Storage Blob Data Contributor"}
     locations = synth.resources(f"{env}-prep", "databricks_external_location")
+    lake = load_environment(ENVIRONMENTS_DIR / f"{env}.yaml")
+    account = f"stcarprice{lake.name}lake"
     assert sorted(loc["url"].split("@")[0] for loc in locations) == ["abfss://bronze", "abfss://gold", "abfss://silver"]
+    assert all(loc["url"].split("@")[1].startswith(account) for loc in locations)
     credential = synth.one(f"{env}-prep", "databricks_storage_credential")
     assert credential["azure_managed_identity"]["access_connector_id"]
 

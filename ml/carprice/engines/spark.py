@@ -36,6 +36,10 @@ LOCAL_DRIVER_MEMORY = os.environ.get("CARPRICE_SPARK_DRIVER_MEMORY", "3g")
 class SparkTables(Protocol):
     def exists(self, layer: str, table: str) -> bool: ...
 
+    def read_arrow(self, layer: str, table: str) -> pa.Table: ...
+
+    def append_arrow(self, layer: str, table: str, data: pa.Table, key: str) -> int: ...
+
     def read(self, layer: str, table: str) -> DataFrame: ...
 
     def insert_new(self, layer: str, table: str, frame: DataFrame, schema: pa.Schema, key: str) -> int: ...
@@ -55,6 +59,12 @@ class DeltaRsTables:
 
     def read(self, layer: str, table: str) -> DataFrame:
         return self.spark.createDataFrame(self.lake.read_arrow(layer, table))
+
+    def read_arrow(self, layer: str, table: str) -> pa.Table:
+        return self.lake.read_arrow(layer, table)
+
+    def append_arrow(self, layer: str, table: str, data: pa.Table, key: str) -> int:
+        return self.lake.append_new(layer, table, data, data.schema, key=key)
 
     def insert_new(self, layer: str, table: str, frame: DataFrame, schema: pa.Schema, key: str) -> int:
         data = frame.toArrow()
@@ -77,6 +87,13 @@ class SparkDeltaTables:
 
     def read(self, layer: str, table: str) -> DataFrame:
         return self.spark.read.format("delta").load(self.lake.uri(layer, table))
+
+    def read_arrow(self, layer: str, table: str) -> pa.Table:
+        return self.read(layer, table).toArrow()
+
+    def append_arrow(self, layer: str, table: str, data: pa.Table, key: str) -> int:
+        frame = self.spark.createDataFrame(data, schema=spark_schema(data.schema))
+        return self.insert_new(layer, table, frame, data.schema, key)
 
     def insert_new(self, layer: str, table: str, frame: DataFrame, schema: pa.Schema, key: str) -> int:
         from delta.tables import DeltaTable
@@ -214,13 +231,10 @@ class SparkEngine:
 
     def read_small(self, lake: Lake, layer: str, table: str) -> pa.Table | None:
         tables = self._tables(lake)
-        return tables.read(layer, table).toArrow() if tables.exists(layer, table) else None
+        return tables.read_arrow(layer, table) if tables.exists(layer, table) else None
 
     def append_small(self, lake: Lake, layer: str, table: str, data: pa.Table, key: str) -> int:
-        if not data.num_rows:
-            return 0
-        frame = self.spark.createDataFrame(data, schema=spark_schema(data.schema))
-        return self._tables(lake).insert_new(layer, table, frame, data.schema, key)
+        return self._tables(lake).append_arrow(layer, table, data, key) if data.num_rows else 0
 
     # --- the set-level steps --------------------------------------------------------------------------
     def ingest(self, lake: Lake, dataset: Dataset, files: list[LandedFile], seed: pa.Table | None,
