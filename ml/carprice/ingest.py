@@ -3,9 +3,10 @@
 Both land as plain files in the bronze filesystem (contract.LAKE_FEEDS_FOLDER, LAKE_CAPTURE_FOLDER).
 Each file is read once: the `ingested_files` table records its path, size, modification time and
 SHA-256, so a re-run skips it without reading it, and the same content landed again under another
-path (a replayed copy) is recognised by its hash and adds nothing. Rows go to the bronze table
-through the writer prep passes in, which inserts only rows it has not seen; the file is recorded
-after its rows, so a run that dies in between reads the file again next time and inserts nothing twice.
+path (a replayed copy) is recognised by its hash and adds nothing. The prep engine (ml/carprice/engines/)
+lists, hashes and parses the files and inserts their rows into bronze (only rows it has not seen); this
+module decides which files to parse and records them, after their rows, so a run that dies in between
+reads the file again next time and inserts nothing twice.
 
 A record that cannot become a row at all (an event body that is not a JSON object, a feed that is
 not CSV or JSON) is kept in `ingest_rejected` with the reason; rows with bad values go on to prep's
@@ -20,8 +21,7 @@ import io
 import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from pathlib import PurePosixPath
+from datetime import datetime
 from urllib.parse import urlsplit
 
 import fastavro

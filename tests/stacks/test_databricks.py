@@ -117,7 +117,8 @@ def test_the_job_pins_the_runtime_of_the_tested_spark_and_the_environments_bound
 
 
 def test_cluster_policies_stop_oversized_and_shared_clusters(synth):
-    policies = {p["name"]: json.loads(p["definition"]) for p in synth.resources("prod-prep", "databricks_cluster_policy")}
+    found = synth.resources("prod-prep", "databricks_cluster_policy")
+    policies = {p["name"]: json.loads(p["definition"]) for p in found}
     interactive = policies["carprice-prep-interactive"]
     assert interactive["autoscale.max_workers"]["maxValue"] == interactive["num_workers"]["maxValue"] == 4
     assert interactive["data_security_mode"] == {"type": "fixed", "value": "SINGLE_USER"}

@@ -163,7 +163,8 @@ class SparkEngine:
         # Spark's Python workers run this interpreter (its packages), not whatever `python3` is on PATH.
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
         if not os.environ.get("JAVA_HOME"):  # Spark 4.0 runs on Java 17 or 21: Debian's JDK when installed
-            found = sorted(glob.glob("/usr/lib/jvm/java-17-openjdk-*")) + sorted(glob.glob("/usr/lib/jvm/java-21-openjdk-*"))
+            found = [*sorted(glob.glob("/usr/lib/jvm/java-17-openjdk-*")),
+                     *sorted(glob.glob("/usr/lib/jvm/java-21-openjdk-*"))]
             if found:
                 os.environ["JAVA_HOME"] = found[0]
         spark = (
