@@ -5,7 +5,7 @@
   managed keys, and the access connector with data roles on the lake layers prep reads and writes.
 - `prep` (databricks + azurerm): inside the workspace, Unity Catalog's storage credential and external
   locations, cluster policies, the prep code and job; in the Data Factory, the pipeline that runs ingest and
-  then the job on the ingest schedule. Its provider is the workspace the first unit created (host and
+  then the job. Its provider is the workspace the first unit created (host and
   resource id), so a fresh environment plans it only once that unit is applied (tools/deploy/infra/plan.py
   defers it).
 
@@ -81,7 +81,9 @@ class PrepStack(PlatformStack):
             allowed_ip_ranges=(list(config.network.allowed_ip_ranges) if not config.private_networking else None),
             tags=config.all_tags,
         )
+        factory_id = (f"/subscriptions/{config.subscription_id}/resourceGroups/{data.resource_group_name}"
+                      f"/providers/Microsoft.DataFactory/factories/{self.namer.name('data_factory')}")
         self.run = PrepRun(
-            self, "FactoryRun", factory=data.factory, workspace_id=workspace.id,
+            self, "FactoryRun", factory=data.factory, factory_id=factory_id, workspace_id=workspace.id,
             workspace_url=workspace.workspace_url, job_id=self.jobs.job.id,
         )

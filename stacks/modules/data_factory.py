@@ -211,7 +211,6 @@ class FeedIngestFactory(Construct):
             lifecycle=TerraformResourceLifecycle(ignore_changes=["activated"]),
             depends_on=self.grants,
         )
-        self.schedule = schedule
         self.runtime_name = runtime.name
         # With the public endpoint off, Studio (monitoring runs) and the data plane are reached privately.
         StandardInterfaces(self, placement, interfaces).apply(
@@ -241,15 +240,17 @@ def prep_activities(job_id: str) -> list[dict[str, Any]]:
 
 
 class PrepRun(Construct):
-    """The factory runs the Databricks prep job after each ingest, on the ingest schedule, as its managed
-    identity (Contributor on the workspace, which makes it a workspace admin at first sign-in), through a
-    managed private endpoint to the workspace's `databricks_ui_api` (created pending, approved once)."""
+    """A factory pipeline that runs ingest and then the Databricks prep job, as the factory's managed identity
+    (Contributor on the workspace, which makes it a workspace admin at first sign-in), through a managed private
+    endpoint to the workspace's `databricks_ui_api` (created pending, approved once). Its schedule trigger is not
+    declared yet: the step that starts triggers once endpoints are approved (make approve-private-endpoints)
+    reads triggers from their factory's own stack (docs/deploy-readiness.md)."""
 
-    def __init__(self, scope: Construct, id_: str, *, factory: FeedIngestFactory, workspace_id: str,
-                 workspace_url: str, job_id: str) -> None:
+    def __init__(self, scope: Construct, id_: str, *, factory: FeedIngestFactory, factory_id: str,
+                 workspace_id: str, workspace_url: str, job_id: str) -> None:
+        """`factory_id` is the factory's ARM id as a literal (this runs in a later stack than the factory)."""
         super().__init__(scope, id_)
-        factory_id = factory.factory.id
-        grant = RoleAssignment(
+        RoleAssignment(
             self, "WorkspaceContributor", scope=workspace_id, role_definition_name="Contributor",
             principal_id=factory.factory.identity.principal_id, principal_type="ServicePrincipal",
         )
@@ -278,19 +279,4 @@ class PrepRun(Construct):
             concurrency=1,
             activities_json=json.dumps(prep_activities(job_id)),
             depends_on=[service],  # the ingest pipeline is the data stack's, deployed before this one
-        )
-        schedule = factory.schedule
-        DataFactoryTriggerSchedule(
-            self, "Schedule",
-            name=f"{PREP_PIPELINE}_schedule",
-            data_factory_id=factory_id,
-            pipeline_name=self.pipeline.name,
-            frequency=schedule.frequency,
-            interval=schedule.interval,
-            start_time=schedule.start_time,
-            time_zone="UTC",
-            # Created stopped like the ingest trigger: started once the managed private endpoints are approved.
-            activated=False,
-            lifecycle=TerraformResourceLifecycle(ignore_changes=["activated"]),
-            depends_on=[grant],
         )
