@@ -62,10 +62,11 @@ def build_environment(app: App, config: EnvironmentConfig) -> list[PlatformStack
         # Spark prep: the workspace (in the network, leaving through the ML stack's NAT), then what runs in it.
         databricks = DatabricksStack(app, config=config, foundation=foundation, data=data, ml=ml)
         prep = PrepStack(app, config=config, data=data, databricks=databricks)
-        for dependency in (foundation, data, ml):
-            databricks.add_dependency(dependency)
-        for dependency in (data, databricks):
-            prep.add_dependency(dependency)
+        producers: list[PlatformStack] = [foundation, data, ml]
+        for producer in producers:
+            databricks.add_dependency(producer)
+        for producer in (data, databricks):
+            prep.add_dependency(producer)
         stacks[3:3] = [databricks, prep]
     if config.agents is not None:
         # The pool is bootstrapped first (make bootstrap); the foundation links it to the network.
