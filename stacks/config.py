@@ -330,6 +330,40 @@ class DataFactory(_Strict):
     customer_managed_key: bool = False  # encrypt the factory's definitions with the Key Vault storage key
 
 
+class Databricks(_Strict):
+    """Medallion prep on Apache Spark in Azure Databricks (stacks/databricks.py): a VNet-injected workspace and a
+    job the factory runs after each ingest. Leave the block out and prep runs on the single-node engine only."""
+
+    # The two subnets the workspace is injected into (delegated to Microsoft.Databricks/workspaces); each
+    # cluster node takes one address in each, and Azure keeps 5 per subnet ("Deploy Azure Databricks in your
+    # Azure virtual network", Microsoft Learn: /26 at least).
+    host_subnet: str
+    container_subnet: str
+    # The Databricks Runtime the job pins: 17.3 LTS is Apache Spark 4.0.0 (the pyspark the tests pin).
+    runtime: str = Field(default="17.3.x-scala2.13", pattern=r"^\d+\.\d+\.x-scala2\.1[23]$")
+    node_type: str = Field(pattern=r"^Standard_[A-Za-z0-9_]+$")
+    min_workers: int = Field(default=1, ge=1)
+    max_workers: int = Field(ge=1, le=64)
+    # The cluster policies' ceiling for interactive clusters (workers) and their idle shutdown.
+    interactive_max_workers: int = Field(default=2, ge=1, le=16)
+    autotermination_minutes: int = Field(default=30, ge=10, le=120)
+
+    @field_validator("host_subnet", "container_subnet")
+    @classmethod
+    def _at_least_26(cls, value: str) -> str:
+        if ipaddress.ip_network(value).prefixlen > 26:
+            raise ValueError(f"{value} is smaller than /26, the smallest subnet Azure Databricks accepts")
+        return value
+
+    @model_validator(mode="after")
+    def _bounds(self) -> Databricks:
+        if self.min_workers > self.max_workers:
+            raise ValueError(f"min_workers {self.min_workers} is above max_workers {self.max_workers}")
+        if ipaddress.ip_network(self.host_subnet).overlaps(ipaddress.ip_network(self.container_subnet)):
+            raise ValueError("host_subnet and container_subnet overlap")
+        return self
+
+
 class Functions(_Strict):
     # The Entra ID app registration that represents the pricing API: App Service Authentication admits
     # only tokens issued for it (the `price` function itself is anonymous and has no keys).
@@ -369,6 +403,7 @@ class EnvironmentConfig(_Strict):
     key_vault_sku: Literal["standard", "premium"] = "premium"
     tags: dict[str, str]
     agents: AgentPool | None = None  # None: the pipelines use Microsoft-hosted agents for this environment
+    databricks: Databricks | None = None  # None: prep runs on the single-node engine only (no Databricks tier)
 
     @model_validator(mode="after")
     def _regions_allowed(self) -> EnvironmentConfig:
@@ -399,6 +434,8 @@ class EnvironmentConfig(_Strict):
             ipaddress.ip_network(self.network.address_space)
         ):
             raise ValueError("agents.address_space overlaps network.address_space (they are peered)")
+        if self.databricks:
+            _check_inside(self.databricks, self.network.address_space, ("host_subnet", "container_subnet"))
         missing_tags = [t for t in ("owner", "cost-center") if t not in self.tags]
         if missing_tags:
             raise ValueError(f"tags must include {missing_tags}")
