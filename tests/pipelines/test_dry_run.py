@@ -10,6 +10,7 @@ import pytest
 
 from tools.pipelines.check import PIPELINES
 from tools.pipelines.dry_run import DryRunFailed, dry_run
+from tools.pipelines.scenarios import unreviewed_applies
 
 pytestmark = pytest.mark.xdist_group("dry-run")
 
@@ -18,12 +19,14 @@ def test_infrastructure_dry_run_with_fake_azure_deploys_dev_from_an_empty_subscr
     walk = dry_run(PIPELINES / "infrastructure.yml", tmp_path, {"environment": "dev"})
     assert any(line.strip().startswith("ran   make plan ENV=dev") for line in walk.log)
     assert any(line.strip().startswith("ran   make apply ENV=dev") for line in walk.log)
-    bundle = walk.artifacts["plan-dev"]
+    bundle = walk.artifacts["plan-dev-1"]
     assert bundle is not None and not list(bundle.rglob(".terraform"))
     summary = json.loads((bundle / "summary.json").read_text())
     assert [n for n, s in summary["stacks"].items() if s["status"] == "planned"] == ["dev-foundation"]
     applied = sorted(p.stem for p in walk.subscription.glob("*.json"))
-    assert applied == sorted(summary["order"])  # every stack reached the fake subscription, deferred ones too
+    assert applied == sorted(summary["order"])  # every stack reached the fake subscription, round by round
+    assert not unreviewed_applies(walk)  # each from a plan an approval saw first
+    assert "infrastructure-applied" in walk.tags
 
 
 def _pipeline(tmp_path: Path, steps: list[dict[str, object]]) -> Path:

@@ -20,7 +20,7 @@ def test_the_version_is_pinned_once_and_every_reader_uses_that_file() -> None:
     assert ".terraform-version" in installer and f"[{version}]=" in installer  # a checksum for this version
     assert ".terraform-version" in (ROOT / "tools" / "setup.sh").read_text()
     assert "bash tools/install_terraform.sh" in (ROOT / "make" / "pipelines.mk").read_text()
-    readme = (ROOT / "README.md").read_text()
+    readme = (ROOT / "docs" / "deploy.md").read_text()
     assert ".terraform-version" in readme and version in readme
     for text in (installer, (ROOT / "tools" / "setup.sh").read_text(), readme):
         other = set(re.findall(r"terraform[ _]v?(1\.\d+\.\d+)", text, re.IGNORECASE)) - {version}
@@ -38,7 +38,7 @@ def test_every_job_that_plans_or_applies_installs_terraform_first() -> None:
                     jobs += 1
                     installs = [i for i, c in enumerate(commands) if c == "make terraform"]
                     assert installs and installs[0] < uses[0], f"{path.stem}: {job.name}"
-    assert jobs == 4  # plan and apply, dev and prod
+    assert jobs == 24  # plan and apply of six rounds, dev and prod
 
 
 def test_setup_tells_a_machine_without_terraform_how_to_install_it(tmp_path: Path) -> None:

@@ -23,6 +23,11 @@ from tools.pipelines.dry_run import DryRunFailed, Walk, dry_run
 from tools.pipelines.triggers import started_by_completion, started_by_push, tracked_files
 
 ROOT = Path(__file__).resolve().parents[2]
+# Files every deploy pipeline runs: a change to them starts the infrastructure pipeline, which chains on.
+BUILD_FILES = ("Makefile", "make/pipelines.mk", "pyproject.toml", "constraints.txt", "package.json",
+               "package-lock.json", "cdktf.json", "tools/setup.sh")
+SHARED_TEMPLATES = ("pipelines/templates/setup.yml", "pipelines/templates/node.yml",
+                    "pipelines/templates/azure-make.yml", "pipelines/templates/variables/")
 
 
 @dataclass(frozen=True)
@@ -77,11 +82,11 @@ def first_run_on_an_empty_subscription(root: Path) -> list[str]:
     """(1) The first push starts infrastructure alone; its run starts ML, ML's promotion starts the app;
     every stack is applied, each from a plan an approval saw first, prod included."""
     problems = []
-    started = started_by_push(tracked_files(ROOT))
-    deploy = [name for name in started if name != "pr-validation"]
+    pushed = [f for f in tracked_files(ROOT) if f in BUILD_FILES or f.startswith(("stacks/", *SHARED_TEMPLATES))]
+    deploy = [name for name in started_by_push(pushed) if name != "pr-validation"]
     if deploy != ["infrastructure"]:
-        problems.append(f"a push of the whole repository starts {deploy}: only infrastructure may start on an "
-                        "empty subscription (ML and app would run against nothing)")
+        problems.append(f"a push of build files, shared templates and stacks starts {deploy}: only infrastructure "
+                        "may (ML and app would run against infrastructure that is not there yet)")
     chained, walks = _chain(root, "infrastructure", root / "subscription")
     problems += chained
     ran = [walk.root.name for walk in walks]
