@@ -9,7 +9,7 @@ need-env = $(if $(ENV),,$(error set ENV, e.g. make $@ ENV=dev))
 export TF_PLUGIN_CACHE_DIR ?= $(CURDIR)/.terraform-plugins
 $(shell mkdir -p $(TF_PLUGIN_CACHE_DIR))
 
-.PHONY: setup-deploy terraform bootstrap bootstrap-state bootstrap-agents plan plan-summary apply deploy verify \
+.PHONY: setup-deploy terraform bootstrap bootstrap-state plan plan-summary apply deploy verify \
 	approve-private-endpoints \
 	ml-train-remote ml-gate ml-gate-outcome ml-rollout ml-batch-score app-model app-rollout \
 	functions-rollout pipelines-check pipelines-dry-run pipeline-tag
@@ -21,15 +21,11 @@ setup-deploy:  ## the slim install deploy jobs use: the Python environment only 
 terraform:  ## install the Terraform version pinned in .terraform-version (checksum-verified)
 	@bash tools/install_terraform.sh
 
-bootstrap: bootstrap-state bootstrap-agents  ## before the first deploy: state backend, then the private agent pool (ENV=...)
+bootstrap: $(SETUP_STAMP)  ## before the first deploy, in one pass: state backend + your data role on it, providers, agent pool (ENV=...)
+	@$(need-env)$(PY) -m tools.deploy.infra.bootstrap --env $(ENV) $(if $(LOCAL_STATE),--local-state)
 
-bootstrap-state: $(SETUP_STAMP)  ## create the Terraform state RG, storage account (no shared keys), container (ENV=...)
-	@$(need-env)$(PY) -m tools.deploy.infra.bootstrap --env $(ENV)
-
-bootstrap-agents: $(SETUP_STAMP)  ## plan + apply the <env>-agents stack (Managed DevOps Pool in its own VNet) (ENV=...)
-	@$(need-env)$(PY) -m stacks.main --env $(ENV) --outdir $(CDKTF_OUT) $(if $(LOCAL_STATE),--local-state) >/dev/null
-	@$(PY) -m tools.deploy.infra.plan deploy --env $(ENV) --outdir $(CDKTF_OUT) --plan-dir cdktf.out.plan-$(ENV)-agents \
-		--stacks agents $(if $(LOCAL_STATE),--local-state)
+bootstrap-state: $(SETUP_STAMP)  ## the state RG, storage account (no shared keys), container, and your data role on it (ENV=...)
+	@$(need-env)$(PY) -m tools.deploy.infra.bootstrap --env $(ENV) --state-only
 
 plan: $(SETUP_STAMP)  ## terraform plan per stack in dependency order into a plan bundle (PLAN_DIR) (ENV=...)
 	@$(need-env)$(PY) -m tools.deploy.infra.plan plan --env $(ENV) --outdir $(CDKTF_OUT) --plan-dir $(PLAN_DIR) $(if $(LOCAL_STATE),--local-state)

@@ -10,7 +10,13 @@ import pytest
 
 from tools.pipelines.check import PIPELINES
 from tools.pipelines.dry_run import DryRunFailed, dry_run
-from tools.pipelines.scenarios import unreviewed_applies
+from tools.pipelines.scenarios import (
+    SCENARIOS,
+    bootstrap_on_an_empty_subscription,
+    promotion_starts_the_app,
+    rerun_after_a_failed_apply,
+    unreviewed_applies,
+)
 
 pytestmark = pytest.mark.xdist_group("dry-run")
 
@@ -49,3 +55,20 @@ def test_dry_run_fails_on_a_file_the_job_does_not_have(tmp_path: Path) -> None:
     step = {"script": "make verify ENV=dev CDKTF_OUT=somewhere/else"}
     with pytest.raises(DryRunFailed, match="CDKTF_OUT=somewhere/else does not exist"):
         dry_run(_pipeline(tmp_path, [step]), tmp_path / "walk")
+
+
+def test_scenario_rerun_after_an_apply_failed_half_way_with_fake_azure(tmp_path: Path) -> None:
+    assert rerun_after_a_failed_apply(tmp_path) == []
+
+
+def test_scenario_bootstrap_on_an_empty_subscription_with_fake_azure(tmp_path: Path) -> None:
+    assert bootstrap_on_an_empty_subscription(tmp_path) == []
+
+
+def test_scenario_a_promotion_starts_the_app_pipeline_with_fake_azure_devops(tmp_path: Path) -> None:
+    assert promotion_starts_the_app(tmp_path) == []
+
+
+def test_the_scenario_list_numbers_each_scenario_once() -> None:
+    numbers = [s.number for s in SCENARIOS]
+    assert len(numbers) == len(set(numbers)) and {1, 2, 5, 6} <= set(numbers)

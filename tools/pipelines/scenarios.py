@@ -132,10 +132,40 @@ def promotion_starts_the_app(root: Path) -> list[str]:
     return problems
 
 
+def bootstrap_on_an_empty_subscription(root: Path) -> list[str]:
+    """(5) `make bootstrap` on a subscription where the pool's providers are unregistered and the caller has
+    no data role on the (new) state account: one pass ends with the providers Registered, the state
+    container readable by the caller, and the pool principal's id looked up (the environment file holds none)."""
+    from stacks.config import ENVIRONMENTS_DIR, load_environment
+    from tools.deploy.infra import bootstrap
+    from tools.pipelines.fake_arm import POOL_PRINCIPAL, FakeAzure, FakeCredential
+
+    config = load_environment(ENVIRONMENTS_DIR / "prod.yaml")
+    azure = FakeAzure()
+    no_wait = bootstrap.Waiting(attempts=10, seconds=0.0, sleep=lambda _: None)
+    problems = []
+    try:
+        report = bootstrap.bootstrap_environment(config, FakeCredential(), no_wait, transport=azure)
+    except Exception as failure:  # noqa: BLE001 - any failure of the pass is the finding
+        return [f"bootstrap failed: {type(failure).__name__}: {str(failure)[:500]}"]
+    for namespace in bootstrap.AGENT_POOL_PROVIDERS:
+        if azure.providers.get(namespace) != "Registered":
+            problems.append(f"{namespace} is {azure.providers.get(namespace)} when bootstrap ends, not Registered")
+    if azure.blob_polls_since_grant <= azure.polls_until_role_propagates:
+        problems.append("the caller cannot read the state container when bootstrap ends (terraform init gets 403)")
+    if getattr(report, "principal_id", None) != POOL_PRINCIPAL:
+        problems.append("the DevOpsInfrastructure principal id was not looked up; the agents stack would need it typed in")
+    agents = config.agents
+    if agents is not None and agents.devops_infrastructure_principal_id is not None:
+        problems.append("the environment file still carries a devops_infrastructure_principal_id to type in")
+    return problems
+
+
 SCENARIOS: list[Scenario] = [
     Scenario(1, "empty subscription: infrastructure -> ML -> app, every plan approved before its apply",
              first_run_on_an_empty_subscription),
     Scenario(2, "rerun after an apply failed half-way", rerun_after_a_failed_apply),
+    Scenario(5, "bootstrap with the providers unregistered and no data role", bootstrap_on_an_empty_subscription),
     Scenario(6, "a model promotion starts the app pipeline", promotion_starts_the_app),
 ]
 
