@@ -459,7 +459,8 @@ def load_environment(path: Path) -> EnvironmentConfig:
 def _all_zero_guids(node: Any, where: str = "") -> list[str]:
     """Dotted keys whose value is the all-zero GUID, a placeholder that passes every GUID pattern."""
     if isinstance(node, dict):
-        return [k for key, value in node.items() for k in _all_zero_guids(value, f"{where}.{key}" if where else str(key))]
+        return [k for key, value in node.items()
+                for k in _all_zero_guids(value, f"{where}.{key}" if where else str(key))]
     if isinstance(node, list):
         return [k for i, value in enumerate(node) for k in _all_zero_guids(value, f"{where}[{i}]")]
     return [where] if isinstance(node, str) and node.strip().lower() == ZERO_GUID else []

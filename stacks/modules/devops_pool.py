@@ -9,6 +9,7 @@ fresh machine, as Microsoft-hosted agents do.
 
 from __future__ import annotations
 
+from cdktn import TerraformVariable, TerraformVariableValidationConfig
 from cdktn_provider_azurerm.dev_center import DevCenter
 from cdktn_provider_azurerm.dev_center_project import DevCenterProject
 from cdktn_provider_azurerm.managed_devops_pool import (
@@ -24,7 +25,6 @@ from cdktn_provider_azurerm.nat_gateway_public_ip_association import NatGatewayP
 from cdktn_provider_azurerm.public_ip import PublicIp
 from cdktn_provider_azurerm.role_assignment import RoleAssignment
 from cdktn_provider_azurerm.subnet_nat_gateway_association import SubnetNatGatewayAssociation
-from cdktn import TerraformVariable, TerraformVariableValidationConfig
 from constructs import Construct
 
 from stacks.config import AgentPool
@@ -76,10 +76,11 @@ class DevOpsPool(Construct):
             default=settings.devops_infrastructure_principal_id,
             description="Object id of the DevOpsInfrastructure service principal (looked up by make bootstrap)",
             validation=[TerraformVariableValidationConfig(
-                condition='can(regex("^[0-9a-f]{8}-([0-9a-f]{4}-){3}[0-9a-f]{12}$", var.devops_infrastructure_principal_id)) '
+                condition='can(regex("^[0-9a-f]{8}-([0-9a-f]{4}-){3}[0-9a-f]{12}$", '
+                          'var.devops_infrastructure_principal_id)) '
                           '&& var.devops_infrastructure_principal_id != "00000000-0000-0000-0000-000000000000"',
-                error_message="devops_infrastructure_principal_id must be the DevOpsInfrastructure principal's object id "
-                              "(run make bootstrap, which looks it up)",
+                error_message="devops_infrastructure_principal_id must be the DevOpsInfrastructure principal's "
+                              "object id (run make bootstrap, which looks it up)",
             )],
         )
         principal.override_logical_id("devops_infrastructure_principal_id")

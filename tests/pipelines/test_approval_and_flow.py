@@ -49,7 +49,7 @@ def test_every_apply_stage_applies_exactly_the_plans_its_round_published(env: st
         [applier] = apply.jobs
         assert applier.kind == "deployment" and applier.environment == f"carprice-{env}"
         assert apply.definition["dependsOn"] == plan.name
-        assert f"outputs['plan.summary.hasChanges'], 'true'" in apply.definition["condition"]
+        assert "outputs['plan.summary.hasChanges'], 'true'" in apply.definition["condition"]
         applied = _commands(applier)
         assert not any(re.search(r"make (plan|synth|deploy)\b", c) for c in applied)  # nothing planned here
         [command] = [c for c in applied if c.startswith("make apply")]

@@ -64,7 +64,8 @@ def _install_with_a_fake_release_server(tmp_path: Path, listed_hash: str) -> sub
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     fake_curl = bin_dir / "curl"
-    fake_curl.write_text(f'#!/bin/bash\nout=""; url=""\nwhile [[ $# -gt 0 ]]; do case "$1" in --output) out=$2; shift 2;; '
+    fake_curl.write_text(f'#!/bin/bash\nout=""; url=""\nwhile [[ $# -gt 0 ]]; do '
+                         f'case "$1" in --output) out=$2; shift 2;; '
                          f'-*) shift;; *) url=$1; shift;; esac; done\ncp "{served}/$(basename "$url")" "$out"\n')
     fake_curl.chmod(0o755)
     return subprocess.run(["bash", str(ROOT / "tools" / "install_terraform.sh")], cwd=ROOT, capture_output=True,

@@ -22,7 +22,8 @@ PROVIDER_CREATE_MINUTES = {
     "azurerm_application_gateway": 90,  # internal/services/network/application_gateway_resource.go:126
     "azurerm_resource_group": 90,  # internal/services/resource/resource_group_resource.go:42
 }
-AT_MOST_AN_HOUR = 60  # e.g. private_endpoint_resource.go:60, storage_account_resource.go:89, service_plan_resource.go:169
+# e.g. private_endpoint_resource.go:60, storage_account_resource.go:89, service_plan_resource.go:169
+AT_MOST_AN_HOUR = 60
 DEPLOY_PIPELINES = ("infrastructure", "ml", "app")
 PIPELINES = {name: expand.expand(expand.PIPELINES / f"{name}.yml") for name in DEPLOY_PIPELINES}
 

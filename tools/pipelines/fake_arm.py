@@ -30,6 +30,7 @@ from azure.core.rest._requests_basic import RestRequestsTransportResponse
 
 CALLER = "11111111-2222-4333-8444-555555555555"
 POOL_PRINCIPAL = "66666666-7777-4888-8999-aaaaaaaaaaaa"
+BLOB_DATA_CONTRIBUTOR = "ba92f5b4-2d11-453d-a403-e96b0029c9fe"
 
 
 class FakeCredential:
@@ -75,7 +76,7 @@ class FakeAzure(HttpTransport):
         return self._response(request, 200, {"value": found})
 
     def _blob(self, request: Any) -> Any:
-        granted = any(a["principalId"] == CALLER and a["roleDefinitionId"].endswith("ba92f5b4-2d11-453d-a403-e96b0029c9fe")
+        granted = any(a["principalId"] == CALLER and a["roleDefinitionId"].endswith(BLOB_DATA_CONTRIBUTOR)
                       for a in self.role_assignments)
         if granted:
             self.blob_polls_since_grant += 1
@@ -83,7 +84,8 @@ class FakeAzure(HttpTransport):
             error = ('<?xml version="1.0" encoding="utf-8"?><Error><Code>AuthorizationPermissionMismatch</Code>'
                      "<Message>This request is not authorized to perform this operation using this permission."
                      "</Message></Error>")
-            return self._response(request, 403, error, "application/xml", {"x-ms-error-code": "AuthorizationPermissionMismatch"})
+            code = {"x-ms-error-code": "AuthorizationPermissionMismatch"}
+            return self._response(request, 403, error, "application/xml", code)
         listing = ('<?xml version="1.0" encoding="utf-8"?><EnumerationResults><Blobs></Blobs>'
                    "<NextMarker /></EnumerationResults>")
         return self._response(request, 200, listing, "application/xml")
@@ -99,10 +101,12 @@ class FakeAzure(HttpTransport):
                 self.provider_polls[namespace] += 1
                 if self.provider_polls[namespace] >= self.polls_until_registered:
                     self.providers[namespace] = "Registered"
-            return self._response(request, 200, {"namespace": namespace, "registrationState": self.providers[namespace]})
+            state = self.providers[namespace]
+            return self._response(request, 200, {"namespace": namespace, "registrationState": state})
         if "/providers/Microsoft.Authorization/roleAssignments/" in path and method == "PUT":
             self.role_assignments.append(body["properties"])
-            self.resources[path.lower()] = {"id": path, "properties": {**body["properties"], "provisioningState": "Succeeded"}}
+            created = {**body["properties"], "provisioningState": "Succeeded"}
+            self.resources[path.lower()] = {"id": path, "properties": created}
             return self._response(request, 200, self.resources[path.lower()])
         key = path.lower()
         if method == "HEAD":

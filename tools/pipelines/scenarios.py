@@ -154,7 +154,7 @@ def bootstrap_on_an_empty_subscription(root: Path) -> list[str]:
     if azure.blob_polls_since_grant <= azure.polls_until_role_propagates:
         problems.append("the caller cannot read the state container when bootstrap ends (terraform init gets 403)")
     if getattr(report, "principal_id", None) != POOL_PRINCIPAL:
-        problems.append("the DevOpsInfrastructure principal id was not looked up; the agents stack would need it typed in")
+        problems.append("the DevOpsInfrastructure principal id was not looked up: the agents stack would need it typed")
     agents = config.agents
     if agents is not None and agents.devops_infrastructure_principal_id is not None:
         problems.append("the environment file still carries a devops_infrastructure_principal_id to type in")

@@ -9,8 +9,7 @@ import pytest
 
 from stacks.config import ENVIRONMENTS_DIR, REQUIRED_TAGS, load_environment
 from tests.tools.deploy.fake_arm import FakeArmTransport, FakeCredential
-from tools.deploy.infra.bootstrap import BootstrapError
-from tools.deploy.infra.bootstrap import bootstrap
+from tools.deploy.infra.bootstrap import BootstrapError, bootstrap
 from tools.deploy.infra.verify import RESOURCE_GROUP_TYPE, Resource, compare, expected_resources, render, verify
 from tools.synth_output import environment_stacks, load_stacks
 
@@ -94,7 +93,8 @@ def test_bootstrap_with_fake_arm_transport_registers_only_the_unregistered_provi
     with pytest.raises(BootstrapError, match="still NotRegistered"):  # this fake never finishes registering
         register_providers(PROD, FakeCredential(), BootstrapReport("prod"), Waiting(3, 5.0, polls.append),
                            transport=fake)
-    assert [(w.method, w.path) for w in fake.writes()] == [("POST", f"{PROVIDERS}/Microsoft.DevOpsInfrastructure/register")]
+    registered = [(w.method, w.path) for w in fake.writes()]
+    assert registered == [("POST", f"{PROVIDERS}/Microsoft.DevOpsInfrastructure/register")]
     assert polls == [5.0, 5.0, 5.0]
 
 
