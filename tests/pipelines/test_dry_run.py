@@ -14,17 +14,19 @@ from tools.pipelines.scenarios import (
     SCENARIOS,
     bootstrap_on_an_empty_subscription,
     promotion_starts_the_app,
-    rerun_after_a_failed_apply,
     unreviewed_applies,
 )
 
 pytestmark = pytest.mark.xdist_group("dry-run")
 
 
-def test_infrastructure_dry_run_with_fake_azure_deploys_dev_from_an_empty_subscription(tmp_path: Path) -> None:
-    walk = dry_run(PIPELINES / "infrastructure.yml", tmp_path, {"environment": "dev"})
+def test_infrastructure_dry_run_with_fake_azure_deploys_dev_from_an_empty_subscription_through_a_rerun(
+        tmp_path: Path) -> None:
+    """Scenario 2 on the way: dev-data's first apply fails half-way, "Rerun failed jobs" finishes the run."""
+    walk = dry_run(PIPELINES / "infrastructure.yml", tmp_path, {"environment": "dev"}, rerun_failed_jobs=True,
+                   fake_azure={"FAKE_AZURE_FAIL_APPLY": "dev-data"})
     assert any(line.strip().startswith("ran   make plan ENV=dev") for line in walk.log)
-    assert any(line.strip().startswith("ran   make apply ENV=dev") for line in walk.log)
+    assert any("infra_dev_apply_2.apply" in line and "attempt 2" in line for line in walk.log)
     bundle = walk.artifacts["plan-dev-1"]
     assert bundle is not None and not list(bundle.rglob(".terraform"))
     summary = json.loads((bundle / "summary.json").read_text())
@@ -55,10 +57,6 @@ def test_dry_run_fails_on_a_file_the_job_does_not_have(tmp_path: Path) -> None:
     step = {"script": "make verify ENV=dev CDKTF_OUT=somewhere/else"}
     with pytest.raises(DryRunFailed, match="CDKTF_OUT=somewhere/else does not exist"):
         dry_run(_pipeline(tmp_path, [step]), tmp_path / "walk")
-
-
-def test_scenario_rerun_after_an_apply_failed_half_way_with_fake_azure(tmp_path: Path) -> None:
-    assert rerun_after_a_failed_apply(tmp_path) == []
 
 
 def test_scenario_bootstrap_on_an_empty_subscription_with_fake_azure(tmp_path: Path) -> None:
