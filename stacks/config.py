@@ -9,7 +9,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import yaml
 from pydantic import (
@@ -24,6 +24,9 @@ from pydantic import (
 
 ENVIRONMENTS_DIR = Path(__file__).parent / "environments"
 REQUIRED_TAGS = ("environment", "owner", "cost-center", "managed-by")
+
+
+ZERO_GUID = "00000000-0000-0000-0000-000000000000"
 
 
 class ConfigError(Exception):
@@ -286,9 +289,10 @@ class AgentPool(_Strict):
     vm_size: str = "Standard_D4ads_v5"
     max_agents: int = Field(default=4, ge=1, le=100)
     image: str = "ubuntu-24.04"
-    # Object id of the "DevOpsInfrastructure" service principal in this tenant (it joins agents to the subnet):
-    # az ad sp list --display-name DevOpsInfrastructure --query "[].id" -o tsv
-    devops_infrastructure_principal_id: str = Field(pattern=r"^[0-9a-f]{8}-([0-9a-f]{4}-){3}[0-9a-f]{12}$")
+    # Object id of the "DevOpsInfrastructure" service principal (it joins agents to the subnet). Leave it out:
+    # `make bootstrap` looks it up once registering Microsoft.DevOpsInfrastructure has created it.
+    devops_infrastructure_principal_id: str | None = Field(
+        default=None, pattern=r"^[0-9a-f]{8}-([0-9a-f]{4}-){3}[0-9a-f]{12}$")
 
     @model_validator(mode="after")
     def _subnet_inside(self) -> AgentPool:
@@ -507,6 +511,11 @@ def load_environment(path: Path) -> EnvironmentConfig:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping of keys at the top level")
+    placeholders = _all_zero_guids(raw)
+    if placeholders:
+        raise ConfigError(f"{path}: placeholder GUID (all zeros) in " + ", ".join(f"key '{k}'" for k in placeholders)
+                          + ": put the real id there, or leave devops_infrastructure_principal_id out "
+                          "(make bootstrap looks it up)")
     try:
         config = EnvironmentConfig.model_validate(raw)
     except ValidationError as exc:
@@ -515,6 +524,16 @@ def load_environment(path: Path) -> EnvironmentConfig:
     if config.name != path.stem:
         raise ConfigError(f"{path}: key 'name': '{config.name}' must match the file name '{path.stem}'")
     return config
+
+
+def _all_zero_guids(node: Any, where: str = "") -> list[str]:
+    """Dotted keys whose value is the all-zero GUID, a placeholder that passes every GUID pattern."""
+    if isinstance(node, dict):
+        return [k for key, value in node.items()
+                for k in _all_zero_guids(value, f"{where}.{key}" if where else str(key))]
+    if isinstance(node, list):
+        return [k for i, value in enumerate(node) for k in _all_zero_guids(value, f"{where}[{i}]")]
+    return [where] if isinstance(node, str) and node.strip().lower() == ZERO_GUID else []
 
 
 def environment_names(directory: Path = ENVIRONMENTS_DIR) -> list[str]:
