@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from stacks.config import ENVIRONMENTS_DIR, EnvironmentConfig, load_environment
+from tools.deploy.infra.locks import refused_changes
 from tools.deploy.infra.terraform import (
     Runner,
     TerraformMissing,
@@ -63,6 +64,7 @@ class StackPlan:
     changed_outputs: list[str] = field(default_factory=list)
     deferred_because: list[str] = field(default_factory=list)
     planned_against: str = ""  # "<lineage>:<serial>" of the state the plan was made against; "" for no state
+    refused_by_locks: list[str] = field(default_factory=list)  # replacements/deletions a delete lock will refuse
     outcome: str = ""  # after apply: "applied" | "already applied" | "left for the next round" | "no changes"
 
     @property
@@ -108,6 +110,9 @@ class PlanSummary:
             counts = [str(plan.changes.get(k, 0)) if plan.status == "planned" else "-"
                       for k in ("create", "update", "replace", "delete")]
             lines.append(f"| {name} | {plan.status} | {' | '.join(counts)} |")
+        for name in self.order:
+            for line in self.stacks[name].refused_by_locks:
+                lines.append(f"\n**{name}**: {line}.")
         for name in self.deferred:
             reasons = "; ".join(self.stacks[name].deferred_because)
             lines.append(f"\n**{name}** is planned in the next round, after this round's apply: {reasons}.")
@@ -203,7 +208,12 @@ def plan_stack(runner: Runner, workdir: Path, env: Mapping[str, str], stack: str
     shown = json.loads(_terraform(runner, ["show", "-json", PLAN_FILE], workdir, env, stack))
     readable = _terraform(runner, ["show", "-no-color", PLAN_FILE], workdir, env, stack)
     (workdir / "plan.txt").write_text(readable, encoding="utf-8")  # what the approver reads
-    return StackPlan(stack, "planned", _count_changes(shown), _changed_outputs(shown), planned_against=planned_against)
+    document = json.loads((workdir / "cdk.tf.json").read_text(encoding="utf-8"))
+    refused = [change.describe() for change in refused_changes(document, shown.get("resource_changes", []))]
+    for line in refused:
+        print(f"{stack}: {line}", file=sys.stderr)
+    return StackPlan(stack, "planned", _count_changes(shown), _changed_outputs(shown), planned_against=planned_against,
+                     refused_by_locks=refused)
 
 
 def _count_changes(shown: dict[str, Any]) -> dict[str, int]:
