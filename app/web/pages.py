@@ -76,7 +76,8 @@ async def predictor(request: Request) -> HTMLResponse:
 @router.post("/", response_class=HTMLResponse)
 async def predictor_submit(request: Request) -> HTMLResponse:
     # A plain urlencoded form: parsed here so the app needs no multipart library.
-    form = {k: v[-1] for k, v in parse_qs((await request.body()).decode("utf-8", "replace")).items()}
+    submitted = parse_qs((await request.body()).decode("utf-8", "replace"))
+    form = {k: v[-1] for k, v in submitted.items()}
     refused = csrf.rejection(request, form)
     if refused:
         problem = f"This car was not priced: {refused}. Reload the page and submit the form again."
@@ -86,6 +87,9 @@ async def predictor_submit(request: Request) -> HTMLResponse:
     parsed = parse_row(row)
     errors = {e.field: e.reason for e in ([] if not isinstance(parsed, list) else parsed)}
     errors |= {e.field: e.reason for e in number_errors}
+    # A field sent twice (two makes at once) is refused, not silently resolved to one of them.
+    errors |= {name: f"one value expected, got {len(given)} ({', '.join(given)})"
+               for name, given in submitted.items() if len(given) > 1 and name in DATASET.by_name}
     context = {"fields": form_fields(), "values": form, "errors": errors, "result": None, "problem": None}
     if errors or isinstance(parsed, list):
         return _render(request, "predictor.html", status=422, **context)

@@ -20,7 +20,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 
-from ml.carprice.dataset import Dataset, active
+from ml.carprice.dataset import Dataset, DatasetError, active
 from ml.carprice.ids import row_id
 from ml.carprice.ingest import ingest_landed
 from ml.carprice.lake import Lake
@@ -85,12 +85,11 @@ class PrepReport:
 
 
 def read_source(path: Path, dataset: Dataset | None = None) -> list[dict[str, str]]:
-    """The source file's rows under the declared column names (a column's `source` header maps to its name)."""
+    """The source file's rows under the declared names (`Dataset.source_values`: source headers, one-hot)."""
     ds = dataset or active()
-    headers = {c.source: c.name for c in ds.columns}
     with path.open(newline="") as handle:
         rows = list(csv.DictReader(handle))
-    return [{headers.get(k, k): (v or "").strip() for k, v in row.items() if k is not None} for row in rows]
+    return [ds.source_values({k.strip(): v for k, v in row.items() if k is not None}) for row in rows]
 
 
 def write_bronze(lake: Lake, rows: Iterable[tuple[str, int, dict[str, str]]], now: datetime | None = None,
@@ -98,12 +97,10 @@ def write_bronze(lake: Lake, rows: Iterable[tuple[str, int, dict[str, str]]], no
     """Insert (source, line, values) rows the bronze table does not hold yet; returns how many were new. A value
     is found under the column's name or its source header (feeds may spell it either way)."""
     ds = dataset or active()
-    spellings = {c.name: (c.name, c.source, c.source.replace("-", "_")) for c in ds.columns}
-    spellings[ds.target.name] = (ds.target.name,)
     ingested_at = pd.Timestamp(now or datetime.now(UTC))
     records = []
     for source, line, values in rows:
-        record = {c: next((values[k] for k in spellings[c] if k in values), "") for c in columns(ds)}
+        record = ds.source_values(values)
         rid = row_id(record, ds.id_columns)
         key = hashlib.sha256(f"{source}\x1f{line}\x1f{rid}".encode()).hexdigest()[:24]
         records.append({"bronze_id": key, ID: rid, "source": source, "line": line,
@@ -178,10 +175,54 @@ def run_prep(lake_root: str | Path | None = None, *, source: Path | None | bool 
     lake.overwrite("silver", ds.table, silver, schema)
     lake.overwrite("silver", f"{ds.table}_unlabelled", unlabelled, schema)
     lake.overwrite("silver", f"{ds.table}_rejected", rejected, REJECTED_SCHEMA)
+    if silver.empty:
+        key, message = explain_empty(ds, seed, len(unlabelled), rejected)
+        raise NothingToTrainOn(message, key)
     gold = silver[list(schema.names)]
     lake.overwrite("gold", ds.gold_table, gold, schema)
     return PrepReport(source_rows, inserted, len(bronze), duplicates, len(unlabelled), len(rejected),
                       len(silver), len(gold), len(ds.features))
+
+
+class NothingToTrainOn(DatasetError):
+    """Prep set every row aside: the message names the declaration file, the key and what was expected."""
+
+
+def explain_empty(dataset: Dataset, source: Path | None, unlabelled: int, rejected: pd.DataFrame
+                  ) -> tuple[str, str]:
+    """(key, message): why no row reached silver, in the declaration's terms: the key most rows failed on
+    and what it expects."""
+    where = Path(dataset.origin).name
+    headers: list[str] = []
+    if source is not None and source.is_file():
+        with source.open(newline="") as handle:
+            headers = [h.strip() for h in next(csv.reader(handle), [])]
+    shown = f" (the file's headers: {', '.join(headers[:12])}{', ...' if len(headers) > 12 else ''})" if headers else ""
+    target = dataset.target
+    header = target.source or target.name
+    if (headers and header not in headers) or unlabelled >= len(rejected):
+        key = "target.source" if target.source or (headers and header not in headers) else "target.name"
+        return key, (f"{where}: {key}: prep set every row aside: {unlabelled} rows without a target value, "
+                     f"{len(rejected)} rejected; expected a column {header!r} in the source{shown}")
+    counts: dict[str, list[str]] = {}
+    for text in rejected["errors"]:
+        for problem in json.loads(text):
+            counts.setdefault(problem["field"], []).append(problem["reason"])
+    name, reasons = max(counts.items(), key=lambda item: len(item[1]))
+    column = dataset.by_name.get(name)
+    if column is None:
+        key, expected = "target", f"a number from {target.min:g} to {target.max:g} under {target.source or name!r}"
+    else:
+        key = f"columns.{name}"
+        expected = (f"one of {', '.join(column.values[:8])}" if column.is_category
+                    else f"a {column.type}" + (f" from {column.minimum:g} to {column.maximum:g}"
+                                              if column.minimum is not None else ""))
+        if column.one_hot:
+            expected += f", from one-hot columns {', '.join(column.one_hot.values())}"
+        elif headers and not set(column.spellings()) & set(headers):
+            key, expected = f"columns.{name}.source", f"a column {column.source!r} in the source; {expected}"
+    return key, (f"{where}: {key}: prep set every row aside: {len(rejected)} rejected, {len(reasons)} of them "
+                 f"for {name} ({reasons[0]}); expected {expected}{shown}")
 
 
 def load_gold(lake_root: str | Path | None = None, storage_options: dict[str, str] | None = None,
