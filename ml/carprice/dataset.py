@@ -302,7 +302,8 @@ def _column(name: str, spec: ColumnSpec, where: str) -> Column:
                                   "no `source` beside it)")
         if spec.values is not None and set(spec.values) != set(spec.one_hot):
             raise fail("one_hot", "must name one source header for each of the column's values, and no other")
-        spec = spec.model_copy(update={"values": spec.values or dict(spec.one_hot)})
+        headers_as_labels = {v: (h if h != v else None) for v, h in spec.one_hot.items()}
+        spec = spec.model_copy(update={"values": spec.values or headers_as_labels})
     if spec.type == "category":
         if not spec.values:
             raise fail("values", "a category column lists its allowed values")
@@ -345,27 +346,27 @@ def from_mapping(raw: Mapping[str, Any], origin: str) -> Dataset:
     columns = tuple(_column(name, c, where) for name, c in spec.columns.items())
     names = {c.name for c in columns}
     if not spec.columns:
-        raise _fail(where, f"columns", f"declare at least one column")
+        raise _fail(where, "columns", "declare at least one column")
     if spec.target.name in names:
-        raise _fail(where, f"target.name", f"{spec.target.name!r} is also declared as a column")
+        raise _fail(where, "target.name", f"{spec.target.name!r} is also declared as a column")
     if spec.target.min >= spec.target.max or (spec.target.log and spec.target.min <= 0):
-        raise _fail(where, f"target.min", f"the range must be increasing (and above 0 for log: true)")
+        raise _fail(where, "target.min", "the range must be increasing (and above 0 for log: true)")
     if spec.level_column is not None and spec.level_column not in {c.name for c in columns if c.is_category}:
-        raise _fail(where, f"level_column", f"{spec.level_column!r} is not a category column")
+        raise _fail(where, "level_column", f"{spec.level_column!r} is not a category column")
     if spec.id != "all":
         for name in spec.id:
             if name not in names | {spec.target.name}:
-                raise _fail(where, f"id", f"{name!r} is not a declared column")
+                raise _fail(where, "id", f"{name!r} is not a declared column")
     if spec.grouped_evaluation is not None:
         for name in spec.grouped_evaluation.columns:
             if name not in names:
-                raise _fail(where, f"grouped_evaluation.columns", f"{name!r} is not a declared column")
+                raise _fail(where, "grouped_evaluation.columns", f"{name!r} is not a declared column")
     for name in spec.summary or ():
         if name not in names:
-            raise _fail(where, f"summary", f"{name!r} is not a declared column")
+            raise _fail(where, "summary", f"{name!r} is not a declared column")
     clash = sorted(set(spec.engineered) & names)
     if clash:
-        raise _fail(where, f"engineered.{clash[0]}", f"the name is already a column")
+        raise _fail(where, f"engineered.{clash[0]}", "the name is already a column")
     dataset = Dataset(json.loads(json.dumps(dict(raw))), str(origin), spec, columns)
     try:
         dataset.engineered  # noqa: B018 - compiles and range-checks every expression now, not at first use

@@ -1,6 +1,7 @@
 """Repeated k-fold cross-validation of the candidate and both baselines on the same folds, summarised per
 metric as mean, spread and a confidence interval over the repeats; the same on folds grouped by the declared
-group columns; and the price interval from out-of-fold residuals. The gate (ml/carprice/gate.py) decides on these figures.
+group columns; and the price interval from out-of-fold residuals. The gate (ml/carprice/gate.py) decides on
+these figures.
 
 What the interval covers: the split-to-split noise of this data (which folds the rows fall into). It does
 not cover how another sample of rows would change the figures; the grouped figure is the harsher view of

@@ -83,8 +83,8 @@ class GateConfig(_Strict):
 
 def _error(path: Path | str, error: ValidationError, prefix: str = "") -> GateFileError:
     first = error.errors()[0]
-    key = ".".join(str(p) for p in first["loc"]) or "(top level)"
-    return GateFileError(f"{path}: {prefix}{key}: {first['msg']}")
+    key = (prefix + ".".join(str(p) for p in first["loc"])).rstrip(".") or "(top level)"
+    return GateFileError(f"{path}: {key}: {first['msg']}")
 
 
 def _read_yaml(path: Path, what: str) -> Any:

@@ -1,16 +1,16 @@
 """The candidate model and the baseline, as scikit-learn pipelines over the declared data set's columns.
 
 Candidate: `RowEncoder` (ml/carprice/features.py: imputed numbers, the declared engineered features, the
-level column's out-of-fold target level, one-hot categories) into a weighted average of gradient boosting
-and extra trees on the dense block and a ridge regression (alpha by inner leave-one-out CV, so nested) on
-everything, on log(target) when the declaration says so — prices are multiplicative (a make's premium is a
-percentage), so errors are more even across cheap and expensive rows. Every step after the encoder has an
-ONNX converter.
+level column's out-of-fold target level, one-hot categories) into a weighted average of gradient boosting on
+the dense block and a ridge regression (alpha by inner leave-one-out CV, so nested) on everything, on
+log(target) when the declaration says so — prices are multiplicative (a make's premium is a percentage), so
+errors are more even across cheap and expensive rows. Every step after the encoder has an ONNX converter.
 
 How the recipe was chosen: variants (engineered features, out-of-fold level, SVR, lasso, random forest,
 stacking, tree counts and depths, vote weights) were compared on repeated 5-fold CV of the UCI cars with
-fold seed 7. The reported figures (ml/carprice/evaluate.py) use other fold seeds and at least 10 repeats,
-and the platform-grouped figure uses folds no choice was made on; see the model card for both.
+fold seed 7; the platform-grouped variants (extra trees or not, vote weights, grouped inner folds for the
+level, level smoothing) on seeds 1000-1009. Those seeds are listed as inspected in gate.yml; the figures
+that decide use others (see the model card).
 Baselines, on the same folds: Azure ML designer's automobile sample (ordinary least squares on the same
 columns) and a random forest with scikit-learn's defaults (the strong baseline).
 """
@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.compose import ColumnTransformer, TransformedTargetRegressor
-from sklearn.ensemble import ExtraTreesRegressor, GradientBoostingRegressor, RandomForestRegressor, VotingRegressor
+from sklearn.ensemble import GradientBoostingRegressor, RandomForestRegressor, VotingRegressor
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LinearRegression, RidgeCV
 from sklearn.model_selection import KFold
@@ -41,7 +41,7 @@ __all__ = ["MISSING", "MODELS", "SEED", "RowEncoder", "baseline", "candidate", "
 SEED = 0
 STRONG_TREES = 200
 RIDGE_ALPHAS = tuple(float(a) for a in np.logspace(-1, 3, 25))
-VOTE_WEIGHTS = (1.0, 1.0, 2.0)  # boosting, extra trees, ridge: the linear part generalises best on 201 cars
+VOTE_WEIGHTS = (1.0, 2.0)  # boosting, ridge: the linear part generalises best to cars unlike those trained on
 
 
 def features_frame(rows: pd.DataFrame, dataset: Dataset | None = None) -> pd.DataFrame:
@@ -111,10 +111,11 @@ def _dense(estimator: object, width: int) -> Pipeline:
 def candidate(dataset: Dataset | None = None, n_estimators: int = 200, seed: int = SEED) -> TransformedTargetRegressor:
     ds = dataset or datasets.active()
     width = features.dense_width(ds)
+    # No extra trees: they added nothing on plain folds (R² 0.9407 with, 0.9402 without, seeds 1000-1009) and
+    # cost 0.009 of R² on unseen platforms (0.892 with, 0.9005 without): they memorise platforms.
     ensemble = VotingRegressor([
         ("boosting", _dense(GradientBoostingRegressor(
             n_estimators=n_estimators, learning_rate=0.07, max_depth=3, subsample=0.8, random_state=seed), width)),
-        ("extra_trees", _dense(ExtraTreesRegressor(n_estimators=60, max_features=0.5, random_state=seed), width)),
         ("ridge", Pipeline([("scale", StandardScaler()), ("model", RidgeCV(alphas=RIDGE_ALPHAS))])),
     ], weights=np.array(VOTE_WEIGHTS))  # an array: the ONNX converter divides by weights.sum()
     pipeline = Pipeline([("encode", RowEncoder(ds.card())), ("ensemble", ensemble)])
@@ -147,7 +148,7 @@ def strong_baseline(dataset: Dataset | None = None) -> TransformedTargetRegresso
 
 
 MODELS = {
-    "candidate": "gradient boosting + extra trees + ridge on the declared and engineered features",
+    "candidate": "gradient boosting (weight 1) + ridge (weight 2) on the declared and engineered features",
     "baseline": "ordinary least squares on the declared columns (the Azure ML designer sample)",
     "strong_baseline": f"random forest ({STRONG_TREES} trees, scikit-learn defaults) on the declared columns",
 }

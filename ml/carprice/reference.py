@@ -53,6 +53,8 @@ declaration file, the key most rows failed on and what it expected.
 
 def _type(annotation: Any) -> str:
     origin, args = get_origin(annotation), get_args(annotation)
+    if annotation is Any:
+        return "settings"
     if origin is Literal:
         return " \\| ".join(f"`{a}`" for a in args)
     if origin in (Union, types.UnionType):

@@ -1,7 +1,7 @@
 """A second tabular data set the tests build themselves, structurally unlike the UCI cars: flat rents, with
-booleans, an ordinal category, source headers that differ from the column names (the target's too), a source column the model
-does not use (listing_ref), a partial id rule, no group figure and another target. Generated from a known
-formula plus noise, so a model can learn it."""
+booleans, an ordinal category, source headers that differ from the column names (the target's too), a source
+column the model does not use (listing_ref), a partial id rule, no group figure and another target. Generated
+from a known formula plus noise, so a model can learn it."""
 
 from __future__ import annotations
 

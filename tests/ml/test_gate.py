@@ -14,8 +14,8 @@ from ml.carprice.gate import (
     CrossValidation,
     Evaluation,
     Figure,
-    GroupedFigures,
     GateFileError,
+    GroupedFigures,
     ModelFigures,
     PriceInterval,
     decide,
@@ -144,7 +144,7 @@ def test_a_broken_gate_config_names_the_file_and_the_key(tmp_path: Path) -> None
     text = (Path(__file__).parents[2] / "ml" / "carprice" / "gate.yml").read_text()
     broken = tmp_path / "gate.yml"
     broken.write_text(text.replace("r2_floor:", "r2_flor:"))
-    with pytest.raises(GateFileError, match=r"gate.yml: r2_floor: Field required"):
+    with pytest.raises(GateFileError, match=r"gate.yml: r2_flor: not a gate setting; the settings are repeats"):
         load_config(broken)
     broken.write_text(text.replace("confidence:\n  value: 0.95", "confidence:\n  value: 1.5"))
     with pytest.raises(GateFileError, match=r"gate.yml: confidence.value: a probability"):
@@ -157,8 +157,8 @@ def test_a_candidate_only_level_with_the_strong_baseline_is_rejected_however_man
     # margin keeps the mean 0.02 under the limit, and more repeats cannot shrink it.
     for repeats in (20, 200):
         strong = _draws(1300, 40, 11, repeats)
-        level = _evaluation([m * 0.99 for m in strong], _draws(1850, 60, 12, repeats), _draws(0.944, 0.005, 13, repeats),
-                            strong_mae=strong)
+        level = _evaluation([m * 0.99 for m in strong], _draws(1850, 60, 12, repeats),
+                            _draws(0.944, 0.005, 13, repeats), strong_mae=strong)
         assert level.strong_mae_ratio.high < CONFIG.value("max_strong_mae_ratio")
         decision = decide(level, CONFIG)
         assert not decision.promoted and "(CI or mean + 0.02) > 1" in decision.reasons[1], repeats
@@ -169,7 +169,8 @@ def _grouped(r2: list[float], strong_ratio: float) -> GroupedFigures:
     candidate, strong = _draws(1600, 60, 21, n), _draws(1600 / strong_ratio, 60, 22, n)
     return GroupedFigures(label="platform", columns=("make",), groups=90, candidate=_figures(candidate, r2),
                           baseline=_figures(_draws(2300, 90, 23, n), [0.8] * n), strong_baseline=_figures(strong, r2),
-                          mae_ratio=_ratio(candidate, _draws(2300, 90, 23, n)), strong_mae_ratio=_ratio(candidate, strong))
+                          mae_ratio=_ratio(candidate, _draws(2300, 90, 23, n)),
+                          strong_mae_ratio=_ratio(candidate, strong))
 
 
 def test_where_a_group_is_declared_the_gate_requires_the_grouped_figures_unless_told_not_to(tmp_path: Path) -> None:
@@ -177,7 +178,7 @@ def test_where_a_group_is_declared_the_gate_requires_the_grouped_figures_unless_
     weak = _evaluation(_draws(1250, 40, 1), _draws(1850, 60, 2), _draws(0.944, 0.005, 3),
                        grouped=_grouped(_draws(floor - 0.03, 0.01, 24), 0.9))
     decision = decide(weak, CONFIG)
-    assert not decision.promoted and f"R², unseen platforms" in decision.reasons[4]
+    assert not decision.promoted and "R², unseen platforms" in decision.reasons[4]
     assert decide(weak.model_copy(update={"grouped": _grouped(_draws(0.9, 0.01, 24), 0.9)}), CONFIG).promoted
     relaxed = tmp_path / "relaxed.yml"
     relaxed.write_text("grouped_required: {value: false, why: a test}\n")
@@ -203,8 +204,9 @@ def test_gate_settings_come_from_the_defaults_the_declaration_and_a_gate_file_in
     [
         ({"max_ratio": {"value": 0.8, "why": "x"}}, r"rents.yml: gate.max_ratio: not a gate setting; the settings "
                                                     r"are repeats, .* \(see docs/dataset-reference.md#gate\)"),
-        ({"r2_floor": {"value": "high", "why": "x"}}, r"rents.yml: gate.r2_floor.value: Input should be a valid number"),
-        ({"r2_floor": 0.9}, r"rents.yml: gate.r2_floor.: Input should be a valid dictionary"),
+        ({"r2_floor": {"value": "high", "why": "x"}},
+         r"rents.yml: gate.r2_floor.value: Input should be a valid number"),
+        ({"r2_floor": 0.9}, r"rents.yml: gate.r2_floor: Input should be a valid dictionary"),
         ({"first_seed": {"value": 1005, "why": "x"}},
          r"rents.yml: gate.first_seed.value: the deciding seeds include 1005, 1006, .* which inspected_seeds "
          r"\(.*gate.yml: inspected_seeds\) lists as already looked at"),

@@ -106,9 +106,10 @@ def _rentals_with(tmp_path: Path, **changes: object) -> Dataset:
                                     r"target value, 1 rejected; expected a column 'Rent' in the source \(the file's "
                                   r"headers: listing_ref, district, Floor area \(m2\)"),
         # Wrong name: a required column's header is not in the file.
-        ({"columns.district.source": "District"},
-         r"flat-rents.yml: columns.district.source: prep set every row aside: 240 rejected, 240 of them for district "
-         r"\(required field is missing\); expected a column 'District' in the source; one of centre, north"),
+        ({"columns.floor_area.source": "Area (m2)"},
+         r"flat-rents.yml: columns.floor_area.source: prep set every row aside: 240 rejected, 240 of them for "
+         r"floor_area \(required field is missing\); expected a column 'Area \(m2\)' in the source; a number from "
+         r"15 to 300"),
         # Every row invalid: a range no row fits.
         ({"columns.floor_area.max": 16},
          r"flat-rents.yml: columns.floor_area: prep set every row aside: 240 rejected, 240 of them for floor_area "
