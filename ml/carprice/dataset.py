@@ -33,6 +33,15 @@ TRUE_TEXT = frozenset({"1", "1.0", "true", "yes", "y", "t"})  # a one-hot cell t
 FALSE_TEXT = frozenset({"0", "0.0", "false", "no", "n", "f", ""})
 
 
+def json_text(value: Any, limit: int = 60) -> str:
+    """A value as JSON writes it (`null`, `"toyota\\u0000"`), shortened: how error messages quote input."""
+    try:
+        text = json.dumps(value, ensure_ascii=True)
+    except (TypeError, ValueError):
+        text = json_type_name(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def json_type_name(value: Any) -> str:
     """A JSON value's type in the API's words (not Python's), for error messages."""
     if value is None:
@@ -240,7 +249,7 @@ class Dataset:
             shown = ", ".join(map(str, several))
             return f"one value expected, got {len(several)} ({shown}); a {self.spec.title.lower()} has one " \
                    f"{column.label.lower()}"
-        return f"unknown value {given!r}; allowed: {', '.join(column.values)}"
+        return f"unknown value {json_text(given)}; allowed: {', '.join(column.values)}"
 
     def parse_row(self, raw: Any) -> BaseModel | list[RowError]:
         """Validate one row; the row model or the list of per-field errors (never raises for bad data).
