@@ -6,9 +6,11 @@
 # GATE=<gate file> overrides the gate's settings, JOBS=<n> sets the parallel fits (default 2).
 WITH_DATASET = $(if $(DATASET),CARPRICE_DATASET=$(abspath $(DATASET)) )
 TRAIN_ARGS = $(if $(OUT),--out $(abspath $(OUT))) $(if $(GATE),--gate $(abspath $(GATE))) $(if $(JOBS),--jobs $(JOBS))
+# PREP_ENGINE=spark runs prep's set-level steps on Spark in local mode (default: the single-node engine).
+WITH_ENGINE = $(if $(PREP_ENGINE),CARPRICE_PREP_ENGINE=$(PREP_ENGINE) )
 
-train: $(SETUP_STAMP)  ## prep, repeated CV vs linear and forest baselines (plain and grouped), gate, export to ml/outputs/model [DATASET= OUT= GATE= JOBS=]
-	@$(WITH_DATASET)$(PY) -m ml.carprice.training $(TRAIN_ARGS)
+train: $(SETUP_STAMP)  ## prep, repeated CV vs linear and forest baselines (plain and grouped), gate, export to ml/outputs/model [DATASET= OUT= GATE= JOBS= PREP_ENGINE=spark]
+	@$(WITH_DATASET)$(WITH_ENGINE)$(PY) -m ml.carprice.training $(TRAIN_ARGS)
 
 train-quick: $(SETUP_STAMP)  ## like train with the gate config's quick_repeats [DATASET= OUT= GATE= JOBS=]
 	@$(WITH_DATASET)$(PY) -m ml.carprice.training --quick $(TRAIN_ARGS)

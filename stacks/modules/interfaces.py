@@ -39,6 +39,8 @@ PRIVATE_DNS_ZONES: dict[str, tuple[str, ...]] = {
     "blob": ("privatelink.blob.core.windows.net",),
     "dfs": ("privatelink.dfs.core.windows.net",),
     "file": ("privatelink.file.core.windows.net",),
+    "queue": ("privatelink.queue.core.windows.net",),
+    "table": ("privatelink.table.core.windows.net",),
     "vault": ("privatelink.vaultcore.azure.net",),
     "Sql": ("privatelink.documents.azure.com",),
     "namespace": ("privatelink.servicebus.windows.net",),
@@ -48,6 +50,9 @@ PRIVATE_DNS_ZONES: dict[str, tuple[str, ...]] = {
     "dataFactory": ("privatelink.datafactory.azure.net",),
     "portal": ("privatelink.adf.azure.com",),
     "sites-staging": ("privatelink.azurewebsites.net",),  # a web app's "staging" slot
+    # Azure Databricks: the workspace's web app and REST API, and (one per region) browser single sign-on.
+    "databricks_ui_api": ("privatelink.azuredatabricks.net",),
+    "browser_authentication": ("privatelink.azuredatabricks.net",),
 }
 # What each app region reaches through endpoints of its own, so an outage of one region's network leaves the
 # others serving: Cosmos DB, Key Vault (Key Vault references, the gateway's certificate) and its web app.

@@ -13,6 +13,7 @@ from diagrams.azure import (
     devops,
     general,
     identity,
+    managementgovernance,
     ml,
     monitor,
     network,
@@ -91,6 +92,13 @@ KINDS: dict[str, Kind] = {
     "azurerm_data_factory_custom_dataset": Kind("Dataset", general.File),
     "azurerm_data_factory_pipeline": Kind("Pipeline", analytics.DataFactories),
     "azurerm_data_factory_trigger_schedule": Kind("Schedule trigger", general.Recent),
+    "azurerm_data_factory_linked_custom_service": Kind("Linked service", general.ResourceLinked),
+    "azurerm_databricks_workspace": Kind("Azure Databricks", analytics.Databricks),
+    "azurerm_databricks_access_connector": Kind("Access connector (managed identity)", identity.ManagedIdentities),
+    "databricks_job": Kind("Databricks job", analytics.Databricks),
+    "databricks_cluster_policy": Kind("Cluster policy", managementgovernance.Policy),
+    "databricks_external_location": Kind("External location (Unity Catalog)", storage.DataLakeStorage),
+    "databricks_storage_credential": Kind("Storage credential (Unity Catalog)", security.KeyVaults),
 }
 
 # azapi resources carry their ARM type in `type`; the ones the stacks use get a proper name.
