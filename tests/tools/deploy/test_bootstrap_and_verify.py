@@ -172,6 +172,8 @@ ARM_LISTED = {
     "azurerm_web_application_firewall_policy": "Microsoft.Network/ApplicationGatewayWebApplicationFirewallPolicies",
     "azurerm_monitor_data_collection_rule": "Microsoft.Insights/dataCollectionRules",
     "azurerm_data_factory": "Microsoft.DataFactory/factories",
+    "azurerm_databricks_workspace": "Microsoft.Databricks/workspaces",
+    "azurerm_databricks_access_connector": "Microsoft.Databricks/accessConnectors",
 }
 # azapi children Resource Manager does not list on their own.
 UNLISTED_AZAPI = ("Microsoft.Web/sites/config@", "Microsoft.Web/sites/basicPublishingCredentialsPolicies@")
@@ -203,6 +205,12 @@ NOT_LISTED = {
     "azurerm_data_factory_custom_dataset", "azurerm_data_factory_integration_runtime_azure",
     "azurerm_data_factory_linked_service_data_lake_storage_gen2", "azurerm_data_factory_managed_private_endpoint",
     "azurerm_data_factory_pipeline", "azurerm_data_factory_trigger_schedule",
+    "azurerm_data_factory_linked_custom_service",
+    # A setting of the Databricks workspace (its DBFS root key), not a resource of its own.
+    "azurerm_databricks_workspace_root_dbfs_customer_managed_key",
+    # Workspace-level Databricks objects: the workspace's own API, not Resource Manager.
+    "databricks_cluster_policy", "databricks_external_location", "databricks_ip_access_list", "databricks_job",
+    "databricks_storage_credential", "databricks_workspace_conf", "databricks_workspace_file",
 }
 
 
