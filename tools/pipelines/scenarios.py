@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from tools.deploy.ml import scenarios as ml_scenarios
 from tools.pipelines.check import PIPELINES
 from tools.pipelines.dry_run import DryRunFailed, Walk, dry_run
 from tools.pipelines.triggers import started_by_completion, started_by_push, tracked_files
@@ -161,10 +162,23 @@ def bootstrap_on_an_empty_subscription(root: Path) -> list[str]:
     return problems
 
 
+def ml_scenario(name: str) -> Callable[[Path], list[str]]:
+    """One of tools/deploy/ml/scenarios.py (FAKE Azure ML): it returns what happened, or raises what went wrong."""
+    def play(_root: Path) -> list[str]:
+        (outcome,) = ml_scenarios.run_scenarios(only=name)
+        print(outcome.detail, flush=True)
+        return [] if outcome.passed else [outcome.detail]
+    return play
+
+
 SCENARIOS: list[Scenario] = [
     Scenario(1, "empty subscription: infrastructure -> ML -> app, every plan approved before its apply",
              first_run_on_an_empty_subscription),
     Scenario(2, "rerun after an apply failed half-way", rerun_after_a_failed_apply),
+    Scenario(3, "the first ML rollout with no live deployment",
+             ml_scenario("first ML rollout with no live deployment")),
+    Scenario(4, "batch scoring on an environment with no batch endpoint",
+             ml_scenario("batch scoring on an environment with no batch endpoint")),
     Scenario(5, "bootstrap with the providers unregistered and no data role", bootstrap_on_an_empty_subscription),
     Scenario(6, "a model promotion starts the app pipeline", promotion_starts_the_app),
 ]

@@ -110,9 +110,11 @@ SCENARIOS: dict[str, Callable[[], str]] = {
 }
 
 
-def run_scenarios() -> list[ScenarioOutcome]:
+def run_scenarios(only: str | None = None) -> list[ScenarioOutcome]:
     outcomes = []
     for name, scenario in SCENARIOS.items():
+        if only is not None and name != only:
+            continue
         try:
             outcomes.append(ScenarioOutcome(name, True, scenario()))
         except Exception as exc:  # a scenario reports any failure, with where it came from
