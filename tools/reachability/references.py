@@ -13,20 +13,17 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from tools.deploy.infra.arm_types import ARM_TYPES
 from tools.synth_output import REMOTE_STATE_PREFIX, SynthStack
 
 _RESOURCE_REF = re.compile(r"^\$\{(data\.)?([a-z0-9_]+)\.([A-Za-z0-9_-]+)\.([a-z0-9_]+)\}$")
 _REMOTE_REF = re.compile(r"^\$\{data\.terraform_remote_state\.([A-Za-z0-9_-]+)\.outputs\.([A-Za-z0-9_-]+)\}$")
 _ARM_ID = re.compile(r"^/subscriptions/[^/]+/resourceGroups/([^/]+)/providers/([^/]+)/(.+)$", re.IGNORECASE)
 # The Azure resource types a literal id in the synth may name, and their Terraform types.
-_ARM_TYPES = {
-    "microsoft.network/virtualnetworks": "azurerm_virtual_network",
+# Resource Manager type -> Terraform type, for literal Azure ids: the one table deploy tooling uses, plus
+# subnets (children that a resource group listing never shows, so that table leaves them out).
+_ARM_TYPES = {spec.arm_type.lower(): tf_type for tf_type, spec in ARM_TYPES.items()} | {
     "microsoft.network/virtualnetworks/subnets": "azurerm_subnet",
-    "microsoft.network/publicipaddresses": "azurerm_public_ip",
-    "microsoft.storage/storageaccounts": "azurerm_storage_account",
-    "microsoft.machinelearningservices/workspaces": "azurerm_machine_learning_workspace",
-    "microsoft.eventhub/namespaces": "azurerm_eventhub_namespace",
-    "microsoft.keyvault/vaults": "azurerm_key_vault",
 }
 
 
