@@ -9,6 +9,7 @@ import diagrams
 from diagrams.azure import (
     analytics,
     compute,
+    aimachinelearning,
     database,
     devops,
     general,
@@ -91,6 +92,10 @@ KINDS: dict[str, Kind] = {
     "azurerm_data_factory_custom_dataset": Kind("Dataset", general.File),
     "azurerm_data_factory_pipeline": Kind("Pipeline", analytics.DataFactories),
     "azurerm_data_factory_trigger_schedule": Kind("Schedule trigger", general.Recent),
+    "azurerm_cognitive_account": Kind("Azure OpenAI", aimachinelearning.AzureOpenai),
+    "azurerm_cognitive_deployment": Kind("Model deployment", aimachinelearning.AzureOpenai),
+    "azurerm_cognitive_account_rai_policy": Kind("Content filter", aimachinelearning.ContentModerators),
+    "azurerm_search_service": Kind("AI Search", aimachinelearning.CognitiveSearch),
 }
 
 # azapi resources carry their ARM type in `type`; the ones the stacks use get a proper name.
