@@ -63,8 +63,8 @@ def build_environment(app: App, config: EnvironmentConfig) -> list[PlatformStack
     genai_stacks: list[PlatformStack] = []
     if genai is not None:
         genai.add_dependency(foundation)
-        for dependent in (functions, *apps):
-            dependent.add_dependency(genai)
+        for caller in (functions, *apps):
+            caller.add_dependency(genai)
         genai_stacks = [genai]
     stacks: list[PlatformStack] = [foundation, data, ml, global_data, *genai_stacks, functions, *apps, edge]
     if config.agents is not None:

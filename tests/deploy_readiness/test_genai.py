@@ -44,7 +44,9 @@ def test_deployments_never_upgrade_their_model_by_themselves(synth, env):
 @pytest.mark.parametrize("env", ENVS)
 def test_every_deployment_runs_under_the_filter_that_blocks_prompt_attacks(synth, env):
     [policy] = synth.resources(f"{env}-genai", "azurerm_cognitive_account_rai_policy")
-    blocking = {(f["name"], f["source"]) for f in policy["content_filter"] if f["filter_enabled"] and f["block_enabled"]}
+    blocking = {
+        (f["name"], f["source"]) for f in policy["content_filter"] if f["filter_enabled"] and f["block_enabled"]
+    }
     assert {("Jailbreak", "Prompt"), ("Indirect Attack", "Prompt")} <= blocking
     for category in ("Hate", "Sexual", "Violence", "Selfharm"):
         assert {(category, "Prompt"), (category, "Completion")} <= blocking
@@ -87,8 +89,9 @@ def test_model_upgrades_are_not_blocked_by_a_delete_lock_while_the_index_is_lock
 def test_every_app_region_reaches_both_services_through_its_own_endpoints_and_zones(synth):
     endpoints = synth.resources("prod-genai", "azurerm_private_endpoint")
     by = {(e["private_service_connection"]["subresource_names"][0], e["location"]): e for e in endpoints}
-    assert set(by) == {(sub, region) for sub in ("account", "searchService") for region in ("westeurope", "northeurope")}
-    for (sub, region), endpoint in by.items():
+    regions = ("westeurope", "northeurope")
+    assert set(by) == {(sub, region) for sub in ("account", "searchService") for region in regions}
+    for (_, region), endpoint in by.items():
         [zone] = endpoint["private_dns_zone_group"]["private_dns_zone_ids"]
         # Extra regions register in their own copy of the zone (PrivateDnsNortheurope), the primary in the primary.
         assert ("PrivateDnsNortheurope" in zone) == (region == "northeurope")

@@ -199,7 +199,9 @@ def test_committed_pictures_match_the_stacks(drawn: tuple[Path, Path], synth: Sy
     assert (COMMITTED / INDEX).read_text() == index_text(drawn_now, "prod", synth), hint
 
 
-def test_overview_shows_the_assistants_models_index_and_who_calls_them(drawn: tuple[Path, Path], tmp_path: Path) -> None:
+def test_overview_shows_the_assistants_models_index_and_who_calls_them(
+    drawn: tuple[Path, Path], tmp_path: Path
+) -> None:
     outdir, docs = drawn
     overview = read_svg(docs / "overview.svg")
     text = " | ".join(overview.nodes.values())

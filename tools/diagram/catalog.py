@@ -7,9 +7,9 @@ from pathlib import Path
 
 import diagrams
 from diagrams.azure import (
+    aimachinelearning,
     analytics,
     compute,
-    aimachinelearning,
     database,
     devops,
     general,
