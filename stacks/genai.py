@@ -37,7 +37,7 @@ class GenAiStack(PlatformStack):
         assert genai is not None  # built only for environments with a `genai` section
         self.settings = genai
         app = foundation.identities["app"].principal_id
-        deployer = foundation.client.object_id
+        deployer = self.client.object_id  # the principal applying this stack
         self.identity = ManagedIdentity.of(UserAssignedIdentity(
             self, "Identity", name=self.namer.name("user_identity", "genai"), location=config.location,
             resource_group_name=self.resource_group_name,
