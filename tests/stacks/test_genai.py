@@ -125,7 +125,7 @@ def test_the_app_identity_may_call_the_models_and_read_the_index_and_nothing_mor
 def test_the_deployer_creates_and_fills_the_index_with_embeddings(synth):
     deployer = sorted(
         grant["role_definition_name"] for grant in _grants(synth, "dev-genai")
-        if "Clientobject_id" in grant["principal_id"]
+        if grant["principal_id"] == "${data.azurerm_client_config.Client.object_id}"
     )
     assert deployer == ["Cognitive Services OpenAI User", "Search Index Data Contributor", "Search Service Contributor"]
 
