@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
+from app.assistant.service import Assistant
 from app.scoring.local import LocalScorer
 from app.scoring.remote import RemoteScorer
 from app.scoring.scorer import Scorer
@@ -22,7 +23,7 @@ from app.settings import Settings
 from app.store.cosmos import CosmosStore
 from app.store.owners import Owner, open_own_outbox
 from app.store.pending_view import PendingView, view_path
-from app.web import api, health, pages
+from app.web import api, assistant, health, pages
 from app.web.errors import BodyTooLarge, on_body_too_large, on_request_validation_error
 from app.web.http_methods import MethodsMiddleware
 from app.web.openapi import openapi_document
@@ -51,6 +52,13 @@ def build_service(settings: Settings, scorer: Scorer | None = None) -> Predictio
     return PredictionService(settings, scorer or build_scorer(settings), outbox, store, owner=owner)
 
 
+def build_assistant(settings: Settings, service: PredictionService) -> Assistant | None:
+    if not settings.assistant_configured:
+        log.info("no Azure OpenAI / AI Search endpoints configured: the assistant page is off")
+        return None
+    return Assistant.build(settings, service)
+
+
 class CarPriceApp(FastAPI):
     """FastAPI, except that POST /api/predictions (the hot path) goes straight to its plain-ASGI handler
     (app/web/prediction_lane.py) instead of through FastAPI's middleware stack and router."""
@@ -72,9 +80,12 @@ def create_app(settings: Settings | None = None, scorer: Scorer | None = None) -
         service = build_service(settings, scorer)
         service.start()
         app.state.service = service
+        app.state.assistant = build_assistant(settings, service)
         try:
             yield
         finally:
+            if app.state.assistant is not None:
+                await app.state.assistant.aclose()
             await service.stop()
 
     app = CarPriceApp(
@@ -94,6 +105,7 @@ def create_app(settings: Settings | None = None, scorer: Scorer | None = None) -
     app.include_router(health.router)
     app.include_router(api.router)
     app.include_router(pages.router)
+    app.include_router(assistant.router)
     app.openapi = lambda: openapi_document(app)  # type: ignore[method-assign]
     app.mount("/static", StaticFiles(directory=HERE / "web" / "static"), name="static")
 

@@ -1,0 +1,24 @@
+# The assistant (app/assistant/, tools/genai/): the listings index, the offline evaluation, the Azure gate.
+.PHONY: search-index index-gold assistant-eval assistant-gate bench-assistant
+
+# Endpoints: the environment's AZURE_SEARCH_ENDPOINT / AZURE_OPENAI_ENDPOINT (the genai stack's outputs).
+search-index: $(SETUP_STAMP)  ## create or update the listings index from contract/listings_index.py (AZURE_SEARCH_ENDPOINT=...)
+	@$(PY) -m tools.deploy.genai.search_index create
+
+index-gold: $(SETUP_STAMP)  ## index every gold car into listings by listing id (AZURE_SEARCH_ENDPOINT, AZURE_OPENAI_ENDPOINT, CARPRICE_LAKE_ROOT)
+	@$(PY) -m tools.deploy.genai.search_index fill-gold
+
+assistant-eval: $(SETUP_STAMP)  ## offline evaluation: golden set vs the stand-ins -> reports/assistant-evaluation.md (fails below threshold)
+	@test -f ml/outputs/model/model.onnx || $(MAKE) --no-print-directory train
+	@$(PY) -m tools.genai.evaluate
+
+# azure-ai-evaluation needs pandas < 3: the gate runs from its own venv. Exit 3 = held back (a warning), not a failure.
+GATE_VENV := .venv-assistant-gate
+assistant-gate:  ## judge the staging slot's assistant with azure-ai-evaluation (APP_URL, JUDGE_ENDPOINT, JUDGE_DEPLOYMENT)
+	@test -x $(GATE_VENV)/bin/python || python3 -m venv $(GATE_VENV)
+	@$(GATE_VENV)/bin/python -m pip install -q -r tools/genai/requirements-gate.txt
+	@$(GATE_VENV)/bin/python -m tools.genai.gate --app-url "$(APP_URL)" --judge-endpoint "$(JUDGE_ENDPOINT)" \
+		--judge-deployment "$(JUDGE_DEPLOYMENT)"
+
+bench-assistant: $(SETUP_STAMP)  ## the assistant's own overhead per answer (stand-in time excluded) vs the prediction API
+	@$(PY) -m benchmarks bench_assistant
