@@ -16,6 +16,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 import contract
+from contract.listings_index import LISTINGS_INDEX
 
 ROOT = Path(__file__).resolve().parent.parent
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
@@ -64,7 +65,7 @@ class Settings(BaseSettings):
     openai_embedding_deployment: str = Field("embeddings", validation_alias="AZURE_OPENAI_EMBEDDING_DEPLOYMENT")
     openai_api_version: str = Field("2024-10-21", validation_alias="AZURE_OPENAI_API_VERSION")
     search_endpoint: str = Field("", validation_alias="AZURE_SEARCH_ENDPOINT")
-    search_index: str = Field("listings", validation_alias="AZURE_SEARCH_INDEX")
+    search_index: str = Field(LISTINGS_INDEX, validation_alias="AZURE_SEARCH_INDEX")
     chat_container: str = Field("chat", validation_alias="CARPRICE_CHAT_CONTAINER")
 
     # Tuning knobs with safe defaults; not part of the infra contract.
@@ -94,7 +95,7 @@ class Settings(BaseSettings):
     assistant_timeout_s: float = 30.0
     assistant_max_retries: int = 1  # the SDK's own retry of a 429 within its Retry-After
     # The local stand-ins' certificate (tools/app/standins/): trusted only for loopback endpoints.
-    assistant_ca_file: Path | None = None
+    assistant_ca_file: Path | None = Field(None, validation_alias="CARPRICE_ASSISTANT_CA_FILE")
 
     @property
     def assistant_configured(self) -> bool:

@@ -135,6 +135,8 @@ class ListingIndexWriter:
 def build_writer(search_endpoint: str, openai_endpoint: str, embedding_deployment: str, credential: Any,
                  verify: str | bool = True, api_version: str = "2024-10-21") -> ListingIndexWriter:
     """The writer on the official SDKs with an Entra token provider (`verify`: a CA file for loopback stand-ins)."""
+    import ssl
+
     import httpx
     from azure.identity import get_bearer_token_provider
     from azure.search.documents import SearchClient
@@ -145,7 +147,8 @@ def build_writer(search_endpoint: str, openai_endpoint: str, embedding_deploymen
     openai = AzureOpenAI(
         azure_endpoint=openai_endpoint, api_version=api_version,
         azure_ad_token_provider=get_bearer_token_provider(credential, "https://cognitiveservices.azure.com/.default"),
-        http_client=None if verify is True else httpx.Client(verify=verify, trust_env=False),
+        http_client=None if verify is True else httpx.Client(
+            verify=ssl.create_default_context(cafile=str(verify)), trust_env=False),
     )
     search = SearchClient(search_endpoint, LISTINGS_INDEX, credential, connection_verify=verify)
     return ListingIndexWriter(openai, search, embedding_deployment)

@@ -7,6 +7,7 @@ self-signed certificate is trusted for those two endpoints alone: the code path 
 
 from __future__ import annotations
 
+import ssl
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,7 +53,8 @@ class AiClients:
 
 def openai_client(settings: Settings, cred: AsyncTokenCredential, **extra: Any) -> AsyncAzureOpenAI:
     verify = _verify(settings)
-    http_client = None if verify is True else httpx.AsyncClient(verify=verify, trust_env=False)
+    http_client = None if verify is True else httpx.AsyncClient(verify=ssl.create_default_context(cafile=verify),
+                                                                 trust_env=False)
     return AsyncAzureOpenAI(
         azure_endpoint=settings.openai_endpoint,
         api_version=settings.openai_api_version,

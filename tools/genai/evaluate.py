@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import re
 import sys
 from collections.abc import Callable
@@ -187,6 +188,8 @@ async def _run(model_dir: Path, work: Path, progress: Callable[[str], None]) -> 
     from tools.deploy.genai.search_index import create_or_update_index, credential_for, listing_writer
     from tools.genai.golden import golden_set
 
+    for noisy in ("httpx", "azure", "openai"):  # one line per request: far too much for a report
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     run_prep(work / "lake")
     gold_rows = load_gold(work / "lake").to_dict("records")
     market = market_documents(gold_rows, model_dir)

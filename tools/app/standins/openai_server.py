@@ -61,9 +61,10 @@ class StaticEmbedder:
         return out
 
 
-def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None,
+def _error(http_status: int, code: str, message: str, headers: dict[str, str] | None = None,
            **extra: Any) -> JSONResponse:
-    return JSONResponse({"error": {"code": code, "message": message, **extra}}, status_code=status, headers=headers)
+    return JSONResponse({"error": {"code": code, "message": message, **extra}}, status_code=http_status,
+                        headers=headers)
 
 
 @dataclass
