@@ -49,7 +49,8 @@ class ListingFilters:
         for field, op, value in (("year", "ge", self.year_min), ("year", "le", self.year_max),
                                  ("asking_price", "ge", self.price_min), ("asking_price", "le", self.price_max)):
             if value is not None:
-                terms.append(f"{field} {op} {float(value):g}" if field == "asking_price" else f"{field} {op} {int(value)}")
+                number = f"{float(value):g}" if field == "asking_price" else str(int(value))
+                terms.append(f"{field} {op} {number}")
         return " and ".join(terms) or None
 
     def admits(self, doc: dict[str, Any]) -> bool:

@@ -101,7 +101,8 @@ def _whole(value: float) -> int:
 
 
 def _amounts(line: str) -> list[int]:
-    return [_whole(float(m.group(1).replace(",", "") + ("." + m.group(2) if m.group(2) else ""))) for m in AMOUNT.finditer(line)]
+    return [_whole(float(m.group(1).replace(",", "") + ("." + m.group(2) if m.group(2) else "")))
+            for m in AMOUNT.finditer(line)]
 
 
 async def score(question: Any, answer: str, runs: list[Any], expected: tuple[float, float, float] | None,

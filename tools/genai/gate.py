@@ -15,6 +15,7 @@ this step from its own environment (tools/genai/requirements-gate.txt).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from collections.abc import Callable
@@ -64,10 +65,8 @@ def ask(client: httpx.Client, question: str) -> Probe:
         if response.status_code != 200:
             response.read()
             reason = ""
-            try:
+            with contextlib.suppress(ValueError, KeyError, IndexError):
                 reason = response.json()["errors"][0]["reason"]
-            except (ValueError, KeyError, IndexError):
-                pass
             return Probe(question, response.status_code, refused=reason == "content_filter")
         probe = Probe(question, 200)
         for line in response.iter_lines():

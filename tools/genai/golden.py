@@ -72,8 +72,8 @@ def golden_set(gold_rows: list[dict[str, Any]], index_docs: list[dict[str, Any]]
         group = by_group.get((car["make"], car["body_style"]), [])
         relevant = frozenset(d["id"] for d in group if year is not None and d.get("year") is not None
                              and abs(d["year"] - year) <= YEAR_WINDOW)
-        window = ListingFilters(make=car["make"], body_style=car["body_style"],
-                                year_min=year - YEAR_WINDOW if year else None, year_max=year + YEAR_WINDOW if year else None)
+        low, high = (year - YEAR_WINDOW, year + YEAR_WINDOW) if year else (None, None)
+        window = ListingFilters(make=car["make"], body_style=car["body_style"], year_min=low, year_max=high)
         slot = number % 5
         qid = f"q{number:03d}"
         if slot in (0, 1, 2) and len(relevant) >= 2:

@@ -18,7 +18,8 @@ from typing import Any
 
 JAILBREAK = re.compile(
     r"ignore (?:all |any |the )?(?:previous|prior|above|your|earlier) (?:instructions|rules|prompts?)"
-    r"|\bjailbreak\b|developer mode|pretend (?:that )?you have no (?:rules|restrictions)|reveal (?:your|the) system prompt",
+    r"|\bjailbreak\b|developer mode|pretend (?:that )?you have no (?:rules|restrictions)"
+    r"|reveal (?:your|the) system prompt",
     re.IGNORECASE,
 )
 PRICE_WORDS = ("fair", "worth", "price", "pay", "cost", "value", "estimate")

@@ -114,7 +114,8 @@ class OpenAIStandIn:
 
     def _refused(self, request: Request) -> Response | None:
         auth = request.headers.get("authorization", "")
-        self.requests.append({"path": request.url.path, "authorization": auth, "api_key": request.headers.get("api-key")})
+        self.requests.append({"path": request.url.path, "authorization": auth,
+                              "api_key": request.headers.get("api-key")})
         if request.headers.get("api-key") is not None:
             return _error(401, "401", "API keys are refused: like the deployed account (local auth off), this "
                                       "stand-in takes Entra tokens only.")
@@ -135,7 +136,8 @@ class OpenAIStandIn:
         vectors = StaticEmbedder.embed([str(t) for t in texts], dimensions)
         tokens = sum(max(1, len(str(t)) // 4) for t in texts)
         answer = JSONResponse({"object": "list", "model": "stand-in-static-embeddings",
-                               "data": [{"object": "embedding", "index": i, "embedding": v} for i, v in enumerate(vectors)],
+                               "data": [{"object": "embedding", "index": i, "embedding": v}
+                                        for i, v in enumerate(vectors)],
                                "usage": {"prompt_tokens": tokens, "total_tokens": tokens}})
         self.seconds_serving += time.perf_counter() - started
         return answer
@@ -154,14 +156,15 @@ class OpenAIStandIn:
         body = await request.json()
         rate = self._take_fault("rate_limit")
         if rate:
-            return _error(429, "429", "Requests to the ChatCompletions_Create Operation have exceeded the rate limit of "
-                                      f"this stand-in. Please retry after {rate.retry_after} seconds.",
+            return _error(429, "429", "Requests to the ChatCompletions_Create Operation have exceeded the rate "
+                                      f"limit of this stand-in. Please retry after {rate.retry_after} seconds.",
                           headers={"retry-after": str(rate.retry_after)})
         prompt_tokens = len(json.dumps(body.get("messages", []))) // 4
         if self._take_fault("context_length") or prompt_tokens > self.context_tokens:
             return _error(400, "context_length_exceeded",
                           f"This model's maximum context length is {self.context_tokens} tokens. However, your "
-                          f"messages resulted in {prompt_tokens} tokens.", type="invalid_request_error", param="messages")
+                          f"messages resulted in {prompt_tokens} tokens.", type="invalid_request_error",
+                          param="messages")
         try:
             if self._take_fault("content_filter"):
                 raise PromptFiltered("fault")

@@ -164,7 +164,7 @@ class StandInIndex:
     def write(self, action: str, doc: dict[str, Any]) -> int:
         self._check(doc)
         key = str(doc[self.key])
-        row = self.db.execute("SELECT body FROM docs WHERE \"{}\" = ?".format(self.key), (key,)).fetchone()
+        row = self.db.execute(f"SELECT body FROM docs WHERE \"{self.key}\" = ?", (key,)).fetchone()
         if action == "delete":
             self.db.execute(f'DELETE FROM docs WHERE "{self.key}" = ?', (key,))
             self.db.execute("DELETE FROM fts WHERE doc_key = ?", (key,))
@@ -291,7 +291,8 @@ class SearchStandIn:
             definition = await request.json()
             fields_now = index.definition["fields"] if index else None
             if index is None or fields_now != definition["fields"]:
-                kept = [] if index is None else json.loads(f"[{','.join(r[0] for r in index.db.execute('SELECT body FROM docs'))}]")
+                kept = [] if index is None else [json.loads(body) for (body,) in
+                                                 index.db.execute("SELECT body FROM docs")]
                 self.indexes[name] = StandInIndex(definition)
                 for doc in kept:
                     self.indexes[name].write("upload", {k: v for k, v in doc.items() if k in

@@ -30,7 +30,7 @@ from azure.search.documents.indexes.models import (
     VectorSearchProfile,
 )
 
-from contract.listings_index import LISTINGS_INDEX, index_definition
+from contract.listings_index import index_definition
 
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 _FLAGS = {"key": "key", "searchable": "searchable", "filterable": "filterable", "sortable": "sortable",
