@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,6 +47,7 @@ class StaticEmbedder:
     def embed(cls, texts: list[str], dimensions: int) -> list[list[float]]:
         with cls._lock:
             if cls._model is None:
+                os.environ.setdefault("HF_HUB_OFFLINE", "1")  # belt and braces: nothing may reach a model hub
                 import wordllama
                 from wordllama import WordLlama
 
@@ -185,12 +187,19 @@ class OpenAIStandIn:
                  "total_tokens": prompt_tokens + len(text) // 4}
         model = str(request.path_params.get("deployment") or body.get("model") or "stand-in")
         if body.get("stream"):
-            return StreamingResponse(_chunks(model, reply, text, finish), media_type="text/event-stream")
+            # Rendered here, sent as it is iterated: the stand-in's own time stays inside this handler.
+            chunks = list(_chunks(model, reply, text, finish))
+            return StreamingResponse(_send(chunks), media_type="text/event-stream")
         message: dict[str, Any] = {"role": "assistant", "content": text or None}
         if reply.tool_calls:
             message["tool_calls"] = reply.tool_calls
         return JSONResponse({"id": "chatcmpl-stand-in", "object": "chat.completion", "created": 0, "model": model,
                              "choices": [{"index": 0, "message": message, "finish_reason": finish}], "usage": usage})
+
+
+async def _send(chunks: list[bytes]) -> AsyncIterator[bytes]:
+    for chunk in chunks:
+        yield chunk
 
 
 def _event(payload: dict[str, Any]) -> bytes:
