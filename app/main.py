@@ -7,6 +7,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
@@ -14,7 +15,6 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
-from app.assistant.service import Assistant
 from app.scoring.local import LocalScorer
 from app.scoring.remote import RemoteScorer
 from app.scoring.scorer import Scorer
@@ -29,6 +29,9 @@ from app.web.http_methods import MethodsMiddleware
 from app.web.openapi import openapi_document
 from app.web.prediction_lane import PATH, PredictionLane
 from app.web.security import SecurityMiddleware
+
+if TYPE_CHECKING:
+    from app.assistant.service import Assistant
 
 HERE = Path(__file__).resolve().parent
 log = logging.getLogger("app")
@@ -56,6 +59,8 @@ def build_assistant(settings: Settings, service: PredictionService) -> Assistant
     if not settings.assistant_configured:
         log.info("no Azure OpenAI / AI Search endpoints configured: the assistant page is off")
         return None
+    from app.assistant.service import Assistant  # the AI SDKs load only when the assistant is on
+
     return Assistant.build(settings, service)
 
 

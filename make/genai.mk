@@ -2,11 +2,11 @@
 .PHONY: search-index index-gold assistant-eval assistant-gate bench-assistant
 
 # Endpoints: the environment's AZURE_SEARCH_ENDPOINT / AZURE_OPENAI_ENDPOINT (the genai stack's outputs).
-search-index: $(SETUP_STAMP)  ## create or update the listings index from contract/listings_index.py (AZURE_SEARCH_ENDPOINT=...)
-	@$(PY) -m tools.deploy.genai.search_index create
+search-index: $(SETUP_STAMP)  ## create or update the listings index from contract/listings_index.py (ENV=... or AZURE_SEARCH_ENDPOINT=...)
+	@$(PY) -m tools.deploy.genai.search_index create $(if $(ENV),--env $(ENV) --outdir $(CDKTF_OUT))
 
 index-gold: $(SETUP_STAMP)  ## index every gold car into listings by listing id (AZURE_SEARCH_ENDPOINT, AZURE_OPENAI_ENDPOINT, CARPRICE_LAKE_ROOT)
-	@$(PY) -m tools.deploy.genai.search_index fill-gold
+	@$(PY) -m tools.deploy.genai.search_index fill-gold $(if $(ENV),--env $(ENV) --outdir $(CDKTF_OUT))
 
 assistant-eval: $(SETUP_STAMP)  ## offline evaluation: golden set vs the stand-ins -> reports/assistant-evaluation.md (fails below threshold)
 	@test -f ml/outputs/model/model.onnx || $(MAKE) --no-print-directory train

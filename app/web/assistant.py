@@ -11,15 +11,17 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
 
-from app.assistant.orchestrator import Answer, AssistantError, Event
-from app.assistant.service import Assistant, session_key
 from app.web.errors import error_response, one_error
+
+if TYPE_CHECKING:  # the AI SDKs load only when the assistant is configured (app.main.build_assistant)
+    from app.assistant.orchestrator import Event
+    from app.assistant.service import Assistant
 
 router = APIRouter(include_in_schema=False)
 COOKIE = "carprice_chat"
@@ -64,6 +66,8 @@ async def history(request: Request) -> Response:
     assistant = _assistant(request)
     if assistant is None:
         return _not_configured()
+    from app.assistant.service import session_key
+
     cookie, fresh = _cookie(request)
     turns = [] if fresh else await assistant.history.recent(session_key(cookie), 50)
     shown = ("id", "created_at", "question", "answer", "outcome", "citations", "prices")
@@ -95,6 +99,9 @@ async def ask(request: Request) -> Response:
     assistant = _assistant(request)
     if assistant is None:
         return _not_configured()
+    from app.assistant.orchestrator import Answer, AssistantError
+    from app.assistant.service import session_key
+
     question = await _question(request, assistant.settings.assistant_max_question_chars)
     if isinstance(question, Response):
         return question

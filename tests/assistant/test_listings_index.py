@@ -96,3 +96,19 @@ def test_odata_filters_become_parameterised_sql(odata: str, sql: str, params: li
 def test_malformed_filters_are_refused(odata: str) -> None:
     with pytest.raises(SearchRequestError):
         _FilterParser(odata, {"make"}).parse()
+
+
+def test_the_pipeline_step_finds_the_endpoints_in_the_environments_synth_output(tmp_path: Path) -> None:
+    import json
+
+    from tools.deploy.genai.search_index import endpoints_from_synth
+
+    stack = tmp_path / "stacks" / "dev-genai"
+    stack.mkdir(parents=True)
+    stack.joinpath("cdk.tf.json").write_text(json.dumps({"resource": {
+        "azurerm_search_service": {"search": {"name": "srch-carprice-dev"}},
+        "azurerm_cognitive_account": {"openai": {"kind": "OpenAI", "custom_subdomain_name": "oai-carprice-dev"}},
+    }}))
+    assert endpoints_from_synth("dev", tmp_path) == {"search": "https://srch-carprice-dev.search.windows.net",
+                                                     "openai": "https://oai-carprice-dev.openai.azure.com"}
+    assert endpoints_from_synth("prod", tmp_path) == {}

@@ -13,6 +13,7 @@ loopback endpoints; never a key.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from collections.abc import Iterable
@@ -56,6 +57,22 @@ def search_index_model(definition: dict[str, Any] | None = None) -> SearchIndex:
                 for p in spec["vectorSearch"]["profiles"]]
     return SearchIndex(name=spec["name"], fields=fields,
                        vector_search=VectorSearch(algorithms=algorithms, profiles=profiles))
+
+
+def endpoints_from_synth(environment: str, outdir: Path) -> dict[str, str]:
+    """The environment's search and OpenAI endpoints, read from its synthesized stacks (the search service's
+    name, the OpenAI account's custom subdomain): the pipeline passes ENV, not URLs."""
+    found: dict[str, str] = {}
+    for stack in sorted((outdir / "stacks").glob(f"{environment}-*/cdk.tf.json")):
+        resources = json.loads(stack.read_text()).get("resource", {})
+        for service in resources.get("azurerm_search_service", {}).values():
+            if "${" not in str(service.get("name", "${")):
+                found.setdefault("search", f"https://{service['name']}.search.windows.net")
+        for account in resources.get("azurerm_cognitive_account", {}).values():
+            subdomain = str(account.get("custom_subdomain_name", "${"))
+            if account.get("kind") == "OpenAI" and "${" not in subdomain:
+                found.setdefault("openai", f"https://{subdomain}.openai.azure.com")
+    return found
 
 
 def _is_loopback(endpoint: str) -> bool:
@@ -112,9 +129,16 @@ def main(argv: list[str] | None = None) -> int:
                                                                           "embeddings"))
     parser.add_argument("--lake", default=os.environ.get("CARPRICE_LAKE_ROOT", ""), help="the lake root (gold)")
     parser.add_argument("--ca-file", default=os.environ.get("CARPRICE_ASSISTANT_CA_FILE"))
+    parser.add_argument("--env", help="read the endpoints from this environment's synthesized stacks")
+    parser.add_argument("--outdir", type=Path, default=Path("cdktf.out"))
     args = parser.parse_args(argv)
+    if args.env:
+        synthesized = endpoints_from_synth(args.env, args.outdir)
+        args.search_endpoint = args.search_endpoint or synthesized.get("search", "")
+        args.openai_endpoint = args.openai_endpoint or synthesized.get("openai", "")
     if not args.search_endpoint:
-        print("search index: --search-endpoint (or AZURE_SEARCH_ENDPOINT) is required", file=sys.stderr)
+        print("search index: no search endpoint: pass --search-endpoint, set AZURE_SEARCH_ENDPOINT, or --env with "
+              "a synthesized stack that has an azurerm_search_service", file=sys.stderr)
         return 2
     credential = credential_for(args.search_endpoint, args.openai_endpoint)
     if args.action == "create":
