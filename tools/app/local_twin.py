@@ -20,6 +20,7 @@ It prints the URLs and runs until Ctrl-C, which stops every process it started.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import shlex
 import signal
@@ -272,6 +273,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--replay-rate", type=float, default=1.0, help="stream listings per second (0: off)")
     args = parser.parse_args(argv)
     stop_on_sigterm()
+    for chatty in ("azure", "httpx", "openai"):  # one log record per request would bury the twin's own output
+        logging.getLogger(chatty).setLevel(logging.WARNING)
     try:
         return run(args.port, args.model_dir, args.workers, args.replay_rate)
     except PortInUseError as exc:
