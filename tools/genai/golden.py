@@ -6,6 +6,7 @@ Three kinds, in a fixed mix over the gold cars (deterministic: the same data giv
 - price_and_comparables: "Is $X a fair price for <car>? What else is on the market like it?" (labelled)
 - price_only: "What is <car> worth?"
 - listings_under_budget: "Show me <make> <body> listings from <year-2> to <year+2> under $B."
+and one per make and body style with listings: "Find <make> <body> listings for sale over $B."
 """
 
 from __future__ import annotations
@@ -95,4 +96,14 @@ def golden_set(gold_rows: list[dict[str, Any]], index_docs: list[dict[str, Any]]
             filters = ListingFilters(make=car["make"], body_style=car["body_style"], year_min=window.year_min,
                                      year_max=window.year_max, price_max=budget)
             questions.append(GoldenQuestion(qid, "listings_under_budget", text, None, filters))
+    # One more per make and body style with listings: the pricier half ("over $B"), any year.
+    for number, ((make, body), group) in enumerate(sorted(by_group.items())):
+        if len(group) < 2:
+            continue
+        prices = sorted(d["asking_price"] for d in group)
+        floor = round(prices[len(prices) // 2], -2)
+        label = DATASET.by_name["make"].value_labels.get(make, make)
+        questions.append(GoldenQuestion(f"g{number:03d}", "listings_over_price",
+                                        f"Find {label} {body} listings for sale over {_money(floor)}.", None,
+                                        ListingFilters(make=make, body_style=body, price_min=floor)))
     return questions
