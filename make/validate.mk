@@ -4,10 +4,16 @@
 PROVIDER_MIRROR ?= /work/.mirror/hashicorp+terraform-provider-azurerm/repo
 PROVIDER_TAG ?= v4.81.0
 
-.PHONY: validate provider-rules
+AZAPI_MIRROR ?= /work/.mirror/Azure+terraform-provider-azapi/repo
+AZAPI_REF ?= HEAD
+
+.PHONY: validate provider-rules azapi-types
 validate: $(SETUP_STAMP)  ## check cdktf.out/ against the provider's plan-time argument rules (enums, ranges, conflicts)
 	@$(PY) -m tools.provider_rules.check
 
 provider-rules: $(SETUP_STAMP)  ## rebuild tools/provider_rules/azurerm-*.json from the provider source (PROVIDER_MIRROR, PROVIDER_TAG)
 	@$(PY) -m tools.provider_rules.extract --mirror $(PROVIDER_MIRROR) --tag $(PROVIDER_TAG) \
 		--out tools/provider_rules/azurerm-$(patsubst v%,%,$(PROVIDER_TAG)).json
+
+azapi-types: $(SETUP_STAMP)  ## rebuild tools/provider_rules/azapi-types.json (Azure's types for the stacks' azapi bodies) from an azapi mirror
+	@$(PY) -m tools.provider_rules.azapi_extract --mirror $(AZAPI_MIRROR) --ref $(AZAPI_REF)

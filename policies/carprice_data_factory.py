@@ -1,6 +1,7 @@
 """Policies 11 and 12: Data Factory runs its copies inside a managed virtual network, has no public endpoint
-when its environment is private, and publishes from Git in production (environments that lock stateful
-resources); its Azure integration runtimes live in that managed network."""
+when its environment is private, and has one owner of its content: the stacks (no Git mode, whose Studio
+"publish" would overwrite the pipeline and trigger Terraform manages); its Azure integration runtimes live in
+that managed network."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from checkov.terraform.checks.resource.base_resource_check import BaseResourceCh
 class DataFactoryGuardrails(BaseResourceCheck):
     def __init__(self) -> None:
         super().__init__(
-            name="Ensure Data Factory uses a managed VNet, no public access when private, and Git in production",
+            name="Ensure Data Factory uses a managed VNet, no public access when private, and no Git mode",
             id="CKV_CARPRICE_11",
             categories=(CheckCategories.NETWORKING,),
             supported_resources=("azurerm_data_factory",),
@@ -33,9 +34,8 @@ class DataFactoryGuardrails(BaseResourceCheck):
             self.details.append("managed_virtual_network_enabled must be true (copies run in the managed network)")
         if env.get("private_networking") and not is_false(conf, "public_network_enabled"):
             self.details.append(f"{env['name']} is private but public_network_enabled is not false")
-        if env.get("lock_stateful_resources") and not (block(conf, "vsts_configuration") or
-                                                      block(conf, "github_configuration")):
-            self.details.append(f"{env['name']} is a production environment: the factory must publish from Git")
+        if block(conf, "vsts_configuration") or block(conf, "github_configuration"):
+            self.details.append("Git mode: the stacks own the factory's content, a Studio publish would overwrite it")
         return CheckResult.FAILED if self.details else CheckResult.PASSED
 
 

@@ -72,6 +72,7 @@ class AppStack(PlatformStack):
                 subnet_id=foundation.gateway_subnet_ids[region],
                 identity=foundation.identities["gateway"],
                 certificate_secret_id=foundation.gateway_certificate_secret_id,
+                host_name=config.edge.custom_domain,
                 backend_fqdn=self.web.app.default_hostname,
                 health_path=c.HEALTH_PATH,
                 sizing=GatewaySizing(

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from cdktn import AzurermBackend, LocalBackend, TerraformResource, TerraformStack
+from cdktn_provider_azapi.resource import Resource as AzapiResource
+from cdktn_provider_azurerm.data_azurerm_client_config import DataAzurermClientConfig
 from cdktn_provider_azurerm.provider import (
     AzurermProvider,
     AzurermProviderFeatures,
@@ -50,6 +52,10 @@ class PlatformStack(TerraformStack):
         """
         required = self.config.all_tags
         for node in self.node.find_all():
+            if isinstance(node, AzapiResource) and node.location_input is None:
+                # A proxy resource (a site's config, its publishing credentials policy) takes no tags: Azure
+                # tags only tracked resources, which have a location, and azapi refuses `tags` at plan time.
+                continue
             if isinstance(node, TerraformResource) and hasattr(type(node), "tags_input"):
                 existing: dict[str, Any] = node.tags_input or {}  # type: ignore[attr-defined]
                 if any(existing.get(key) != value for key, value in required.items()):
@@ -69,6 +75,13 @@ class PlatformStack(TerraformStack):
             )
         else:
             LocalBackend(self, path=f"{LOCAL_STATE_DIR}/{self.stack_name}.tfstate")
+
+    @property
+    def client(self) -> DataAzurermClientConfig:
+        """The principal applying this stack, read by the stack itself: a grant to "the deployer" goes to whoever
+        deploys this unit, not to whoever applied the foundation (a cross-stack reference would freeze that)."""
+        found = self.node.try_find_child("Client")
+        return found if isinstance(found, DataAzurermClientConfig) else DataAzurermClientConfig(self, "Client")
 
     @property
     def resource_group_name(self) -> str:

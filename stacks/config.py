@@ -248,6 +248,9 @@ class Edge(_Strict):
     certificate_secret_id: str | None = Field(
         default=None, pattern=r"^https://[a-z0-9-]+\.vault\.azure\.net/(secrets|certificates)/[A-Za-z0-9-]+/?$"
     )
+    # A private web tier without a domain of its own serves Key Vault's self-signed certificate for the Traffic
+    # Manager name, and every browser warns: only with this explicit opt-out (first deploys, test environments).
+    self_signed_certificate: bool = False
     gateway_min_capacity: int = Field(default=1, ge=0, le=100)  # application_gateway autoscale ranges
     gateway_max_capacity: int = Field(default=10, ge=2, le=125)
 
@@ -310,28 +313,9 @@ class FeedSchedule(_Strict):
     start_time: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 
 
-class FactoryGit(_Strict):
-    """The repository Data Factory publishes its definitions to (Azure DevOps Repos or GitHub)."""
-
-    kind: Literal["azure_devops", "github"]
-    account_name: str = Field(min_length=1)
-    repository_name: str = Field(min_length=1)
-    branch_name: str = "main"
-    root_folder: str = Field(default="/", pattern=r"^/")
-    project_name: str | None = None  # Azure DevOps only
-    tenant_id: str | None = Field(default=None, pattern=r"^[0-9a-f]{8}-([0-9a-f]{4}-){3}[0-9a-f]{12}$")
-
-    @model_validator(mode="after")
-    def _devops_needs_project_and_tenant(self) -> FactoryGit:
-        if self.kind == "azure_devops" and not (self.project_name and self.tenant_id):
-            raise ValueError("kind 'azure_devops' needs project_name and tenant_id")
-        return self
-
-
 class DataFactory(_Strict):
     source: FeedSource
     schedule: FeedSchedule
-    git: FactoryGit | None = None
     customer_managed_key: bool = False  # encrypt the factory's definitions with the Key Vault storage key
 
 
@@ -342,6 +326,11 @@ class Functions(_Strict):
     maximum_instance_count: int = Field(default=40, ge=1, le=1000)
     instance_memory_mb: Literal[512, 2048, 4096] = 2048
     scoring_mode: Literal["local", "remote"] = "local"  # ONNX in-process, or the Azure ML online endpoint
+
+
+# Key Vault secrets and certificates take at most 15 tags (azurerm `TagsWithMaximumElements(15)`,
+# key_vault_secret_resource.go at v4.81.0), the tightest limit of any resource the stacks tag.
+MAX_TAGS = 15
 
 
 class EnvironmentConfig(_Strict):
@@ -380,11 +369,6 @@ class EnvironmentConfig(_Strict):
         missing = [r for r in self.app_regions if r != self.location and r not in self.network.regions]
         if missing:
             raise ValueError(f"network.regions needs an entry for app region(s) {missing}")
-        if self.lock_stateful_resources and self.data_factory.git is None:
-            raise ValueError(
-                "data_factory.git is required when lock_stateful_resources is true (production factories publish "
-                "from a repository; policy CKV_CARPRICE_11)"
-            )
         if self.private_networking:
             # A private web tier is reached through one Application Gateway per app region.
             lacking = ["network.gateway_subnet"] if self.network.gateway_subnet is None else []
@@ -394,6 +378,12 @@ class EnvironmentConfig(_Strict):
             ]
             if lacking:
                 raise ValueError(f"private_networking needs {', '.join(lacking)} (the WAF gateways' subnets)")
+            if self.edge.custom_domain is None and not self.edge.self_signed_certificate:
+                raise ValueError(
+                    "edge.custom_domain and edge.certificate_secret_id are required for a private web tier (the "
+                    "gateways serve that name and certificate); to serve a self-signed certificate for the Traffic "
+                    "Manager name instead (browsers warn), set edge.self_signed_certificate: true"
+                )
         if self.agents and ipaddress.ip_network(self.agents.address_space).overlaps(
             ipaddress.ip_network(self.network.address_space)
         ):
@@ -401,6 +391,11 @@ class EnvironmentConfig(_Strict):
         missing_tags = [t for t in ("owner", "cost-center") if t not in self.tags]
         if missing_tags:
             raise ValueError(f"tags must include {missing_tags}")
+        if len(self.all_tags) > MAX_TAGS:
+            raise ValueError(
+                f"tags: at most {MAX_TAGS - (len(self.all_tags) - len(self.tags))} entries (every resource also gets "
+                f"'environment' and 'managed-by', and Key Vault secrets take at most {MAX_TAGS} tags)"
+            )
         return self
 
     @property

@@ -9,7 +9,7 @@ import contract as c
 from stacks.base import PlatformStack
 from stacks.config import EnvironmentConfig
 from stacks.foundation import FoundationStack
-from stacks.modules.data_factory import FactoryGit, FeedCopy, FeedIngestFactory, FeedSchedule
+from stacks.modules.data_factory import FeedCopy, FeedIngestFactory
 from stacks.modules.data_lake import DataLake
 from stacks.modules.stream_ingest import StreamIngest
 
@@ -44,7 +44,6 @@ class DataStack(PlatformStack):
             archive_name_format=c.CAPTURE_ARCHIVE_NAME_FORMAT,
         )
         factory = config.data_factory
-        git = factory.git
         self.factory = FeedIngestFactory(
             self, "FeedIngest", placement=self.placement(),
             interfaces=foundation.interfaces(encryption_key="storage" if factory.customer_managed_key else None),
@@ -57,6 +56,5 @@ class DataStack(PlatformStack):
                 bronze="bronze",
             ),
             filesystem_ids={fs: self.lake.filesystems[fs].id for fs in (c.FEED_LANDING_CONTAINER, "bronze")},
-            schedule=FeedSchedule(factory.schedule.frequency, factory.schedule.interval, factory.schedule.start_time),
-            git=FactoryGit(**git.model_dump()) if git else None,
+            schedule=factory.schedule,
         )

@@ -25,5 +25,7 @@ class EdgeStack(PlatformStack):
             name=self.namer.name("traffic_manager"),
             routing=config.edge.routing,
             health_path=HEALTH_PATH,
+            # The gateways' listeners answer for the custom domain only; the web apps answer for their own names.
+            probe_host=config.edge.custom_domain if config.private_networking else None,
         )
         self.traffic.add_endpoints([(app.region, app.front_door_id) for app in apps])

@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Literal, get_args
 
-from cdktn_provider_azurerm.data_azurerm_client_config import DataAzurermClientConfig
 from cdktn_provider_azurerm.resource_group import ResourceGroup
 from cdktn_provider_azurerm.user_assigned_identity import UserAssignedIdentity
 from constructs import Construct
@@ -55,7 +54,6 @@ class FoundationStack(PlatformStack):
     def __init__(self, scope: Construct, *, config: EnvironmentConfig) -> None:
         super().__init__(scope, "foundation", config=config)
         placement = self.placement()
-        self.client = DataAzurermClientConfig(self, "Client")
         self.resource_group = ResourceGroup(
             self, "ResourceGroup", name=self.resource_group_name, location=config.location
         )

@@ -78,7 +78,7 @@ class FunctionsStack(PlatformStack):
             maximum_instance_count=config.functions.maximum_instance_count,
             instance_memory_mb=config.functions.instance_memory_mb,
             api_client_id=config.functions.api_client_id,
-            tenant_id=foundation.client.tenant_id,
+            tenant_id=self.client.tenant_id,
         )
         principal = identity.principal_id
         grants = {
@@ -108,7 +108,7 @@ class FunctionsStack(PlatformStack):
         # the app runs from its deployment container, to deploy it again when the new one fails its check.
         RoleAssignment(
             self, "DeployerPackageReader", scope=self.app.storage.account.id,
-            role_definition_name="Storage Blob Data Reader", principal_id=foundation.client.object_id,
+            role_definition_name="Storage Blob Data Reader", principal_id=self.client.object_id,
         )
         # The app pipeline deploys to this app: it finds the name and group in the stack's outputs.
         TerraformOutput(self, "function_app_name", value=self.app.site.name)

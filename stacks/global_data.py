@@ -34,4 +34,4 @@ class GlobalDataStack(PlatformStack):
         # All regional web apps share the app identity; one data-plane grant covers them.
         self.cosmos.grant_data_access("AppDataContributor", foundation.identities["app"].principal_id)
         # `make ml-batch-score` publishes the batch endpoint's results as the deploying principal.
-        self.cosmos.grant_data_access("DeployerBatchPublisher", foundation.client.object_id, database_only=True)
+        self.cosmos.grant_data_access("DeployerBatchPublisher", self.client.object_id, database_only=True)

@@ -48,7 +48,7 @@ class MlStack(PlatformStack):
             registry_sku=config.ml.container_registry_sku,
             # "m": the longest workload and environment names leave no room for "ml" in 24 characters.
             key_vault_name=self.namer.name("key_vault", "m"),
-            tenant_id=foundation.client.tenant_id,
+            tenant_id=self.client.tenant_id,
             subscription_id=config.subscription_id,
             application_insights_id=foundation.monitoring.insights.id,
             identity=ml_identity,
@@ -79,9 +79,9 @@ class MlStack(PlatformStack):
             sizes=config.aks,
             subnet_id=foundation.subnet_ids[AKS_SUBNET],
             identity=aks_identity,
-            tenant_id=foundation.client.tenant_id,
+            tenant_id=self.client.tenant_id,
             log_analytics_workspace_id=foundation.monitoring.workspace.id,
-            deployer_object_id=foundation.client.object_id,
+            deployer_object_id=self.client.object_id,
             # A public API server admits the environment's ranges (the cluster's own setting, `aks.private_cluster`).
             allowed_ip_ranges=foundation.network_access.allowed_ip_ranges,
             disk_encryption_set_name=self.namer.name("disk_encryption_set", "aks"),

@@ -23,6 +23,7 @@ from cdktn_provider_azurerm.application_gateway import (
     ApplicationGatewayIdentity,
     ApplicationGatewayProbe,
     ApplicationGatewayProbeMatch,
+    ApplicationGatewayRedirectConfiguration,
     ApplicationGatewayRequestRoutingRule,
     ApplicationGatewaySku,
     ApplicationGatewaySslCertificate,
@@ -48,6 +49,7 @@ ZONES = ["1", "2", "3"]
 # Names of the gateway's sub-resources (referenced by name inside the one resource).
 _FRONTEND, _HTTPS_PORT, _LISTENER, _CERTIFICATE = "public", "https", "https", "web-tls"
 _POOL, _SETTINGS, _PROBE, _RULE = "web-app", "web-app-https", "web-app-health", "web-app"
+_HTTP_PORT, _HTTP_LISTENER, _TO_HTTPS = "http", "http", "http-to-https"
 
 
 @dataclass(frozen=True)
@@ -64,8 +66,10 @@ class RegionalGateway(Construct):
         self, scope: Construct, id_: str, *, placement: Placement, interfaces: Interfaces, name: str,
         policy_name: str, public_ip_name: str, dns_label: str, subnet_id: str, identity: ManagedIdentity,
         certificate_secret_id: str, backend_fqdn: str, health_path: str, sizing: GatewaySizing,
-        depends_on: Sequence[Construct] = (),
+        host_name: str | None = None, depends_on: Sequence[Construct] = (),
     ) -> None:
+        """`host_name`: the custom domain the listeners answer for (None: any name, for the self-signed
+        certificate of the Traffic Manager name)."""
         super().__init__(scope, id_)
         zones = ZONES if sizing.zone_redundant else None
         self.policy = WebApplicationFirewallPolicy(
@@ -114,7 +118,10 @@ class RegionalGateway(Construct):
             frontend_ip_configuration=[
                 ApplicationGatewayFrontendIpConfiguration(name=_FRONTEND, public_ip_address_id=self.public_ip.id)
             ],
-            frontend_port=[ApplicationGatewayFrontendPort(name=_HTTPS_PORT, port=443)],
+            frontend_port=[
+                ApplicationGatewayFrontendPort(name=_HTTPS_PORT, port=443),
+                ApplicationGatewayFrontendPort(name=_HTTP_PORT, port=80),
+            ],
             ssl_policy=ApplicationGatewaySslPolicy(policy_type="Predefined", policy_name=TLS_POLICY),
             ssl_certificate=[
                 ApplicationGatewaySslCertificate(name=_CERTIFICATE, key_vault_secret_id=certificate_secret_id)
@@ -122,7 +129,18 @@ class RegionalGateway(Construct):
             http_listener=[
                 ApplicationGatewayHttpListener(
                     name=_LISTENER, frontend_ip_configuration_name=_FRONTEND, frontend_port_name=_HTTPS_PORT,
-                    protocol="Https", ssl_certificate_name=_CERTIFICATE,
+                    protocol="Https", ssl_certificate_name=_CERTIFICATE, host_name=host_name,
+                ),
+                ApplicationGatewayHttpListener(
+                    name=_HTTP_LISTENER, frontend_ip_configuration_name=_FRONTEND, frontend_port_name=_HTTP_PORT,
+                    protocol="Http", host_name=host_name,
+                ),
+            ],
+            # Plain HTTP only ever answers with a permanent redirect to the same URL over HTTPS.
+            redirect_configuration=[
+                ApplicationGatewayRedirectConfiguration(
+                    name=_TO_HTTPS, redirect_type="Permanent", target_listener_name=_LISTENER,
+                    include_path=True, include_query_string=True,
                 )
             ],
             backend_address_pool=[ApplicationGatewayBackendAddressPool(name=_POOL, fqdns=[backend_fqdn])],
@@ -145,7 +163,11 @@ class RegionalGateway(Construct):
                 ApplicationGatewayRequestRoutingRule(
                     name=_RULE, rule_type="Basic", priority=100, http_listener_name=_LISTENER,
                     backend_address_pool_name=_POOL, backend_http_settings_name=_SETTINGS,
-                )
+                ),
+                ApplicationGatewayRequestRoutingRule(
+                    name=_TO_HTTPS, rule_type="Basic", priority=200, http_listener_name=_HTTP_LISTENER,
+                    redirect_configuration_name=_TO_HTTPS,
+                ),
             ],
             depends_on=list(depends_on),  # type: ignore[arg-type]
         )

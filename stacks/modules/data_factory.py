@@ -11,13 +11,12 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
+from cdktn import TerraformResourceLifecycle
 from cdktn_provider_azurerm.data_factory import (
     DataFactory,
-    DataFactoryGithubConfiguration,
     DataFactoryIdentity,
-    DataFactoryVstsConfiguration,
 )
 from cdktn_provider_azurerm.data_factory_custom_dataset import (
     DataFactoryCustomDataset,
@@ -34,6 +33,7 @@ from cdktn_provider_azurerm.role_assignment import RoleAssignment
 from constructs import Construct
 
 from contract import FEED_INGEST_DATE_KEY, LAKE_FEEDS_FOLDER
+from stacks.config import FeedSchedule
 from stacks.modules.interfaces import Interfaces, Placement, StandardInterfaces
 
 INTEGRATION_RUNTIME = "ir-managed-vnet"
@@ -44,19 +44,6 @@ INGEST_PIPELINE = "ingest_dealer_feeds"
 
 
 @dataclass(frozen=True)
-class FactoryGit:
-    """The repository the factory publishes to (`kind` "azure_devops" needs project and tenant)."""
-
-    kind: Literal["azure_devops", "github"]
-    account_name: str
-    repository_name: str
-    branch_name: str
-    root_folder: str
-    project_name: str | None = None
-    tenant_id: str | None = None
-
-
-@dataclass(frozen=True)
 class FeedCopy:
     """What the pipeline moves: files matching `patterns` under `folder` of the `landing` filesystem."""
 
@@ -64,13 +51,6 @@ class FeedCopy:
     folder: str
     patterns: Sequence[str]
     bronze: str
-
-
-@dataclass(frozen=True)
-class FeedSchedule:
-    frequency: str
-    interval: int
-    start_time: str
 
 
 def ingest_date_folder_expression() -> str:
@@ -128,7 +108,7 @@ class FeedIngestFactory(Construct):
     def __init__(
         self, scope: Construct, id_: str, *, placement: Placement, interfaces: Interfaces, name: str,
         lake_account_id: str, lake_dfs_endpoint: str, feeds: FeedCopy, filesystem_ids: Mapping[str, str],
-        schedule: FeedSchedule, git: FactoryGit | None = None,
+        schedule: FeedSchedule,
     ) -> None:
         super().__init__(scope, id_)
         cmk = interfaces.customer_managed_key
@@ -146,14 +126,6 @@ class FeedIngestFactory(Construct):
             # Versionless key URL: Data Factory then uses the key's latest version, so rotation needs no redeploy.
             customer_managed_key_id=cmk.key_id if cmk else None,
             customer_managed_key_identity_id=cmk.user_assigned_identity.resource_id if cmk else None,
-            vsts_configuration=DataFactoryVstsConfiguration(
-                account_name=git.account_name, project_name=git.project_name or "", tenant_id=git.tenant_id or "",
-                repository_name=git.repository_name, branch_name=git.branch_name, root_folder=git.root_folder,
-            ) if git and git.kind == "azure_devops" else None,
-            github_configuration=DataFactoryGithubConfiguration(
-                account_name=git.account_name, repository_name=git.repository_name, branch_name=git.branch_name,
-                root_folder=git.root_folder,
-            ) if git and git.kind == "github" else None,
         )
         factory_id = self.factory.id
         principal_id = self.factory.identity.principal_id
@@ -227,10 +199,13 @@ class FeedIngestFactory(Construct):
             interval=schedule.interval,
             start_time=schedule.start_time,
             time_zone="UTC",
-            activated=True,
+            # Created stopped: no run before the lake's managed private endpoint is approved.
+            # `make approve-private-endpoints` approves it and then starts the trigger; Terraform keeps that state.
+            activated=False,
+            lifecycle=TerraformResourceLifecycle(ignore_changes=["activated"]),
             depends_on=self.grants,
         )
-        # With the public endpoint off, Studio (authoring in Git mode) and the data plane are reached privately.
+        # With the public endpoint off, Studio (monitoring runs) and the data plane are reached privately.
         StandardInterfaces(self, placement, interfaces).apply(
             resource_id=factory_id, resource_name=name,
             private_endpoint_subresources=() if interfaces.network_access.public else ("dataFactory", "portal"),

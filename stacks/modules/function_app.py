@@ -21,6 +21,7 @@ from constructs import Construct
 
 from stacks.modules.identity import ManagedIdentity
 from stacks.modules.interfaces import Interfaces, NetworkAccess, Placement, RoleAssignment, StandardInterfaces
+from stacks.modules.propagation import after_grants
 from stacks.modules.storage import SecureStorageAccount
 
 SITE_API = "Microsoft.Web/sites@2024-04-01"
@@ -116,7 +117,8 @@ class FlexFunctionApp(Construct):
                     },
                 },
             },
-            depends_on=[package, *self.storage.standard.granted],
+            # The host reads its storage as soon as it starts: the grants must have propagated by then.
+            depends_on=[package, after_grants(self, "HostStoragePropagation", self.storage.standard.granted)],
         )
         # Deployments authenticate with Entra ID (the pipeline's identity); publishing passwords stay off.
         for kind in ("ftp", "scm"):

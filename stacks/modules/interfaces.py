@@ -16,7 +16,6 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from cdktn import Fn, TerraformStack
 from cdktn_provider_azurerm.management_lock import ManagementLock
 from cdktn_provider_azurerm.monitor_diagnostic_setting import (
     MonitorDiagnosticSetting,
@@ -29,11 +28,11 @@ from cdktn_provider_azurerm.private_endpoint import (
     PrivateEndpointPrivateServiceConnection,
 )
 from cdktn_provider_azurerm.role_assignment import RoleAssignment as AzRoleAssignment
-from cdktn_provider_time.provider import TimeProvider
 from cdktn_provider_time.sleep import Sleep
 from constructs import Construct
 
 from stacks.modules.customer_managed_key import CustomerManagedKey
+from stacks.modules.propagation import after_grants
 
 # Private DNS zone of each private-link sub-resource ("group id") this blueprint uses.
 PRIVATE_DNS_ZONES: dict[str, tuple[str, ...]] = {
@@ -71,10 +70,6 @@ def regional_zone_ids(primary: Mapping[str, str], copies: Mapping[str, str]) -> 
     return {**{zone: primary[zone] for zone in sorted(shared)}, **copies}
 
 
-# Azure RBAC grants take minutes to reach a service's data plane ("Troubleshoot Azure RBAC", Microsoft Learn:
-# up to 10 minutes; Key Vault typically within a few). Data-plane writes made by the deployer wait this long
-# after their grants are created, as the AVM Key Vault module's `wait_for_rbac_before_key_operations` does.
-ROLE_PROPAGATION_WAIT = "180s"
 # A role assignment's key becomes part of its logical id: letters and digits only, starting upper-case.
 GRANT_KEY = re.compile(r"[A-Z][A-Za-z0-9]*")
 
@@ -254,19 +249,10 @@ class StandardInterfaces:
 
     def data_plane_ready(self, id_: str) -> list[Sleep | PrivateEndpoint]:
         """What a data-plane write by the deployer must wait for: the private endpoints it travels through,
-        and the role grants, given `ROLE_PROPAGATION_WAIT` to take effect (one wait per module)."""
+        and the role grants, given the propagation wait (`propagation.py`) to take effect (one per module)."""
         ready: list[Sleep | PrivateEndpoint] = list(self.endpoints)
         if self.granted:
-            stack = TerraformStack.of(self._scope)
-            if stack.node.try_find_child("time") is None:
-                TimeProvider(stack, "time")
-            ready.append(Sleep(
-                self._scope, id_,
-                create_duration=ROLE_PROPAGATION_WAIT,
-                # A replaced grant (new principal or role) waits again.
-                triggers={"role_assignments": Fn.join(",", [grant.id for grant in self.granted])},
-                depends_on=list(self.granted),
-            ))
+            ready.append(after_grants(self._scope, id_, self.granted))
         return ready
 
     def lock(self, resource_id: str, resource_name: str) -> None:

@@ -44,10 +44,13 @@ class SubnetSpec:
 
 
 # An Application Gateway v2 subnet ("Application Gateway infrastructure configuration", Microsoft Learn):
-# the gateway manager's health traffic on 65200-65535 must be allowed in, and clients on HTTPS.
+# the gateway manager's health traffic on 65200-65535 must be allowed in, and clients on HTTPS (and HTTP,
+# which is redirected).
 GATEWAY_INBOUND = (
     InboundRule("AllowGatewayManager", 100, "GatewayManager", "65200-65535"),
     InboundRule("AllowHttpsFromInternet", 110, "Internet", "443"),
+    # The HTTP listener answers only with a permanent redirect to HTTPS (app_gateway.py).
+    InboundRule("AllowHttpRedirectFromInternet", 120, "Internet", "80"),
 )
 
 

@@ -11,6 +11,9 @@ from cdktn_provider_time.provider import TimeProvider
 from cdktn_provider_time.sleep import Sleep
 from constructs import Construct
 
+# Azure RBAC grants take minutes to reach a service's data plane ("Troubleshoot Azure RBAC", Microsoft Learn:
+# up to 10 minutes; Key Vault typically within a few); the AVM Key Vault module waits the same way
+# (`wait_for_rbac_before_key_operations`).
 ROLE_PROPAGATION_WAIT = "180s"
 
 

@@ -15,6 +15,7 @@ from cdktn_provider_azurerm.role_assignment import RoleAssignment
 from constructs import Construct
 
 from stacks.modules.interfaces import Interfaces, Placement, StandardInterfaces
+from stacks.modules.propagation import after_grants
 
 
 class StreamIngest(Construct):
@@ -91,5 +92,6 @@ class StreamIngest(Construct):
                 storage_authentication_type="SystemAssigned",
             ),
         )
-        # Azure checks the destination when capture is enabled: the grant must exist first.
-        self.hub.add_override("depends_on", [f"{grant.terraform_resource_type}.{grant.friendly_unique_id}"])
+        # Azure checks the destination when capture is enabled: the grant must have reached storage first.
+        wait = after_grants(self, "CaptureWriterPropagation", [grant])
+        self.hub.add_override("depends_on", [f"{wait.terraform_resource_type}.{wait.friendly_unique_id}"])

@@ -9,6 +9,7 @@ from cdktn_provider_azurerm.traffic_manager_profile import (
     TrafficManagerProfile,
     TrafficManagerProfileDnsConfig,
     TrafficManagerProfileMonitorConfig,
+    TrafficManagerProfileMonitorConfigCustomHeader,
 )
 from constructs import Construct
 
@@ -18,8 +19,10 @@ from stacks.modules.interfaces import Interfaces, Placement, StandardInterfaces
 class GlobalTrafficManager(Construct):
     def __init__(
         self, scope: Construct, id_: str, *, placement: Placement, interfaces: Interfaces, name: str, routing: str,
-        health_path: str,
+        health_path: str, probe_host: str | None = None,
     ) -> None:
+        """`probe_host`: the Host header of the health probes, where the front doors answer for one name only
+        (the gateways' custom domain)."""
         super().__init__(scope, id_)
         self.profile = TrafficManagerProfile(
             self, "Profile",
@@ -30,6 +33,10 @@ class GlobalTrafficManager(Construct):
             monitor_config=TrafficManagerProfileMonitorConfig(
                 protocol="HTTPS", port=443, path=health_path, expected_status_code_ranges=["200-200"],
                 interval_in_seconds=30, timeout_in_seconds=10, tolerated_number_of_failures=3,
+                custom_header=(
+                    [TrafficManagerProfileMonitorConfigCustomHeader(name="host", value=probe_host)]
+                    if probe_host else None
+                ),
             ),
             traffic_view_enabled=True,
         )

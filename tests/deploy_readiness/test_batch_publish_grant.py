@@ -14,7 +14,8 @@ DATA_CONTRIBUTOR = "00000000-0000-0000-0000-000000000002"
 @pytest.mark.parametrize("env", ["dev", "prod"])
 def test_the_deployer_may_publish_batch_results_into_the_database(synth, env: str) -> None:
     grants = synth.resources(f"{env}-global-data", "azurerm_cosmosdb_sql_role_assignment")
-    deployer = [g for g in grants if g["principal_id"].endswith("dataazurerm_client_configClientobject_id}")]
+    # The principal applying this stack, read by the stack itself (not through the foundation's outputs).
+    deployer = [g for g in grants if g["principal_id"] == "${data.azurerm_client_config.Client.object_id}"]
     assert len(deployer) == 1, [g["principal_id"] for g in grants]
     grant = deployer[0]
     assert grant["role_definition_id"].endswith(f"/sqlRoleDefinitions/{DATA_CONTRIBUTOR}")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 import contract as c
+from stacks.modules.propagation import ROLE_PROPAGATION_WAIT
 
 pytestmark = pytest.mark.xdist_group("stacks")
 
@@ -51,8 +52,15 @@ def test_capture_identity_is_a_bronze_contributor_before_capture_is_enabled(synt
     grant = grants[0]
     assert grant["role_definition_name"] == "Storage Blob Data Contributor"
     assert synth.container_of(f"{env}-data", grant["scope"]) == "bronze"
+    # Azure validates the destination when capture is enabled: the hub waits until the grant has propagated.
     hub = synth.one(f"{env}-data", "azurerm_eventhub")
-    assert hub["depends_on"] == ["azurerm_role_assignment.StreamIngest_CaptureWriter_C295D5C4"]
+    (wait_ref,) = hub["depends_on"]
+    kind, _, key = wait_ref.partition(".")
+    wait = synth.stack(f"{env}-data")["resource"][kind][key]
+    assert kind == "time_sleep" and wait["create_duration"] == ROLE_PROPAGATION_WAIT
+    (grant_key,) = [k for k, g in synth.stack(f"{env}-data")["resource"]["azurerm_role_assignment"].items()
+                    if g is grant]
+    assert wait["depends_on"] == [f"azurerm_role_assignment.{grant_key}"]
 
 
 @pytest.mark.parametrize("env", ENVS)

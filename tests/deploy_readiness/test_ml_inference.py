@@ -122,7 +122,8 @@ def test_someone_is_cluster_admin_under_azure_rbac(synth, env):
               if g["role_definition_name"] == "Azure Kubernetes Service RBAC Cluster Admin"]
     assert len(admins) == 1
     assert admins[0]["scope"].startswith("${azurerm_kubernetes_cluster.")
-    assert "client_configClientobject_id" in admins[0]["principal_id"]  # no group configured: the deployer
+    # No group configured: the principal applying this stack.
+    assert admins[0]["principal_id"] == "${data.azurerm_client_config.Client.object_id}"
 
 
 def test_configured_admin_groups_replace_the_deployer(tmp_path):
@@ -154,7 +155,7 @@ def test_the_certificate_is_read_only_after_the_deployer_may_read_certificates(s
     [grant_ref] = sleep["depends_on"]
     grant = stack["resource"]["azurerm_role_assignment"][grant_ref.split(".")[1]]
     assert grant["role_definition_name"] == "Key Vault Certificate User"
-    assert "client_configClientobject_id" in grant["principal_id"]
+    assert grant["principal_id"] == "${data.azurerm_client_config.Client.object_id}"
     assert grant["scope"] == certificate["key_vault_id"]
 
 

@@ -65,10 +65,10 @@ def test_each_prod_region_has_a_waf_gateway_in_front_of_its_app(synth, region):
     assert gateway["firewall_policy_id"] == f"${{azurerm_web_application_firewall_policy.{policy_key}.id}}"
     assert policy["policy_settings"]["mode"] == "Prevention" and policy["policy_settings"]["enabled"] is True
     assert policy["managed_rules"]["managed_rule_set"] == [{"type": "OWASP", "version": OWASP_RULE_SET_VERSION}]
-    # HTTPS only, with a Key Vault certificate read through the gateway's user-assigned identity.
-    assert [p["port"] for p in gateway["frontend_port"]] == [443]
-    (listener,) = gateway["http_listener"]
-    assert listener["protocol"] == "Https"
+    # Requests are served over HTTPS only (port 80 only redirects), with a Key Vault certificate read through
+    # the gateway's user-assigned identity.
+    assert sorted(p["port"] for p in gateway["frontend_port"]) == [80, 443]
+    (listener,) = [listener for listener in gateway["http_listener"] if listener["protocol"] == "Https"]
     (certificate,) = gateway["ssl_certificate"]
     assert listener["ssl_certificate_name"] == certificate["name"]
     assert "key_vault_certificate" in certificate["key_vault_secret_id"]
@@ -93,14 +93,14 @@ def test_each_prod_region_has_a_waf_gateway_in_front_of_its_app(synth, region):
     assert public_ip["domain_name_label"].startswith("agw-carprice-prod-")
 
 
-def test_gateway_subnets_admit_the_gateway_manager_and_https(synth):
+def test_gateway_subnets_admit_the_gateway_manager_https_and_the_http_redirect(synth):
     groups = [
         g for g in synth.resources("prod-foundation", "azurerm_network_security_group") if "-gateway-" in g["name"]
     ]
     assert len(groups) == len(PROD_REGIONS)
     for group in groups:
         rules = {(r["source_address_prefix"], r["destination_port_range"]) for r in group["security_rule"]}
-        assert rules == {("GatewayManager", "65200-65535"), ("Internet", "443")}
+        assert rules == {("GatewayManager", "65200-65535"), ("Internet", "443"), ("Internet", "80")}
 
 
 def test_gateways_read_the_certificate_the_deployer_issued(synth):
@@ -184,3 +184,33 @@ def test_a_brought_certificate_replaces_the_self_signed_one(tmp_path):
     for region in PROD_REGIONS:
         (gateway,) = resources(f"prod-app-{region}", "azurerm_application_gateway")
         assert gateway["ssl_certificate"][0]["key_vault_secret_id"] == secret
+        # The listeners answer for the custom domain, so Traffic Manager probes with that Host header.
+        assert {listener["host_name"] for listener in gateway["http_listener"]} == {"carprice.example.com"}
+    (profile,) = resources("prod-edge", "azurerm_traffic_manager_profile")
+    assert profile["monitor_config"]["custom_header"] == [{"name": "host", "value": "carprice.example.com"}]
+
+
+def test_a_private_web_tier_needs_a_custom_domain_or_the_explicit_self_signed_opt_out(tmp_path):
+    """A self-signed certificate makes every browser warn: prod must name its domain and certificate, or say
+    `edge.self_signed_certificate: true` on purpose."""
+    data = yaml.safe_load((ENVIRONMENTS_DIR / "prod.yaml").read_text())
+    del data["edge"]["self_signed_certificate"]
+    (tmp_path / "prod.yaml").write_text(yaml.safe_dump(data))
+    with pytest.raises(ConfigError, match=r"(?s)prod\.yaml.*edge\.custom_domain.*edge\.self_signed_certificate: true"):
+        load_environment(tmp_path / "prod.yaml")
+
+
+@pytest.mark.parametrize("region", PROD_REGIONS)
+def test_each_gateway_redirects_plain_http_to_https_and_serves_nothing_else_on_it(synth, region):
+    gateway = synth.one(f"prod-app-{region}", "azurerm_application_gateway")
+    ports = {port["name"]: port["port"] for port in gateway["frontend_port"]}
+    listeners = {listener["name"]: listener for listener in gateway["http_listener"]}
+    plain = [name for name, listener in listeners.items() if listener["protocol"] == "Http"]
+    assert len(plain) == 1 and ports[listeners[plain[0]]["frontend_port_name"]] == 80
+    (redirect_rule,) = [r for r in gateway["request_routing_rule"] if r["http_listener_name"] == plain[0]]
+    assert "backend_address_pool_name" not in redirect_rule
+    redirects = {r["name"]: r for r in gateway["redirect_configuration"]}
+    redirect = redirects[redirect_rule["redirect_configuration_name"]]
+    https = listeners[redirect["target_listener_name"]]
+    assert https["protocol"] == "Https" and ports[https["frontend_port_name"]] == 443
+    assert redirect["redirect_type"] == "Permanent" and redirect["include_path"] and redirect["include_query_string"]

@@ -82,8 +82,9 @@ CASES = [
          _set("public_network_enabled", True)),
     Case("CKV_CARPRICE_11", "no-managed-network", "dev-data", "azurerm_data_factory",
          _set("managed_virtual_network_enabled", False)),
-    Case("CKV_CARPRICE_11", "no-git-in-prod", "prod-data", "azurerm_data_factory",
-         lambda r: r.pop("vsts_configuration")),
+    Case("CKV_CARPRICE_11", "git-mode", "prod-data", "azurerm_data_factory",
+         _set("github_configuration", {"account_name": "org", "repository_name": "adf", "branch_name": "main",
+                                       "root_folder": "/"})),
     Case("CKV_CARPRICE_12", "public-runtime", "prod-data", "azurerm_data_factory_integration_runtime_azure",
          _set("virtual_network_enabled", False)),
 ]

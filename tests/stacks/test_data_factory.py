@@ -26,15 +26,9 @@ def test_feed_sources_the_blueprint_does_not_provision_are_refused_by_name(tmp_p
     assert f"feed source type '{kind}' is not provisioned" in message and "landing_container" in message
 
 
-def test_a_production_environment_without_git_is_refused(tmp_path):
-    path = _write_env(tmp_path, "prod", lambda d: d["data_factory"].pop("git"))
-    with pytest.raises(ConfigError, match="data_factory.git is required when lock_stateful_resources is true"):
-        load_environment(path)
-
-
-def test_azure_devops_git_needs_its_project_and_tenant(tmp_path):
-    path = _write_env(tmp_path, "prod", lambda d: d["data_factory"]["git"].pop("tenant_id"))
-    with pytest.raises(ConfigError, match=r"key 'data_factory.git': .*needs project_name and tenant_id"):
+def test_git_mode_is_not_offered_because_the_stacks_own_the_factory_content(tmp_path):
+    path = _write_env(tmp_path, "prod", lambda d: d["data_factory"].update(git={"kind": "github"}))
+    with pytest.raises(ConfigError, match=r"key 'data_factory.git': unknown key"):
         load_environment(path)
 
 

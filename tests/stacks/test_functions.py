@@ -5,6 +5,7 @@ import json
 import pytest
 
 import contract as c
+from stacks.modules.propagation import ROLE_PROPAGATION_WAIT
 
 pytestmark = pytest.mark.xdist_group("stacks")
 
@@ -50,5 +51,23 @@ def test_the_deployer_may_read_the_deployed_package_for_a_rollback(synth, env):
                if r["role_definition_name"] == "Storage Blob Data Reader"]
     assert len(readers) == 1 and readers[0]["scope"].startswith("${azurerm_storage_account.")
     assert readers[0]["scope"].endswith(".id}") and "FunctionApp_Storage" in readers[0]["scope"]
-    assert "cross-stack-reference-input-" in readers[0]["principal_id"]  # the foundation's client (the deployer)
+    # The principal applying this stack, read by the stack itself (not the foundation's applier).
+    assert readers[0]["principal_id"] == "${data.azurerm_client_config.Client.object_id}"
     assert account["name"].startswith(f"stcarprice{env}func")
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_the_app_starts_only_after_its_host_storage_grants_have_propagated(synth, env):
+    """The Functions host reads its storage as soon as it starts; RBAC takes minutes to reach storage."""
+    document = synth.stack(f"{env}-functions")
+    sites = document["resource"]["azapi_resource"].values()
+    (site,) = [r for r in sites if r["type"].startswith("Microsoft.Web/sites@")]
+    waits = [ref.partition(".")[2] for ref in site["depends_on"] if ref.startswith("time_sleep.")]
+    assert len(waits) == 1
+    wait = document["resource"]["time_sleep"][waits[0]]
+    assert wait["create_duration"] == ROLE_PROPAGATION_WAIT
+    host_grants = {
+        f"azurerm_role_assignment.{key}" for key, grant in document["resource"]["azurerm_role_assignment"].items()
+        if "FunctionApp_Storage" in grant["scope"] and grant["role_definition_name"] == "Storage Blob Data Owner"
+    }
+    assert host_grants and host_grants <= set(wait["depends_on"])

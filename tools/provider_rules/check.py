@@ -18,7 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tools.provider_rules import DEFAULT_TABLE, KNOWN_VIOLATIONS, REPO_ROOT
+from tools.provider_rules import AZAPI_TABLE, DEFAULT_TABLE, KNOWN_VIOLATIONS, REPO_ROOT
+from tools.provider_rules.azapi_check import check_stack, load_azapi_table
+from tools.provider_rules.custom_validators import validator_for
 
 GROUP_KINDS = ("exactly_one_of", "at_least_one_of")
 
@@ -117,6 +119,10 @@ def _value_problem(rule: dict[str, Any], value: Any) -> str | None:
         except re.error:
             return None  # an RE2-only pattern: not checked rather than guessed
         return None if isinstance(value, str) and pattern.search(value) else f"must match {rule['pattern']}"
+    if kind == "not_checked" and (translated := validator_for(rule)) is not None:
+        check, source = translated
+        problem = check(value)
+        return None if problem is None else f"{problem} (custom validator {rule['detail']}, translated from {source})"
     return None
 
 
@@ -283,6 +289,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--outdir", type=Path, default=REPO_ROOT / "cdktf.out")
     parser.add_argument("--table", type=Path, default=DEFAULT_TABLE)
     parser.add_argument("--known", type=Path, default=KNOWN_VIOLATIONS, help="allow-list of known violations")
+    parser.add_argument("--azapi-table", type=Path, default=AZAPI_TABLE, help="azapi resource types table")
     parser.add_argument("--no-synth", action="store_true", help="check cdktf.out/ as it is")
     args = parser.parse_args(argv)
     if not args.no_synth:
@@ -302,7 +309,29 @@ def main(argv: list[str] | None = None) -> int:
         print(line, file=sys.stderr if line in problems else sys.stdout)
     print(f"provider rules ({table['tag']}): {outcome.resources_checked} resources checked, "
           f"{len(problems)} problem(s), {len(notes)} known violation(s)")
-    return 1 if problems else 0
+    body_problems = check_azapi_bodies(args.outdir, args.azapi_table)
+    return 1 if problems or body_problems else 0
+
+
+def check_azapi_bodies(outdir: Path, table_path: Path) -> list[str]:
+    """The azapi bodies against Azure's resource types (azapi_check.py); prints and returns the problems."""
+    table = load_azapi_table(table_path)
+    problems, checked = [], 0
+    for stack_file in sorted(outdir.glob("stacks/*/cdk.tf.json")):
+        found, count = check_stack(stack_file.parent.name, json.loads(stack_file.read_text(encoding="utf-8")), table)
+        problems += found
+        checked += count
+    lines = []
+    if problems:
+        from tools.scan.sources import file_for, source_map
+
+        mapping = source_map(outdir)
+        lines = [problem.describe(file_for(mapping, problem.construct_path)) for problem in problems]
+    for line in lines:
+        print(line, file=sys.stderr)
+    print(f"azapi bodies (Azure resource types at {table['commit'][:12]}): {checked} bodies checked, "
+          f"{len(lines)} problem(s)")
+    return lines
 
 
 if __name__ == "__main__":

@@ -8,12 +8,13 @@ import re
 from pathlib import Path
 
 import pytest
+from azure.mgmt.datafactory import DataFactoryManagementClient
 from azure.mgmt.storage import StorageManagementClient
 
 from stacks.config import ENVIRONMENTS_DIR, load_environment
 from tests.tools.deploy.fake_arm import FakeArmTransport, FakeCredential
 from tools.deploy.infra import private_endpoints
-from tools.deploy.infra.private_endpoints import ExpectedEndpoint, approve, expected_endpoints
+from tools.deploy.infra.private_endpoints import ExpectedEndpoint, approve, expected_endpoints, schedule_triggers
 from tools.pipelines import expand
 
 pytestmark = pytest.mark.xdist_group("stacks")
@@ -96,3 +97,61 @@ def test_the_infrastructure_pipeline_approves_after_apply_and_before_verify() ->
     assert apply_jobs >= 2  # one per environment
     deploy = (ROOT / "make" / "pipelines.mk").read_text(encoding="utf-8").split("\ndeploy:")[1].split("\n\n")[0]
     assert "tools.deploy.infra.private_endpoints" in deploy  # `make deploy` from a laptop approves too
+
+
+def _factory_routes(fake: FakeArmTransport, trigger, state: str) -> str:
+    trigger_id = (f"/subscriptions/{PROD.subscription_id}/resourceGroups/{trigger.resource_group}/providers/"
+                  f"Microsoft.DataFactory/factories/{trigger.factory}/triggers/{trigger.name}")
+    fake.route("GET", trigger_id, 200, {"id": trigger_id, "name": trigger.name, "properties": {
+        "type": "ScheduleTrigger", "runtimeState": state,
+        "typeProperties": {"recurrence": {"frequency": "Hour", "interval": 1}}}})
+    fake.route("POST", f"{trigger_id}/start", 200, None)
+    return trigger_id
+
+
+def _run_main(monkeypatch, fake, synth_out) -> int:
+    monkeypatch.setattr(private_endpoints, "StorageManagementClient",
+                        lambda credential, subscription: StorageManagementClient(FakeCredential(), subscription,
+                                                                                 transport=fake))
+    monkeypatch.setattr(private_endpoints, "DataFactoryManagementClient",
+                        lambda credential, subscription: DataFactoryManagementClient(FakeCredential(), subscription,
+                                                                                     transport=fake))
+    monkeypatch.setattr("tools.deploy.credential.azure_credential", FakeCredential)
+    return private_endpoints.main(["--env", "prod", "--outdir", str(synth_out)])
+
+
+def test_the_factory_trigger_is_created_stopped_and_left_to_this_step(synth) -> None:
+    for env in ("dev", "prod"):
+        trigger = synth.one(f"{env}-data", "azurerm_data_factory_trigger_schedule")
+        assert trigger["activated"] is False
+        assert trigger["lifecycle"]["ignore_changes"] == ["activated"]
+
+
+def test_with_fake_arm_transport_the_trigger_starts_once_the_lake_endpoint_is_approved(
+    synth_out: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (ours,) = expected_endpoints("prod", synth_out)
+    (trigger,) = schedule_triggers("prod", synth_out)
+    fake, account_id = _lake(ours, [_connection("x", "pending-ours", ours.private_endpoint_name, "Pending")])
+    trigger_id = _factory_routes(fake, trigger, "Stopped")
+    assert _run_main(monkeypatch, fake, synth_out) == 0
+    assert [(w.method, w.path) for w in fake.writes()] == [
+        ("PUT", f"{account_id}/privateEndpointConnections/pending-ours"), ("POST", f"{trigger_id}/start")]
+
+
+def test_with_fake_arm_transport_a_started_trigger_is_left_running(synth_out: Path, monkeypatch) -> None:
+    (ours,) = expected_endpoints("prod", synth_out)
+    (trigger,) = schedule_triggers("prod", synth_out)
+    fake, _ = _lake(ours, [_connection("x", "approved-ours", ours.private_endpoint_name, "Approved")])
+    _factory_routes(fake, trigger, "Started")
+    assert _run_main(monkeypatch, fake, synth_out) == 0
+    assert fake.writes() == []
+
+
+def test_with_fake_arm_transport_no_trigger_starts_before_the_connection_exists(synth_out: Path, monkeypatch) -> None:
+    (ours,) = expected_endpoints("prod", synth_out)
+    (trigger,) = schedule_triggers("prod", synth_out)
+    fake, _ = _lake(ours, [])
+    _factory_routes(fake, trigger, "Stopped")
+    assert _run_main(monkeypatch, fake, synth_out) == 1
+    assert fake.writes() == []

@@ -7,6 +7,11 @@ approval, so this step runs after the data stack is applied. It approves only pe
 private endpoint is one this environment's factory declares (Data Factory names it
 `<factory>.<managed private endpoint>`), leaves every other connection as it is, and changes nothing on a
 second run.
+
+The factory's schedule triggers are created stopped (the stacks set `activated = false` and leave the runtime
+state to this step), so no run starts before the factory can reach the lake: once every endpoint of a factory is
+approved, this step starts its stopped triggers. Terraform then keeps the started state on later updates
+(`ignore_changes` reads it back as the prior value, and the provider restarts a trigger it stopped to update).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from azure.mgmt.datafactory import DataFactoryManagementClient
 from azure.mgmt.storage import StorageManagementClient
 from azure.mgmt.storage import models as storage_models
 
@@ -41,17 +47,30 @@ class ExpectedEndpoint:
         return f"{self.factory}.{self.name}"
 
 
+@dataclass(frozen=True)
+class ScheduleTrigger:
+    """A schedule trigger the synth output declares on a factory."""
+
+    factory: str
+    name: str
+    resource_group: str
+
+
 @dataclass
 class ApprovalReport:
     approved: list[str] = field(default_factory=list)
     already_approved: list[str] = field(default_factory=list)
     left_alone: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
+    started: list[str] = field(default_factory=list)
+    already_started: list[str] = field(default_factory=list)
 
     def lines(self) -> list[str]:
         return ([f"approved {c}" for c in self.approved] + [f"already approved {c}" for c in self.already_approved]
                 + [f"not ours, left alone: {c}" for c in self.left_alone]
-                + [f"no connection yet for {c}" for c in self.missing])
+                + [f"no connection yet for {c}" for c in self.missing]
+                + [f"started trigger {t}" for t in self.started]
+                + [f"trigger already started {t}" for t in self.already_started])
 
 
 def expected_endpoints(environment: str, outdir: Path) -> list[ExpectedEndpoint]:
@@ -69,6 +88,35 @@ def expected_endpoints(environment: str, outdir: Path) -> list[ExpectedEndpoint]
         factory, name, account, group = values
         found.append(ExpectedEndpoint(factory, name, account, group))
     return found
+
+
+def schedule_triggers(environment: str, outdir: Path) -> list[ScheduleTrigger]:
+    """The environment's factory schedule triggers, names resolved."""
+    stacks = environment_stacks(load_stacks(outdir), environment)
+    found = []
+    for stack, address, attributes in find_resources(stacks, "azurerm_data_factory_trigger_schedule"):
+        factory_id = attributes.get("data_factory_id")
+        values = (stack.referenced_name(factory_id), stack.resolve(attributes.get("name")),
+                  stack.referenced_name(factory_id, "resource_group_name"))
+        if not all(isinstance(value, str) for value in values):
+            raise SynthError(f"{stack.name}: {address} needs literal factory, trigger and group names")
+        factory, name, group = values
+        found.append(ScheduleTrigger(factory, name, group))
+    return found
+
+
+def start_triggers(factories: DataFactoryManagementClient, triggers: list[ScheduleTrigger],
+                   report: ApprovalReport) -> None:
+    """Start each stopped trigger (idempotent). Call only once the factory's endpoints are approved."""
+    for trigger in triggers:
+        label = f"{trigger.factory}/{trigger.name}"
+        current = factories.triggers.get(trigger.resource_group, trigger.factory, trigger.name)
+        state = current.properties.runtime_state if current is not None else None
+        if state == "Started":
+            report.already_started.append(label)
+            continue
+        factories.triggers.begin_start(trigger.resource_group, trigger.factory, trigger.name).result()
+        report.started.append(label)
 
 
 def _state(connection: Any) -> str:
@@ -112,21 +160,25 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         expected = expected_endpoints(args.env, args.outdir)
+        triggers = schedule_triggers(args.env, args.outdir)
     except SynthError as exc:
         print(f"approve-private-endpoints {args.env}: {exc}", file=sys.stderr)
         return 1
-    if not expected:
-        print(f"{args.env}: no managed private endpoints to approve")
+    if not expected and not triggers:
+        print(f"{args.env}: no managed private endpoints to approve, no triggers to start")
         return 0
     from tools.deploy.credential import azure_credential
 
     config = load_environment(ENVIRONMENTS_DIR / f"{args.env}.yaml")
-    report = approve(StorageManagementClient(azure_credential(), config.subscription_id), expected)
-    print("\n".join(report.lines()))
+    credential = azure_credential()
+    report = approve(StorageManagementClient(credential, config.subscription_id), expected)
     if report.missing:
-        print("the factory cannot reach these until Data Factory has created their connections: run again",
-              file=sys.stderr)
+        print("\n".join(report.lines()))
+        print("the factory cannot reach these until Data Factory has created their connections, so its triggers "
+              "stay stopped: run again", file=sys.stderr)
         return 1
+    start_triggers(DataFactoryManagementClient(credential, config.subscription_id), triggers, report)
+    print("\n".join(report.lines()))
     return 0
 
 
