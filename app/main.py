@@ -7,6 +7,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
@@ -22,12 +23,15 @@ from app.settings import Settings
 from app.store.cosmos import CosmosStore
 from app.store.owners import Owner, open_own_outbox
 from app.store.pending_view import PendingView, view_path
-from app.web import api, health, pages
+from app.web import api, assistant, health, pages
 from app.web.errors import BodyTooLarge, on_body_too_large, on_request_validation_error
 from app.web.http_methods import MethodsMiddleware
 from app.web.openapi import openapi_document
 from app.web.prediction_lane import PATH, PredictionLane
 from app.web.security import SecurityMiddleware
+
+if TYPE_CHECKING:
+    from app.assistant.service import Assistant
 
 HERE = Path(__file__).resolve().parent
 log = logging.getLogger("app")
@@ -51,6 +55,15 @@ def build_service(settings: Settings, scorer: Scorer | None = None) -> Predictio
     return PredictionService(settings, scorer or build_scorer(settings), outbox, store, owner=owner)
 
 
+def build_assistant(settings: Settings, service: PredictionService) -> Assistant | None:
+    if not settings.assistant_configured:
+        log.info("no Azure OpenAI / AI Search endpoints configured: the assistant page is off")
+        return None
+    from app.assistant.service import Assistant  # the AI SDKs load only when the assistant is on
+
+    return Assistant.build(settings, service)
+
+
 class CarPriceApp(FastAPI):
     """FastAPI, except that POST /api/predictions (the hot path) goes straight to its plain-ASGI handler
     (app/web/prediction_lane.py) instead of through FastAPI's middleware stack and router."""
@@ -72,9 +85,12 @@ def create_app(settings: Settings | None = None, scorer: Scorer | None = None) -
         service = build_service(settings, scorer)
         service.start()
         app.state.service = service
+        app.state.assistant = build_assistant(settings, service)
         try:
             yield
         finally:
+            if app.state.assistant is not None:
+                await app.state.assistant.aclose()
             await service.stop()
 
     app = CarPriceApp(
@@ -94,6 +110,7 @@ def create_app(settings: Settings | None = None, scorer: Scorer | None = None) -
     app.include_router(health.router)
     app.include_router(api.router)
     app.include_router(pages.router)
+    app.include_router(assistant.router)
     app.openapi = lambda: openapi_document(app)  # type: ignore[method-assign]
     app.mount("/static", StaticFiles(directory=HERE / "web" / "static"), name="static")
 

@@ -44,6 +44,10 @@ class FunctionSettings:
     managed_identity_client_id: str = ""
     max_body_bytes: int = 16_384
     endpoint_timeout_s: float = 10.0
+    # The listings index (contract/listings_index.py), filled as listings are scored; off when unset.
+    search_endpoint: str = ""
+    openai_endpoint: str = ""
+    embedding_deployment: str = "embeddings"
 
     def __post_init__(self) -> None:
         if not self.cosmos_endpoint:
@@ -77,4 +81,7 @@ class FunctionSettings:
             endpoint_scope=get(contract.SETTING_ENDPOINT_SCOPE, contract.AML_ENDPOINT_TOKEN_SCOPE),
             region=get(contract.SETTING_REGION, "local"),
             managed_identity_client_id=get(contract.SETTING_MANAGED_IDENTITY_CLIENT_ID, ""),
+            search_endpoint=get("AZURE_SEARCH_ENDPOINT", ""),
+            openai_endpoint=get("AZURE_OPENAI_ENDPOINT", ""),
+            embedding_deployment=get("AZURE_OPENAI_EMBEDDING_DEPLOYMENT", "embeddings"),
         )
