@@ -16,7 +16,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 import contract
-from contract.listings_index import LISTINGS_INDEX
+from contract import genai
 
 ROOT = Path(__file__).resolve().parent.parent
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
@@ -60,13 +60,18 @@ class Settings(BaseSettings):
     )
     # The assistant (app/assistant/): Azure OpenAI and Azure AI Search, both with Entra tokens only. No
     # endpoint: the assistant page says it is not configured and everything else runs as usual.
-    openai_endpoint: str = Field("", validation_alias="AZURE_OPENAI_ENDPOINT")
-    openai_chat_deployment: str = Field("chat", validation_alias="AZURE_OPENAI_CHAT_DEPLOYMENT")
-    openai_embedding_deployment: str = Field("embeddings", validation_alias="AZURE_OPENAI_EMBEDDING_DEPLOYMENT")
-    openai_api_version: str = Field("2024-10-21", validation_alias="AZURE_OPENAI_API_VERSION")
-    search_endpoint: str = Field("", validation_alias="AZURE_SEARCH_ENDPOINT")
-    search_index: str = Field(LISTINGS_INDEX, validation_alias="AZURE_SEARCH_INDEX")
-    chat_container: str = Field("chat", validation_alias="CARPRICE_CHAT_CONTAINER")
+    # Names and defaults: contract/genai.py, the same the genai stack sets.
+    openai_endpoint: str = Field("", validation_alias=genai.SETTING_OPENAI_ENDPOINT)
+    openai_chat_deployment: str = Field(
+        genai.OPENAI_CHAT_DEPLOYMENT, validation_alias=genai.SETTING_OPENAI_CHAT_DEPLOYMENT
+    )
+    openai_embedding_deployment: str = Field(
+        genai.OPENAI_EMBEDDING_DEPLOYMENT, validation_alias=genai.SETTING_OPENAI_EMBEDDING_DEPLOYMENT
+    )
+    openai_api_version: str = Field(genai.OPENAI_API_VERSION, validation_alias=genai.SETTING_OPENAI_API_VERSION)
+    search_endpoint: str = Field("", validation_alias=genai.SETTING_SEARCH_ENDPOINT)
+    search_index: str = Field(genai.SEARCH_INDEX, validation_alias=genai.SETTING_SEARCH_INDEX)
+    chat_container: str = Field(genai.CHAT_CONTAINER, validation_alias=genai.SETTING_CHAT_CONTAINER)
 
     # Tuning knobs with safe defaults; not part of the infra contract.
     max_body_bytes: int = 16_384

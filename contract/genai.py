@@ -24,12 +24,12 @@ SEARCH_TOKEN_SCOPE = "https://search.azure.com/.default"
 CHAT_CONTAINER = "chat"
 CHAT_PARTITION_KEY = "/session_id"
 
-# App settings the web app and the function app receive (environment variables).
+# App settings the web app and the function app receive (environment variables). The embedding width is no
+# setting: it is the index's, contract/listings_index.py EMBEDDING_DIMENSIONS, which the config validates.
 SETTING_OPENAI_ENDPOINT = "CARPRICE_OPENAI_ENDPOINT"  # https://<custom subdomain>.openai.azure.com/
 SETTING_OPENAI_API_VERSION = "CARPRICE_OPENAI_API_VERSION"
 SETTING_OPENAI_CHAT_DEPLOYMENT = "CARPRICE_OPENAI_CHAT_DEPLOYMENT"
 SETTING_OPENAI_EMBEDDING_DEPLOYMENT = "CARPRICE_OPENAI_EMBEDDING_DEPLOYMENT"
-SETTING_OPENAI_EMBEDDING_DIMENSIONS = "CARPRICE_OPENAI_EMBEDDING_DIMENSIONS"  # the index's vector size
 SETTING_SEARCH_ENDPOINT = "CARPRICE_SEARCH_ENDPOINT"  # https://<service>.search.windows.net
 SETTING_SEARCH_INDEX = "CARPRICE_SEARCH_INDEX"
 SETTING_CHAT_CONTAINER = "CARPRICE_CHAT_CONTAINER"  # web app only: the function app never reads chats

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-LISTINGS_INDEX = "listings"
+from contract.genai import SEARCH_INDEX
+
+LISTINGS_INDEX = SEARCH_INDEX
 KEY_FIELD = "id"
 VECTOR_FIELD = "embedding"
 TEXT_FIELD = "description"

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
 
+from contract import genai
 from contract.listings_index import EMBEDDING_DIMENSIONS, KEY_FIELD, SOURCE_GOLD, SOURCE_MARKET, TEXT_FIELD
 from contract.listings_index import VECTOR_FIELD as VECTOR
 from ml.carprice.schema import DATASET
@@ -133,7 +134,8 @@ class ListingIndexWriter:
 
 
 def build_writer(search_endpoint: str, openai_endpoint: str, embedding_deployment: str, credential: Any,
-                 verify: str | bool = True, api_version: str = "2024-10-21") -> ListingIndexWriter:
+                 verify: str | bool = True, api_version: str = genai.OPENAI_API_VERSION,
+                 index: str = genai.SEARCH_INDEX) -> ListingIndexWriter:
     """The writer on the official SDKs with an Entra token provider (`verify`: a CA file for loopback stand-ins)."""
     import ssl
 
@@ -142,15 +144,13 @@ def build_writer(search_endpoint: str, openai_endpoint: str, embedding_deploymen
     from azure.search.documents import SearchClient
     from openai import AzureOpenAI
 
-    from contract.listings_index import LISTINGS_INDEX
-
     openai = AzureOpenAI(
         azure_endpoint=openai_endpoint, api_version=api_version,
-        azure_ad_token_provider=get_bearer_token_provider(credential, "https://cognitiveservices.azure.com/.default"),
+        azure_ad_token_provider=get_bearer_token_provider(credential, genai.OPENAI_TOKEN_SCOPE),
         http_client=None if verify is True else httpx.Client(
             verify=ssl.create_default_context(cafile=str(verify)), trust_env=False),
     )
-    search = SearchClient(search_endpoint, LISTINGS_INDEX, credential, connection_verify=verify)
+    search = SearchClient(search_endpoint, index, credential, connection_verify=verify)
     return ListingIndexWriter(openai, search, embedding_deployment)
 
 
@@ -170,4 +170,4 @@ def writer_for(settings: Any, credential: Any = None) -> ListingIndexWriter:
 
         credential = DefaultAzureCredential(managed_identity_client_id=settings.managed_identity_client_id or None)
     return build_writer(settings.search_endpoint, settings.openai_endpoint, settings.embedding_deployment,
-                        credential, verify)
+                        credential, verify, settings.openai_api_version, settings.search_index)

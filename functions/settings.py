@@ -13,6 +13,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import contract
+from contract import genai
 
 ROOT = Path(__file__).resolve().parent.parent
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
@@ -47,7 +48,9 @@ class FunctionSettings:
     # The listings index (contract/listings_index.py), filled as listings are scored; off when unset.
     search_endpoint: str = ""
     openai_endpoint: str = ""
-    embedding_deployment: str = "embeddings"
+    embedding_deployment: str = genai.OPENAI_EMBEDDING_DEPLOYMENT
+    openai_api_version: str = genai.OPENAI_API_VERSION
+    search_index: str = genai.SEARCH_INDEX
 
     def __post_init__(self) -> None:
         if not self.cosmos_endpoint:
@@ -81,7 +84,9 @@ class FunctionSettings:
             endpoint_scope=get(contract.SETTING_ENDPOINT_SCOPE, contract.AML_ENDPOINT_TOKEN_SCOPE),
             region=get(contract.SETTING_REGION, "local"),
             managed_identity_client_id=get(contract.SETTING_MANAGED_IDENTITY_CLIENT_ID, ""),
-            search_endpoint=get("AZURE_SEARCH_ENDPOINT", ""),
-            openai_endpoint=get("AZURE_OPENAI_ENDPOINT", ""),
-            embedding_deployment=get("AZURE_OPENAI_EMBEDDING_DEPLOYMENT", "embeddings"),
+            search_endpoint=get(genai.SETTING_SEARCH_ENDPOINT, ""),
+            openai_endpoint=get(genai.SETTING_OPENAI_ENDPOINT, ""),
+            embedding_deployment=get(genai.SETTING_OPENAI_EMBEDDING_DEPLOYMENT, genai.OPENAI_EMBEDDING_DEPLOYMENT),
+            openai_api_version=get(genai.SETTING_OPENAI_API_VERSION, genai.OPENAI_API_VERSION),
+            search_index=get(genai.SETTING_SEARCH_INDEX, genai.SEARCH_INDEX),
         )

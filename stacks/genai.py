@@ -81,7 +81,6 @@ class GenAiStack(PlatformStack):
             g.SETTING_OPENAI_API_VERSION: g.OPENAI_API_VERSION,
             g.SETTING_OPENAI_CHAT_DEPLOYMENT: g.OPENAI_CHAT_DEPLOYMENT,
             g.SETTING_OPENAI_EMBEDDING_DEPLOYMENT: g.OPENAI_EMBEDDING_DEPLOYMENT,
-            g.SETTING_OPENAI_EMBEDDING_DIMENSIONS: str(self.settings.embedding.dimensions),
             g.SETTING_SEARCH_ENDPOINT: self.search.endpoint,
             g.SETTING_SEARCH_INDEX: g.SEARCH_INDEX,
         }

@@ -11,6 +11,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from contract.listings_index import EMBEDDING_DIMENSIONS
+
 # Deployment SKUs azurerm 4.81.0 accepts (cognitive_deployment_resource.go `sku.name`), minus the batch ones:
 # the assistant answers in real time. "Global*" may process prompts in any Azure region; "DataZone*" stays in
 # the data zone of the account's region (an EU region: the EU); "Standard"/"ProvisionedManaged" in the region.
@@ -24,6 +26,14 @@ SearchSku = Literal["basic", "standard", "standard2", "standard3", "storage_opti
 _MODEL_VERSION = r"^(\d{4}-\d{2}-\d{2}|\d+(\.\d+)*)$"
 # Partition counts the service offers (search_service_resource.go `partition_count` IntInSlice).
 _PARTITIONS = (1, 2, 3, 4, 6, 12)
+# Vector widths each embedding model returns (Learn, Azure AI Search .NET API:
+# OpenAICompatibleVectorizerParameters.Dimensions): text-embedding-3 models shorten on request up to their native
+# width; ada-002 returns 1536 only. The index's width is one value, contract/listings_index.py.
+EMBEDDING_WIDTHS: dict[str, range] = {
+    "text-embedding-3-small": range(1, 1537),
+    "text-embedding-3-large": range(1, 3073),
+    "text-embedding-ada-002": range(1536, 1537),
+}
 
 
 class _Strict(BaseModel):
@@ -45,8 +55,20 @@ class ModelDeployment(_Strict):
 
 
 class EmbeddingDeployment(ModelDeployment):
-    # The vector size the index stores (text-embedding-3-small: 1536); the runtime asks the model for it.
-    dimensions: int = Field(ge=1, le=3072)
+    """The embedding deployment: a model that returns the listings index's vector width (EMBEDDING_DIMENSIONS)."""
+
+    @model_validator(mode="after")
+    def _returns_the_index_width(self) -> EmbeddingDeployment:
+        widths = EMBEDDING_WIDTHS.get(self.model)
+        if widths is None:
+            raise ValueError(f"model {self.model} is not a known embedding model; use one of "
+                             f"{', '.join(EMBEDDING_WIDTHS)}")
+        if EMBEDDING_DIMENSIONS not in widths:
+            raise ValueError(
+                f"model {self.model} cannot return {EMBEDDING_DIMENSIONS}-dimension vectors, the listings index's "
+                f"width (contract/listings_index.py EMBEDDING_DIMENSIONS); use a text-embedding-3 model"
+            )
+        return self
 
 
 class SearchService(_Strict):

@@ -18,8 +18,7 @@ from azure.search.documents.aio import SearchClient
 from openai import AsyncAzureOpenAI
 
 from app.settings import Settings
-
-OPENAI_SCOPE = "https://cognitiveservices.azure.com/.default"
+from contract.genai import OPENAI_TOKEN_SCOPE
 
 
 def credential(settings: Settings) -> AsyncTokenCredential:
@@ -58,7 +57,7 @@ def openai_client(settings: Settings, cred: AsyncTokenCredential, **extra: Any) 
     return AsyncAzureOpenAI(
         azure_endpoint=settings.openai_endpoint,
         api_version=settings.openai_api_version,
-        azure_ad_token_provider=get_bearer_token_provider(cred, OPENAI_SCOPE),
+        azure_ad_token_provider=get_bearer_token_provider(cred, OPENAI_TOKEN_SCOPE),
         max_retries=settings.assistant_max_retries,
         timeout=settings.assistant_timeout_s,
         http_client=http_client,

@@ -21,9 +21,9 @@ from app.store.cosmos import CosmosStore
 from app.store.drainer import Drainer
 from app.store.outbox import Outbox
 from app.store.owners import LeaseKeeper, Owner, open_own_outbox
+from contract.genai import CHAT_PARTITION_KEY
 
 log = logging.getLogger(__name__)
-CHAT_PARTITION_KEY = "/session_id"
 CHAT_FOLDER = "chat"
 
 

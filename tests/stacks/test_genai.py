@@ -50,6 +50,21 @@ def test_basic_search_cannot_have_more_than_three_replicas(tmp_path):
         load_environment(path)
 
 
+@pytest.mark.parametrize("model", ["text-embedding-ada-002", "gpt-4o-mini"])
+def test_an_embedding_model_that_cannot_return_the_index_width_is_refused(tmp_path, model):
+    path = _write_env(tmp_path, lambda d: d["embedding"].update(model=model))
+    with pytest.raises(ConfigError) as error:
+        load_environment(path)
+    assert str(path) in str(error.value) and "key 'genai.embedding'" in str(error.value)
+    assert model in str(error.value)
+
+
+def test_a_width_setting_in_the_environment_file_is_refused_the_index_owns_it(tmp_path):
+    path = _write_env(tmp_path, lambda d: d["embedding"].update(dimensions=1536))
+    with pytest.raises(ConfigError, match="genai.embedding.dimensions"):
+        load_environment(path)
+
+
 def test_the_openai_region_must_be_an_allowed_region(tmp_path):
     path = _write_env(tmp_path, lambda d: d.update(location="eastus"))
     with pytest.raises(ConfigError, match="genai.location 'eastus' is not in allowed_regions"):
@@ -152,7 +167,6 @@ def test_web_apps_and_the_function_app_receive_the_assistants_settings(synth, en
         g.SETTING_OPENAI_API_VERSION: g.OPENAI_API_VERSION,
         g.SETTING_OPENAI_CHAT_DEPLOYMENT: g.OPENAI_CHAT_DEPLOYMENT,
         g.SETTING_OPENAI_EMBEDDING_DEPLOYMENT: g.OPENAI_EMBEDDING_DEPLOYMENT,
-        g.SETTING_OPENAI_EMBEDDING_DIMENSIONS: str(config.genai.embedding.dimensions),
         g.SETTING_SEARCH_INDEX: g.SEARCH_INDEX,
     }
     for region in config.app_regions:
@@ -166,6 +180,23 @@ def test_web_apps_and_the_function_app_receive_the_assistants_settings(synth, en
     function_settings = {s["name"]: s["value"] for s in site["body"]["properties"]["siteConfig"]["appSettings"]}
     assert {k: function_settings[k] for k in expected} == expected
     assert g.SETTING_CHAT_CONTAINER not in function_settings
+    _the_runtime_reads_what_the_stacks_set(settings, function_settings)
+
+
+def _the_runtime_reads_what_the_stacks_set(web: dict, function: dict) -> None:
+    from app.settings import Settings
+    from functions.settings import FunctionSettings
+
+    app = Settings(**{k: v for k, v in web.items() if k.startswith("CARPRICE_")})
+    assert (app.openai_endpoint, app.search_endpoint) == (web[g.SETTING_OPENAI_ENDPOINT], web[g.SETTING_SEARCH_ENDPOINT])
+    assert (app.openai_chat_deployment, app.openai_embedding_deployment, app.openai_api_version, app.search_index,
+            app.chat_container) == (g.OPENAI_CHAT_DEPLOYMENT, g.OPENAI_EMBEDDING_DEPLOYMENT, g.OPENAI_API_VERSION,
+                                    g.SEARCH_INDEX, g.CHAT_CONTAINER)
+    indexer = FunctionSettings.from_environment(function)
+    assert (indexer.openai_endpoint, indexer.search_endpoint) == (
+        function[g.SETTING_OPENAI_ENDPOINT], function[g.SETTING_SEARCH_ENDPOINT])
+    assert (indexer.embedding_deployment, indexer.openai_api_version, indexer.search_index) == (
+        g.OPENAI_EMBEDDING_DEPLOYMENT, g.OPENAI_API_VERSION, g.SEARCH_INDEX)
 
 
 @pytest.mark.parametrize("env", ENVS)

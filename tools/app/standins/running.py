@@ -8,11 +8,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from contract import genai
 from tools.app.standins.openai_server import OpenAIStandIn
 from tools.app.standins.search_server import SearchStandIn
 from tools.app.standins.server import ServedApp, loopback_certificate
 
-CHAT_DEPLOYMENT, EMBEDDING_DEPLOYMENT = "chat", "embeddings"
+# The deployment names the genai stack creates: the stand-in answers on the same paths.
+CHAT_DEPLOYMENT, EMBEDDING_DEPLOYMENT = genai.OPENAI_CHAT_DEPLOYMENT, genai.OPENAI_EMBEDDING_DEPLOYMENT
 
 
 @dataclass
@@ -24,12 +26,12 @@ class RunningStandIns:
     ca_file: Path
 
     def app_settings(self) -> dict[str, str]:
-        """The assistant's app settings, by their environment variable names (app/settings.py)."""
+        """The assistant's app settings, by the names the genai stack sets (contract/genai.py)."""
         return {
-            "AZURE_OPENAI_ENDPOINT": self.openai_server.endpoint,
-            "AZURE_OPENAI_CHAT_DEPLOYMENT": CHAT_DEPLOYMENT,
-            "AZURE_OPENAI_EMBEDDING_DEPLOYMENT": EMBEDDING_DEPLOYMENT,
-            "AZURE_SEARCH_ENDPOINT": self.search_server.endpoint,
+            genai.SETTING_OPENAI_ENDPOINT: self.openai_server.endpoint,
+            genai.SETTING_OPENAI_CHAT_DEPLOYMENT: CHAT_DEPLOYMENT,
+            genai.SETTING_OPENAI_EMBEDDING_DEPLOYMENT: EMBEDDING_DEPLOYMENT,
+            genai.SETTING_SEARCH_ENDPOINT: self.search_server.endpoint,
             "CARPRICE_ASSISTANT_CA_FILE": str(self.ca_file),
         }
 

@@ -31,6 +31,7 @@ from azure.search.documents.indexes.models import (
     VectorSearchProfile,
 )
 
+from contract import genai
 from contract.listings_index import index_definition
 
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
@@ -123,10 +124,10 @@ def fill_from_gold(writer: Any, rows: Iterable[dict[str, Any]], progress: Any = 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="create/update the listings index, or fill it from gold")
     parser.add_argument("action", choices=("create", "fill-gold"))
-    parser.add_argument("--search-endpoint", default=os.environ.get("AZURE_SEARCH_ENDPOINT", ""))
-    parser.add_argument("--openai-endpoint", default=os.environ.get("AZURE_OPENAI_ENDPOINT", ""))
-    parser.add_argument("--embedding-deployment", default=os.environ.get("AZURE_OPENAI_EMBEDDING_DEPLOYMENT",
-                                                                          "embeddings"))
+    parser.add_argument("--search-endpoint", default=os.environ.get(genai.SETTING_SEARCH_ENDPOINT, ""))
+    parser.add_argument("--openai-endpoint", default=os.environ.get(genai.SETTING_OPENAI_ENDPOINT, ""))
+    parser.add_argument("--embedding-deployment", default=os.environ.get(genai.SETTING_OPENAI_EMBEDDING_DEPLOYMENT,
+                                                                          genai.OPENAI_EMBEDDING_DEPLOYMENT))
     parser.add_argument("--lake", default=os.environ.get("CARPRICE_LAKE_ROOT", ""), help="the lake root (gold)")
     parser.add_argument("--ca-file", default=os.environ.get("CARPRICE_ASSISTANT_CA_FILE"))
     parser.add_argument("--env", help="read the endpoints from this environment's synthesized stacks")
@@ -137,8 +138,8 @@ def main(argv: list[str] | None = None) -> int:
         args.search_endpoint = args.search_endpoint or synthesized.get("search", "")
         args.openai_endpoint = args.openai_endpoint or synthesized.get("openai", "")
     if not args.search_endpoint:
-        print("search index: no search endpoint: pass --search-endpoint, set AZURE_SEARCH_ENDPOINT, or --env with "
-              "a synthesized stack that has an azurerm_search_service", file=sys.stderr)
+        print(f"search index: no search endpoint: pass --search-endpoint, set {genai.SETTING_SEARCH_ENDPOINT}, or "
+              "--env with a synthesized stack that has an azurerm_search_service", file=sys.stderr)
         return 2
     credential = credential_for(args.search_endpoint, args.openai_endpoint)
     if args.action == "create":
