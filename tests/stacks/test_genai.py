@@ -188,7 +188,8 @@ def _the_runtime_reads_what_the_stacks_set(web: dict, function: dict) -> None:
     from functions.settings import FunctionSettings
 
     app = Settings(**{k: v for k, v in web.items() if k.startswith("CARPRICE_")})
-    assert (app.openai_endpoint, app.search_endpoint) == (web[g.SETTING_OPENAI_ENDPOINT], web[g.SETTING_SEARCH_ENDPOINT])
+    assert (app.openai_endpoint, app.search_endpoint) == (
+        web[g.SETTING_OPENAI_ENDPOINT], web[g.SETTING_SEARCH_ENDPOINT])
     assert (app.openai_chat_deployment, app.openai_embedding_deployment, app.openai_api_version, app.search_index,
             app.chat_container) == (g.OPENAI_CHAT_DEPLOYMENT, g.OPENAI_EMBEDDING_DEPLOYMENT, g.OPENAI_API_VERSION,
                                     g.SEARCH_INDEX, g.CHAT_CONTAINER)

@@ -196,9 +196,10 @@ def build_replayer(cosmos: CosmosEmulator, model_dir: Path, write: Callable[[str
     from tools.functions.replayer import Replayer
 
     # The model loads on the first scored batch, so the replayer can capture before the model exists.
-    index = {} if stand_ins is None else {"search_endpoint": stand_ins.search_server.endpoint,
-                                          "openai_endpoint": stand_ins.openai_server.endpoint}
-    runtime = Runtime.from_settings(FunctionSettings(cosmos_endpoint=cosmos.endpoint, model_dir=model_dir, **index))
+    # App settings by name, as the functions stack sets them (the stand-ins' endpoints under contract/genai.py's names).
+    settings = {contract.SETTING_COSMOS_ENDPOINT: cosmos.endpoint, contract.SETTING_MODEL_DIR: str(model_dir),
+                **(stand_ins.app_settings() if stand_ins else {})}
+    runtime = Runtime.from_settings(FunctionSettings.from_environment(settings))
     return Replayer(runtime, write, rate=rate)
 
 

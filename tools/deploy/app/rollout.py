@@ -27,8 +27,7 @@ from pathlib import Path
 
 import httpx
 
-from contract import READY_PATH
-from contract import genai
+from contract import READY_PATH, genai
 from tools.synth_output import SynthError, environment_stacks, find_resources, load_stacks
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -162,7 +161,8 @@ def rollout(
                 raise AppRolloutHeld(f"{target.app}: the assistant gate held the swap back; production keeps the "
                                      f"previous version, {target.slot} has the new one (reports/assistant-gate.json)")
             if verdict != GATE_PASSED:
-                raise AppRolloutFailed(f"{target.app}: the assistant gate could not decide (exit {verdict}); not swapped")
+                raise AppRolloutFailed(f"{target.app}: the assistant gate could not decide (exit {verdict}); "
+                                       "not swapped")
             gate = None  # judged once: the same package meets the same shared AI services in every region
         if target.slot:
             swap = ["webapp", "deployment", "slot", "swap", "--resource-group", target.resource_group,
