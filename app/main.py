@@ -7,7 +7,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
@@ -15,9 +15,6 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
-from app.scoring.local import LocalScorer
-from app.scoring.remote import RemoteScorer
-from app.scoring.scorer import Scorer
 from app.service import PredictionService
 from app.settings import Settings
 from app.store.cosmos import CosmosStore
@@ -29,6 +26,11 @@ from app.web.http_methods import MethodsMiddleware
 from app.web.openapi import openapi_document
 from app.web.prediction_lane import PATH, PredictionLane
 from app.web.security import SecurityMiddleware
+from ml.carprice.dataset import Dataset
+from ml.carprice.schema import served_dataset
+from runtime.credentials import azure_credential
+from runtime.endpoint import EndpointModel
+from runtime.pricing import LocalModel, PriceModel
 
 if TYPE_CHECKING:
     from app.assistant.service import Assistant
@@ -37,13 +39,15 @@ HERE = Path(__file__).resolve().parent
 log = logging.getLogger("app")
 
 
-def build_scorer(settings: Settings) -> Scorer:
+def build_model(settings: Settings, credential: Any = None) -> PriceModel:
     if settings.scoring_mode == "remote":
-        return RemoteScorer.from_settings(settings)
-    return LocalScorer.load(settings.model_dir)
+        return EndpointModel(settings.endpoint_url, settings.endpoint_scope,
+                             credential or azure_credential(settings.managed_identity_client_id),
+                             timeout_s=settings.endpoint_timeout_s, attempts=settings.endpoint_attempts)
+    return LocalModel.load(settings.model_dir)
 
 
-def build_service(settings: Settings, scorer: Scorer | None = None) -> PredictionService:
+def build_service(settings: Settings, dataset: Dataset, model: PriceModel | None = None) -> PredictionService:
     store = CosmosStore(settings) if settings.cosmos_endpoint else None
     if store is None:
         log.warning("no Cosmos DB endpoint configured: predictions stay in the outbox at %s", settings.outbox_dir)
@@ -52,7 +56,7 @@ def build_service(settings: Settings, scorer: Scorer | None = None) -> Predictio
     owner = Owner.of_this_process()
     view = PendingView(view_path(settings.outbox_dir, owner.instance, settings.pending_view_dir))
     outbox = open_own_outbox(settings.outbox_dir, owner, settings.outbox_fsync_each_commit, view)
-    return PredictionService(settings, scorer or build_scorer(settings), outbox, store, owner=owner)
+    return PredictionService(settings, model or build_model(settings), dataset, outbox, store, owner=owner)
 
 
 def build_assistant(settings: Settings, service: PredictionService) -> Assistant | None:
@@ -77,12 +81,14 @@ class CarPriceApp(FastAPI):
             await super().__call__(scope, receive, send)
 
 
-def create_app(settings: Settings | None = None, scorer: Scorer | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, model: PriceModel | None = None) -> FastAPI:
     settings = settings or Settings()
+    # The data set the served model was trained on: the form, the API's filters and validation all follow it.
+    dataset = served_dataset(settings.model_dir)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        service = build_service(settings, scorer)
+        service = build_service(settings, dataset, model)
         service.start()
         app.state.service = service
         app.state.assistant = build_assistant(settings, service)
@@ -102,13 +108,14 @@ def create_app(settings: Settings | None = None, scorer: Scorer | None = None) -
         redoc_url=None,
     )
     app.state.settings = settings
+    app.state.dataset = dataset
     app.lane = PredictionLane(lambda: app.state.service, settings.max_body_bytes)
     app.add_middleware(MethodsMiddleware, routes=lambda: app.routes, extra={PATH: {"POST"}})
     app.add_middleware(SecurityMiddleware, max_body_bytes=settings.max_body_bytes)  # outermost: every answer
     app.add_exception_handler(RequestValidationError, on_request_validation_error)
     app.add_exception_handler(BodyTooLarge, on_body_too_large)
     app.include_router(health.router)
-    app.include_router(api.router)
+    app.include_router(api.build_router(dataset))
     app.include_router(pages.router)
     app.include_router(assistant.router)
     app.openapi = lambda: openapi_document(app)  # type: ignore[method-assign]

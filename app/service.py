@@ -3,21 +3,27 @@ durably), read history, read batch results, report readiness."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from starlette.concurrency import run_in_threadpool
 
-from app.records import Prediction, new_prediction, prediction_from_document
-from app.scoring.scorer import Scorer
+from app.records import Prediction, prediction_from_document
 from app.settings import Settings
 from app.store.cosmos import CosmosStore
 from app.store.drainer import Drainer
 from app.store.outbox import Outbox, OutboxWriter
 from app.store.owners import LeaseKeeper, Owner
 from app.store.pending_view import PendingView
-from ml.carprice.schema import CarFeatures
+from ml.carprice.dataset import Dataset
+from runtime.predictions import new_prediction
+from runtime.pricing import PriceModel
+
+if TYPE_CHECKING:
+    from ml.carprice.schema import CarFeatures
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +55,8 @@ class MarketView:
 @dataclass
 class PredictionService:
     settings: Settings
-    scorer: Scorer
+    model: PriceModel
+    dataset: Dataset  # what the served model was trained on: requests are validated against it
     outbox: Outbox
     store: CosmosStore | None
     owner: Owner | None = None  # set when the outbox is this process's folder under settings.outbox_dir
@@ -57,6 +64,10 @@ class PredictionService:
     lease: LeaseKeeper | None = field(default=None, init=False)
     writer: OutboxWriter | None = field(default=None, init=False)
     _ready_cache: tuple[float, dict] | None = field(default=None, init=False)
+    _ping: asyncio.Future | None = field(default=None, init=False)
+    # One history query per worker at a time: a store that is slow to answer (an emulator scanning a large
+    # container) is not handed more queries it would go on running after the app stopped waiting.
+    _history_reads: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(1), init=False)
 
     def start(self) -> None:
         if self.owner is not None:
@@ -86,21 +97,21 @@ class PredictionService:
             self.drainer.wake()
 
     async def stop(self) -> None:
-        if self.lease:
-            self.lease.stop()
         if self.writer:
             self.writer.close()
-        if self.drainer:
-            self.drainer.stop()
-        await self.scorer.aclose()
+        if self.drainer:  # flushes what is left, while this worker still holds its outbox's lease
+            await run_in_threadpool(self.drainer.stop)
+        if self.lease:
+            self.lease.stop()
+        await self.model.aclose()
         if self.store:
             self.store.close()
         self.outbox.close()
 
     async def predict(self, car: CarFeatures) -> dict:
         """The new prediction (shaped like records.Prediction), once it is safely in the outbox."""
-        quote = await self.scorer.quote(car)
-        doc = new_prediction(car, quote, self.settings.region)
+        quote = await self.model.quote(car)
+        doc = new_prediction(car, quote, self.settings.region, self.dataset)
         if self.writer is None:
             raise RuntimeError("PredictionService.start() was not called")
         try:
@@ -128,15 +139,25 @@ class PredictionService:
         stored: list[dict] = []
         store_ok = self.store is not None
         if self.store is not None:
-            try:
-                stored = await run_in_threadpool(self.store.recent_predictions, limit, make)
-            except Exception as exc:
-                log.warning("history read from Cosmos DB failed: %s", exc)
-                store_ok = False
+            stored, store_ok = await self._stored_history(self.store, limit, make)
         by_id = {d["id"]: d for d in stored}
         by_id.update({d["id"]: d for d in pending})
         docs = sorted(by_id.values(), key=lambda d: d["created_at"], reverse=True)[:limit]
         return History([prediction_from_document(d) for d in docs], store_ok, waiting)
+
+    async def _stored_history(self, store: CosmosStore, limit: int, make: str | None) -> tuple[list[dict], bool]:
+        try:
+            await asyncio.wait_for(self._history_reads.acquire(), timeout=self.settings.store_timeout_s)
+        except TimeoutError:
+            log.warning("history read skipped: the previous one has not finished in %ss", self.settings.store_timeout_s)
+            return [], False
+        try:
+            return await run_in_threadpool(store.recent_predictions, limit, make), True
+        except Exception as exc:
+            log.warning("history read from Cosmos DB failed: %s", exc)
+            return [], False
+        finally:
+            self._history_reads.release()
 
     async def prediction(self, prediction_id: str) -> Prediction | None:
         """One prediction by id: still pending on this instance, else from Cosmos DB (None: not found)."""
@@ -169,23 +190,35 @@ class PredictionService:
         return MarketView([{k: v for k, v in d.items() if not k.startswith("_")} for d in docs], True)
 
     async def readiness(self) -> dict:
-        """Model loaded and store reachable; cached for 1 s so frequent probes cost Cosmos nothing extra."""
+        """Model loaded and store reachable; cached for 1 s so frequent probes cost Cosmos nothing extra. A store
+        that is reachable but slow to answer (busy) leaves the app ready: the outbox keeps every prediction
+        until it catches up, so only a store that refuses or cannot be reached sends traffic elsewhere."""
         now = time.monotonic()
         if self._ready_cache and now - self._ready_cache[0] < 1.0:
             return self._ready_cache[1]
-        checks = {"model": "ok" if self.scorer.is_ready() else "not loaded"}
-        if self.store is None:
-            checks["store"] = "not configured"
-        else:
-            try:
-                await run_in_threadpool(self.store.ping)
-                checks["store"] = "ok"
-            except Exception as exc:
-                checks["store"] = f"unreachable: {type(exc).__name__}"
+        checks = {"model": "ok" if self.model.is_ready() else "not loaded"}
+        checks["store"] = "not configured" if self.store is None else await self._store_status(self.store)
         checks["outbox_pending"] = str(await run_in_threadpool(self._pending.count))
-        result = {"ready": checks["model"] == "ok" and checks["store"] == "ok", "checks": checks}
+        store_serves = checks["store"] == "ok" or checks["store"].startswith("slow")
+        result = {"ready": checks["model"] == "ok" and store_serves, "checks": checks}
         self._ready_cache = (now, result)
         return result
+
+
+    async def _store_status(self, store: CosmosStore, wait_s: float = 1.0) -> str:
+        # One ping at a time: a probe that finds the last one still running waits for it, never adds another.
+        if self._ping is None or self._ping.done():
+            self._ping = asyncio.ensure_future(run_in_threadpool(store.ping))
+            self._ping.add_done_callback(lambda done: done.cancelled() or done.exception())  # retrieved here
+        try:
+            await asyncio.wait_for(asyncio.shield(self._ping), timeout=wait_s)
+        except TimeoutError:
+            return f"slow: no answer within {wait_s:g} s (predictions wait in the outbox)"
+        except Exception as exc:
+            if "Timeout" in type(exc).__name__:
+                return f"slow: {type(exc).__name__} (predictions wait in the outbox)"
+            return f"unreachable: {type(exc).__name__}"
+        return "ok"
 
 
 def _nothing() -> None:

@@ -2,7 +2,7 @@
 
 No secrets live here: in Azure the app authenticates to Cosmos DB and the Azure ML endpoint with
 DefaultAzureCredential (its managed identity); locally the Cosmos emulator's well-known key is used,
-and only ever for a loopback endpoint (see app/store/cosmos.py).
+and only ever for a loopback endpoint (runtime/credentials.py).
 """
 
 from __future__ import annotations
@@ -10,23 +10,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Literal
-from urllib.parse import urlparse
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 import contract
 from contract import genai
-
-ROOT = Path(__file__).resolve().parent.parent
-LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
-
-
-def _default_model_dir() -> Path:
-    # In the App Service package the model sits at the package root (tools/app/package.py); in the repo,
-    # `make train` writes it to ml/outputs/model.
-    packaged = ROOT / "model"
-    return packaged if (packaged / "model.onnx").is_file() else ROOT / "ml" / "outputs" / "model"
+from runtime.emulator import is_loopback
+from runtime.model_location import ROOT, default_model_dir
 
 
 def _default_outbox_dir() -> Path:
@@ -52,7 +43,7 @@ class Settings(BaseSettings):
     endpoint_scope: str = Field(
         contract.AML_ENDPOINT_TOKEN_SCOPE, validation_alias=contract.SETTING_ENDPOINT_SCOPE
     )
-    model_dir: Path = Field(default_factory=_default_model_dir, validation_alias=contract.SETTING_MODEL_DIR)
+    model_dir: Path = Field(default_factory=default_model_dir, validation_alias=contract.SETTING_MODEL_DIR)
     region: str = Field("local", validation_alias=contract.SETTING_REGION)
     outbox_dir: Path = Field(default_factory=_default_outbox_dir, validation_alias=contract.SETTING_OUTBOX_DIR)
     managed_identity_client_id: str = Field(
@@ -109,11 +100,10 @@ class Settings(BaseSettings):
     @property
     def assistant_is_local(self) -> bool:
         """True only when both AI endpoints are loopback stand-ins (tools/app/standins/)."""
-        hosts = {urlparse(self.openai_endpoint).hostname, urlparse(self.search_endpoint).hostname}
-        return hosts <= LOOPBACK_HOSTS
+        return is_loopback(self.openai_endpoint) and is_loopback(self.search_endpoint)
 
     @property
     def cosmos_is_local_emulator(self) -> bool:
         """True only for a loopback endpoint: the one case where the emulator key and an unverified TLS are OK."""
-        return (urlparse(self.cosmos_endpoint).hostname or "") in LOOPBACK_HOSTS
+        return is_loopback(self.cosmos_endpoint)
 

@@ -18,12 +18,13 @@ from pathlib import Path
 import azure.functions as func
 
 from functions.handlers import Runtime, score_listings
-from functions.pricing import LocalPricing
 from functions.settings import FunctionSettings
 from functions.store import MarketStore
 from ml.carprice.listing import listing_body, parse_listing
 from ml.carprice.pricer import Pricer
+from ml.carprice.schema import served_dataset
 from ml.carprice.training import build_model_artifacts
+from runtime.pricing import LocalModel
 from tools.emulators import CosmosEmulator
 from tools.functions.replayer import dataset_listings
 
@@ -85,7 +86,7 @@ def main() -> None:
     pricer = Pricer.load(model_dir)
     cars = [parse_listing(item).car for item in (items * 2)[:BATCH]]  # type: ignore[union-attr]
     settings = FunctionSettings(cosmos_endpoint="https://127.0.0.1:1/", model_dir=model_dir)
-    memory = Runtime(settings, InMemoryStore(), LocalPricing(model_dir))  # type: ignore[arg-type]
+    memory = Runtime(settings, InMemoryStore(), LocalModel(model_dir), served_dataset(model_dir))  # type: ignore[arg-type]
     floor, handler, ratio = interleaved(lambda: pricer.predict(cars), lambda: score_listings(events, memory), BATCH)
     print(f"pricer batch throughput (floor): {floor:,.0f} cars/s ({BATCH} per call)")
     verdict = "meets" if ratio >= TARGET_RATIO else "MISSES"
@@ -96,7 +97,7 @@ def main() -> None:
         settings = FunctionSettings(cosmos_endpoint=emulator.endpoint, model_dir=model_dir)
         store = MarketStore(settings)
         try:
-            emulated = Runtime(settings, store, LocalPricing(model_dir))
+            emulated = Runtime(settings, store, LocalModel(model_dir), served_dataset(model_dir))
             score_listings(events, emulated)  # warm-up: containers, connections
             rate = rates(lambda: score_listings(events, emulated), BATCH, 3)
         finally:

@@ -11,20 +11,13 @@
 from __future__ import annotations
 
 import logging
-import os
 import threading
 
 import azure.functions as func
 
 import contract
-from functions.settings import default_model_dir
-
-# The shared schema validates what the served model was trained on (its card names the data set), so the
-# model folder must be known before the handlers import the schema.
-os.environ.setdefault(contract.SETTING_MODEL_DIR, str(default_model_dir()))
-
-from functions import handlers  # noqa: E402
-from functions.settings import FunctionSettings  # noqa: E402
+from functions import handlers
+from functions.settings import FunctionSettings
 
 MAX_RETRIES = 5
 app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
@@ -33,7 +26,8 @@ _runtime_lock = threading.Lock()
 
 
 def runtime() -> handlers.Runtime:
-    """Built on first use (a cold start pays for it once); settings errors name the app setting."""
+    """The composition root, built on first use (a cold start pays for it once): settings, the served data set,
+    the model and the store. Settings errors name the app setting."""
     global _runtime
     with _runtime_lock:
         if _runtime is None:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import logging
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,12 +25,16 @@ from azure.core.exceptions import AzureError
 
 from functions.listing_index import from_market_record, writer_for
 from functions.market import INVALID_LISTING, MODEL_UNAVAILABLE, dead_letter, iso, market_record
-from functions.pricing import BatchPricer, LocalPricing, ModelUnavailable, RemotePricing
 from functions.settings import FunctionSettings
 from functions.store import MarketStore
+from ml.carprice.dataset import Dataset
 from ml.carprice.listing import Listing, decode_listing, parse_listing
 from ml.carprice.request_body import BodyError, decode_json, parse_car
-from ml.carprice.schema import RowError, partition_of
+from ml.carprice.schema import RowError, served_dataset
+from runtime.credentials import azure_credential
+from runtime.endpoint import EndpointModel
+from runtime.predictions import new_prediction
+from runtime.pricing import LocalModel, ModelUnavailable, PriceModel
 
 log = logging.getLogger(__name__)
 _INVALID = "The car's details are not valid."
@@ -43,23 +46,21 @@ class Runtime:
 
     settings: FunctionSettings
     store: MarketStore
-    pricer: BatchPricer
+    model: PriceModel
+    dataset: Dataset  # what the served model was trained on: listings and requests are validated against it
     index: Any = None  # functions.listing_index.ListingIndexWriter when the listings index is configured
 
     @classmethod
     def from_settings(cls, settings: FunctionSettings, credential: Any = None) -> Runtime:
-        pricer: BatchPricer
+        model: PriceModel
         if settings.scoring_mode == "remote":
-            if credential is None:
-                from azure.identity import DefaultAzureCredential
-
-                credential = DefaultAzureCredential(
-                    managed_identity_client_id=settings.managed_identity_client_id or None)
-            pricer = RemotePricing(settings.endpoint_url, settings.endpoint_scope, credential,
-                                   settings.endpoint_timeout_s)
+            model = EndpointModel(settings.endpoint_url, settings.endpoint_scope,
+                                  credential or azure_credential(settings.managed_identity_client_id),
+                                  timeout_s=settings.endpoint_timeout_s, attempts=settings.endpoint_attempts)
         else:
-            pricer = LocalPricing(settings.model_dir)
-        return cls(settings, MarketStore(settings), pricer, _listing_index(settings, credential))
+            model = LocalModel(settings.model_dir)  # loaded on first use: a later deployment is picked up
+        return cls(settings, MarketStore(settings), model, served_dataset(settings.model_dir),
+                   _listing_index(settings, credential))
 
 
 def _listing_index(settings: FunctionSettings, credential: Any) -> Any:
@@ -80,13 +81,13 @@ def _event_facts(event: func.EventHubEvent) -> dict[str, Any]:
     return {"sequence_number": event.sequence_number, "offset": event.offset, "enqueued_at": event.enqueued_time}
 
 
-def _decode(body: bytes) -> Listing | list[RowError]:
+def _decode(body: bytes, dataset: Dataset) -> Listing | list[RowError]:
     # orjson first (a third of json's cost per event); it refuses NaN and 64-bit overflow, which the
     # standard parser then reads so the schema can name the field.
     try:
-        return parse_listing(orjson.loads(body))
+        return parse_listing(orjson.loads(body), dataset)
     except orjson.JSONDecodeError:
-        return decode_listing(body)
+        return decode_listing(body, dataset)
 
 
 def score_listings(events: Sequence[func.EventHubEvent], runtime: Runtime, *, final_attempt: bool = True,
@@ -95,14 +96,13 @@ def score_listings(events: Sequence[func.EventHubEvent], runtime: Runtime, *, fi
     dead: list[dict] = []
     for event in events:
         body = event.get_body()
-        parsed = _decode(body)
+        parsed = _decode(body, runtime.dataset)
         if isinstance(parsed, list):
             dead.append(dead_letter(body, INVALID_LISTING, parsed, **_event_facts(event)))
         else:
             valid.append((parsed, event))
     try:
-        priced = runtime.pricer.price([listing.car for listing, _ in valid])
-        version: str | None = runtime.pricer.model_version if valid else None
+        quotes = runtime.model.quote_many([listing.car for listing, _ in valid])
     except ModelUnavailable as exc:
         if not final_attempt:
             runtime.store.upsert("dead_letters", dead)
@@ -110,26 +110,26 @@ def score_listings(events: Sequence[func.EventHubEvent], runtime: Runtime, *, fi
             raise
         reason = [RowError(field="(model)", reason=str(exc))]
         dead += [dead_letter(event.get_body(), MODEL_UNAVAILABLE, reason, **_event_facts(event)) for _, event in valid]
-        valid, priced, version = [], [], None
+        valid, quotes = [], []
     scored_at = iso(now or datetime.now(UTC))
     market: dict[str, dict] = {}
-    for (listing, event), price in zip(valid, priced, strict=True):
+    for (listing, event), quote in zip(valid, quotes, strict=True):
         # A listing sent twice in one batch: its later event wins, as it would across batches.
         market[listing.listing_id] = market_record(
-            listing, price, version or "unknown", enqueued_at=event.enqueued_time,
+            listing, quote, runtime.dataset, enqueued_at=event.enqueued_time,
             sequence_number=event.sequence_number, scored_at=scored_at)
     runtime.store.upsert("market", list(market.values()))
     runtime.store.upsert("dead_letters", dead)
     if runtime.index is not None and market:
         try:
-            runtime.index.upsert(from_market_record(record) for record in market.values())
+            runtime.index.upsert(from_market_record(record, runtime.dataset) for record in market.values())
         except Exception as exc:  # the market records are kept; the listings index catches up on the retry
             if not final_attempt:
                 raise
             log.error("%d scored listings not indexed on the last attempt: %s", len(market), exc)
     if dead:
         log.warning("%d of %d events dead-lettered", len(dead), len(events))
-    return ScoreReport(len(events), len(market), len(dead), version)
+    return ScoreReport(len(events), len(market), len(dead), quotes[0].model_version if quotes else None)
 
 
 # --- HTTP ------------------------------------------------------------------------------------------------
@@ -155,20 +155,15 @@ def price(req: func.HttpRequest, runtime: Runtime) -> func.HttpResponse:
         raw = decode_json(body)
     except BodyError as exc:
         return _problem(422, _INVALID, [RowError(field="(body)", reason=str(exc))])
-    car = parse_car(raw)
+    car = parse_car(raw, runtime.dataset)
     if isinstance(car, list):
         return _problem(422, _INVALID, car)
     try:
-        (quote,) = runtime.pricer.price([car])
-        version = runtime.pricer.model_version
+        (quote,) = runtime.model.quote_many([car])
     except ModelUnavailable as exc:
         detail = "The price model is unavailable; please retry shortly."
         return _problem(503, detail, [RowError(field="(model)", reason=str(exc))])
-    prediction = {
-        "id": uuid.uuid4().hex, "make": partition_of(car), "created_at": iso(None),
-        "price": round(quote.price, 2), "price_low": round(quote.low, 2), "price_high": round(quote.high, 2),
-        "model_version": version, "region": runtime.settings.region, "features": car.model_dump(exclude_none=True),
-    }
+    prediction = new_prediction(car, quote, runtime.settings.region, runtime.dataset)
     try:
         runtime.store.upsert("history", [prediction])
     except AzureError as exc:

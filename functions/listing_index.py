@@ -14,17 +14,17 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlparse
 
 from contract import genai
 from contract.listings_index import EMBEDDING_DIMENSIONS, KEY_FIELD, SOURCE_GOLD, SOURCE_MARKET, TEXT_FIELD
 from contract.listings_index import VECTOR_FIELD as VECTOR
-from ml.carprice.schema import DATASET
+from ml.carprice.dataset import Dataset
+from runtime.credentials import azure_credential
+from runtime.emulator import is_loopback
 
 # The UCI Automobile data is the 1985 Ward's Automotive Yearbook: every car in it is a 1985 model. A data set
 # with a `year` column gives each listing its own.
 MODEL_YEAR_OF_DATASET = {"uci-automobile": 1985}
-LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 EMBED_BATCH = 64  # inputs per embeddings request
 _KEY = re.compile(r"[^A-Za-z0-9_=-]")  # Search keys: letters, digits, '_', '-', '='
 
@@ -34,16 +34,27 @@ def document_key(listing_id: str) -> str:
     return _KEY.sub(lambda m: f"={ord(m.group()):02x}", listing_id)
 
 
-def _label(column: str, value: Any) -> str:
-    spec = DATASET.by_name.get(column)
+def _served(dataset: Dataset | None) -> Dataset:
+    """The data set the listings were scored with: the caller's (the function app passes its served one);
+    tools that index gold outside an app fall back to the selected declaration, read at call time."""
+    if dataset is not None:
+        return dataset
+    from ml.carprice.schema import served_dataset
+
+    return served_dataset()
+
+
+def _label(column: str, value: Any, dataset: Dataset) -> str:
+    spec = dataset.by_name.get(column)
     if spec is None or value is None:
         return str(value)
     return spec.value_labels.get(str(value), str(value))
 
 
-def describe(features: Mapping[str, Any], year: int | None) -> str:
+def describe(features: Mapping[str, Any], year: int | None, dataset: Dataset) -> str:
     """The listing as text, for keyword search (bm25) and the embedding."""
-    parts = [str(year) if year else "", _label("make", features.get("make")), str(features.get("body_style", ""))]
+    parts = [str(year) if year else "", _label("make", features.get("make"), dataset),
+             str(features.get("body_style", ""))]
     head = " ".join(p for p in parts if p and p != "None")
     details = []
     if features.get("num_of_doors"):
@@ -58,17 +69,19 @@ def describe(features: Mapping[str, Any], year: int | None) -> str:
     return f"{head}: {', '.join(details)}"
 
 
-def listing_year(features: Mapping[str, Any]) -> int | None:
+def listing_year(features: Mapping[str, Any], dataset: Dataset | None = None) -> int | None:
     value = features.get("year")
     if isinstance(value, int | float):
         return int(value)
-    return MODEL_YEAR_OF_DATASET.get(DATASET.name)
+    return MODEL_YEAR_OF_DATASET.get(_served(dataset).name)
 
 
 def listing_document(listing_id: str, features: Mapping[str, Any], asking_price: float, *, source: str,
                      estimated_price: float | None = None, deal_rating: str | None = None,
-                     model_version: str | None = None, listed_at: str | None = None) -> dict[str, Any]:
-    year = listing_year(features)
+                     model_version: str | None = None, listed_at: str | None = None,
+                     dataset: Dataset | None = None) -> dict[str, Any]:
+    dataset = _served(dataset)
+    year = listing_year(features, dataset)
     return {
         KEY_FIELD: document_key(listing_id), "source": source,
         "make": features.get("make"), "body_style": features.get("body_style"),
@@ -77,23 +90,26 @@ def listing_document(listing_id: str, features: Mapping[str, Any], asking_price:
         "asking_price": round(float(asking_price), 2),
         "estimated_price": None if estimated_price is None else round(float(estimated_price), 2),
         "deal_rating": deal_rating, "model_version": model_version, "listed_at": listed_at,
-        TEXT_FIELD: describe(features, year),
+        TEXT_FIELD: describe(features, year, dataset),
     }
 
 
-def from_market_record(record: Mapping[str, Any]) -> dict[str, Any]:
+def from_market_record(record: Mapping[str, Any], dataset: Dataset | None = None) -> dict[str, Any]:
     """The index document of a scored stream listing (functions/market.py's market record)."""
     return listing_document(
         record["listing_id"], record["features"], record["asking_price"], source=SOURCE_MARKET,
         estimated_price=record.get("estimated_price"), deal_rating=record.get("deal_rating"),
-        model_version=record.get("model_version"), listed_at=record.get("listed_at"),
+        model_version=record.get("model_version"), listed_at=record.get("listed_at"), dataset=dataset,
     )
 
 
-def from_gold_row(row: Mapping[str, Any], *, id_column: str = "car_id") -> dict[str, Any]:
+def from_gold_row(row: Mapping[str, Any], *, id_column: str = "car_id",
+                  dataset: Dataset | None = None) -> dict[str, Any]:
     """The index document of a gold-table car (its data set price is the price it was listed at)."""
-    features = {k: v for k, v in row.items() if k in DATASET.by_name and v is not None and v == v}
-    return listing_document(f"gold-{row[id_column]}", features, float(row[DATASET.target.name]), source=SOURCE_GOLD)
+    dataset = _served(dataset)
+    features = {k: v for k, v in row.items() if k in dataset.by_name and v is not None and v == v}
+    return listing_document(f"gold-{row[id_column]}", features, float(row[dataset.target.name]), source=SOURCE_GOLD,
+                            dataset=dataset)
 
 
 class IndexWriteError(RuntimeError):
@@ -157,17 +173,14 @@ def build_writer(search_endpoint: str, openai_endpoint: str, embedding_deploymen
 def writer_for(settings: Any, credential: Any = None) -> ListingIndexWriter:
     """The function app's writer: its managed identity in Azure; the stand-ins' token and certificate (named by
     CARPRICE_ASSISTANT_CA_FILE) only when both endpoints are loopback."""
-    loopback = {urlparse(settings.search_endpoint).hostname, urlparse(settings.openai_endpoint).hostname} <= LOOPBACK
     verify: str | bool = True
-    if loopback:
+    if is_loopback(settings.search_endpoint) and is_loopback(settings.openai_endpoint):
         verify = os.environ.get("CARPRICE_ASSISTANT_CA_FILE") or True
         if credential is None:
-            from tools.app.standins.auth import SyncStandInCredential  # dev-only module, never in the package
+            from runtime.stand_in_token import SyncStandInCredential
 
             credential = SyncStandInCredential()
     elif credential is None:
-        from azure.identity import DefaultAzureCredential
-
-        credential = DefaultAzureCredential(managed_identity_client_id=settings.managed_identity_client_id or None)
+        credential = azure_credential(settings.managed_identity_client_id)
     return build_writer(settings.search_endpoint, settings.openai_endpoint, settings.embedding_deployment,
                         credential, verify, settings.openai_api_version, settings.search_index)

@@ -9,8 +9,9 @@ import hashlib
 from datetime import UTC, datetime
 
 import contract
+from ml.carprice.dataset import Dataset
 from ml.carprice.listing import Listing
-from ml.carprice.pricer import PricedCar
+from ml.carprice.pricer import Quote
 from ml.carprice.schema import RowError, partition_of
 
 PARTITION_FIELD = contract.MARKET_PARTITION_KEY.lstrip("/")
@@ -20,7 +21,7 @@ MAX_KEPT_BODY = 16_384  # bytes of a rejected event kept in its dead letter (Cos
 INVALID_LISTING, MODEL_UNAVAILABLE = "invalid_listing", "model_unavailable"
 
 
-def deal_rating(asking: float, priced: PricedCar) -> str:
+def deal_rating(asking: float, priced: Quote) -> str:
     """Below the plausible range: great; under the estimate: good; up to the range's top: fair; above: high."""
     if asking < priced.low:
         return "great"
@@ -38,19 +39,19 @@ def iso(moment: datetime | None) -> str:
     return moment.isoformat(timespec="microseconds")[:-6] + "Z"  # fixed width: sorts in time order
 
 
-def market_record(listing: Listing, priced: PricedCar, model_version: str, *, enqueued_at: datetime | None,
+def market_record(listing: Listing, priced: Quote, dataset: Dataset, *, enqueued_at: datetime | None,
                   sequence_number: int | None, scored_at: str) -> dict:
     car = listing.car
     return {
         "id": listing.listing_id,  # one document per listing: a re-sent listing updates it
         "listing_id": listing.listing_id,
-        PARTITION_FIELD: partition_of(car),  # the level column's value (the make, for cars), as the app stores
+        PARTITION_FIELD: partition_of(car, dataset),  # the level column's value (the make, for cars), as the app stores
         "asking_price": round(listing.asking_price, 2),
         "estimated_price": round(priced.price, 2),
         "price_low": round(priced.low, 2),
         "price_high": round(priced.high, 2),
         "deal_rating": deal_rating(listing.asking_price, priced),
-        "model_version": model_version,
+        "model_version": priced.model_version,
         "listed_at": iso(enqueued_at),
         "scored_at": scored_at,
         "sequence_number": sequence_number,

@@ -10,24 +10,17 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlparse
 
 import contract
 from contract import genai
+from runtime.emulator import is_loopback
+from runtime.model_location import TRAINED_MODEL_DIR, default_model_dir
 
-ROOT = Path(__file__).resolve().parent.parent
-LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 SCORING_MODES = ("local", "remote")
 
 
 class SettingError(ValueError):
     """An app setting is missing or has a value the function app cannot use."""
-
-
-def default_model_dir() -> Path:
-    # In dist/functions.zip the model sits at the package root; in the repo `make train` writes ml/outputs/model.
-    packaged = ROOT / "model"
-    return packaged if (packaged / "model.onnx").is_file() else ROOT / "ml" / "outputs" / "model"
 
 
 @dataclass(frozen=True)
@@ -38,13 +31,14 @@ class FunctionSettings:
     dead_letter_container: str = contract.DEAD_LETTER_CONTAINER
     history_container: str = contract.HISTORY_CONTAINER
     scoring_mode: str = "local"
-    model_dir: Path = ROOT / "ml" / "outputs" / "model"
+    model_dir: Path = TRAINED_MODEL_DIR
     endpoint_url: str = ""
     endpoint_scope: str = contract.AML_ENDPOINT_TOKEN_SCOPE
     region: str = "local"
     managed_identity_client_id: str = ""
     max_body_bytes: int = 16_384
     endpoint_timeout_s: float = 10.0
+    endpoint_attempts: int = 3
     # The listings index (contract/listings_index.py), filled as listings are scored; off when unset.
     search_endpoint: str = ""
     openai_endpoint: str = ""
@@ -63,7 +57,7 @@ class FunctionSettings:
 
     @property
     def cosmos_is_local_emulator(self) -> bool:
-        return (urlparse(self.cosmos_endpoint).hostname or "") in LOOPBACK_HOSTS
+        return is_loopback(self.cosmos_endpoint)
 
     @classmethod
     def from_environment(cls, env: Mapping[str, str] | None = None) -> FunctionSettings:

@@ -18,6 +18,7 @@ from azure.cosmos import ContainerProxy, CosmosClient, PartitionKey
 
 import contract
 from functions.settings import FunctionSettings
+from runtime.credentials import cosmos_credential
 
 WRITE_THREADS = 8  # within the SDK transport's connection pool (10)
 _PARTITION_KEYS = {
@@ -27,23 +28,14 @@ _PARTITION_KEYS = {
 }
 
 
-def _credential(settings: FunctionSettings) -> Any:
-    if settings.cosmos_is_local_emulator:
-        from tools.emulators import COSMOS_EMULATOR_KEY  # dev-only module, never in the package
-
-        return COSMOS_EMULATOR_KEY
-    from azure.identity import DefaultAzureCredential
-
-    return DefaultAzureCredential(managed_identity_client_id=settings.managed_identity_client_id or None)
-
-
 class MarketStore:
     def __init__(self, settings: FunctionSettings, credential: Any = None) -> None:
         self.settings = settings
         self.local = settings.cosmos_is_local_emulator
         if self.local:
             urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)  # loopback self-signed cert
-        self._client = CosmosClient(settings.cosmos_endpoint, credential=credential or _credential(settings),
+        self._client = CosmosClient(settings.cosmos_endpoint, credential=credential or cosmos_credential(
+            settings.cosmos_endpoint, settings.managed_identity_client_id),
                                     connection_verify=not self.local)
         self._names = {"market": settings.market_container, "dead_letters": settings.dead_letter_container,
                        "history": settings.history_container}

@@ -21,6 +21,8 @@ from pathlib import Path
 
 from azure.storage.blob import BlobServiceClient
 
+from runtime.emulator import COSMOS_EMULATOR_KEY
+
 ROOT = Path(__file__).resolve().parent.parent
 NODE_BIN = ROOT / "node_modules" / ".bin"
 LOOPBACK = "127.0.0.1"
@@ -28,8 +30,6 @@ LOOPBACK = "127.0.0.1"
 # Azurite's published development account (public, documented, works only against the emulator).
 AZURITE_ACCOUNT = "devstoreaccount1"
 AZURITE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
-# Key the Cosmos emulator accepts (it checks no signatures); only ever sent to 127.0.0.1.
-COSMOS_EMULATOR_KEY = "C2y6yDjf5/R+ob0N8A7Cgv30VRDJIWEHLM+4QDU5DE2nQ9nDuVTqobD4b8mGGyPMbIZnqyMsEcaGQy67XIw/Jw=="
 
 
 class PortInUseError(RuntimeError):
@@ -165,3 +165,7 @@ class CosmosEmulator(_Server):
     @property
     def endpoint(self) -> str:
         return f"https://{LOOPBACK}:{self.port}/"
+
+    @property
+    def key(self) -> str:
+        return COSMOS_EMULATOR_KEY

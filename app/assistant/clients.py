@@ -23,8 +23,8 @@ from contract.genai import OPENAI_TOKEN_SCOPE
 
 def credential(settings: Settings) -> AsyncTokenCredential:
     if settings.assistant_is_local:
-        # Dev-only module (not in the App Service package), imported only for loopback endpoints.
-        from tools.app.standins.auth import StandInCredential
+        # Issued only for loopback endpoints (the stand-ins), never in Azure.
+        from runtime.stand_in_token import StandInCredential
 
         return StandInCredential()
     from azure.identity.aio import DefaultAzureCredential

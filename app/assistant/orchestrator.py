@@ -122,7 +122,7 @@ class Orchestrator:
                 yield event
 
     async def _rounds(self, messages: list[dict[str, Any]], result: Answer) -> AsyncIterator[Event]:
-        tools = tool_definitions()
+        tools = tool_definitions(self.tools.service.dataset)
         for round_number in range(self.settings.assistant_max_tool_rounds + 1):
             result.rounds = round_number + 1
             allow_tools = round_number < self.settings.assistant_max_tool_rounds

@@ -11,7 +11,7 @@ from azure.search.documents.models import VectorizedQuery
 from openai import AsyncAzureOpenAI
 
 from contract.listings_index import EMBEDDING_DIMENSIONS, FIELDS, KEY_FIELD, VECTOR_FIELD
-from ml.carprice.schema import DATASET
+from ml.carprice.dataset import Dataset
 
 RETURNED_FIELDS = [name for name in FIELDS if name != "model_version"]
 MAX_TOP = 10
@@ -30,10 +30,11 @@ class ListingFilters:
     price_min: float | None = None
     price_max: float | None = None
 
-    def check(self) -> ListingFilters:
+    def check(self, dataset: Dataset) -> ListingFilters:
+        """Category values against the served data set (the one the index's listings were scored with)."""
         for column in ("make", "body_style"):
             value = getattr(self, column)
-            allowed = DATASET.allowed_values(column) if column in DATASET.by_name else ()
+            allowed = dataset.allowed_values(column) if column in dataset.by_name else ()
             if value is not None and allowed and value not in allowed:
                 raise FilterError(f"{column}: unknown value {value!r}; one of {', '.join(allowed)}")
         for low, high in (("year_min", "year_max"), ("price_min", "price_max")):
@@ -75,6 +76,7 @@ class ListingSearch:
     openai: AsyncAzureOpenAI
     search: SearchClient
     embedding_deployment: str
+    dataset: Dataset
 
     async def embed(self, text: str) -> list[float]:
         answer = await self.openai.embeddings.create(model=self.embedding_deployment, input=[text],
@@ -85,7 +87,7 @@ class ListingSearch:
         top = max(1, min(top, MAX_TOP))
         vector = VectorizedQuery(vector=await self.embed(query), k_nearest_neighbors=max(top, 20), fields=VECTOR_FIELD)
         results = await self.search.search(
-            search_text=query, vector_queries=[vector], filter=filters.check().odata(), top=top,
+            search_text=query, vector_queries=[vector], filter=filters.check(self.dataset).odata(), top=top,
             select=RETURNED_FIELDS,
         )
         found = []

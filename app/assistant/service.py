@@ -35,7 +35,7 @@ class Assistant:
     @classmethod
     def build(cls, settings: Settings, service: PredictionService, clients: AiClients | None = None) -> Assistant:
         clients = clients or build_clients(settings)
-        listings = ListingSearch(clients.openai, clients.search, settings.openai_embedding_deployment)
+        listings = ListingSearch(clients.openai, clients.search, settings.openai_embedding_deployment, service.dataset)
         tools = ToolBox(service, listings, settings.assistant_search_top)
         store = ChatStore(settings) if settings.cosmos_endpoint else None
         history = ChatHistory(settings, Owner.of_this_process(), store).start()

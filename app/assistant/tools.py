@@ -16,16 +16,16 @@ from azure.core.exceptions import AzureError
 from openai import OpenAIError
 
 from app.assistant.retrieval import MAX_TOP, FilterError, ListingFilters, ListingSearch
-from app.scoring.scorer import ScoringUnavailable
 from app.service import PredictionService, RecordNotKept
-from ml.carprice.schema import DATASET, parse_row
+from ml.carprice.dataset import Dataset
+from runtime.pricing import ModelUnavailable
 
 log = logging.getLogger(__name__)
 PRICE_CAR, SEARCH_LISTINGS = "price_car", "search_listings"
 
 
-def _column_schema(name: str) -> dict[str, Any]:
-    column = DATASET.by_name[name]
+def _column_schema(dataset: Dataset, name: str) -> dict[str, Any]:
+    column = dataset.by_name[name]
     description = column.label + (f" ({column.unit})" if column.unit else "")
     if column.is_category:
         return {"type": "string", "enum": list(column.values), "description": description}
@@ -37,16 +37,16 @@ def _column_schema(name: str) -> dict[str, Any]:
     return schema
 
 
-def tool_definitions() -> list[dict[str, Any]]:
-    """The tools as the chat completions API takes them (JSON schema from the data set declaration)."""
+def tool_definitions(dataset: Dataset) -> list[dict[str, Any]]:
+    """The tools as the chat completions API takes them (JSON schema from the served data set's declaration)."""
     price_car = {
         "type": "function",
         "function": {
             "name": PRICE_CAR,
             "description": "Price a car with the platform's model: the estimate and its plausible range in US "
                            "dollars. Every price you state must come from this tool.",
-            "parameters": {"type": "object", "properties": {c: _column_schema(c) for c in DATASET.features},
-                           "required": list(DATASET.required), "additionalProperties": False},
+            "parameters": {"type": "object", "properties": {c: _column_schema(dataset, c) for c in dataset.features},
+                           "required": list(dataset.required), "additionalProperties": False},
         },
     }
     search = {
@@ -59,8 +59,8 @@ def tool_definitions() -> list[dict[str, Any]]:
                 "type": "object",
                 "properties": {
                     "query": {"type": "string", "description": "What the buyer is looking for, in words"},
-                    "make": _column_schema("make") if "make" in DATASET.by_name else {"type": "string"},
-                    "body_style": _column_schema("body_style") if "body_style" in DATASET.by_name
+                    "make": _column_schema(dataset, "make") if "make" in dataset.by_name else {"type": "string"},
+                    "body_style": _column_schema(dataset, "body_style") if "body_style" in dataset.by_name
                     else {"type": "string"},
                     "year_min": {"type": "integer"}, "year_max": {"type": "integer"},
                     "price_min": {"type": "number"}, "price_max": {"type": "number"},
@@ -107,13 +107,13 @@ class ToolBox:
         return run
 
     async def _price(self, arguments: dict[str, Any]) -> ToolRun:
-        car = parse_row(arguments)
+        car = self.service.dataset.parse_row(arguments)
         if isinstance(car, list):
             errors = [{"field": e.field, "reason": e.reason} for e in car]
             return ToolRun(PRICE_CAR, arguments, {"error": "the car's details are not valid", "errors": errors}, False)
         try:
             prediction = await self.service.predict(car)
-        except (ScoringUnavailable, RecordNotKept) as exc:
+        except (ModelUnavailable, RecordNotKept) as exc:
             return ToolRun(PRICE_CAR, arguments, {"error": f"the price model is unavailable: {exc}"}, False)
         keep = ("id", "price", "price_low", "price_high", "model_version")
         return ToolRun(PRICE_CAR, arguments, {k: prediction[k] for k in keep}, True)

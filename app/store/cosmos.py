@@ -23,23 +23,13 @@ from azure.cosmos.exceptions import CosmosHttpResponseError, CosmosResourceNotFo
 
 import contract
 from app.settings import Settings
+from runtime.credentials import cosmos_credential
 
 log = logging.getLogger(__name__)
 
 
 class StoreNotConfigured(RuntimeError):
     pass
-
-
-def _credential(settings: Settings) -> Any:
-    if settings.cosmos_is_local_emulator:
-        # Dev-only module (not in the App Service package), imported only for a loopback endpoint.
-        from tools.emulators import COSMOS_EMULATOR_KEY
-
-        return COSMOS_EMULATOR_KEY
-    from azure.identity import DefaultAzureCredential
-
-    return DefaultAzureCredential(managed_identity_client_id=settings.managed_identity_client_id or None)
 
 
 class CosmosStore:
@@ -51,7 +41,8 @@ class CosmosStore:
         if self.local:
             # The loopback emulator's certificate is self-signed; nothing else ever gets verify=False.
             urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
-        self._credential = credential if credential is not None else _credential(settings)
+        self._credential = credential if credential is not None else cosmos_credential(
+            settings.cosmos_endpoint, settings.managed_identity_client_id)
         self._client: CosmosClient | None = None
         self._lock = threading.Lock()
         self._proxies: dict[str, ContainerProxy] = {}

@@ -5,7 +5,11 @@ after Cosmos has accepted it; upserts by id make a repeated copy harmless.
 Serving comes first. While requests are committing records, the drainer trickles (a small batch, then
 a pause that new commits do not cut short) so that a burst is served at full speed and its records
 wait durably in the outbox; once requests pause, it drains at full concurrency. Users see their own
-records meanwhile through the instance's pending view (app/store/pending_view.py)."""
+records meanwhile through the instance's pending view (app/store/pending_view.py).
+
+On shutdown (gunicorn's SIGTERM runs the app's lifespan shutdown) the drainer flushes what is left, for up
+to FLUSH_S, so a stopped worker's records reach Cosmos DB now rather than when another worker adopts its
+outbox a lease period later."""
 
 from __future__ import annotations
 
@@ -25,6 +29,7 @@ class Drainer:
     SERVING_S = 0.2  # a commit this recent means requests are being served
     TRICKLE_RECORDS = 16  # while serving: this many records ...
     TRICKLE_PAUSE_S = 0.5  # ... then this pause (about 32 records/s per worker)
+    FLUSH_S = 10.0  # on stop: within gunicorn's graceful_timeout (20 s), leaving time for the rest of shutdown
 
     def __init__(
         self,
@@ -65,12 +70,28 @@ class Drainer:
     def _serving(self) -> bool:
         return time.monotonic() - self._last_commit < self.SERVING_S
 
-    def stop(self) -> None:
+    def stop(self, flush_seconds: float | None = None) -> int:
+        """Stop draining in the background, then copy what is left until the outbox is empty, Cosmos DB
+        fails, or `flush_seconds` (default FLUSH_S) pass. Returns how many records are still waiting."""
         self._stopping.set()
         self._wake.set()
         if self._thread.is_alive():
             self._thread.join(timeout=15)
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        deadline = time.monotonic() + (self.FLUSH_S if flush_seconds is None else flush_seconds)
+        try:
+            while time.monotonic() < deadline:
+                stored, failed = self.drain_once()
+                if failed or not stored:
+                    break
+        except Exception:  # the outbox file itself: what is left stays for the worker that adopts it
+            log.exception("outbox flush on shutdown failed")
+        finally:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+        left = self.outbox.count()
+        if left:
+            log.warning("%d record(s) left in the outbox at shutdown (%s); a live worker adopts them", left,
+                        self.last_error or "out of time")
+        return left
 
     def drain_once(self, limit: int | None = None) -> tuple[int, int]:
         """Copy one batch (the oldest `limit` records, default the batch size); returns (stored, failed)."""

@@ -103,3 +103,20 @@ def _bucket_name(bucket: timedelta) -> str:
     if minutes < 1440:
         return f"{minutes // 60} hour" + ("s" if minutes >= 120 else "")
     return "day" if minutes == 1440 else "week"
+
+
+def quality_meaning(label: str) -> str:
+    """One line of plain language for a model-quality figure (ml.carprice.gate.quality_rows' labels)."""
+    if label == "Evaluation":
+        return "How the figures below were measured: the model was trained and tested on many different splits."
+    if label == "MAE":
+        return "Typical miss: on average a price is off by about this much, up or down."
+    if label == "RMSE":
+        return "Like the typical miss, but large misses count more; far above it means some prices miss badly."
+    if label == "R²":
+        return "Share of the differences between car prices the model explains (1 would be perfect)."
+    if label == "MAE vs linear baseline":
+        return "The typical miss relative to a simple straight-line model's (below 1 means better than it)."
+    if label.startswith("R², unseen"):
+        return "The same share when the model prices kinds of cars it never saw in training."
+    return ""

@@ -3,6 +3,7 @@ with the same field/reason pairs online and batch scoring produce (ml.carprice.s
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 import orjson
@@ -11,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
+from ml.carprice.dataset import json_text
 from ml.carprice.schema import RowError
 
 
@@ -54,8 +56,9 @@ def error_response(status: int, body: bytes, headers: dict[str, str] | None = No
 
 def _reason(item: dict) -> str:
     kind, message = item.get("type", ""), item.get("msg", "invalid value")
-    if kind == "literal_error":
-        return f"unknown value {item.get('input')!r}; {message[0].lower()}{message[1:]}"
+    if kind == "literal_error":  # the values as JSON writes them, as the body's errors say it
+        allowed = ", ".join(re.findall(r"'([^']*)'", str((item.get("ctx") or {}).get("expected", ""))))
+        return f"unknown value {json_text(item.get('input'))}" + (f"; allowed: {allowed}" if allowed else "")
     return message
 
 

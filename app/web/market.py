@@ -12,13 +12,13 @@ from app.web.dashboard import parse_time
 
 DEAL_RATINGS = ("great", "good", "fair", "high")  # as functions/market.py rates them
 MINUTES = 15  # the listings-per-minute chart's span
-RATE_WINDOW = 5  # minutes the headline rate averages over
+RATE_WINDOW = 5  # full minutes the headline rate averages over: the chart's last bars before the current one
 
 
 @dataclass
 class MarketPanel:
     listings: int
-    per_minute: float  # over the last RATE_WINDOW minutes
+    per_minute: float  # the mean of the chart's last RATE_WINDOW full-minute bars
     by_minute: list[tuple[str, int]] = field(default_factory=list)
     ratings: list[tuple[str, int]] = field(default_factory=list)
     newest: list[dict] = field(default_factory=list)
@@ -38,11 +38,11 @@ def summarize_market(listings: list[dict], now: datetime | None = None, newest: 
         slot = int((moment - start) // timedelta(minutes=1))
         if 0 <= slot < MINUTES:
             counts[slot] += 1
-    recent = sum(1 for moment in times if now - moment <= timedelta(minutes=RATE_WINDOW))
     rated = Counter(listing.get("deal_rating") for listing in listings)
     return MarketPanel(
         listings=len(listings),
-        per_minute=recent / RATE_WINDOW,
+        # The current minute is still filling: the rate is read off the full minutes the chart shows before it.
+        per_minute=sum(counts[-RATE_WINDOW - 1:-1]) / RATE_WINDOW,
         by_minute=[((start + timedelta(minutes=i)).strftime("%H:%M"), n) for i, n in enumerate(counts)],
         ratings=[(rating, rated.get(rating, 0)) for rating in DEAL_RATINGS],
         newest=listings[:newest],

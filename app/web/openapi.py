@@ -13,7 +13,6 @@ from pydantic import BaseModel
 from app.records import Prediction
 from app.web.errors import ErrorBody
 from app.web.prediction_lane import PATH
-from ml.carprice.schema import CarFeatures
 
 _REF = "#/components/schemas/{model}"
 
@@ -32,7 +31,7 @@ def _error(description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": _ref(ErrorBody)}}}
 
 
-def _price_a_car() -> dict[str, Any]:
+def _price_a_car(car: type[BaseModel]) -> dict[str, Any]:
     return {
         "tags": ["predictions"],
         "summary": "Price a car",
@@ -42,7 +41,7 @@ def _price_a_car() -> dict[str, Any]:
             "prediction's URL."
         ),
         "operationId": "create_prediction",
-        "requestBody": {"required": True, "content": {"application/json": {"schema": _ref(CarFeatures)}}},
+        "requestBody": {"required": True, "content": {"application/json": {"schema": _ref(car)}}},
         "responses": {
             "201": {
                 "description": "Priced and recorded",
@@ -111,9 +110,10 @@ def openapi_document(app: FastAPI) -> dict[str, Any]:
             routes=app.routes,
         )
         schemas = doc.setdefault("components", {}).setdefault("schemas", {})
-        for model in (CarFeatures, Prediction, ErrorBody):
+        car = app.state.dataset.row_model  # the served data set's row model (app.main.create_app)
+        for model in (car, Prediction, ErrorBody):
             _add_schema(schemas, model)
-        doc["paths"].setdefault(PATH, {})["post"] = _price_a_car()
+        doc["paths"].setdefault(PATH, {})["post"] = _price_a_car(car)
         doc["paths"].update(_assistant_paths())
         app.openapi_schema = doc
     return app.openapi_schema

@@ -9,21 +9,33 @@ from urllib.parse import parse_qs
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
 from markupsafe import Markup, escape
 
-from app.scoring.scorer import ScoringUnavailable
 from app.service import PredictionService, RecordNotKept
 from app.web import charts, csrf
-from app.web.dashboard import parse_time, summarize
-from app.web.form_fields import cell, describe_row, form_fields, form_to_row, summary_text, value_label
+from app.web.dashboard import parse_time, quality_meaning, summarize
+from app.web.form_fields import (
+    cell,
+    describe_row,
+    distinguishing,
+    form_fields,
+    form_to_row,
+    level_label,
+    summary_columns,
+    summary_text,
+    value_label,
+)
 from app.web.market import summarize_market
 from ml.carprice.gate import evaluation_of, quality_rows
-from ml.carprice.schema import DATASET, LEVEL_COLUMN, allowed_values, parse_row
+from runtime.pricing import ModelUnavailable
 
 router = APIRouter(include_in_schema=False)
-LEVEL_LABEL = DATASET.by_name[LEVEL_COLUMN].label.lower() if LEVEL_COLUMN else "data set"
 BATCH_PAGE_ROWS = 60  # a screenful or two; the make filter narrows the rest
 templates = Jinja2Templates(directory=Path(__file__).resolve().parent / "templates")
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def _money(value: float | None) -> str:
@@ -39,13 +51,17 @@ def _breakable(text: str) -> Markup:
     return Markup(re.sub(r"([-_.@+:/])", r"\1<wbr>", str(escape(text))))
 
 
+# Filters that speak the served data set's labels read it from the page's context (set by _render).
 templates.env.filters.update(
-    money=_money, when=_when, label=value_label, cell=cell, breakable=_breakable, row=describe_row
+    money=_money, when=_when, breakable=_breakable,
+    label=pass_context(lambda ctx, value, column=None: value_label(ctx["dataset"], value, column)),
+    cell=pass_context(lambda ctx, value, column: cell(ctx["dataset"], value, column)),
+    row=pass_context(lambda ctx, row: describe_row(ctx["dataset"], row)),
 )
-templates.env.globals.update(summary_columns=[(c.name, c.label + (f" ({c.unit_short})" if c.unit_short else ""))
-                                              for c in DATASET.summary], summary_text=summary_text,
-                             level_label=LEVEL_LABEL)
-templates.env.globals.update(range_bar=charts.range_bar)
+templates.env.globals.update(
+    range_bar=charts.range_bar,
+    summary_text=pass_context(lambda ctx, features: summary_text(ctx["dataset"], features)),
+)
 
 
 def _service(request: Request) -> PredictionService:
@@ -54,12 +70,16 @@ def _service(request: Request) -> PredictionService:
 
 def _render(request: Request, name: str, status: int = 200, **context: object) -> HTMLResponse:
     service = _service(request)
+    dataset = service.dataset
     token = csrf.token_for(request)
     context |= {
-        "model_version": service.scorer.model_version,
+        "dataset": dataset,
+        "summary_columns": summary_columns(dataset),
+        "level_label": level_label(dataset),
+        "model_version": service.model.model_version,
         "region": service.settings.region,
         "active": name.removesuffix(".html"),
-        "row_title": DATASET.spec.title,
+        "row_title": dataset.spec.title,
         "csrf_field": csrf.FIELD,
         "csrf_token": token,
     }
@@ -70,36 +90,43 @@ def _render(request: Request, name: str, status: int = 200, **context: object) -
 
 @router.get("/", response_class=HTMLResponse)
 async def predictor(request: Request) -> HTMLResponse:
-    return _render(request, "predictor.html", fields=form_fields(), values={}, errors={}, result=None)
+    fields = form_fields(_service(request).dataset)
+    return _render(request, "predictor.html", fields=fields, values={}, errors={}, result=None)
 
 
 @router.post("/", response_class=HTMLResponse)
 async def predictor_submit(request: Request) -> HTMLResponse:
     # A plain urlencoded form: parsed here so the app needs no multipart library.
     form = {k: v[-1] for k, v in parse_qs((await request.body()).decode("utf-8", "replace")).items()}
+    dataset = _service(request).dataset
+    fields = form_fields(dataset)
     refused = csrf.rejection(request, form)
     if refused:
         problem = f"This car was not priced: {refused}. Reload the page and submit the form again."
-        return _render(request, "predictor.html", status=403, fields=form_fields(), values={}, errors={},
+        return _render(request, "predictor.html", status=403, fields=fields, values={}, errors={},
                        result=None, problem=problem)
-    row, number_errors = form_to_row(form)
-    parsed = parse_row(row)
+    row, number_errors = form_to_row(dataset, form)
+    parsed = dataset.parse_row(row)
     errors = {e.field: e.reason for e in ([] if not isinstance(parsed, list) else parsed)}
     errors |= {e.field: e.reason for e in number_errors}
-    context = {"fields": form_fields(), "values": form, "errors": errors, "result": None, "problem": None}
+    # What the user typed goes back into the form, minus control characters (a NUL is never echoed).
+    values = {k: _CONTROL.sub("", v) for k, v in form.items()}
+    context = {"fields": fields, "values": values, "errors": errors, "result": None, "problem": None}
     if errors or isinstance(parsed, list):
         return _render(request, "predictor.html", status=422, **context)
     try:
         context["result"] = await _service(request).predict(parsed)
-    except (ScoringUnavailable, RecordNotKept) as exc:
+    except (ModelUnavailable, RecordNotKept) as exc:
         context["problem"] = f"We could not price this car right now ({exc}). Please try again in a minute."
         return _render(request, "predictor.html", status=503, **context)
     return _render(request, "predictor.html", **context)
 
 
-def _quality(card: dict) -> list[tuple[str, str]]:
-    """The served model's evaluation figures with their spread (empty for a remote model: its card is not here)."""
-    return quality_rows(evaluation_of(card["evaluation"])) if "evaluation" in card else []
+def _quality(card: dict) -> list[tuple[str, str, str]]:
+    """The served model's evaluation figures with their spread and what each means (empty for a remote model:
+    its card is not here)."""
+    rows = quality_rows(evaluation_of(card["evaluation"])) if "evaluation" in card else []
+    return [(label, value, quality_meaning(label)) for label, value in rows]
 
 
 @router.get("/dashboard", response_class=HTMLResponse)
@@ -114,9 +141,10 @@ async def dashboard(request: Request) -> HTMLResponse:
         window=service.settings.dashboard_window, market=panel, market_ok=market.store_ok,
         market_chart=charts.columns(panel.by_minute, "Listings per minute"),
         ratings_chart=charts.horizontal_bars([(r.title(), n) for r, n in panel.ratings], "Deal ratings"),
-        quality=_quality(service.scorer.model_card),
+        quality=_quality(service.model.model_card),
         per_make_chart=charts.horizontal_bars(
-            [(value_label(m), n) for m, n in board.per_make], f"Predictions per {LEVEL_LABEL}"
+            [(value_label(service.dataset, m), n) for m, n in board.per_make],
+            f"Predictions per {level_label(service.dataset)}",
         ),
         price_chart=charts.columns(
             board.price_bins, "Price distribution", tooltips=board.price_bin_tips,
@@ -127,13 +155,17 @@ async def dashboard(request: Request) -> HTMLResponse:
 
 @router.get("/batch", response_class=HTMLResponse)
 async def batch(request: Request, make: str | None = None) -> HTMLResponse:
-    makes = allowed_values(LEVEL_COLUMN) if LEVEL_COLUMN else ()
+    dataset = _service(request).dataset
+    level = dataset.spec.level_column
+    makes = dataset.allowed_values(level) if level else ()
     chosen = make if make in makes else None
     view = await _service(request).batch(chosen)
     priced = [r for r in view.items if not r.get("error")]
     # Reads like a price list: by make, then cheapest first; cars that could not be priced last.
     rows = sorted(view.items, key=lambda r: (bool(r.get("error")), r.get("make") or "", r.get("price") or 0))
+    shown = rows[:BATCH_PAGE_ROWS]
     return _render(
         request, "batch.html", view=view, makes=makes, chosen=chosen, priced=len(priced),
-        failed=len(view.items) - len(priced), rows=rows[:BATCH_PAGE_ROWS], total=len(rows),
+        failed=len(view.items) - len(priced), rows=list(zip(shown, distinguishing(dataset, shown), strict=True)),
+        total=len(rows),
     )

@@ -19,11 +19,11 @@ from typing import Any
 import orjson
 from starlette.types import Receive, Scope, Send
 
-from app.scoring.scorer import ScoringUnavailable
 from app.service import PredictionService, RecordNotKept
 from app.web.errors import error_body, one_error, too_large_body
 from app.web.security import NO_STORE, SECURITY_HEADERS
 from ml.carprice.request_body import BodyError, decode_json, parse_car
+from runtime.pricing import ModelUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -45,12 +45,12 @@ async def price_car(service: PredictionService, content_type: str, body: bytes) 
         raw = decode_json(body)
     except BodyError as exc:
         return 422, one_error(_INVALID, "(body)", str(exc)), None
-    parsed = parse_car(raw)
+    parsed = parse_car(raw, service.dataset)
     if isinstance(parsed, list):
         return 422, error_body(_INVALID, parsed), None
     try:
         prediction = await service.predict(parsed)
-    except ScoringUnavailable as exc:
+    except ModelUnavailable as exc:
         return 503, one_error("The price model is unavailable; please retry shortly.", "(model)", str(exc)), None
     except RecordNotKept as exc:
         return 503, one_error("The prediction could not be recorded; please retry shortly.", "(store)", str(exc)), None

@@ -30,6 +30,15 @@ DEFAULT_DECLARATION = Path(__file__).resolve().parents[1] / "data" / "automobile
 NAME = r"^[a-z][a-z0-9_]*$"  # usable as a Python name in expressions and as a Delta column
 
 
+def json_text(value: Any, limit: int = 60) -> str:
+    """A value as JSON writes it (`null`, `"toyota\\u0000"`), shortened: how error messages quote input."""
+    try:
+        text = json.dumps(value, ensure_ascii=True)
+    except (TypeError, ValueError):
+        text = json_type_name(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def json_type_name(value: Any) -> str:
     """A JSON value's type in the API's words (not Python's), for error messages."""
     if value is None:
@@ -232,7 +241,7 @@ class Dataset:
                 reason = f"unknown field; allowed fields are {', '.join(self.features)}"
             elif kind == "literal_error":
                 allowed = ", ".join(self.allowed_values(name))
-                reason = f"unknown value {item.get('input')!r}; allowed: {allowed}"
+                reason = f"unknown value {json_text(item.get('input'))}; allowed: {allowed}"
             else:
                 reason = item["msg"]
             out.append(RowError(field=name, reason=reason))

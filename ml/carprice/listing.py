@@ -12,14 +12,15 @@ import json
 import math
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ml.carprice.dataset import json_type_name
-from ml.carprice.schema import DATASET, TARGET, CarFeatures, RowError, parse_row
+from ml.carprice.dataset import Dataset, RowError, json_text, json_type_name
+from ml.carprice.schema import served_dataset
+
+if TYPE_CHECKING:
+    from ml.carprice.schema import CarFeatures
 
 LISTING_ID = "listing_id"
-ASKING_PRICE = TARGET  # the data set's target is what the seller asks
-_LOW, _HIGH = DATASET.target.min, DATASET.target.max  # the bounds prep holds the target to
 # Listing ids become Cosmos DB document ids: no '/', '\\', '?', '#', bounded length.
 _LISTING_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
 
@@ -39,42 +40,48 @@ def _listing_id_error(value: Any) -> RowError | None:
         return RowError(field=LISTING_ID, reason="required field is missing")
     if not isinstance(value, str) or not _LISTING_ID.fullmatch(value):
         return RowError(field=LISTING_ID, reason="1 to 128 letters, digits, '.', '_', ':' or '-', starting "
-                                                 f"with a letter or digit; got {value!r}")
+                                                 f"with a letter or digit; got {json_text(value)}")
     return None
 
 
-def _asking_price_error(value: Any) -> RowError | None:
-    if type(value) in (int, float) and _LOW <= value <= _HIGH:  # NaN fails the comparison
+def _asking_price_error(value: Any, dataset: Dataset) -> RowError | None:
+    # The data set's target is what the seller asks; prep holds it to the declared bounds.
+    asking_price, low, high = dataset.target.name, dataset.target.min, dataset.target.max
+    if type(value) in (int, float) and low <= value <= high:  # NaN fails the comparison
         return None
     if value is None:
-        return RowError(field=ASKING_PRICE, reason="required field is missing")
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):  # noqa: UP038
-        return RowError(field=ASKING_PRICE, reason=f"expected a number, got {value!r}")
-    if not _LOW <= value <= _HIGH:
-        return RowError(field=ASKING_PRICE, reason=f"{value:g} is not between {_LOW:g} and {_HIGH:g}")
+        return RowError(field=asking_price, reason="required field is missing")
+    if isinstance(value, bool) or not isinstance(value, (int, float)):  # noqa: UP038
+        return RowError(field=asking_price, reason=f"expected a number, got {json_type_name(value)}")
+    if not math.isfinite(value):
+        return RowError(field=asking_price, reason="expected a finite number")
+    if not low <= value <= high:
+        return RowError(field=asking_price, reason=f"{value:g} is not between {low:g} and {high:g}")
     return None
 
 
-def parse_listing(raw: Any) -> Listing | list[RowError]:
-    """Validate one listing; the listing or every per-field error (never raises for bad data)."""
+def parse_listing(raw: Any, dataset: Dataset | None = None) -> Listing | list[RowError]:
+    """Validate one listing against the served data set; the listing or every per-field error (never raises
+    for bad data)."""
     if not isinstance(raw, dict):
         return [RowError(field="(row)", reason=f"expected a JSON object, got {json_type_name(raw)}")]
+    dataset = dataset or served_dataset()
     features = dict(raw)
-    listing_id, asking = features.pop(LISTING_ID, None), features.pop(ASKING_PRICE, None)
-    car = parse_row(features)
-    id_error, price_error = _listing_id_error(listing_id), _asking_price_error(asking)
+    listing_id, asking = features.pop(LISTING_ID, None), features.pop(dataset.target.name, None)
+    car = dataset.parse_row(features)
+    id_error, price_error = _listing_id_error(listing_id), _asking_price_error(asking, dataset)
     if id_error or price_error or isinstance(car, list):
         return [e for e in (id_error, price_error) if e] + (car if isinstance(car, list) else [])
     return Listing(listing_id, float(asking), car, features)
 
 
-def decode_listing(body: bytes) -> Listing | list[RowError]:
+def decode_listing(body: bytes, dataset: Dataset | None = None) -> Listing | list[RowError]:
     """An event body (UTF-8 JSON) as a listing, or why it is not one."""
     try:
         raw = json.loads(body)
     except (UnicodeDecodeError, ValueError) as exc:
         return [RowError(field="(body)", reason=f"not valid JSON: {exc}")]
-    return parse_listing(raw)
+    return parse_listing(raw, dataset)
 
 
 def listing_body(listing_id: str, row: dict[str, Any]) -> bytes:

@@ -26,10 +26,13 @@ CARD_FILE = "model_card.json"
 
 
 @dataclass(frozen=True)
-class PricedCar:
+class Quote:
+    """A car's price, the plausible range around it, and the model version that gave them."""
+
     price: float
     low: float
     high: float
+    model_version: str
 
 
 class Pricer:
@@ -72,16 +75,16 @@ class Pricer:
         (prices,) = self._session.run(self._output, {self._input: self.encode(cars)})
         return np.asarray(prices, dtype=np.float64).reshape(-1)
 
-    def predict(self, cars: Sequence[BaseModel]) -> list[PricedCar]:
+    def predict(self, cars: Sequence[BaseModel]) -> list[Quote]:
         if not cars:
             return []
         (prices,) = self._session.run(self._output, {self._input: self.encode(cars)})
-        ratio_low, ratio_high = self._ratio_low, self._ratio_high
+        ratio_low, ratio_high, version = self._ratio_low, self._ratio_high, self.model_version
         out = []
         for value in prices.ravel().tolist():  # Python floats: cheaper than numpy scalars for a few rows
             # The model ends in exp(), so a finite input gives a positive price; guard anyway (NaN fails too).
             if not 0.0 < value < math.inf:
                 value = 1.0
-            out.append(PricedCar(round(value), round(min(value * ratio_low, value)),
-                                 round(max(value * ratio_high, value))))
+            out.append(Quote(round(value), round(min(value * ratio_low, value)),
+                             round(max(value * ratio_high, value)), version))
         return out

@@ -6,16 +6,15 @@ the local twin (its batch run over the Azurite lake). Idempotent: a document's i
 version, so publishing a run again (or a re-run with the same model) overwrites rather than duplicates.
 Every document carries the run's id and scoring time; the page shows the run with the latest time.
 
-    python -m ml.carprice.publish <predictions.csv or folder> --run-id <id> --cosmos-endpoint <url>
+The caller brings the credential (runtime.credentials.cosmos_credential picks it for an endpoint).
 """
 
 from __future__ import annotations
 
-import argparse
 import csv
 import json
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,11 +22,11 @@ from typing import Any
 
 import contract
 from ml.carprice.batch import OUTPUT_FILE
-from ml.carprice.schema import LEVEL_COLUMN, NUMERIC_FEATURES
+from ml.carprice.dataset import Dataset
+from ml.carprice.schema import served_dataset
 
 BATCH_PARTITION_FIELD = contract.BATCH_PARTITION_KEY.lstrip("/")
 
-_NUMBERS = (*NUMERIC_FEATURES, "price", "price_low", "price_high")
 _ID_UNSAFE = re.compile(r"[/\\?#\s]+")  # characters Cosmos DB does not allow in an id
 
 
@@ -79,22 +78,26 @@ def default_run_id(rows: list[dict]) -> str:
     return f"{model_version}@{scored_at}"
 
 
-def to_documents(rows: list[dict], run_id: str | None = None) -> tuple[list[dict], PublishReport]:
+def to_documents(rows: list[dict], run_id: str | None = None,
+                 dataset: Dataset | None = None) -> tuple[list[dict], PublishReport]:
     if not rows:
         raise ValueError("the batch run has no predictions")
+    dataset = dataset or served_dataset()
+    level = dataset.spec.level_column
+    numbers = (*dataset.numeric, "price", "price_low", "price_high")
     scored_at = max(r.get("scored_at") or "" for r in rows)
     model_version = sorted({r.get("model_version") or "unknown" for r in rows})[-1]
     run_id = run_id or default_run_id(rows)
     docs = []
     for row in rows:
         doc: dict = {k: (v if v != "" else None) for k, v in row.items()}
-        doc.update({k: _number(row.get(k) or "") for k in _NUMBERS if k in row})
+        doc.update({k: _number(row.get(k) or "") for k in numbers if k in row})
         car_id = str(row["car_id"])
         doc |= {
             "id": _ID_UNSAFE.sub("_", f"{car_id}.{row.get('model_version') or model_version}"),
             "car_id": car_id,
             # the partition key must be a string even for a bad row
-            BATCH_PARTITION_FIELD: (row.get(LEVEL_COLUMN) if LEVEL_COLUMN else None) or "unknown",
+            BATCH_PARTITION_FIELD: (row.get(level) if level else None) or "unknown",
             "run_id": run_id,
             "scored_at": scored_at,
             "row_scored_at": row.get("scored_at"),
@@ -115,44 +118,20 @@ def publish_rows(upsert: Callable[[dict], Any], rows: list[dict], run_id: str | 
     return report
 
 
-def batch_container(cosmos_endpoint: str, credential: Any = None, *, create: bool = False) -> Any:
-    """The batch-results container. Azure: the caller's Entra ID identity (DefaultAzureCredential), data-plane
-    access only. A loopback emulator: its published key, and the container is created if missing."""
-    from urllib.parse import urlparse
-
+def batch_container(cosmos_endpoint: str, credential: Any, *, emulator: bool = False) -> Any:
+    """The batch-results container. Azure: an Entra ID identity with data-plane access only (the data stack
+    owns the container). The local emulator (`emulator`): self-signed TLS, and the container is created."""
     from azure.cosmos import CosmosClient, PartitionKey
 
-    local = (urlparse(cosmos_endpoint).hostname or "") in ("127.0.0.1", "localhost", "::1")
-    if credential is None and local:
-        from tools.emulators import COSMOS_EMULATOR_KEY
-
-        credential = COSMOS_EMULATOR_KEY
-    elif credential is None:
-        from azure.identity import DefaultAzureCredential
-
-        credential = DefaultAzureCredential()
-    client = CosmosClient(cosmos_endpoint, credential=credential, connection_verify=not local)
-    if create and local:
+    client = CosmosClient(cosmos_endpoint, credential=credential, connection_verify=not emulator)
+    if emulator:
         database = client.create_database_if_not_exists(contract.COSMOS_DATABASE)
         return database.create_container_if_not_exists(
             contract.BATCH_CONTAINER, partition_key=PartitionKey(path=contract.BATCH_PARTITION_KEY))
     return client.get_database_client(contract.COSMOS_DATABASE).get_container_client(contract.BATCH_CONTAINER)
 
 
-def publish_folder(path: Path, run_id: str | None, cosmos_endpoint: str, credential: Any = None) -> PublishReport:
-    container = batch_container(cosmos_endpoint, credential, create=True)
+def publish_folder(path: Path, run_id: str | None, cosmos_endpoint: str, credential: Any, *,
+                   emulator: bool = False) -> PublishReport:
+    container = batch_container(cosmos_endpoint, credential, emulator=emulator)
     return publish_rows(container.upsert_item, read_predictions(path), run_id)
-
-
-def main(argv: Iterable[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("predictions", type=Path, help="a predictions.csv, or a folder of them")
-    parser.add_argument("--run-id", default=None, help="default: <model version>@<scoring time>")
-    parser.add_argument("--cosmos-endpoint", required=True)
-    args = parser.parse_args(list(argv) if argv is not None else None)
-    print(publish_folder(args.predictions, args.run_id, args.cosmos_endpoint).line())
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -6,11 +6,15 @@ with the same 422."""
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from ml.carprice.schema import CarFeatures, RowError, parse_row
+from ml.carprice.dataset import Dataset, RowError
+from ml.carprice.schema import parse_row
+
+if TYPE_CHECKING:
+    from ml.carprice.schema import CarFeatures
 
 MAX_DEPTH_REASON = "not valid JSON: nested too deeply (a car is one flat JSON object)"
 _MAX_INT_DIGITS = 18  # beyond a 64-bit integer: read as a float, which the schema's bounds then reject
@@ -46,5 +50,15 @@ def decode_json(body: bytes) -> Any:
         raise BodyError(f"not valid JSON: {exc.msg.lower()} at line {exc.lineno}, column {exc.colno}") from None
 
 
-def parse_car(raw: Any) -> CarFeatures | list[RowError]:
-    return parse_row(raw)
+def parse_car(raw: Any, dataset: Dataset | None = None) -> CarFeatures | list[RowError]:
+    return parse_row(raw, dataset)
+
+
+def read_number(text: str) -> int | float | None:
+    """A number written as a JSON body writes it (an HTML form's field, read as the API reads a body), or None:
+    `1_22`, Arabic-Indic or full-width digits and `+1` are refused here exactly as the API refuses them."""
+    try:
+        value = decode_json(text.encode("utf-8", "replace"))
+    except BodyError:
+        return None
+    return None if isinstance(value, bool) or not isinstance(value, int | float) else value

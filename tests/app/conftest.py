@@ -20,7 +20,8 @@ from fastapi.testclient import TestClient
 import contract
 from app.main import create_app
 from app.settings import Settings
-from tools.emulators import COSMOS_EMULATOR_KEY, CosmosEmulator
+from runtime.emulator import COSMOS_EMULATOR_KEY
+from tools.emulators import CosmosEmulator
 
 ROOT = Path(__file__).resolve().parents[2]
 

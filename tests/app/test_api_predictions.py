@@ -65,7 +65,7 @@ def test_history_default_page_is_bounded(api: TestClient) -> None:
         ({"limit": 0}, "limit", "greater than or equal to 1"),
         ({"limit": 201}, "limit", "less than or equal to 200"),
         ({"limit": "ten"}, "limit", "valid integer"),
-        ({"make": "tesla"}, "make", "unknown value 'tesla'"),
+        ({"make": "tesla"}, "make", 'unknown value "tesla"'),
     ],
 )
 def test_history_rejects_bad_query_parameters_naming_the_field(api: TestClient, params, field, reason) -> None:
@@ -73,3 +73,16 @@ def test_history_rejects_bad_query_parameters_naming_the_field(api: TestClient, 
     assert response.status_code == 422
     errors = response.json()["errors"]
     assert any(e["field"] == field and reason in e["reason"] for e in errors), errors
+
+
+def test_post_and_get_show_one_representation_of_each_value(api: TestClient, cosmos) -> None:
+    posted = api.post("/api/predictions", json={**AUDI, "engine_size": 122.0}).json()
+    container = cosmos_container(cosmos)
+    wait_for(lambda: list(container.query_items(
+        "SELECT c.id FROM c WHERE c.make = @make AND c.id = @id", partition_key="audi",
+        parameters=[{"name": "@make", "value": "audi"}, {"name": "@id", "value": posted["id"]}],
+    )), what="the prediction in Cosmos DB")
+    read = api.get(f"/api/predictions/{posted['id']}").json()  # read back from Cosmos DB once drained
+    assert posted == read
+    assert posted["features"]["engine_size"] == 122 and type(posted["features"]["engine_size"]) is int
+    assert type(posted["price"]) is float

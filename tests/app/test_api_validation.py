@@ -20,7 +20,7 @@ def _without(field: str) -> dict:
     [
         (_without("curb_weight"), "curb_weight", "required field is missing"),
         ({**AUDI, "colour": "red"}, "colour", "unknown field"),
-        ({**AUDI, "make": "tesla"}, "make", "unknown value 'tesla'; allowed: alfa-romero, audi"),
+        ({**AUDI, "make": "tesla"}, "make", 'unknown value "tesla"; allowed: alfa-romero, audi'),
         ({**AUDI, "num_of_doors": 4}, "num_of_doors", "unknown value 4"),
         ({**AUDI, "horsepower": "111"}, "horsepower", "valid number"),
         ({**AUDI, "horsepower": True}, "horsepower", "valid number"),

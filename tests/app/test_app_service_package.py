@@ -18,7 +18,7 @@ import pytest
 
 import contract
 from tests.app.conftest import AUDI, wait_for
-from tools.app.package import build_package
+from tools.app.package import ROOT, build_package
 from tools.emulators import free_port, port_is_open
 
 pytestmark = pytest.mark.xdist_group("app")
@@ -41,7 +41,8 @@ def test_package_has_requirements_at_root_app_contract_scoring_code_and_model(un
         assert package in requirements
     for path in ("app/main.py", "app/gunicorn.conf.py", "app/web/templates/predictor.html", "app/web/static/app.css",
                  "app/web/static/vendor/swagger-ui/LICENSE", "contract/__init__.py", "ml/carprice/schema.py",
-                 "ml/carprice/pricer.py", "model/model.onnx", "model/model_card.json"):
+                 "ml/carprice/pricer.py", "model/model.onnx", "model/model_card.json",
+                 *(f"runtime/{p.name}" for p in (ROOT / "runtime").glob("*.py"))):
         assert (unpacked / path).is_file(), path
     assert not list(unpacked.rglob("__pycache__")) and not (unpacked / "tests").exists()
     # Only what runs on App Service: the twin launcher and the packager stay behind.

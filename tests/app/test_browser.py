@@ -111,7 +111,23 @@ def _fits_the_screen(page: Page) -> None:
         assert box["height"] < 40, f"{link.inner_text()} wraps onto several lines"
 
 
-def test_every_page_fits_a_phone_screen(live_url: str, tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def streamed_listings(model_dir: Path, cosmos) -> int:
+    """Listings scored by the function app's own handler into the shared emulator (the live-market table)."""
+    from functions.handlers import Runtime
+    from functions.settings import FunctionSettings
+    from tools.functions.replayer import Replayer
+
+    runtime = Runtime.from_settings(FunctionSettings(cosmos_endpoint=cosmos.endpoint, model_dir=model_dir))
+    try:
+        report = Replayer(runtime, lambda path, data: None).deliver(20)
+    finally:
+        runtime.store.close()
+    assert report is not None and report.scored
+    return report.scored
+
+
+def test_every_page_fits_a_phone_screen(live_url: str, streamed_listings: int, tmp_path: Path) -> None:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS)
         try:
@@ -130,6 +146,7 @@ def test_every_page_fits_a_phone_screen(live_url: str, tmp_path: Path) -> None:
             _shot(page, tmp_path, "phone-predictor")
 
             page.goto(f"{live_url}/dashboard")
+            page.get_by_test_id("newest-listings").wait_for()  # the widest table: it scrolls inside its card
             _fits_the_screen(page)
             label_heights = page.eval_on_selector_all(
                 ".chart .axis-label", "els => els.map(e => e.getBoundingClientRect().height)"
@@ -141,5 +158,16 @@ def test_every_page_fits_a_phone_screen(live_url: str, tmp_path: Path) -> None:
             page.get_by_test_id("batch-table").wait_for()
             _fits_the_screen(page)
             _shot(page, tmp_path, "phone-batch")
+
+            page.goto(f"{live_url}/docs")
+            assert page.evaluate("() => document.querySelector('meta[name=viewport]')?.content") == \
+                "width=device-width, initial-scale=1"
+            page.locator(".opblock").first.wait_for()  # Swagger UI has drawn the operations
+            _shot(page, tmp_path, "phone-docs", full_page=False)
+            back = page.get_by_test_id("docs-back")
+            box = back.bounding_box()
+            assert box and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
+            back.click()
+            page.get_by_role("button", name="Get price").wait_for()  # back on the predictor
         finally:
             browser.close()

@@ -49,3 +49,24 @@ def test_the_drainer_stores_every_record_over_a_few_reused_connections(
     stored_ids = {d["id"] for d in cosmos_container(cosmos, container).query_items(
         "SELECT c.id FROM c WHERE c.make = @make", parameters=[{"name": "@make", "value": make}], partition_key=make)}
     assert stored_ids == {d["id"] for d in docs}
+
+
+def test_a_stopping_worker_flushes_its_unsent_records_to_cosmos(cosmos, tmp_path: Path) -> None:
+    container = f"flush-{uuid.uuid4().hex[:8]}"
+    store = CosmosStore(app_settings(model_dir=tmp_path, outbox_dir=tmp_path, cosmos_endpoint=cosmos.endpoint,
+                                     **{contract.SETTING_HISTORY_CONTAINER: container}))
+    store.ensure_containers()
+    outbox = Outbox(tmp_path / "outbox.sqlite3")
+    docs = [{"id": uuid.uuid4().hex, "make": "audi", "created_at": f"2026-01-01T00:01:{i:02d}.000000Z",
+             "price": 1.0, "features": AUDI} for i in range(RECORDS)]
+    drainer = Drainer(outbox, store.upsert_prediction, idle_seconds=3600).start()
+    drainer.committed()  # as if requests were being served: the drainer only trickles
+    outbox.add_many(docs)
+    try:
+        assert drainer.stop() == 0  # what SIGTERM's lifespan shutdown calls: nothing left for another worker
+    finally:
+        store.close()
+    assert outbox.count() == 0
+    stored = {d["id"] for d in cosmos_container(cosmos, container).query_items(
+        "SELECT c.id FROM c", enable_cross_partition_query=True)}
+    assert stored == {d["id"] for d in docs}

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from app.scoring.local import LocalScorer
 from app.store.outbox import Outbox, OutboxWriter
 from ml.carprice.schema import CarFeatures
+from runtime.pricing import LocalModel
 from tests.app.conftest import AUDI
 
 pytestmark = pytest.mark.xdist_group("app")
@@ -21,13 +21,13 @@ CARS = [CarFeatures(**{**AUDI, "make": make, "horsepower": hp})
 
 
 def test_concurrent_quotes_share_one_model_run_and_each_gets_its_own_price(model_dir: Path) -> None:
-    scorer = LocalScorer.load(model_dir)
+    model = LocalModel.load(model_dir)
     runs: list[int] = []
-    predict = scorer.pricer.predict
-    scorer.pricer.predict = lambda cars: runs.append(len(cars)) or predict(cars)  # type: ignore[method-assign]
+    predict = model.pricer().predict
+    model.pricer().predict = lambda cars: runs.append(len(cars)) or predict(cars)  # type: ignore[method-assign]
 
     async def together() -> list:
-        return await asyncio.gather(*(scorer.quote(car) for car in CARS))
+        return await asyncio.gather(*(model.quote(car) for car in CARS))
 
     quotes = asyncio.run(together())
     alone = predict(CARS)

@@ -39,7 +39,7 @@ def test_predictor_form_errors_are_shown_next_to_their_fields_and_values_are_kep
     response = submit_form(api, form)
 
     assert response.status_code == 422
-    assert "&#39;lots&#39; is not a number" in response.text
+    assert "expected a number, got &#34;lots&#34;" in response.text
     assert "required field is missing" in response.text
     assert "less than or equal to 5000" in response.text
     assert 'value="99999"' in response.text  # what the user typed stays in the form
@@ -88,3 +88,36 @@ def test_a_cross_site_form_post_is_refused_and_nothing_is_stored(api: TestClient
 def test_the_form_token_cookie_is_strict_and_http_only(api: TestClient) -> None:
     cookie = api.get("/").headers["set-cookie"].lower()
     assert "carprice_csrf=" in cookie and "httponly" in cookie and "samesite=strict" in cookie
+
+
+@pytest.mark.parametrize("typed", ["1_22", "\u0661\u0662\u0662", "\uff11\uff12\uff12", "+122", "0x7a"],
+                         ids=["underscore", "arabic-indic", "full-width", "plus-sign", "hex"])
+def test_the_form_and_the_api_read_numbers_alike(api: TestClient, typed: str) -> None:
+    form = submit_form(api, {k: str(v) for k, v in AUDI.items()} | {"engine_size": typed})
+    sent = api.post("/api/predictions", content=f'{{"make": "audi", "engine_size": {typed}}}'.encode(),
+                    headers={"content-type": "application/json"})
+    assert form.status_code == 422 and sent.status_code == 422  # refused by both, never priced by one
+    assert 'data-testid="price"' not in form.text
+
+
+def test_a_nul_is_neither_echoed_nor_quoted_the_python_way(api: TestClient) -> None:
+    response = submit_form(api, {k: str(v) for k, v in AUDI.items()} | {"make": "toyota\x00", "city_mpg": "2\x004"})
+    assert response.status_code == 422
+    assert "\x00" not in response.text and "\\x00" not in response.text  # neither echoed nor in Python's words
+    assert 'value="24"' in response.text  # what was typed comes back, minus the control character
+    assert "unknown value &#34;toyota\\u0000&#34;" in response.text  # JSON's spelling, as the API's error
+    api_error = api.post("/api/predictions", json={**AUDI, "make": "toyota\x00"}).json()["errors"][0]["reason"]
+    assert api_error.startswith('unknown value "toyota\\u0000"')
+    null = api.post("/api/predictions", json={**AUDI, "make": None}).json()["errors"][0]["reason"]
+    assert "None" not in null and null.startswith("unknown value null")
+
+
+def test_the_dashboard_explains_its_figures(api: TestClient) -> None:
+    api.post("/api/predictions", json=AUDI)
+    page = api.get("/dashboard").text
+    assert "Different makes priced" in page and "values priced" not in page
+    quality = page[page.index('data-testid="model-quality"'):]
+    quality = quality[:quality.index("</section>")]
+    assert "Typical miss" in quality and "(1 would be perfect)" in quality  # MAE, R² in plain words
+    rows = re.findall(r"<tr><th>[^<]+</th><td>[^<]+<br><span[^>]*>([^<]+)</span>", quality)
+    assert rows and all(rows), "every figure has its line of plain language"

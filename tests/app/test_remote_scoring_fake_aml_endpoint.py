@@ -12,8 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 import contract
-from app.main import create_app
-from app.scoring.remote import RemoteScorer
+from app.main import build_model, create_app
 from tests.app.conftest import AUDI, app_settings, submit_form
 from tests.app.fake_aml_endpoint import FakeAmlEndpoint, FakeTokenCredential
 from tools.emulators import free_port
@@ -43,9 +42,9 @@ def _client(tmp_path: Path, model_dir: Path, url: str, credential: FakeTokenCred
         model_dir=model_dir, outbox_dir=tmp_path / "outbox",
         **{contract.SETTING_SCORING_MODE: "remote", contract.SETTING_ENDPOINT_URL: url}, **extra,
     )
-    scorer = RemoteScorer.from_settings(settings, credential=credential)
-    scorer.backoff_s = 0.01  # keep the retry waits short in tests
-    return TestClient(create_app(settings, scorer=scorer))
+    model = build_model(settings, credential=credential)
+    model.backoff_s = 0.01  # type: ignore[attr-defined]  # keep the retry waits short in tests
+    return TestClient(create_app(settings, model=model))
 
 
 def test_fake_aml_endpoint_gets_an_entra_token_and_its_price_is_returned(

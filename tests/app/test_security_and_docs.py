@@ -69,8 +69,9 @@ def test_openapi_declares_the_error_body_the_app_sends_and_the_readiness_503(api
 
 def test_docs_page_uses_only_vendored_assets(api: TestClient) -> None:
     html = api.get("/docs").text
-    assets = re.findall(r'(?:src|href)="([^"]+)"', html)
+    assets = re.findall(r'(?:src="|<link [^>]*href=")([^"]+)"', html)  # scripts, stylesheets, icon
     assert assets and all(a.startswith("/static/") for a in assets)
     for asset in assets:
         assert api.get(asset).status_code == 200
     assert api.get("/static/vendor/swagger-ui/LICENSE").status_code == 200
+    assert re.findall(r'<a href="([^"]+)"', html)[0] == "/"  # and a way back to the app

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tools.functions.package import build_package
+from tools.functions.package import ROOT, build_package
 
 pytestmark = pytest.mark.xdist_group("functions")
 
@@ -20,12 +20,13 @@ def test_the_package_runs_from_its_own_root(model_dir: Path, tmp_path: Path) -> 
     assert {"function_app.py", "host.json", "requirements.txt", "model/model.onnx", "model/model_card.json",
             "functions/handlers.py", "contract/__init__.py", "ml/carprice/pricer.py",
             "ml/carprice/listing.py"} <= names
+    assert {f"runtime/{p.name}" for p in (ROOT / "runtime").glob("*.py")} <= names  # the shared runtime, whole
     assert not any(n.startswith(("tools/", "app/", "tests/")) for n in names)  # dev-only code stays out
     root = tmp_path / "wwwroot"
     zipfile.ZipFile(package).extractall(root)
     # -I: no PYTHONPATH, no user site; only the package root and the installed requirements.
     script = ("import sys; sys.path.insert(0, '.'); import function_app; "
-              "from functions.settings import default_model_dir; "
+              "from runtime.model_location import default_model_dir; "
               "print(sorted(f.get_function_name() for f in function_app.app.get_functions())); "
               "print(default_model_dir())")
     result = subprocess.run([sys.executable, "-I", "-c", script], cwd=root, capture_output=True, text=True,

@@ -49,3 +49,26 @@ def test_the_replayer_keeps_its_rate_until_stopped(runtime: Runtime) -> None:
     assert not thread.is_alive()
     assert replayer.scored + replayer.dead_lettered == replayer.sent
     assert sum(len(parse_capture(d).rows) for d in files.values()) == replayer.sent  # flushed on stop
+
+
+def test_a_failed_batch_is_delivered_again_and_dead_lettered_on_its_last_attempt(
+    runtime: Runtime, tmp_path: Path
+) -> None:
+    from dataclasses import replace
+
+    from functions.function_app import MAX_RETRIES
+    from runtime.pricing import LocalModel
+
+    files: dict[str, bytes] = {}
+    modelless = replace(runtime, model=LocalModel(tmp_path / "no-model"))
+    replayer = Replayer(modelless, files.__setitem__)
+    assert replayer.deliver(5) is None  # no model: the runtime would redeliver the batch
+    for _ in range(MAX_RETRIES - 1):
+        assert replayer.deliver(5) is None
+    assert replayer.sent == 5  # retries go before any new event
+    report = replayer.deliver(5)  # the last attempt: what cannot be priced is dead-lettered, not dropped
+    assert report is not None and report.received == 5 and report.dead_lettered == 5 and replayer.sent == 5
+    replayer.captured([], flush=True)
+    assert sum(len(parse_capture(d).rows) for d in files.values()) == 5  # captured once, on arrival
+    replayer.runtime = runtime
+    assert replayer.deliver(3) is not None and replayer.sent == 8  # then the stream goes on

@@ -11,10 +11,10 @@ import pytest
 
 from functions.handlers import Runtime, score_listings
 from functions.market import INVALID_LISTING, MODEL_UNAVAILABLE
-from functions.pricing import ModelUnavailable
 from functions.settings import FunctionSettings
 from ml.carprice.listing import parse_listing
 from ml.carprice.pricer import Pricer
+from runtime.pricing import ModelUnavailable
 from tests.functions.conftest import dataset_listings, event, listing_events
 
 pytestmark = [pytest.mark.xdist_group("functions"), pytest.mark.slow]

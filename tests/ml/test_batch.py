@@ -46,7 +46,7 @@ def test_bad_rows_get_errors_and_no_price(model_dir: Path, tmp_path: Path) -> No
     rows = _read_scored(model_dir, source, tmp_path / "out.csv")
     assert all(r["price"] == "" for r in rows)
     errors = [{e["field"]: e["reason"] for e in json.loads(r["error"])} for r in rows]
-    assert "unknown value 'tesla'" in errors[0]["make"]
+    assert 'unknown value "tesla"' in errors[0]["make"]
     assert "greater than or equal to 30" in errors[1]["horsepower"]
     assert errors[2]["horsepower"] == "Input should be a valid number"
     assert errors[2]["highway_mpg"] == "required field is missing"

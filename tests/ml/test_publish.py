@@ -21,9 +21,10 @@ def test_a_batch_jobs_output_folder_is_published_once_with_its_run_id(model_dir:
         (tmp_path / f"{name}.csv").write_text("\n".join([lines[0], *chunk]) + "\n")
         score_file(model_dir, tmp_path / f"{name}.csv", tmp_path / "out" / name / "predictions.csv")
     with CosmosEmulator() as cosmos:
-        report = publish_folder(tmp_path / "out", "batch-job-7", cosmos.endpoint)
-        again = publish_folder(tmp_path / "out", "batch-job-7", cosmos.endpoint)
-        docs = list(batch_container(cosmos.endpoint).query_items("SELECT * FROM c", enable_cross_partition_query=True))
+        report = publish_folder(tmp_path / "out", "batch-job-7", cosmos.endpoint, cosmos.key, emulator=True)
+        again = publish_folder(tmp_path / "out", "batch-job-7", cosmos.endpoint, cosmos.key, emulator=True)
+        container = batch_container(cosmos.endpoint, cosmos.key, emulator=True)
+        docs = list(container.query_items("SELECT * FROM c", enable_cross_partition_query=True))
     assert report == again and report.rows == 20 and report.priced + report.failed == 20
     assert len(docs) == 20 and {d["run_id"] for d in docs} == {"batch-job-7"}
     assert all(d["price"] is None or d["price_low"] <= d["price"] <= d["price_high"] for d in docs)

@@ -9,8 +9,8 @@ import httpx
 import pytest
 
 from ml.carprice.pricer import Pricer
-from ml.scoring.inference_server import SCORE_SCRIPT, InferenceServer
 from tests.ml.conftest import GOOD_CAR
+from tools.inference_server import SCORE_SCRIPT, InferenceServer
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("ml-model")]
 

@@ -152,7 +152,7 @@ def publish_batch(predictions: Path, cosmos: CosmosEmulator) -> None:
     from ml.carprice.publish import publish_folder
 
     say("publishing batch results into Cosmos DB (the emulator takes a few seconds)...")
-    report = publish_folder(predictions, None, cosmos.endpoint)
+    report = publish_folder(predictions, None, cosmos.endpoint, cosmos.key, emulator=True)
     say(f"batch results in Cosmos DB: run {report.run_id}, {report.priced} priced, {report.failed} not priced")
 
 

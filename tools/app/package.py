@@ -1,6 +1,9 @@
 """Builds the App Service deployment package, dist/app.zip:
 
-    app/  contract/  ml/carprice/{schema,pricer,gate}.py (+ the ml modules they import)  model/  requirements.txt
+    app/  runtime/  contract/  ml/carprice/{schema,pricer,gate}.py (+ the ml modules they import)  model/
+    requirements.txt
+
+runtime/ (what the web app and the function app share) and contract/ ship whole, as app/ does.
 
 App Service's Oryx build installs the root requirements.txt (a copy of app/requirements.txt); the
 startup command (contract.APP_START_COMMAND) runs gunicorn from the package root. The model directory
@@ -22,6 +25,7 @@ PACKAGE_MODEL_DIR = "model"  # relative to the package root, i.e. /home/site/www
 # The scoring code the app imports; whatever ml.* modules these import are added (see ml_files()).
 ML_ENTRY_MODULES = ("ml.carprice.pricer", "ml.carprice.schema", "ml.carprice.gate", "ml.carprice.request_body")
 MODEL_FILES = ("model.onnx", "model_card.json")
+SHARED_PACKAGES = ("runtime", "contract")  # shipped whole by both packagers
 _SKIP_PARTS = {"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache"}
 
 
@@ -78,7 +82,7 @@ def write_package(
 
 
 def build_package(model_dir: Path, out: Path) -> Path:
-    sources = [(path, path.relative_to(ROOT).as_posix()) for folder in ("app", "contract")
+    sources = [(path, path.relative_to(ROOT).as_posix()) for folder in ("app", *SHARED_PACKAGES)
                for path in _source_files(folder)]
     requirements = (ROOT / "app" / "requirements.txt", "requirements.txt")  # Oryx installs the root one
     return write_package(out, model_dir, [*sources, requirements], ML_ENTRY_MODULES)

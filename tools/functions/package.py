@@ -1,7 +1,7 @@
 """Builds the function app's deployment package, dist/functions.zip (zip deploy, remote build):
 
     function_app.py  host.json  requirements.txt   (the Functions host's view of the root)
-    functions/  contract/  ml/carprice/{pricer,schema,listing}.py (+ the ml modules they import)  model/
+    functions/  runtime/  contract/  ml/carprice/{pricer,schema,listing}.py (+ the ml modules they import)  model/
 
 The model ships inside the package and CARPRICE_MODEL_DIR defaults to it (functions/settings.py).
 
@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from tools.app.package import write_package
+from tools.app.package import SHARED_PACKAGES, write_package
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCE = ROOT / "functions"
@@ -28,8 +28,8 @@ def _python_files(folder: Path) -> list[Path]:
 
 def build_package(model_dir: Path, out: Path) -> Path:
     host = [(SOURCE / name, name) for name in HOST_FILES]
-    sources = [(path, path.relative_to(ROOT).as_posix()) for folder in (SOURCE, ROOT / "contract")
-               for path in _python_files(folder)]
+    folders = (SOURCE, *(ROOT / name for name in SHARED_PACKAGES))
+    sources = [(path, path.relative_to(ROOT).as_posix()) for folder in folders for path in _python_files(folder)]
     return write_package(out, model_dir, [*host, *sources], ML_ENTRY_MODULES)
 
 

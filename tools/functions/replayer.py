@@ -5,6 +5,8 @@ the market panel fills and prep ingests what the stream carried, with the code t
 
 Every round through the data set gets new listing ids, so the stream keeps adding listings; cars the
 shared schema rejects (the data set has some) go to the dead-letter container, as they would in Azure.
+A batch that fails (no model, the Cosmos emulator down) is delivered again on the next tick, as the
+function's retry policy redelivers it, and on its last attempt the handler dead-letters what it cannot price.
 """
 
 from __future__ import annotations
@@ -20,11 +22,12 @@ from datetime import UTC, datetime
 import azure.functions as func
 
 from contract import STREAM_EVENT_HUB
+from functions.function_app import MAX_RETRIES
 from functions.handlers import Runtime, ScoreReport, score_listings
-from functions.pricing import ModelUnavailable
 from ml.carprice.capture import CapturedEvent, capture_bytes, capture_path
 from ml.carprice.listing import listing_body
 from ml.carprice.prep import DEFAULT_SOURCE
+from runtime.pricing import ModelUnavailable
 
 log = logging.getLogger(__name__)
 NAMESPACE = "local-twin"  # stands in for the Event Hubs namespace in capture paths
@@ -64,6 +67,8 @@ class Replayer:
     _source: Iterator[tuple[str, dict[str, object]]] = field(init=False, repr=False)
     _window: list[CapturedEvent] = field(default_factory=list, repr=False)
     _window_start: datetime | None = field(default=None, repr=False)
+    _failed: list[func.EventHubEvent] = field(default_factory=list, repr=False)  # the batch to deliver again
+    _retries: int = field(default=0, repr=False)
 
     def __post_init__(self) -> None:
         rounds = itertools.count(1)
@@ -97,30 +102,40 @@ class Replayer:
         self.captured(self.next_events(count), flush=True)
 
     def deliver(self, count: int) -> ScoreReport | None:
-        """One batch: scored by the function's handler, then captured."""
-        events = self.next_events(count)
+        """One batch: new events are captured as they arrive (Capture does not wait for scoring), then scored
+        by the function's handler. A batch that failed goes again, before any new event, until its last
+        attempt (the function app's MAX_RETRIES), on which the handler dead-letters what it cannot price."""
+        events = self._failed
+        if not events:
+            events = self.next_events(count)
+            self.captured(events)
+        final = self._retries >= MAX_RETRIES
         try:
-            report = score_listings(events, self.runtime, final_attempt=False)
-        except ModelUnavailable as exc:
-            log.warning("replayer: %s; this batch reaches the lake only", exc)
-            report = None
-        else:
-            self.scored += report.scored
-            self.dead_lettered += report.dead_lettered
-        self.captured(events)
+            report = score_listings(events, self.runtime, final_attempt=final)
+        except Exception as exc:  # no model, or the Cosmos emulator down: the same batch goes again next tick
+            if final:  # as the Functions runtime does once its retries are spent; Capture already has the events
+                log.exception("replayer: a batch failed %d retries; it reaches the lake only", MAX_RETRIES)
+                self._failed, self._retries = [], 0
+                return None
+            self._failed, self._retries = events, self._retries + 1
+            if isinstance(exc, ModelUnavailable):
+                log.warning("replayer: %s; the batch goes again (retry %d of %d)", exc, self._retries, MAX_RETRIES)
+            else:
+                log.exception("replayer: batch failed; it goes again (retry %d of %d)", self._retries, MAX_RETRIES)
+            return None
+        self._failed, self._retries = [], 0
+        self.scored += report.scored
+        self.dead_lettered += report.dead_lettered
         return report
 
     def run(self, stop: threading.Event) -> None:
-        """Deliver at `rate` until `stop` is set; a failed batch is logged, the stream goes on."""
+        """Deliver at `rate` until `stop` is set; a failed batch is logged and delivered again."""
         owed = 0.0
         while not stop.wait(self.batch_seconds):
             owed += self.rate * self.batch_seconds
             count, owed = int(owed), owed - int(owed)
-            if count:
-                try:
-                    self.deliver(count)
-                except Exception:  # Cosmos emulator hiccup: the next batch tries again
-                    log.exception("replayer: batch failed")
+            if count or self._failed:
+                self.deliver(count)
         self.captured([], flush=True)
 
     def start(self) -> tuple[threading.Thread, threading.Event]:

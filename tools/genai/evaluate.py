@@ -158,23 +158,23 @@ def market_documents(gold_rows: list[dict[str, Any]], model_dir: Path, count: in
     scored by the same model, turned into market records, then into index documents."""
     from functions.listing_index import from_market_record
     from functions.market import iso, market_record
-    from functions.pricing import LocalPricing
     from ml.carprice.listing import parse_listing
-    from ml.carprice.schema import DATASET
+    from ml.carprice.schema import served_dataset
+    from runtime.pricing import LocalModel
 
-    pricing = LocalPricing(model_dir)
+    model, dataset = LocalModel(model_dir), served_dataset(model_dir)
     listings = []
     for number, row in enumerate(gold_rows[::max(1, len(gold_rows) // count)][:count]):
-        features = {k: v for k, v in row.items() if k in DATASET.by_name and v is not None and v == v}
-        asking = round(float(row[DATASET.target.name]) * (0.9 + 0.04 * (number % 6)), -1)
-        parsed = parse_listing({"listing_id": f"mkt-{number:04d}", DATASET.target.name: asking, **features})
+        features = {k: v for k, v in row.items() if k in dataset.by_name and v is not None and v == v}
+        asking = round(float(row[dataset.target.name]) * (0.9 + 0.04 * (number % 6)), -1)
+        parsed = parse_listing({"listing_id": f"mkt-{number:04d}", dataset.target.name: asking, **features}, dataset)
         if not isinstance(parsed, list):
             listings.append(parsed)
-    priced = pricing.price([listing.car for listing in listings])
+    quotes = model.quote_many([listing.car for listing in listings])
     now = iso(None)
-    return [from_market_record(market_record(listing, price, pricing.model_version, enqueued_at=None,
-                                             sequence_number=number, scored_at=now))
-            for number, (listing, price) in enumerate(zip(listings, priced, strict=True))]
+    return [from_market_record(market_record(listing, quote, dataset, enqueued_at=None, sequence_number=number,
+                                             scored_at=now), dataset)
+            for number, (listing, quote) in enumerate(zip(listings, quotes, strict=True))]
 
 
 async def _run(model_dir: Path, work: Path, progress: Callable[[str], None]) -> Report:
@@ -184,7 +184,7 @@ async def _run(model_dir: Path, work: Path, progress: Callable[[str], None]) -> 
     from app.settings import Settings
     from functions.listing_index import from_gold_row
     from ml.carprice.prep import load_gold, run_prep
-    from ml.carprice.schema import parse_row
+    from ml.carprice.schema import served_dataset
     from tools.app.standins.running import EMBEDDING_DEPLOYMENT, running_stand_ins
     from tools.deploy.genai.search_index import create_or_update_index, credential_for, listing_writer
     from tools.genai.golden import golden_set
@@ -206,7 +206,7 @@ async def _run(model_dir: Path, work: Path, progress: Callable[[str], None]) -> 
         questions = golden_set(gold_rows, docs)
         settings = Settings(**stand_ins.app_settings(), CARPRICE_MODEL_DIR=str(model_dir),
                             CARPRICE_OUTBOX_DIR=str(work / "outbox"))
-        service = build_service(settings)
+        service = build_service(settings, served_dataset(model_dir))
         service.start()
         assistant = Assistant.build(settings, service)
         outcomes: list[Outcome] = []
@@ -224,10 +224,10 @@ async def _run(model_dir: Path, work: Path, progress: Callable[[str], None]) -> 
                     pass
                 expected = None
                 if question.car is not None:
-                    quote = await service.scorer.quote(parse_row(question.car))  # type: ignore[arg-type]
+                    quote = await service.model.quote(service.dataset.parse_row(question.car))  # type: ignore[arg-type]
                     expected = (quote.price, quote.low, quote.high)
                 outcomes.append(await score(question, result.text, result.tool_runs, expected,
-                                            service.scorer.model_version, lookup))
+                                            service.model.model_version, lookup))
                 if question.labelled:
                     from app.assistant.retrieval import ListingFilters
 

@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from contract import ML_MODEL_NAME, ML_ONLINE_ENDPOINT
-from tools.deploy.app.model import PROVENANCE, ModelUnavailable, fetch, served_model
+from tools.deploy.app.model import PROVENANCE, fetch
+from tools.deploy.ml.served import NoServedModel, served_model
 
 
 class FakeMLClient:
@@ -51,9 +52,9 @@ def test_fetch_with_fake_mlclient_downloads_the_live_slots_registered_version(tm
 
 
 def test_fetch_with_fake_mlclient_refuses_an_endpoint_without_traffic_or_incomplete_model(tmp_path: Path) -> None:
-    with pytest.raises(ModelUnavailable, match="serves no deployment yet"):
+    with pytest.raises(NoServedModel, match="serves no deployment yet"):
         served_model(_client(traffic={}))
-    with pytest.raises(ModelUnavailable, match="lacks model_card.json"):
+    with pytest.raises(NoServedModel, match="lacks model_card.json"):
         fetch(_client(files=("model.onnx",)), tmp_path / "model")
     assert not (tmp_path / "model").exists()
 

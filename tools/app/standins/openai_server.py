@@ -29,7 +29,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from tools.app.standins.auth import token_for
+from runtime.stand_in_token import token_for
 from tools.app.standins.chat_model import PromptFiltered, Reply, respond
 
 OPENAI_SCOPE = "https://cognitiveservices.azure.com/.default"

@@ -24,7 +24,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from tools.app.standins.auth import token_for
+from runtime.stand_in_token import token_for
 
 SEARCH_SCOPE = "https://search.azure.com/.default"
 RRF_K = 60

@@ -82,7 +82,7 @@ def _is_loopback(endpoint: str) -> bool:
 
 def credential_for(*endpoints: str) -> Any:
     if all(_is_loopback(e) for e in endpoints if e):
-        from tools.app.standins.auth import SyncStandInCredential
+        from runtime.stand_in_token import SyncStandInCredential
 
         return SyncStandInCredential()
     from tools.deploy.credential import azure_credential

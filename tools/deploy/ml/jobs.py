@@ -133,13 +133,13 @@ def champion_model(client: Any, endpoint_name: str) -> str | None:
     writes it there). None before the first rollout: no endpoint yet, or no slot taking traffic."""
     from azure.core.exceptions import ResourceNotFoundError
 
-    from tools.deploy.app.model import ModelUnavailable, NothingServed, served_model
+    from tools.deploy.ml.served import NoServedModel, NothingServed, served_model
 
     try:
         served = served_model(client, endpoint_name)
     except (ResourceNotFoundError, NothingServed):
         return None
-    except ModelUnavailable as exc:
+    except NoServedModel as exc:
         raise GateFileError(f"no champion to compare against: {exc}") from None
     return f"azureml:{served.name}:{served.version}"
 

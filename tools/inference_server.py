@@ -1,7 +1,7 @@
 """Run Microsoft's Azure ML inference server (`azmlinfsrv`) locally with a scoring script, bound to
 127.0.0.1 only (the stock CLI always binds 0.0.0.0, so this wraps its entry point with the host changed).
 
-`python -m ml.scoring.inference_server --entry_script ... --model_dir ... --port ...` runs the server;
+`python -m tools.inference_server --entry_script ... --model_dir ... --port ...` runs the server;
 `InferenceServer(...)` is a context manager that starts it as a subprocess and waits for /.
 """
 
@@ -17,8 +17,8 @@ from pathlib import Path
 
 from tools.emulators import LOOPBACK, free_port, stop_process
 
-ROOT = Path(__file__).resolve().parents[2]
-SCORE_SCRIPT = Path(__file__).resolve().parent / "score.py"
+ROOT = Path(__file__).resolve().parents[1]
+SCORE_SCRIPT = ROOT / "ml" / "scoring" / "score.py"
 # The server's own opt-outs: no Application Insights export.
 QUIET_ENV = {"AML_APP_INSIGHTS_ENABLED": "false", "APP_INSIGHTS_LOG_RESPONSE_ENABLED": "false"}
 
@@ -52,7 +52,7 @@ class InferenceServer:
         self.port = self.port or free_port()
         env = {**os.environ, **QUIET_ENV, "PYTHONPATH": str(ROOT), "MLFLOW_DISABLE_TELEMETRY": "true"}
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "ml.scoring.inference_server", "--entry_script", str(self.entry_script),
+            [sys.executable, "-m", "tools.inference_server", "--entry_script", str(self.entry_script),
              "--model_dir", str(self.model_dir), "--port", str(self.port), "--worker_count", str(self.workers)],
             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         )
