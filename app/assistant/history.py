@@ -15,7 +15,7 @@ from azure.cosmos import PartitionKey
 from azure.cosmos.exceptions import CosmosResourceNotFoundError
 from starlette.concurrency import run_in_threadpool
 
-from app.records import utc_now_iso
+from runtime.predictions import utc_now_iso
 from app.settings import Settings
 from app.store.cosmos import CosmosStore
 from app.store.drainer import Drainer
