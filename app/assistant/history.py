@@ -15,13 +15,13 @@ from azure.cosmos import PartitionKey
 from azure.cosmos.exceptions import CosmosResourceNotFoundError
 from starlette.concurrency import run_in_threadpool
 
-from runtime.predictions import utc_now_iso
 from app.settings import Settings
 from app.store.cosmos import CosmosStore
 from app.store.drainer import Drainer
 from app.store.outbox import Outbox
 from app.store.owners import LeaseKeeper, Owner, open_own_outbox
 from contract.genai import CHAT_PARTITION_KEY
+from runtime.predictions import utc_now_iso
 
 log = logging.getLogger(__name__)
 CHAT_FOLDER = "chat"
