@@ -58,7 +58,10 @@ SETTING_MANAGED_IDENTITY_CLIENT_ID = "AZURE_CLIENT_ID"  # read by DefaultAzureCr
 SETTING_APPINSIGHTS = "APPLICATIONINSIGHTS_CONNECTION_STRING"
 SETTING_MARKET_CONTAINER = "CARPRICE_MARKET_CONTAINER"
 SETTING_DEAD_LETTER_CONTAINER = "CARPRICE_DEAD_LETTER_CONTAINER"
-AML_ENDPOINT_TOKEN_SCOPE = "https://ml.azure.com/.default"
+# The online endpoint's token is fetched from Azure Resource Manager with an ARM token (aml_token auth).
+SETTING_ENDPOINT_TOKEN_URL = "CARPRICE_ENDPOINT_TOKEN_URL"
+AML_ENDPOINT_TOKEN_SCOPE = "https://management.azure.com/.default"
+ML_TOKEN_API_VERSION = "2024-10-01"
 
 # --- Function app (functions/) ---
 # Identity-based Event Hubs connection: the app settings are this prefix + "__fullyQualifiedNamespace"
@@ -71,8 +74,8 @@ FUNCTION_PRICE_ROUTE = "price"
 ML_COMPUTE_CLUSTER = "cpu-cluster"
 ML_INFERENCE_COMPUTE = "aks-inference"  # the AKS cluster attached to the workspace
 ML_MODEL_NAME = "carprice"
+# Real-time scoring: a Kubernetes online endpoint on the attached AKS (ml/azureml/endpoints/online-endpoint.yml).
 ML_ONLINE_ENDPOINT = "carprice-online"
-ML_KUBERNETES_ENDPOINT = "carprice-aks"
 ML_BATCH_ENDPOINT = "carprice-batch"
 ML_ENVIRONMENT = "carprice-env"
 ML_DATA_ASSET = "carprice-gold"
@@ -90,6 +93,24 @@ def ml_endpoint_name(endpoint: str, environment: str) -> str:
     return f"{endpoint}-{environment}"
 
 
-def online_scoring_url(environment: str, region: str) -> str:
-    """The scoring URI of the environment's online endpoint, which callers in remote scoring mode post to."""
-    return f"https://{ml_endpoint_name(ML_ONLINE_ENDPOINT, environment)}.{region}.inference.ml.azure.com/score"
+def ml_endpoint_environment(endpoint: str, name: str) -> str:
+    """The environment an endpoint name (`ml_endpoint_name`) belongs to."""
+    prefix = f"{endpoint}-"
+    if not name.startswith(prefix) or not name[len(prefix):]:
+        raise ValueError(f"{name!r} is not an environment's {endpoint} endpoint ({prefix}<environment>)")
+    return name[len(prefix):]
+
+
+def online_scoring_url(environment: str, host: str, *, https: bool) -> str:
+    """Where callers in remote scoring mode post: the inference router of the AKS cluster, by the private DNS
+    name that resolves to its internal load balancer, routing to the environment's online endpoint."""
+    scheme = "https" if https else "http"
+    return f"{scheme}://{host}/api/v1/endpoint/{ml_endpoint_name(ML_ONLINE_ENDPOINT, environment)}/score"
+
+
+def online_token_url(workspace_id: str, environment: str) -> str:
+    """Kubernetes online endpoints take aml_token auth: a caller with the workspace role POSTs here (Azure
+    Resource Manager, REST OnlineEndpoints_GetToken) for a short-lived token, then sends it as a bearer token."""
+    endpoint = ml_endpoint_name(ML_ONLINE_ENDPOINT, environment)
+    return (f"https://management.azure.com{workspace_id}/onlineEndpoints/{endpoint}"
+            f"/token?api-version={ML_TOKEN_API_VERSION}")

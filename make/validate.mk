@@ -8,8 +8,9 @@ AZAPI_MIRROR ?= /work/.mirror/Azure+terraform-provider-azapi/repo
 AZAPI_REF ?= HEAD
 
 .PHONY: validate provider-rules azapi-types
-validate: $(SETUP_STAMP)  ## check cdktf.out/ against the provider's plan-time argument rules (enums, ranges, conflicts)
+validate: $(SETUP_STAMP)  ## check cdktf.out/ against the provider's plan-time rules and azapi body types, then network reachability
 	@$(PY) -m tools.provider_rules.check
+	@$(PY) -m tools.reachability --no-synth
 
 provider-rules: $(SETUP_STAMP)  ## rebuild tools/provider_rules/azurerm-*.json from the provider source (PROVIDER_MIRROR, PROVIDER_TAG)
 	@$(PY) -m tools.provider_rules.extract --mirror $(PROVIDER_MIRROR) --tag $(PROVIDER_TAG) \

@@ -35,7 +35,8 @@ class AppStack(PlatformStack):
             c.SETTING_HISTORY_CONTAINER: c.HISTORY_CONTAINER,
             c.SETTING_BATCH_CONTAINER: c.BATCH_CONTAINER,
             c.SETTING_SCORING_MODE: "local",
-            c.SETTING_ENDPOINT_URL: c.online_scoring_url(config.name, config.location),
+            c.SETTING_ENDPOINT_URL: ml.scoring_url,
+            c.SETTING_ENDPOINT_TOKEN_URL: ml.scoring_token_url,
             c.SETTING_ENDPOINT_SCOPE: c.AML_ENDPOINT_TOKEN_SCOPE,
             c.SETTING_REGION: region,
             c.SETTING_OUTBOX_DIR: "/home/data/outbox",  # /home is the app's persistent, shared storage

@@ -186,6 +186,17 @@ class Aks(_Strict):
     admin_group_object_ids: tuple[str, ...] = ()
     # None: the inference router speaks HTTP on an internal load balancer only (reachable inside the network).
     inference_tls: InferenceTls | None = None
+    # The inference router's fixed internal load-balancer address, inside network.aks_subnet; the scoring name
+    # resolves to it. None: the subnet's last usable address (Azure CNI hands node and pod addresses out from
+    # the bottom of the subnet, so the top is the one least likely to be taken).
+    inference_router_ip: str | None = None
+
+    @field_validator("inference_router_ip")
+    @classmethod
+    def _router_ip(cls, value: str | None) -> str | None:
+        if value is not None:
+            ipaddress.ip_address(value)
+        return value
 
     @field_validator("system_vm_size", "user_vm_size")
     @classmethod
@@ -409,10 +420,37 @@ class EnvironmentConfig(_Strict):
             )
         return self
 
+    @model_validator(mode="after")
+    def _router_ip_in_aks_subnet(self) -> EnvironmentConfig:
+        subnet = ipaddress.ip_network(self.network.aks_subnet)
+        ip = self.aks.inference_router_ip
+        # Azure reserves the first four addresses and the last one of every subnet.
+        if ip is not None and (ipaddress.ip_address(ip) not in subnet or not (
+            int(subnet.network_address) + 4 <= int(ipaddress.ip_address(ip)) < int(subnet.broadcast_address)
+        )):
+            raise ValueError(
+                f"aks.inference_router_ip {ip} must be a usable address of network.aks_subnet {subnet} "
+                "(Azure reserves the first four and the last)"
+            )
+        return self
+
     @property
     def genai_location(self) -> str:
         """The Azure OpenAI account's region: `genai.location`, else the environment's primary region."""
         return (self.genai.location if self.genai else None) or self.location
+
+    @property
+    def inference_router_ip(self) -> str:
+        """The inference router's internal load-balancer address (`aks.inference_router_ip`)."""
+        subnet = ipaddress.ip_network(self.network.aks_subnet)
+        return self.aks.inference_router_ip or str(subnet.broadcast_address - 1)
+
+    @property
+    def scoring_host(self) -> str:
+        """The name callers use for real-time scoring: the router's TLS name, or one under `.internal` (a
+        top-level domain reserved for private use) when the router speaks HTTP inside the network."""
+        tls = self.aks.inference_tls
+        return tls.cname if tls else f"scoring.{self.name}.{self.workload}.internal"
 
     @property
     def all_tags(self) -> dict[str, str]:

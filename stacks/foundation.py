@@ -103,6 +103,7 @@ class FoundationStack(PlatformStack):
             networks[region] = regional_net
             linked[region] = regional_net.vnet.id
         self.app_subnet_ids = {region: network.subnets[APP_SUBNET].id for region, network in networks.items()}
+        self.vnet_ids = dict(linked)  # "primary" and each extra app region: where the platform's callers run
         self.gateway_subnet_ids = {
             region: network.subnets[GATEWAY_SUBNET].id for region, network in networks.items()
             if GATEWAY_SUBNET in network.subnets
@@ -125,7 +126,7 @@ class FoundationStack(PlatformStack):
                 region, networks[region], linked[region], zones.zone_ids
             )
         self.subnet_ids = {key: subnet.id for key, subnet in self.network.subnets.items()}
-        self.agent_network = self._agent_network(config, zones) if config.agents else None
+        self.agent_network = self._agent_network(config, zones, networks) if config.agents else None
 
         self.identities = {
             role: ManagedIdentity.of(UserAssignedIdentity(
@@ -200,8 +201,11 @@ class FoundationStack(PlatformStack):
             return []
         return [SubnetSpec(GATEWAY_SUBNET, prefix, inbound=GATEWAY_INBOUND, default_outbound_access=True)]
 
-    def _agent_network(self, config: EnvironmentConfig, zones: PrivateDnsZones) -> AgentNetwork:
-        """The bootstrap pool's network (named by config, created before this stack) peered and DNS-linked."""
+    def _agent_network(
+        self, config: EnvironmentConfig, zones: PrivateDnsZones, networks: Mapping[str, Network]
+    ) -> AgentNetwork:
+        """The bootstrap pool's network (named by config, created before this stack) peered with every network of
+        the environment and DNS-linked."""
         agents_group = self.namer.name("resource_group", "agents")
         agents_vnet = self.namer.name("virtual_network", "agents", config.location)
         return AgentNetwork(
@@ -210,6 +214,8 @@ class FoundationStack(PlatformStack):
             agents_vnet_id=(f"/subscriptions/{config.subscription_id}/resourceGroups/{agents_group}"
                             f"/providers/Microsoft.Network/virtualNetworks/{agents_vnet}"),
             environment_group=self.resource_group_name, environment_vnet=self.network.vnet, dns_zones=zones.zones,
+            regional_vnets={region: (network.name, network.vnet) for region, network in networks.items()
+                            if region != config.location},
         )
 
     def _regional_private_link(

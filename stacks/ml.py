@@ -2,7 +2,15 @@
 
 The workspace sits in our virtual network (see stacks/modules/ml_workspace.py for why not a managed network):
 private endpoints for the workspace, its storage, registry and vault; the training cluster in the ML subnet,
-leaving through a NAT gateway; AKS in its subnet, attached as the workspace's Kubernetes inference compute.
+leaving through a NAT gateway; AKS in its subnet, attached as the workspace's Kubernetes inference compute,
+serving real-time scoring: its inference router listens on a fixed internal load-balancer address
+(`aks.inference_router_ip`) that the scoring name resolves to in every network that calls it.
+
+Why not a managed online endpoint: its deployments pull the image and model from outside our network, and
+without a workspace managed network (ruled out by the attached AKS, see ml_workspace.py) they reach a private
+registry and storage only through the legacy per-deployment network that Learn advises against
+(concept-secure-online-endpoint, "Appendix"). The Kubernetes endpoint pulls from inside the network, through
+the registry's and storage's private endpoints, in every environment, so dev rehearses what prod runs.
 """
 
 from __future__ import annotations
@@ -10,6 +18,7 @@ from __future__ import annotations
 from cdktn_provider_azapi.provider import AzapiProvider
 from constructs import Construct
 
+import contract as c
 from contract import ML_COMPUTE_CLUSTER, ML_INFERENCE_COMPUTE, ML_LAKE_DATASTORES
 from stacks.base import PlatformStack
 from stacks.config import EnvironmentConfig
@@ -19,6 +28,7 @@ from stacks.modules.inference_cluster import InferenceCluster
 from stacks.modules.interfaces import RoleAssignment
 from stacks.modules.ml_network import MlSubnetEgress
 from stacks.modules.ml_workspace import MlWorkspace
+from stacks.modules.private_name import PrivateName
 
 
 class MlStack(PlatformStack):
@@ -92,5 +102,20 @@ class MlStack(PlatformStack):
             location=config.location,
             identity=ml_identity,
             key_vault_id=foundation.key_vault.vault.id,  # holds the inference router's TLS certificate
-            waits_for=self.workspace.service_identity_grants,
+            # Attaching checks the workspace identity's access: wait until its grants have propagated.
+            waits_for=[self.workspace.service_identity_ready],
         )
+        # The inference router's internal load balancer, by name, from every network whose callers score: each
+        # app region's (the web apps; the function app integrates with the primary one) and the deploy agents'
+        # (the rollout's smoke tests and probes call the endpoint's scoring URI).
+        callers = dict(foundation.vnet_ids)
+        if foundation.agent_network is not None:
+            callers["agents"] = foundation.agent_network.vnet_id
+        self.scoring_name = PrivateName(
+            self, "ScoringName", placement=self.placement(), host=config.scoring_host,
+            address=config.inference_router_ip, linked_networks=callers,
+        )
+        self.scoring_url = c.online_scoring_url(
+            config.name, config.scoring_host, https=config.aks.inference_tls is not None
+        )
+        self.scoring_token_url = c.online_token_url(self.workspace.workspace.id, config.name)

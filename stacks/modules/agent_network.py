@@ -1,7 +1,8 @@
 """The pipeline agents' way into an environment's network: peering both ways between the agents' virtual network
-(created by the bootstrap `<env>-agents` stack) and the environment's, and a link from every private DNS zone to the
-agents' network, so agents resolve and reach the private endpoints of Key Vault, storage, the ML workspace and the
-web apps' deployment sites.
+(created by the bootstrap `<env>-agents` stack) and each of the environment's networks (the primary one and every
+extra app region's: peering is not transitive, so a regional app's endpoints are out of reach through the primary
+network), and a link from every private DNS zone to the agents' network, so agents resolve and reach the private
+endpoints of Key Vault, storage, the ML workspace and every region's web app and deployment site.
 
 Built inside the foundation, so that the foundation's own data-plane writes (its Key Vault keys, secret and
 certificate) can wait for it within the very first apply: Terraform creates the peering and the links before the
@@ -19,13 +20,18 @@ from cdktn_provider_azurerm.virtual_network import VirtualNetwork
 from cdktn_provider_azurerm.virtual_network_peering import VirtualNetworkPeering
 from constructs import Construct
 
+from stacks.modules.network import peering_name
+
 
 class AgentNetwork(Construct):
     def __init__(
         self, scope: Construct, id_: str, *, agents_group: str, agents_vnet_name: str, agents_vnet_id: str,
         environment_group: str, environment_vnet: VirtualNetwork, dns_zones: Mapping[str, PrivateDnsZone],
+        regional_vnets: Mapping[str, tuple[str, VirtualNetwork]] | None = None,
     ) -> None:
+        """`regional_vnets`: region -> (network name, network) of each extra app region."""
         super().__init__(scope, id_)
+        self.vnet_id = agents_vnet_id
         self.ready: list[TerraformResource] = []
         for direction, (group, vnet_name, remote_id) in {
             "ToEnvironment": (agents_group, agents_vnet_name, environment_vnet.id),
@@ -40,6 +46,25 @@ class AgentNetwork(Construct):
                 allow_virtual_network_access=True,
                 allow_forwarded_traffic=False,
             ))
+        for region, (regional_name, regional) in sorted((regional_vnets or {}).items()):
+            key = region.title()
+            for direction, (group, vnet_name, remote_id, name) in {
+                "ToEnvironment": (
+                    agents_group, agents_vnet_name, regional.id, peering_name(agents_vnet_name, regional_name)
+                ),
+                "ToAgents": (
+                    environment_group, regional.name, agents_vnet_id, peering_name(regional_name, agents_vnet_name)
+                ),
+            }.items():
+                self.ready.append(VirtualNetworkPeering(
+                    self, f"Peering{direction}{key}",
+                    name=name,
+                    resource_group_name=group,
+                    virtual_network_name=vnet_name,
+                    remote_virtual_network_id=remote_id,
+                    allow_virtual_network_access=True,
+                    allow_forwarded_traffic=False,
+                ))
         for zone_name, zone in sorted(dns_zones.items()):
             zone_id = "".join(part.title() for part in zone_name.split(".")[1:3])
             self.ready.append(PrivateDnsZoneVirtualNetworkLink(

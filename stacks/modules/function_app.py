@@ -45,20 +45,26 @@ class FlexFunctionApp(Construct):
         api_client_id: str, tenant_id: str,
     ) -> None:
         super().__init__(scope, id_)
-        # Host storage (Event Hubs checkpoints, host keys) and the deployment package, all by identity:
-        # Blob Data Owner is the role the Functions host documents for AzureWebJobsStorage.
+        # Host storage, all by identity: blob for the host's state and keys, the Event Hubs checkpoints and the
+        # deployment package (Blob Data Owner, the role the Functions host documents for AzureWebJobsStorage);
+        # table for the diagnostic events the host writes (azure-functions-host DiagnosticEventTableStorageRepository,
+        # Azure/azure-functions-host#10163). No queue or file: queues serve Durable Functions and blob/queue
+        # triggers, files the Consumption and Premium plans' content share (Learn: storage-considerations), none of
+        # which this app uses.
         self.storage = SecureStorageAccount(
             self, "Storage", placement=placement,
             interfaces=dataclasses.replace(
                 interfaces,
                 role_assignments={
                     "HostBlobDataOwner": RoleAssignment(identity.principal_id, "Storage Blob Data Owner"),
+                    "HostTableDataContributor": RoleAssignment(identity.principal_id, "Storage Table Data Contributor"),
                 },
                 # Only the app reaches it, through its VNet integration and the private endpoint, in every
                 # environment.
                 network_access=NetworkAccess(public=False),
             ),
             name=storage_name,
+            private_endpoint_subresources=("blob", "table"),
         )
         account = self.storage.account
         package = StorageContainer(

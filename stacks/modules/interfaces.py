@@ -39,6 +39,8 @@ PRIVATE_DNS_ZONES: dict[str, tuple[str, ...]] = {
     "blob": ("privatelink.blob.core.windows.net",),
     "dfs": ("privatelink.dfs.core.windows.net",),
     "file": ("privatelink.file.core.windows.net",),
+    "queue": ("privatelink.queue.core.windows.net",),
+    "table": ("privatelink.table.core.windows.net",),
     "vault": ("privatelink.vaultcore.azure.net",),
     "Sql": ("privatelink.documents.azure.com",),
     "namespace": ("privatelink.servicebus.windows.net",),

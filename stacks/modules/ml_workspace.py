@@ -57,18 +57,23 @@ class MlWorkspace(Construct):
         self.storage = SecureStorageAccount(
             self, "Storage", placement=placement, interfaces=replace(interfaces, role_assignments=storage_grants),
             name=storage_name,
-            private_endpoint_subresources=("blob", "file"),
+            # Batch deployments need all four storage services reachable privately (Learn:
+            # how-to-secure-batch-endpoint, "Securing batch endpoints").
+            private_endpoint_subresources=("blob", "file", "queue", "table"),
         )
         # Azure ML's own service reaches its default storage past the firewall as a resource instance
-        # (Learn: how-to-secure-workspace-vnet, "Secure Azure storage accounts"). The id is built, not
-        # referenced: the workspace itself depends on this account.
-        workspace_id = (
-            f"/subscriptions/{subscription_id}/resourceGroups/{placement.resource_group_name}"
-            f"/providers/Microsoft.MachineLearningServices/workspaces/{name}"
-        )
-        self.storage.account.add_override(
-            "network_rules.private_link_access", [{"endpoint_resource_id": workspace_id}]
-        )
+        # (Learn: how-to-secure-workspace-vnet, "Secure Azure storage accounts"). Resource-instance rules are
+        # evaluated on the public endpoint only: with public access disabled they admit nothing, so the rule is
+        # written only where the public endpoint answers. The id is built, not referenced: the workspace itself
+        # depends on this account.
+        if interfaces.network_access.public:
+            workspace_id = (
+                f"/subscriptions/{subscription_id}/resourceGroups/{placement.resource_group_name}"
+                f"/providers/Microsoft.MachineLearningServices/workspaces/{name}"
+            )
+            self.storage.account.add_override(
+                "network_rules.private_link_access", [{"endpoint_resource_id": workspace_id}]
+            )
         registry_grants = {
             "WorkspaceAcrPush": RoleAssignment(identity.principal_id, "AcrPush"),
             "WorkspaceContributor": RoleAssignment(identity.principal_id, "Contributor"),
@@ -78,9 +83,10 @@ class MlWorkspace(Construct):
             name=registry_name, sku=registry_sku,
         )
         # The workspace's own vault: its identity administers this one, never the vault of the encryption keys.
+        # Only the workspace and its compute (primary region) use it: no endpoint in the other app regions.
         self.key_vault = KeyVault(
             self, "KeyVault", placement=placement,
-            interfaces=replace(interfaces, role_assignments={}, customer_managed_key=None),
+            interfaces=replace(interfaces, role_assignments={}, customer_managed_key=None, regional_private_links={}),
             name=key_vault_name, tenant_id=tenant_id,
         )
         vault_grants = [
@@ -137,6 +143,9 @@ class MlWorkspace(Construct):
             )
             for role in ("Storage Blob Data Contributor", "Storage Account Contributor")
         ]
+        self.service_identity_ready = after_grants(
+            self, "ServiceIdentityGrantsPropagation", self.service_identity_grants
+        )
 
     def _grant(self, id_: str, scope: str, role: str) -> AzRoleAssignment:
         return AzRoleAssignment(

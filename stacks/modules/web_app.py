@@ -1,8 +1,8 @@
 """A regional Linux web app (Python) on its own App Service plan, with the App Service secure defaults.
 
-Private (`Interfaces.network_access` closed): reachable only through its `sites` private endpoint (and the staging
-slot's `sites-staging`), as behind the region's Application Gateway. Public: the site only from
-its `allowed_ip_ranges` and Traffic Manager's probes.
+Every app has its `sites` private endpoint (and the staging slot's `sites-staging`): the region's Application
+Gateway and the deploy agents come in through it. Private (`Interfaces.network_access` closed): nothing else.
+Public: the site also answers its `allowed_ip_ranges` and Traffic Manager's probes.
 """
 
 from __future__ import annotations
@@ -138,7 +138,10 @@ class RegionalWebApp(Construct):
                 ),
                 **common,
             )
-        endpoints = [] if public else ["sites", *(["sites-staging"] if self.staging else [])]
+        # Private endpoints in every environment: the deploy agents (peered, linked to privatelink.azurewebsites.net)
+        # reach the site and its deployment site through them; a public app keeps its access restrictions for
+        # everyone else, which do not apply to private endpoint traffic.
+        endpoints = ["sites", *(["sites-staging"] if self.staging else [])]
         standard = StandardInterfaces(self, placement, interfaces)
         standard.apply(resource_id=self.app.id, resource_name=app_name, private_endpoint_subresources=endpoints)
         self.endpoints = standard.endpoints

@@ -87,6 +87,7 @@ def test_capture_archive_names_need_every_time_component(synth, table):
     ("validation.IsURLWithHTTPS", "https://dev.azure.com/org", "http://dev.azure.com/org"),
     ("validation.StringStartsWithOneOf", "/healthz", "healthz"),
     ("keyvault.ValidateNestedItemName", "cmk-cosmos", "cmk_cosmos"),
+    ("validate.LowerCasedString", "@", "Scoring"),  # a private DNS record's name (the apex "@")
 ])
 def test_each_translation_accepts_what_the_provider_accepts_and_refuses_the_rest(detail, good, bad):
     check, source = VALIDATORS[detail]

@@ -11,6 +11,7 @@ from stacks.config import ENVIRONMENTS_DIR, Aks, ConfigError, load_environment, 
 from stacks.modules.identity import ManagedIdentity
 from stacks.modules.inference_cluster import InferenceCluster
 from stacks.modules.interfaces import Interfaces, Placement
+from stacks.modules.propagation import ROLE_PROPAGATION_WAIT
 
 pytestmark = pytest.mark.xdist_group("stacks")
 
@@ -195,8 +196,13 @@ def test_aks_attach_to_the_hbi_workspace_waits_for_its_system_identity_on_storag
               if g["principal_id"] == service_identity}
     assert sorted(g["role_definition_name"] for g in grants.values()) == [
         "Storage Account Contributor", "Storage Blob Data Contributor"]
+    # Role assignments take minutes to apply: the attach waits on the one propagation wait, which waits for
+    # both grants (stacks/modules/propagation.py).
     compute = synth.one(f"{env}-ml", "azapi_resource")
-    assert {f"azurerm_role_assignment.{key}" for key in grants} <= set(compute["depends_on"])
+    sleeps = {f"time_sleep.{key}": sleep for key, sleep in stack["resource"].get("time_sleep", {}).items()}
+    waits = [sleeps[dep] for dep in compute["depends_on"] if dep in sleeps]
+    assert any({f"azurerm_role_assignment.{key}" for key in grants} <= set(wait["depends_on"])
+               and wait["create_duration"] == ROLE_PROPAGATION_WAIT for wait in waits)
 
 
 @pytest.mark.parametrize("env", ENVS)

@@ -106,15 +106,45 @@ def test_registry_neither_quarantines_nor_requires_content_trust(synth, env):
     assert registry["trust_policy_enabled"] is False
 
 
-@pytest.mark.parametrize("env", ENVS)
-def test_the_workspace_service_passes_its_storage_firewall_as_a_resource_instance(synth, env):
+def test_the_workspace_service_passes_its_storage_firewall_as_a_resource_instance(synth):
     # Learn how-to-secure-workspace-vnet: allow the workspace as a resource instance on its storage account.
-    workspace = synth.one(f"{env}-ml", "azurerm_machine_learning_workspace")
-    account = synth.one(f"{env}-ml", "azurerm_storage_account")
+    workspace = synth.one("dev-ml", "azurerm_machine_learning_workspace")
+    account = synth.one("dev-ml", "azurerm_storage_account")
     rules = account["network_rules"]
-    assert rules["default_action"] == "Deny"
+    assert rules["default_action"] == "Deny" and account["public_network_access_enabled"] is True
     [instance] = rules["private_link_access"]
     assert instance["endpoint_resource_id"].endswith(
         f"/providers/Microsoft.MachineLearningServices/workspaces/{workspace['name']}"
     )
     assert f"/resourceGroups/{workspace['resource_group_name']}/" in instance["endpoint_resource_id"]
+
+
+def test_a_closed_workspace_storage_carries_no_resource_instance_rule(synth):
+    """Resource-instance rules are part of the public endpoint's firewall: with public network access disabled
+    they admit nothing (Learn storage-network-security; the built-in policy "Storage accounts should disable public
+    network access": Disabled denies everything that matches IP or virtual-network firewall rules)."""
+    account = synth.one("prod-ml", "azurerm_storage_account")
+    assert account["public_network_access_enabled"] is False
+    assert "private_link_access" not in account["network_rules"]
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_workspace_storage_has_all_four_endpoints_batch_deployments_need(synth, env):
+    """Learn how-to-secure-batch-endpoint: blob, file, queue and table private endpoints, each in its zone."""
+    account = synth.one(f"{env}-ml", "azurerm_storage_account")
+    endpoints = {
+        e["private_service_connection"]["subresource_names"][0]: e["private_dns_zone_group"]["private_dns_zone_ids"]
+        for e in synth.resources(f"{env}-ml", "azurerm_private_endpoint")
+        if e["private_service_connection"]["private_connection_resource_id"].startswith("${azurerm_storage_account.")
+    }
+    assert set(endpoints) == {"blob", "file", "queue", "table"}, account["name"]
+    for group in ("queue", "table"):
+        assert "Zone" + group.title() + "Core" in endpoints[group][0]
+
+
+def test_the_workspace_vault_has_no_endpoint_in_the_other_app_region(synth):
+    """Only the workspace and its compute (primary network) use the workspace's vault."""
+    vault = synth.one("prod-ml", "azurerm_key_vault")["name"]
+    names = [e["name"] for e in synth.resources("prod-ml", "azurerm_private_endpoint")]
+    assert f"pe-{vault}-vault" in names
+    assert not [n for n in names if n.endswith("-northeurope")]

@@ -35,10 +35,11 @@ def test_local_authentication_uses_the_current_argument(synth, stack, tf_type):
 def test_peering_names_are_resolved_and_within_80_characters(synth):
     """A reference sliced to 80 characters (`${...name}`[:80]) is no longer a reference."""
     peerings = synth.resources("prod-foundation", "azurerm_virtual_network_peering")
-    assert len(peerings) == 4  # the two app regions' networks, and the agents' network (both ways each)
+    # the two app regions' networks with each other, and the agents' network with each of them (both ways each)
+    assert len(peerings) == 6
     for peering in peerings:
         assert "${" not in peering["name"] and len(peering["name"]) <= 80
-    assert len({(p["name"], p["virtual_network_name"]) for p in peerings}) == 4
+    assert len({(p["name"], p["virtual_network_name"]) for p in peerings}) == 6
 
 
 @pytest.mark.parametrize("env", ENVS)

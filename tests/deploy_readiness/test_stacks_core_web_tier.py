@@ -55,6 +55,16 @@ def test_dev_web_app_is_public_only_to_the_team_and_traffic_manager(synth):
     assert synth.resources("dev-app-westeurope", "azurerm_application_gateway") == []
 
 
+def test_dev_web_app_has_the_private_endpoint_the_deploy_agents_warm_it_up_through(synth):
+    """The agents leave through their NAT gateway, whose address the site's restrictions do not admit (a 403 on
+    warm-up); through the `sites` endpoint (peered network, linked privatelink.azurewebsites.net) the restrictions,
+    which govern public traffic, do not apply (Learn: overview-private-endpoint, app-service-ip-restrictions)."""
+    [endpoint] = synth.resources("dev-app-westeurope", "azurerm_private_endpoint")
+    assert endpoint["private_service_connection"]["subresource_names"] == ["sites"]
+    (zone_id,) = endpoint["private_dns_zone_group"]["private_dns_zone_ids"]
+    assert "azurerm_private_dns_zonePrivateDns_ZoneAzurewebsitesNet" in zone_id
+
+
 @pytest.mark.parametrize("region", PROD_REGIONS)
 def test_each_prod_region_has_a_waf_gateway_in_front_of_its_app(synth, region):
     stack = f"prod-app-{region}"

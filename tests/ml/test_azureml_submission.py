@@ -15,6 +15,7 @@ from ml.carprice.gate import GateFileError
 from stacks.config import ENVIRONMENTS_DIR, load_environment
 from stacks.naming import Namer
 from tests.conftest import SynthOutput
+from tools.deploy.ml.fake_azureml import FakeAzureMLWorkspace
 from tools.deploy.ml.jobs import (
     AZUREML_DIR,
     CHAMPION_INPUT,
@@ -39,7 +40,6 @@ class FakeMLClient:
         self.traffic, self.served = traffic, served or {}
         self.submitted: list[Any] = []
         self.registered: list[Any] = []
-        self.invocations: list[dict[str, Any]] = []
         self.jobs = SimpleNamespace(create_or_update=self._submit, stream=lambda name: None,
                                     list=lambda parent_job_name: iter([
                                         SimpleNamespace(name="child-evaluate", display_name="evaluate"),
@@ -47,7 +47,6 @@ class FakeMLClient:
                                     download=self._download)
         self.environments = SimpleNamespace(create_or_update=self._register)
         self.data = SimpleNamespace(create_or_update=self._register)
-        self.batch_endpoints = SimpleNamespace(invoke=self._invoke)
         self.online_endpoints = SimpleNamespace(get=self._endpoint)
         self.online_deployments = SimpleNamespace(
             get=lambda name, endpoint_name: SimpleNamespace(name=name, model=self.served[name]))
@@ -64,10 +63,6 @@ class FakeMLClient:
     def _register(self, asset: Any) -> Any:
         self.registered.append(asset)
         return SimpleNamespace(name=asset.name, version=asset.version)
-
-    def _invoke(self, **kwargs: Any) -> Any:
-        self.invocations.append(kwargs)
-        return SimpleNamespace(name="batch-job-1")
 
     def _download(self, name: str, download_path: str, output_name: str) -> None:
         folder = Path(download_path) / output_name / "cars"
@@ -154,10 +149,11 @@ def test_batch_scoring_with_fake_mlclient_reads_a_folder_and_writes_the_run_to_t
     synth: SynthOutput, tmp_path: Path
 ) -> None:
     target = Target.of("prod", synth.root)
-    client = FakeMLClient()
-    run_id, folder = batch_score(client, target.endpoint(contract.ML_BATCH_ENDPOINT), tmp_path, run_id="r1")
-    (call,) = client.invocations
-    assert call["endpoint_name"] == "carprice-batch-prod"
+    client = FakeAzureMLWorkspace(models_by_version={"7": "pj-7"}, model_name=contract.ML_MODEL_NAME)
+    run_id, folder = batch_score(client, target.endpoint(contract.ML_BATCH_ENDPOINT), tmp_path, run_id="r1",
+                                 model=f"azureml:{contract.ML_MODEL_NAME}:7")
+    (call,) = client.batch_jobs
+    assert call["endpoint"] == "carprice-batch-prod" and call["model"] == f"{contract.ML_MODEL_NAME}:7"
     # The batch deployment reads files: a uri_folder of CSV, not the MLTable gold asset.
     assert call["inputs"]["input"].type == "uri_folder"
     datastore = f"azureml://datastores/{contract.ML_DATASTORE_LAKE}/paths"
@@ -174,5 +170,6 @@ def test_each_environment_calls_its_own_endpoints(synth: SynthOutput) -> None:
             urls[stack] = app["app_settings"][contract.SETTING_ENDPOINT_URL]
     for stack, url in urls.items():
         env = stack.split("-")[0]
-        assert url.startswith(f"https://{Target(env, '', '', '', '').endpoint(contract.ML_ONLINE_ENDPOINT)}.")
-    assert len({u.split(".")[0] for u in urls.values()}) == len(ENVIRONMENTS)
+        endpoint = Target(env, "", "", "", "").endpoint(contract.ML_ONLINE_ENDPOINT)
+        assert url.endswith(f"/api/v1/endpoint/{endpoint}/score")
+    assert len({u.split("/")[2] for u in urls.values()}) == len(ENVIRONMENTS)  # each environment's own router

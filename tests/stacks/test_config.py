@@ -86,3 +86,18 @@ def test_construct_error_during_synth_leaves_output_intact(previous_output, monk
         entry.synthesize(entry.load_environments(["dev"]), previous_output, progress=False)
     assert _snapshot(previous_output) == before
     assert [p.name for p in previous_output.parent.iterdir() if "staging" in p.name] == []
+
+
+@pytest.mark.parametrize("address", ["10.20.32.1", "10.20.16.2", "10.20.31.255", "not-an-ip"])
+def test_inference_router_ip_must_be_a_usable_address_of_the_aks_subnet(tmp_path, address):
+    # Azure reserves the first four and the last address of every subnet; the router's load balancer takes
+    # its frontend from the cluster's subnet.
+    path = _write_env(tmp_path, lambda d: d["aks"].update(inference_router_ip=address))
+    with pytest.raises(ConfigError, match=r"inference_router_ip"):
+        load_environment(path)
+
+
+def test_inference_router_ip_defaults_to_the_last_usable_address_and_can_be_set(tmp_path):
+    assert load_environment(ENVIRONMENTS_DIR / "dev.yaml").inference_router_ip == "10.20.31.254"
+    path = _write_env(tmp_path, lambda d: d["aks"].update(inference_router_ip="10.20.31.200"))
+    assert load_environment(path).inference_router_ip == "10.20.31.200"

@@ -5,6 +5,7 @@ import json
 import pytest
 
 import contract as c
+from stacks.config import ENVIRONMENTS_DIR, load_environment
 from stacks.modules.propagation import ROLE_PROPAGATION_WAIT
 
 pytestmark = pytest.mark.xdist_group("stacks")
@@ -25,8 +26,10 @@ def test_settings_name_the_contract_containers_and_hub(synth, env):
     assert settings[c.SETTING_COSMOS_DATABASE] == c.COSMOS_DATABASE
     assert settings[c.SETTING_HISTORY_CONTAINER] == c.HISTORY_CONTAINER
     assert settings[c.SETTING_SCORING_MODE] == "local"
-    # The same online endpoint the web app calls in remote mode.
-    assert settings[c.SETTING_ENDPOINT_URL] == c.online_scoring_url(env, "westeurope")
+    # The same online endpoint the web app calls in remote mode: the AKS inference router, by its private name.
+    config = load_environment(ENVIRONMENTS_DIR / f"{env}.yaml")
+    https = config.aks.inference_tls is not None
+    assert settings[c.SETTING_ENDPOINT_URL] == c.online_scoring_url(env, config.scoring_host, https=https)
 
 
 def test_host_storage_is_private_in_every_environment(synth):
@@ -54,6 +57,20 @@ def test_the_deployer_may_read_the_deployed_package_for_a_rollback(synth, env):
     # The principal applying this stack, read by the stack itself (not the foundation's applier).
     assert readers[0]["principal_id"] == "${data.azurerm_client_config.Client.object_id}"
     assert account["name"].startswith(f"stcarprice{env}func")
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_host_storage_serves_exactly_the_services_the_flex_host_uses(synth, env):
+    """Blob (state, keys, checkpoints, the package) and table (the host's diagnostic events,
+    azure-functions-host#10163), each through its endpoint and with the app identity's data role; no queue or
+    file (Learn storage-considerations: Durable Functions, blob/queue triggers, Consumption/Premium content)."""
+    endpoints = synth.resources(f"{env}-functions", "azurerm_private_endpoint")
+    storage = {e["private_service_connection"]["subresource_names"][0] for e in endpoints
+               if e["private_service_connection"]["private_connection_resource_id"].startswith("${azurerm_storage")}
+    assert storage == {"blob", "table"}
+    roles = {g["role_definition_name"] for g in synth.resources(f"{env}-functions", "azurerm_role_assignment")
+             if g["scope"].startswith("${azurerm_storage_account.")}
+    assert {"Storage Blob Data Owner", "Storage Table Data Contributor"} <= roles
 
 
 @pytest.mark.parametrize("env", ["dev", "prod"])

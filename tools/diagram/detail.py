@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-from contract import ML_BATCH_ENDPOINT, ML_KUBERNETES_ENDPOINT, ML_ONLINE_ENDPOINT
+from contract import ML_BATCH_ENDPOINT, ML_ONLINE_ENDPOINT
 from tools.diagram.catalog import kind_of
 from tools.diagram.picture import Arrow, Box, Node, Picture
 from tools.diagram.synth_graph import Reference, Resource, SynthOutput
@@ -35,7 +35,7 @@ _LABELS = {
 }
 _UNLABELLED_TYPES = {"azurerm_monitor_diagnostic_setting", "azurerm_management_lock"}
 _ML_ENDPOINT_URL = re.compile(r"https://([a-z0-9-]+)\.[a-z0-9]+\.inference\.ml\.azure\.com")
-_ML_ENDPOINTS = {ML_ONLINE_ENDPOINT, ML_KUBERNETES_ENDPOINT, ML_BATCH_ENDPOINT}
+_ML_ENDPOINTS = {ML_ONLINE_ENDPOINT, ML_BATCH_ENDPOINT}
 
 _RG_FILL, _NET_FILL, _SUBNET_FILL, _COMPONENT_FILL = "#f5f7fa", "#e8f1fb", "#d6e8fa", "#ffffff"
 

@@ -161,6 +161,15 @@ def _starts_with_slash(value: Any) -> str | None:
     return None if str(value).startswith("/") else "must start with '/'"
 
 
+def _lower_cased(value: Any) -> str | None:
+    text = str(value)
+    if not text.strip():
+        return "must not be empty"
+    if text.lower() != text:
+        return "must be a lower-cased string"
+    return "cannot contain whitespace" if " " in text else None
+
+
 def _nested_item_name(value: Any) -> str | None:
     return None if re.match(r"^[0-9a-zA-Z-]+$", str(value)) else "letters, digits and '-' only"
 
@@ -198,6 +207,8 @@ VALIDATORS: dict[str, tuple[Validator, str]] = {
     "validation.IsURLWithHTTPS": (_https_url, "terraform-plugin-sdk helper/validation/web.go"),
     "validation.StringStartsWithOneOf": (
         _starts_with_slash, "internal/services/network/application_gateway_resource.go:1244 (\"/\")"),
+    "validate.LowerCasedString": (
+        _lower_cased, "internal/services/privatedns/validate/lower_cased_string.go:12"),
     "keyvault.ValidateNestedItemName": (
         _nested_item_name, "vendor/github.com/hashicorp/go-azure-helpers/resourcemanager/keyvault/nested_item.go:152"),
 }

@@ -193,6 +193,8 @@ NOT_LISTED = {
     "azurerm_eventhub", "azurerm_eventhub_consumer_group", "azurerm_kubernetes_cluster_extension",
     "azurerm_kubernetes_cluster_node_pool", "azurerm_machine_learning_datastore_datalake_gen2",
     "azurerm_traffic_manager_azure_endpoint", "time_sleep",
+    # DNS record sets (privateDnsZones/<zone>/A/<name>) are proxy resources of their zone.
+    "azurerm_private_dns_a_record",
     # Data Factory's children (factories/<name>/...): proxy resources, never in a resource group listing.
     "azurerm_data_factory_custom_dataset", "azurerm_data_factory_integration_runtime_azure",
     "azurerm_data_factory_linked_service_data_lake_storage_gen2", "azurerm_data_factory_managed_private_endpoint",

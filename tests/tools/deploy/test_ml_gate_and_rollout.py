@@ -163,7 +163,7 @@ def _rollout(client: FakeMLClient, **settings: Any) -> Rollout:
         build_deployment=lambda slot, model: {"name": slot, "model": model},
         build_endpoint=lambda: SimpleNamespace(name=ML_ONLINE_ENDPOINT, traffic={}),
         sample_rows=ROWS,
-        settings=RolloutSettings(probes_per_step=4, **settings),
+        settings=RolloutSettings(min_probes_per_step=4, **settings),
         log=lambda message: None,
     )
 
@@ -217,14 +217,15 @@ def test_error_budget_with_fake_mlclient_rolls_back_at_the_first_step() -> None:
 def test_probes_with_fake_mlclient_go_through_the_traffic_split_not_the_slot() -> None:
     client = FakeMLClient(traffic={"blue": 100})
     _rollout(client, traffic_steps=(50, 100)).run(PASSED, "pj-1")
-    assert client.invoked == ["green"] + [None] * 8  # smoke test on the slot, then probes as clients call
+    # Smoke test on the slot, then probes as clients call: 7 at 50% (1 - 0.5^7 > 0.99), 4 (the minimum) at 100%.
+    assert client.invoked == ["green"] + [None] * (7 + 4)
 
 
 def test_candidate_that_fails_only_under_its_traffic_share_with_fake_mlclient_is_rolled_back() -> None:
     # Green passes its direct smoke test but breaks once the split sends it real calls (half of them at 50%).
     client = FakeMLClient(traffic={"blue": 100})
     client.broken_after_smoke = {"green"}
-    with pytest.raises(RolloutFailed, match="at 50% failed 2 of 4 probes"):
+    with pytest.raises(RolloutFailed, match="at 50% failed 3 of 7 probes"):
         _rollout(client, traffic_steps=(50, 100), error_budget=0.25).run(PASSED, "pj-1")
     assert client.traffic == {"green": 0, "blue": 100}
 

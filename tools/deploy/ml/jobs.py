@@ -23,17 +23,22 @@ from contract import (
     ML_BATCH_OUTPUT_PATH,
     ML_COMPUTE_CLUSTER,
     ML_DATASTORE_LAKE,
+    ML_MODEL_NAME,
     ML_ONLINE_ENDPOINT,
+    ml_endpoint_environment,
     ml_endpoint_name,
+    online_scoring_url,
 )
 from ml.carprice.gate import GateFileError, GateRejected, read_metrics
 from stacks.config import ENVIRONMENTS_DIR, load_environment
 from tools.deploy.ml.gate import GATE_REJECTED_EXIT
 from tools.deploy.ml.rollout import Rollout, RolloutFailed, RolloutSettings
+from tools.deploy.ml.router import RouterAddressError, router_of
 from tools.synth_output import SynthError, environment_stacks, find_resources, load_stacks
 
 ROOT = Path(__file__).resolve().parents[3]
 AZUREML_DIR = ROOT / "ml" / "azureml"
+ENDPOINTS_DIR = AZUREML_DIR / "endpoints"
 SMOKE_ROWS = Path(__file__).with_name("smoke_rows.json")
 EXPERIMENT = "carprice-training"
 CHAMPION_INPUT = "champion"  # the evaluate step's optional input (ml/azureml/components/evaluate.yml)
@@ -186,12 +191,12 @@ def submit_training(client: Any, job_file: Path, out: Path, inputs: dict[str, st
 
 def build_rollout(client: Any, endpoints_dir: Path, settings: RolloutSettings,
                   endpoint_name: str = ML_ONLINE_ENDPOINT) -> Rollout:
-    """Deployments come from ml/azureml/endpoints/online-deployment-<slot>.yml with the new model swapped in."""
+    """Both slots come from ml/azureml/endpoints/online-deployment.yml with the slot's name and the new model."""
     from azure.ai.ml import load_online_deployment, load_online_endpoint
 
     def deployment(slot: str, model_id: str) -> Any:
         params = [{"name": slot}, {"endpoint_name": endpoint_name}, {"model": model_id}]
-        return load_online_deployment(endpoints_dir / f"online-deployment-{slot}.yml", params_override=params)
+        return load_online_deployment(endpoints_dir / "online-deployment.yml", params_override=params)
 
     def endpoint() -> Any:
         spec = endpoints_dir / "online-endpoint.yml"
@@ -203,12 +208,78 @@ def build_rollout(client: Any, endpoints_dir: Path, settings: RolloutSettings,
     return Rollout(client, deployment, endpoint, rows, settings, endpoint_name=endpoint_name)
 
 
-def batch_score(client: Any, endpoint_name: str, download: Path, run_id: str | None = None) -> tuple[str, Path]:
+class BatchSetupFailed(Exception):
+    """The batch endpoint or its deployment could not be created or moved to the served model."""
+
+
+def ensure_batch_deployment(client: Any, endpoint_name: str, model: str,
+                            endpoints_dir: Path = ENDPOINTS_DIR) -> str:
+    """Create or update the environment's batch endpoint and its deployment (ml/azureml/endpoints/batch-*.yml)
+    so that it scores with `model` ("azureml:carprice:7"), and make that deployment the endpoint's default.
+    Returns the deployment's name. Azure ML keeps a deployment under its endpoint, so the endpoint comes first;
+    the default is set once the deployment exists."""
+    from azure.ai.ml import load_batch_endpoint
+    from azure.ai.ml.entities._load_functions import load_model_batch_deployment
+    from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
+
+    def spec(default: str | None = None) -> Any:
+        params: list[dict[str, Any]] = [{"name": endpoint_name}]
+        endpoint = load_batch_endpoint(endpoints_dir / "batch-endpoint.yml", params_override=params)
+        if default:
+            endpoint.defaults = {"deployment_name": default}
+        return endpoint
+
+    step = f"batch endpoint {endpoint_name}"
+    try:
+        try:
+            current = default_deployment(client.batch_endpoints.get(endpoint_name))
+        except ResourceNotFoundError:
+            print(f"{step} does not exist yet; creating it", flush=True)
+            client.batch_endpoints.begin_create_or_update(spec()).result()
+            current = None
+        step = f"batch deployment of {model} under {endpoint_name}"
+        deployment = load_model_batch_deployment(
+            endpoints_dir / "batch-deployment.yml",
+            params_override=[{"endpoint_name": endpoint_name}, {"model": model}],
+        )
+        client.batch_deployments.begin_create_or_update(deployment).result()
+        if current != deployment.name:
+            step = f"default deployment of {endpoint_name}"
+            client.batch_endpoints.begin_create_or_update(spec(deployment.name)).result()
+    except (HttpResponseError, ResourceNotFoundError) as exc:
+        raise BatchSetupFailed(f"{step} failed: {exc}") from exc
+    print(f"batch endpoint {endpoint_name} scores with {model} (deployment {deployment.name})", flush=True)
+    return str(deployment.name)
+
+
+def default_deployment(endpoint: Any) -> str | None:
+    """A batch endpoint's default deployment, however azure-ai-ml holds it (None, a dict or a REST object)."""
+    defaults = getattr(endpoint, "defaults", None)
+    if isinstance(defaults, dict):
+        return defaults.get("deployment_name")
+    return getattr(defaults, "deployment_name", None)
+
+
+def batch_score(client: Any, endpoint_name: str, download: Path, run_id: str | None = None, *,
+                model: str | None = None, endpoints_dir: Path = ENDPOINTS_DIR) -> tuple[str, Path]:
     """Score the cars prep left on the lake (a folder of CSV files: the batch deployment reads files, so
-    the input is a uri_folder, not the MLTable gold asset); predictions land on the lake under
-    predictions/<run id>/ and are downloaded to `download` for publishing. Returns (run id, folder)."""
+    the input is a uri_folder, not the MLTable gold asset) with `model`, by default the version the
+    environment's online endpoint serves (what the gate promoted and the app shows); predictions land on the
+    lake under predictions/<run id>/ and are downloaded to `download` for publishing. Returns (run id, folder)."""
     from azure.ai.ml import Input, Output
 
+    if model is None:
+        from azure.core.exceptions import ResourceNotFoundError
+
+        from tools.deploy.ml.served import NoServedModel, served_model
+
+        online = ml_endpoint_name(ML_ONLINE_ENDPOINT, ml_endpoint_environment(ML_BATCH_ENDPOINT, endpoint_name))
+        try:
+            served = served_model(client, online)
+        except (NoServedModel, ResourceNotFoundError) as exc:
+            raise BatchSetupFailed(f"nothing to batch-score with: {exc}; run the rollout first") from exc
+        model = f"azureml:{ML_MODEL_NAME}:{served.version}"
+    ensure_batch_deployment(client, endpoint_name, model, endpoints_dir)
     run_id = run_id or datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     datastore = f"azureml://datastores/{ML_DATASTORE_LAKE}/paths"
     job = client.batch_endpoints.invoke(
@@ -221,6 +292,19 @@ def batch_score(client: Any, endpoint_name: str, download: Path, run_id: str | N
     folder = download / run_id
     client.jobs.download(job.name, download_path=str(folder), output_name="score")
     return run_id, folder
+
+
+def scoring_uri_mismatch(served_at: str, expected: str, router_address: str) -> str | None:
+    """Why the app and function settings (`expected`) would not reach what Azure ML serves, or None. Over HTTP
+    Azure ML names the router by its address, which the scoring name resolves to; over HTTPS by `sslCname`."""
+    from urllib.parse import urlsplit
+
+    got, want = urlsplit(served_at), urlsplit(expected)
+    hosts = {want.hostname} | ({router_address} if want.scheme == "http" else set())
+    if got.scheme == want.scheme and got.hostname in hosts and got.path == want.path:
+        return None
+    return (f"the online endpoint serves at {served_at or 'no scoring URI'}, but the app and function settings "
+            f"call {expected}: remote scoring would miss it (contract.online_scoring_url, aks.inference_tls)")
 
 
 def cosmos_endpoint_of(environment: str, outdir: Path) -> str:
@@ -273,12 +357,20 @@ def main(argv: list[str] | None = None) -> int:
             metrics = read_metrics(results)
             print(metrics.summary())
             record = json.loads((results / "run.json").read_text(encoding="utf-8"))
+            router = router_of(args.env, args.outdir)
+            router.hold()  # the scoring name's address, before any deployment or traffic moves
             rollout = build_rollout(client, args.endpoints_dir, settings, target.endpoint(ML_ONLINE_ENDPOINT))
             rollout.run(metrics.gate, record["job_name"])
+            config = load_environment(ENVIRONMENTS_DIR / f"{args.env}.yaml")
+            expected = online_scoring_url(args.env, config.scoring_host, https=config.aks.inference_tls is not None)
+            served_at = client.online_endpoints.get(target.endpoint(ML_ONLINE_ENDPOINT)).scoring_uri
+            warning = scoring_uri_mismatch(str(served_at or ""), expected, router.address)
+            if warning:
+                print(f"##vso[task.logissue type=warning]{warning}", flush=True)
     except GateRejected as exc:
         print(exc, file=sys.stderr)
         return GATE_REJECTED_EXIT
-    except (RolloutFailed, SynthError, GateFileError, OSError) as exc:
+    except (RolloutFailed, BatchSetupFailed, RouterAddressError, SynthError, GateFileError, OSError) as exc:
         print(f"{args.command} failed: {exc}", file=sys.stderr)
         return 1
     return 0

@@ -1,11 +1,23 @@
-"""Blue/green rollout of a gated model to the Azure ML online endpoint, on azure-ai-ml's MLClient.
+"""Blue/green rollout of a gated model to the environment's Azure ML online endpoint, on azure-ai-ml's MLClient.
 
 Order: gate passed -> the model the pipeline registered -> make sure the endpoint exists -> create/update the candidate
 deployment (the slot without traffic, "green" when "blue" is live) -> smoke-test it directly with sample
-rows -> shift traffic in steps (10% -> 100%), probing the endpoint after each step the way clients call it
-(no deployment named, so the traffic split decides who answers) -> done. A failed smoke
-test, a failed deployment or probes over the error budget put all traffic back on the previously live
-slot and raise RolloutFailed. The previous slot keeps its deployment (at 0%) for the next rollback.
+rows -> shift traffic, probing the endpoint after each step the way clients call it (no deployment named, so the
+traffic split decides who answers) -> done. A failed smoke test, a failed deployment or probes over the error
+budget put all traffic back on the previously live slot and raise RolloutFailed. The previous slot keeps its
+deployment (at 0%) for the next rollback.
+
+The first rollout has no live slot to share with: Azure ML accepts an endpoint's traffic only when it sums to 0 or
+100 (REST OnlineEndpointProperties.traffic), so the first candidate goes from 0% to 100% once its smoke test passed;
+later rollouts step (10% -> 100% by default).
+
+How many probes a step sends: probes go through the split, so at share p a candidate that fails every call is
+hit by each probe with probability p, and n probes all miss it with probability (1 - p)^n. A step sends
+n = ceil(ln(1 - confidence) / ln(1 - p)) probes (at least `min_probes_per_step`) and tolerates
+floor(error_budget * n * p) failures, the budget applied to the calls the candidate is expected to answer. At the
+10% step with confidence 0.99: n = ceil(ln 0.01 / ln 0.9) = ceil(43.7) = 44 probes, 0 failures tolerated, and a
+broken candidate escapes with probability 0.9^44 = 0.97%. At 100%: 10 probes, 1 failure tolerated, and a broken
+candidate fails all 10.
 """
 
 from __future__ import annotations
@@ -34,15 +46,35 @@ class RolloutFailed(Exception):
 @dataclass(frozen=True)
 class RolloutSettings:
     traffic_steps: tuple[int, ...] = (10, 100)
-    probes_per_step: int = 10
-    error_budget: float = 0.1  # largest tolerated fraction of failed probes at any step
+    min_probes_per_step: int = 10
+    # Chance that a step catches a candidate failing every call (see the module docstring for the math).
+    detection_confidence: float = 0.99
+    error_budget: float = 0.1  # largest tolerated fraction of failed calls among those the candidate answers
 
     def __post_init__(self) -> None:
         steps = self.traffic_steps
-        if not steps or steps[-1] != 100 or any(b <= a for a, b in zip(steps, steps[1:], strict=False)):
-            raise ValueError(f"traffic steps must rise strictly and end at 100, got {steps}")
+        if not steps or steps[0] <= 0 or steps[-1] != 100 or any(
+            b <= a for a, b in zip(steps, steps[1:], strict=False)
+        ):
+            raise ValueError(f"traffic steps must rise strictly from above 0 and end at 100, got {steps}")
         if not 0 <= self.error_budget < 1:
             raise ValueError("error budget is a fraction in [0, 1)")
+        if not 0 < self.detection_confidence < 1:
+            raise ValueError("detection confidence is a probability in (0, 1)")
+        if self.min_probes_per_step < 1:
+            raise ValueError("every step sends at least one probe")
+
+    def probes_at(self, percent: int) -> int:
+        """Probes that catch a candidate failing every call at this share with `detection_confidence`."""
+        share = percent / 100
+        if share >= 1:
+            return self.min_probes_per_step
+        needed = math.ceil(math.log(1 - self.detection_confidence) / math.log(1 - share))
+        return max(self.min_probes_per_step, needed)
+
+    def tolerated_failures(self, percent: int) -> int:
+        """Failed probes a step accepts: the error budget of the calls the candidate is expected to answer."""
+        return math.floor(self.error_budget * self.probes_at(percent) * percent / 100)
 
 
 @dataclass
@@ -127,16 +159,23 @@ class Rollout:
             self._restore(live, candidate, result)
             raise RolloutFailed(f"smoke test of {candidate} failed: {exc}") from exc
         self.log(f"smoke test of {candidate} passed: {prices}")
-        for percent in self.settings.traffic_steps:
-            self.set_traffic(traffic_split(candidate, live, percent), result)
-            failures = self.probe(candidate)
-            budget = self.settings.error_budget * self.settings.probes_per_step
-            self.log(f"{candidate} at {percent}%: {failures}/{self.settings.probes_per_step} probes failed")
-            if failures > budget:
+        # Nothing live to share with: the split may only sum to 0 or 100, so the first candidate takes it all.
+        steps = self.settings.traffic_steps if live is not None else (100,)
+        for percent in steps:
+            split = traffic_split(candidate, live, percent)
+            try:
+                self.set_traffic(split, result)
+            except Exception as exc:  # Azure ML refused the split: the endpoint keeps its previous one
+                self._restore(live, candidate, result)
+                raise RolloutFailed(f"traffic {split} was refused: {exc}") from exc
+            probes, tolerated = self.settings.probes_at(percent), self.settings.tolerated_failures(percent)
+            failures = self.probe(candidate, probes)
+            self.log(f"{candidate} at {percent}%: {failures}/{probes} probes failed ({tolerated} tolerated)")
+            if failures > tolerated:
                 self._restore(live, candidate, result)
                 raise RolloutFailed(
-                    f"{candidate} at {percent}% failed {failures} of {self.settings.probes_per_step} probes, "
-                    f"over the error budget of {self.settings.error_budget:.0%}"
+                    f"{candidate} at {percent}% failed {failures} of {probes} probes, over the error budget "
+                    f"({tolerated} tolerated: {self.settings.error_budget:.0%} of the calls it answers)"
                 )
         self.log(f"rollout complete: {candidate} serves 100% with model {ML_MODEL_NAME}:{model.version}")
         return result
@@ -172,10 +211,10 @@ class Rollout:
     def smoke(self, slot: str) -> list[float]:
         return self._invoke(slot)
 
-    def probe(self, candidate: str) -> int:
+    def probe(self, candidate: str, probes: int) -> int:
         """Failed calls through the endpoint's split: what clients see while `candidate` takes its share."""
         failures = 0
-        for _ in range(self.settings.probes_per_step):
+        for _ in range(probes):
             try:
                 self._invoke(None)
             except Exception as exc:  # any failed call counts against the error budget
@@ -192,6 +231,8 @@ class Rollout:
 
     def _restore(self, live: str | None, candidate: str, result: RolloutResult) -> None:
         self.log(f"rolling back: all traffic to {live or 'no slot'}")
+        if live is None and not result.traffic_history:
+            return  # a first candidate that never took traffic: the endpoint still routes nowhere
         split = {candidate: 0}
         if live is not None:
             split[live] = 100

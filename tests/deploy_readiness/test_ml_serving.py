@@ -1,0 +1,89 @@
+"""Real-time scoring on the attached AKS: the inference router's fixed private address, the name that resolves
+to it in every calling network, the endpoint spec Azure ML accepts for a Kubernetes endpoint, and the app and
+function settings that point at it (docs/deploy-readiness.md, "Real-time scoring")."""
+
+from __future__ import annotations
+
+import ipaddress
+
+import pytest
+import yaml
+
+import contract as c
+from stacks.config import ENVIRONMENTS_DIR, load_environment
+from tools.deploy.ml.fake_azureml import KUBERNETES_AUTH_MODES
+from tools.deploy.ml.jobs import ENDPOINTS_DIR
+
+pytestmark = pytest.mark.xdist_group("stacks")
+ENVS = ["dev", "prod"]
+
+
+def _config(env):
+    return load_environment(ENVIRONMENTS_DIR / f"{env}.yaml")
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_the_scoring_name_resolves_to_the_routers_fixed_address(synth, env):
+    config = _config(env)
+    zone = synth.one(f"{env}-ml", "azurerm_private_dns_zone")
+    record = synth.one(f"{env}-ml", "azurerm_private_dns_a_record")
+    # The zone is the host itself, answering at its apex: a parent-domain zone would hide its public siblings.
+    assert zone["name"] == config.scoring_host and record["name"] == "@"
+    assert record["records"] == [config.inference_router_ip]
+    assert ipaddress.ip_address(config.inference_router_ip) in ipaddress.ip_network(config.network.aks_subnet)
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_the_scoring_name_is_linked_to_every_network_that_calls_it(synth, env):
+    # A private zone answers only in linked networks: each app region (web apps; the function app integrates
+    # with the primary network) and the deploy agents (the rollout's smoke tests and probes).
+    config = _config(env)
+    found = synth.resources(f"{env}-ml", "azurerm_private_dns_zone_virtual_network_link")
+    links = {link["name"]: link for link in found}
+    expected = {"link-primary", *(f"link-{region}" for region in config.network.regions)}
+    if config.agents:
+        expected.add("link-agents")
+        agents_vnet = next(p["remote_virtual_network_id"]
+                           for p in synth.resources(f"{env}-foundation", "azurerm_virtual_network_peering")
+                           if p["name"] == "peer-agents")
+        assert links["link-agents"]["virtual_network_id"] == agents_vnet
+    assert set(links) == expected
+    assert len({link["virtual_network_id"] for link in links.values()}) == len(links)
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_the_router_listens_on_an_internal_load_balancer_under_the_scoring_name(synth, env):
+    config = _config(env)
+    settings = synth.one(f"{env}-ml", "azurerm_kubernetes_cluster_extension")["configuration_settings"]
+    assert settings["inferenceRouterServiceType"] == "LoadBalancer"
+    assert settings["internalLoadBalancerProvider"] == "azure"
+    if config.aks.inference_tls:
+        assert settings["sslCname"] == config.scoring_host  # the certificate's name is the name that resolves
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_app_and_functions_call_the_kubernetes_endpoint_by_its_private_name(synth, env):
+    config = _config(env)
+    url = c.online_scoring_url(env, config.scoring_host, https=config.aks.inference_tls is not None)
+    site = next(r for r in synth.resources(f"{env}-functions", "azapi_resource")
+                if r["type"].startswith("Microsoft.Web/sites@"))
+    function_settings = {s["name"]: s["value"] for s in site["body"]["properties"]["siteConfig"]["appSettings"]}
+    for region in config.app_regions:
+        app = synth.one(f"{env}-app-{region}", "azurerm_linux_web_app")["app_settings"]
+        for settings in (app, function_settings):
+            assert settings[c.SETTING_ENDPOINT_URL] == url
+            assert settings[c.SETTING_ENDPOINT_SCOPE] == c.AML_ENDPOINT_TOKEN_SCOPE
+            token_url = settings[c.SETTING_ENDPOINT_TOKEN_URL]
+            # The workspace's id, handed over from the ML stack's state (never typed).
+            assert token_url.startswith("https://management.azure.com${") and "-ml." in token_url
+            assert f"/onlineEndpoints/{c.ml_endpoint_name(c.ML_ONLINE_ENDPOINT, env)}/token?" in token_url
+
+
+def test_the_online_endpoint_is_a_kubernetes_endpoint_with_an_auth_mode_kubernetes_accepts():
+    endpoint = yaml.safe_load((ENDPOINTS_DIR / "online-endpoint.yml").read_text())
+    deployment = yaml.safe_load((ENDPOINTS_DIR / "online-deployment.yml").read_text())
+    assert endpoint["$schema"].endswith("/kubernetesOnlineEndpoint.schema.json")
+    assert endpoint["compute"] == f"azureml:{c.ML_INFERENCE_COMPUTE}"
+    assert endpoint["auth_mode"] in KUBERNETES_AUTH_MODES  # aad_token is for managed endpoints only
+    assert deployment["type"] == "kubernetes" and deployment["endpoint_name"] == c.ML_ONLINE_ENDPOINT
+    assert deployment["liveness_probe"] and deployment["readiness_probe"] and deployment["instance_count"] >= 2
