@@ -3,9 +3,11 @@
 
 # DATASET=<declaration.yml> selects the data set (default ml/data/automobile.yml; see ml/carprice/dataset.py).
 WITH_DATASET = $(if $(DATASET),CARPRICE_DATASET=$(abspath $(DATASET)) )
+# PREP_ENGINE=spark runs prep's set-level steps on Spark in local mode (default: the single-node engine).
+WITH_ENGINE = $(if $(PREP_ENGINE),CARPRICE_PREP_ENGINE=$(PREP_ENGINE) )
 
-train: $(SETUP_STAMP)  ## prep, repeated CV vs baseline with intervals, gate (ml/carprice/gate.yml), export to ml/outputs/model [DATASET=...]
-	@$(WITH_DATASET)$(PY) -m ml.carprice.training
+train: $(SETUP_STAMP)  ## prep, repeated CV vs baseline with intervals, gate (ml/carprice/gate.yml), export to ml/outputs/model [DATASET=... PREP_ENGINE=spark]
+	@$(WITH_DATASET)$(WITH_ENGINE)$(PY) -m ml.carprice.training
 
 train-quick: $(SETUP_STAMP)  ## like train with the gate config's quick_repeats [DATASET=...]
 	@$(WITH_DATASET)$(PY) -m ml.carprice.training --quick

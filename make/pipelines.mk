@@ -9,10 +9,10 @@ need-env = $(if $(ENV),,$(error set ENV, e.g. make $@ ENV=dev))
 export TF_PLUGIN_CACHE_DIR ?= $(CURDIR)/.terraform-plugins
 $(shell mkdir -p $(TF_PLUGIN_CACHE_DIR))
 
-.PHONY: setup-deploy terraform bootstrap bootstrap-state bootstrap-agents plan plan-summary apply deploy verify \
+.PHONY: setup-deploy terraform bootstrap bootstrap-state plan plan-summary apply deploy verify \
 	approve-private-endpoints \
 	ml-train-remote ml-gate ml-gate-outcome ml-rollout ml-batch-score app-model app-rollout \
-	functions-rollout pipelines-check pipelines-dry-run
+	functions-rollout pipelines-check pipelines-dry-run pipeline-tag
 
 setup-deploy:  ## the slim install deploy jobs use: the Python environment only (no apt, dev tools or npm)
 	@SETUP_PROFILE=deploy bash tools/setup.sh
@@ -21,15 +21,11 @@ setup-deploy:  ## the slim install deploy jobs use: the Python environment only 
 terraform:  ## install the Terraform version pinned in .terraform-version (checksum-verified)
 	@bash tools/install_terraform.sh
 
-bootstrap: bootstrap-state bootstrap-agents  ## before the first deploy: state backend, then the private agent pool (ENV=...)
+bootstrap: $(SETUP_STAMP)  ## before the first deploy, in one pass: state backend + your data role on it, providers, agent pool (ENV=...)
+	@$(need-env)$(PY) -m tools.deploy.infra.bootstrap --env $(ENV) $(if $(LOCAL_STATE),--local-state)
 
-bootstrap-state: $(SETUP_STAMP)  ## create the Terraform state RG, storage account (no shared keys), container (ENV=...)
-	@$(need-env)$(PY) -m tools.deploy.infra.bootstrap --env $(ENV)
-
-bootstrap-agents: $(SETUP_STAMP)  ## plan + apply the <env>-agents stack (Managed DevOps Pool in its own VNet) (ENV=...)
-	@$(need-env)$(PY) -m stacks.main --env $(ENV) --outdir $(CDKTF_OUT) $(if $(LOCAL_STATE),--local-state) >/dev/null
-	@$(PY) -m tools.deploy.infra.plan deploy --env $(ENV) --outdir $(CDKTF_OUT) --plan-dir cdktf.out.plan-$(ENV)-agents \
-		--stacks agents $(if $(LOCAL_STATE),--local-state)
+bootstrap-state: $(SETUP_STAMP)  ## the state RG, storage account (no shared keys), container, and your data role on it (ENV=...)
+	@$(need-env)$(PY) -m tools.deploy.infra.bootstrap --env $(ENV) --state-only
 
 plan: $(SETUP_STAMP)  ## terraform plan per stack in dependency order into a plan bundle (PLAN_DIR) (ENV=...)
 	@$(need-env)$(PY) -m tools.deploy.infra.plan plan --env $(ENV) --outdir $(CDKTF_OUT) --plan-dir $(PLAN_DIR) $(if $(LOCAL_STATE),--local-state)
@@ -37,10 +33,11 @@ plan: $(SETUP_STAMP)  ## terraform plan per stack in dependency order into a pla
 plan-summary: $(SETUP_STAMP)  ## print the plan table and hasChanges as Azure Pipelines logging commands (ENV=...)
 	@$(need-env)$(PY) -m tools.deploy.infra.plan summary --env $(ENV) --plan-dir $(PLAN_DIR)
 
-apply: $(SETUP_STAMP)  ## apply the saved plans of PLAN_DIR in dependency order; deferred stacks planned then applied (ENV=...)
-	@$(need-env)$(PY) -m tools.deploy.infra.plan apply --env $(ENV) --plan-dir $(PLAN_DIR) $(if $(LOCAL_STATE),--local-state)
+apply: $(SETUP_STAMP)  ## apply the reviewed saved plans of PLAN_DIR in dependency order; deferred stacks wait for the next plan (ENV=...)
+	@$(need-env)$(PY) -m tools.deploy.infra.plan apply --env $(ENV) --plan-dir $(PLAN_DIR) $(if $(LOCAL_STATE),--local-state) \
+		$(if $(ATTEMPT),--attempt $(ATTEMPT)) $(if $(filter true 1,$(FINAL_ROUND)),--final-round)
 
-deploy: $(SETUP_STAMP)  ## plan + apply in one go, then approve the factory's private endpoints, from a laptop (ENV=...)
+deploy: $(SETUP_STAMP)  ## plan + apply rounds until nothing changes, then approve the factory's private endpoints, from a laptop (ENV=...)
 	@$(need-env)$(PY) -m tools.deploy.infra.plan deploy --env $(ENV) --outdir $(CDKTF_OUT) --plan-dir $(PLAN_DIR) $(if $(LOCAL_STATE),--local-state)
 	@$(PY) -m tools.deploy.infra.private_endpoints --env $(ENV) --outdir $(CDKTF_OUT)
 
@@ -78,5 +75,9 @@ functions-rollout: $(SETUP_STAMP)  ## function app package by one deploy, price 
 pipelines-check: $(SETUP_STAMP)  ## validate pipelines/ against the Azure Pipelines schema and the repo
 	@$(PY) -m tools.pipelines.check
 
-pipelines-dry-run: $(SETUP_STAMP)  ## walk each pipeline's steps per environment and run its make targets against a fake Azure
-	@$(PY) -m tools.pipelines.dry_run $(if $(PIPELINE),--pipeline $(PIPELINE))
+pipelines-dry-run: $(SETUP_STAMP)  ## walk every pipeline against a fake Azure, then play the scenarios (PIPELINE=..., SCENARIO=n)
+	@$(if $(SCENARIO),,$(PY) -m tools.pipelines.dry_run $(if $(PIPELINE),--pipeline $(PIPELINE)) &&) \
+		$(if $(PIPELINE),true,$(PY) -m tools.pipelines.scenarios $(if $(SCENARIO),--scenario $(SCENARIO)))
+
+pipeline-tag:  ## tag the current Azure Pipelines run (TAG=...): pipeline completion triggers filter on tags
+	@$(if $(TAG),,$(error set TAG, e.g. make $@ TAG=model-promoted))echo "##vso[build.addbuildtag]$(TAG)"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import yaml
 from pydantic import (
@@ -26,6 +26,9 @@ from stacks.genai_config import GenAi
 
 ENVIRONMENTS_DIR = Path(__file__).parent / "environments"
 REQUIRED_TAGS = ("environment", "owner", "cost-center", "managed-by")
+
+
+ZERO_GUID = "00000000-0000-0000-0000-000000000000"
 
 
 class ConfigError(Exception):
@@ -288,9 +291,10 @@ class AgentPool(_Strict):
     vm_size: str = "Standard_D4ads_v5"
     max_agents: int = Field(default=4, ge=1, le=100)
     image: str = "ubuntu-24.04"
-    # Object id of the "DevOpsInfrastructure" service principal in this tenant (it joins agents to the subnet):
-    # az ad sp list --display-name DevOpsInfrastructure --query "[].id" -o tsv
-    devops_infrastructure_principal_id: str = Field(pattern=r"^[0-9a-f]{8}-([0-9a-f]{4}-){3}[0-9a-f]{12}$")
+    # Object id of the "DevOpsInfrastructure" service principal (it joins agents to the subnet). Leave it out:
+    # `make bootstrap` looks it up once registering Microsoft.DevOpsInfrastructure has created it.
+    devops_infrastructure_principal_id: str | None = Field(
+        default=None, pattern=r"^[0-9a-f]{8}-([0-9a-f]{4}-){3}[0-9a-f]{12}$")
 
     @model_validator(mode="after")
     def _subnet_inside(self) -> AgentPool:
@@ -330,6 +334,40 @@ class DataFactory(_Strict):
     source: FeedSource
     schedule: FeedSchedule
     customer_managed_key: bool = False  # encrypt the factory's definitions with the Key Vault storage key
+
+
+class Databricks(_Strict):
+    """Medallion prep on Apache Spark in Azure Databricks (stacks/databricks.py): a VNet-injected workspace and a
+    job the factory runs after each ingest. Leave the block out and prep runs on the single-node engine only."""
+
+    # The two subnets the workspace is injected into (delegated to Microsoft.Databricks/workspaces); each
+    # cluster node takes one address in each, and Azure keeps 5 per subnet ("Deploy Azure Databricks in your
+    # Azure virtual network", Microsoft Learn: /26 at least).
+    host_subnet: str
+    container_subnet: str
+    # The Databricks Runtime the job pins: 17.3 LTS is Apache Spark 4.0.0 (the pyspark the tests pin).
+    runtime: str = Field(default="17.3.x-scala2.13", pattern=r"^\d+\.\d+\.x-scala2\.1[23]$")
+    node_type: str = Field(pattern=r"^Standard_[A-Za-z0-9_]+$")
+    min_workers: int = Field(default=1, ge=1)
+    max_workers: int = Field(ge=1, le=64)
+    # The cluster policies' ceiling for interactive clusters (workers) and their idle shutdown.
+    interactive_max_workers: int = Field(default=2, ge=1, le=16)
+    autotermination_minutes: int = Field(default=30, ge=10, le=120)
+
+    @field_validator("host_subnet", "container_subnet")
+    @classmethod
+    def _at_least_26(cls, value: str) -> str:
+        if ipaddress.ip_network(value).prefixlen > 26:
+            raise ValueError(f"{value} is smaller than /26, the smallest subnet Azure Databricks accepts")
+        return value
+
+    @model_validator(mode="after")
+    def _bounds(self) -> Databricks:
+        if self.min_workers > self.max_workers:
+            raise ValueError(f"min_workers {self.min_workers} is above max_workers {self.max_workers}")
+        if ipaddress.ip_network(self.host_subnet).overlaps(ipaddress.ip_network(self.container_subnet)):
+            raise ValueError("host_subnet and container_subnet overlap")
+        return self
 
 
 class Functions(_Strict):
@@ -372,6 +410,7 @@ class EnvironmentConfig(_Strict):
     tags: dict[str, str]
     agents: AgentPool | None = None  # None: the pipelines use Microsoft-hosted agents for this environment
     genai: GenAi | None = None  # None: no generative-AI tier (no `<env>-genai` stack, no assistant settings)
+    databricks: Databricks | None = None  # None: prep runs on the single-node engine only (no Databricks tier)
 
     @model_validator(mode="after")
     def _regions_allowed(self) -> EnvironmentConfig:
@@ -402,6 +441,8 @@ class EnvironmentConfig(_Strict):
             ipaddress.ip_network(self.network.address_space)
         ):
             raise ValueError("agents.address_space overlaps network.address_space (they are peered)")
+        if self.databricks:
+            _check_inside(self.databricks, self.network.address_space, ("host_subnet", "container_subnet"))
         missing_tags = [t for t in ("owner", "cost-center") if t not in self.tags]
         if missing_tags:
             raise ValueError(f"tags must include {missing_tags}")
@@ -486,6 +527,11 @@ def load_environment(path: Path) -> EnvironmentConfig:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping of keys at the top level")
+    placeholders = _all_zero_guids(raw)
+    if placeholders:
+        raise ConfigError(f"{path}: placeholder GUID (all zeros) in " + ", ".join(f"key '{k}'" for k in placeholders)
+                          + ": put the real id there, or leave devops_infrastructure_principal_id out "
+                          "(make bootstrap looks it up)")
     try:
         config = EnvironmentConfig.model_validate(raw)
     except ValidationError as exc:
@@ -494,6 +540,16 @@ def load_environment(path: Path) -> EnvironmentConfig:
     if config.name != path.stem:
         raise ConfigError(f"{path}: key 'name': '{config.name}' must match the file name '{path.stem}'")
     return config
+
+
+def _all_zero_guids(node: Any, where: str = "") -> list[str]:
+    """Dotted keys whose value is the all-zero GUID, a placeholder that passes every GUID pattern."""
+    if isinstance(node, dict):
+        return [k for key, value in node.items()
+                for k in _all_zero_guids(value, f"{where}.{key}" if where else str(key))]
+    if isinstance(node, list):
+        return [k for i, value in enumerate(node) for k in _all_zero_guids(value, f"{where}[{i}]")]
+    return [where] if isinstance(node, str) and node.strip().lower() == ZERO_GUID else []
 
 
 def environment_names(directory: Path = ENVIRONMENTS_DIR) -> list[str]:

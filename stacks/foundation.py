@@ -43,6 +43,8 @@ AKS_SUBNET = "aks"
 ML_SUBNET = "ml"
 FUNCTIONS_SUBNET = "functions"
 GATEWAY_SUBNET = "gateway"
+DATABRICKS_HOST_SUBNET = "databricks-host"
+DATABRICKS_CONTAINER_SUBNET = "databricks-container"
 GATEWAY_CERTIFICATE = "web-tls"  # the self-signed certificate's name when the environment brings none
 APPINSIGHTS_SECRET = SETTING_APPINSIGHTS.lower().replace("_", "-")
 # One customer-managed key per kind of data at rest, so each can be rotated or revoked on its own.
@@ -81,6 +83,7 @@ class FoundationStack(PlatformStack):
                 # Flex Consumption integrates through a subnet delegated to Container Apps environments.
                 SubnetSpec(FUNCTIONS_SUBNET, net.functions_subnet, delegation="Microsoft.App/environments"),
                 *self._gateway_subnet(net.gateway_subnet),
+                *self._databricks_subnets(config),
             ],
         )
         self.network.node.add_dependency(self.resource_group)
@@ -200,6 +203,14 @@ class FoundationStack(PlatformStack):
         if prefix is None:
             return []
         return [SubnetSpec(GATEWAY_SUBNET, prefix, inbound=GATEWAY_INBOUND, default_outbound_access=True)]
+
+    def _databricks_subnets(self, config: EnvironmentConfig) -> list[SubnetSpec]:
+        """The Databricks workspace's host and container subnets (VNet injection), when the environment has one."""
+        if config.databricks is None:
+            return []
+        delegation = "Microsoft.Databricks/workspaces"
+        return [SubnetSpec(DATABRICKS_HOST_SUBNET, config.databricks.host_subnet, delegation=delegation),
+                SubnetSpec(DATABRICKS_CONTAINER_SUBNET, config.databricks.container_subnet, delegation=delegation)]
 
     def _agent_network(
         self, config: EnvironmentConfig, zones: PrivateDnsZones, networks: Mapping[str, Network]

@@ -22,6 +22,7 @@ from stacks.app_tier import AppStack
 from stacks.base import PlatformStack
 from stacks.config import ENVIRONMENTS_DIR, ConfigError, EnvironmentConfig, load_environments
 from stacks.data import DataStack
+from stacks.databricks import DatabricksStack, PrepStack
 from stacks.edge import EdgeStack
 from stacks.foundation import FoundationStack
 from stacks.functions import FunctionsStack
@@ -67,6 +68,16 @@ def build_environment(app: App, config: EnvironmentConfig) -> list[PlatformStack
             caller.add_dependency(genai)
         genai_stacks = [genai]
     stacks: list[PlatformStack] = [foundation, data, ml, global_data, *genai_stacks, functions, *apps, edge]
+    if config.databricks is not None:
+        # Spark prep: the workspace (in the network, leaving through the ML stack's NAT), then what runs in it.
+        databricks = DatabricksStack(app, config=config, foundation=foundation, data=data, ml=ml)
+        prep = PrepStack(app, config=config, data=data, databricks=databricks)
+        producers: list[PlatformStack] = [foundation, data, ml]
+        for producer in producers:
+            databricks.add_dependency(producer)
+        for producer in (data, databricks):
+            prep.add_dependency(producer)
+        stacks[3:3] = [databricks, prep]
     if config.agents is not None:
         # The pool is bootstrapped first (make bootstrap); the foundation links it to the network.
         stacks = [AgentsStack(app, config=config), *stacks]

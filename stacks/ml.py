@@ -64,7 +64,8 @@ class MlStack(PlatformStack):
             identity=ml_identity,
             image_build_compute_name=ML_COMPUTE_CLUSTER,
         )
-        egress = MlSubnetEgress(
+        # The platform's NAT: the training subnet leaves through it, and so do the Databricks subnets.
+        self.egress = egress = MlSubnetEgress(
             self, "TrainingEgress", placement=self.placement(),
             name=f"{config.workload}-{config.name}-ml", subnet_id=foundation.subnet_ids[ML_SUBNET],
         )

@@ -87,6 +87,9 @@ RULES: dict[str, Rule] = {
         "agw", 3, 63, r"[a-z][a-z0-9-]{1,61}[a-z0-9]", globally_unique=True,
         explanation="3-63 lowercase letters, digits and hyphens, starting with a letter (<label>.<region>.cloudapp...)",
     ),
+    # azurerm validate.WorkspaceName / AccessConnectorName at v4.81.0: 3-64 letters, digits, "_" and "-".
+    "databricks_workspace": Rule("dbw", 3, 64, r"[a-zA-Z0-9][a-zA-Z0-9_-]*[a-zA-Z0-9]"),
+    "databricks_access_connector": Rule("dbac", 3, 64, r"[a-zA-Z0-9][a-zA-Z0-9_-]*[a-zA-Z0-9]"),
     "traffic_manager": Rule(
         "traf", 1, 63, _HYPHENATED, globally_unique=True,
         explanation="1-63 letters, digits and hyphens (a DNS label under trafficmanager.net)",

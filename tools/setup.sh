@@ -15,6 +15,12 @@ profile=${SETUP_PROFILE:-full}
 case "$profile" in full|deploy) ;; *) echo "SETUP_PROFILE must be full or deploy, not '$profile'" >&2; exit 2 ;; esac
 
 APT_PACKAGES=(graphviz wrk fonts-dejavu-core)
+# Prep's Spark engine in local mode (parity test, make bench-prep): PySpark 4.0 runs on Java 17 or 21;
+# Debian's headless OpenJDK 17 unless one of those is on PATH (the engine prefers Debian's 17 when installed).
+java_major=$(java -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -1 || true)
+if [[ $java_major != 17 && $java_major != 21 ]]; then
+  APT_PACKAGES+=(openjdk-17-jre-headless)
+fi
 # The browser tests need a headless Chromium: Debian's package, unless a Chrome is already installed
 # (Microsoft-hosted Ubuntu agents ship Google Chrome; Ubuntu's own chromium package is only a snap stub).
 if [[ ! -x /usr/bin/chromium ]] && ! command -v google-chrome >/dev/null 2>&1; then

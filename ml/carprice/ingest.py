@@ -3,9 +3,10 @@
 Both land as plain files in the bronze filesystem (contract.LAKE_FEEDS_FOLDER, LAKE_CAPTURE_FOLDER).
 Each file is read once: the `ingested_files` table records its path, size, modification time and
 SHA-256, so a re-run skips it without reading it, and the same content landed again under another
-path (a replayed copy) is recognised by its hash and adds nothing. Rows go to the bronze table
-through the writer prep passes in, which inserts only rows it has not seen; the file is recorded
-after its rows, so a run that dies in between reads the file again next time and inserts nothing twice.
+path (a replayed copy) is recognised by its hash and adds nothing. The prep engine (ml/carprice/engines/)
+lists, hashes and parses the files and inserts their rows into bronze (only rows it has not seen); this
+module decides which files to parse and records them, after their rows, so a run that dies in between
+reads the file again next time and inserts nothing twice.
 
 A record that cannot become a row at all (an event body that is not a JSON object, a feed that is
 not CSV or JSON) is kept in `ingest_rejected` with the reason; rows with bad values go on to prep's
@@ -20,8 +21,7 @@ import io
 import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from pathlib import PurePosixPath
+from datetime import datetime
 from urllib.parse import urlsplit
 
 import fastavro
@@ -48,10 +48,6 @@ REJECTED_SCHEMA = pa.schema([
     ("rejected_id", pa.string()), ("source", pa.string()), ("line", pa.int64()), ("reason", pa.string()),
     ("ingested_at", pa.timestamp("us", tz="UTC")),
 ])
-
-# (source, line or sequence number, values) rows -> how many the bronze table did not hold yet
-BronzeWriter = Callable[[Sequence[tuple[str, int, dict[str, str]]]], int]
-
 
 @dataclass(frozen=True)
 class IngestReport:
@@ -192,62 +188,85 @@ def parse_capture(data: bytes) -> ParsedFile:
     return parsed
 
 
-# --- the run ------------------------------------------------------------------------------------------
-def _known_files(lake: Lake) -> tuple[dict[str, tuple[int, str]], dict[str, str]]:
-    """(path -> (size, modified), sha256 -> first path) of every file already ingested."""
-    if not lake.exists(LAYER, FILES_TABLE):
-        return {}, {}
-    done = lake.read(LAYER, FILES_TABLE).sort_values("ingested_at")
-    by_path = {row.path: (int(row.size), row.modified) for row in done.itertuples()}
+# --- the run (shared by both prep engines: the engine lists, hashes and parses; this decides and records) ---
+@dataclass(frozen=True)
+class LandedFile:
+    kind: str  # "feed" or "capture"
+    path: str  # relative to the bronze layer
+    size: int
+    modified: str
+
+
+@dataclass
+class LandedPlan:
+    """Which landed files to parse (`to_parse`) and the bookkeeping entry of every file read this run."""
+
+    seen: int
+    to_parse: list[LandedFile] = field(default_factory=list)
+    entries: list[dict] = field(default_factory=list)
+    replayed: int = 0
+
+
+def plan_landed(listing: Sequence[LandedFile], known: pa.Table | None,
+                digests: Callable[[list[LandedFile]], dict[str, str]], stamp: datetime) -> LandedPlan:
+    """Skip files already ingested (same path, size and modification time) without reading them; of the rest,
+    parse a file only when its content (SHA-256) was never ingested under another path."""
+    by_path: dict[str, tuple[int, str]] = {}
     by_hash: dict[str, str] = {}
-    for row in done.itertuples():
-        by_hash.setdefault(row.sha256, row.path)
-    return by_path, by_hash
-
-
-def _record(lake: Lake, rows: list[dict], layer_table: str, schema: pa.Schema, key: str) -> None:
-    if rows:
-        lake.append_new(LAYER, layer_table, pd.DataFrame.from_records(rows, columns=schema.names), schema, key=key)
-
-
-def ingest_landed(lake: Lake, write_bronze: BronzeWriter, now: datetime | None = None) -> IngestReport:
-    """Read every landed file not ingested yet into bronze; one bronze write and one bookkeeping write
-    per run, however many files landed (Capture writes a file per partition every few minutes)."""
-    filesystem, base = landing_area(lake)
-    stamp = pd.Timestamp(now or datetime.now(UTC))
-    by_path, by_hash = _known_files(lake)
-    rows: list[tuple[str, int, dict[str, str]]] = []
-    rejected: list[dict] = []
-    entries: list[dict] = []
-    seen = replayed = 0
-    for kind, path, info in landed_files(filesystem, base):
-        seen += 1
-        modified = info.mtime.isoformat() if info.mtime else ""
-        if by_path.get(path) == (int(info.size or 0), modified):
-            continue
-        with filesystem.open_input_stream(f"{base}/{path}") as stream:
-            data = stream.read()
-        digest = hashlib.sha256(data).hexdigest()
+    if known is not None and known.num_rows:
+        done = known.to_pandas().sort_values("ingested_at")
+        by_path = {row.path: (int(row.size), row.modified) for row in done.itertuples()}
+        for row in done.itertuples():
+            by_hash.setdefault(row.sha256, row.path)
+    plan = LandedPlan(seen=len(listing))
+    new = [f for f in listing if by_path.get(f.path) != (f.size, f.modified)]
+    hashes = digests(new) if new else {}
+    for landed in new:
+        digest = hashes[landed.path]
         entry = {
             # Keyed by path and content: a file rewritten in place is a new entry, a re-run adds none.
-            "entry_id": hashlib.sha256(f"{path}\x1f{digest}\x1f{modified}".encode()).hexdigest()[:24],
-            "path": path, "kind": kind, "size": len(data), "modified": modified, "sha256": digest,
-            "records": 0, "rejected": 0, "duplicate_of": by_hash.get(digest), "ingested_at": stamp,
+            "entry_id": hashlib.sha256(f"{landed.path}\x1f{digest}\x1f{landed.modified}".encode()).hexdigest()[:24],
+            "path": landed.path, "kind": landed.kind, "size": landed.size, "modified": landed.modified,
+            "sha256": digest, "records": 0, "rejected": 0, "duplicate_of": by_hash.get(digest),
+            "ingested_at": pd.Timestamp(stamp),
         }
         if entry["duplicate_of"] is None:
-            parsed = parse_capture(data) if kind == "capture" else parse_feed(PurePosixPath(path).name, data)
-            rows.extend((path, line, values) for line, values in parsed.rows)
-            rejected.extend({"rejected_id": hashlib.sha256(f"{path}\x1f{line}".encode()).hexdigest()[:24],
-                             "source": path, "line": line, "reason": reason, "ingested_at": stamp}
-                            for line, reason in parsed.rejected)
-            entry |= {"records": len(parsed.rows) + len(parsed.rejected), "rejected": len(parsed.rejected)}
-            by_hash[digest] = path
+            plan.to_parse.append(landed)
+            by_hash[digest] = landed.path
         else:
-            replayed += 1
-        entries.append(entry)
-        by_path[path] = (entry["size"], modified)
-    # Rows first, bookkeeping last: a run that dies in between reads the files again and inserts nothing twice.
-    inserted = write_bronze(rows) if rows else 0
-    _record(lake, rejected, REJECTED_TABLE, REJECTED_SCHEMA, "rejected_id")
-    _record(lake, entries, FILES_TABLE, FILES_SCHEMA, "entry_id")
-    return IngestReport(seen, len(entries), replayed, len(rows) + len(rejected), inserted, len(rejected))
+            plan.replayed += 1
+        plan.entries.append(entry)
+        by_path[landed.path] = (landed.size, landed.modified)
+    return plan
+
+
+def landed_records(plan: LandedPlan, counts: dict[str, tuple[int, int]], rejected: Sequence[tuple[str, int, str]],
+                   stamp: datetime) -> tuple[pa.Table, pa.Table]:
+    """(ingest_rejected rows, ingested_files rows) of a run, from each parsed file's (records, unreadable)."""
+    for entry in plan.entries:
+        if entry["duplicate_of"] is None:
+            records, unreadable = counts.get(entry["path"], (0, 0))
+            entry |= {"records": records, "rejected": unreadable}
+    reasons = [{"rejected_id": hashlib.sha256(f"{path}\x1f{line}".encode()).hexdigest()[:24],
+                "source": path, "line": line, "reason": reason, "ingested_at": pd.Timestamp(stamp)}
+               for path, line, reason in rejected]
+    return (pa.Table.from_pylist(reasons, schema=REJECTED_SCHEMA),
+            pa.Table.from_pylist(plan.entries, schema=FILES_SCHEMA))
+
+
+def read_landed(lake: Lake, files: Sequence[LandedFile]) -> Iterator[tuple[LandedFile, bytes]]:
+    """Each landed file's content, read through the lake's filesystem (the single-node engine's reader)."""
+    filesystem, base = landing_area(lake)
+    for landed in files:
+        with filesystem.open_input_stream(f"{base}/{landed.path}") as stream:
+            yield landed, stream.read()
+
+
+def list_landed(lake: Lake) -> list[LandedFile]:
+    filesystem, base = landing_area(lake)
+    return [LandedFile(kind, path, int(info.size or 0), info.mtime.isoformat() if info.mtime else "")
+            for kind, path, info in landed_files(filesystem, base)]
+
+
+def ingest_report(plan: LandedPlan, records: int, inserted: int, rejected: int) -> IngestReport:
+    return IngestReport(plan.seen, len(plan.entries), plan.replayed, records, inserted, rejected)

@@ -57,16 +57,18 @@ class Lake:
         return True
 
     def read(self, layer: str, table: str) -> pd.DataFrame:
-        dt = DeltaTable(self.uri(layer, table), storage_options=self.storage_options or None)
-        return dt.to_pyarrow_table().to_pandas()
+        return self.read_arrow(layer, table).to_pandas()
+
+    def read_arrow(self, layer: str, table: str) -> pa.Table:
+        return DeltaTable(self.uri(layer, table), storage_options=self.storage_options or None).to_pyarrow_table()
 
     def version(self, layer: str, table: str) -> int:
         return DeltaTable(self.uri(layer, table), storage_options=self.storage_options or None).version()
 
-    def overwrite(self, layer: str, table: str, frame: pd.DataFrame, schema: pa.Schema) -> bool:
+    def overwrite(self, layer: str, table: str, frame: pd.DataFrame | pa.Table, schema: pa.Schema) -> bool:
         """Replace the table's content; skip the write when it already holds exactly this content,
         so a re-run of prep adds no table versions."""
-        data = pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
+        data = _as_arrow(frame, schema)
         if self.exists(layer, table):
             current = DeltaTable(self.uri(layer, table), storage_options=self.storage_options or None)
             if current.to_pyarrow_table().cast(schema).equals(data):
@@ -77,9 +79,9 @@ class Lake:
         )
         return True
 
-    def append_new(self, layer: str, table: str, frame: pd.DataFrame, schema: pa.Schema, key: str) -> int:
+    def append_new(self, layer: str, table: str, frame: pd.DataFrame | pa.Table, schema: pa.Schema, key: str) -> int:
         """Insert only the rows whose `key` the table does not hold yet (idempotent ingestion)."""
-        data = pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
+        data = _as_arrow(frame, schema)
         uri = self.uri(layer, table)
         if not self.exists(layer, table):
             write_deltalake(uri, data, mode="overwrite", storage_options=self.storage_options or None)
@@ -91,3 +93,9 @@ class Lake:
             .execute()
         )
         return int(metrics.get("num_target_rows_inserted", 0))
+
+
+def _as_arrow(frame: pd.DataFrame | pa.Table, schema: pa.Schema) -> pa.Table:
+    if isinstance(frame, pa.Table):
+        return frame.select(schema.names).cast(schema)
+    return pa.Table.from_pandas(frame, schema=schema, preserve_index=False)

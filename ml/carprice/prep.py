@@ -10,20 +10,20 @@ source and line content), silver and gold are recomputed from bronze and written
 from __future__ import annotations
 
 import csv
-import hashlib
-import json
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
-import pyarrow as pa
 
+from ml.carprice import engines, ingest
 from ml.carprice.dataset import Dataset, active
-from ml.carprice.ids import row_id
-from ml.carprice.ingest import ingest_landed
 from ml.carprice.lake import Lake
+from ml.carprice.rows import ID, REJECTED_SCHEMA, bronze_rows, bronze_schema, columns, silver_schema
+
+__all__ = ["BRONZE_SCHEMA", "DEFAULT_SOURCE", "GOLD_SCHEMA", "GOLD_TABLE", "ID", "REJECTED_SCHEMA", "REJECTED_TABLE",
+           "SILVER_SCHEMA", "TABLE", "UNPRICED_TABLE", "PrepReport", "columns", "load_gold", "read_source",
+           "run_prep"]
 
 # The selected data set's tables (each function below takes another `dataset` too).
 TABLE = active().table
@@ -31,34 +31,6 @@ REJECTED_TABLE = f"{TABLE}_rejected"
 UNPRICED_TABLE = f"{TABLE}_unlabelled"
 GOLD_TABLE = active().gold_table
 DEFAULT_SOURCE = active().source_path
-ID = "car_id"  # the row id column in every layer (a hash of the declared id columns)
-REJECTED_SCHEMA = pa.schema([(ID, pa.string()), ("line", pa.int64()), ("errors", pa.string())])
-
-
-def columns(dataset: Dataset) -> tuple[str, ...]:
-    return (*dataset.features, dataset.target.name)
-
-
-def bronze_schema(dataset: Dataset) -> pa.Schema:
-    return pa.schema(
-        [("bronze_id", pa.string()), (ID, pa.string()), ("source", pa.string()), ("line", pa.int64()),
-         ("ingested_at", pa.timestamp("us", tz="UTC"))]
-        + [(c, pa.string()) for c in columns(dataset)]
-    )
-
-
-def _typed_field(dataset: Dataset, name: str) -> pa.Field:
-    column = dataset.by_name.get(name)
-    if column is None:
-        return pa.field(name, pa.float64())  # the target
-    kind = {"category": pa.string(), "integer": pa.int64(), "boolean": pa.bool_()}.get(column.type, pa.float64())
-    return pa.field(name, kind)
-
-
-def silver_schema(dataset: Dataset) -> pa.Schema:
-    return pa.schema([pa.field(ID, pa.string()), *(_typed_field(dataset, c) for c in columns(dataset))])
-
-
 BRONZE_SCHEMA = bronze_schema(active())
 SILVER_SCHEMA = GOLD_SCHEMA = silver_schema(active())
 
@@ -93,95 +65,39 @@ def read_source(path: Path, dataset: Dataset | None = None) -> list[dict[str, st
     return [{headers.get(k, k): (v or "").strip() for k, v in row.items() if k is not None} for row in rows]
 
 
-def write_bronze(lake: Lake, rows: Iterable[tuple[str, int, dict[str, str]]], now: datetime | None = None,
-                 dataset: Dataset | None = None) -> int:
-    """Insert (source, line, values) rows the bronze table does not hold yet; returns how many were new. A value
-    is found under the column's name or its source header (feeds may spell it either way)."""
-    ds = dataset or active()
-    spellings = {c.name: (c.name, c.source, c.source.replace("-", "_")) for c in ds.columns}
-    spellings[ds.target.name] = (ds.target.name,)
-    ingested_at = pd.Timestamp(now or datetime.now(UTC))
-    records = []
-    for source, line, values in rows:
-        record = {c: next((values[k] for k in spellings[c] if k in values), "") for c in columns(ds)}
-        rid = row_id(record, ds.id_columns)
-        key = hashlib.sha256(f"{source}\x1f{line}\x1f{rid}".encode()).hexdigest()[:24]
-        records.append({"bronze_id": key, ID: rid, "source": source, "line": line,
-                        "ingested_at": ingested_at, **record})
-    schema = bronze_schema(ds)
-    frame = pd.DataFrame.from_records(records, columns=schema.names)
-    return lake.append_new("bronze", ds.table, frame, schema, key="bronze_id")
-
-
-def ingest_bronze(lake: Lake, source: Path, now: datetime | None = None, dataset: Dataset | None = None
-                  ) -> tuple[int, int]:
-    rows = read_source(source, dataset)
-    numbered = ((source.name, line, values) for line, values in enumerate(rows, start=2))  # line 1: header
-    return len(rows), write_bronze(lake, numbered, now, dataset)
-
-
-def clean(bronze: pd.DataFrame, dataset: Dataset | None = None
-          ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, int]:
-    """bronze -> (silver, unlabelled, rejected, duplicates removed). A row must pass the same row model the API
-    uses (missing optional values stay null, the model imputes them); a row that does not is rejected with the
-    reasons, so every row trained on is a row the API accepts."""
-    ds = dataset or active()
-    target = ds.target
-    ordered = bronze.sort_values(["source", "line"])
-    deduplicated = ordered.drop_duplicates(subset=ID, keep="first")
-    good, unlabelled, rejected = [], [], []
-    for raw in deduplicated.to_dict("records"):
-        present = {c: raw[c] for c in ds.features if raw[c] not in ds.spec.source.missing}
-        parsed = ds.parse_row({c: ds.typed_value(c, v) for c, v in present.items()})
-        problems = [e.model_dump() for e in parsed] if isinstance(parsed, list) else []
-        label: float | None = None
-        text = raw[target.name]
-        if text not in ds.spec.source.missing:
-            try:
-                label = float(text)
-            except ValueError:
-                problems.append({"field": target.name, "reason": f"{text!r} is not a number"})
-            else:
-                if not target.min <= label <= target.max:
-                    problems.append({"field": target.name,
-                                     "reason": f"{label:g} is not between {target.min:g} and {target.max:g}"})
-        if problems:
-            rejected.append({ID: raw[ID], "line": raw["line"], "errors": json.dumps(problems)})
-            continue
-        typed = {c: getattr(parsed, c) for c in ds.features}
-        (good if label is not None else unlabelled).append({ID: raw[ID], **typed, target.name: label})
-
-    def frame(records: list[dict], schema: pa.Schema) -> pd.DataFrame:
-        return pd.DataFrame.from_records(records, columns=schema.names).sort_values(ID, ignore_index=True)
-
-    schema = silver_schema(ds)
-    duplicates = len(ordered) - len(deduplicated)
-    return frame(good, schema), frame(unlabelled, schema), frame(rejected, REJECTED_SCHEMA), duplicates
-
-
 def run_prep(lake_root: str | Path | None = None, *, source: Path | None | bool = True,
-             storage_options: dict[str, str] | None = None, dataset: Dataset | None = None) -> PrepReport:
+             storage_options: dict[str, str] | None = None, dataset: Dataset | None = None,
+             engine: engines.Engine | str | None = None, now: datetime | None = None) -> PrepReport:
     """`source` seeds bronze with a file (True: the declaration's source file, None: none); landed feeds and
-    captured events are always ingested (ml/carprice/ingest.py)."""
+    captured events are always ingested (ml/carprice/ingest.py). `engine` runs the set-level steps (default:
+    `CARPRICE_PREP_ENGINE`, else the single-node engine); the row logic is the same on every engine."""
     ds = dataset or active()
     lake = Lake.at(lake_root, storage_options)
-    seed = ds.source_path if source is True else source or None
-    source_rows, inserted = ingest_bronze(lake, seed, dataset=ds) if seed is not None else (0, 0)
-    landed = ingest_landed(lake, lambda rows: write_bronze(lake, rows, dataset=ds))
-    source_rows, inserted = source_rows + landed.records, inserted + landed.inserted
-    if not lake.exists("bronze", ds.table):
+    run = engine if engine is not None and not isinstance(engine, str) else engines.configured(engine)
+    stamp = now or datetime.now(UTC)
+    seed_path = ds.source_path if source is True else source or None
+    seed = None
+    seed_rows = 0
+    if seed_path is not None:
+        values = read_source(seed_path, ds)
+        seed_rows = len(values)
+        # Line 1 is the header.
+        seed = bronze_rows(((seed_path.name, line, v) for line, v in enumerate(values, start=2)), ds, stamp)
+    plan = ingest.plan_landed(run.list_landed(lake), run.read_small(lake, ingest.LAYER, ingest.FILES_TABLE),
+                              lambda files: run.digests(lake, files), stamp)
+    got = run.ingest(lake, ds, plan.to_parse, seed, stamp)
+    # Rows first, bookkeeping last: a run that dies in between reads the files again and inserts nothing twice.
+    unreadable, entries = ingest.landed_records(plan, got.per_file, got.unreadable, stamp)
+    run.append_small(lake, ingest.LAYER, ingest.REJECTED_TABLE, unreadable, "rejected_id")
+    run.append_small(lake, ingest.LAYER, ingest.FILES_TABLE, entries, "entry_id")
+    landed_rows = sum(got.per_file.get(f.path, (0, 0))[0] for f in plan.to_parse)
+    if not run.exists(lake, "bronze", ds.table):
         raise FileNotFoundError(f"bronze has no {ds.table} table and nothing landed under {lake.root}: "
                                 "land a dealer feed or capture events first")
-    bronze = lake.read("bronze", ds.table)
-    silver, unlabelled, rejected, duplicates = clean(bronze, ds)
-    schema = silver_schema(ds)
-    lake.overwrite("silver", ds.table, silver, schema)
-    lake.overwrite("silver", f"{ds.table}_unlabelled", unlabelled, schema)
-    lake.overwrite("silver", f"{ds.table}_rejected", rejected, REJECTED_SCHEMA)
-    gold = silver[list(schema.names)]
-    lake.overwrite("gold", ds.gold_table, gold, schema)
-    return PrepReport(source_rows, inserted, len(bronze), duplicates, len(unlabelled), len(rejected),
-                      len(silver), len(gold), len(ds.features))
+    refined = run.refine(lake, ds)
+    return PrepReport(seed_rows + landed_rows, got.inserted, refined.bronze_rows, refined.duplicates,
+                      refined.unlabelled, refined.rejected, refined.silver_rows, refined.silver_rows,
+                      len(ds.features))
 
 
 def load_gold(lake_root: str | Path | None = None, storage_options: dict[str, str] | None = None,

@@ -23,6 +23,10 @@ from cdktn_provider_azurerm.data_factory_custom_dataset import (
     DataFactoryCustomDatasetLinkedService,
 )
 from cdktn_provider_azurerm.data_factory_integration_runtime_azure import DataFactoryIntegrationRuntimeAzure
+from cdktn_provider_azurerm.data_factory_linked_custom_service import (
+    DataFactoryLinkedCustomService,
+    DataFactoryLinkedCustomServiceIntegrationRuntime,
+)
 from cdktn_provider_azurerm.data_factory_linked_service_data_lake_storage_gen2 import (
     DataFactoryLinkedServiceDataLakeStorageGen2,
 )
@@ -41,6 +45,8 @@ LAKE_LINKED_SERVICE = "lake"
 LANDING_DATASET = "landing_feeds"
 BRONZE_DATASET = "bronze_feeds"
 INGEST_PIPELINE = "ingest_dealer_feeds"
+PREP_PIPELINE = "ingest_then_prep"
+DATABRICKS_LINKED_SERVICE = "databricks"
 
 
 @dataclass(frozen=True)
@@ -205,8 +211,72 @@ class FeedIngestFactory(Construct):
             lifecycle=TerraformResourceLifecycle(ignore_changes=["activated"]),
             depends_on=self.grants,
         )
+        self.runtime_name = runtime.name
         # With the public endpoint off, Studio (monitoring runs) and the data plane are reached privately.
         StandardInterfaces(self, placement, interfaces).apply(
             resource_id=factory_id, resource_name=name,
             private_endpoint_subresources=() if interfaces.network_access.public else ("dataFactory", "portal"),
+        )
+
+
+def prep_activities(job_id: str) -> list[dict[str, Any]]:
+    """Ingest (the feed move, waited for), then the Databricks prep job: prep reads what ingest just landed."""
+    return [
+        {
+            "name": "IngestDealerFeeds",
+            "type": "ExecutePipeline",
+            "typeProperties": {"pipeline": {"referenceName": INGEST_PIPELINE, "type": "PipelineReference"},
+                               "waitOnCompletion": True},
+        },
+        {
+            "name": "PrepOnDatabricks",
+            "type": "DatabricksJob",
+            "dependsOn": [{"activity": "IngestDealerFeeds", "dependencyConditions": ["Succeeded"]}],
+            "policy": {"timeout": "0.04:00:00", "retry": 0},  # the job retries itself (its task's max_retries)
+            "linkedServiceName": {"referenceName": DATABRICKS_LINKED_SERVICE, "type": "LinkedServiceReference"},
+            "typeProperties": {"jobId": job_id},
+        },
+    ]
+
+
+class PrepRun(Construct):
+    """A factory pipeline that runs ingest and then the Databricks prep job, as the factory's managed identity
+    (Contributor on the workspace, which makes it a workspace admin at first sign-in), through a managed private
+    endpoint to the workspace's `databricks_ui_api` (created pending, approved once). Its schedule trigger is not
+    declared yet: the step that starts triggers once endpoints are approved (make approve-private-endpoints)
+    reads triggers from their factory's own stack (docs/deploy-readiness.md)."""
+
+    def __init__(self, scope: Construct, id_: str, *, factory: FeedIngestFactory, factory_id: str,
+                 workspace_id: str, workspace_url: str, job_id: str) -> None:
+        """`factory_id` is the factory's ARM id as a literal (this runs in a later stack than the factory)."""
+        super().__init__(scope, id_)
+        RoleAssignment(
+            self, "WorkspaceContributor", scope=workspace_id, role_definition_name="Contributor",
+            principal_id=factory.factory.identity.principal_id, principal_type="ServicePrincipal",
+        )
+        DataFactoryManagedPrivateEndpoint(
+            self, "WorkspacePrivateEndpoint", name="mpe-databricks", data_factory_id=factory_id,
+            target_resource_id=workspace_id, subresource_name="databricks_ui_api",
+        )
+        # azurerm's Databricks linked service requires cluster settings (an existing, new or pooled cluster);
+        # a job activity takes none (the job owns its compute), so the service is declared as its JSON.
+        service = DataFactoryLinkedCustomService(
+            self, "DatabricksLinkedService",
+            name=DATABRICKS_LINKED_SERVICE,
+            data_factory_id=factory_id,
+            type="AzureDatabricks",
+            type_properties_json=json.dumps({
+                "domain": f"https://{workspace_url}", "authentication": "MSI", "workspaceResourceId": workspace_id,
+            }),
+            integration_runtime=DataFactoryLinkedCustomServiceIntegrationRuntime(name=factory.runtime_name),
+            description="The Databricks workspace, reached from the managed network with the factory's identity.",
+        )
+        self.pipeline = DataFactoryPipeline(
+            self, "Pipeline",
+            name=PREP_PIPELINE,
+            data_factory_id=factory_id,
+            description="Moves dealer feeds into bronze, then runs medallion prep on Databricks.",
+            concurrency=1,
+            activities_json=json.dumps(prep_activities(job_id)),
+            depends_on=[service],  # the ingest pipeline is the data stack's, deployed before this one
         )

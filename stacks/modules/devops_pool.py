@@ -9,6 +9,7 @@ fresh machine, as Microsoft-hosted agents do.
 
 from __future__ import annotations
 
+from cdktn import TerraformVariable, TerraformVariableValidationConfig
 from cdktn_provider_azurerm.dev_center import DevCenter
 from cdktn_provider_azurerm.dev_center_project import DevCenterProject
 from cdktn_provider_azurerm.managed_devops_pool import (
@@ -67,13 +68,29 @@ class DevOpsPool(Construct):
         SubnetNatGatewayAssociation(
             self, "EgressSubnet", subnet_id=self.network.subnets[AGENT_SUBNET].id, nat_gateway_id=nat.id
         )
+        # The pool service's principal exists only once Microsoft.DevOpsInfrastructure is registered:
+        # `make bootstrap` looks it up and passes it in (TF_VAR_devops_infrastructure_principal_id); the
+        # environment file may pin it instead.
+        principal = TerraformVariable(
+            self, "devops_infrastructure_principal_id", type="string",
+            default=settings.devops_infrastructure_principal_id,
+            description="Object id of the DevOpsInfrastructure service principal (looked up by make bootstrap)",
+            validation=[TerraformVariableValidationConfig(
+                condition='can(regex("^[0-9a-f]{8}-([0-9a-f]{4}-){3}[0-9a-f]{12}$", '
+                          'var.devops_infrastructure_principal_id)) '
+                          '&& var.devops_infrastructure_principal_id != "00000000-0000-0000-0000-000000000000"',
+                error_message="devops_infrastructure_principal_id must be the DevOpsInfrastructure principal's "
+                              "object id (run make bootstrap, which looks it up)",
+            )],
+        )
+        principal.override_logical_id("devops_infrastructure_principal_id")
         # The pool service places agents in the subnet with these roles: they must exist before the pool.
         roles = [
             RoleAssignment(
                 self, f"PoolService{role.replace(' ', '')}",
                 scope=self.network.vnet.id,
                 role_definition_name=role,
-                principal_id=settings.devops_infrastructure_principal_id,
+                principal_id=principal.string_value,
                 principal_type="ServicePrincipal",
             )
             for role in POOL_SERVICE_ROLES

@@ -52,6 +52,9 @@ PRIVATE_DNS_ZONES: dict[str, tuple[str, ...]] = {
     "sites-staging": ("privatelink.azurewebsites.net",),  # a web app's "staging" slot
     "account": ("privatelink.openai.azure.com",),  # an Azure OpenAI account (kind OpenAI)
     "searchService": ("privatelink.search.windows.net",),
+    # Azure Databricks: the workspace's web app and REST API, and (one per region) browser single sign-on.
+    "databricks_ui_api": ("privatelink.azuredatabricks.net",),
+    "browser_authentication": ("privatelink.azuredatabricks.net",),
 }
 # What each app region reaches through endpoints of its own, so an outage of one region's network leaves the
 # others serving: Cosmos DB, Key Vault (Key Vault references, the gateway's certificate), its web app, and the

@@ -60,6 +60,12 @@ _DELEGATION_ACTIONS = {
     "Microsoft.Web/serverFarms": ["Microsoft.Network/virtualNetworks/subnets/action"],
     "Microsoft.DevOpsInfrastructure/pools": ["Microsoft.Network/virtualNetworks/subnets/join/action"],
     "Microsoft.App/environments": ["Microsoft.Network/virtualNetworks/subnets/join/action"],
+    # What Azure Databricks' delegation grants (the workspace manages the subnets' network intent policies).
+    "Microsoft.Databricks/workspaces": [
+        "Microsoft.Network/virtualNetworks/subnets/join/action",
+        "Microsoft.Network/virtualNetworks/subnets/prepareNetworkPolicies/action",
+        "Microsoft.Network/virtualNetworks/subnets/unprepareNetworkPolicies/action",
+    ],
 }
 
 
@@ -81,6 +87,8 @@ class Network(Construct):
             address_space=[address_space],
         )
         self.subnets: dict[str, Subnet] = {}
+        # A VNet-injected Databricks workspace is told which NSG association belongs to each of its subnets.
+        self.security_group_associations: dict[str, SubnetNetworkSecurityGroupAssociation] = {}
         for spec in subnets:
             construct_id = spec.key.title().replace("-", "")
             subnet = Subnet(
@@ -116,7 +124,7 @@ class Network(Construct):
                     for rule in spec.inbound
                 ] or None,
             )
-            SubnetNetworkSecurityGroupAssociation(
+            self.security_group_associations[spec.key] = SubnetNetworkSecurityGroupAssociation(
                 self, f"SecurityGroupAssociation{construct_id}", subnet_id=subnet.id, network_security_group_id=nsg.id
             )
             self.subnets[spec.key] = subnet

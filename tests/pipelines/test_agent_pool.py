@@ -52,7 +52,8 @@ def test_foundation_peers_the_agents_network_and_links_every_private_dns_zone(sy
 
 def test_bootstrap_creates_the_pool_and_the_pipeline_never_plans_it(synth: SynthOutput) -> None:
     makefile = (ROOT / "make" / "pipelines.mk").read_text()
-    assert "bootstrap: bootstrap-state bootstrap-agents" in makefile and "--stacks agents" in makefile
+    assert "-m tools.deploy.infra.bootstrap --env $(ENV)" in makefile
+    assert 'only=("agents",)' in (ROOT / "tools" / "deploy" / "infra" / "bootstrap.py").read_text()
     prod = {n: s for n, s in synth.stacks.items() if n.startswith("prod-")}
     assert "prod-agents" not in select_stacks(prod, "prod") and "prod-foundation" in select_stacks(prod, "prod")
     assert select_stacks(prod, "prod", ("agents",)) == {"prod-agents"}
@@ -76,3 +77,27 @@ def test_agent_network_that_overlaps_the_environment_is_refused(tmp_path: Path) 
     (tmp_path / "prod.yaml").write_text(text)
     with pytest.raises(ConfigError, match="agents.address_space overlaps network.address_space"):
         load_environment(tmp_path / "prod.yaml")
+
+
+def test_the_pool_services_principal_is_a_terraform_variable_not_a_config_value(synth: SynthOutput) -> None:
+    for env in ("dev", "prod"):
+        stack = synth.stack(f"{env}-agents")
+        variable = stack["variable"]["devops_infrastructure_principal_id"]
+        assert "00000000-0000-0000-0000-000000000000" in variable["validation"][0]["condition"]  # refused
+        grants = stack["resource"]["azurerm_role_assignment"].values()
+        assert {g["principal_id"] for g in grants} == {"${var.devops_infrastructure_principal_id}"}
+
+
+def test_an_all_zero_guid_anywhere_in_an_environment_file_is_refused_with_its_key(tmp_path: Path) -> None:
+    import yaml
+
+    raw = yaml.safe_load((ROOT / "stacks" / "environments" / "prod.yaml").read_text())
+    raw["agents"]["devops_infrastructure_principal_id"] = "00000000-0000-0000-0000-000000000000"
+    raw["functions"]["api_client_id"] = "00000000-0000-0000-0000-000000000000"
+    path = tmp_path / "prod.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    with pytest.raises(ConfigError) as refused:
+        load_environment(path)
+    message = str(refused.value)
+    assert str(path) in message
+    assert "key 'agents.devops_infrastructure_principal_id'" in message and "key 'functions.api_client_id'" in message

@@ -27,26 +27,60 @@ def _commands(job: expand.Job) -> list[str]:
     return [_macros(s.get("script") or s.get("inputs", {}).get("arguments", ""), job) for s in job.steps]
 
 
-@pytest.mark.parametrize("env", environment_names())
-def test_the_approved_stage_applies_the_plans_made_before_it(env: str) -> None:
+def _rounds(env: str) -> list[tuple[expand.Stage, expand.Stage]]:
     stages = {s.name: s for s in PIPELINES["infrastructure"].stages}
-    plan, apply = stages[f"infra_{env}_plan"], stages[f"infra_{env}_apply"]
-    assert [j.kind for j in plan.jobs] == ["job"]  # no environment checks before the plan exists
-    [planner] = plan.jobs
-    planned = _commands(planner)
-    assert any(c.startswith(f"make plan ENV={env} PLAN_DIR=") for c in planned)
-    assert any(_macros(s.get("artifact", ""), planner) == f"plan-{env}" and "publish" in s for s in planner.steps)
-    [applier] = apply.jobs
-    assert applier.kind == "deployment" and applier.environment == f"carprice-{env}"
-    assert apply.definition["dependsOn"] == f"infra_{env}_plan"
-    assert "outputs['plan.summary.hasChanges'], 'true'" in apply.definition["condition"]
-    applied = _commands(applier)
-    assert not any(re.search(r"make (plan|synth|deploy)\b", c) for c in applied)  # nothing is planned again here
-    assert f"make apply ENV={env} PLAN_DIR=$(Pipeline.Workspace)/plan-{env}" in applied
-    assert applied.index(f"make apply ENV={env} PLAN_DIR=$(Pipeline.Workspace)/plan-{env}") < next(
-        i for i, c in enumerate(applied) if c.startswith("make verify"))
-    summary_step = next(s for s in planner.steps if s.get("name") == "summary")
-    assert summary_step["script"].startswith("make plan-summary")
+    return [(stages[f"infra_{env}_plan_{k}"], stages[f"infra_{env}_apply_{k}"])
+            for k in range(1, 100) if f"infra_{env}_plan_{k}" in stages]
+
+
+@pytest.mark.parametrize("env", environment_names())
+def test_every_apply_stage_applies_exactly_the_plans_its_round_published(env: str) -> None:
+    rounds = _rounds(env)
+    assert len(rounds) >= 2
+    for number, (plan, apply) in enumerate(rounds, start=1):
+        [planner] = plan.jobs
+        assert planner.kind == "job"  # no environment checks before the plan exists
+        planned = _commands(planner)
+        assert any(c.startswith(f"make plan ENV={env} PLAN_DIR=") for c in planned)
+        assert ("make synth ENV=" + env in planned) == (number == 1)  # one synth per environment and run
+        assert any(_macros(s.get("artifact", ""), planner) == f"plan-{env}-{number}" and "publish" in s
+                   for s in planner.steps)
+        assert next(s for s in planner.steps if s.get("name") == "summary")["script"].startswith("make plan-summary")
+        [applier] = apply.jobs
+        assert applier.kind == "deployment" and applier.environment == f"carprice-{env}"
+        assert apply.definition["dependsOn"] == plan.name
+        assert "outputs['plan.summary.hasChanges'], 'true'" in apply.definition["condition"]
+        applied = _commands(applier)
+        assert not any(re.search(r"make (plan|synth|deploy)\b", c) for c in applied)  # nothing planned here
+        [command] = [c for c in applied if c.startswith("make apply")]
+        assert f"PLAN_DIR=$(Pipeline.Workspace)/plan-{env}-{number} ATTEMPT=$(System.JobAttempt)" in command
+        assert command.endswith("FINAL_ROUND=" + ("true" if number == len(rounds) else "false"))
+        if number > 1:  # a round runs only after the previous round applied something
+            assert plan.definition["dependsOn"] == f"infra_{env}_apply_{number - 1}"
+            assert plan.definition["condition"] == "succeeded()"
+
+
+@pytest.mark.parametrize("env", environment_names())
+def test_private_endpoints_and_verify_are_jobs_of_their_own_after_the_last_round(env: str) -> None:
+    stages = {s.name: s for s in PIPELINES["infrastructure"].stages}
+    settle = stages[f"infra_{env}_settle"]
+    assert {f"infra_{env}_apply_{k}" for k in range(1, len(_rounds(env)) + 1)} <= set(settle.definition["dependsOn"])
+    jobs = {j.name: j for j in settle.jobs}
+    assert set(jobs) == {"private_endpoints", "verify"} and all(j.kind == "job" for j in jobs.values())
+    assert jobs["verify"].definition["dependsOn"] == "private_endpoints"
+    assert any(c.startswith("make approve-private-endpoints") for c in _commands(jobs["private_endpoints"]))
+    assert any(c.startswith("make verify") for c in _commands(jobs["verify"]))
+
+
+def test_there_is_a_round_per_dependency_level_plus_one(synth) -> None:
+    from tools.deploy.infra.plan import levels, select_stacks
+    from tools.synth_output import environment_stacks, load_stacks
+
+    every = load_stacks(synth.root)
+    for env in environment_names():
+        stacks = environment_stacks(every, env)
+        deepest = max(levels({n: stacks[n] for n in select_stacks(stacks, env)}).values())
+        assert len(_rounds(env)) >= deepest + 1, f"{env}: {deepest} levels need {deepest + 1} rounds"
 
 
 def test_the_artifact_is_the_plan_bundle_not_the_synth_folder() -> None:
@@ -104,23 +138,62 @@ def test_deploy_jobs_use_the_slim_install_and_cache_the_environment() -> None:
                     assert "$(TF_PLUGIN_CACHE_DIR)" in caches
 
 
-BUILD_FILES = ("Makefile", "pyproject.toml", "constraints.txt", "cdktf.json", "tools/setup.sh")
+BUILD_FILES = ("Makefile", "make/pipelines.mk", "pyproject.toml", "constraints.txt", "cdktf.json", "tools/setup.sh",
+               "package.json", "package-lock.json")
+SHARED_TEMPLATES = ("pipelines/templates/setup.yml", "pipelines/templates/node.yml",
+                    "pipelines/templates/azure-make.yml", "pipelines/templates/variables")
+
+
+def _paths(name: str) -> list[str]:
+    return PIPELINES[name].definition["trigger"]["paths"]["include"]
+
+
+def test_build_files_and_shared_templates_start_the_infrastructure_pipeline_only() -> None:
+    assert set(BUILD_FILES) | set(SHARED_TEMPLATES) <= set(_paths("infrastructure"))
+    for name in ("ml", "app"):
+        assert not (set(BUILD_FILES) | set(SHARED_TEMPLATES)) & set(_paths(name)), name
 
 
 @pytest.mark.parametrize("name", DEPLOY_PIPELINES)
-def test_trigger_paths_cover_what_the_pipeline_runs_and_only_its_own_templates(name: str) -> None:
-    paths = PIPELINES[name].definition["trigger"]["paths"]["include"]
-    assert set(BUILD_FILES) <= set(paths)
-    assert "make/pipelines.mk" in paths and f"pipelines/{name}.yml" in paths
-    assert "pipelines/templates" not in paths  # a shared template change fires only its users
-    templates = {p.removeprefix("pipelines/templates/") for p in paths if p.startswith("pipelines/templates/")}
-    used = {ref.removeprefix("templates/") for ref, _ in check.template_references(
-        check.PIPELINES / f"{name}.yml", check.load(check.PIPELINES / f"{name}.yml"))}
-    stage_template = next(t for t in used if t.endswith("-stages.yml"))
-    nested = {ref for ref, _ in check.template_references(
-        check.PIPELINES / "templates" / stage_template, check.load(check.PIPELINES / "templates" / stage_template))}
-    needed = {t for t in used | nested if not t.startswith("variables/")} | {"variables"}
-    assert needed <= templates, needed - templates
+def test_trigger_paths_hold_the_pipelines_own_files_and_templates(name: str) -> None:
+    paths = _paths(name)
+    assert f"pipelines/{name}.yml" in paths and "pipelines/templates" not in paths
+    stage_template = {"infrastructure": "infra-stages.yml", "ml": "ml-stages.yml", "app": "app-stages.yml"}[name]
+    assert f"pipelines/templates/{stage_template}" in paths
+    if name == "infrastructure":  # the first pipeline of the chain runs on every template it uses
+        used = {ref.removeprefix("templates/") for ref, _ in check.template_references(
+            check.PIPELINES / f"{name}.yml", check.load(check.PIPELINES / f"{name}.yml"))}
+        nested: set[str] = set()
+        for template in sorted(t for t in used if not t.startswith("variables/")):
+            nested |= {ref for ref, _ in check.template_references(
+                check.PIPELINES / "templates" / template, check.load(check.PIPELINES / "templates" / template))}
+        needed = {f"pipelines/templates/{t}" for t in used | nested if not t.startswith("variables/")}
+        assert needed <= set(paths), needed - set(paths)
+
+
+def test_the_pipelines_are_chained_infrastructure_ml_app_by_tagged_runs() -> None:
+    from tools.pipelines.triggers import PIPELINE_NAMES
+
+    def resource(name: str) -> dict:
+        [found] = PIPELINES[name].definition["resources"]["pipelines"]
+        return found
+
+    def tags_added(name: str) -> set[str]:
+        return {m for stage in PIPELINES[name].stages for job in stage.jobs for c in _commands(job)
+                for m in re.findall(r"make pipeline-tag TAG=([\w-]+)", c)}
+
+    for downstream, upstream in (("ml", "infrastructure"), ("app", "ml")):
+        found = resource(downstream)
+        assert found["source"] == PIPELINE_NAMES[upstream]
+        assert found["trigger"]["branches"]["include"] == ["main"]
+        assert set(found["trigger"]["tags"]) <= tags_added(upstream)
+    # A tag is added only by the step after the work it announces.
+    for name, target in (("infrastructure", "make apply"), ("ml", "make ml-rollout")):
+        for stage in PIPELINES[name].stages:
+            for job in stage.jobs:
+                commands = _commands(job)
+                if any("make pipeline-tag" in c for c in commands):
+                    assert any(c.startswith(target) for c in commands[:-1]), job.name
 
 
 @pytest.mark.parametrize("name", DEPLOY_PIPELINES)

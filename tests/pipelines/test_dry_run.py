@@ -10,20 +10,31 @@ import pytest
 
 from tools.pipelines.check import PIPELINES
 from tools.pipelines.dry_run import DryRunFailed, dry_run
+from tools.pipelines.scenarios import (
+    SCENARIOS,
+    bootstrap_on_an_empty_subscription,
+    promotion_starts_the_app,
+    unreviewed_applies,
+)
 
 pytestmark = pytest.mark.xdist_group("dry-run")
 
 
-def test_infrastructure_dry_run_with_fake_azure_deploys_dev_from_an_empty_subscription(tmp_path: Path) -> None:
-    walk = dry_run(PIPELINES / "infrastructure.yml", tmp_path, {"environment": "dev"})
+def test_infrastructure_dry_run_with_fake_azure_deploys_dev_from_an_empty_subscription_through_a_rerun(
+        tmp_path: Path) -> None:
+    """Scenario 2 on the way: dev-data's first apply fails half-way, "Rerun failed jobs" finishes the run."""
+    walk = dry_run(PIPELINES / "infrastructure.yml", tmp_path, {"environment": "dev"}, rerun_failed_jobs=True,
+                   fake_azure={"FAKE_AZURE_FAIL_APPLY": "dev-data"})
     assert any(line.strip().startswith("ran   make plan ENV=dev") for line in walk.log)
-    assert any(line.strip().startswith("ran   make apply ENV=dev") for line in walk.log)
-    bundle = walk.artifacts["plan-dev"]
+    assert any("infra_dev_apply_2.apply" in line and "attempt 2" in line for line in walk.log)
+    bundle = walk.artifacts["plan-dev-1"]
     assert bundle is not None and not list(bundle.rglob(".terraform"))
     summary = json.loads((bundle / "summary.json").read_text())
     assert [n for n, s in summary["stacks"].items() if s["status"] == "planned"] == ["dev-foundation"]
     applied = sorted(p.stem for p in walk.subscription.glob("*.json"))
-    assert applied == sorted(summary["order"])  # every stack reached the fake subscription, deferred ones too
+    assert applied == sorted(summary["order"])  # every stack reached the fake subscription, round by round
+    assert not unreviewed_applies(walk)  # each from a plan an approval saw first
+    assert "infrastructure-applied" in walk.tags
 
 
 def _pipeline(tmp_path: Path, steps: list[dict[str, object]]) -> Path:
@@ -46,3 +57,16 @@ def test_dry_run_fails_on_a_file_the_job_does_not_have(tmp_path: Path) -> None:
     step = {"script": "make verify ENV=dev CDKTF_OUT=somewhere/else"}
     with pytest.raises(DryRunFailed, match="CDKTF_OUT=somewhere/else does not exist"):
         dry_run(_pipeline(tmp_path, [step]), tmp_path / "walk")
+
+
+def test_scenario_bootstrap_on_an_empty_subscription_with_fake_azure(tmp_path: Path) -> None:
+    assert bootstrap_on_an_empty_subscription(tmp_path) == []
+
+
+def test_scenario_a_promotion_starts_the_app_pipeline_with_fake_azure_devops(tmp_path: Path) -> None:
+    assert promotion_starts_the_app(tmp_path) == []
+
+
+def test_the_scenario_list_numbers_each_scenario_once() -> None:
+    numbers = [s.number for s in SCENARIOS]
+    assert len(numbers) == len(set(numbers)) and {1, 2, 5, 6} <= set(numbers)

@@ -68,11 +68,13 @@ def test_pr_validation_publishes_results_even_when_a_step_fails() -> None:
 
 
 def test_deployments_are_bound_to_azure_devops_environments() -> None:
-    for name in ("infra-stages", "ml-stages", "app-stages"):
-        stages = check.load(check.PIPELINES / "templates" / f"{name}.yml")["stages"]
-        deployments = [j for s in stages for j in s["jobs"] if "deployment" in j]
+    from tools.pipelines import expand
+
+    for name in ("infrastructure", "ml", "app"):
+        pipeline = expand.expand(check.PIPELINES / f"{name}.yml")
+        deployments = [(j, s) for s in pipeline.stages for j in s.jobs if j.kind == "deployment"]
         assert deployments, name
-        assert all(j["environment"] == "${{ variables.deploymentEnvironment }}" for j in deployments)
+        assert all(j.environment == j.variables["deploymentEnvironment"] for j, _ in deployments)
     variables = check.template_variables()
     assert variables["prod"]["deploymentEnvironment"] != variables["dev"]["deploymentEnvironment"]
 

@@ -103,6 +103,16 @@ CASES = [
          _set("rai_policy_name", "Microsoft.DefaultV2"), resource="Chat"),
     Case("CKV_CARPRICE_22", "jailbreaks-pass", "prod-genai", "azurerm_cognitive_account_rai_policy",
          lambda r: [f.__setitem__("block_enabled", False) for f in r["content_filter"] if f["name"] == "Jailbreak"]),
+    Case("CKV2_CARPRICE_9", "no-diagnostics", "prod-databricks", "azurerm_databricks_workspace", lambda r: None),
+    Case("CKV_CARPRICE_23", "public-workspace-in-prod", "prod-databricks", "azurerm_databricks_workspace",
+         _set("public_network_access_enabled", True)),
+    Case("CKV_CARPRICE_23", "public-ips", "dev-databricks", "azurerm_databricks_workspace",
+         _set_in("custom_parameters", "no_public_ip", False)),
+    Case("CKV_CARPRICE_23", "standard-sku", "dev-databricks", "azurerm_databricks_workspace", _set("sku", "standard")),
+    Case("CKV_CARPRICE_24", "no-cluster-policy", "prod-prep", "databricks_job",
+         lambda r: r["job_cluster"][0]["new_cluster"].pop("policy_id")),
+    Case("CKV_CARPRICE_24", "shared-no-isolation", "dev-prep", "databricks_job",
+         lambda r: r["job_cluster"][0]["new_cluster"].__setitem__("data_security_mode", "NONE")),
 ]
 
 

@@ -14,6 +14,7 @@ from diagrams.azure import (
     devops,
     general,
     identity,
+    managementgovernance,
     ml,
     monitor,
     network,
@@ -96,6 +97,13 @@ KINDS: dict[str, Kind] = {
     "azurerm_cognitive_deployment": Kind("Model deployment", aimachinelearning.AzureOpenai),
     "azurerm_cognitive_account_rai_policy": Kind("Content filter", aimachinelearning.ContentModerators),
     "azurerm_search_service": Kind("AI Search", aimachinelearning.CognitiveSearch),
+    "azurerm_data_factory_linked_custom_service": Kind("Linked service", general.ResourceLinked),
+    "azurerm_databricks_workspace": Kind("Azure Databricks", analytics.Databricks),
+    "azurerm_databricks_access_connector": Kind("Access connector (managed identity)", identity.ManagedIdentities),
+    "databricks_job": Kind("Databricks job", analytics.Databricks),
+    "databricks_cluster_policy": Kind("Cluster policy", managementgovernance.Policy),
+    "databricks_external_location": Kind("External location (Unity Catalog)", storage.DataLakeStorage),
+    "databricks_storage_credential": Kind("Storage credential (Unity Catalog)", security.KeyVaults),
 }
 
 # azapi resources carry their ARM type in `type`; the ones the stacks use get a proper name.

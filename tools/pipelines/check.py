@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PIPELINES = ROOT / "pipelines"
 SCHEMA = PIPELINES / "schema" / "service-schema.json"
 VARIABLE_TEMPLATES = PIPELINES / "templates" / "variables"
-DOCS = ROOT / "README.md"  # its "Run it in Azure DevOps" section
+DOCS = ROOT / "docs" / "deploy.md"  # its "Run it in Azure DevOps" section
 PREDEFINED_PREFIXES = ("Agent.", "Build.", "Pipeline.", "System.", "Environment.", "Release.", "Strategy.")
 _MAKE_CALL = re.compile(r"(?:^|[\s;&|(])make\s+([a-z][a-z0-9-]*)")
 _SCRIPT_CALL = re.compile(r"(?:^|\s)(?:bash|sh)\s+([\w./-]+\.sh)")
@@ -45,14 +45,20 @@ def load(path: Path) -> Any:
     return yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.BaseLoader)  # noqa: S506 - strings only
 
 
+def _compile_time(value: Any) -> bool:
+    """A whole `${{ ... }}` value: Azure DevOps resolves it (to its declared type) before validation."""
+    return isinstance(value, str) and re.fullmatch(r"\$\{\{.*\}\}", value.strip(), re.DOTALL) is not None
+
+
 def _is_bool(_: Any, value: Any) -> bool:
-    return isinstance(value, bool) or (isinstance(value, str) and value.lower() in ("true", "false"))
+    return (isinstance(value, bool) or (isinstance(value, str) and value.lower() in ("true", "false"))
+            or _compile_time(value))
 
 
 def _is_number(_: Any, value: Any) -> bool:
     if isinstance(value, int | float) and not isinstance(value, bool):
         return True
-    return isinstance(value, str) and re.fullmatch(r"-?\d+(\.\d+)?", value) is not None
+    return isinstance(value, str) and (re.fullmatch(r"-?\d+(\.\d+)?", value) is not None or _compile_time(value))
 
 
 @cache
@@ -123,15 +129,24 @@ def schema_errors(document: Any, is_template: bool = False) -> list[str]:
 
 
 def template_references(path: Path, document: Any) -> list[tuple[str, Path]]:
-    """(reference, resolved file) for every `template:`; environment placeholders expand to each environment."""
+    """(reference, resolved file) for every `template:`; a `${{ parameters.x }}` placeholder expands to each
+    value x may take: each environment for `environment`, else the values the file declares for x."""
+    declared = {p["name"]: p.get("values", []) for p in (document.get("parameters") or [])
+                if isinstance(document, dict) and isinstance(p, dict) and "name" in p}
     found = []
     for node in walk(document):
         if isinstance(node, dict) and isinstance(node.get("template"), str):
-            reference = node["template"]
-            names = environment_names() if "${{" in reference else [""]
-            for name in names:
-                expanded = re.sub(r"\$\{\{\s*parameters\.environment\s*\}\}", name, reference)
-                found.append((expanded, (path.parent / expanded).resolve()))
+            references = [node["template"]]
+            while any("${{" in r for r in references):
+                reference = next(r for r in references if "${{" in r)
+                match = re.search(r"\$\{\{\s*parameters\.(\w+)\s*\}\}", reference)
+                if match is None:
+                    break
+                name = match.group(1)
+                values = environment_names() if name == "environment" else declared.get(name) or [""]
+                references.remove(reference)
+                references += [reference.replace(match.group(0), value) for value in values]
+            found += [(r, (path.parent / r).resolve()) for r in references]
     return found
 
 

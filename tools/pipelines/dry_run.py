@@ -9,6 +9,12 @@ as on real agents. Steps:
 - Terraform targets (plan, apply) run for real against a fake Azure boundary: a fake `terraform` on PATH
   that answers like an empty subscription filling up as it applies (tools/pipelines/fake_azure/);
 - Azure steps go through tools/deploy/with_azure_oidc.sh with the variables AzureCLI@2 would set;
+- a stage with a deployment job waits for its environment's checks before it starts (a FAKE approval that
+  records which saved plans the published artifacts held at that moment: what an approver could read);
+- output variables (`##vso[task.setvariable ...;isOutput=true]`) of named steps feed later conditions, and
+  `##vso[build.addbuildtag]` tags the run (pipeline completion triggers filter on tags);
+- with `rerun_failed_jobs`, a job that fails is run again as "Rerun failed jobs" does (System.JobAttempt 2,
+  the same artifacts, a fresh agent) and the run goes on;
 - targets whose other side is an Azure SDK, `az` or a long local run (verify, ml-*, app-*, setup, lint, test,
   scan) are checked: the target exists (`make -n`) and every file it is given exists or comes from a step
   that only Azure can run.
@@ -19,6 +25,8 @@ A wrong target, a file a job expects from an earlier job or a missing tool fails
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import os
 import re
 import shlex
@@ -34,7 +42,7 @@ from tools.pipelines.expand import Job, evaluate, expand, pipeline_paths
 
 ROOT = Path(__file__).resolve().parents[2]
 FAKE_AZURE = Path(__file__).with_name("fake_azure")
-RUN = {"synth", "plan-summary", "terraform"}
+RUN = {"synth", "plan-summary", "terraform", "pipeline-tag"}
 FAKE_TERRAFORM = {"plan", "apply"}
 # What a checked-only target would write (so a later `publish` of it is expected to be missing here).
 CHECKED_OUTPUTS = {
@@ -53,10 +61,16 @@ AZURE_CLI_TASK = {
     "SYSTEM_OIDCREQUESTURI": "http://127.0.0.1:9/oidc",
 }
 _MACRO = re.compile(r"\$\(([A-Za-z_][A-Za-z0-9_.]*)\)")
+_SET_OUTPUT = re.compile(r"##vso\[task\.setvariable variable=([\w.]+);isOutput=true\](.*)")
+_ADD_TAG = re.compile(r"##vso\[build\.addbuildtag\](.+)")
 
 
 class DryRunFailed(Exception):
     pass
+
+
+class JobFailed(DryRunFailed):
+    """A step failed the way a real run can (an Azure-side error), so the job may be rerun."""
 
 
 @dataclass
@@ -65,10 +79,31 @@ class Walk:
     subscription: Path  # the fake Azure boundary's state
     artifacts: dict[str, Path | None] = field(default_factory=dict)  # None: only Azure would produce it
     log: list[str] = field(default_factory=list)
+    outputs: dict[str, str] = field(default_factory=dict)  # "<stage>.<job>.<step>.<variable>" -> value
+    tags: set[str] = field(default_factory=set)
+    rerun_failed_jobs: bool = False
+    fake_azure: dict[str, str] = field(default_factory=dict)  # FAKE_AZURE_* switches for this run
 
     def note(self, line: str) -> None:
         print(line, flush=True)
         self.log.append(line)
+
+    def event(self, **fields: Any) -> None:
+        with (self.subscription / "events.jsonl").open("a", encoding="utf-8") as log:
+            log.write(json.dumps(fields) + "\n")
+
+    def events(self) -> list[dict[str, Any]]:
+        path = self.subscription / "events.jsonl"
+        lines = path.read_text(encoding="utf-8").splitlines() if path.is_file() else []
+        return [json.loads(line) for line in lines]
+
+    def approve(self, stage: str, environment: str) -> None:
+        """FAKE environment checks: they run before the stage starts (Learn: approvals-checks, "Checks are
+        evaluated before a stage that uses the resource starts"); the approver can read every published plan."""
+        seen = sorted({hashlib.sha256(p.read_bytes()).hexdigest() for folder in self.artifacts.values() if folder
+                       for p in folder.rglob("tfplan")})
+        self.event(event="approval", stage=stage, environment=environment, seen=seen)
+        self.note(f"      approval of {environment} for {stage}: {len(seen)} saved plan(s) readable")
 
 
 def _macros(text: str, variables: dict[str, str]) -> str:
@@ -81,8 +116,9 @@ def _macros(text: str, variables: dict[str, str]) -> str:
     return _MACRO.sub(value, text)
 
 
-def _job_variables(job: Job, workspace: Path) -> dict[str, str]:
+def _job_variables(job: Job, workspace: Path, attempt: int) -> dict[str, str]:
     predefined = {
+        "System.JobAttempt": str(attempt),
         "Pipeline.Workspace": str(workspace),
         "Build.SourcesDirectory": str(workspace / "s"),
         "Build.ArtifactStagingDirectory": str(workspace / "a"),
@@ -118,7 +154,7 @@ def _make_calls(command: str) -> list[tuple[str, dict[str, str], list[str]]]:
 
 def _environment(walk: Walk, sources: Path, azure: bool) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ARM_", "AZURE", "SYSTEM_"))}
-    env.update({"TF_BUILD": "True", "FAKE_AZURE_SUBSCRIPTION": str(walk.subscription)})
+    env.update({"TF_BUILD": "True", "FAKE_AZURE_SUBSCRIPTION": str(walk.subscription), **walk.fake_azure})
     env["PATH"] = f"{FAKE_AZURE}{os.pathsep}{env.get('PATH', '')}"
     if azure:
         env.update(AZURE_CLI_TASK)
@@ -127,14 +163,19 @@ def _environment(walk: Walk, sources: Path, azure: bool) -> dict[str, str]:
 
 
 def run_make(walk: Walk, sources: Path, target: str, assignments: dict[str, str], words: list[str],
-             azure: bool, produced_by_azure: set[str]) -> None:
+             azure: bool, produced_by_azure: set[str], output_prefix: str | None = None) -> None:
     env = _environment(walk, sources, azure)
     make = ["make", "--no-print-directory", "-o", ".venv/.setup-stamp", *words[1:]]
     if target in RUN or target in FAKE_TERRAFORM:
         command = ["bash", "tools/deploy/with_azure_oidc.sh", *make] if azure else make
         done = subprocess.run(command, cwd=sources, env=env, capture_output=True, text=True, check=False)
         if done.returncode != 0:
-            raise DryRunFailed(f"make {target} failed (exit {done.returncode}):\n{(done.stdout + done.stderr)[-3000:]}")
+            failure = JobFailed if target in FAKE_TERRAFORM else DryRunFailed
+            raise failure(f"make {target} failed (exit {done.returncode}):\n{(done.stdout + done.stderr)[-3000:]}")
+        for name, value in _SET_OUTPUT.findall(done.stdout):
+            if output_prefix:
+                walk.outputs[f"{output_prefix}.{name}"] = value.strip()
+        walk.tags.update(tag.strip() for tag in _ADD_TAG.findall(done.stdout))
         walk.note(f"      ran   make {' '.join(words[1:])}" + (" (fake Azure)" if target in FAKE_TERRAFORM else ""))
         return
     checked = subprocess.run([*make[:4], "-n", *words[1:]], cwd=sources, env=env, capture_output=True, text=True,
@@ -150,14 +191,15 @@ def run_make(walk: Walk, sources: Path, target: str, assignments: dict[str, str]
     walk.note(f"      check make {' '.join(words[1:])} (target exists, inputs present; needs Azure or a long run)")
 
 
-def walk_job(walk: Walk, stage: str, job: Job) -> None:
-    workspace = walk.root / f"{stage}.{job.name}"
+def walk_job(walk: Walk, stage: str, job: Job, attempt: int = 1) -> None:
+    workspace = walk.root / f"{stage}.{job.name}.{attempt}"
     sources = workspace / "s"
     sources.mkdir(parents=True)
     (workspace / "a").mkdir()
-    variables = _job_variables(job, workspace)
+    variables = _job_variables(job, workspace, attempt)
     produced_by_azure: set[str] = set()
-    walk.note(f"  {job.kind} {stage}.{job.name}" + (f" (environment {job.environment})" if job.environment else ""))
+    walk.note(f"  {job.kind} {stage}.{job.name}" + (f" (environment {job.environment})" if job.environment else "")
+              + (f", attempt {attempt}" if attempt > 1 else ""))
     for step in job.steps:
         if "checkout" in step:
             checkout(sources)
@@ -174,8 +216,9 @@ def walk_job(walk: Walk, stage: str, job: Job) -> None:
         elif "publish" in step:
             _publish(walk, step, variables, sources, produced_by_azure)
         elif "script" in step:
+            prefix = f"{stage}.{job.name}.{step['name']}" if "name" in step else None
             for target, assignments, words in _make_calls(_macros(step["script"], variables)):
-                run_make(walk, sources, target, assignments, words, False, produced_by_azure)
+                run_make(walk, sources, target, assignments, words, False, produced_by_azure, prefix)
         elif step.get("task") == "AzureCLI@2":
             inputs = step["inputs"]
             if inputs.get("scriptPath") != "tools/deploy/with_azure_oidc.sh":
@@ -207,8 +250,8 @@ def _publish(walk: Walk, step: dict[str, Any], variables: dict[str, str], source
         raise DryRunFailed(f"publish {name}: {path} does not exist")
 
 
-def runs(condition: str | None, dependencies: list[str] | None = None, skipped: set[str] | frozenset[str] = frozenset()
-         ) -> bool:
+def runs(condition: str | None, dependencies: list[str] | None = None, skipped: set[str] | frozenset[str] = frozenset(),
+         outputs: dict[str, str] | None = None) -> bool:
     """A stage's or job's condition on a run where every step that ran succeeded and every gate said yes.
 
     A skipped dependency is not a success: `succeeded()` is false after one, as in Azure DevOps.
@@ -216,7 +259,11 @@ def runs(condition: str | None, dependencies: list[str] | None = None, skipped: 
     dependencies = dependencies or []
     if not condition:
         return not set(dependencies) & skipped
-    text = re.sub(r"dependencies\.[\w.]+\.outputs\['[^']*'\]", "'true'", condition)
+
+    def output(match: re.Match[str]) -> str:  # a value a step set; a step the dry run only checks says yes
+        return "'" + (outputs or {}).get(f"{match.group(1)}.{match.group(2)}", "true") + "'"
+
+    text = re.sub(r"dependencies\.(\w+)\.outputs\['([^']*)'\]", output, condition)
     text = re.sub(r"\bsucceeded\('([^']+)'\)", lambda m: str(m.group(1) not in skipped).lower(), text)
     text = re.sub(r"\bsucceeded\(\)", str(not set(dependencies) & skipped).lower(), text)
     text = re.sub(r"\b(succeededOrFailed|always)\(\)", "true", text)
@@ -224,23 +271,40 @@ def runs(condition: str | None, dependencies: list[str] | None = None, skipped: 
     return bool(evaluate(text, {"parameters": {}, "variables": {}}))
 
 
-def dry_run(pipeline: Path, root: Path, parameters: dict[str, Any] | None = None) -> Walk:
-    walk = Walk(root, root / "subscription")
-    walk.subscription.mkdir(parents=True, exist_ok=True)
+def dry_run(pipeline: Path, root: Path, parameters: dict[str, Any] | None = None, *,
+            subscription: Path | None = None, rerun_failed_jobs: bool = False,
+            fake_azure: dict[str, str] | None = None) -> Walk:
+    """One run of `pipeline`; runs that share `subscription` see each other's fake Azure."""
     expanded = expand(pipeline, parameters)
+    walk = Walk(root / expanded.name, subscription or root / "subscription",
+                rerun_failed_jobs=rerun_failed_jobs, fake_azure=fake_azure or {})
+    walk.subscription.mkdir(parents=True, exist_ok=True)
     walk.note(f"pipeline {expanded.name}")
     skipped: set[str] = set()
     for stage in expanded.stages:
         depends = stage.definition.get("dependsOn") or []
-        if not runs(stage.definition.get("condition"), [depends] if isinstance(depends, str) else depends, skipped):
+        depends = [depends] if isinstance(depends, str) else depends
+        if not runs(stage.definition.get("condition"), depends, skipped, walk.outputs):
             walk.note(f" stage {stage.name}: skipped by its condition")
             skipped.add(stage.name)
             continue
         walk.note(f" stage {stage.name}")
+        for environment in sorted({job.environment for job in stage.jobs if job.environment}):
+            walk.approve(stage.name, environment)
         for job in stage.jobs:
             if runs(job.definition.get("condition")):
-                walk_job(walk, stage.name, job)
+                _walk_with_reruns(walk, stage.name, job)
     return walk
+
+
+def _walk_with_reruns(walk: Walk, stage: str, job: Job) -> None:
+    try:
+        walk_job(walk, stage, job)
+    except JobFailed as failure:
+        if not walk.rerun_failed_jobs:
+            raise
+        walk.note(f"      FAILED ({str(failure).splitlines()[0]}); rerunning failed jobs")
+        walk_job(walk, stage, job, attempt=2)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -169,9 +169,25 @@ def _variables(entries: Any, base: Path, scope: dict[str, Any]) -> dict[str, str
 
 
 def _inline(items: list[Any], kind: str, base: Path, scope: dict[str, Any]) -> list[tuple[Any, Path, dict[str, Any]]]:
-    """(item, folder it came from, scope it resolves in) for a list that may hold `template:` entries."""
+    """(item, folder it came from, scope it resolves in) for a list that may hold `template:` entries and
+    conditional insertions (`- ${{ if <expr> }}:` followed by a list, optionally `- ${{ else }}:`)."""
     result = []
+    taken: bool | None = None
     for item in items or []:
+        key = next(iter(item)) if isinstance(item, dict) and len(item) == 1 else None
+        if isinstance(key, str) and (match := _IF.match(key)):
+            taken = _truthy(evaluate(match.group(1), scope))
+            if taken:
+                result.extend(_inline(item[key], kind, base, scope))
+            continue
+        if isinstance(key, str) and _ELSE.match(key):
+            if taken is None:
+                raise ExpandError("${{ else }} without ${{ if }}")
+            if not taken:
+                result.extend(_inline(item[key], kind, base, scope))
+            taken = None
+            continue
+        taken = None
         if isinstance(item, dict) and "template" in item and len(set(item) - {"template", "parameters"}) == 0:
             path = (base / resolve(item["template"], scope)).resolve()
             document = load(path)

@@ -9,7 +9,7 @@ import pytest
 
 from stacks.config import ENVIRONMENTS_DIR, REQUIRED_TAGS, load_environment
 from tests.tools.deploy.fake_arm import FakeArmTransport, FakeCredential
-from tools.deploy.infra.bootstrap import bootstrap
+from tools.deploy.infra.bootstrap import BootstrapError, bootstrap
 from tools.deploy.infra.verify import RESOURCE_GROUP_TYPE, Resource, compare, expected_resources, render, verify
 from tools.synth_output import environment_stacks, load_stacks
 
@@ -82,14 +82,20 @@ def test_bootstrap_state_with_fake_arm_transport_turns_shared_keys_back_off() ->
     assert patch.method == "PATCH" and patch.body == {"properties": {"allowSharedKeyAccess": False}}
 
 
-def test_bootstrap_with_fake_arm_transport_registers_the_agent_pools_providers_once() -> None:
+def test_bootstrap_with_fake_arm_transport_registers_only_the_unregistered_provider_and_waits_for_it() -> None:
+    from tools.deploy.infra.bootstrap import BootstrapReport, Waiting, register_providers
+
     assert PROD.agents is not None
     fake = _bootstrapped_subscription()
     fake.route("GET", f"{PROVIDERS}/Microsoft.DevOpsInfrastructure", 200,
                {"namespace": "Microsoft.DevOpsInfrastructure", "registrationState": "NotRegistered"})
-    bootstrap(PROD, FakeCredential(), transport=fake)
+    polls: list[float] = []
+    with pytest.raises(BootstrapError, match="still NotRegistered"):  # this fake never finishes registering
+        register_providers(PROD, FakeCredential(), BootstrapReport("prod"), Waiting(3, 5.0, polls.append),
+                           transport=fake)
     registered = [(w.method, w.path) for w in fake.writes()]
     assert registered == [("POST", f"{PROVIDERS}/Microsoft.DevOpsInfrastructure/register")]
+    assert polls == [5.0, 5.0, 5.0]
 
 
 def test_bootstrap_state_for_a_local_backend_calls_nothing() -> None:

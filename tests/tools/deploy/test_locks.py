@@ -52,3 +52,14 @@ def test_updates_in_place_under_a_lock_pass(synth):
     document = synth.stack("prod-ml")
     changes = [{"address": c.address, "change": {"actions": ["update"]}} for c in locked_children(document)]
     assert changes and refused_changes(document, changes) == []
+
+
+def test_the_plan_summary_shows_the_approver_what_a_lock_will_refuse():
+    from tools.deploy.infra.plan import PlanSummary, StackPlan
+
+    refused = ("azurerm_cosmosdb_sql_container.Cosmos_Container: the plan replaces it, but it is a child of "
+               "azurerm_cosmosdb_account.Cosmos_Account, locked by 'lock-cosmos'")
+    summary = PlanSummary("prod", ["prod-global-data"], {
+        "prod-global-data": StackPlan("prod-global-data", "planned", {"replace": 1}, refused_by_locks=[refused]),
+    })
+    assert refused in summary.markdown()

@@ -93,37 +93,56 @@ def test_first_run_on_an_empty_environment_plans_the_foundation_and_defers_its_d
     assert not list(bundle.rglob(".terraform"))
     assert (bundle / "stacks/dev-foundation/tfplan").is_file()
     assert "terraform_data.network will be created" in (bundle / "stacks/dev-foundation/plan.txt").read_text()
-    assert "planned during apply" in (bundle / "summary.md").read_text()
+    assert "planned in the next round" in (bundle / "summary.md").read_text()
 
-    applied = infra.apply(LOCAL_DEV, bundle)
-    assert all(plan.status == "planned" for plan in applied.stacks.values())
+    # Round 1 applies the foundation only: nothing is applied from a plan nobody reviewed.
+    first = infra.apply(LOCAL_DEV, bundle)
+    assert [first.stacks[n].outcome for n in first.order] == ["applied", *["left for the next round"] * 2]
+    assert not (tmp_path / "state" / "dev-data.tfstate").exists()
+    # Each later round plans what its producers' apply made plannable, then applies that plan.
+    second = infra.plan(LOCAL_DEV, outdir, tmp_path / "round-2")
+    assert second.stacks["dev-data"].status == "planned" and second.deferred == ["dev-ml"]
+    infra.apply(LOCAL_DEV, tmp_path / "round-2")
+    third = infra.plan(LOCAL_DEV, outdir, tmp_path / "round-3")
+    assert third.deferred == [] and third.stacks["dev-ml"].changes["create"] == 1
+    infra.apply(LOCAL_DEV, tmp_path / "round-3")
     lake = _attributes(tmp_path / "state" / "dev-data.tfstate")
     assert _attributes(tmp_path / "state" / "dev-ml.tfstate")["input"]["value"] == lake["id"]  # applied in order
-    assert (bundle / "stacks/dev-ml/plan.txt").is_file()
 
-    again = infra.plan(LOCAL_DEV, outdir, tmp_path / "bundle-2")
+    again = infra.plan(LOCAL_DEV, outdir, tmp_path / "round-4")
     assert again.deferred == [] and not again.has_changes
 
 
 @needs_terraform
 def test_a_changed_output_defers_only_the_stacks_that_read_it(tmp_path: Path) -> None:
     outdir = write_synth(tmp_path)
-    infra.apply(LOCAL_DEV, _planned(outdir, tmp_path / "first"))
+    infra.deploy(LOCAL_DEV, outdir, tmp_path / "first")
     changed = write_synth(tmp_path, network="vnet-2")
     summary = infra.plan(LOCAL_DEV, changed, tmp_path / "second")
     assert summary.stacks["dev-foundation"].changes["update"] == 1
     assert summary.deferred == ["dev-data", "dev-ml"]
-    infra.apply(LOCAL_DEV, tmp_path / "second")
+    infra.deploy(LOCAL_DEV, changed, tmp_path / "third")
     assert _attributes(tmp_path / "state" / "dev-data.tfstate")["input"]["value"] == "vnet-2"
 
 
 @needs_terraform
-def test_apply_refuses_a_saved_plan_whose_state_moved_on(tmp_path: Path) -> None:
+def test_a_saved_plan_whose_state_moved_on_is_never_applied(tmp_path: Path) -> None:
     outdir = write_synth(tmp_path)
     old = _planned(outdir, tmp_path / "old")
-    infra.apply(LOCAL_DEV, _planned(outdir, tmp_path / "newer"))  # a newer run applied first
-    with pytest.raises(infra.PlanError, match="terraform apply failed for dev-foundation"):
-        infra.apply(LOCAL_DEV, old)
+    infra.apply(LOCAL_DEV, _planned(outdir, tmp_path / "newer"))  # a newer run (or an earlier attempt) applied
+    serial = json.loads((tmp_path / "state" / "dev-foundation.tfstate").read_text())["serial"]
+    rerun = infra.apply(LOCAL_DEV, old)  # "Rerun failed jobs": the same saved plans again
+    assert rerun.stacks["dev-foundation"].outcome == "already applied"
+    assert json.loads((tmp_path / "state" / "dev-foundation.tfstate").read_text())["serial"] == serial
+
+    other = tmp_path / "other"
+    stale = _planned(write_synth(other), other / "stale")  # reviewed against vnet-1 ...
+    infra.apply(LOCAL_DEV, _planned(write_synth(other, network="vnet-2"), other / "vnet-2"))  # ... state moved on
+    left = infra.apply(LOCAL_DEV, stale)
+    assert left.stacks["dev-foundation"].outcome == "left for the next round"
+    assert _attributes(other / "state" / "dev-foundation.tfstate")["input"]["value"] == "vnet-2"
+    with pytest.raises(infra.PlanError, match="last round: run the pipeline again"):
+        infra.apply(LOCAL_DEV, stale, final_round=True)
 
 
 def _attributes(state_file: Path) -> dict[str, Any]:
@@ -156,11 +175,11 @@ def test_real_synth_on_an_empty_subscription_plans_only_the_foundation(synth_out
     fake = FakeTerraform()
     summary = infra.plan(prod, synth_out, tmp_path / "bundle", runner=fake, base_env={"PATH": "/usr/bin"})
     assert [name for name in summary.order if summary.stacks[name].status == "planned"] == ["prod-foundation"]
-    assert summary.order[-1] == "prod-edge" and "prod-agents" not in summary.order
+    apps = [summary.order.index(name) for name in summary.order if "-app-" in name]
+    assert summary.order.index("prod-edge") > max(apps) and "prod-agents" not in summary.order
     assert {workdir for workdir, _ in fake.calls} == {"prod-foundation"}
-    applied = infra.apply(prod, tmp_path / "bundle", runner=fake, base_env={"PATH": "/usr/bin"})
-    applies = [workdir for workdir, args in fake.calls if args[0] == "apply"]
-    assert applies == applied.order == summary.order
+    infra.apply(prod, tmp_path / "bundle", runner=fake, base_env={"PATH": "/usr/bin"})
+    assert [workdir for workdir, args in fake.calls if args[0] == "apply"] == ["prod-foundation"]
 
 
 def test_plan_bundle_of_another_environment_is_refused(synth_out: Path, tmp_path: Path) -> None:

@@ -86,15 +86,15 @@ def test_with_fake_arm_transport_a_connection_not_there_yet_fails_the_step(
 
 def test_the_infrastructure_pipeline_approves_after_apply_and_before_verify() -> None:
     (pipeline,) = [expand.expand(p) for p in expand.pipeline_paths() if p.stem == "infrastructure"]
-    apply_jobs = 0
+    order: list[tuple[str, str]] = []  # (stage, make target) in the order the pipeline runs them
     for stage in pipeline.stages:
         for job in stage.jobs:
             commands = [s.get("script") or s.get("inputs", {}).get("arguments", "") for s in job.steps]
-            targets = [c.split()[c.split().index("make") + 1] for c in commands if "make" in c.split()]
-            if "apply" in targets:
-                apply_jobs += 1
-                assert targets.index("apply") < targets.index("approve-private-endpoints") < targets.index("verify")
-    assert apply_jobs >= 2  # one per environment
+            order += [(stage.name, c.split()[c.split().index("make") + 1]) for c in commands if "make" in c.split()]
+    for env in ("dev", "prod"):
+        targets = [target for stage, target in order if stage.startswith(f"infra_{env}_")]
+        last_apply = max(i for i, t in enumerate(targets) if t == "apply")
+        assert last_apply < targets.index("approve-private-endpoints") < targets.index("verify")
     deploy = (ROOT / "make" / "pipelines.mk").read_text(encoding="utf-8").split("\ndeploy:")[1].split("\n\n")[0]
     assert "tools.deploy.infra.private_endpoints" in deploy  # `make deploy` from a laptop approves too
 

@@ -2,17 +2,23 @@
 
 plan  Copies one environment's synthesized stacks into a plan bundle (JSON, lock files and saved plans
       only: no `.terraform/` provider binaries), then, stack by stack in dependency order, runs
-      `terraform init` + `plan -out=tfplan`. A stack reads the stacks it depends on through
-      `terraform_remote_state`, so its plan is only meaningful once those are applied: when a producer
-      is itself deferred, or its plan changes an output this stack reads (on an empty subscription the
-      producer's outputs are all new), the stack is *deferred* rather than planned against stale or
-      missing state. summary.json/summary.md list every stack's changes and every deferral with its reason.
-apply Applies each saved plan as it is (`terraform apply tfplan`: Terraform refuses a plan whose state
-      changed since), in dependency order; a deferred stack is planned right after its producers are
-      applied, its plan printed and kept in the bundle, then applied. On an empty subscription that
-      walks foundation -> data/global-data -> ml -> app-* -> edge in one approved run.
-deploy plan + apply in one go (a laptop, after `az login`).
+      `terraform init` + `plan -out=tfplan` and records the state (lineage and serial) the plan was made
+      against. A stack reads the stacks it depends on through `terraform_remote_state`, so its plan is only
+      meaningful once those are applied: when a producer is itself deferred, or its plan changes an output
+      this stack reads (on an empty subscription the producer's outputs are all new), the stack is
+      *deferred* to the next round instead of being planned against stale or missing state.
+apply Applies the saved plans of one round, in dependency order, and nothing else: every apply follows a
+      plan that was reviewed. Deferred stacks wait for the next round's plan (and its approval). A stack
+      whose state moved since its plan (an earlier attempt of this job applied it, or failed half-way) is
+      checked with a fresh plan: no changes means it is applied and is skipped; changes are left, with every
+      stack reading it, for the next round's reviewed plan. So "Rerun failed jobs" finishes a run without
+      applying anything nobody saw.
+deploy plan + apply rounds until a plan has no changes (a laptop, after `az login`).
 summary the plan table and hasChanges for the pipeline (Azure DevOps logging commands).
+
+Rounds: a stack at dependency level L (foundation 1, a stack reading it 2, ...) is planned in round L of a
+first run; the pipeline has one round per level plus one, which re-plans after the last apply (nothing left:
+the run converged; a stack left by a failed attempt: it is planned, reviewed and applied there).
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from stacks.config import ENVIRONMENTS_DIR, EnvironmentConfig, load_environment
+from tools.deploy.infra.locks import refused_changes
 from tools.deploy.infra.terraform import (
     Runner,
     TerraformMissing,
@@ -56,6 +63,9 @@ class StackPlan:
     changes: dict[str, int] = field(default_factory=dict)  # create/update/delete/replace counts
     changed_outputs: list[str] = field(default_factory=list)
     deferred_because: list[str] = field(default_factory=list)
+    planned_against: str = ""  # "<lineage>:<serial>" of the state the plan was made against; "" for no state
+    refused_by_locks: list[str] = field(default_factory=list)  # replacements/deletions a delete lock will refuse
+    outcome: str = ""  # after apply: "applied" | "already applied" | "left for the next round" | "no changes"
 
     @property
     def has_changes(self) -> bool:
@@ -100,10 +110,17 @@ class PlanSummary:
             counts = [str(plan.changes.get(k, 0)) if plan.status == "planned" else "-"
                       for k in ("create", "update", "replace", "delete")]
             lines.append(f"| {name} | {plan.status} | {' | '.join(counts)} |")
+        for name in self.order:
+            for line in self.stacks[name].refused_by_locks:
+                lines.append(f"\n**{name}**: {line}.")
         for name in self.deferred:
             reasons = "; ".join(self.stacks[name].deferred_because)
-            lines.append(f"\n**{name}** is planned during apply, right after its producers: {reasons}.")
+            lines.append(f"\n**{name}** is planned in the next round, after this round's apply: {reasons}.")
         return "\n".join(lines) + "\n"
+
+    @property
+    def left(self) -> list[str]:
+        return [name for name in self.order if self.stacks[name].outcome == "left for the next round"]
 
 
 def backend_problems(config: EnvironmentConfig, stacks: dict[str, SynthStack], in_ci: bool) -> list[str]:
@@ -174,14 +191,29 @@ def _init(runner: Runner, workdir: Path, env: Mapping[str, str], stack: str) -> 
     _terraform(runner, ["init", "-input=false", "-no-color", *lockfile], workdir, env, stack)
 
 
+def state_fingerprint(runner: Runner, workdir: Path, env: Mapping[str, str], stack: str) -> str:
+    """`<lineage>:<serial>` of the stack's current state ("" when it has none): what a saved plan is bound to."""
+    pulled = _terraform(runner, ["state", "pull"], workdir, env, stack).strip()
+    if not pulled:
+        return ""
+    state = json.loads(pulled)
+    return f"{state.get('lineage', '')}:{state.get('serial', '')}"
+
+
 def plan_stack(runner: Runner, workdir: Path, env: Mapping[str, str], stack: str) -> StackPlan:
     _init(runner, workdir, env, stack)
+    planned_against = state_fingerprint(runner, workdir, env, stack)
     _terraform(runner, ["plan", "-input=false", "-no-color", LOCK_TIMEOUT, f"-out={PLAN_FILE}", "-detailed-exitcode"],
                workdir, env, stack)
     shown = json.loads(_terraform(runner, ["show", "-json", PLAN_FILE], workdir, env, stack))
     readable = _terraform(runner, ["show", "-no-color", PLAN_FILE], workdir, env, stack)
     (workdir / "plan.txt").write_text(readable, encoding="utf-8")  # what the approver reads
-    return StackPlan(stack, "planned", _count_changes(shown), _changed_outputs(shown))
+    document = json.loads((workdir / "cdk.tf.json").read_text(encoding="utf-8"))
+    refused = [change.describe() for change in refused_changes(document, shown.get("resource_changes", []))]
+    for line in refused:
+        print(f"{stack}: {line}", file=sys.stderr)
+    return StackPlan(stack, "planned", _count_changes(shown), _changed_outputs(shown), planned_against=planned_against,
+                     refused_by_locks=refused)
 
 
 def _count_changes(shown: dict[str, Any]) -> dict[str, int]:
@@ -230,7 +262,7 @@ def plan(config: EnvironmentConfig, outdir: Path, bundle: Path, runner: Runner =
     for name in order:
         reasons = deferral_reasons(stacks[name], plans)
         if reasons:
-            print(f"\n=== {name}: deferred until apply ({'; '.join(reasons)}) ===", flush=True)
+            print(f"\n=== {name}: deferred to the next round ({'; '.join(reasons)}) ===", flush=True)
             plans[name] = StackPlan(name, "deferred", deferred_because=reasons)
             continue
         print(f"\n=== plan {name} ===", flush=True)
@@ -254,28 +286,86 @@ def pipeline_summary(bundle: Path) -> list[str]:
 
 
 def apply(config: EnvironmentConfig, bundle: Path, runner: Runner = run_terraform,
-          base_env: Mapping[str, str] | None = None) -> PlanSummary:
+          base_env: Mapping[str, str] | None = None, final_round: bool = False) -> PlanSummary:
     summary = PlanSummary.read(bundle)
     if summary.environment != config.name:
         raise PlanError(f"the plan bundle is for {summary.environment}, not {config.name}")
     env = terraform_environment(config.subscription_id, base_env)
+    stacks = environment_stacks(load_stacks(bundle), config.name)
     for name in summary.order:
         stack_plan = summary.stacks[name]
-        workdir = _workdir(bundle, name)
-        if stack_plan.status == "deferred":
-            print(f"\n=== plan {name} (its producers are applied now) ===", flush=True)
-            stack_plan = plan_stack(runner, workdir, env, name)
-            summary.stacks[name] = stack_plan
-            print((workdir / "plan.txt").read_text(encoding="utf-8"), flush=True)
-        elif not stack_plan.has_changes:
+        waiting = [p for p in _producers(stacks[name]) if p in summary.left or p in summary.deferred]
+        if stack_plan.status == "deferred" or waiting:
+            stack_plan.outcome = "left for the next round"
+            because = "; ".join(stack_plan.deferred_because) or f"it reads {', '.join(waiting)}"
+            print(f"\n=== {name}: planned and reviewed in the next round ({because}) ===", flush=True)
+            continue
+        if not stack_plan.has_changes:
+            stack_plan.outcome = "no changes"
             print(f"\n=== {name}: no changes ===", flush=True)
             continue
-        else:
-            _init(runner, workdir, env, name)
+        workdir = _workdir(bundle, name)
+        _init(runner, workdir, env, name)
+        if state_fingerprint(runner, workdir, env, name) != stack_plan.planned_against:
+            stack_plan.outcome = _settle_moved_state(runner, workdir, env, name)
+            continue
         print(f"\n=== apply {name} ===", flush=True)
         _terraform(runner, ["apply", "-input=false", "-no-color", LOCK_TIMEOUT, PLAN_FILE], workdir, env, name)
+        stack_plan.outcome = "applied"
     (bundle / SUMMARY).write_text(summary.to_json(), encoding="utf-8")
+    _report_left(summary, final_round, in_ci=bool(env.get("TF_BUILD")))
     return summary
+
+
+def _producers(stack: SynthStack) -> set[str]:
+    return set(stack.dependencies) | set(stack.remote_state_reads())
+
+
+def _settle_moved_state(runner: Runner, workdir: Path, env: Mapping[str, str], name: str) -> str:
+    """The state moved since the reviewed plan: applied already (no changes now) or left for review."""
+    print(f"\n=== {name}: its state changed since the reviewed plan; checking with a fresh plan ===", flush=True)
+    outcome = runner(["plan", "-input=false", "-no-color", LOCK_TIMEOUT, "-detailed-exitcode"], workdir, env)
+    if outcome.returncode == 0:
+        print(f"{name}: nothing left to change (applied by an earlier attempt); skipped", flush=True)
+        return "already applied"
+    if outcome.returncode == 2:
+        print(f"{name}: changes remain (an earlier attempt stopped part-way); planned and reviewed in the next round",
+              flush=True)
+        return "left for the next round"
+    raise PlanError(f"terraform plan failed for {name} (exit {outcome.returncode})")
+
+
+def _report_left(summary: PlanSummary, final_round: bool, in_ci: bool) -> None:
+    if not summary.left:
+        return
+    message = f"left for a reviewed plan: {', '.join(summary.left)}"
+    if final_round:
+        raise PlanError(f"{message}; this was the last round: run the pipeline again to plan and review them")
+    if in_ci:
+        print(f"##vso[task.logissue type=warning]{message} (the next round plans them behind its approval)")
+    print(message, flush=True)
+
+
+def levels(stacks: dict[str, SynthStack]) -> dict[str, int]:
+    """Dependency level per stack: 1 for a stack that reads none, else one more than its deepest producer.
+    On an empty subscription a level-L stack is planned in round L."""
+    found: dict[str, int] = {}
+    for name in deploy_order(stacks):
+        producers = [found[p] for p in _producers(stacks[name]) if p in found]
+        found[name] = 1 + max(producers, default=0)
+    return found
+
+
+def deploy(config: EnvironmentConfig, outdir: Path, bundle: Path, only: tuple[str, ...] = (),
+           runner: Runner = run_terraform, base_env: Mapping[str, str] | None = None) -> None:
+    """Plan + apply rounds until a plan has no changes (no approval between them: a laptop's `make deploy`)."""
+    for round_number in range(1, 20):
+        print(f"\n##### round {round_number}", flush=True)
+        summary = plan(config, outdir, bundle, runner, base_env, only)
+        if not summary.has_changes:
+            return
+        apply(config, bundle, runner, base_env)
+    raise PlanError("still changing after 19 rounds: a stack's plan never settles")
 
 
 def _workdir(bundle: Path, stack: str) -> Path:
@@ -291,6 +381,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--plan-dir", type=Path, default=None, help="the plan bundle (cdktf.out.plan-<env>)")
     parser.add_argument("--stacks", nargs="*", default=[], help="only these stacks (names without <env>-)")
     parser.add_argument("--local-state", action="store_true", help="the synth used a local backend (LOCAL_STATE=1)")
+    parser.add_argument("--final-round", action="store_true", help="apply: stacks left over fail the job")
+    parser.add_argument("--attempt", type=int, default=1, help="apply: System.JobAttempt (for the log)")
     args = parser.parse_args(argv)
     config = load_environment(ENVIRONMENTS_DIR / f"{args.env}.yaml")
     if args.local_state:
@@ -302,10 +394,14 @@ def main(argv: list[str] | None = None) -> int:
             print("\n".join(pipeline_summary(bundle)))
             return 0
         check_terraform()
-        if args.action in ("plan", "deploy"):
+        if args.action == "plan":
             plan(config, args.outdir.resolve(), bundle, only=tuple(args.stacks))
-        if args.action in ("apply", "deploy"):
-            apply(config, bundle)
+        elif args.action == "deploy":
+            deploy(config, args.outdir.resolve(), bundle, only=tuple(args.stacks))
+        else:
+            if args.attempt > 1:
+                print(f"attempt {args.attempt}: stacks whose state moved since the reviewed plan are re-checked")
+            apply(config, bundle, final_round=args.final_round)
     except (SynthError, PlanError, TerraformMissing) as exc:
         print(f"{args.action} {args.env}: {exc}", file=sys.stderr)
         return 2 if isinstance(exc, TerraformMissing | SynthError) else 1

@@ -66,7 +66,8 @@ Runner = Callable[[list[str], Path, Mapping[str, str]], Outcome]
 
 def run_terraform(args: list[str], workdir: Path, env: Mapping[str, str]) -> Outcome:
     """Run terraform in `workdir`, streaming its output to the log and keeping a copy."""
-    shown = args[:1] == ["show"]  # read, not logged; its warnings go to the log, never into the JSON
+    # Read, not logged: warnings go to the log, never into the JSON.
+    shown = args[:1] == ["show"] or args[:2] == ["state", "pull"]
     process = subprocess.Popen(
         ["terraform", *args], cwd=workdir, env=dict(env), stdout=subprocess.PIPE,
         stderr=None if shown else subprocess.STDOUT, text=True,

@@ -1,0 +1,133 @@
+"""Azure Databricks for Spark prep: a Premium workspace injected into the platform's virtual network, and the
+access connector (a managed identity) Unity Catalog reaches the lake with.
+
+Settings verified in the azurerm provider at v4.81.0 (internal/services/databricks/databricks_workspace_resource.go)
+and pinned by tests/stacks/test_databricks.py; docs/deploy-readiness.md lists each with its source.
+- Secure cluster connectivity (`no_public_ip`): nodes get no public address and leave through the platform's
+  NAT gateway, associated with both subnets here.
+- With the public endpoint off, `network_security_group_rules_required` cannot be "AllRules" (the provider
+  refuses it): "NoAzureDatabricksRules" makes clusters reach the control plane through the workspace's own
+  `databricks_ui_api` private endpoint (back-end Private Link) instead of Databricks' NSG rules.
+- Customer-managed keys (`customer_managed_key_enabled`, `managed_disk_cmk_*`) are Premium-only; the managed
+  disk key must be a versioned key URL, and the workspace rotates to each new version itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from cdktn_provider_azurerm.databricks_access_connector import (
+    DatabricksAccessConnector,
+    DatabricksAccessConnectorIdentity,
+)
+from cdktn_provider_azurerm.databricks_workspace import DatabricksWorkspace, DatabricksWorkspaceCustomParameters
+from cdktn_provider_azurerm.databricks_workspace_root_dbfs_customer_managed_key import (
+    DatabricksWorkspaceRootDbfsCustomerManagedKey,
+)
+from cdktn_provider_azurerm.role_assignment import RoleAssignment
+from cdktn_provider_azurerm.subnet_nat_gateway_association import SubnetNatGatewayAssociation
+from constructs import Construct
+
+from stacks.modules.interfaces import DiagnosticTarget, Interfaces, Placement, StandardInterfaces
+
+# The workspace's private endpoints: the UI and REST API (also the clusters' back-end path to the control
+# plane), and browser single sign-on (one per region is enough; Learn recommends a dedicated "web auth"
+# workspace for it when a region has several workspaces).
+PRIVATE_ENDPOINT_SUBRESOURCES = ("databricks_ui_api", "browser_authentication")
+
+
+class InjectedSubnet:
+    """A subnet the workspace is injected into: its name, id and NSG association id."""
+
+    def __init__(self, name: str, subnet_id: str, security_group_association_id: str) -> None:
+        self.name, self.id, self.security_group_association_id = name, subnet_id, security_group_association_id
+
+
+class SparkWorkspace(Construct):
+    """`workspace` (Premium, VNet-injected), `access_connector` and its lake grants."""
+
+    def __init__(
+        self, scope: Construct, id_: str, *, placement: Placement, interfaces: Interfaces, name: str,
+        connector_name: str, managed_resource_group_name: str, virtual_network_id: str,
+        host: InjectedSubnet, container: InjectedSubnet, nat_gateway_id: str,
+        lake_filesystem_ids: Mapping[str, str], key_vault_id: str | None = None,
+        disk_key_id: str | None = None, dbfs_key_id: str | None = None,
+    ) -> None:
+        super().__init__(scope, id_)
+        public = interfaces.network_access.public
+        # Outbound through the platform's NAT gateway: no-public-IP nodes have no other way out.
+        egress = [
+            SubnetNatGatewayAssociation(self, f"Egress{key}", subnet_id=subnet.id, nat_gateway_id=nat_gateway_id)
+            for key, subnet in (("Host", host), ("Container", container))
+        ]
+        self.access_connector = DatabricksAccessConnector(
+            self, "AccessConnector",
+            name=connector_name,
+            location=placement.location,
+            resource_group_name=placement.resource_group_name,
+            identity=DatabricksAccessConnectorIdentity(type="SystemAssigned"),
+        )
+        encrypted = disk_key_id is not None
+        self.workspace = DatabricksWorkspace(
+            self, "Workspace",
+            name=name,
+            location=placement.location,
+            resource_group_name=placement.resource_group_name,
+            sku="premium",  # Unity Catalog, cluster policies, Private Link and customer-managed keys need it
+            managed_resource_group_name=managed_resource_group_name,
+            public_network_access_enabled=public,
+            network_security_group_rules_required="AllRules" if public else "NoAzureDatabricksRules",
+            # The workspace's own storage account (DBFS root) admits only the access connector.
+            default_storage_firewall_enabled=True,
+            access_connector_id=self.access_connector.id,
+            infrastructure_encryption_enabled=True,
+            customer_managed_key_enabled=dbfs_key_id is not None,
+            managed_disk_cmk_key_vault_key_id=disk_key_id,
+            managed_disk_cmk_rotation_to_latest_version_enabled=True if encrypted else None,
+            custom_parameters=DatabricksWorkspaceCustomParameters(
+                no_public_ip=True,
+                virtual_network_id=virtual_network_id,
+                public_subnet_name=host.name,
+                private_subnet_name=container.name,
+                public_subnet_network_security_group_association_id=host.security_group_association_id,
+                private_subnet_network_security_group_association_id=container.security_group_association_id,
+            ),
+            depends_on=list(egress),
+        )
+        self.key_grants: list[RoleAssignment] = []
+        if key_vault_id is not None and disk_key_id is not None:
+            # The workspace's disk encryption set unwraps the managed disk key with its own identity.
+            self.key_grants.append(self._vault_grant("DiskKeyUser", key_vault_id,
+                                                     self.workspace.managed_disk_identity.get(0).principal_id))
+        if key_vault_id is not None and dbfs_key_id is not None:
+            self.key_grants.append(self._vault_grant("DbfsKeyUser", key_vault_id,
+                                                     self.workspace.storage_account_identity.get(0).principal_id))
+            DatabricksWorkspaceRootDbfsCustomerManagedKey(
+                self, "DbfsKey", workspace_id=self.workspace.id, key_vault_key_id=dbfs_key_id,
+                depends_on=list(self.key_grants),
+            )
+        # Unity Catalog reaches the lake as the connector: read and write exactly the layers prep touches.
+        self.lake_grants = [
+            RoleAssignment(
+                self, f"Lake{layer.title()}",
+                scope=filesystem_id,
+                role_definition_name="Storage Blob Data Contributor",
+                principal_id=self.access_connector.identity.principal_id,
+                principal_type="ServicePrincipal",
+            )
+            for layer, filesystem_id in lake_filesystem_ids.items()
+        ]
+        self.standard = StandardInterfaces(self, placement, interfaces)
+        self.standard.apply(
+            resource_id=self.workspace.id, resource_name=name,
+            private_endpoint_subresources=PRIVATE_ENDPOINT_SUBRESOURCES,
+            diagnostic_targets=[DiagnosticTarget(self.workspace.id, metrics=False)],  # no platform metrics
+            stateful=True,
+        )
+
+    def _vault_grant(self, key: str, key_vault_id: str, principal_id: str) -> RoleAssignment:
+        return RoleAssignment(
+            self, f"Grant{key}", scope=key_vault_id,
+            role_definition_name="Key Vault Crypto Service Encryption User",
+            principal_id=principal_id, principal_type="ServicePrincipal",
+        )
