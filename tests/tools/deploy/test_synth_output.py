@@ -14,10 +14,11 @@ pytestmark = pytest.mark.xdist_group("deploy-synth")
 
 def test_prod_deploy_order_follows_the_manifest_dependencies(synth_out: Path) -> None:
     order = deploy_order(environment_stacks(load_stacks(synth_out), "prod"))
-    assert order[:2] == ["prod-agents", "prod-foundation"] and order[-1] == "prod-edge"
+    assert order[:2] == ["prod-agents", "prod-foundation"]
     for app in ("prod-app-westeurope", "prod-app-northeurope"):
-        for before in ("prod-data", "prod-ml", "prod-global-data"):
+        for before in ("prod-data", "prod-ml", "prod-global-data", "prod-genai"):
             assert order.index(before) < order.index(app)
+        assert order.index(app) < order.index("prod-edge")
     assert order.index("prod-data") < order.index("prod-ml")
 
 
