@@ -97,7 +97,8 @@ async def predictor(request: Request) -> HTMLResponse:
 @router.post("/", response_class=HTMLResponse)
 async def predictor_submit(request: Request) -> HTMLResponse:
     # A plain urlencoded form: parsed here so the app needs no multipart library.
-    form = {k: v[-1] for k, v in parse_qs((await request.body()).decode("utf-8", "replace")).items()}
+    submitted = parse_qs((await request.body()).decode("utf-8", "replace"))
+    form = {k: v[-1] for k, v in submitted.items()}
     dataset = _service(request).dataset
     fields = form_fields(dataset)
     refused = csrf.rejection(request, form)
@@ -109,6 +110,9 @@ async def predictor_submit(request: Request) -> HTMLResponse:
     parsed = dataset.parse_row(row)
     errors = {e.field: e.reason for e in ([] if not isinstance(parsed, list) else parsed)}
     errors |= {e.field: e.reason for e in number_errors}
+    # A field sent twice (two makes at once) is refused, not silently resolved to one of them.
+    errors |= {name: f"one value expected, got {len(given)} ({', '.join(given)})"
+               for name, given in submitted.items() if len(given) > 1 and name in dataset.by_name}
     # What the user typed goes back into the form, minus control characters (a NUL is never echoed).
     values = {k: _CONTROL.sub("", v) for k, v in form.items()}
     context = {"fields": fields, "values": values, "errors": errors, "result": None, "problem": None}

@@ -29,11 +29,12 @@ def output_columns(dataset: Dataset) -> tuple[str, ...]:
 
 
 def _names(dataset: Dataset, row: dict[str, str]) -> dict[str, str]:
-    """The row under declared names (a source header maps to its column); `?`-style missing markers blank."""
-    headers = {c.source: c.name for c in dataset.columns}
+    """The row under declared names (source headers and one-hot columns as prep reads them, the row's own id
+    kept); `?`-style missing markers blank."""
+    stripped = {k.strip(): (v or "").strip() for k, v in row.items() if k is not None}
     missing = dataset.spec.source.missing
-    return {headers.get(k.strip(), k.strip()): "" if (v or "").strip() in missing else (v or "").strip()
-            for k, v in row.items() if k is not None}
+    named = {k: "" if v in missing else v for k, v in dataset.source_values(stripped).items()}
+    return named | ({ID: stripped[ID]} if stripped.get(ID) else {})
 
 
 def row_to_input(dataset: Dataset, row: dict[str, str]) -> dict[str, object]:

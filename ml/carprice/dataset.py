@@ -1,5 +1,6 @@
 """A tabular data set, declared in one YAML file: its columns (type, unit, allowed values or range, optional
-or required, form label), the target, the id rule and the engineered features.
+or required, form label, source header or one-hot columns), the target, the id rule and the engineered
+features. The keys are ml/carprice/declaration.py's models (reference: docs/dataset-reference.md).
 
 Everything that knows a column reads it from here: prep (typing, validation, the lake tables), the encoding
 (ml/carprice/features.py), the model card, ONNX serving, score.py, the web app's API schema and form. The
@@ -23,11 +24,13 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
+from ml.carprice.declaration import ColumnSpec, DeclarationSpec, TargetSpec, reference_link
 from ml.carprice.expressions import ExpressionError, compile_features
 
 DATASET_ENV = "CARPRICE_DATASET"
 DEFAULT_DECLARATION = Path(__file__).resolve().parents[1] / "data" / "automobile.yml"
-NAME = r"^[a-z][a-z0-9_]*$"  # usable as a Python name in expressions and as a Delta column
+TRUE_TEXT = frozenset({"1", "1.0", "true", "yes", "y", "t"})  # a one-hot cell that says "this one"
+FALSE_TEXT = frozenset({"0", "0.0", "false", "no", "n", "f", ""})
 
 
 def json_text(value: Any, limit: int = 60) -> str:
@@ -53,61 +56,16 @@ def json_type_name(value: Any) -> str:
 
 
 class DatasetError(ValueError):
-    """The declaration is not usable; the message names the file and the key."""
+    """The declaration is not usable; the message names the file and the key, and where the reference
+    (docs/dataset-reference.md) describes that key."""
+
+    def __init__(self, message: str, key: str | None = None) -> None:
+        super().__init__(f"{message} (see {reference_link(key)})" if key else message)
+        self.key = key
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class ColumnSpec(_Strict):
-    type: Literal["category", "number", "integer", "boolean"]
-    label: str
-    required: bool = False
-    source: str | None = None  # the column's header in the source file, when it differs from the name
-    unit: str = ""
-    unit_short: str = ""
-    min: float | None = None
-    max: float | None = None
-    # category only: allowed value -> display label (null: the value itself, title-cased)
-    values: dict[str, str | None] | None = None
-    # category only: a number per value, so engineered features can use the category as a quantity
-    numbers: dict[str, float] | None = None
-
-
-class TargetSpec(_Strict):
-    name: Annotated[str, Field(pattern=NAME)]
-    label: str
-    unit: str = ""
-    min: float
-    max: float
-    log: bool = True  # learn log(target): errors proportional to the value (prices, rents)
-
-
-class SourceSpec(_Strict):
-    file: str
-    missing: tuple[str, ...] = ("",)
-
-
-class GroupSpec(_Strict):
-    label: str
-    columns: tuple[str, ...]
-
-
-class DeclarationSpec(_Strict):
-    name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]*$")]
-    title: str  # what one row is ("Car"): the API schema's name
-    description: str
-    source: SourceSpec
-    table: Annotated[str, Field(pattern=NAME)]
-    gold_table: Annotated[str, Field(pattern=NAME)] | None = None
-    id: tuple[str, ...] | Literal["all"] = "all"
-    target: TargetSpec
-    columns: dict[Annotated[str, Field(pattern=NAME)], ColumnSpec]
-    level_column: str | None = None  # a category whose out-of-fold mean target the model learns
-    engineered: dict[Annotated[str, Field(pattern=NAME)], str] = Field(default_factory=dict)
-    grouped_evaluation: GroupSpec | None = None
-    summary: tuple[str, ...] | None = None  # the columns a listing of rows shows (default: the first 4 required)
+def _fail(where: str, key: str, message: str) -> DatasetError:
+    return DatasetError(f"{where}: {key}: {message}", key)
 
 
 class RowError(BaseModel):
@@ -131,10 +89,28 @@ class Column:
     values: tuple[str, ...]
     value_labels: dict[str, str]
     numbers: dict[str, float]
+    one_hot: dict[str, str] = field(default_factory=dict)  # value -> the source header that is 1 for it
 
     @property
     def is_category(self) -> bool:
         return self.type == "category"
+
+    def spellings(self) -> tuple[str, ...]:
+        """The headers a source row may give this column under (feeds turn "-" into "_")."""
+        return tuple(dict.fromkeys((self.name, self.source, self.source.replace("-", "_"))))
+
+    def from_one_hot(self, row: Mapping[str, str], missing: tuple[str, ...]) -> str:
+        """The value whose one-hot cell is set; "" when none is; the set values joined by "+" when several
+        are (or a cell is not 0/1), which the row model then refuses with the reason (`row_errors`)."""
+        chosen, unreadable = [], []
+        for value, header in self.one_hot.items():
+            text = next((row[k] for k in (header, header.replace("-", "_")) if k in row), "")
+            text = "" if text in missing else str(text).strip().lower()
+            if text in TRUE_TEXT:
+                chosen.append(value)
+            elif text not in FALSE_TEXT:
+                unreadable.append(f"{header}={text}")
+        return "+".join(chosen + unreadable)
 
 
 @dataclass(frozen=True)
@@ -199,7 +175,25 @@ class Dataset:
 
     @cached_property
     def digest(self) -> str:
-        return hashlib.sha256(json.dumps(self.raw, sort_keys=True).encode()).hexdigest()[:12]
+        """Identifies the data the declaration reads (its gate settings are not part of it)."""
+        data = {k: v for k, v in self.raw.items() if k != "gate"}
+        return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:12]
+
+    def source_values(self, row: Mapping[str, Any]) -> dict[str, str]:
+        """A source row (a CSV line, a feed record) as text under the declared names, target included: a
+        column is read under its name or its `source` header, a one-hot category from its indicator columns.
+        Columns the declaration does not name are left out; an absent column is ""."""
+        missing = self.spec.source.missing
+        out: dict[str, str] = {}
+        for column in self.columns:
+            found = next((row[k] for k in column.spellings() if k in row), None)
+            if found is None and column.one_hot:
+                found = column.from_one_hot(row, missing)
+            out[column.name] = "" if found is None else str(found).strip()
+        target = self.target
+        spellings = (target.name, *((target.source, target.source.replace("-", "_")) if target.source else ()))
+        out[target.name] = str(next((row[k] for k in spellings if k in row), "") or "").strip()
+        return out
 
     @cached_property
     def engineered(self) -> tuple[tuple[str, ...], tuple[str, ...], Any]:
@@ -237,15 +231,25 @@ class Dataset:
             kind = item["type"]
             if kind == "missing":
                 reason = "required field is missing"
+                if name in self.by_name and self.by_name[name].one_hot:
+                    reason += f" (none of its one-hot columns {', '.join(self.by_name[name].one_hot.values())} is set)"
             elif kind == "extra_forbidden":
                 reason = f"unknown field; allowed fields are {', '.join(self.features)}"
             elif kind == "literal_error":
-                allowed = ", ".join(self.allowed_values(name))
-                reason = f"unknown value {json_text(item.get('input'))}; allowed: {allowed}"
+                reason = self._value_error(name, item.get("input"))
             else:
                 reason = item["msg"]
             out.append(RowError(field=name, reason=reason))
         return out
+
+    def _value_error(self, name: str, given: Any) -> str:
+        column = self.by_name[name]
+        several = given if isinstance(given, list) else str(given).split("+") if column.one_hot else [given]
+        if len(several) > 1:
+            shown = ", ".join(map(str, several))
+            return f"one value expected, got {len(several)} ({shown}); a {self.spec.title.lower()} has one " \
+                   f"{column.label.lower()}"
+        return f"unknown value {json_text(given)}; allowed: {', '.join(column.values)}"
 
     def parse_row(self, raw: Any) -> BaseModel | list[RowError]:
         """Validate one row; the row model or the list of per-field errors (never raises for bad data).
@@ -299,8 +303,16 @@ def _label(value: str) -> str:
 
 def _column(name: str, spec: ColumnSpec, where: str) -> Column:
     def fail(key: str, message: str) -> DatasetError:
-        return DatasetError(f"{where}: columns.{name}.{key}: {message}")
+        return _fail(where, f"columns.{name}.{key}", message)
 
+    if spec.one_hot is not None:
+        if spec.type != "category" or spec.source is not None or len(spec.one_hot) < 2:
+            raise fail("one_hot", "a category column's values -> their one-hot source headers (at least two; "
+                                  "no `source` beside it)")
+        if spec.values is not None and set(spec.values) != set(spec.one_hot):
+            raise fail("one_hot", "must name one source header for each of the column's values, and no other")
+        headers_as_labels = {v: (h if h != v else None) for v, h in spec.one_hot.items()}
+        spec = spec.model_copy(update={"values": spec.values or headers_as_labels})
     if spec.type == "category":
         if not spec.values:
             raise fail("values", "a category column lists its allowed values")
@@ -322,7 +334,8 @@ def _column(name: str, spec: ColumnSpec, where: str) -> Column:
     values = tuple(str(v) for v in spec.values or ())
     labels = {str(v): (text or _label(str(v))) for v, text in (spec.values or {}).items()}
     return Column(name, spec.type, spec.label, spec.required, spec.source or name, spec.unit,
-                  spec.unit_short or spec.unit, spec.min, spec.max, values, labels, dict(spec.numbers or {}))
+                  spec.unit_short or spec.unit, spec.min, spec.max, values, labels, dict(spec.numbers or {}),
+                  dict(spec.one_hot or {}))
 
 
 def from_mapping(raw: Mapping[str, Any], origin: str) -> Dataset:
@@ -334,36 +347,40 @@ def from_mapping(raw: Mapping[str, Any], origin: str) -> Dataset:
         first = exc.errors()[0]
         key = ".".join(str(p) for p in first["loc"]) or "(top level)"
         more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-        raise DatasetError(f"{where}: {key}: {first['msg']}{more}") from None
+        message = first["msg"]
+        if first["type"] == "string_pattern_mismatch":
+            message = f"{first.get('input')!r} is not a lower-case name (letters, digits, _); name the " \
+                      "source header in `source:` instead"
+        raise _fail(where, key, f"{message}{more}") from None
     columns = tuple(_column(name, c, where) for name, c in spec.columns.items())
     names = {c.name for c in columns}
     if not spec.columns:
-        raise DatasetError(f"{where}: columns: declare at least one column")
+        raise _fail(where, "columns", "declare at least one column")
     if spec.target.name in names:
-        raise DatasetError(f"{where}: target.name: {spec.target.name!r} is also declared as a column")
+        raise _fail(where, "target.name", f"{spec.target.name!r} is also declared as a column")
     if spec.target.min >= spec.target.max or (spec.target.log and spec.target.min <= 0):
-        raise DatasetError(f"{where}: target.min: the range must be increasing (and above 0 for log: true)")
+        raise _fail(where, "target.min", "the range must be increasing (and above 0 for log: true)")
     if spec.level_column is not None and spec.level_column not in {c.name for c in columns if c.is_category}:
-        raise DatasetError(f"{where}: level_column: {spec.level_column!r} is not a category column")
+        raise _fail(where, "level_column", f"{spec.level_column!r} is not a category column")
     if spec.id != "all":
         for name in spec.id:
             if name not in names | {spec.target.name}:
-                raise DatasetError(f"{where}: id: {name!r} is not a declared column")
+                raise _fail(where, "id", f"{name!r} is not a declared column")
     if spec.grouped_evaluation is not None:
         for name in spec.grouped_evaluation.columns:
             if name not in names:
-                raise DatasetError(f"{where}: grouped_evaluation.columns: {name!r} is not a declared column")
+                raise _fail(where, "grouped_evaluation.columns", f"{name!r} is not a declared column")
     for name in spec.summary or ():
         if name not in names:
-            raise DatasetError(f"{where}: summary: {name!r} is not a declared column")
+            raise _fail(where, "summary", f"{name!r} is not a declared column")
     clash = sorted(set(spec.engineered) & names)
     if clash:
-        raise DatasetError(f"{where}: engineered.{clash[0]}: the name is already a column")
+        raise _fail(where, f"engineered.{clash[0]}", "the name is already a column")
     dataset = Dataset(json.loads(json.dumps(dict(raw))), str(origin), spec, columns)
     try:
         dataset.engineered  # noqa: B018 - compiles and range-checks every expression now, not at first use
     except ExpressionError as exc:
-        raise DatasetError(f"{where}: engineered.{exc.feature}: {exc}") from None
+        raise _fail(where, f"engineered.{exc.feature}", f"{exc}") from None
     return dataset
 
 

@@ -1,6 +1,7 @@
-"""Repeated k-fold cross-validation of candidate and baseline on the same folds, summarised per metric as mean,
-spread and a confidence interval over the repeats; the same on folds grouped by the declared group columns;
-and the price interval from out-of-fold residuals. The gate (ml/carprice/gate.py) decides on these figures.
+"""Repeated k-fold cross-validation of the candidate and both baselines on the same folds, summarised per
+metric as mean, spread and a confidence interval over the repeats; the same on folds grouped by the declared
+group columns; and the price interval from out-of-fold residuals. The gate (ml/carprice/gate.py) decides on
+these figures.
 
 What the interval covers: the split-to-split noise of this data (which folds the rows fall into). It does
 not cover how another sample of rows would change the figures; the grouped figure is the harsher view of
@@ -83,42 +84,47 @@ def _model_figures(values: dict[str, list[float]], confidence: float) -> ModelFi
     return ModelFigures(**{name: figure(v, confidence) for name, v in values.items()})
 
 
-def evaluate(dataset: Dataset, candidate: RegressorMixin, baseline: RegressorMixin, x: pd.DataFrame,
-             y: np.ndarray, config: GateConfig, *, quick: bool = False, n_jobs: int | None = None) -> Evaluation:
-    """Both models on the same folds, `repeats` times with fresh seeds; grouped folds too when declared."""
-    repeats = int(config.value("quick_repeats" if quick else "repeats"))
+def evaluate(dataset: Dataset, models: dict[str, RegressorMixin], x: pd.DataFrame, y: np.ndarray,
+             config: GateConfig, *, quick: bool = False, n_jobs: int | None = None,
+             recipe: str = "", descriptions: dict[str, str] | None = None) -> Evaluation:
+    """The candidate and both baselines (`models`: candidate, baseline, strong_baseline) on the same folds,
+    `repeats` times with fresh seeds; grouped folds too when the data set declares a group."""
     folds, confidence = int(config.value("folds")), config.value("confidence")
-    seeds = [int(config.value("first_seed")) + i for i in range(repeats)]
+    seeds = config.seeds(quick)
     plain = _splits(x, folds, seeds, None)
     grouping = dataset.spec.grouped_evaluation
     groups = group_keys(x, grouping.columns) if grouping is not None else None
     grouped = _splits(x, folds, seeds, groups) if groups is not None and len(set(groups)) >= folds else None
     layouts = [plain] + ([grouped] if grouped is not None else [])
-    work = [(model, split) for layout in layouts for model in (candidate, baseline)
-            for splits in layout for split in splits]
+    names = ("candidate", "baseline", "strong_baseline")
+    work = [(models[name], split) for layout in layouts for name in names for splits in layout for split in splits]
     jobs = n_jobs or min(2, os.cpu_count() or 1)
     results = iter(Parallel(n_jobs=jobs)(delayed(_fit_predict)(m, x, y, s) for m, s in work))
     figures = []
     for layout in layouts:
         size = sum(len(s) for s in layout)
-        candidate_predictions = [next(results) for _ in range(size)]
-        baseline_predictions = [next(results) for _ in range(size)]
-        cand, base = _per_repeat(y, layout, candidate_predictions), _per_repeat(y, layout, baseline_predictions)
-        ratio = [c / b for c, b in zip(cand["mae"], base["mae"], strict=True)]
-        figures.append((_model_figures(cand, confidence), _model_figures(base, confidence),
-                        figure(ratio, confidence), candidate_predictions))
-    cand_figures, base_figures, ratio_figure, oof = figures[0]
+        predictions = {name: [next(results) for _ in range(size)] for name in names}
+        per_repeat = {name: _per_repeat(y, layout, predictions[name]) for name in names}
+        cand = per_repeat["candidate"]
+        ratios = {name: figure([c / b for c, b in zip(cand["mae"], per_repeat[name]["mae"], strict=True)],
+                               confidence) for name in names[1:]}
+        figures.append(({name: _model_figures(per_repeat[name], confidence) for name in names}, ratios,
+                        predictions["candidate"]))
+    plain_figures, plain_ratios, oof = figures[0]
     tests = [test for splits in plain for _, test in splits]
-    ratios = np.concatenate([y[t] / np.maximum(p, 1e-9) for t, p in zip(tests, oof, strict=True)])
-    low, high = np.quantile(ratios, INTERVAL_QUANTILES)
+    residual_ratios = np.concatenate([y[t] / np.maximum(p, 1e-9) for t, p in zip(tests, oof, strict=True)])
+    low, high = np.quantile(residual_ratios, INTERVAL_QUANTILES)
     grouped_figures = None
     if grouped is not None and grouping is not None and groups is not None:
-        g_cand, g_base, g_ratio, _ = figures[1]
+        g_figures, g_ratios, _ = figures[1]
         grouped_figures = GroupedFigures(label=grouping.label, columns=grouping.columns, groups=len(set(groups)),
-                                         candidate=g_cand, baseline=g_base, mae_ratio=g_ratio)
+                                         **g_figures, mae_ratio=g_ratios["baseline"],
+                                         strong_mae_ratio=g_ratios["strong_baseline"])
     return Evaluation(
-        dataset=dataset.name, dataset_digest=dataset.digest, rows=len(x),
-        cv=CrossValidation(folds=folds, repeats=repeats, seeds=tuple(seeds), confidence=confidence, quick=quick),
-        candidate=cand_figures, baseline=base_figures, mae_ratio=ratio_figure, grouped=grouped_figures,
+        dataset=dataset.name, dataset_digest=dataset.digest, recipe=recipe, models=descriptions or {}, rows=len(x),
+        cv=CrossValidation(folds=folds, repeats=len(seeds), seeds=tuple(seeds),
+                           inspected_seeds=config.inspected_seeds.value, confidence=confidence, quick=quick),
+        **plain_figures, mae_ratio=plain_ratios["baseline"], strong_mae_ratio=plain_ratios["strong_baseline"],
+        grouped=grouped_figures,
         price_interval=PriceInterval(quantiles=INTERVAL_QUANTILES, ratio_low=float(low), ratio_high=float(high)),
     )

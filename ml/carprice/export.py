@@ -32,7 +32,7 @@ SKOPS_TRUSTED_TYPES = ("ml.carprice.model.RowEncoder", "sklearn.tree._tree.Tree"
 # The modules the MLflow model needs to import RowEncoder (shipped in its code/ folder, so a no-code
 # deployment loads it without our repository).
 MODEL_CODE = ("__init__.py", "carprice/__init__.py", "carprice/model.py", "carprice/features.py",
-              "carprice/dataset.py", "carprice/expressions.py")
+              "carprice/dataset.py", "carprice/declaration.py", "carprice/expressions.py")
 
 
 def to_onnx_model(model: TransformedTargetRegressor) -> onnx.ModelProto:

@@ -10,6 +10,7 @@ source and line content), silver and gold are recomputed from bronze and written
 from __future__ import annotations
 
 import csv
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from ml.carprice import engines, ingest
-from ml.carprice.dataset import Dataset, active
+from ml.carprice.dataset import Dataset, DatasetError, active
 from ml.carprice.lake import Lake
 from ml.carprice.rows import ID, REJECTED_SCHEMA, bronze_rows, bronze_schema, columns, silver_schema
 
@@ -57,12 +58,11 @@ class PrepReport:
 
 
 def read_source(path: Path, dataset: Dataset | None = None) -> list[dict[str, str]]:
-    """The source file's rows under the declared column names (a column's `source` header maps to its name)."""
+    """The source file's rows under the declared names (`Dataset.source_values`: source headers, one-hot)."""
     ds = dataset or active()
-    headers = {c.source: c.name for c in ds.columns}
     with path.open(newline="") as handle:
         rows = list(csv.DictReader(handle))
-    return [{headers.get(k, k): (v or "").strip() for k, v in row.items() if k is not None} for row in rows]
+    return [ds.source_values({k.strip(): v for k, v in row.items() if k is not None}) for row in rows]
 
 
 def run_prep(lake_root: str | Path | None = None, *, source: Path | None | bool = True,
@@ -95,9 +95,53 @@ def run_prep(lake_root: str | Path | None = None, *, source: Path | None | bool 
         raise FileNotFoundError(f"bronze has no {ds.table} table and nothing landed under {lake.root}: "
                                 "land a dealer feed or capture events first")
     refined = run.refine(lake, ds)
+    if refined.silver_rows == 0:
+        key, message = explain_empty(ds, seed_path, refined.unlabelled, lake.read("silver", f"{ds.table}_rejected"))
+        raise NothingToTrainOn(message, key)
     return PrepReport(seed_rows + landed_rows, got.inserted, refined.bronze_rows, refined.duplicates,
                       refined.unlabelled, refined.rejected, refined.silver_rows, refined.silver_rows,
                       len(ds.features))
+
+
+class NothingToTrainOn(DatasetError):
+    """Prep set every row aside: the message names the declaration file, the key and what was expected."""
+
+
+def explain_empty(dataset: Dataset, source: Path | None, unlabelled: int, rejected: pd.DataFrame
+                  ) -> tuple[str, str]:
+    """(key, message): why no row reached silver, in the declaration's terms: the key most rows failed on
+    and what it expects."""
+    where = Path(dataset.origin).name
+    headers: list[str] = []
+    if source is not None and source.is_file():
+        with source.open(newline="") as handle:
+            headers = [h.strip() for h in next(csv.reader(handle), [])]
+    shown = f" (the file's headers: {', '.join(headers[:12])}{', ...' if len(headers) > 12 else ''})" if headers else ""
+    target = dataset.target
+    header = target.source or target.name
+    if (headers and header not in headers) or unlabelled >= len(rejected):
+        key = "target.source" if target.source or (headers and header not in headers) else "target.name"
+        return key, (f"{where}: {key}: prep set every row aside: {unlabelled} rows without a target value, "
+                     f"{len(rejected)} rejected; expected a column {header!r} in the source{shown}")
+    counts: dict[str, list[str]] = {}
+    for text in rejected["errors"]:
+        for problem in json.loads(text):
+            counts.setdefault(problem["field"], []).append(problem["reason"])
+    name, reasons = max(counts.items(), key=lambda item: len(item[1]))
+    column = dataset.by_name.get(name)
+    if column is None:
+        key, expected = "target", f"a number from {target.min:g} to {target.max:g} under {target.source or name!r}"
+    else:
+        key = f"columns.{name}"
+        expected = (f"one of {', '.join(column.values[:8])}" if column.is_category
+                    else f"a {column.type}" + (f" from {column.minimum:g} to {column.maximum:g}"
+                                              if column.minimum is not None else ""))
+        if column.one_hot:
+            expected += f", from one-hot columns {', '.join(column.one_hot.values())}"
+        elif headers and not set(column.spellings()) & set(headers):
+            key, expected = f"columns.{name}.source", f"a column {column.source!r} in the source; {expected}"
+    return key, (f"{where}: {key}: prep set every row aside: {len(rejected)} rejected, {len(reasons)} of them "
+                 f"for {name} ({reasons[0]}); expected {expected}{shown}")
 
 
 def load_gold(lake_root: str | Path | None = None, storage_options: dict[str, str] | None = None,

@@ -72,12 +72,9 @@ def bronze_rows(rows: Iterable[tuple[str, int, dict[str, str]]], dataset: Datase
     header (feeds may spell it either way). `reasons` are (source, line, reason) records that are not rows."""
     ds = dataset
     names = columns(ds)
-    spellings = {c.name: (c.name, c.source, c.source.replace("-", "_")) for c in ds.columns}
-    spellings[ds.target.name] = (ds.target.name,)
-    lookups = [(c, spellings[c]) for c in names]
     out: dict[str, list[Any]] = {name: [] for name in ("bronze_id", ID, "source", "line", *names, REASON)}
     for source, line, values in rows:
-        record = {c: next((values[k] for k in keys if k in values), "") for c, keys in lookups}
+        record = ds.source_values(values)  # source headers, the target's too, and one-hot columns
         rid = row_id(record, ds.id_columns)
         out["bronze_id"].append(hashlib.sha256(f"{source}\x1f{line}\x1f{rid}".encode()).hexdigest()[:24])
         out[ID].append(rid)

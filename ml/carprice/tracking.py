@@ -23,15 +23,19 @@ def log_run(tracking_dir: Path, metrics: MetricsFile, *, params: dict[str, Any],
     mlflow.set_experiment(EXPERIMENT)
     with mlflow.start_run() as run:
         mlflow.log_params({"cv_repeats": evaluation.cv.repeats, **params})
-        for prefix, figures in (("candidate", evaluation.candidate), ("baseline", evaluation.baseline)):
+        for prefix, figures in (("candidate", evaluation.candidate), ("baseline", evaluation.baseline),
+                                ("strong_baseline", evaluation.strong_baseline)):
             for name in ("mae", "rmse", "r2"):
                 value = getattr(figures, name)
                 mlflow.log_metrics({f"{prefix}_{name}": value.mean, f"{prefix}_{name}_std": value.std,
                                     f"{prefix}_{name}_low": value.low, f"{prefix}_{name}_high": value.high})
         ratio = evaluation.mae_ratio
-        mlflow.log_metrics({"mae_ratio": ratio.mean, "mae_ratio_low": ratio.low, "mae_ratio_high": ratio.high})
+        strong = evaluation.strong_mae_ratio
+        mlflow.log_metrics({"mae_ratio": ratio.mean, "mae_ratio_low": ratio.low, "mae_ratio_high": ratio.high,
+                            "strong_mae_ratio": strong.mean, "strong_mae_ratio_high": strong.high})
         if evaluation.grouped is not None:
             mlflow.log_metrics({"grouped_mae_ratio": evaluation.grouped.mae_ratio.mean,
+                                "grouped_strong_mae_ratio": evaluation.grouped.strong_mae_ratio.mean,
                                 "grouped_candidate_r2": evaluation.grouped.candidate.r2.mean})
         mlflow.set_tags({"gate": "promoted" if metrics.gate.promoted else "rejected",
                          "gate_reasons": " | ".join(metrics.gate.reasons)[:5000]})

@@ -39,6 +39,7 @@ from ml.carprice.export import (
     write_card,
 )
 from ml.carprice.gate import (
+    INTERVAL_NOTE,
     GateConfig,
     GateFileError,
     GateRejected,
@@ -50,6 +51,7 @@ from ml.carprice.gate import (
 )
 from ml.carprice.lake import ML_ROOT
 from ml.carprice.prep import load_gold, run_prep
+from ml.carprice.report import CARD_MARKDOWN, card_markdown
 from ml.carprice.tracking import log_run
 
 __all__ = ["DEFAULT_MODEL_DIR", "GateRejected", "build_model_artifacts", "evaluate_gold", "export_model"]
@@ -68,13 +70,16 @@ def champion_of(model_dir: Path, say: Callable[[str], None]) -> MetricsFile | No
 
 
 def evaluate_gold(gold: pd.DataFrame, dataset: Dataset, *, config: GateConfig | None = None, quick: bool = False,
-                  champion: MetricsFile | None = None) -> MetricsFile:
-    """Candidate vs baseline on repeated CV of gold, and the gate's decision (the evaluate step)."""
-    config = config or load_config()
+                  champion: MetricsFile | None = None, n_jobs: int | None = None) -> MetricsFile:
+    """Candidate vs both baselines on repeated CV of gold, and the gate's decision (the evaluate step)."""
+    config = config or load_config(dataset=dataset)
     x, y = models.features_frame(gold, dataset), models.target(gold, dataset)
-    evaluation = evaluate(dataset, models.candidate(dataset), models.baseline(dataset), x, y, config, quick=quick)
+    contenders = {"candidate": models.candidate(dataset), "baseline": models.baseline(dataset),
+                  "strong_baseline": models.strong_baseline(dataset)}
+    evaluation = evaluate(dataset, contenders, x, y, config, quick=quick, n_jobs=n_jobs,
+                          recipe=models.recipe(dataset), descriptions=models.MODELS)
     decision = decide(evaluation, config, champion.evaluation if champion is not None else None)
-    return MetricsFile(format="carprice-metrics/1", evaluation=evaluation, gate=decision)
+    return MetricsFile(format="carprice-metrics/2", evaluation=evaluation, gate=decision)
 
 
 def export_model(gold: pd.DataFrame, dataset: Dataset, metrics: MetricsFile, out_dir: Path) -> tuple[Path, str]:
@@ -91,6 +96,8 @@ def export_model(gold: pd.DataFrame, dataset: Dataset, metrics: MetricsFile, out
     created = datetime.now(UTC)
     card = _card(dataset, metrics, created, hashlib.sha256(onnx_bytes).hexdigest()[:8], encoding_card(fitted))
     write_card(staging, card)
+    (staging / CARD_MARKDOWN).write_text(card_markdown(metrics, dataset.spec.description, dataset.target.unit or
+                                                       "target units"), encoding="utf-8")
     write_metrics(staging, metrics.evaluation, metrics.gate)
     # Swap in the new model only when it is complete, so a reader never sees half a model.
     if out_dir.exists():
@@ -103,14 +110,15 @@ def export_model(gold: pd.DataFrame, dataset: Dataset, metrics: MetricsFile, out
 def build_model_artifacts(out_dir: Path, *, lake_root: str | Path | None = None, quick: bool = False,
                           storage_options: dict[str, str] | None = None, tracking_dir: Path | None = None,
                           progress: Callable[[str], None] | None = None, dataset: Dataset | None = None,
-                          gate_config: GateConfig | None = None) -> Path:
-    """Build the lake tables, cross-validate candidate and baseline, gate, train and export the model folder.
-    Returns `out_dir`. `quick` runs the config's quick_repeats instead of repeats (same gate). Raises
-    GateRejected if the candidate is not promoted (the champion in `out_dir` stays)."""
+                          gate_config: GateConfig | None = None, n_jobs: int | None = None) -> Path:
+    """Build the lake tables, cross-validate candidate and both baselines, gate, train and export the model
+    folder. Returns `out_dir`. `quick` runs the config's quick_repeats instead of repeats (same gate). The
+    gate's settings default to gate.yml under the declaration's own. Raises GateRejected if the candidate is
+    not promoted (the champion in `out_dir` stays)."""
     say = progress or (lambda _line: None)
     ds = dataset or datasets.active()
     out_dir = Path(out_dir)
-    config = gate_config or load_config()
+    config = gate_config or load_config(dataset=ds)
     timings: dict[str, float] = {}
 
     start = time.perf_counter()
@@ -123,9 +131,9 @@ def build_model_artifacts(out_dir: Path, *, lake_root: str | Path | None = None,
 
     start = time.perf_counter()
     repeats = int(config.value("quick_repeats" if quick else "repeats"))
-    say(f"[2/4] evaluate: candidate vs baseline, {repeats}x repeated {int(config.value('folds'))}-fold CV "
-        f"on {len(gold)} rows")
-    metrics = evaluate_gold(gold, ds, config=config, quick=quick, champion=champion_of(out_dir, say))
+    say(f"[2/4] evaluate: candidate vs linear and strong baselines, {repeats}x repeated "
+        f"{int(config.value('folds'))}-fold CV on {len(gold)} rows (seeds from {int(config.value('first_seed'))})")
+    metrics = evaluate_gold(gold, ds, config=config, quick=quick, champion=champion_of(out_dir, say), n_jobs=n_jobs)
     timings["evaluate_s"] = time.perf_counter() - start
     say(metrics.summary())
 
@@ -159,6 +167,7 @@ def _card(dataset: Dataset, metrics: MetricsFile, created: datetime, digest: str
         # The same figures and decision as metrics.json (mean, spread and interval per metric).
         "evaluation": json.loads(metrics.evaluation.model_dump_json()),
         "gate": json.loads(metrics.gate.model_dump_json()),
+        "notes": {"intervals": INTERVAL_NOTE, "models": dict(metrics.evaluation.models)},
         "price_interval": {"quantiles": list(interval.quantiles), "ratio_low": round(interval.ratio_low, 4),
                            "ratio_high": round(interval.ratio_high, 4)},
     }
@@ -166,13 +175,24 @@ def _card(dataset: Dataset, metrics: MetricsFile, created: datetime, digest: str
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="prep -> evaluate -> gate -> train -> export the model")
-    parser.add_argument("--out", type=Path, default=DEFAULT_MODEL_DIR)
-    parser.add_argument("--lake-root", default=None, help="folder or abfss:// URI (default ml/outputs/lake)")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="output folder: the model goes to <out>/model, the lake to <out>/lake, MLflow runs to "
+                             "<out>/mlruns (default: ml/outputs in the checkout)")
+    parser.add_argument("--lake-root", default=None, help="folder or abfss:// URI (default <out>/lake)")
+    parser.add_argument("--dataset", type=Path, default=None, help="a data set declaration (default: CARPRICE_DATASET "
+                                                                    "or ml/data/automobile.yml)")
+    parser.add_argument("--gate", type=Path, default=None, help="a gate file whose settings override the defaults "
+                                                                 "and the declaration's")
+    parser.add_argument("--jobs", type=int, default=None, help="parallel fits during evaluation (default 2)")
     parser.add_argument("--quick", action="store_true", help="the gate config's quick_repeats instead of repeats")
     args = parser.parse_args(argv)
+    out = args.out or DEFAULT_MODEL_DIR.parent
     try:
-        build_model_artifacts(args.out, lake_root=args.lake_root, quick=args.quick,
-                              progress=lambda line: print(line, flush=True))
+        dataset = datasets.load(args.dataset) if args.dataset else datasets.active()
+        config = load_config(dataset=dataset, override=args.gate)
+        build_model_artifacts(out / "model", lake_root=args.lake_root or (out / "lake" if args.out else None),
+                              quick=args.quick, tracking_dir=out / "mlruns", dataset=dataset, gate_config=config,
+                              n_jobs=args.jobs, progress=lambda line: print(line, flush=True))
     except GateRejected as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

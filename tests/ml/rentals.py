@@ -1,7 +1,7 @@
 """A second tabular data set the tests build themselves, structurally unlike the UCI cars: flat rents, with
-booleans, an ordinal category, source headers that differ from the column names, a source column the model
-does not use (listing_ref), a partial id rule, no group figure and another target. Generated from a known
-formula plus noise, so a model can learn it."""
+booleans, an ordinal category, source headers that differ from the column names (the target's too), a source
+column the model does not use (listing_ref), a partial id rule, no group figure and another target. Generated
+from a known formula plus noise, so a model can learn it."""
 
 from __future__ import annotations
 
@@ -21,7 +21,8 @@ DECLARATION = {
     "source": {"file": "rents.csv", "missing": ["", "n/a"]},
     "table": "flats",
     "id": ["district", "floor_area", "rooms", "minutes_to_station", "monthly_rent"],
-    "target": {"name": "monthly_rent", "label": "Monthly rent", "unit": "EUR", "min": 100, "max": 20000},
+    "target": {"name": "monthly_rent", "source": "Rent (EUR)", "label": "Monthly rent", "unit": "EUR", "min": 100,
+               "max": 20000},
     "level_column": "district",
     "columns": {
         "district": {"type": "category", "label": "District", "required": True,
@@ -51,7 +52,7 @@ def _row(rng: np.random.Generator, ref: int) -> dict[str, str]:
                 - 0.006 * minutes + rng.normal(0, 0.04))
     row = {"listing_ref": str(ref), "district": district, "Floor area (m2)": f"{area:.1f}", "rooms": str(rooms),
            "balcony": "yes" if balcony else "no", "energy_class": energy, "minutes_to_station": f"{minutes:.0f}",
-           "monthly_rent": f"{np.exp(log_rent):.0f}"}
+           "Rent (EUR)": f"{np.exp(log_rent):.0f}"}
     for optional in ("balcony", "energy_class", "minutes_to_station"):
         if rng.random() < 0.08:
             row[optional] = "n/a"  # optional columns are sometimes missing, in training and in requests
@@ -62,7 +63,7 @@ def write_rentals(folder: Path, rows: int = 240, seed: int = 3) -> Path:
     """Write rents.csv and flat-rents.yml into `folder`; returns the declaration's path."""
     rng = np.random.default_rng(seed)
     records = [_row(rng, 1000 + i) for i in range(rows)]
-    records[5]["monthly_rent"] = ""  # no target: set aside as unlabelled
+    records[5]["Rent (EUR)"] = ""  # no target: set aside as unlabelled
     records[6]["rooms"] = "0"  # out of the declared range: rejected with the reason
     folder.mkdir(parents=True, exist_ok=True)
     with (folder / "rents.csv").open("w", newline="") as handle:

@@ -12,6 +12,7 @@ import yaml
 
 from ml.carprice import dataset as datasets
 from ml.carprice.dataset import DatasetError
+from ml.carprice.declaration import REFERENCE, reference_link
 from tests.ml.rentals import DECLARATION
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -69,11 +70,22 @@ def test_the_uci_declaration_is_the_default_and_the_only_place_naming_its_column
         ({"engineered": {"bad": "district * 2"}}, r"engineered.bad: 'district' is not a number column"),
         ({"engineered": {"bad": "__import__('os')"}}, r"engineered.bad: .* is not allowed"),
         ({"engineered": {"bad": "floor_area +"}}, r"engineered.bad: 'floor_area \+' is not an expression"),
+        ({"target__name": "Rent"}, r"target.name: 'Rent' is not a lower-case name .* name the source header in "
+                                   r"`source:` instead"),
+        ({"columns__rooms__one_hot": {"one": "1 room", "two": "2 rooms"}},
+         r"columns.rooms.one_hot: a category column's values -> their one-hot source headers"),
+        ({"columns__district__one_hot": {"centre": "Centre", "north": "North"}},
+         r"columns.district.one_hot: must name one source header for each of the column's values"),
     ],
 )
 def test_a_broken_declaration_fails_naming_the_file_and_the_key(tmp_path: Path, changes: dict, message: str) -> None:
-    with pytest.raises(DatasetError, match=r"^broken.yml: " + message):
+    with pytest.raises(DatasetError, match=r"^broken.yml: " + message) as raised:
         datasets.load(_write(tmp_path, _broken(**changes)))
+    link = reference_link(raised.value.key or "")
+    assert str(raised.value).endswith(f"(see {link})")  # where the reference describes the key
+    headings = [line[3:].replace(" ", "-") for line in (ROOT / REFERENCE).read_text().splitlines()
+                if line.startswith("## ")]
+    assert link.split("#")[1] in headings
 
 
 def test_an_unreadable_or_non_mapping_declaration_is_named(tmp_path: Path) -> None:
@@ -110,3 +122,33 @@ def test_rows_are_validated_by_the_declared_row_model() -> None:
     assert errors["floor_area"] == "Input should be a valid number"
     assert "integer" in errors["rooms"] and errors["garden"].startswith("unknown field; allowed fields are district")
     assert ds.row_model.model_json_schema()["properties"]["floor_area"]["maximum"] == 300
+
+
+def test_source_headers_and_one_hot_columns_map_to_the_declared_names() -> None:
+    declaration = {**DECLARATION, "target": {**DECLARATION["target"], "source": "Rent (EUR)"},
+                   "columns": {**DECLARATION["columns"],
+                               "district": {"type": "category", "label": "District", "required": True,
+                                            "one_hot": {"centre": "Centre", "north": "North"}}}}
+    ds = datasets.from_mapping(declaration, "rents.yml")
+    assert ds.allowed_values("district") == ("centre", "north")
+    row = {"Rent (EUR)": "900", "Centre": "0", "North": "1", "Floor area (m2)": "50", "rooms": "2", "extra": "x"}
+    values = ds.source_values(row)
+    assert values["monthly_rent"] == "900" and values["district"] == "north" and values["floor_area"] == "50"
+    assert "extra" not in values and values["balcony"] == ""
+    assert ds.source_values(values) == values  # already mapped rows (bronze, feeds) map to themselves
+    two = ds.parse_row({"district": ds.source_values({**row, "Centre": "1"})["district"], "floor_area": 50.0,
+                        "rooms": 2})
+    none = ds.parse_row({"floor_area": 50.0, "rooms": 2})
+    assert [(e.field, e.reason) for e in two] == [
+        ("district", "one value expected, got 2 (centre, north); a flat has one district")]
+    assert [e.reason for e in none] == ["required field is missing (none of its one-hot columns Centre, North is set)"]
+
+
+def test_the_declaration_reference_is_generated_from_the_models_and_linked_from_the_readme() -> None:
+    from ml.carprice.reference import TARGET, render
+
+    assert TARGET.read_text() == render(), "docs/dataset-reference.md is stale: run `make dataset-reference`"
+    text = render()
+    for key in ("one_hot", "source", "grouped_evaluation", "level_column", "max_strong_mae_ratio", "margin"):
+        assert f"| `{key}` |" in text, key
+    assert "docs/dataset-reference.md" in (ROOT / "README.md").read_text()

@@ -4,11 +4,22 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
 
 from contract import LAKE_LAYERS
+from ml.carprice.dataset import Dataset, load
 from ml.carprice.lake import Lake
-from ml.carprice.prep import DEFAULT_SOURCE, GOLD_TABLE, REJECTED_TABLE, TABLE, UNPRICED_TABLE, run_prep
+from ml.carprice.prep import (
+    DEFAULT_SOURCE,
+    GOLD_TABLE,
+    REJECTED_TABLE,
+    TABLE,
+    UNPRICED_TABLE,
+    NothingToTrainOn,
+    run_prep,
+)
 from ml.carprice.schema import FEATURES, TARGET
+from tests.ml.rentals import write_rentals
 from tools.emulators import AZURITE_ACCOUNT, AZURITE_KEY, Azurite
 
 
@@ -71,3 +82,43 @@ def test_prep_runs_against_azurite_blob_storage_with_layer_containers() -> None:
         assert run_prep("az://{layer}", storage_options=options).bronze_inserted == 0
         gold_blobs = [b.name for b in service.get_container_client("gold").list_blobs()]
         assert any(name.startswith(f"{GOLD_TABLE}/_delta_log/") for name in gold_blobs)
+
+
+def _rentals_with(tmp_path: Path, **changes: object) -> Dataset:
+    """The test-built rentals (tests/ml/rentals.py) under a declaration changed by `changes` (dotted keys)."""
+    path = write_rentals(tmp_path / "data")
+    declaration = yaml.safe_load(path.read_text())
+    for dotted, value in changes.items():
+        *parents, last = dotted.split(".")
+        node = declaration
+        for key in parents:
+            node = node[key]
+        node[last] = value
+    path.write_text(yaml.safe_dump(declaration))
+    return load(path)
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        # No target: the header the declaration names is not in the file.
+        ({"target.source": "Rent"}, r"flat-rents.yml: target.source: prep set every row aside: 239 rows without a "
+                                    r"target value, 1 rejected; expected a column 'Rent' in the source \(the file's "
+                                  r"headers: listing_ref, district, Floor area \(m2\)"),
+        # Wrong name: a required column's header is not in the file.
+        ({"columns.floor_area.source": "Area (m2)"},
+         r"flat-rents.yml: columns.floor_area.source: prep set every row aside: 240 rejected, 240 of them for "
+         r"floor_area \(required field is missing\); expected a column 'Area \(m2\)' in the source; a number from "
+         r"15 to 300"),
+        # Every row invalid: a range no row fits.
+        ({"columns.floor_area.max": 16},
+         r"flat-rents.yml: columns.floor_area: prep set every row aside: 240 rejected, 240 of them for floor_area "
+         r"\(Input should be less than or equal to 16\); expected a number from 15 to 16"),
+    ],
+)
+def test_prep_that_sets_every_row_aside_stops_naming_the_file_the_key_and_what_was_expected(
+        tmp_path: Path, changes: dict, message: str) -> None:
+    dataset = _rentals_with(tmp_path, **changes)
+    with pytest.raises(NothingToTrainOn, match=message) as raised:
+        run_prep(tmp_path / "lake", dataset=dataset)
+    assert "(see docs/dataset-reference.md#" in str(raised.value)

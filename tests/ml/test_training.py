@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from contract import ML_MODEL_NAME
+from ml.carprice import dataset as datasets
 from ml.carprice import model as models
 from ml.carprice.export import SKOPS_TRUSTED_TYPES
 from ml.carprice.gate import load_config, read_metrics
@@ -34,15 +35,30 @@ def test_model_dir_holds_onnx_card_and_mlflow_model(model_dir: Path) -> None:
 
 def test_the_model_folder_carries_the_gates_metrics_file_with_spread_and_intervals(model_dir: Path) -> None:
     metrics = read_metrics(model_dir)
-    ev, config = metrics.evaluation, load_config()
+    ev, config = metrics.evaluation, load_config(dataset=datasets.active())
     assert metrics.gate.promoted and ev.cv.quick and ev.cv.repeats == config.value("quick_repeats")
     assert ev.mae_ratio.high <= config.value("max_mae_ratio") and ev.candidate.r2.low >= config.value("r2_floor")
-    for figure in (ev.candidate.mae, ev.candidate.r2, ev.baseline.mae, ev.mae_ratio):
-        assert len(figure.repeats) == ev.cv.repeats and figure.std > 0 and figure.low < figure.mean < figure.high
+    assert ev.strong_mae_ratio.high <= config.value("max_strong_mae_ratio")
     assert ev.grouped is not None and ev.grouped.label == "platform"
+    for figure in (ev.candidate.mae, ev.candidate.r2, ev.baseline.mae, ev.strong_baseline.mae, ev.mae_ratio,
+                   ev.strong_mae_ratio, ev.grouped.candidate.r2, ev.grouped.strong_mae_ratio):
+        assert len(figure.repeats) == ev.cv.repeats and figure.std > 0 and figure.low < figure.mean < figure.high
     assert ev.grouped.candidate.r2.mean < ev.candidate.r2.mean  # unseen platforms are harder
+    # The deciding seeds are none of those inspected while choosing the recipe.
+    assert not [s for s in ev.cv.seeds if any(a <= s <= b for a, b in ev.cv.inspected_seeds)]
     card = json.loads((model_dir / "model_card.json").read_text())
     assert card["evaluation"] == json.loads(ev.model_dump_json()) and card["gate"]["promoted"] is True
+    assert "split-to-split noise only" in card["notes"]["intervals"]
+
+
+def test_the_model_card_shows_plain_and_grouped_figures_against_both_baselines(model_dir: Path) -> None:
+    text = (model_dir / "model_card.md").read_text()
+    plain, grouped = text.split("Grouped by platform (make, wheel_base, engine_size;")
+    for part in (plain, grouped):
+        for row in ("| candidate |", "| linear baseline (OLS) |", "| strong baseline (random forest) |",
+                    "| MAE ratio to OLS |", "| MAE ratio to the forest |"):
+            assert row in part, row
+    assert "Gate: promoted." in grouped and "split-to-split noise only" in grouped
 
 
 def test_onnx_and_mlflow_models_predict_the_same_prices(model_dir: Path, ml_workdir: Path) -> None:
@@ -73,4 +89,5 @@ def test_mlflow_model_is_skops_with_only_the_listed_types_trusted(model_dir: Pat
 
 def test_mlflow_run_records_both_models_metrics(model_dir: Path, ml_workdir: Path) -> None:
     metric_files = {p.name for p in (ml_workdir / "mlruns").rglob("metrics/*")}
-    assert {"candidate_mae", "baseline_mae", "candidate_r2", "baseline_rmse", "mae_ratio"} <= metric_files
+    assert {"candidate_mae", "baseline_mae", "candidate_r2", "baseline_rmse", "mae_ratio", "strong_baseline_mae",
+            "strong_mae_ratio", "grouped_candidate_r2"} <= metric_files

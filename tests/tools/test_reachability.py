@@ -146,32 +146,23 @@ def test_a_linked_zone_without_the_callers_record_does_not_resolve(synth):
 
 
 def test_a_private_a_record_routes_callers_to_an_internal_load_balancer(synth):
-    """A scoring name served by an internal load balancer in the AKS subnet: resolved by an A record in a zone
-    linked to the caller's network, then routed like any private address (a peering for the other region)."""
-    host = "carprice-online-prod.westeurope.inference.ml.azure.com"
-
-    def scoring_zone(resources: dict[str, Resources]) -> None:
-        ml = resources["prod-ml"]
-        ml["azurerm_private_dns_zone"] = {"Scoring": {"name": "westeurope.inference.ml.azure.com",
-                                                      "resource_group_name": "rg-carprice-prod"}}
-        ml["azurerm_private_dns_a_record"] = {"Router": {
-            "name": "carprice-online-prod", "zone_name": "${azurerm_private_dns_zone.Scoring.name}",
-            "resource_group_name": "rg-carprice-prod", "records": ["10.40.16.250"], "ttl": 300}}
-        prefix = "/subscriptions/x/resourceGroups/rg-carprice-prod/providers/Microsoft.Network/virtualNetworks"
-        vnets = [f"{prefix}/{v['name']}" for v in resources["prod-foundation"]["azurerm_virtual_network"].values()]
-        zone = "${azurerm_private_dns_zone.Scoring.name}"
-        ml["azurerm_private_dns_zone_virtual_network_link"] = {
-            f"Link{index}": {"name": f"link-{index}", "private_dns_zone_name": zone,
-                             "resource_group_name": "rg-carprice-prod", "virtual_network_id": vnet_id}
-            for index, vnet_id in enumerate(vnets)}
-
-    found = results(platform(synth, "prod", scoring_zone))
+    """The scoring name is served by the AKS inference router's internal load balancer: an apex A record in a zone
+    named after the host, linked to every caller's network, then routed like any private address (a peering for
+    the other region). Without the record, the name does not resolve privately."""
+    host = "scoring.carprice.example.com"
+    found = results(platform(synth, "prod"))
     for region in ("weu", "neu"):
         [scoring] = only(found, f"app-carprice-prod-{region}", host, "https")
         assert scoring.outcome.reachable, scoring.outcome.path
-        assert "10.40.16.250" in scoring.outcome.path and "snet-carprice-prod-aks-weu" in scoring.outcome.path
+        assert "10.40.31.254" in scoring.outcome.path and "snet-carprice-prod-aks-weu" in scoring.outcome.path
     [northeurope] = only(found, "app-carprice-prod-neu", host, "https")
     assert "-peering-> vnet-carprice-prod-weu" in northeurope.outcome.path
+
+    def no_record(resources: dict[str, Resources]) -> None:
+        resources["prod-ml"].pop("azurerm_private_dns_a_record")
+
+    [unresolved] = only(results(platform(synth, "prod", no_record)), "app-carprice-prod-weu", host, "https")
+    assert not unresolved.outcome.reachable and "holds no A record" in unresolved.outcome.path
 
 
 def test_a_security_group_deny_rule_is_refused_rather_than_misread(synth):

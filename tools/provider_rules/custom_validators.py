@@ -170,6 +170,11 @@ def _lower_cased(value: Any) -> str | None:
     return "cannot contain whitespace" if " " in text else None
 
 
+def _factory_id(value: Any) -> str | None:
+    pattern = r"^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.DataFactory/factories/[^/]+$"
+    return None if re.match(pattern, str(value), re.IGNORECASE) else "must be a Data Factory resource id"
+
+
 def _nested_item_name(value: Any) -> str | None:
     return None if re.match(r"^[0-9a-zA-Z-]+$", str(value)) else "letters, digits and '-' only"
 
@@ -209,6 +214,8 @@ VALIDATORS: dict[str, tuple[Validator, str]] = {
         _starts_with_slash, "internal/services/network/application_gateway_resource.go:1244 (\"/\")"),
     "validate.LowerCasedString": (
         _lower_cased, "internal/services/privatedns/validate/lower_cased_string.go:12"),
+    "factories.ValidateFactoryID": (
+        _factory_id, "go-azure-sdk resource-manager/datafactory/2018-06-01/factories/id_factory.go:88"),
     "keyvault.ValidateNestedItemName": (
         _nested_item_name, "vendor/github.com/hashicorp/go-azure-helpers/resourcemanager/keyvault/nested_item.go:152"),
 }
@@ -232,7 +239,7 @@ NOT_TRANSLATED: dict[str, str] = {
         "validate.ContainerRegistryName", "validate.DiskEncryptionSetName", "validate.VaultName",
         "validate.KubernetesDNSPrefix", "validate.ComputeClusterName", "validate.DataStoreName",
         "validate.WorkspaceName", "validate.NatGatewayName", "validate.LogAnalyticsWorkspaceName",
-        "validate.ProjectName",
+        "validate.ProjectName", "validate.AccessConnectorName",
         "inline function at internal/services/datafactory/validate/datafactory.go:15",
         "inline function at internal/services/datafactory/validate/datafactory.go:26",
         "inline function at internal/services/datafactory/validate/datafactory.go:37",

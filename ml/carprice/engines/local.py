@@ -11,7 +11,7 @@ import pyarrow.compute as pc
 
 from ml.carprice import rows
 from ml.carprice.dataset import Dataset
-from ml.carprice.engines import Ingested, Refined
+from ml.carprice.engines.base import Ingested, Refined
 from ml.carprice.ingest import LandedFile, list_landed, read_landed
 from ml.carprice.lake import Lake
 

@@ -21,7 +21,7 @@ import pyarrow as pa
 from contract import LAKE_CAPTURE_FOLDER, LAKE_FEEDS_FOLDER
 from ml.carprice import rows
 from ml.carprice.dataset import Dataset, from_card
-from ml.carprice.engines import Ingested, Refined
+from ml.carprice.engines.base import Ingested, Refined
 from ml.carprice.ingest import CAPTURE_SUFFIX, FEED_SUFFIXES, LAYER, LandedFile
 from ml.carprice.lake import Lake
 

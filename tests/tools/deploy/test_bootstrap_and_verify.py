@@ -174,6 +174,8 @@ ARM_LISTED = {
     "azurerm_data_factory": "Microsoft.DataFactory/factories",
     "azurerm_cognitive_account": "Microsoft.CognitiveServices/accounts",
     "azurerm_search_service": "Microsoft.Search/searchServices",
+    "azurerm_databricks_workspace": "Microsoft.Databricks/workspaces",
+    "azurerm_databricks_access_connector": "Microsoft.Databricks/accessConnectors",
 }
 # azapi children Resource Manager does not list on their own.
 UNLISTED_AZAPI = ("Microsoft.Web/sites/config@", "Microsoft.Web/sites/basicPublishingCredentialsPolicies@")
@@ -207,6 +209,12 @@ NOT_LISTED = {
     "azurerm_data_factory_pipeline", "azurerm_data_factory_trigger_schedule",
     # An OpenAI account's deployments and content filters (accounts/<name>/...): proxy resources.
     "azurerm_cognitive_deployment", "azurerm_cognitive_account_rai_policy",
+    "azurerm_data_factory_linked_custom_service",
+    # A setting of the Databricks workspace (its DBFS root key), not a resource of its own.
+    "azurerm_databricks_workspace_root_dbfs_customer_managed_key",
+    # Workspace-level Databricks objects: the workspace's own API, not Resource Manager.
+    "databricks_cluster_policy", "databricks_external_location", "databricks_ip_access_list", "databricks_job",
+    "databricks_storage_credential", "databricks_workspace_conf", "databricks_workspace_file",
 }
 
 

@@ -15,10 +15,10 @@ pytestmark = pytest.mark.xdist_group("deploy-synth")
 def test_prod_deploy_order_follows_the_manifest_dependencies(synth_out: Path) -> None:
     order = deploy_order(environment_stacks(load_stacks(synth_out), "prod"))
     assert order[:2] == ["prod-agents", "prod-foundation"]
+    assert all(order.index("prod-edge") > order.index(app) for app in order if "-app-" in app)
     for app in ("prod-app-westeurope", "prod-app-northeurope"):
         for before in ("prod-data", "prod-ml", "prod-global-data", "prod-genai"):
             assert order.index(before) < order.index(app)
-        assert order.index(app) < order.index("prod-edge")
     assert order.index("prod-data") < order.index("prod-ml")
 
 

@@ -49,6 +49,7 @@ ARM_TYPES: dict[str, ArmType] = {
     "azurerm_monitor_scheduled_query_rules_alert_v2": ArmType("Microsoft.Insights/scheduledQueryRules"),
     "azurerm_data_factory": ArmType("Microsoft.DataFactory/factories"),
     "azurerm_databricks_workspace": ArmType("Microsoft.Databricks/workspaces"),
+    "azurerm_databricks_access_connector": ArmType("Microsoft.Databricks/accessConnectors"),
     "azurerm_synapse_workspace": ArmType("Microsoft.Synapse/workspaces"),
     "azurerm_stream_analytics_job": ArmType("Microsoft.StreamAnalytics/streamingJobs"),
     "azurerm_disk_encryption_set": ArmType("Microsoft.Compute/diskEncryptionSets"),
