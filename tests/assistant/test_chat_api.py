@@ -172,3 +172,14 @@ def test_settings_names_the_assistant_reads(model_dir: Path, tmp_path: Path, sta
     assert settings.assistant_configured and settings.assistant_is_local
     assert settings.search_index == "listings" and settings.chat_container == "chat"
     assert contract.SETTING_COSMOS_ENDPOINT  # the prediction settings are unchanged
+
+
+def test_the_openapi_document_describes_the_assistants_answers(chat: TestClient) -> None:
+    paths = chat.get("/openapi.json").json()["paths"]
+    ask_doc, history_doc = paths["/api/assistant/messages"]["post"], paths["/api/assistant/history"]["get"]
+    assert "application/x-ndjson" in ask_doc["responses"]["200"]["content"]
+    assert ask_doc["requestBody"]["content"]["application/json"]["schema"]["required"] == ["message"]
+    for response in (ask(chat, "   "), chat.post("/api/assistant/messages", content=b"x",
+                                                     headers={"content-type": "text/plain"}), ask(chat, "Hello")):
+        assert str(response.status_code) in ask_doc["responses"]
+    assert str(chat.get("/api/assistant/history").status_code) in history_doc["responses"]
