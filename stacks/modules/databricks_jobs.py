@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -143,9 +144,11 @@ class PrepJobs(Construct):
             definition=json.dumps(interactive_policy(compute), sort_keys=True),
             description="Clusters users start: small, dedicated, encrypted, shut down when idle.",
         )
+        # Keyed by the file's path, so adding a module never renames (and replaces) the others.
         files = [
-            WorkspaceFile(self, f"Code{index:03d}", path=path, content_base64=base64.b64encode(content).decode())
-            for index, (path, content) in enumerate(job_code().items())
+            WorkspaceFile(self, "Code" + re.sub(r"[^A-Za-z0-9]+", "_", path.removeprefix(CODE_ROOT)), path=path,
+                          content_base64=base64.b64encode(content).decode())
+            for path, content in job_code().items()
         ]
         lake_root = f"abfss://{{layer}}@{lake_account_name}.dfs.core.windows.net"
         self.job = Job(
