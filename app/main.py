@@ -7,7 +7,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
@@ -20,7 +20,7 @@ from app.settings import Settings
 from app.store.cosmos import CosmosStore
 from app.store.owners import Owner, open_own_outbox
 from app.store.pending_view import PendingView, view_path
-from app.web import api, health, pages
+from app.web import api, assistant, health, pages
 from app.web.errors import BodyTooLarge, on_body_too_large, on_request_validation_error
 from app.web.http_methods import MethodsMiddleware
 from app.web.openapi import openapi_document
@@ -31,6 +31,9 @@ from ml.carprice.schema import served_dataset
 from runtime.credentials import azure_credential
 from runtime.endpoint import EndpointModel
 from runtime.pricing import LocalModel, PriceModel
+
+if TYPE_CHECKING:
+    from app.assistant.service import Assistant
 
 HERE = Path(__file__).resolve().parent
 log = logging.getLogger("app")
@@ -56,6 +59,15 @@ def build_service(settings: Settings, dataset: Dataset, model: PriceModel | None
     return PredictionService(settings, model or build_model(settings), dataset, outbox, store, owner=owner)
 
 
+def build_assistant(settings: Settings, service: PredictionService) -> Assistant | None:
+    if not settings.assistant_configured:
+        log.info("no Azure OpenAI / AI Search endpoints configured: the assistant page is off")
+        return None
+    from app.assistant.service import Assistant  # the AI SDKs load only when the assistant is on
+
+    return Assistant.build(settings, service)
+
+
 class CarPriceApp(FastAPI):
     """FastAPI, except that POST /api/predictions (the hot path) goes straight to its plain-ASGI handler
     (app/web/prediction_lane.py) instead of through FastAPI's middleware stack and router."""
@@ -79,9 +91,12 @@ def create_app(settings: Settings | None = None, model: PriceModel | None = None
         service = build_service(settings, dataset, model)
         service.start()
         app.state.service = service
+        app.state.assistant = build_assistant(settings, service)
         try:
             yield
         finally:
+            if app.state.assistant is not None:
+                await app.state.assistant.aclose()
             await service.stop()
 
     app = CarPriceApp(
@@ -102,6 +117,7 @@ def create_app(settings: Settings | None = None, model: PriceModel | None = None
     app.include_router(health.router)
     app.include_router(api.build_router(dataset))
     app.include_router(pages.router)
+    app.include_router(assistant.router)
     app.openapi = lambda: openapi_document(app)  # type: ignore[method-assign]
     app.mount("/static", StaticFiles(directory=HERE / "web" / "static"), name="static")
 

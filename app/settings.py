@@ -15,6 +15,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 import contract
+from contract import genai
 from runtime.emulator import is_loopback
 from runtime.model_location import ROOT, default_model_dir
 
@@ -48,6 +49,20 @@ class Settings(BaseSettings):
     managed_identity_client_id: str = Field(
         "", validation_alias=contract.SETTING_MANAGED_IDENTITY_CLIENT_ID
     )
+    # The assistant (app/assistant/): Azure OpenAI and Azure AI Search, both with Entra tokens only. No
+    # endpoint: the assistant page says it is not configured and everything else runs as usual.
+    # Names and defaults: contract/genai.py, the same the genai stack sets.
+    openai_endpoint: str = Field("", validation_alias=genai.SETTING_OPENAI_ENDPOINT)
+    openai_chat_deployment: str = Field(
+        genai.OPENAI_CHAT_DEPLOYMENT, validation_alias=genai.SETTING_OPENAI_CHAT_DEPLOYMENT
+    )
+    openai_embedding_deployment: str = Field(
+        genai.OPENAI_EMBEDDING_DEPLOYMENT, validation_alias=genai.SETTING_OPENAI_EMBEDDING_DEPLOYMENT
+    )
+    openai_api_version: str = Field(genai.OPENAI_API_VERSION, validation_alias=genai.SETTING_OPENAI_API_VERSION)
+    search_endpoint: str = Field("", validation_alias=genai.SETTING_SEARCH_ENDPOINT)
+    search_index: str = Field(genai.SEARCH_INDEX, validation_alias=genai.SETTING_SEARCH_INDEX)
+    chat_container: str = Field(genai.CHAT_CONTAINER, validation_alias=genai.SETTING_CHAT_CONTAINER)
 
     # Tuning knobs with safe defaults; not part of the infra contract.
     max_body_bytes: int = 16_384
@@ -67,6 +82,25 @@ class Settings(BaseSettings):
     outbox_lease_s: float = 600.0
     # The instance's pending view (app/store/pending_view.py): instance-local disk, never /home.
     pending_view_dir: Path | None = None
+    # The assistant's bounds: tool rounds per answer, tokens per model reply, earlier turns sent back.
+    assistant_max_tool_rounds: int = 3
+    assistant_max_tokens: int = 700
+    assistant_history_turns: int = 4
+    assistant_max_question_chars: int = 2_000
+    assistant_search_top: int = 5
+    assistant_timeout_s: float = 30.0
+    assistant_max_retries: int = 1  # the SDK's own retry of a 429 within its Retry-After
+    # The local stand-ins' certificate (tools/app/standins/): trusted only for loopback endpoints.
+    assistant_ca_file: Path | None = Field(None, validation_alias="CARPRICE_ASSISTANT_CA_FILE")
+
+    @property
+    def assistant_configured(self) -> bool:
+        return bool(self.openai_endpoint and self.search_endpoint)
+
+    @property
+    def assistant_is_local(self) -> bool:
+        """True only when both AI endpoints are loopback stand-ins (tools/app/standins/)."""
+        return is_loopback(self.openai_endpoint) and is_loopback(self.search_endpoint)
 
     @property
     def cosmos_is_local_emulator(self) -> bool:

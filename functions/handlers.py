@@ -23,6 +23,7 @@ import azure.functions as func
 import orjson
 from azure.core.exceptions import AzureError
 
+from functions.listing_index import from_market_record, writer_for
 from functions.market import INVALID_LISTING, MODEL_UNAVAILABLE, dead_letter, iso, market_record
 from functions.settings import FunctionSettings
 from functions.store import MarketStore
@@ -47,6 +48,7 @@ class Runtime:
     store: MarketStore
     model: PriceModel
     dataset: Dataset  # what the served model was trained on: listings and requests are validated against it
+    index: Any = None  # functions.listing_index.ListingIndexWriter when the listings index is configured
 
     @classmethod
     def from_settings(cls, settings: FunctionSettings, credential: Any = None) -> Runtime:
@@ -57,7 +59,14 @@ class Runtime:
                                   timeout_s=settings.endpoint_timeout_s, attempts=settings.endpoint_attempts)
         else:
             model = LocalModel(settings.model_dir)  # loaded on first use: a later deployment is picked up
-        return cls(settings, MarketStore(settings), model, served_dataset(settings.model_dir))
+        return cls(settings, MarketStore(settings), model, served_dataset(settings.model_dir),
+                   _listing_index(settings, credential))
+
+
+def _listing_index(settings: FunctionSettings, credential: Any) -> Any:
+    if not (settings.search_endpoint and settings.openai_endpoint):
+        return None
+    return writer_for(settings, credential)
 
 
 @dataclass(frozen=True)
@@ -111,6 +120,13 @@ def score_listings(events: Sequence[func.EventHubEvent], runtime: Runtime, *, fi
             sequence_number=event.sequence_number, scored_at=scored_at)
     runtime.store.upsert("market", list(market.values()))
     runtime.store.upsert("dead_letters", dead)
+    if runtime.index is not None and market:
+        try:
+            runtime.index.upsert(from_market_record(record, runtime.dataset) for record in market.values())
+        except Exception as exc:  # the market records are kept; the listings index catches up on the retry
+            if not final_attempt:
+                raise
+            log.error("%d scored listings not indexed on the last attempt: %s", len(market), exc)
     if dead:
         log.warning("%d of %d events dead-lettered", len(dead), len(events))
     return ScoreReport(len(events), len(market), len(dead), quotes[0].model_version if quotes else None)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import contract
+from contract import genai
 from runtime.emulator import is_loopback
 from runtime.model_location import TRAINED_MODEL_DIR, default_model_dir
 
@@ -38,6 +39,12 @@ class FunctionSettings:
     max_body_bytes: int = 16_384
     endpoint_timeout_s: float = 10.0
     endpoint_attempts: int = 3
+    # The listings index (contract/listings_index.py), filled as listings are scored; off when unset.
+    search_endpoint: str = ""
+    openai_endpoint: str = ""
+    embedding_deployment: str = genai.OPENAI_EMBEDDING_DEPLOYMENT
+    openai_api_version: str = genai.OPENAI_API_VERSION
+    search_index: str = genai.SEARCH_INDEX
 
     def __post_init__(self) -> None:
         if not self.cosmos_endpoint:
@@ -71,4 +78,9 @@ class FunctionSettings:
             endpoint_scope=get(contract.SETTING_ENDPOINT_SCOPE, contract.AML_ENDPOINT_TOKEN_SCOPE),
             region=get(contract.SETTING_REGION, "local"),
             managed_identity_client_id=get(contract.SETTING_MANAGED_IDENTITY_CLIENT_ID, ""),
+            search_endpoint=get(genai.SETTING_SEARCH_ENDPOINT, ""),
+            openai_endpoint=get(genai.SETTING_OPENAI_ENDPOINT, ""),
+            embedding_deployment=get(genai.SETTING_OPENAI_EMBEDDING_DEPLOYMENT, genai.OPENAI_EMBEDDING_DEPLOYMENT),
+            openai_api_version=get(genai.SETTING_OPENAI_API_VERSION, genai.OPENAI_API_VERSION),
+            search_index=get(genai.SETTING_SEARCH_INDEX, genai.SEARCH_INDEX),
         )

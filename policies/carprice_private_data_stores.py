@@ -17,6 +17,8 @@ DATA_STORES = (
     "azurerm_cosmosdb_account",
     "azurerm_machine_learning_workspace",
     "azurerm_container_registry",
+    "azurerm_cognitive_account",
+    "azurerm_search_service",
 )
 
 

@@ -13,6 +13,7 @@ import contract as c
 from stacks.base import PlatformStack
 from stacks.config import EnvironmentConfig
 from stacks.foundation import FoundationStack
+from stacks.genai import GenAiStack
 from stacks.global_data import GlobalDataStack
 from stacks.ml import MlStack
 from stacks.modules.app_gateway import GatewaySizing, RegionalGateway
@@ -23,7 +24,7 @@ from stacks.naming import region_code
 class AppStack(PlatformStack):
     def __init__(
         self, scope: Construct, *, config: EnvironmentConfig, region: str, foundation: FoundationStack,
-        global_data: GlobalDataStack, ml: MlStack,
+        global_data: GlobalDataStack, ml: MlStack, genai: GenAiStack | None = None,
     ) -> None:
         super().__init__(scope, f"app-{region}", config=config)
         self.region = region
@@ -44,6 +45,7 @@ class AppStack(PlatformStack):
             c.SETTING_APPINSIGHTS: f"@Microsoft.KeyVault(SecretUri={foundation.appinsights_secret.versionless_id})",
             "APPLICATIONINSIGHTS_AUTHENTICATION_STRING": f"Authorization=AAD;ClientId={identity.client_id}",
             "SCM_DO_BUILD_DURING_DEPLOYMENT": "true",  # Oryx installs requirements.txt from the package
+            **(genai.app_settings(chat_history=True) if genai else {}),
         }
         code = region_code(region)
         self.web = RegionalWebApp(

@@ -22,6 +22,8 @@ from pydantic import (
     model_validator,
 )
 
+from stacks.genai_config import GenAi
+
 ENVIRONMENTS_DIR = Path(__file__).parent / "environments"
 REQUIRED_TAGS = ("environment", "owner", "cost-center", "managed-by")
 
@@ -407,6 +409,7 @@ class EnvironmentConfig(_Strict):
     key_vault_sku: Literal["standard", "premium"] = "premium"
     tags: dict[str, str]
     agents: AgentPool | None = None  # None: the pipelines use Microsoft-hosted agents for this environment
+    genai: GenAi | None = None  # None: no generative-AI tier (no `<env>-genai` stack, no assistant settings)
     databricks: Databricks | None = None  # None: prep runs on the single-node engine only (no Databricks tier)
 
     @model_validator(mode="after")
@@ -451,6 +454,14 @@ class EnvironmentConfig(_Strict):
         return self
 
     @model_validator(mode="after")
+    def _genai_region_allowed(self) -> EnvironmentConfig:
+        if self.genai and self.genai.location and self.genai.location not in self.allowed_regions:
+            raise ValueError(
+                f"genai.location '{self.genai.location}' is not in allowed_regions {list(self.allowed_regions)}"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _router_ip_in_aks_subnet(self) -> EnvironmentConfig:
         subnet = ipaddress.ip_network(self.network.aks_subnet)
         ip = self.aks.inference_router_ip
@@ -463,6 +474,11 @@ class EnvironmentConfig(_Strict):
                 "(Azure reserves the first four and the last)"
             )
         return self
+
+    @property
+    def genai_location(self) -> str:
+        """The Azure OpenAI account's region: `genai.location`, else the environment's primary region."""
+        return (self.genai.location if self.genai else None) or self.location
 
     @property
     def inference_router_ip(self) -> str:

@@ -20,6 +20,7 @@ from stacks.base import PlatformStack
 from stacks.config import EnvironmentConfig
 from stacks.data import DataStack
 from stacks.foundation import FUNCTIONS_SUBNET, FoundationStack
+from stacks.genai import INDEX_CONTRIBUTOR, OPENAI_USER, GenAiStack
 from stacks.global_data import GlobalDataStack
 from stacks.ml import MlStack
 from stacks.modules.cosmos import DATA_CONTRIBUTOR_ROLE
@@ -30,7 +31,7 @@ from stacks.modules.identity import ManagedIdentity
 class FunctionsStack(PlatformStack):
     def __init__(
         self, scope: Construct, *, config: EnvironmentConfig, foundation: FoundationStack, data: DataStack,
-        ml: MlStack, global_data: GlobalDataStack,
+        ml: MlStack, global_data: GlobalDataStack, genai: GenAiStack | None = None,
     ) -> None:
         super().__init__(scope, "functions", config=config)
         AzapiProvider(self, "azapi", subscription_id=config.subscription_id)
@@ -63,6 +64,8 @@ class FunctionsStack(PlatformStack):
             # Telemetry with an Entra ID token (ingestion keys are off): Monitoring Metrics Publisher below.
             c.SETTING_APPINSIGHTS: f"@Microsoft.KeyVault(SecretUri={foundation.appinsights_secret.versionless_id})",
             "APPLICATIONINSIGHTS_AUTHENTICATION_STRING": f"Authorization=AAD;ClientId={client_id}",
+            # The scored market listings also go into the assistant's index, embedded first.
+            **(genai.app_settings(chat_history=False) if genai else {}),
         }
         self.app = FlexFunctionApp(
             self, "FunctionApp", placement=self.placement(),
@@ -89,6 +92,9 @@ class FunctionsStack(PlatformStack):
             # Resolve the one Key Vault reference above, and nothing else in the vault.
             "TelemetrySecretReader": (foundation.appinsights_secret.resource_versionless_id, "Key Vault Secrets User"),
         }
+        if genai:
+            grants["ListingIndexWriter"] = (genai.search.service.id, INDEX_CONTRIBUTOR)
+            grants["ListingEmbedder"] = (genai.openai.account.id, OPENAI_USER)
         if scoring_remote:
             grants["OnlineEndpointCaller"] = (ml.workspace.workspace.id, "AzureML Data Scientist")
         for construct_id, (target, role) in grants.items():

@@ -26,6 +26,7 @@ from stacks.databricks import DatabricksStack, PrepStack
 from stacks.edge import EdgeStack
 from stacks.foundation import FoundationStack
 from stacks.functions import FunctionsStack
+from stacks.genai import GenAiStack
 from stacks.global_data import GlobalDataStack
 from stacks.ml import MlStack
 from stacks.naming import NamingError
@@ -39,12 +40,15 @@ def build_environment(app: App, config: EnvironmentConfig) -> list[PlatformStack
     data = DataStack(app, config=config, foundation=foundation)
     ml = MlStack(app, config=config, foundation=foundation, data=data)
     global_data = GlobalDataStack(app, config=config, foundation=foundation)
+    genai = GenAiStack(app, config=config, foundation=foundation) if config.genai else None
     apps = [
-        AppStack(app, config=config, region=region, foundation=foundation, global_data=global_data, ml=ml)
+        AppStack(
+            app, config=config, region=region, foundation=foundation, global_data=global_data, ml=ml, genai=genai
+        )
         for region in config.app_regions
     ]
     functions = FunctionsStack(
-        app, config=config, foundation=foundation, data=data, ml=ml, global_data=global_data
+        app, config=config, foundation=foundation, data=data, ml=ml, global_data=global_data, genai=genai
     )
     edge = EdgeStack(app, config=config, foundation=foundation, apps=apps)
     # Declared, not only inferred from references: the deploy order is part of the design.
@@ -57,7 +61,13 @@ def build_environment(app: App, config: EnvironmentConfig) -> list[PlatformStack
         app_stack.add_dependency(global_data)
         app_stack.add_dependency(ml)
         edge.add_dependency(app_stack)
-    stacks: list[PlatformStack] = [foundation, data, ml, global_data, functions, *apps, edge]
+    genai_stacks: list[PlatformStack] = []
+    if genai is not None:
+        genai.add_dependency(foundation)
+        for caller in (functions, *apps):
+            caller.add_dependency(genai)
+        genai_stacks = [genai]
+    stacks: list[PlatformStack] = [foundation, data, ml, global_data, *genai_stacks, functions, *apps, edge]
     if config.databricks is not None:
         # Spark prep: the workspace (in the network, leaving through the ML stack's NAT), then what runs in it.
         databricks = DatabricksStack(app, config=config, foundation=foundation, data=data, ml=ml)

@@ -94,6 +94,15 @@ RULES: dict[str, Rule] = {
         "traf", 1, 63, _HYPHENATED, globally_unique=True,
         explanation="1-63 letters, digits and hyphens (a DNS label under trafficmanager.net)",
     ),
+    # The account name is also its custom subdomain (<name>.openai.azure.com), which Entra ID auth requires.
+    "openai_account": Rule(
+        "oai", 2, 64, r"[a-z0-9][a-z0-9-]*[a-z0-9]", globally_unique=True,
+        explanation="2-64 letters, digits and hyphens (a DNS label under openai.azure.com)",
+    ),
+    "search_service": Rule(
+        "srch", 2, 60, r"[a-z0-9]+(-[a-z0-9]+)*", globally_unique=True,
+        explanation="2-60 lowercase letters, digits and single hyphens, not at either end (<name>.search.windows.net)",
+    ),
 }
 
 # Short region codes keep names inside the tighter limits (storage 24, Key Vault 24).

@@ -1,5 +1,6 @@
 """The OpenAPI document: FastAPI's description of its routes, plus POST /api/predictions, whose only
-handler is the plain-ASGI lane (app/web/prediction_lane.py) and so is invisible to FastAPI's router."""
+handler is the plain-ASGI lane (app/web/prediction_lane.py) and so is invisible to FastAPI's router, and the
+assistant's two JSON routes (app/web/assistant.py), which read their bodies by hand to answer as a stream."""
 
 from __future__ import annotations
 
@@ -55,6 +56,53 @@ def _price_a_car(car: type[BaseModel]) -> dict[str, Any]:
     }
 
 
+_UNAVAILABLE = "The assistant is not configured here, or Azure OpenAI / AI Search is unavailable; retry later"
+
+
+def _assistant_paths() -> dict[str, Any]:
+    cookie = "An anonymous session: the HttpOnly `carprice_chat` cookie, set on the first answer"
+    turn = {"type": "object", "properties": {
+        "id": {"type": "string"}, "created_at": {"type": "string"}, "question": {"type": "string"},
+        "answer": {"type": ["string", "null"]}, "outcome": {"type": ["string", "null"]},
+        "citations": {"type": ["array", "null"], "items": {"type": "string"}},
+        "prices": {"type": ["array", "null"], "items": {"type": "object"}},
+    }}
+    return {
+        "/api/assistant/messages": {"post": {
+            "tags": ["assistant"], "summary": "Ask the car-buying assistant",
+            "description": (
+                "The answer streams back as NDJSON events (`tool`, `delta`, `refused`, `error`, `done`): prices "
+                "quoted come from the price model, listings are cited as `[listing:<id>]`. " + cookie + "."
+            ),
+            "operationId": "ask_assistant",
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["message"],
+                "properties": {"message": {"type": "string", "minLength": 1,
+                                           "description": "The question (at most 2,000 characters by default)"}},
+            }}}},
+            "responses": {
+                "200": {"description": "The answer, one JSON event per line",
+                        "content": {"application/x-ndjson": {"schema": {"type": "string"}}}},
+                "413": _error("The conversation is too long for the model, even without earlier turns"),
+                "415": _error("Not JSON"),
+                "422": _error("Invalid question, or blocked by the content safety filter (reason `content_filter`)"),
+                "429": _error("Rate-limited by Azure OpenAI; the Retry-After header says when to try again"),
+                "503": _error(_UNAVAILABLE),
+            },
+        }},
+        "/api/assistant/history": {"get": {
+            "tags": ["assistant"], "summary": "The session's recent turns",
+            "description": cookie + "; without it the list is empty.",
+            "operationId": "assistant_history",
+            "responses": {
+                "200": {"description": "Oldest first", "content": {"application/json": {"schema": {
+                    "type": "object", "properties": {"turns": {"type": "array", "items": turn}}}}}},
+                "503": _error(_UNAVAILABLE),
+            },
+        }},
+    }
+
+
 def openapi_document(app: FastAPI) -> dict[str, Any]:
     if app.openapi_schema is None:
         doc = get_openapi(
@@ -66,5 +114,6 @@ def openapi_document(app: FastAPI) -> dict[str, Any]:
         for model in (car, Prediction, ErrorBody):
             _add_schema(schemas, model)
         doc["paths"].setdefault(PATH, {})["post"] = _price_a_car(car)
+        doc["paths"].update(_assistant_paths())
         app.openapi_schema = doc
     return app.openapi_schema

@@ -33,8 +33,9 @@ class CosmosDatabase(Construct):
     def __init__(
         self, scope: Construct, id_: str, *, placement: Placement, interfaces: Interfaces, name: str,
         database: str, containers: Mapping[str, str], regions: Sequence[str], serverless: bool,
-        max_throughput: int,
+        max_throughput: int, ttl_seconds: Mapping[str, int] | None = None,
     ) -> None:
+        """`ttl_seconds[container]`: items of that container expire this long after their last write."""
         super().__init__(scope, id_)
         multi_region = len(regions) > 1
         cmk = interfaces.customer_managed_key
@@ -82,6 +83,7 @@ class CosmosDatabase(Construct):
                 resource_group_name=placement.resource_group_name,
                 partition_key_paths=[partition_key],
                 partition_key_version=2,
+                default_ttl=(ttl_seconds or {}).get(container),
                 autoscale_settings=None if serverless else CosmosdbSqlContainerAutoscaleSettings(
                     max_throughput=max_throughput
                 ),

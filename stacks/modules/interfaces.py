@@ -50,17 +50,20 @@ PRIVATE_DNS_ZONES: dict[str, tuple[str, ...]] = {
     "dataFactory": ("privatelink.datafactory.azure.net",),
     "portal": ("privatelink.adf.azure.com",),
     "sites-staging": ("privatelink.azurewebsites.net",),  # a web app's "staging" slot
+    "account": ("privatelink.openai.azure.com",),  # an Azure OpenAI account (kind OpenAI)
+    "searchService": ("privatelink.search.windows.net",),
     # Azure Databricks: the workspace's web app and REST API, and (one per region) browser single sign-on.
     "databricks_ui_api": ("privatelink.azuredatabricks.net",),
     "browser_authentication": ("privatelink.azuredatabricks.net",),
 }
 # What each app region reaches through endpoints of its own, so an outage of one region's network leaves the
-# others serving: Cosmos DB, Key Vault (Key Vault references, the gateway's certificate) and its web app.
-REGIONAL_SUBRESOURCES = ("Sql", "vault", "sites", "sites-staging")
+# others serving: Cosmos DB, Key Vault (Key Vault references, the gateway's certificate), its web app, and the
+# assistant's Azure OpenAI account and search service.
+REGIONAL_SUBRESOURCES = ("Sql", "vault", "sites", "sites-staging", "account", "searchService")
 # Of those, the ones of a resource shared by every region: one name must resolve to a different endpoint in
 # each region, and a zone holds one answer per name, so each extra region keeps its own copy of their zones.
 # A web app is regional (its own name), so every region's app records share the primary zone.
-SHARED_ACROSS_REGIONS = ("Sql", "vault")
+SHARED_ACROSS_REGIONS = ("Sql", "vault", "account", "searchService")
 
 
 def regional_private_dns_zones() -> list[str]:

@@ -27,6 +27,7 @@ class Case:
     stack: str
     resource_type: str
     weaken: Callable[[dict[str, Any]], None]
+    resource: str = ""  # a part of the logical id, where the stack holds several of the type
 
 
 def _set(key: str, value: Any) -> Callable[[dict[str, Any]], None]:
@@ -87,6 +88,21 @@ CASES = [
                                        "root_folder": "/"})),
     Case("CKV_CARPRICE_12", "public-runtime", "prod-data", "azurerm_data_factory_integration_runtime_azure",
          _set("virtual_network_enabled", False)),
+    Case("CKV_CARPRICE_3", "public-openai-in-prod", "prod-genai", "azurerm_cognitive_account",
+         _set("public_network_access_enabled", True)),
+    Case("CKV_CARPRICE_3", "public-search-in-prod", "prod-genai", "azurerm_search_service",
+         lambda r: r.pop("public_network_access_enabled")),  # the provider's default is true
+    Case("CKV2_CARPRICE_9", "no-diagnostics", "dev-genai", "azurerm_search_service", lambda r: None),
+    Case("CKV_CARPRICE_20", "api-keys", "dev-genai", "azurerm_search_service",
+         lambda r: r.pop("local_authentication_enabled")),  # the provider's default is true
+    Case("CKV_CARPRICE_21", "auto-upgrade", "prod-genai", "azurerm_cognitive_deployment",
+         lambda r: r.pop("version_upgrade_option"), resource="Chat"),
+    Case("CKV_CARPRICE_21", "unpinned", "dev-genai", "azurerm_cognitive_deployment",
+         lambda r: r["model"].pop("version"), resource="Embedding"),
+    Case("CKV_CARPRICE_22", "default-filter", "dev-genai", "azurerm_cognitive_deployment",
+         _set("rai_policy_name", "Microsoft.DefaultV2"), resource="Chat"),
+    Case("CKV_CARPRICE_22", "jailbreaks-pass", "prod-genai", "azurerm_cognitive_account_rai_policy",
+         lambda r: [f.__setitem__("block_enabled", False) for f in r["content_filter"] if f["name"] == "Jailbreak"]),
     Case("CKV2_CARPRICE_9", "no-diagnostics", "prod-databricks", "azurerm_databricks_workspace", lambda r: None),
     Case("CKV_CARPRICE_23", "public-workspace-in-prod", "prod-databricks", "azurerm_databricks_workspace",
          _set("public_network_access_enabled", True)),
@@ -100,15 +116,15 @@ CASES = [
 ]
 
 
-def _only(document: dict[str, Any], resource_type: str) -> tuple[str, dict[str, Any]]:
-    found = document["resource"][resource_type]
-    assert len(found) == 1, f"{resource_type}: expected one, found {list(found)}"
+def _only(document: dict[str, Any], resource_type: str, part: str = "") -> tuple[str, dict[str, Any]]:
+    found = {key: r for key, r in document["resource"][resource_type].items() if part in key}
+    assert len(found) == 1, f"{resource_type} {part!r}: expected one, found {list(found)}"
     return next(iter(found.items()))
 
 
 def _weakened_stack(case: Case, original: dict[str, Any]) -> dict[str, Any]:
     document = copy.deepcopy(original)
-    _, resource = _only(document, case.resource_type)
+    _, resource = _only(document, case.resource_type, case.resource)
     case.weaken(resource)
     if case.policy == "CKV2_CARPRICE_9":
         document["resource"].pop("azurerm_monitor_diagnostic_setting")
@@ -145,7 +161,7 @@ def _platform_outdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c.policy}-{c.label}")
 def test_policy_passes_on_the_real_stack_and_fails_on_the_weakened_one(case, policy_results, tmp_path_factory):
     original = json.loads((_platform_outdir(tmp_path_factory) / "stacks" / case.stack / "cdk.tf.json").read_text())
-    unique_id, _ = _only(original, case.resource_type)
+    unique_id, _ = _only(original, case.resource_type, case.resource)
     assert policy_results[(case.policy, f"pass-{case.stack}", unique_id)] == "PASSED"
     assert policy_results[(case.policy, f"fail-{case.policy}-{case.label}-{case.stack}", unique_id)] == "FAILED"
 

@@ -1,6 +1,7 @@
 import pytest
 
 import contract as c
+from contract import genai as g
 
 pytestmark = pytest.mark.xdist_group("stacks")
 
@@ -32,6 +33,7 @@ def test_containers_are_partitioned_for_the_apps_queries(synth):
         c.BATCH_CONTAINER: [c.BATCH_PARTITION_KEY],
         c.MARKET_CONTAINER: [c.MARKET_PARTITION_KEY],
         c.DEAD_LETTER_CONTAINER: [c.DEAD_LETTER_PARTITION_KEY],
+        g.CHAT_CONTAINER: [g.CHAT_PARTITION_KEY],
     }
     assert not any("lease" in name for name in containers)  # the Event Hubs trigger checkpoints in blob storage
 

@@ -197,3 +197,19 @@ def test_committed_pictures_match_the_stacks(drawn: tuple[Path, Path], synth: Sy
         assert (COMMITTED / name).with_suffix(".png").is_file(), hint
     drawn_now = pictures(synth, "prod", ROOT / "pipelines")
     assert (COMMITTED / INDEX).read_text() == index_text(drawn_now, "prod", synth), hint
+
+
+def test_overview_shows_the_assistants_models_index_and_who_calls_them(
+    drawn: tuple[Path, Path], tmp_path: Path
+) -> None:
+    outdir, docs = drawn
+    overview = read_svg(docs / "overview.svg")
+    text = " | ".join(overview.nodes.values())
+    for detail in ("Azure OpenAI", "chat: gpt-4o-mini 2024-07-18", "content filter: prompt shields",
+                   "Azure AI Search", "standard, 3 replica(s)"):
+        assert detail in text, detail
+    assert {("webapp", "openai"), ("webapp", "search"), ("functions", "search")} <= overview.edges
+    assert "Generative AI" in _texts(docs / "overview.svg")
+    no_search = overview_picture(_without(outdir, tmp_path / "s", "prod-genai", "azurerm_search_service"),
+                                 "prod", ROOT / "pipelines")
+    assert "search" not in no_search.nodes and "openai" in no_search.nodes

@@ -182,7 +182,7 @@ def test_a_flow_row_missing_a_field_names_the_row(tmp_path):
 
 
 def test_a_selector_matching_nothing_is_an_unreachable_flow_not_a_silent_skip(synth):
-    [result] = results(platform(synth, "dev"), Flow("laptop", "azurerm_cognitive_account", "account", "genai"))
+    [result] = results(platform(synth, "dev"), Flow("laptop", "azurerm_redis_cache", "redisCache", "a cache"))
     assert not result.outcome.reachable
     assert "matches 0 resources in dev" in result.outcome.path
 
@@ -192,31 +192,20 @@ def test_the_committed_matrix_is_the_models(synth):
         "docs/reachability.md is stale: run `make reachability-doc`")
 
 
-def test_a_new_service_is_one_flows_row_away(synth):
-    """What the other streams add (an Azure OpenAI account with its endpoint, zone and links) is evaluated by the
-    same rules as soon as a row names it: reachable through the endpoint from the primary network, closed to the
-    other region until its network is linked too."""
-    def openai(resources: dict[str, Resources]) -> None:
-        foundation = resources["prod-foundation"]
-        subnet = next(k for k, s in foundation["azurerm_subnet"].items()
-                      if s["name"] == "snet-carprice-prod-private-endpoints-weu")
-        primary = next(k for k, v in foundation["azurerm_virtual_network"].items() if v["name"].endswith("-weu"))
-        foundation["azurerm_cognitive_account"] = {"OpenAi": {
-            "name": "oai-carprice-prod", "kind": "OpenAI", "public_network_access_enabled": False}}
-        foundation["azurerm_private_dns_zone"]["ZoneOpenAi"] = {
-            "name": "privatelink.openai.azure.com", "resource_group_name": "rg-carprice-prod"}
-        foundation["azurerm_private_dns_zone_virtual_network_link"]["LinkOpenAiPrimary"] = {
-            "name": "link-primary", "resource_group_name": "rg-carprice-prod",
-            "private_dns_zone_name": "${azurerm_private_dns_zone.ZoneOpenAi.name}",
-            "virtual_network_id": f"${{azurerm_virtual_network.{primary}.id}}"}
-        foundation["azurerm_private_endpoint"]["OpenAiEndpoint"] = {
-            "name": "pe-oai-carprice-prod-account", "subnet_id": f"${{azurerm_subnet.{subnet}.id}}",
-            "private_service_connection": {"private_connection_resource_id": "${azurerm_cognitive_account.OpenAi.id}",
-                                           "subresource_names": ["account"]},
-            "private_dns_zone_group": {"private_dns_zone_ids": ["${azurerm_private_dns_zone.ZoneOpenAi.id}"]}}
-
+def test_the_genai_tier_is_reached_through_each_regions_own_zone_link(synth):
+    """The Azure OpenAI account (genai stack) is evaluated by the same rules as every data plane: reachable
+    through its private endpoint from each app region, and closed to a region whose zone copy is not linked."""
     row = Flow("azurerm_linux_web_app@app-<region>", "azurerm_cognitive_account", "account", "genai answers")
-    found = {r.source.split("-")[-2]: r for r in results(platform(synth, "prod", openai), row)}
+    found = {r.source.split("-")[-2]: r for r in results(platform(synth, "prod"), row)}
     assert found["weu"].outcome.reachable and "privatelink.openai.azure.com linked" in found["weu"].outcome.path
-    assert not found["neu"].outcome.reachable
-    assert "no privatelink.openai.azure.com zone is linked to vnet-carprice-prod-neu" in found["neu"].outcome.path
+    assert found["neu"].outcome.reachable
+
+    def unlink_northeurope(resources: dict[str, Resources]) -> None:
+        northeurope_openai = lambda link: (link["name"] == "link-northeurope"  # noqa: E731
+                                           and "ZoneOpenaiAzure" in link["private_dns_zone_name"])
+        assert drop(resources, "azurerm_private_dns_zone_virtual_network_link",
+                    lambda link: not northeurope_openai(link)) == 1
+
+    unlinked = {r.source.split("-")[-2]: r for r in results(platform(synth, "prod", unlink_northeurope), row)}
+    assert unlinked["weu"].outcome.reachable and not unlinked["neu"].outcome.reachable
+    assert "no privatelink.openai.azure.com zone is linked to vnet-carprice-prod-neu" in unlinked["neu"].outcome.path

@@ -7,10 +7,12 @@
 3. The trained model at ml/outputs/model (trained first if missing, exactly like `make train`).
 4. A batch scoring run over the gold table; predictions.csv is uploaded next to gold in Azurite and
    published into Cosmos DB (ml/carprice/publish.py, as in Azure), so the batch page has data.
-5. The web app, started with the App Service start command (gunicorn + uvicorn workers).
-6. The listing replayer (tools/functions/replayer.py): listings as events at --replay-rate per second,
+5. The Azure OpenAI and Azure AI Search stand-ins (tools/app/standins/, HTTPS on loopback); the listings index
+   created and filled from gold, as the deploy pipeline does.
+6. The web app, started with the App Service start command (gunicorn + uvicorn workers).
+7. The listing replayer (tools/functions/replayer.py): listings as events at --replay-rate per second,
    scored by the function app's handler into the market container (the dashboard's live market panel)
-   and captured into bronze for the next prep.
+   and the listings index, and captured into bronze for the next prep.
 
 It prints the URLs and runs until Ctrl-C, which stops every process it started.
 """
@@ -18,6 +20,7 @@ It prints the URLs and runs until Ctrl-C, which stops every process it started.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import shlex
 import signal
@@ -31,6 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import contract
+from tools.app.standins.running import RunningStandIns, prepare_listings_index, running_stand_ins
 from tools.emulators import (
     AZURITE_ACCOUNT,
     AZURITE_KEY,
@@ -138,6 +142,12 @@ def batch_score(model_dir: Path, azurite: Azurite) -> Path:
     return predictions
 
 
+def load_gold_rows(azurite: Azurite) -> list[dict]:
+    from ml.carprice.prep import load_gold
+
+    return load_gold(LAKE_ROOT, lake_options(azurite)).to_dict("records")
+
+
 def publish_batch(predictions: Path, cosmos: CosmosEmulator) -> None:
     from ml.carprice.publish import publish_folder
 
@@ -146,7 +156,8 @@ def publish_batch(predictions: Path, cosmos: CosmosEmulator) -> None:
     say(f"batch results in Cosmos DB: run {report.run_id}, {report.priced} priced, {report.failed} not priced")
 
 
-def start_web_app(port: int, model_dir: Path, cosmos: CosmosEmulator, workers: int) -> subprocess.Popen[bytes]:
+def start_web_app(port: int, model_dir: Path, cosmos: CosmosEmulator, workers: int,
+                  assistant: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
     command = shlex.split(contract.APP_START_COMMAND)
     executable = Path(sys.executable).parent / command[0]
     env = {
@@ -157,6 +168,7 @@ def start_web_app(port: int, model_dir: Path, cosmos: CosmosEmulator, workers: i
         contract.SETTING_MODEL_DIR: str(model_dir),
         contract.SETTING_OUTBOX_DIR: str(STATE / "outbox"),
         contract.SETTING_REGION: "local",
+        **(assistant or {}),
     }
     process = subprocess.Popen([str(executable), *command[1:]], cwd=ROOT, env=env)
     deadline = time.monotonic() + 60
@@ -178,13 +190,16 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 
 def build_replayer(cosmos: CosmosEmulator, model_dir: Path, write: Callable[[str, bytes], None],
-                   rate: float) -> Replayer:
+                   rate: float, stand_ins: RunningStandIns | None = None) -> Replayer:
     from functions.handlers import Runtime
     from functions.settings import FunctionSettings
     from tools.functions.replayer import Replayer
 
     # The model loads on the first scored batch, so the replayer can capture before the model exists.
-    runtime = Runtime.from_settings(FunctionSettings(cosmos_endpoint=cosmos.endpoint, model_dir=model_dir))
+    # App settings by name, as the functions stack sets them (the stand-ins' endpoints under contract/genai.py's names).
+    settings = {contract.SETTING_COSMOS_ENDPOINT: cosmos.endpoint, contract.SETTING_MODEL_DIR: str(model_dir),
+                **(stand_ins.app_settings() if stand_ins else {})}
+    runtime = Runtime.from_settings(FunctionSettings.from_environment(settings))
     return Replayer(runtime, write, rate=rate)
 
 
@@ -200,16 +215,21 @@ def run(port: int, model_dir: Path, workers: int, replay_rate: float = 1.0) -> i
         azurite = stack.enter_context(Azurite(location=STATE / "azurite"))
         say("starting the Cosmos DB emulator ...")
         cosmos = stack.enter_context(CosmosEmulator())
+        say("starting the Azure OpenAI and Azure AI Search stand-ins (HTTPS, loopback only) ...")
+        stand_ins = stack.enter_context(running_stand_ins(STATE / "stand-ins"))
+        os.environ["CARPRICE_ASSISTANT_CA_FILE"] = str(stand_ins.ca_file)  # the replayer's index writer trusts it
         write = landing(azurite)
         land_dealer_feed(write)
-        replayer = build_replayer(cosmos, model_dir, write, replay_rate)
+        replayer = build_replayer(cosmos, model_dir, write, replay_rate, stand_ins)
         stack.callback(replayer.runtime.store.close)
         replayer.capture_only(40)  # listings that streamed while the twin was down: Capture only
         say("captured events landed: 40 listings under bronze/capture/")
         prepare_lake(azurite)
         ensure_model(model_dir, azurite)
         publish_batch(batch_score(model_dir, azurite), cosmos)
-        app = start_web_app(port, model_dir, cosmos, workers)
+        gold = load_gold_rows(azurite)
+        say(f"listings index: {prepare_listings_index(stand_ins, gold, say)} gold listings in the search stand-in")
+        app = start_web_app(port, model_dir, cosmos, workers, stand_ins.app_settings())
         stack.callback(stop, app)
         if replay_rate > 0:
             say(f"listing replayer: {replay_rate:g} listings/s through the function app's score_listings")
@@ -220,16 +240,19 @@ def run(port: int, model_dir: Path, workers: int, replay_rate: float = 1.0) -> i
             f"    Predictor       {base}/\n"
             f"    Dashboard       {base}/dashboard\n"
             f"    Batch results   {base}/batch\n"
+            f"    Assistant       {base}/assistant\n"
             f"    API docs        {base}/docs\n"
             f"    Probes          {base}{contract.HEALTH_PATH}  {base}{contract.READY_PATH}\n"
             f"    Azurite (blob)  {azurite.blob_endpoint}\n"
-            f"    Cosmos DB       {cosmos.endpoint}\n",
+            f"    Cosmos DB       {cosmos.endpoint}\n"
+            f"    Azure OpenAI    {stand_ins.openai_server.endpoint} (stand-in; faults: POST /_stand-in/faults)\n"
+            f"    AI Search       {stand_ins.search_server.endpoint} (stand-in)\n",
             flush=True,
         )
         try:
             return app.wait()
         except KeyboardInterrupt:
-            say("stopping the web app, Cosmos DB emulator and Azurite ...")
+            say("stopping the web app, the stand-ins, Cosmos DB emulator and Azurite ...")
             return 0
 
 
@@ -251,6 +274,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--replay-rate", type=float, default=1.0, help="stream listings per second (0: off)")
     args = parser.parse_args(argv)
     stop_on_sigterm()
+    for chatty in ("azure", "httpx", "openai"):  # one log record per request would bury the twin's own output
+        logging.getLogger(chatty).setLevel(logging.WARNING)
     try:
         return run(args.port, args.model_dir, args.workers, args.replay_rate)
     except PortInUseError as exc:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import diagrams
 from diagrams.azure import (
+    aimachinelearning,
     analytics,
     compute,
     database,
@@ -92,6 +93,10 @@ KINDS: dict[str, Kind] = {
     "azurerm_data_factory_custom_dataset": Kind("Dataset", general.File),
     "azurerm_data_factory_pipeline": Kind("Pipeline", analytics.DataFactories),
     "azurerm_data_factory_trigger_schedule": Kind("Schedule trigger", general.Recent),
+    "azurerm_cognitive_account": Kind("Azure OpenAI", aimachinelearning.AzureOpenai),
+    "azurerm_cognitive_deployment": Kind("Model deployment", aimachinelearning.AzureOpenai),
+    "azurerm_cognitive_account_rai_policy": Kind("Content filter", aimachinelearning.ContentModerators),
+    "azurerm_search_service": Kind("AI Search", aimachinelearning.CognitiveSearch),
     "azurerm_data_factory_linked_custom_service": Kind("Linked service", general.ResourceLinked),
     "azurerm_databricks_workspace": Kind("Azure Databricks", analytics.Databricks),
     "azurerm_databricks_access_connector": Kind("Access connector (managed identity)", identity.ManagedIdentities),

@@ -1,6 +1,6 @@
 """The overview picture for stakeholders: the numbered flow 1 Ingest (Event Hubs, Data Factory) -> 2 Store (the lake;
 Capture and feed copies) -> 3 Train -> 4 Deploy -> 5 Consume (web app, function app) across domain boxes (Data, ML,
-App, Security, Monitoring, DevOps).
+App, Generative AI, Security, Monitoring, DevOps).
 
 Every service box is there only because the environment's synthesized stacks declare it, and its caption
 comes from them (names, counts, regions), so dropping a resource from a stack changes the overview.
@@ -26,6 +26,7 @@ _DOMAINS = {  # id: (label, fill, pen)
     "data": ("Data", "#eef6ff", "#4a90d9"),
     "ml": ("ML", "#f3efff", "#7c5cc4"),
     "app": ("App", "#edfbf3", "#2f9e63"),
+    "genai": ("Generative AI", "#fdf0f7", "#c0408a"),
     "security": ("Security", "#fff6e8", "#d9902f"),
     "monitoring": ("Monitoring", "#f2f4f7", "#7b8794"),
     "devops": ("DevOps", "#eef2ff", "#4c5fd5"),
@@ -80,6 +81,7 @@ def overview_picture(synth: SynthOutput, env: str, pipelines_dir: Path) -> Pictu
     train, deploy = _ml_nodes(inv, add)
     consume = _app_nodes(inv, add)
     consumers = [n for n in consume if n in ("webapp", "functions")]
+    _genai_nodes(inv, add)
     _security_nodes(inv, add)
     _monitoring_nodes(inv, add)
     pipelines = pipeline_names(pipelines_dir)
@@ -103,6 +105,7 @@ def overview_picture(synth: SynthOutput, env: str, pipelines_dir: Path) -> Pictu
             picture.add_arrow(Arrow("eventhubs", "functions", "listings stream", color="#52606d"))
         if "cosmos" in picture.nodes:
             picture.add_arrow(Arrow("functions", "cosmos", "market, dead letters", color="#52606d"))
+    _genai_arrows(picture)
     if "trafficmanager" in picture.nodes:
         picture.add_arrow(Arrow("users", "trafficmanager", "HTTPS", color="#52606d"))
         # A private web tier is entered through the regional WAF gateways, then the app's private endpoint.
@@ -192,6 +195,32 @@ def _app_nodes(inv: Inventory, add) -> list[str]:
     return nodes
 
 
+def _genai_nodes(inv: Inventory, add) -> None:
+    """The assistant's services: the models it calls (deployment: model version) and the index it retrieves from."""
+    if inv.count("azurerm_cognitive_account"):
+        models = sorted(
+            f"{r.literal('name')}: {(r.attributes.get('model') or {}).get('name')} "
+            f"{(r.attributes.get('model') or {}).get('version')}"
+            for r in inv.of("azurerm_cognitive_deployment")
+        )
+        shields = "content filter: prompt shields" if inv.count("azurerm_cognitive_account_rai_policy") else ""
+        add("openai", "genai", "Azure OpenAI", "\n".join([*models, shields]), KINDS["azurerm_cognitive_account"])
+    for service in inv.of("azurerm_search_service"):
+        add("search", "genai", "Azure AI Search",
+            f"listings index\n{service.literal('sku')}, {service.attributes.get('replica_count')} replica(s)",
+            KINDS["azurerm_search_service"])
+
+
+def _genai_arrows(picture: Picture) -> None:
+    """The web app asks the models and retrieves listings; the function app indexes the scored stream."""
+    if "webapp" in picture.nodes:
+        for target, label in (("openai", "chat, embeddings"), ("search", "retrieval")):
+            if target in picture.nodes:
+                picture.add_arrow(Arrow("webapp", target, label, color="#52606d"))
+    if "functions" in picture.nodes and "search" in picture.nodes:
+        picture.add_arrow(Arrow("functions", "search", "index listings", color="#52606d"))
+
+
 def _rule_set_versions(inv: Inventory) -> str:
     versions = set()
     for policy in inv.of("azurerm_web_application_firewall_policy"):
@@ -244,7 +273,7 @@ def _arrange(picture: Picture) -> None:
     rows = [["pipelines", "source"], ["network", "eventhubs", "datafactory", "loganalytics"],
             ["privatelink", "lake", "appinsights"], ["identities", "workspace", "budget"],
             ["keyvault", "online", "aks", "batch", "users"],
-            ["trafficmanager", "gateways", "webapp", "cosmos", "functions"]]
+            ["trafficmanager", "gateways", "webapp", "cosmos", "functions"], ["openai", "search"]]
     for row in rows:
         members = [n for n in row if n in present]
         if len(members) > 1:

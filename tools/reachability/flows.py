@@ -36,6 +36,7 @@ LABELS = {
     "azurerm_cosmosdb_account": "Cosmos DB", "azurerm_key_vault": "Key Vault", "azurerm_storage_account": "storage",
     "azurerm_container_registry": "container registry", "azurerm_machine_learning_workspace": "ML workspace",
     "azurerm_application_insights": "Application Insights", "state-backend": "Terraform state",
+    "azurerm_cognitive_account": "Azure OpenAI", "azurerm_search_service": "AI Search",
 }
 ROLES = {("azurerm_storage_account", "data"): "lake", ("azurerm_storage_account", "ml"): "ML workspace storage",
          ("azurerm_storage_account", "functions"): "function host storage",

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from contract import READY_PATH
-from tools.deploy.app.rollout import AppRolloutFailed, discover, rollout, warm_up
+from tools.deploy.app.rollout import AppRolloutFailed, AppRolloutHeld, assistant_judge, discover, rollout, warm_up
 
 pytestmark = pytest.mark.xdist_group("deploy-synth")
 
@@ -101,3 +101,34 @@ def test_production_that_fails_after_the_swap_with_fake_az_cli_is_swapped_back(s
     assert len(swaps) == 2 and swaps[0] == swaps[1]  # swapped in, then back
     assert all(call[:2] != ["network", "traffic-manager"] for call in az.calls)  # later regions untouched
     assert sum(call[:2] == ["webapp", "deploy"] for call in az.calls) == 1
+
+
+def test_the_assistant_gate_judges_the_first_staging_slot_once_before_any_swap(synth_out: Path, tmp_path: Path):
+    package = tmp_path / "app.zip"
+    package.write_bytes(b"PK")
+    regions, edge = discover("prod", synth_out)
+    az, judged = FakeAzCli(["Online"]), []
+
+    def gate(app_url: str) -> int:
+        judged.append((app_url, len(az.calls)))
+        return 0
+
+    rollout(regions, edge, package, az=az, warm=lambda url: None, gate=gate)
+    assert judged == [(f"https://{regions[0].app}-staging.azurewebsites.net", 1)]  # after the deploy, before the swap
+    assert sum(call[:3] == ["webapp", "deployment", "slot"] for call in az.calls) == 2
+
+
+@pytest.mark.parametrize(("verdict", "error"), [(3, AppRolloutHeld), (2, AppRolloutFailed)])
+def test_a_held_or_undecided_assistant_gate_swaps_no_region(synth_out: Path, tmp_path: Path, verdict, error):
+    package = tmp_path / "app.zip"
+    package.write_bytes(b"PK")
+    regions, edge = discover("prod", synth_out)
+    az = FakeAzCli(["Online"])
+    with pytest.raises(error, match="assistant gate"):
+        rollout(regions, edge, package, az=az, warm=lambda url: None, gate=lambda url: verdict)
+    assert [call[:2] for call in az.calls] == [["webapp", "deploy"]]
+
+
+def test_the_gate_runs_only_where_the_environment_has_a_genai_stack(synth_out: Path) -> None:
+    judge = assistant_judge("prod", synth_out)
+    assert judge is not None and judge.startswith("https://") and judge.endswith(".openai.azure.com")

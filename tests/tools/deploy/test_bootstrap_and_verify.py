@@ -172,6 +172,8 @@ ARM_LISTED = {
     "azurerm_web_application_firewall_policy": "Microsoft.Network/ApplicationGatewayWebApplicationFirewallPolicies",
     "azurerm_monitor_data_collection_rule": "Microsoft.Insights/dataCollectionRules",
     "azurerm_data_factory": "Microsoft.DataFactory/factories",
+    "azurerm_cognitive_account": "Microsoft.CognitiveServices/accounts",
+    "azurerm_search_service": "Microsoft.Search/searchServices",
     "azurerm_databricks_workspace": "Microsoft.Databricks/workspaces",
     "azurerm_databricks_access_connector": "Microsoft.Databricks/accessConnectors",
 }
@@ -205,6 +207,8 @@ NOT_LISTED = {
     "azurerm_data_factory_custom_dataset", "azurerm_data_factory_integration_runtime_azure",
     "azurerm_data_factory_linked_service_data_lake_storage_gen2", "azurerm_data_factory_managed_private_endpoint",
     "azurerm_data_factory_pipeline", "azurerm_data_factory_trigger_schedule",
+    # An OpenAI account's deployments and content filters (accounts/<name>/...): proxy resources.
+    "azurerm_cognitive_deployment", "azurerm_cognitive_account_rai_policy",
     "azurerm_data_factory_linked_custom_service",
     # A setting of the Databricks workspace (its DBFS root key), not a resource of its own.
     "azurerm_databricks_workspace_root_dbfs_customer_managed_key",

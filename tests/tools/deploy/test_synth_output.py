@@ -17,7 +17,7 @@ def test_prod_deploy_order_follows_the_manifest_dependencies(synth_out: Path) ->
     assert order[:2] == ["prod-agents", "prod-foundation"]
     assert all(order.index("prod-edge") > order.index(app) for app in order if "-app-" in app)
     for app in ("prod-app-westeurope", "prod-app-northeurope"):
-        for before in ("prod-data", "prod-ml", "prod-global-data"):
+        for before in ("prod-data", "prod-ml", "prod-global-data", "prod-genai"):
             assert order.index(before) < order.index(app)
     assert order.index("prod-data") < order.index("prod-ml")
 

@@ -7,6 +7,11 @@ becomes ready stops the rollout and the other regions keep serving the previous 
 staging slot (dev), the package goes straight to production and is then warmed up the same way.
 Finally every Traffic Manager endpoint must report Online. Azure calls go through the `az` CLI that
 AzureCLI@2 has already logged in.
+
+When the environment has a genai stack, `make assistant-gate` judges the first region's staging slot between
+its warm-up and its swap (one package, shared AI services: one verdict for every region). Its exits, as
+tools/genai/gate.py defines them: 0 swaps; 3 holds every swap back (a warning, production keeps the previous
+version, the step succeeds with issues); anything else fails the rollout before any swap.
 """
 
 from __future__ import annotations
@@ -22,15 +27,21 @@ from pathlib import Path
 
 import httpx
 
-from contract import READY_PATH
+from contract import READY_PATH, genai
 from tools.synth_output import SynthError, environment_stacks, find_resources, load_stacks
 
 ROOT = Path(__file__).resolve().parents[3]
 AzCli = Callable[[list[str]], str]
+Gate = Callable[[str], int]  # the staging slot's base URL -> the gate's exit code
+GATE_PASSED, GATE_HELD = 0, 3  # tools/genai/gate.py (its own venv, so only its exit code crosses over)
 
 
 class AppRolloutFailed(Exception):
     pass
+
+
+class AppRolloutHeld(Exception):
+    """The assistant gate held the swap back: a decision, not an error."""
 
 
 @dataclass(frozen=True)
@@ -68,6 +79,25 @@ def discover(environment: str, outdir: Path) -> tuple[list[RegionTarget], EdgeTa
         stack, _, profile = profiles[0]
         edge = EdgeTarget(stack.resolve(profile.get("name")), stack.resolve(profile.get("resource_group_name")))
     return regions, edge
+
+
+def assistant_judge(environment: str, outdir: Path) -> str | None:
+    """The genai stack's Azure OpenAI endpoint (the gate's judge), or None when the environment has no genai tier."""
+    stacks = environment_stacks(load_stacks(outdir), environment)
+    for stack, _, account in find_resources(stacks, "azurerm_cognitive_account"):
+        subdomain = stack.resolve(account.get("custom_subdomain_name"))
+        if account.get("kind") == "OpenAI" and isinstance(subdomain, str):
+            return f"https://{subdomain}.openai.azure.com"
+    return None
+
+
+def make_assistant_gate(judge_endpoint: str) -> Gate:
+    def run(app_url: str) -> int:
+        command = ["make", "--no-print-directory", "assistant-gate", f"APP_URL={app_url}",
+                   f"JUDGE_ENDPOINT={judge_endpoint}", f"JUDGE_DEPLOYMENT={genai.OPENAI_CHAT_DEPLOYMENT}"]
+        return subprocess.run(command, cwd=ROOT, check=False).returncode
+
+    return run
 
 
 def run_az(args: list[str]) -> str:
@@ -115,6 +145,7 @@ def rollout(
     warm: Callable[[str], None] = warm_up,
     edge_attempts: int = 20,
     edge_wait_seconds: float = 15.0,
+    gate: Gate | None = None,
 ) -> None:
     if not package.is_file():
         raise AppRolloutFailed(f"{package} not found: run `make package-app` first")
@@ -124,6 +155,15 @@ def rollout(
         az(["webapp", "deploy", "--resource-group", target.resource_group, "--name", target.app,
             *slot_args, "--src-path", str(package), "--type", "zip"])
         warm(f"https://{target.host()}{READY_PATH}")
+        if target.slot and gate is not None:
+            verdict = gate(f"https://{target.host()}")
+            if verdict == GATE_HELD:
+                raise AppRolloutHeld(f"{target.app}: the assistant gate held the swap back; production keeps the "
+                                     f"previous version, {target.slot} has the new one (reports/assistant-gate.json)")
+            if verdict != GATE_PASSED:
+                raise AppRolloutFailed(f"{target.app}: the assistant gate could not decide (exit {verdict}); "
+                                       "not swapped")
+            gate = None  # judged once: the same package meets the same shared AI services in every region
         if target.slot:
             swap = ["webapp", "deployment", "slot", "swap", "--resource-group", target.resource_group,
                     "--name", target.app, "--slot", target.slot, "--target-slot", "production"]
@@ -156,7 +196,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         regions, edge = discover(args.env, args.outdir)
-        rollout(regions, edge, args.package)
+        judge = assistant_judge(args.env, args.outdir)
+        rollout(regions, edge, args.package, gate=make_assistant_gate(judge) if judge else None)
+    except AppRolloutHeld as held:
+        print(f"##vso[task.logissue type=warning]app rollout held back: {held}", flush=True)
+        print("##vso[task.complete result=SucceededWithIssues;]assistant gate below threshold", flush=True)
+        return 0
     except (AppRolloutFailed, SynthError) as exc:
         print(f"app rollout failed: {exc}", file=sys.stderr)
         return 1

@@ -62,6 +62,8 @@ ARM_TYPES: dict[str, ArmType] = {
         "Microsoft.Network/ApplicationGatewayWebApplicationFirewallPolicies"
     ),
     "azurerm_monitor_data_collection_rule": ArmType("Microsoft.Insights/dataCollectionRules"),
+    "azurerm_cognitive_account": ArmType("Microsoft.CognitiveServices/accounts"),
+    "azurerm_search_service": ArmType("Microsoft.Search/searchServices"),
 }
 # azapi_resource carries its ARM type in `type` ("<type>@<api version>") and its parent in `parent_id`.
 AZAPI_RESOURCE = "azapi_resource"
