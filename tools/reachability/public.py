@@ -73,14 +73,20 @@ def _storage(synth: EnvironmentSynth, node: Node, attributes: dict[str, Any], ke
     )
 
 
-def _key_vault(synth: EnvironmentSynth, node: Node, attributes: dict[str, Any]) -> PublicSide:
-    acls = block(attributes.get("network_acls"))
-    return PublicSide(
-        enabled=_flag(attributes, "public_network_access_enabled"),
-        default_allow=acls.get("default_action", "Allow") == "Allow",
-        ip_rules=tuple(_ip(synth, node.stack, r) for r in acls.get("ip_rules") or ()),
-        trusted_services=acls.get("bypass") == "AzureServices", what="Key Vault firewall",
-    )
+def _network_acls(what: str) -> Callable[[EnvironmentSynth, Node, dict[str, Any]], PublicSide]:
+    """A `network_acls` block (Key Vault, Azure AI services): default action, IP rules, trusted-services bypass."""
+    def read(synth: EnvironmentSynth, node: Node, attributes: dict[str, Any]) -> PublicSide:
+        acls = block(attributes.get("network_acls"))
+        return PublicSide(
+            enabled=_flag(attributes, "public_network_access_enabled"),
+            default_allow=acls.get("default_action", "Allow") == "Allow",
+            ip_rules=tuple(_ip(synth, node.stack, r) for r in acls.get("ip_rules") or ()),
+            trusted_services=acls.get("bypass") == "AzureServices", what=what,
+        )
+    return read
+
+
+_key_vault = _network_acls("Key Vault firewall")
 
 
 def _cosmos(synth: EnvironmentSynth, node: Node, attributes: dict[str, Any]) -> PublicSide:
@@ -155,14 +161,7 @@ def _function_site(attributes: dict[str, Any]) -> PublicSide:
     )
 
 
-def _cognitive(synth: EnvironmentSynth, node: Node, attributes: dict[str, Any]) -> PublicSide:
-    acls = block(attributes.get("network_acls"))
-    return PublicSide(
-        enabled=_flag(attributes, "public_network_access_enabled"),
-        default_allow=acls.get("default_action", "Allow") == "Allow",
-        ip_rules=tuple(_ip(synth, node.stack, r) for r in acls.get("ip_rules") or ()),
-        trusted_services=acls.get("bypass") == "AzureServices", what="Azure AI services network rules",
-    )
+_cognitive = _network_acls("Azure AI services network rules")
 
 
 def _search(synth: EnvironmentSynth, node: Node, attributes: dict[str, Any]) -> PublicSide:
