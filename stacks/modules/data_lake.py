@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from cdktn_provider_azurerm.role_assignment import RoleAssignment
+from cdktn import TerraformResource
 from cdktn_provider_azurerm.storage_container import StorageContainer
 from cdktn_provider_azurerm.storage_management_policy import (
     StorageManagementPolicy,
@@ -16,7 +16,7 @@ from cdktn_provider_azurerm.storage_management_policy import (
 from constructs import Construct
 
 from contract import LAKE_LAYERS
-from stacks.modules.interfaces import Interfaces, Placement
+from stacks.modules.interfaces import Grants, Interfaces, Placement, RoleAssignment
 from stacks.modules.storage import SecureStorageAccount
 
 
@@ -36,6 +36,7 @@ class DataLake(Construct):
             resource_access_ids=resource_access_ids,
         )
         self.account = storage.account
+        self._grants = Grants(self)
         # Created through Azure Resource Manager (storage_account_id), so deploying needs no data-plane access.
         self.filesystems = {
             layer: StorageContainer(
@@ -65,15 +66,9 @@ class DataLake(Construct):
             ],
         )
 
-    def grant(self, name: str, *, layer: str, principal_id: str, role: str) -> RoleAssignment:
+    def grant(self, name: str, *, layer: str, principal_id: str, role: str) -> TerraformResource:
         """Grant `role` on one filesystem, scoped to the container resource itself (so the grant waits for it).
 
         `name` is the grant's stable key (its logical ID): reordering grants never replaces one.
         """
-        return RoleAssignment(
-            self, f"Grant{name}",
-            scope=self.filesystems[layer].id,
-            role_definition_name=role,
-            principal_id=principal_id,
-            principal_type="ServicePrincipal",
-        )
+        return self._grants.one(f"Grant{name}", self.filesystems[layer].id, RoleAssignment(principal_id, role))
