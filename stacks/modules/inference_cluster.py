@@ -40,7 +40,6 @@ from cdktn_provider_azurerm.monitor_data_collection_rule import (
     MonitorDataCollectionRuleDestinationsLogAnalytics,
 )
 from cdktn_provider_azurerm.monitor_data_collection_rule_association import MonitorDataCollectionRuleAssociation
-from cdktn_provider_time.sleep import Sleep
 from constructs import Construct
 
 from stacks.config import Aks, InferenceTls
@@ -288,7 +287,7 @@ class InferenceCluster(Construct):
             depends_on=[extension, self.user_pool, *waits_for],
         )
 
-    def _certificate_read_access(self, key_vault_id: str) -> Sleep:
+    def _certificate_read_access(self, key_vault_id: str) -> TerraformResource:
         """Reading a certificate with its key takes certificates/read (the deployer's vault roles cover
         secrets and keys only), and a fresh role assignment takes minutes to apply."""
         grant = self._grants.one("InferenceTlsCertificateUser", key_vault_id, RoleAssignment(

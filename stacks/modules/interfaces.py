@@ -84,7 +84,7 @@ def regional_zone_ids(primary: Mapping[str, str], copies: Mapping[str, str]) -> 
 GRANT_KEY = re.compile(r"[A-Z][A-Za-z0-9]*")
 # A grant's construct id: a key, or one with a principal's object id appended ("ClusterAdmin-<object id>").
 GRANT_ID = re.compile(r"[A-Z][A-Za-z0-9]*(-[0-9A-Fa-f-]+)?")
-# The metadata every role assignment declared here carries; a test finds any declared without it.
+# The metadata every role assignment and role-propagation wait declared here carries; a test finds any other.
 DECLARED_BY = "declared-by"
 
 
@@ -192,7 +192,9 @@ class Grants:
 
     def propagated(self, id_: str, grants: Sequence[AzRoleAssignment] | None = None) -> Sleep:
         """The role-propagation wait (`propagation.after_grants`) on `grants`, or on every grant declared here."""
-        return after_grants(self._scope, id_, list(self.granted if grants is None else grants))
+        wait = after_grants(self._scope, id_, list(self.granted if grants is None else grants))
+        wait.node.add_metadata(DECLARED_BY, Grants.__qualname__)
+        return wait
 
     def _declare(self, key: str, resource_id: str, grant: RoleAssignment) -> AzRoleAssignment:
         if not GRANT_ID.fullmatch(key):
