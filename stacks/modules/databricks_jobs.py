@@ -20,6 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from cdktn import TerraformResource
 from cdktn_provider_databricks.cluster_policy import ClusterPolicy
 from cdktn_provider_databricks.external_location import ExternalLocation
 from cdktn_provider_databricks.ip_access_list import IpAccessList
@@ -114,13 +115,35 @@ class PrepJobs(Construct):
         tags: Mapping[str, str],
     ) -> None:
         super().__init__(scope, id_)
+        self.locations = self._external_locations(job_name, access_connector_id, lake_account_name, layers)
+        if allowed_ip_ranges is not None:
+            # Public endpoint on (dev): like the other data planes, it admits only the environment's ranges.
+            conf = WorkspaceConf(self, "IpAccessLists", custom_config={"enableIpAccessLists": "true"})
+            IpAccessList(self, "AllowedRanges", label="allowed-ip-ranges", list_type="ALLOW",
+                         ip_addresses=list(allowed_ip_ranges), depends_on=[conf])
+        policy = self._cluster_policies(job_name, compute)
+        # Keyed by the file's path, so adding a module never renames (and replaces) the others.
+        files = [
+            WorkspaceFile(self, "Code" + re.sub(r"[^A-Za-z0-9]+", "_", path.removeprefix(CODE_ROOT)), path=path,
+                          content_base64=base64.b64encode(content).decode())
+            for path, content in job_code().items()
+        ]
+        self.job = self._job(
+            job_name, compute, policy_id=policy.id, lake_account_name=lake_account_name, tags=tags,
+            depends_on=[*files, *self.locations.values()],
+        )
+
+    def _external_locations(
+        self, job_name: str, access_connector_id: str, lake_account_name: str, layers: Sequence[str]
+    ) -> dict[str, ExternalLocation]:
+        """Unity Catalog reaches each layer as the access connector: no key or secret anywhere."""
         credential = StorageCredential(
             self, "LakeCredential",
             name=f"{job_name}-lake",
             azure_managed_identity=StorageCredentialAzureManagedIdentity(access_connector_id=access_connector_id),
             comment="The workspace's access connector: data roles on the lake layers prep reads and writes.",
         )
-        self.locations = {
+        return {
             layer: ExternalLocation(
                 self, f"Location{layer.title()}",
                 name=f"{job_name}-{layer}",
@@ -130,11 +153,9 @@ class PrepJobs(Construct):
             )
             for layer in layers
         }
-        if allowed_ip_ranges is not None:
-            # Public endpoint on (dev): like the other data planes, it admits only the environment's ranges.
-            conf = WorkspaceConf(self, "IpAccessLists", custom_config={"enableIpAccessLists": "true"})
-            IpAccessList(self, "AllowedRanges", label="allowed-ip-ranges", list_type="ALLOW",
-                         ip_addresses=list(allowed_ip_ranges), depends_on=[conf])
+
+    def _cluster_policies(self, job_name: str, compute: JobCompute) -> ClusterPolicy:
+        """The job clusters' policy (returned) and the one for clusters users start by hand."""
         job_policy_ = ClusterPolicy(
             self, "JobPolicy", name=f"{job_name}-jobs", definition=json.dumps(job_policy(compute), sort_keys=True),
             description="Prep job clusters: pinned runtime, allowed node type, autoscaling ceiling.",
@@ -144,14 +165,14 @@ class PrepJobs(Construct):
             definition=json.dumps(interactive_policy(compute), sort_keys=True),
             description="Clusters users start: small, dedicated, encrypted, shut down when idle.",
         )
-        # Keyed by the file's path, so adding a module never renames (and replaces) the others.
-        files = [
-            WorkspaceFile(self, "Code" + re.sub(r"[^A-Za-z0-9]+", "_", path.removeprefix(CODE_ROOT)), path=path,
-                          content_base64=base64.b64encode(content).decode())
-            for path, content in job_code().items()
-        ]
+        return job_policy_
+
+    def _job(
+        self, job_name: str, compute: JobCompute, *, policy_id: str, lake_account_name: str,
+        tags: Mapping[str, str], depends_on: Sequence[TerraformResource],
+    ) -> Job:
         lake_root = f"abfss://{{layer}}@{lake_account_name}.dfs.core.windows.net"
-        self.job = Job(
+        return Job(
             self, "PrepJob",
             name=job_name,
             description="Medallion prep on Spark: landed feeds and captured events -> bronze -> silver -> gold.",
@@ -164,7 +185,7 @@ class PrepJobs(Construct):
                     node_type_id=compute.node_type,
                     autoscale=JobJobClusterNewClusterAutoscale(
                         min_workers=compute.min_workers, max_workers=compute.max_workers),
-                    policy_id=job_policy_.id,
+                    policy_id=policy_id,
                     apply_policy_default_values=True,
                     data_security_mode="SINGLE_USER",
                     enable_local_disk_encryption=True,
@@ -184,5 +205,5 @@ class PrepJobs(Construct):
                 max_retries=1,
                 min_retry_interval_millis=5 * 60 * 1000,
             )],
-            depends_on=[*files, *self.locations.values()],
+            depends_on=list(depends_on),
         )
