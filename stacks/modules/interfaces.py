@@ -198,7 +198,10 @@ class Grants:
 
     def _declare(self, key: str, resource_id: str, grant: RoleAssignment) -> AzRoleAssignment:
         if not GRANT_ID.fullmatch(key):
-            raise ValueError(f"role assignment key {key!r} must be PascalCase letters and digits (a construct id)")
+            raise ValueError(
+                f"role assignment key {key!r} must be PascalCase letters and digits, optionally followed by "
+                "-<object id> (a construct id)"
+            )
         declared = AzRoleAssignment(
             self._scope, key,
             scope=f"{resource_id}{grant.scope_suffix}",

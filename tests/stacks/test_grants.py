@@ -4,6 +4,7 @@ the platform is declared by `stacks/modules/interfaces.py`, so each gets the sam
 from __future__ import annotations
 
 import ast
+import json
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from constructs import Construct
 from stacks.config import load_environments
 from stacks.main import build_environment
 from stacks.modules.interfaces import DECLARED_BY, Grants, RoleAssignment
+from stacks.modules.propagation import ROLE_PROPAGATION_WAIT
 
 pytestmark = pytest.mark.xdist_group("stacks")
 
@@ -54,6 +56,30 @@ def test_a_role_assignment_declared_beside_the_interfaces_is_found():
     AzRoleAssignment(stack, "Raw", scope="/subscriptions/s/resourceGroups/rg", role_definition_name="Reader",
                      principal_id="p")
     assert declared_elsewhere(stack) == ["beside/Raw"]
+
+
+def test_a_grant_keeps_its_key_as_logical_id_and_its_wait_runs_again_when_it_is_replaced():
+    stack = TerraformStack(Testing.app(), "keyed")
+    grants = Grants(Construct(stack, "Module"))
+    grants.on("/subscriptions/s/resourceGroups/rg", {
+        "SubnetJoiner": RoleAssignment("p-cluster", "Network Contributor"),
+        "ClusterAdmin-0a1b2c3d-0000-4000-8000-000000000001": RoleAssignment("g", "Reader", principal_type="Group"),
+    })
+    grants.propagated("SubnetJoinerPropagation")
+    resources = json.loads(Testing.synth(stack))["resource"]
+    assigned = resources["azurerm_role_assignment"]
+    [joiner] = [key for key in assigned if key.startswith("Module_SubnetJoiner_")]
+    assert any(key.startswith("Module_ClusterAdmin-0a1b2c3d") for key in assigned)
+    assert assigned[joiner]["role_definition_name"] == "Network Contributor"
+    [wait] = resources["time_sleep"].values()
+    assert wait["create_duration"] == ROLE_PROPAGATION_WAIT
+    assert f"azurerm_role_assignment.{joiner}" in wait["depends_on"]
+    assert f"azurerm_role_assignment.{joiner}.id" in wait["triggers"]["role_assignments"]
+
+
+def test_a_grant_key_that_is_not_a_construct_id_is_refused_with_the_key():
+    with pytest.raises(ValueError, match="'lake reader'"):
+        Grants(TerraformStack(Testing.app(), "bad")).one("lake reader", "/x", RoleAssignment("p", "Reader"))
 
 
 def _imports(path: Path) -> set[str]:
