@@ -17,7 +17,6 @@ import base64
 import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from cdktn import TerraformResource
@@ -40,6 +39,8 @@ from cdktn_provider_databricks.workspace_conf import WorkspaceConf
 from cdktn_provider_databricks.workspace_file import WorkspaceFile
 from constructs import Construct
 
+from stacks.config import Databricks
+
 ROOT = Path(__file__).resolve().parents[2]
 CODE_ROOT = "/Workspace/Shared/carprice"  # where the job's code lives in the workspace
 JOB_ENTRY = "ml/carprice/engines/databricks_job.py"
@@ -49,16 +50,6 @@ CODE_GLOBS = ("contract/*.py", "ml/__init__.py", "ml/carprice/*.py", "ml/carpric
 # Packages the runtime does not ship, at the versions constraints.txt pins (Capture's Avro; delta-rs, which
 # lake.py imports even where Spark's own Delta writer does the writing).
 JOB_PACKAGES = ("fastavro", "deltalake")
-
-
-@dataclass(frozen=True)
-class JobCompute:
-    runtime: str
-    node_type: str
-    min_workers: int
-    max_workers: int
-    interactive_max_workers: int
-    autotermination_minutes: int
 
 
 def pinned(package: str, constraints: Path = ROOT / "constraints.txt") -> str:
@@ -74,7 +65,7 @@ def job_code(root: Path = ROOT) -> dict[str, bytes]:
     return {f"{CODE_ROOT}/{path.relative_to(root).as_posix()}": path.read_bytes() for path in files}
 
 
-def job_policy(compute: JobCompute) -> dict[str, object]:
+def job_policy(compute: Databricks) -> dict[str, object]:
     """The job cluster policy: the pinned runtime, the allowed node type, the autoscaling ceiling."""
     return {
         "cluster_type": {"type": "fixed", "value": "job"},
@@ -90,7 +81,7 @@ def job_policy(compute: JobCompute) -> dict[str, object]:
     }
 
 
-def interactive_policy(compute: JobCompute) -> dict[str, object]:
+def interactive_policy(compute: Databricks) -> dict[str, object]:
     """What a user may start by hand: small, dedicated, encrypted, and shut down when idle."""
     return {
         "cluster_type": {"type": "fixed", "value": "all-purpose"},
@@ -111,7 +102,7 @@ class PrepJobs(Construct):
 
     def __init__(
         self, scope: Construct, id_: str, *, job_name: str, access_connector_id: str, lake_account_name: str,
-        layers: Sequence[str], compute: JobCompute, allowed_ip_ranges: Sequence[str] | None,
+        layers: Sequence[str], compute: Databricks, allowed_ip_ranges: Sequence[str] | None,
         tags: Mapping[str, str],
     ) -> None:
         super().__init__(scope, id_)
@@ -154,7 +145,7 @@ class PrepJobs(Construct):
             for layer in layers
         }
 
-    def _cluster_policies(self, job_name: str, compute: JobCompute) -> ClusterPolicy:
+    def _cluster_policies(self, job_name: str, compute: Databricks) -> ClusterPolicy:
         """The job clusters' policy (returned) and the one for clusters users start by hand."""
         job_policy_ = ClusterPolicy(
             self, "JobPolicy", name=f"{job_name}-jobs", definition=json.dumps(job_policy(compute), sort_keys=True),
@@ -168,7 +159,7 @@ class PrepJobs(Construct):
         return job_policy_
 
     def _job(
-        self, job_name: str, compute: JobCompute, *, policy_id: str, lake_account_name: str,
+        self, job_name: str, compute: Databricks, *, policy_id: str, lake_account_name: str,
         tags: Mapping[str, str], depends_on: Sequence[TerraformResource],
     ) -> Job:
         lake_root = f"abfss://{{layer}}@{lake_account_name}.dfs.core.windows.net"
