@@ -20,12 +20,15 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import httpx
 
 from benchmarks.bench_app import CAR, ROOT, _model_dir
 from tools.local.emulators import free_port, port_is_open
+
+if TYPE_CHECKING:
+    from tools.local.standins.running import RunningStandIns
 
 QUESTIONS = 60
 PREDICTIONS = 300
@@ -49,7 +52,7 @@ def _serve(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
 
 
 def _measure(client: httpx.Client, questions: list[str],
-             stand_ins: Any) -> tuple[list[float], list[float], list[float]]:
+             stand_ins: RunningStandIns) -> tuple[list[float], list[float], list[float]]:
     """Seconds per prediction (the floor), per answer without the stand-ins' own time, and the stand-ins' time."""
     for _ in range(20):  # warm-up: model session, SDK clients, connection pools
         client.post("/api/predictions", json=CAR)
