@@ -1,7 +1,7 @@
 """The Azure gate's logic against the app on the stand-ins, with a fake judge in place of azure-ai-evaluation's
 evaluators (the deployed model cannot judge here): the probes reach the assistant, grounded answers pass, a judge
 that finds them ungrounded holds the swap back (a decision: exit 3, not an error). The safety probes
-(tools/genai/probes.yml) go through the same API: jailbreaks, seller text, and a listing planted in the search
+(tools/checks/genai/probes.yml) go through the same API: jailbreaks, seller text, and a listing planted in the search
 stand-in, which the assistant really retrieves; a fake assistant that obeys shows the gate would notice."""
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.assistant.orchestrator import SYSTEM_PROMPT
-from tools.app.standins.running import RunningStandIns
-from tools.genai import gate, safety
+from tools.checks.genai import gate, safety
+from tools.local.standins.running import RunningStandIns
 
 pytestmark = pytest.mark.xdist_group("assistant")
 

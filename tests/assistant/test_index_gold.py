@@ -13,8 +13,8 @@ import pytest
 from azure.search.documents import SearchClient
 
 from contract.listings_index import KEY_FIELD, SOURCE_GOLD, SOURCE_MARKET
-from tools.app.standins.running import EMBEDDING_DEPLOYMENT, RunningStandIns, running_stand_ins
 from tools.deploy.genai import search_index
+from tools.local.standins.running import EMBEDDING_DEPLOYMENT, RunningStandIns, running_stand_ins
 
 pytestmark = pytest.mark.xdist_group("assistant")
 
