@@ -66,9 +66,9 @@ class DataLake(Construct):
             ],
         )
 
-    def grant(self, name: str, *, layer: str, principal_id: str, role: str) -> TerraformResource:
-        """Grant `role` on one filesystem, scoped to the container resource itself (so the grant waits for it).
+    def grant(self, name: str, *, layer: str, grant: RoleAssignment) -> TerraformResource:
+        """Grant a role on one filesystem, scoped to the container resource itself (so the grant waits for it).
 
         `name` is the grant's stable key (its logical ID): reordering grants never replaces one.
         """
-        return self._grants.one(f"Grant{name}", self.filesystems[layer].id, RoleAssignment(principal_id, role))
+        return self._grants.one(f"Grant{name}", self.filesystems[layer].id, grant)
