@@ -56,5 +56,6 @@ class DataStack(PlatformStack):
                 bronze="bronze",
             ),
             filesystem_ids={fs: self.lake.filesystems[fs].id for fs in (c.FEED_LANDING_CONTAINER, "bronze")},
-            schedule=factory.schedule,
+            # With the Databricks tier the prep stack schedules ingest-then-prep on the same factory instead.
+            schedule=factory.schedule if config.databricks is None else None,
         )

@@ -8,8 +8,12 @@ and pinned by tests/stacks/test_databricks.py; docs/deploy-readiness.md lists ea
 - With the public endpoint off, `network_security_group_rules_required` cannot be "AllRules" (the provider
   refuses it): "NoAzureDatabricksRules" makes clusters reach the control plane through the workspace's own
   `databricks_ui_api` private endpoint (back-end Private Link) instead of Databricks' NSG rules.
-- Customer-managed keys (`customer_managed_key_enabled`, `managed_disk_cmk_*`) are Premium-only; the managed
-  disk key must be a versioned key URL, and the workspace rotates to each new version itself.
+- Customer-managed keys (`customer_managed_key_enabled`, `managed_disk_cmk_*`, `managed_services_cmk_*`) are
+  Premium-only; the managed disk and managed services keys must be versioned key URLs, and the workspace rotates
+  disks to each new version itself.
+- Managed services (notebooks, secrets, queries kept in the Databricks control plane) are encrypted with the
+  key through the tenant's AzureDatabricks first-party application, which therefore needs get, wrap and unwrap
+  on the vault before the workspace is created or updated with the key.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from cdktn_provider_azurerm.subnet_nat_gateway_association import SubnetNatGatew
 from constructs import Construct
 
 from stacks.modules.interfaces import DiagnosticTarget, Interfaces, Placement, StandardInterfaces
+from stacks.modules.propagation import after_grants
 
 # The workspace's private endpoints: the UI and REST API (also the clusters' back-end path to the control
 # plane), and browser single sign-on (one per region is enough; Learn recommends a dedicated "web auth"
@@ -52,8 +57,10 @@ class SparkWorkspace(Construct):
         host: InjectedSubnet, container: InjectedSubnet, nat_gateway_id: str,
         lake_filesystem_ids: Mapping[str, str], key_vault_id: str | None = None,
         disk_key_id: str | None = None, dbfs_key_id: str | None = None,
+        services_key_id: str | None = None, services_principal_id: str | None = None,
     ) -> None:
         super().__init__(scope, id_)
+        self.name = name
         public = interfaces.network_access.public
         # Outbound through the platform's NAT gateway: no-public-IP nodes have no other way out.
         egress = [
@@ -68,6 +75,14 @@ class SparkWorkspace(Construct):
             identity=DatabricksAccessConnectorIdentity(type="SystemAssigned"),
         )
         encrypted = disk_key_id is not None
+        self.key_grants: list[RoleAssignment] = []
+        key_ready = []
+        if key_vault_id is not None and services_key_id is not None:
+            if services_principal_id is None:
+                raise ValueError("a managed services key needs the AzureDatabricks application's object id")
+            # Before the workspace: it wraps and unwraps with the first-party application from its first request.
+            self.key_grants.append(self._vault_grant("ManagedServicesKeyUser", key_vault_id, services_principal_id))
+            key_ready.append(after_grants(self, "ManagedServicesKeyPropagation", self.key_grants))
         self.workspace = DatabricksWorkspace(
             self, "Workspace",
             name=name,
@@ -84,6 +99,9 @@ class SparkWorkspace(Construct):
             customer_managed_key_enabled=dbfs_key_id is not None,
             managed_disk_cmk_key_vault_key_id=disk_key_id,
             managed_disk_cmk_rotation_to_latest_version_enabled=True if encrypted else None,
+            # Same subscription as the vault, so `managed_services_cmk_key_vault_id` stays unset (it is only
+            # for a vault in another subscription).
+            managed_services_cmk_key_vault_key_id=services_key_id,
             custom_parameters=DatabricksWorkspaceCustomParameters(
                 no_public_ip=True,
                 virtual_network_id=virtual_network_id,
@@ -92,9 +110,8 @@ class SparkWorkspace(Construct):
                 public_subnet_network_security_group_association_id=host.security_group_association_id,
                 private_subnet_network_security_group_association_id=container.security_group_association_id,
             ),
-            depends_on=list(egress),
+            depends_on=[*egress, *key_ready],
         )
-        self.key_grants: list[RoleAssignment] = []
         if key_vault_id is not None and disk_key_id is not None:
             # The workspace's disk encryption set unwraps the managed disk key with its own identity.
             self.key_grants.append(self._vault_grant("DiskKeyUser", key_vault_id,
