@@ -89,9 +89,10 @@ class PrepStack(PlatformStack):
         group = f"/subscriptions/{config.subscription_id}/resourceGroups"
         factory_id = f"{group}/{data.resource_group_name}/providers/Microsoft.DataFactory/factories/" + \
             self.namer.name("data_factory")
-        workspace_id = f"{group}/{databricks.resource_group_name}/providers/Microsoft.Databricks/workspaces/" + \
+        workspace_arm_id = f"{group}/{databricks.resource_group_name}/providers/Microsoft.Databricks/workspaces/" + \
             databricks.spark.name
         self.run = PrepRun(
-            self, "FactoryRun", factory=data.factory, factory_id=factory_id, workspace_id=workspace_id,
+            self, "FactoryRun", factory=data.factory, factory_id=factory_id, workspace_id=workspace.id,
+            workspace_arm_id=workspace_arm_id,
             workspace_url=workspace.workspace_url, job_id=self.jobs.job.id, schedule=config.data_factory.schedule,
         )

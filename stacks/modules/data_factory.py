@@ -262,9 +262,11 @@ class PrepRun(Construct):
     and the factory's schedule on it (`trigger`, see schedule_trigger)."""
 
     def __init__(self, scope: Construct, id_: str, *, factory: FeedIngestFactory, factory_id: str,
-                 workspace_id: str, workspace_url: str, job_id: str, schedule: FeedSchedule) -> None:
-        """`factory_id` and `workspace_id` are ARM ids as literals (this runs in a later stack than both), so the
-        approval step reads which factory reaches which workspace from the synth output alone."""
+                 workspace_id: str, workspace_arm_id: str, workspace_url: str, job_id: str,
+                 schedule: FeedSchedule) -> None:
+        """`factory_id` and `workspace_arm_id` are ARM ids as literals (this runs in a later stack than both), so
+        the approval step reads which factory reaches which workspace from the synth output alone; `workspace_id`
+        is the same id as a reference."""
         super().__init__(scope, id_)
         access = RoleAssignment(
             self, "WorkspaceContributor", scope=workspace_id, role_definition_name="Contributor",
@@ -272,7 +274,7 @@ class PrepRun(Construct):
         )
         endpoint = DataFactoryManagedPrivateEndpoint(
             self, "WorkspacePrivateEndpoint", name="mpe-databricks", data_factory_id=factory_id,
-            target_resource_id=workspace_id, subresource_name="databricks_ui_api",
+            target_resource_id=workspace_arm_id, subresource_name="databricks_ui_api",
         )
         # azurerm's Databricks linked service requires cluster settings (an existing, new or pooled cluster);
         # a job activity takes none (the job owns its compute), so the service is declared as its JSON.

@@ -182,12 +182,13 @@ def test_the_factory_runs_the_job_after_ingest_with_its_managed_identity(synth, 
     assert "databricks_job" in prep["typeProperties"]["jobId"]
     grant = next(g for g in synth.resources(stack, "azurerm_role_assignment")
                  if g["role_definition_name"] == "Contributor")
+    assert "azurerm_databricks_workspace" in grant["scope"]  # the databricks stack's workspace, by reference
     workspace = synth.one(f"{env}-databricks", "azurerm_databricks_workspace")
-    # The workspace's ARM id as a literal, so the approval step can read which workspace the endpoint targets.
-    assert grant["scope"].endswith(f"/resourceGroups/{workspace['resource_group_name']}"
-                                   f"/providers/Microsoft.Databricks/workspaces/{workspace['name']}")
     endpoint = synth.one(stack, "azurerm_data_factory_managed_private_endpoint")
-    assert endpoint["subresource_name"] == "databricks_ui_api" and endpoint["target_resource_id"] == grant["scope"]
+    assert endpoint["subresource_name"] == "databricks_ui_api"
+    # The workspace's ARM id as a literal, so the approval step can read which workspace the endpoint targets.
+    assert endpoint["target_resource_id"].endswith(f"/resourceGroups/{workspace['resource_group_name']}"
+                                                   f"/providers/Microsoft.Databricks/workspaces/{workspace['name']}")
 
 
 def test_a_subnet_smaller_than_26_is_refused_with_its_key(tmp_path):

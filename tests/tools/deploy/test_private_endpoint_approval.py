@@ -38,8 +38,7 @@ def _state(status: str) -> dict[str, str]:
 
 
 def _connection(endpoint: ExpectedEndpoint, name: str, private_endpoint: str, status: str) -> dict[str, object]:
-    """A connection as the target's resource provider returns it: Storage keeps the state at the top of
-    `properties`, Databricks the same fields (its SDK model nests them under `properties` too)."""
+    """A connection as Storage and Databricks both return it: endpoint and state under `properties`."""
     return {"id": f"{_target_id(endpoint)}/privateEndpointConnections/{name}", "name": name,
             "properties": {"privateEndpoint": {"id": f"{MANAGED}/privateEndpoints/{private_endpoint}"},
                            "privateLinkServiceConnectionState": _state(status)}}
@@ -222,4 +221,5 @@ def test_with_fake_arm_transport_no_trigger_starts_before_the_workspace_connecti
     _route(fake, workspace, [])  # Data Factory has not created it yet: the pipeline's prep step could not run
     _factory_routes(fake, trigger, "Stopped")
     assert _run_main(monkeypatch, fake, synth_out) == 1
-    assert [(w.method, w.path) for w in fake.writes()] == [("PUT", f"{lake_id}/privateEndpointConnections/pending-ours")]
+    writes = [(w.method, w.path) for w in fake.writes()]
+    assert writes == [("PUT", f"{lake_id}/privateEndpointConnections/pending-ours")]  # approved, not started
