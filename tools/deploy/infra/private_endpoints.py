@@ -95,7 +95,9 @@ def _located(stack: SynthStack, value: Any) -> tuple[str | None, str | None, str
     if isinstance(value, str) and value.startswith("/subscriptions/"):
         parts = parse_resource_id(value)
         kind = f"{parts.get('namespace', '')}/{parts.get('type', '')}".lower()
-        return SERVICES.get(kind), parts.get("name"), parts.get("resource_group")
+        name, group = parts.get("name"), parts.get("resource_group")
+        return (SERVICES.get(kind), name if isinstance(name, str) else None,
+                group if isinstance(group, str) else None)
     kind = value.split(".", 1)[0].removeprefix("${") if isinstance(value, str) else ""
     return (_REFERENCED.get(kind), stack.referenced_name(value), stack.referenced_name(value, "resource_group_name"))
 
