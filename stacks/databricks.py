@@ -5,7 +5,7 @@
   managed keys, and the access connector with data roles on the lake layers prep reads and writes.
 - `prep` (databricks + azurerm): inside the workspace, Unity Catalog's storage credential and external
   locations, cluster policies, the prep code and job; in the Data Factory, the pipeline that runs ingest and
-  then the job. Its provider is the workspace the first unit created (host and
+  then the job, and the factory's schedule on it (the data stack then declares none: ingest runs once). Its provider is the workspace the first unit created (host and
   resource id), so a fresh environment plans it only once that unit is applied (tools/deploy/infra/plan.py
   defers it).
 
