@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from azure.core.credentials import AccessToken
 
-from tools.emulators import LOOPBACK
+from tools.local.emulators import LOOPBACK
 
 
 @dataclass

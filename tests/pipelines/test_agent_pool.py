@@ -9,8 +9,8 @@ import pytest
 
 from stacks.config import ENVIRONMENTS_DIR, ConfigError, load_environment
 from tests.conftest import SynthOutput
+from tools.checks.pipelines import check, expand
 from tools.deploy.infra.plan import select_stacks
-from tools.pipelines import check, expand
 
 pytestmark = pytest.mark.xdist_group("stacks")
 ROOT = Path(__file__).resolve().parents[2]

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from tests.pipelines.test_oidc_refresh import AZURE_CLI_TASK, WRAPPER
-from tools.pipelines import expand
+from tools.checks.pipelines import expand
 
 AZURE_DATABRICKS_APP = "2ff814a6-3304-4ab8-85cb-cd0e6f879c1d"  # the resource Entra ID tokens are issued for
 WORKSPACE_ID = "/subscriptions/s-1/resourceGroups/rg/providers/Microsoft.Databricks/workspaces/dbw-carprice-prod"
