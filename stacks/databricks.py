@@ -5,9 +5,9 @@
   managed keys, and the access connector with data roles on the lake layers prep reads and writes.
 - `prep` (databricks + azurerm): inside the workspace, Unity Catalog's storage credential and external
   locations, cluster policies, the prep code and job; in the Data Factory, the pipeline that runs ingest and
-  then the job, and the factory's schedule on it (the data stack then declares none: ingest runs once). Its provider is the workspace the first unit created (host and
-  resource id), so a fresh environment plans it only once that unit is applied (tools/deploy/infra/plan.py
-  defers it).
+  then the job, and the factory's schedule on it (the data stack then declares none: ingest runs once). Its
+  provider is the workspace the first unit created (host and resource id), so a fresh environment plans it only
+  once that unit is applied (tools/deploy/infra/plan.py defers it).
 
 Why not Azure ML serverless Spark: its network isolation needs the workspace's managed network, which this
 platform does not use (the ML workspace's attached AKS and own-subnet compute cannot live in one); see
