@@ -114,10 +114,10 @@ def expected_endpoints(environment: str, outdir: Path) -> list[ExpectedEndpoint]
         if service is None:
             raise SynthError(f"{stack.name}: {address} targets neither a storage account nor a Databricks "
                              "workspace of this environment; this step could not approve it")
-        values = (factory, name, target, target_group)
-        if not all(isinstance(value, str) for value in values) or group is None:
+        if not (isinstance(factory, str) and isinstance(name, str) and isinstance(target, str)
+                and isinstance(target_group, str) and group is not None):
             raise SynthError(f"{stack.name}: {address} needs literal factory, endpoint, target and group names")
-        found.append(ExpectedEndpoint(factory, name, service, target, target_group))  # type: ignore[arg-type]
+        found.append(ExpectedEndpoint(factory, name, service, target, target_group))
     return found
 
 
@@ -128,9 +128,9 @@ def schedule_triggers(environment: str, outdir: Path) -> list[ScheduleTrigger]:
     for stack, address, attributes in find_resources(stacks, "azurerm_data_factory_trigger_schedule"):
         _, factory, group = _located(stack, attributes.get("data_factory_id"))
         name = stack.resolve(attributes.get("name"))
-        if not all(isinstance(value, str) for value in (factory, name, group)):
+        if not (isinstance(factory, str) and isinstance(name, str) and isinstance(group, str)):
             raise SynthError(f"{stack.name}: {address} needs literal factory, trigger and group names")
-        found.append(ScheduleTrigger(factory, name, group))  # type: ignore[arg-type]
+        found.append(ScheduleTrigger(factory, name, group))
     return found
 
 
@@ -224,7 +224,7 @@ def approve(services: Mapping[str, Connections], expected: list[ExpectedEndpoint
             seen.add(connection.endpoint_name)
             if connection.status == "Approved":
                 report.already_approved.append(label)
-            elif connection.status == "Pending":
+            elif connection.status == "Pending" and connection.name:  # ARM lists every one named
                 connections.approve(group, target, connection.name)
                 report.approved.append(label)
             else:  # Rejected or Disconnected: someone decided; re-create the managed endpoint instead
