@@ -41,7 +41,7 @@ deploy: $(SETUP_STAMP)  ## plan + apply rounds until nothing changes, then appro
 	@$(need-env)$(PY) -m tools.deploy.infra.plan deploy --env $(ENV) --outdir $(CDKTF_OUT) --plan-dir $(PLAN_DIR) $(if $(LOCAL_STATE),--local-state)
 	@$(PY) -m tools.deploy.infra.private_endpoints --env $(ENV) --outdir $(CDKTF_OUT)
 
-approve-private-endpoints: $(SETUP_STAMP)  ## approve the pending connections of this ENV's Data Factory managed private endpoints on the lake
+approve-private-endpoints: $(SETUP_STAMP)  ## approve the pending connections of this ENV's Data Factory managed private endpoints (lake, Databricks workspace), then start its schedule
 	@$(need-env)$(PY) -m tools.deploy.infra.private_endpoints --env $(ENV) --outdir $(CDKTF_OUT)
 
 verify: $(SETUP_STAMP)  ## compare Azure with the synthesized stacks (type, name, tags); non-zero on drift (ENV=...)

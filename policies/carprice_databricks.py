@@ -1,5 +1,6 @@
 """Policies 20 and 21: the Databricks workspace is Premium, injected into our network with no public IPs on its
-nodes, double-encrypted, and has no public endpoint when its environment is private; every job cluster runs
+nodes, double-encrypted with customer-managed keys for its disks and its managed services (notebooks, secrets,
+queries in the control plane), and has no public endpoint when its environment is private; every job cluster runs
 under a cluster policy, as a dedicated (single-user) cluster, with a bounded autoscaling range."""
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ class DatabricksWorkspaceGuardrails(BaseResourceCheck):
 
     def scan_resource_conf(self, conf: dict[str, Any]) -> CheckResult:
         self.evaluated_keys = ["sku", "custom_parameters", "public_network_access_enabled",
-                               "infrastructure_encryption_enabled", "tags"]
+                               "infrastructure_encryption_enabled", "managed_disk_cmk_key_vault_key_id",
+                               "managed_services_cmk_key_vault_key_id", "tags"]
         env = environment_of(conf)
         if env is None:
             self.details.append("no environment tag: cannot tell whether the environment is private")
@@ -39,6 +41,9 @@ class DatabricksWorkspaceGuardrails(BaseResourceCheck):
             self.details.append("custom_parameters.virtual_network_id must be set (VNet injection)")
         if not is_true(conf, "infrastructure_encryption_enabled"):
             self.details.append("infrastructure_encryption_enabled must be true")
+        for key in ("managed_disk_cmk_key_vault_key_id", "managed_services_cmk_key_vault_key_id"):
+            if not value(conf, key):
+                self.details.append(f"{key} must be set (the platform's customer-managed key)")
         if env.get("private_networking") and not is_false(conf, "public_network_access_enabled"):
             self.details.append(f"{env['name']} is private but public_network_access_enabled is not false")
         return CheckResult.FAILED if self.details else CheckResult.PASSED

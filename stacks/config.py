@@ -353,6 +353,11 @@ class Databricks(_Strict):
     # The cluster policies' ceiling for interactive clusters (workers) and their idle shutdown.
     interactive_max_workers: int = Field(default=2, ge=1, le=16)
     autotermination_minutes: int = Field(default=30, ge=10, le=120)
+    # This tenant's object id of the AzureDatabricks first-party application (application id
+    # 2ff814a6-3304-4ab8-85cb-cd0e6f879c1d): the control plane encrypts notebooks, secrets and queries with the
+    # platform's key through it, so it gets wrap/unwrap on the vault. Look it up once:
+    # az ad sp show --id 2ff814a6-3304-4ab8-85cb-cd0e6f879c1d --query id -o tsv
+    azure_databricks_object_id: str = Field(pattern=_UUID)
 
     @field_validator("host_subnet", "container_subnet")
     @classmethod

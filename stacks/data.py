@@ -60,4 +60,6 @@ class DataStack(PlatformStack):
             lake_dfs_endpoint=self.lake.account.primary_dfs_endpoint,
             filesystem_ids={fs: self.lake.filesystems[fs].id for fs in (LANDING_FILESYSTEM, BRONZE_FILESYSTEM)},
             settings=factory,
+            # With the Databricks tier the prep stack schedules ingest-then-prep on the same factory instead.
+            scheduled=config.databricks is None,
         )

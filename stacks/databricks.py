@@ -5,9 +5,9 @@
   managed keys, and the access connector with data roles on the lake layers prep reads and writes.
 - `prep` (databricks + azurerm): inside the workspace, Unity Catalog's storage credential and external
   locations, cluster policies, the prep code and job; in the Data Factory, the pipeline that runs ingest and
-  then the job. Its provider is the workspace the first unit created (host and
-  resource id), so a fresh environment plans it only once that unit is applied (tools/deploy/infra/plan.py
-  defers it).
+  then the job, and the factory's schedule on it (the data stack then declares none: ingest runs once). Its
+  provider is the workspace the first unit created (host and resource id), so a fresh environment plans it only
+  once that unit is applied (tools/deploy/infra/plan.py defers it).
 
 Why not Azure ML serverless Spark: its network isolation needs the workspace's managed network, which this
 platform does not use (the ML workspace's attached AKS and own-subnet compute cannot live in one); see
@@ -36,6 +36,8 @@ class DatabricksStack(PlatformStack):
     def __init__(self, scope: Construct, *, config: EnvironmentConfig, foundation: FoundationStack, data: DataStack,
                  ml: MlStack) -> None:
         super().__init__(scope, "databricks", config=config)
+        settings = config.databricks
+        assert settings is not None, "the databricks stack exists only where the environment configures databricks"
         network = foundation.network
 
         def injected(key: str) -> InjectedSubnet:
@@ -54,10 +56,13 @@ class DatabricksStack(PlatformStack):
             nat_gateway_id=ml.egress.nat_gateway.id,
             lake_filesystem_ids={layer: data.lake.filesystems[layer].id for layer in LAKE_LAYERS},
             # Customer-managed keys as for every other store of the platform: disks with the disks key, the
-            # workspace's own storage (DBFS root) with the storage key; versioned URLs (the provider requires it).
+            # workspace's own storage (DBFS root) and the control plane's copy of notebooks, secrets and queries
+            # with the storage key; versioned URLs (the provider requires it).
             key_vault_id=foundation.key_vault.vault.id,
             disk_key_id=foundation.encryption_keys["disks"].id,
             dbfs_key_id=foundation.encryption_keys["storage"].id,
+            services_key_id=foundation.encryption_keys["storage"].id,
+            services_principal_id=settings.azure_databricks_object_id,
         )
 
 
@@ -80,9 +85,13 @@ class PrepStack(PlatformStack):
             allowed_ip_ranges=(list(config.network.allowed_ip_ranges) if not config.private_networking else None),
             tags=config.all_tags,
         )
-        factory_id = (f"/subscriptions/{config.subscription_id}/resourceGroups/{data.resource_group_name}"
-                      f"/providers/Microsoft.DataFactory/factories/{self.namer.name('data_factory')}")
+        group = f"/subscriptions/{config.subscription_id}/resourceGroups"
+        factory_id = f"{group}/{data.resource_group_name}/providers/Microsoft.DataFactory/factories/" + \
+            self.namer.name("data_factory")
+        workspace_arm_id = f"{group}/{databricks.resource_group_name}/providers/Microsoft.Databricks/workspaces/" + \
+            databricks.spark.name
         self.run = PrepRun(
             self, "FactoryRun", factory=data.factory, factory_id=factory_id, workspace_id=workspace.id,
-            workspace_url=workspace.workspace_url, job_id=self.jobs.job.id,
+            workspace_arm_id=workspace_arm_id,
+            workspace_url=workspace.workspace_url, job_id=self.jobs.job.id, schedule=config.data_factory.schedule,
         )

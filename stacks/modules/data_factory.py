@@ -9,7 +9,7 @@ definition (linked service, datasets, pipeline, trigger) lives here, so nothing 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from cdktn import TerraformResourceLifecycle
@@ -101,14 +101,41 @@ def _binary_location(filesystem: str, folder: dict[str, str] | str | None) -> st
     return json.dumps({"location": location})
 
 
+def schedule_trigger(scope: Construct, id_: str, *, data_factory_id: str, pipeline: DataFactoryPipeline,
+                     pipeline_name: str, schedule: FeedSchedule,
+                     depends_on: Sequence[Any] = ()) -> DataFactoryTriggerSchedule:
+    """The factory's one schedule, on the pipeline that starts each run: ingest alone, or ingest then prep where
+    the environment has the Databricks tier. It lives in the stack that declares that pipeline (a trigger cannot
+    name a pipeline that does not exist yet), so with Databricks it is the prep stack's.
+
+    Created stopped: no run before the factory's managed private endpoints are approved.
+    `make approve-private-endpoints` approves them and then starts the trigger; Terraform keeps that state."""
+    return DataFactoryTriggerSchedule(
+        scope, id_,
+        name=f"{pipeline_name}_schedule",
+        data_factory_id=data_factory_id,
+        pipeline_name=pipeline.name,  # a reference: created after its pipeline
+        frequency=schedule.frequency,
+        interval=schedule.interval,
+        start_time=schedule.start_time,
+        time_zone="UTC",
+        activated=False,
+        lifecycle=TerraformResourceLifecycle(ignore_changes=["activated"]),
+        depends_on=list(depends_on),
+    )
+
+
 class FeedIngestFactory(Construct):
-    """`factory` is the Data Factory; `pipeline` and `trigger` the scheduled feed move into bronze."""
+    """`factory` is the Data Factory; `pipeline` the feed move into bronze and `trigger` its schedule (None
+    where the prep stack schedules ingest-then-prep instead)."""
 
     def __init__(
         self, scope: Construct, id_: str, *, placement: Placement, interfaces: Interfaces, name: str,
         lake_account_id: str, lake_dfs_endpoint: str, filesystem_ids: Mapping[str, str], settings: FactorySettings,
+        scheduled: bool = True,
     ) -> None:
-        """`filesystem_ids` holds the landing and bronze filesystems' resource ids."""
+        """`filesystem_ids` holds the landing and bronze filesystems' resource ids; `scheduled` is False where
+        the prep stack schedules ingest-then-prep instead (a schedule here as well would ingest twice)."""
         super().__init__(scope, id_)
         self.factory = self._factory(placement, interfaces, name)
         # Read and delete what was copied from landing; write bronze. Nothing else in the lake. Each grant is on
@@ -129,7 +156,10 @@ class FeedIngestFactory(Construct):
         self.runtime_name = runtime.name
         self._lake_connection(lake_account_id, lake_dfs_endpoint)
         self.pipeline = self._ingest_pipeline(settings.source)
-        self.trigger = self._schedule(settings.schedule)
+        self.trigger = schedule_trigger(
+            self, "Schedule", data_factory_id=self.factory.id, pipeline=self.pipeline, pipeline_name=INGEST_PIPELINE,
+            schedule=settings.schedule, depends_on=self.grants,
+        ) if scheduled else None
         # With the public endpoint off, Studio (monitoring runs) and the data plane are reached privately.
         StandardInterfaces(self, placement, interfaces).apply(
             resource_id=self.factory.id, resource_name=name,
@@ -202,23 +232,6 @@ class FeedIngestFactory(Construct):
             depends_on=list(self.datasets),
         )
 
-    def _schedule(self, schedule: FeedSchedule) -> DataFactoryTriggerSchedule:
-        return DataFactoryTriggerSchedule(
-            self, "Schedule",
-            name=f"{INGEST_PIPELINE}_schedule",
-            data_factory_id=self.factory.id,
-            pipeline_name=self.pipeline.name,
-            frequency=schedule.frequency,
-            interval=schedule.interval,
-            start_time=schedule.start_time,
-            time_zone="UTC",
-            # Created stopped: no run before the lake's managed private endpoint is approved.
-            # `make approve-private-endpoints` approves it and then starts the trigger; Terraform keeps that state.
-            activated=False,
-            lifecycle=TerraformResourceLifecycle(ignore_changes=["activated"]),
-            depends_on=list(self.grants),
-        )
-
 
 def prep_activities(job_id: str) -> list[dict[str, Any]]:
     """Ingest (the feed move, waited for), then the Databricks prep job: prep reads what ingest just landed."""
@@ -243,20 +256,23 @@ def prep_activities(job_id: str) -> list[dict[str, Any]]:
 class PrepRun(Construct):
     """A factory pipeline that runs ingest and then the Databricks prep job, as the factory's managed identity
     (Contributor on the workspace, which makes it a workspace admin at first sign-in), through a managed private
-    endpoint to the workspace's `databricks_ui_api` (created pending, approved once). Its schedule trigger is not
-    declared yet: the step that starts triggers once endpoints are approved (make approve-private-endpoints)
-    reads triggers from their factory's own stack (docs/deploy-readiness.md)."""
+    endpoint to the workspace's `databricks_ui_api` (created pending, approved by make approve-private-endpoints),
+    and the factory's schedule on it (`trigger`, see schedule_trigger)."""
 
     def __init__(self, scope: Construct, id_: str, *, factory: FeedIngestFactory, factory_id: str,
-                 workspace_id: str, workspace_url: str, job_id: str) -> None:
-        """`factory_id` is the factory's ARM id as a literal (this runs in a later stack than the factory)."""
+                 workspace_id: str, workspace_arm_id: str, workspace_url: str, job_id: str,
+                 schedule: FeedSchedule) -> None:
+        """`factory_id` and `workspace_arm_id` are ARM ids as literals (this runs in a later stack than both), so
+        the approval step reads which factory reaches which workspace from the synth output alone; `workspace_id`
+        is the same id as a reference."""
         super().__init__(scope, id_)
-        Grants(self).on(workspace_id, {
-            "WorkspaceContributor": RoleAssignment(factory.factory.identity.principal_id, "Contributor"),
-        })
-        DataFactoryManagedPrivateEndpoint(
+        access = Grants(self).one(
+            "WorkspaceContributor", workspace_id,
+            RoleAssignment(factory.factory.identity.principal_id, "Contributor"),
+        )
+        endpoint = DataFactoryManagedPrivateEndpoint(
             self, "WorkspacePrivateEndpoint", name="mpe-databricks", data_factory_id=factory_id,
-            target_resource_id=workspace_id, subresource_name="databricks_ui_api",
+            target_resource_id=workspace_arm_id, subresource_name="databricks_ui_api",
         )
         # azurerm's Databricks linked service requires cluster settings (an existing, new or pooled cluster);
         # a job activity takes none (the job owns its compute), so the service is declared as its JSON.
@@ -279,4 +295,8 @@ class PrepRun(Construct):
             concurrency=1,
             activities_json=json.dumps(prep_activities(job_id)),
             depends_on=[service],  # the ingest pipeline is the data stack's, deployed before this one
+        )
+        self.trigger = schedule_trigger(
+            self, "Schedule", data_factory_id=factory_id, pipeline=self.pipeline, pipeline_name=PREP_PIPELINE,
+            schedule=schedule, depends_on=[access, endpoint],
         )

@@ -1,6 +1,10 @@
 """Inside the Databricks workspace (the databricks provider): Unity Catalog's storage credential and external
 locations for the lake, the cluster policies, the prep code and the prep job.
 
+- Unity Catalog is a precondition, not a declaration: a new Premium workspace is assigned to its region's
+  metastore by automatic enablement, and declaring the assignment (`databricks_metastore_assignment`) needs an
+  account-level provider and an account admin. So the plan reads the workspace's current metastore and stops
+  with what to do when there is none (NO_METASTORE), before anything here is created.
 - The storage credential is the workspace's access connector; one external location per lake layer prep reads
   or writes (bronze, silver, gold), so the job reaches `abfss://<layer>@<lake>` through Unity Catalog and no
   key or secret exists anywhere.
@@ -19,8 +23,9 @@ import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from cdktn import TerraformResource
+from cdktn import Postcondition, TerraformResource, TerraformResourceLifecycle
 from cdktn_provider_databricks.cluster_policy import ClusterPolicy
+from cdktn_provider_databricks.data_databricks_current_metastore import DataDatabricksCurrentMetastore
 from cdktn_provider_databricks.external_location import ExternalLocation
 from cdktn_provider_databricks.ip_access_list import IpAccessList
 from cdktn_provider_databricks.job import (
@@ -50,6 +55,12 @@ CODE_GLOBS = ("contract/*.py", "ml/__init__.py", "ml/carprice/*.py", "ml/carpric
 # Packages the runtime does not ship, at the versions constraints.txt pins (Capture's Avro; delta-rs, which
 # lake.py imports even where Spark's own Delta writer does the writing).
 JOB_PACKAGES = ("fastavro", "deltalake")
+NO_METASTORE = "no_metastore"
+METASTORE_MISSING = (
+    "The Databricks workspace has no Unity Catalog metastore. New workspaces get their region's metastore by "
+    "automatic enablement; where the account has it turned off, an account admin assigns the region's metastore "
+    "to this workspace once (account console > Catalog > the metastore > Workspaces), then plan again. "
+    "See README, first deployment.")
 
 
 def pinned(package: str, constraints: Path = ROOT / "constraints.txt") -> str:
@@ -127,12 +138,20 @@ class PrepJobs(Construct):
     def _external_locations(
         self, job_name: str, access_connector_id: str, lake_account_name: str, layers: Sequence[str]
     ) -> dict[str, ExternalLocation]:
-        """Unity Catalog reaches each layer as the access connector: no key or secret anywhere."""
+        """Unity Catalog, once the plan has found its metastore, reaches each layer as the access connector: no
+        key or secret anywhere."""
+        # The provider reads "no metastore assigned" as this id instead of failing (catalog/data_current_metastore.go).
+        self.metastore = DataDatabricksCurrentMetastore(
+            self, "Metastore",
+            lifecycle=TerraformResourceLifecycle(postcondition=[Postcondition(
+                condition=f'${{self.id != "{NO_METASTORE}"}}', error_message=METASTORE_MISSING)]),
+        )
         credential = StorageCredential(
             self, "LakeCredential",
             name=f"{job_name}-lake",
             azure_managed_identity=StorageCredentialAzureManagedIdentity(access_connector_id=access_connector_id),
             comment="The workspace's access connector: data roles on the lake layers prep reads and writes.",
+            depends_on=[self.metastore],
         )
         return {
             layer: ExternalLocation(

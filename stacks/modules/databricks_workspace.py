@@ -8,8 +8,12 @@ and pinned by tests/stacks/test_databricks.py; docs/deploy-readiness.md lists ea
 - With the public endpoint off, `network_security_group_rules_required` cannot be "AllRules" (the provider
   refuses it): "NoAzureDatabricksRules" makes clusters reach the control plane through the workspace's own
   `databricks_ui_api` private endpoint (back-end Private Link) instead of Databricks' NSG rules.
-- Customer-managed keys (`customer_managed_key_enabled`, `managed_disk_cmk_*`) are Premium-only; the managed
-  disk key must be a versioned key URL, and the workspace rotates to each new version itself.
+- Customer-managed keys (`customer_managed_key_enabled`, `managed_disk_cmk_*`, `managed_services_cmk_*`) are
+  Premium-only; the managed disk and managed services keys must be versioned key URLs, and the workspace rotates
+  disks to each new version itself.
+- Managed services (notebooks, secrets, queries kept in the Databricks control plane) are encrypted with the
+  key through the tenant's AzureDatabricks first-party application, which therefore needs get, wrap and unwrap
+  on the vault before the workspace is created or updated with the key.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from cdktn_provider_azurerm.databricks_workspace import DatabricksWorkspace, Dat
 from cdktn_provider_azurerm.databricks_workspace_root_dbfs_customer_managed_key import (
     DatabricksWorkspaceRootDbfsCustomerManagedKey,
 )
+from cdktn_provider_azurerm.role_assignment import RoleAssignment as AzRoleAssignment
 from cdktn_provider_azurerm.subnet_nat_gateway_association import SubnetNatGatewayAssociation
 from constructs import Construct
 
@@ -60,9 +65,11 @@ class SparkWorkspace(Construct):
         host: InjectedSubnet, container: InjectedSubnet, nat_gateway_id: str,
         lake_filesystem_ids: Mapping[str, str], key_vault_id: str | None = None,
         disk_key_id: str | None = None, dbfs_key_id: str | None = None,
+        services_key_id: str | None = None, services_principal_id: str | None = None,
     ) -> None:
         super().__init__(scope, id_)
         self._grants = Grants(self)
+        self.name = name
         # Outbound through the platform's NAT gateway: no-public-IP nodes have no other way out.
         egress = [
             SubnetNatGatewayAssociation(self, f"Egress{key}", subnet_id=subnet.id, nat_gateway_id=nat_gateway_id)
@@ -75,13 +82,18 @@ class SparkWorkspace(Construct):
             resource_group_name=placement.resource_group_name,
             identity=DatabricksAccessConnectorIdentity(type="SystemAssigned"),
         )
+        services_key_grants = self._managed_services_key_user(key_vault_id, services_key_id, services_principal_id)
+        services_key_ready = (
+            [self._grants.propagated("ManagedServicesKeyPropagation", services_key_grants)]
+            if services_key_grants else []
+        )
         self.workspace = self._workspace(
             placement, name, public=interfaces.network_access.public,
             managed_resource_group_name=managed_resource_group_name, virtual_network_id=virtual_network_id,
             host=host, container=container, disk_key_id=disk_key_id, dbfs_encrypted=dbfs_key_id is not None,
-            depends_on=egress,
+            services_key_id=services_key_id, depends_on=[*egress, *services_key_ready],
         )
-        self.key_grants = self._customer_managed_keys(key_vault_id, disk_key_id, dbfs_key_id)
+        self.key_grants = [*services_key_grants, *self._customer_managed_keys(key_vault_id, disk_key_id, dbfs_key_id)]
         # Unity Catalog reaches the lake as the connector: read and write exactly the layers prep touches.
         self.lake_grants = [
             self._grants.one(f"Lake{layer.title()}", filesystem_id, RoleAssignment(
@@ -100,7 +112,7 @@ class SparkWorkspace(Construct):
     def _workspace(
         self, placement: Placement, name: str, *, public: bool, managed_resource_group_name: str,
         virtual_network_id: str, host: InjectedSubnet, container: InjectedSubnet, disk_key_id: str | None,
-        dbfs_encrypted: bool, depends_on: Sequence[TerraformResource],
+        dbfs_encrypted: bool, services_key_id: str | None, depends_on: Sequence[TerraformResource],
     ) -> DatabricksWorkspace:
         return DatabricksWorkspace(
             self, "Workspace",
@@ -118,6 +130,9 @@ class SparkWorkspace(Construct):
             customer_managed_key_enabled=dbfs_encrypted,
             managed_disk_cmk_key_vault_key_id=disk_key_id,
             managed_disk_cmk_rotation_to_latest_version_enabled=True if disk_key_id is not None else None,
+            # Same subscription as the vault, so `managed_services_cmk_key_vault_id` stays unset (it is only
+            # for a vault in another subscription).
+            managed_services_cmk_key_vault_key_id=services_key_id,
             custom_parameters=DatabricksWorkspaceCustomParameters(
                 no_public_ip=True,
                 virtual_network_id=virtual_network_id,
@@ -128,6 +143,18 @@ class SparkWorkspace(Construct):
             ),
             depends_on=list(depends_on),
         )
+
+    def _managed_services_key_user(
+        self, key_vault_id: str | None, services_key_id: str | None, services_principal_id: str | None
+    ) -> list[AzRoleAssignment]:
+        """The grant the workspace needs before it exists: the control plane wraps and
+        unwraps the managed services key as the tenant's AzureDatabricks application from its first request."""
+        if key_vault_id is None or services_key_id is None:
+            return []
+        if services_principal_id is None:
+            raise ValueError("a managed services key needs the AzureDatabricks application's object id")
+        return [self._grants.one("GrantManagedServicesKeyUser", key_vault_id,
+                                 RoleAssignment(services_principal_id, KEY_ENCRYPTION_USER))]
 
     def _customer_managed_keys(
         self, key_vault_id: str | None, disk_key_id: str | None, dbfs_key_id: str | None

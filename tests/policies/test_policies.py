@@ -109,6 +109,8 @@ CASES = [
     Case("CKV_CARPRICE_23", "public-ips", "dev-databricks", "azurerm_databricks_workspace",
          _set_in("custom_parameters", "no_public_ip", False)),
     Case("CKV_CARPRICE_23", "standard-sku", "dev-databricks", "azurerm_databricks_workspace", _set("sku", "standard")),
+    Case("CKV_CARPRICE_23", "no-managed-services-key", "prod-databricks", "azurerm_databricks_workspace",
+         lambda r: r.pop("managed_services_cmk_key_vault_key_id")),
     Case("CKV_CARPRICE_24", "no-cluster-policy", "prod-prep", "databricks_job",
          lambda r: r["job_cluster"][0]["new_cluster"].pop("policy_id")),
     Case("CKV_CARPRICE_24", "shared-no-isolation", "dev-prep", "databricks_job",

@@ -4,6 +4,8 @@ import pytest
 import yaml
 
 from stacks.config import ENVIRONMENTS_DIR, ConfigError, load_environment
+from stacks.main import synthesize
+from tools.synth_output import find_resources, load_stacks
 
 pytestmark = pytest.mark.xdist_group("stacks")
 
@@ -54,8 +56,19 @@ def test_factory_sends_its_logs_and_metrics_to_log_analytics(synth):
 
 
 def test_schedule_comes_from_the_environment(synth):
-    trigger = synth.one("dev-data", "azurerm_data_factory_trigger_schedule")
+    trigger = synth.one("dev-prep", "azurerm_data_factory_trigger_schedule")  # dev has the Databricks tier
     schedule = load_environment(ENVIRONMENTS_DIR / "dev.yaml").data_factory.schedule
     assert (trigger["frequency"], trigger["interval"], trigger["start_time"]) == (
         schedule.frequency, schedule.interval, schedule.start_time
     )
+
+
+def test_without_databricks_the_data_stack_schedules_ingest_alone(tmp_path):
+    config = load_environment(ENVIRONMENTS_DIR / "dev.yaml").model_copy(update={"databricks": None})
+    synthesize([config], tmp_path / "out", progress=False)
+    stacks = load_stacks(tmp_path / "out")
+    assert not any(name.endswith(("-databricks", "-prep")) for name in stacks)
+    ((stack, _, trigger),) = find_resources(stacks, "azurerm_data_factory_trigger_schedule")
+    assert stack.name == "dev-data" and trigger["name"] == "ingest_dealer_feeds_schedule"
+    assert trigger["activated"] is False and trigger["lifecycle"]["ignore_changes"] == ["activated"]
+    assert stack.referenced_name(trigger["pipeline_name"]) == "ingest_dealer_feeds"

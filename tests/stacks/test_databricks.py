@@ -81,6 +81,47 @@ def test_customer_managed_keys_for_disks_and_the_workspace_storage(synth, env):
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_managed_services_are_encrypted_through_the_azuredatabricks_application(synth, env):
+    config = load_environment(ENVIRONMENTS_DIR / f"{env}.yaml").databricks
+    stack = f"{env}-databricks"
+    workspace = synth.one(stack, "azurerm_databricks_workspace")
+    # Versioned key id (ValidateNestedItemID(VersionTypeVersioned)); the vault is in the workspace's subscription.
+    assert workspace["managed_services_cmk_key_vault_key_id"].endswith("KeyStorage_D74F08F2id}")
+    assert "managed_services_cmk_key_vault_id" not in workspace
+    (grant,) = [g for g in synth.resources(stack, "azurerm_role_assignment")
+                if g["principal_id"] == config.azure_databricks_object_id]
+    assert grant["role_definition_name"] == "Key Vault Crypto Service Encryption User"  # get, wrap, unwrap
+    assert "azurerm_key_vault" in grant["scope"]
+    # The workspace is created (or re-keyed) only after the grant has propagated.
+    (wait,) = synth.resources(stack, "time_sleep")
+    assert any(d.startswith("azurerm_role_assignment.Workspace_GrantManagedServicesKeyUser")
+               for d in wait["depends_on"])
+    assert any(d.startswith("time_sleep.Workspace_ManagedServicesKeyPropagation") for d in workspace["depends_on"])
+
+
+def test_the_azuredatabricks_object_id_is_required_and_checked(tmp_path):
+    path = _write_env(tmp_path, "dev", lambda d: d["databricks"].pop("azure_databricks_object_id"))
+    with pytest.raises(ConfigError, match="databricks.azure_databricks_object_id"):
+        load_environment(path)
+    path = _write_env(tmp_path, "dev", lambda d: d["databricks"].update(azure_databricks_object_id="AzureDatabricks"))
+    with pytest.raises(ConfigError, match="databricks.azure_databricks_object_id"):
+        load_environment(path)
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_unity_catalog_is_checked_at_plan_before_anything_uses_it(synth, env):
+    stack = f"{env}-prep"
+    metastore = synth.stack(stack)["data"]["databricks_current_metastore"]
+    ((address, data),) = metastore.items()
+    (check,) = data["lifecycle"]["postcondition"]
+    # catalog/data_current_metastore.go reads "No metastore assigned for the current workspace" as this id.
+    assert check["condition"] == '${self.id != "no_metastore"}' and "account admin" in check["error_message"]
+    credential = synth.one(stack, "databricks_storage_credential")
+    assert credential["depends_on"] == [f"data.databricks_current_metastore.{address}"]
+    assert not synth.resources(stack, "databricks_metastore_assignment")  # needs an account-level provider
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_the_access_connector_writes_exactly_the_layers_prep_touches(synth, env):
     stack = f"{env}-databricks"
     grants = [g for g in synth.resources(stack, "azurerm_role_assignment")
@@ -141,9 +182,13 @@ def test_the_factory_runs_the_job_after_ingest_with_its_managed_identity(synth, 
     assert "databricks_job" in prep["typeProperties"]["jobId"]
     grant = next(g for g in synth.resources(stack, "azurerm_role_assignment")
                  if g["role_definition_name"] == "Contributor")
-    assert "azurerm_databricks_workspace" in grant["scope"] or "databricks" in grant["scope"]
+    assert "azurerm_databricks_workspace" in grant["scope"]  # the databricks stack's workspace, by reference
+    workspace = synth.one(f"{env}-databricks", "azurerm_databricks_workspace")
     endpoint = synth.one(stack, "azurerm_data_factory_managed_private_endpoint")
     assert endpoint["subresource_name"] == "databricks_ui_api"
+    # The workspace's ARM id as a literal, so the approval step can read which workspace the endpoint targets.
+    assert endpoint["target_resource_id"].endswith(f"/resourceGroups/{workspace['resource_group_name']}"
+                                                   f"/providers/Microsoft.Databricks/workspaces/{workspace['name']}")
 
 
 def test_a_subnet_smaller_than_26_is_refused_with_its_key(tmp_path):
