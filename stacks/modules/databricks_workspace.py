@@ -29,7 +29,6 @@ from cdktn_provider_azurerm.databricks_workspace import DatabricksWorkspace, Dat
 from cdktn_provider_azurerm.databricks_workspace_root_dbfs_customer_managed_key import (
     DatabricksWorkspaceRootDbfsCustomerManagedKey,
 )
-from cdktn_provider_azurerm.role_assignment import RoleAssignment as AzRoleAssignment
 from cdktn_provider_azurerm.subnet_nat_gateway_association import SubnetNatGatewayAssociation
 from constructs import Construct
 
@@ -146,7 +145,7 @@ class SparkWorkspace(Construct):
 
     def _managed_services_key_user(
         self, key_vault_id: str | None, services_key_id: str | None, services_principal_id: str | None
-    ) -> list[AzRoleAssignment]:
+    ) -> list[TerraformResource]:
         """The grant the workspace needs before it exists: the control plane wraps and
         unwraps the managed services key as the tenant's AzureDatabricks application from its first request."""
         if key_vault_id is None or services_key_id is None:

@@ -18,6 +18,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from cdktn import TerraformResource
 from cdktn_provider_azurerm.management_lock import ManagementLock
 from cdktn_provider_azurerm.monitor_diagnostic_setting import (
     MonitorDiagnosticSetting,
@@ -190,7 +191,7 @@ class Grants:
         [declared] = self.on(resource_id, {key: grant})
         return declared
 
-    def propagated(self, id_: str, grants: Sequence[AzRoleAssignment] | None = None) -> Sleep:
+    def propagated(self, id_: str, grants: Sequence[TerraformResource] | None = None) -> Sleep:
         """The role-propagation wait (`propagation.after_grants`) on `grants`, or on every grant declared here."""
         wait = after_grants(self._scope, id_, list(self.granted if grants is None else grants))
         wait.node.add_metadata(DECLARED_BY, Grants.__qualname__)
