@@ -23,6 +23,7 @@ from stacks.foundation import FUNCTIONS_SUBNET, FoundationStack
 from stacks.genai import INDEX_CONTRIBUTOR, OPENAI_USER, GenAiStack
 from stacks.global_data import GlobalDataStack
 from stacks.ml import MlStack
+from stacks.modules import interfaces
 from stacks.modules.cosmos import DATA_CONTRIBUTOR_ROLE
 from stacks.modules.function_app import FlexFunctionApp, identity_connection
 from stacks.modules.identity import ManagedIdentity
@@ -95,13 +96,15 @@ class FunctionsStack(PlatformStack):
         if genai:
             grants["ListingIndexWriter"] = (genai.search.service.id, INDEX_CONTRIBUTOR)
             grants["ListingEmbedder"] = (genai.openai.account.id, OPENAI_USER)
-        if scoring_remote:
-            grants["OnlineEndpointCaller"] = (ml.workspace.workspace.id, "AzureML Data Scientist")
         for construct_id, (target, role) in grants.items():
             RoleAssignment(
                 self, construct_id, scope=target, role_definition_name=role, principal_id=principal,
                 principal_type="ServicePrincipal",
             )
+        if scoring_remote:  # get the online endpoint's token, nothing else in the workspace
+            interfaces.StandardInterfaces(self, self.placement(), interfaces.Interfaces(role_assignments={
+                "OnlineEndpointCaller": interfaces.RoleAssignment(principal, ml.endpoint_token_role),
+            })).role_assignments(ml.workspace.workspace.id)
         # Read and write items in the carprice database only (market, dead letters, prediction history).
         CosmosdbSqlRoleAssignment(
             self, "CosmosDataContributor",
