@@ -55,7 +55,8 @@ class BearerToken:
 
     async def aget(self) -> str:
         """As `get`; a renewal may call IMDS or Entra ID, so it runs off the event loop."""
-        return self._fresh() or await asyncio.to_thread(self.get)
+        fresh = self._fresh()
+        return fresh if fresh is not None else await asyncio.to_thread(self.get)
 
     def forget(self) -> None:
         """Drop the token (the endpoint refused it): the next call fetches a new one."""

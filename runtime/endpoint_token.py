@@ -68,7 +68,8 @@ class EndpointToken:
 
     async def aget(self) -> str:
         """As `get`; an exchange calls Entra ID and Resource Manager, so it runs off the event loop."""
-        return self._fresh() or await asyncio.to_thread(self.get)
+        fresh = self._fresh()
+        return fresh if fresh is not None else await asyncio.to_thread(self.get)
 
     def forget(self) -> None:
         """Drop the endpoint's token (the endpoint refused it): the next call exchanges anew."""
