@@ -71,11 +71,12 @@ def test_private_endpoints_for_the_api_and_browser_sign_in(synth, env):
 def test_customer_managed_keys_for_disks_and_the_workspace_storage(synth, env):
     workspace = synth.one(f"{env}-databricks", "azurerm_databricks_workspace")
     # A versioned key URL (the provider validates VersionTypeVersioned); the workspace follows rotations.
-    key = workspace["managed_disk_cmk_key_vault_key_id"]
-    assert key.endswith("KeyDisks_BA1A2826id}") and workspace["customer_managed_key_enabled"] is True  # `id`, versioned
+    key = synth.referenced(f"{env}-databricks", workspace["managed_disk_cmk_key_vault_key_id"])
+    assert (key.tf_type, key.name, key.attribute) == ("azurerm_key_vault_key", "cmk-disks", "id")  # `id`: versioned
+    assert workspace["customer_managed_key_enabled"] is True
     assert workspace["managed_disk_cmk_rotation_to_latest_version_enabled"] is True
     dbfs = synth.one(f"{env}-databricks", "azurerm_databricks_workspace_root_dbfs_customer_managed_key")
-    assert "KeyStorage" in dbfs["key_vault_key_id"]
+    assert synth.referenced(f"{env}-databricks", dbfs["key_vault_key_id"]).name == "cmk-storage"
     roles = {g["role_definition_name"] for g in synth.resources(f"{env}-databricks", "azurerm_role_assignment")}
     assert "Key Vault Crypto Service Encryption User" in roles
 
