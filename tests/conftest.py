@@ -63,6 +63,11 @@ class SynthOutput:
         node, attribute = followed
         return Referenced(node.tf_type, environment.name(node), node.stack, attribute, environment.attributes(node))
 
+    def name_of(self, stack: str, value: Any) -> str | None:
+        """The Azure name of what `value` refers to; None when it names no resource of the synth."""
+        found = self.referenced(stack, value)
+        return found.name if found else None
+
     def literal(self, stack: str, value: Any) -> Any:
         """A literal as-is; a reference followed to the literal it names; None when known only after apply."""
         return self._environments[stack.split("-", 1)[0]].literal(stack, value)

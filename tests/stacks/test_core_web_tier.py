@@ -124,7 +124,8 @@ def test_gateway_subnets_admit_the_gateway_manager_https_and_the_http_redirect(s
 def test_gateways_read_the_certificate_the_deployer_issued(synth):
     grants = synth.resources("prod-foundation", "azurerm_role_assignment")
     assert any(
-        g["role_definition_name"] == "Key Vault Secrets User" and "IdentityGateway" in g["principal_id"]
+        g["role_definition_name"] == "Key Vault Secrets User"
+        and synth.referenced("prod-foundation", g["principal_id"]).name == "id-carprice-prod-gateway"
         for g in grants
     )
     certificate = synth.one("prod-foundation", "azurerm_key_vault_certificate")

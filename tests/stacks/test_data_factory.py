@@ -40,8 +40,8 @@ def test_schedule_frequency_is_one_data_factory_knows(tmp_path):
 
 def test_customer_managed_key_follows_the_environment(synth):
     prod = synth.one("prod-data", "azurerm_data_factory")
-    assert "KeyStorage" in prod["customer_managed_key_id"]
-    assert "IdentityEncryption" in prod["customer_managed_key_identity_id"]
+    assert synth.referenced("prod-data", prod["customer_managed_key_id"]).name == "cmk-storage"
+    assert synth.referenced("prod-data", prod["customer_managed_key_identity_id"]).name == "id-carprice-prod-encryption"
     assert "customer_managed_key_id" not in synth.one("dev-data", "azurerm_data_factory")
 
 

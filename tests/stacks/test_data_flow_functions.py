@@ -99,7 +99,8 @@ def test_site_is_https_only_tls12_without_basic_publishing(synth, env):
 @pytest.mark.parametrize("env", ENVS)
 def test_outbound_goes_through_a_subnet_delegated_to_container_app_environments(synth, env):
     site = _site(synth, env)
-    assert "SubnetFunctions" in site["body"]["properties"]["virtualNetworkSubnetId"]
+    subnet = synth.referenced(f"{env}-functions", site["body"]["properties"]["virtualNetworkSubnetId"])
+    assert subnet.name.startswith(f"snet-carprice-{env}-functions-")
     subnets = {s["name"]: s for s in synth.resources(f"{env}-foundation", "azurerm_subnet")}
     functions = next(s for name, s in subnets.items() if "-functions-" in name)
     delegation = functions["delegation"][0]["service_delegation"]
