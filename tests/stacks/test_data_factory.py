@@ -1,24 +1,20 @@
 """The feed-ingest factory as configured per environment: what the YAML may ask for, and what it gets."""
 
 import pytest
-import yaml
 
 from stacks.config import ENVIRONMENTS_DIR, ConfigError, load_environment
+from tests.environments import write_environment
 
 pytestmark = pytest.mark.xdist_group("stacks")
 
 
-def _write_env(tmp_path, name, change):
-    data = yaml.safe_load((ENVIRONMENTS_DIR / f"{name}.yaml").read_text())
-    change(data)
-    path = tmp_path / f"{name}.yaml"
-    path.write_text(yaml.safe_dump(data))
-    return path
+def _write_env(tmp_path, kind, change):
+    return write_environment(tmp_path, kind, change)
 
 
 @pytest.mark.parametrize("kind", ["http", "sftp"])
 def test_feed_sources_the_blueprint_does_not_provision_are_refused_by_name(tmp_path, kind):
-    path = _write_env(tmp_path, "dev", lambda d: d["data_factory"]["source"].update(type=kind))
+    path = _write_env(tmp_path, "public", lambda d: d["data_factory"]["source"].update(type=kind))
     with pytest.raises(ConfigError) as error:
         load_environment(path)
     message = str(error.value)
@@ -27,13 +23,13 @@ def test_feed_sources_the_blueprint_does_not_provision_are_refused_by_name(tmp_p
 
 
 def test_git_mode_is_not_offered_because_the_stacks_own_the_factory_content(tmp_path):
-    path = _write_env(tmp_path, "prod", lambda d: d["data_factory"].update(git={"kind": "github"}))
+    path = _write_env(tmp_path, "private", lambda d: d["data_factory"].update(git={"kind": "github"}))
     with pytest.raises(ConfigError, match=r"key 'data_factory.git': unknown key"):
         load_environment(path)
 
 
 def test_schedule_frequency_is_one_data_factory_knows(tmp_path):
-    path = _write_env(tmp_path, "dev", lambda d: d["data_factory"]["schedule"].update(frequency="Fortnight"))
+    path = _write_env(tmp_path, "public", lambda d: d["data_factory"]["schedule"].update(frequency="Fortnight"))
     with pytest.raises(ConfigError, match=r"key 'data_factory.schedule.frequency'"):
         load_environment(path)
 

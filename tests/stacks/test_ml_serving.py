@@ -11,6 +11,7 @@ import yaml
 
 import contract as c
 from stacks.config import ENVIRONMENTS_DIR, load_environment
+from tests.environments import write_environment
 from tools.deploy.ml.fake_azureml import KUBERNETES_AUTH_MODES
 from tools.deploy.ml.jobs import ENDPOINTS_DIR
 from tools.reachability.references import EnvironmentSynth
@@ -117,17 +118,17 @@ def test_callers_of_the_endpoint_hold_its_token_action_and_nothing_else(synth, e
 def test_a_remote_scoring_function_app_gets_the_same_narrow_role_on_the_workspace(tmp_path):
     from stacks.main import synthesize
 
-    config = _config("dev")
-    remote = config.model_copy(update={"functions": config.functions.model_copy(update={"scoring_mode": "remote"})})
-    synthesize([remote], tmp_path / "cdktf.out", progress=False)
+    remote = write_environment(tmp_path, "public", lambda d: d["functions"].update(scoring_mode="remote"))
+    config = load_environment(remote)
+    synthesize([config], tmp_path / "cdktf.out", progress=False)
     environment = EnvironmentSynth(load_stacks(tmp_path / "cdktf.out"))
-    grants = [environment.attributes(n) for n in environment.nodes("azurerm_role_assignment")
-              if n.stack == "dev-functions"]
+    stack = f"{config.name}-functions"
+    grants = [environment.attributes(n) for n in environment.nodes("azurerm_role_assignment") if n.stack == stack]
     callers = [g for g in grants if g.get("role_definition_id")]
     assert len(callers) == 1 and "AzureML Data Scientist" not in {g.get("role_definition_name") for g in grants}
-    role = environment.node("dev-functions", callers[0]["role_definition_id"])
-    workspace = environment.node("dev-functions", callers[0]["scope"])
-    principal = environment.node("dev-functions", callers[0]["principal_id"])
-    assert role is not None and role.tf_type == "azurerm_role_definition" and role.stack == "dev-ml"
+    role = environment.node(stack, callers[0]["role_definition_id"])
+    workspace = environment.node(stack, callers[0]["scope"])
+    principal = environment.node(stack, callers[0]["principal_id"])
+    assert role is not None and role.tf_type == "azurerm_role_definition" and role.stack == f"{config.name}-ml"
     assert workspace is not None and workspace.tf_type == "azurerm_machine_learning_workspace"
-    assert principal is not None and environment.name(principal) == f"id-{config.workload}-dev-func"
+    assert principal is not None and environment.name(principal) == f"id-{config.workload}-{config.name}-func"
