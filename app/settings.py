@@ -91,7 +91,7 @@ class Settings(BaseSettings):
     assistant_search_top: int = 5
     assistant_timeout_s: float = 30.0
     assistant_max_retries: int = 1  # the SDK's own retry of a 429 within its Retry-After
-    # The local stand-ins' certificate (tools/app/standins/): trusted only for loopback endpoints.
+    # The local stand-ins' certificate (tools/local/standins/): trusted only for loopback endpoints.
     assistant_ca_file: Path | None = Field(None, validation_alias="CARPRICE_ASSISTANT_CA_FILE")
 
     @property
@@ -100,7 +100,7 @@ class Settings(BaseSettings):
 
     @property
     def assistant_is_local(self) -> bool:
-        """True only when both AI endpoints are loopback stand-ins (tools/app/standins/)."""
+        """True only when both AI endpoints are loopback stand-ins (tools/local/standins/)."""
         return is_loopback(self.openai_endpoint) and is_loopback(self.search_endpoint)
 
     @property

@@ -30,7 +30,7 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 
 import contract
-from tools.emulators import CosmosEmulator, free_port, port_is_open
+from tools.local.emulators import CosmosEmulator, free_port, port_is_open
 
 ROOT = Path(__file__).resolve().parent.parent
 SECONDS = 5
@@ -49,7 +49,7 @@ wrk.body = '{body}'
 
 
 def _model_dir(work: Path) -> Path:
-    from tools.app.local_twin import model_problem
+    from tools.local.local_twin import model_problem
 
     trained = ROOT / "ml" / "outputs" / "model"
     if model_problem(trained) is None:

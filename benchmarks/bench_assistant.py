@@ -24,7 +24,7 @@ from pathlib import Path
 import httpx
 
 from benchmarks.bench_app import CAR, ROOT, _model_dir
-from tools.emulators import free_port, port_is_open
+from tools.local.emulators import free_port, port_is_open
 
 QUESTIONS = 60
 PREDICTIONS = 300
@@ -50,10 +50,10 @@ def _serve(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
 def main() -> None:
     from functions.listing_index import from_gold_row
     from ml.carprice.prep import load_gold, run_prep
-    from tools.app.standins.running import EMBEDDING_DEPLOYMENT, running_stand_ins
+    from tools.checks.genai.evaluate import market_documents
+    from tools.checks.genai.golden import golden_set
     from tools.deploy.genai.search_index import create_or_update_index, credential_for, listing_writer
-    from tools.genai.evaluate import market_documents
-    from tools.genai.golden import golden_set
+    from tools.local.standins.running import EMBEDDING_DEPLOYMENT, running_stand_ins
 
     for noisy in ("httpx", "azure", "openai", "app"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -25,8 +25,8 @@ from ml.carprice.pricer import Pricer
 from ml.carprice.schema import served_dataset
 from ml.carprice.training import build_model_artifacts
 from runtime.pricing import LocalModel
-from tools.emulators import CosmosEmulator
-from tools.functions.replayer import dataset_listings
+from tools.local.emulators import CosmosEmulator
+from tools.local.replayer import dataset_listings
 
 BATCH = 100
 ROUNDS = 7

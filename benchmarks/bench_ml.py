@@ -27,7 +27,7 @@ from ml.carprice import model as models
 from ml.carprice.pricer import Pricer
 from ml.carprice.schema import CarFeatures
 from ml.carprice.training import build_model_artifacts
-from tools.inference_server import SCORE_SCRIPT, InferenceServer
+from tools.local.inference_server import SCORE_SCRIPT, InferenceServer
 
 REFERENCE = SCORE_SCRIPT.parent / "reference"
 CAR = {"make": "toyota", "body_style": "sedan", "fuel_type": "gas", "aspiration": "std", "num_of_doors": "four",

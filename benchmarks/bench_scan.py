@@ -13,10 +13,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from tools.scan import REPO_ROOT, offline_environment
-from tools.scan.freshness import ensure_synth
-from tools.scan.runner import run_scan
-from tools.scan.sources import SOURCES_FILE
+from tools.checks.scan import REPO_ROOT, offline_environment
+from tools.checks.scan.freshness import ensure_synth
+from tools.checks.scan.runner import run_scan
+from tools.checks.scan.sources import SOURCES_FILE
 
 TARGET_SECONDS = 15.0
 

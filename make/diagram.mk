@@ -3,4 +3,4 @@ DIAGRAM_ENV ?= prod
 
 .PHONY: diagram
 diagram: $(SETUP_STAMP)  ## draw docs/architecture/ (overview + one picture per stack) from cdktf.out/ (DIAGRAM_ENV=prod)
-	@$(PY) -m tools.diagram --env $(DIAGRAM_ENV)
+	@$(PY) -m tools.local.diagram --env $(DIAGRAM_ENV)

@@ -1,4 +1,4 @@
-# The generative-AI tier: the Azure checks (genai-infra) and the assistant (app/assistant/, tools/genai/).
+# The generative-AI tier: the Azure checks (genai-infra) and the assistant (app/assistant/, tools/checks/genai/).
 # Targets that read cdktf.out/ need a synthesized environment first.
 .PHONY: genai-preflight search-index index-gold assistant-eval assistant-gate bench-assistant
 
@@ -15,14 +15,14 @@ index-gold: $(SETUP_STAMP)  ## index every gold car into listings by listing id 
 
 assistant-eval: $(SETUP_STAMP)  ## offline evaluation: golden set vs the stand-ins -> reports/assistant-evaluation.md (fails below threshold)
 	@test -f ml/outputs/model/model.onnx || $(MAKE) --no-print-directory train
-	@$(PY) -m tools.genai.evaluate
+	@$(PY) -m tools.checks.genai.evaluate
 
 # azure-ai-evaluation needs pandas < 3: the gate runs from its own venv. Exit 3 = held back (a warning), not a failure.
 GATE_VENV := .venv-assistant-gate
 assistant-gate:  ## judge the staging slot's assistant with azure-ai-evaluation (APP_URL, JUDGE_ENDPOINT, JUDGE_DEPLOYMENT)
 	@test -x $(GATE_VENV)/bin/python || python3 -m venv $(GATE_VENV)
-	@$(GATE_VENV)/bin/python -m pip install -q -r tools/genai/requirements-gate.txt
-	@$(GATE_VENV)/bin/python -m tools.genai.gate --app-url "$(APP_URL)" --judge-endpoint "$(JUDGE_ENDPOINT)" \
+	@$(GATE_VENV)/bin/python -m pip install -q -r tools/checks/genai/requirements-gate.txt
+	@$(GATE_VENV)/bin/python -m tools.checks.genai.gate --app-url "$(APP_URL)" --judge-endpoint "$(JUDGE_ENDPOINT)" \
 		--judge-deployment "$(JUDGE_DEPLOYMENT)"
 
 bench-assistant: $(SETUP_STAMP)  ## the assistant's own overhead per answer (stand-in time excluded) vs the prediction API

@@ -25,7 +25,7 @@ batch-score: $(SETUP_STAMP)  ## score ml/data/imports-85.csv (or INPUT=...) into
 	@$(WITH_DATASET)$(PY) -m ml.carprice.batch $(or $(INPUT),ml/data/imports-85.csv)
 
 score-server: $(SETUP_STAMP)  ## azmlinfsrv with ml/scoring/score.py on 127.0.0.1:5001 (needs make train)
-	@AZUREML_MODEL_DIR=ml/outputs/model $(PY) -m tools.inference_server --entry_script ml/scoring/score.py --model_dir ml/outputs/model --port 5001
+	@AZUREML_MODEL_DIR=ml/outputs/model $(PY) -m tools.local.inference_server --entry_script ml/scoring/score.py --model_dir ml/outputs/model --port 5001
 
 bench-ml: $(SETUP_STAMP)  ## the ML benchmark only (training, ONNX vs sklearn latency, azmlinfsrv vs sklearn default vs ceiling)
 	@$(PY) -m benchmarks bench_ml

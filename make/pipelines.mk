@@ -54,7 +54,7 @@ ml-gate: $(SETUP_STAMP)  ## read the evaluation's gate decision; exit 3 when it 
 	@$(need-env)$(PY) -m tools.deploy.ml.gate $(ML_RESULTS)
 
 ml-gate-outcome: $(SETUP_STAMP)  ## make ml-gate for a pipeline: a rejection is reported and sets promote=false, not a failure
-	@$(need-env)$(PY) -m tools.pipelines.outcome --variable promote --rejected-exit 3 -- \
+	@$(need-env)$(PY) -m tools.checks.pipelines.outcome --variable promote --rejected-exit 3 -- \
 		$(MAKE) --no-print-directory ml-gate ENV=$(ENV) ML_RESULTS=$(ML_RESULTS)
 
 ml-rollout: $(SETUP_STAMP)  ## the registered version, blue/green deploy, smoke test, traffic steps, rollback on failure (ENV=...)
@@ -73,11 +73,11 @@ functions-rollout: $(SETUP_STAMP)  ## function app package by one deploy, price 
 	@$(need-env)$(PY) -m tools.deploy.app.functions_rollout --env $(ENV) --outdir $(CDKTF_OUT) --package $(FUNCTIONS_PACKAGE)
 
 pipelines-check: $(SETUP_STAMP)  ## validate pipelines/ against the Azure Pipelines schema and the repo
-	@$(PY) -m tools.pipelines.check
+	@$(PY) -m tools.checks.pipelines.check
 
 pipelines-dry-run: $(SETUP_STAMP)  ## walk every pipeline against a fake Azure, then play the scenarios (PIPELINE=..., SCENARIO=n)
-	@$(if $(SCENARIO),,$(PY) -m tools.pipelines.dry_run $(if $(PIPELINE),--pipeline $(PIPELINE)) &&) \
-		$(if $(PIPELINE),true,$(PY) -m tools.pipelines.scenarios $(if $(SCENARIO),--scenario $(SCENARIO)))
+	@$(if $(SCENARIO),,$(PY) -m tools.checks.pipelines.dry_run $(if $(PIPELINE),--pipeline $(PIPELINE)) &&) \
+		$(if $(PIPELINE),true,$(PY) -m tools.checks.pipelines.scenarios $(if $(SCENARIO),--scenario $(SCENARIO)))
 
 pipeline-tag:  ## tag the current Azure Pipelines run (TAG=...): pipeline completion triggers filter on tags
 	@$(if $(TAG),,$(error set TAG, e.g. make $@ TAG=model-promoted))echo "##vso[build.addbuildtag]$(TAG)"

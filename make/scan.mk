@@ -4,4 +4,4 @@ export CKV_SKIP_PACKAGE_UPDATE_CHECK := true
 
 .PHONY: scan
 scan: $(SETUP_STAMP)  ## checkov over every stack: zero failed checks, suppressions listed, reports in reports/checkov/
-	@$(PY) -m tools.scan
+	@$(PY) -m tools.checks.scan

@@ -1,4 +1,4 @@
-"""The AI stand-ins' token (tools/app/standins/): what a managed identity's Entra token is in Azure, issued
+"""The AI stand-ins' token (tools/local/standins/): what a managed identity's Entra token is in Azure, issued
 only when both AI endpoints are loopback (runtime.emulator.is_loopback), like the Cosmos DB emulator's key.
 
 The stand-ins accept only `Authorization: Bearer <token>` and refuse any `api-key` header, so the local twin

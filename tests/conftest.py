@@ -14,7 +14,7 @@ import pytest
 
 from stacks.config import load_environments
 from stacks.main import synthesize
-from tools.reachability.references import EnvironmentSynth
+from tools.checks.reachability.references import EnvironmentSynth
 from tools.synth_output import SynthStack, environment_stacks, load_stacks
 
 

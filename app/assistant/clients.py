@@ -1,7 +1,7 @@
 """The assistant's SDK clients: `AsyncAzureOpenAI` and the async `SearchClient`, both on Entra tokens, never keys.
 
 In Azure the token comes from the app's managed identity (DefaultAzureCredential). Only when both endpoints are
-loopback stand-ins (tools/app/standins/) does a stand-in credential issue the token, and the stand-ins'
+loopback stand-ins (tools/local/standins/) does a stand-in credential issue the token, and the stand-ins'
 self-signed certificate is trusted for those two endpoints alone: the code path is otherwise the same.
 """
 

@@ -21,7 +21,7 @@ import contract
 from app.main import create_app
 from app.settings import Settings
 from runtime.emulator import COSMOS_EMULATOR_KEY
-from tools.emulators import CosmosEmulator
+from tools.local.emulators import CosmosEmulator
 
 ROOT = Path(__file__).resolve().parents[2]
 

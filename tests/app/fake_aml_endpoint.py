@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 from azure.core.credentials import AccessToken
 
-from tools.emulators import LOOPBACK
+from tools.local.emulators import LOOPBACK
 
 ENTRA_TOKEN_PREFIX = "fake-token-"
 AML_TOKEN_PREFIX = "aml-token-"

@@ -18,8 +18,8 @@ import pytest
 
 import contract
 from tests.app.conftest import AUDI, wait_for
-from tools.app.package import ROOT, build_package
-from tools.emulators import free_port, port_is_open
+from tools.deploy.app.package import ROOT, build_package
+from tools.local.emulators import free_port, port_is_open
 
 pytestmark = pytest.mark.xdist_group("app")
 

@@ -15,7 +15,7 @@ from playwright.sync_api import Page, sync_playwright
 
 from app.main import create_app
 from tests.app.conftest import ROOT, app_settings
-from tools.emulators import free_port, port_is_open
+from tools.local.emulators import free_port, port_is_open
 
 pytestmark = pytest.mark.xdist_group("app")
 
@@ -116,7 +116,7 @@ def streamed_listings(model_dir: Path, cosmos) -> int:
     """Listings scored by the function app's own handler into the shared emulator (the live-market table)."""
     from functions.handlers import Runtime
     from functions.settings import FunctionSettings
-    from tools.functions.replayer import Replayer
+    from tools.local.replayer import Replayer
 
     runtime = Runtime.from_settings(FunctionSettings(cosmos_endpoint=cosmos.endpoint, model_dir=model_dir))
     try:

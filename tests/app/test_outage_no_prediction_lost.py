@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from app.main import create_app
 from tests.app.conftest import AUDI, app_settings, cosmos_container, wait_for
-from tools.emulators import CosmosEmulator, free_port
+from tools.local.emulators import CosmosEmulator, free_port
 
 pytestmark = pytest.mark.xdist_group("app")
 

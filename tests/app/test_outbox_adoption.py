@@ -18,7 +18,7 @@ from app.main import create_app
 from app.store.outbox import Outbox
 from app.store.owners import DB_FILE, LEASE_FILE, Owner, adopt_orphans, is_orphan, this_instance
 from tests.app.conftest import AUDI, app_settings, cosmos_container, wait_for
-from tools.emulators import CosmosEmulator
+from tools.local.emulators import CosmosEmulator
 
 pytestmark = pytest.mark.xdist_group("app")
 

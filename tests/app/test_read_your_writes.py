@@ -19,7 +19,7 @@ import pytest
 
 import contract
 from tests.app.conftest import AUDI, ROOT
-from tools.emulators import free_port, port_is_open
+from tools.local.emulators import free_port, port_is_open
 
 pytestmark = pytest.mark.xdist_group("app")
 

@@ -15,7 +15,7 @@ import contract
 from app.main import build_model, create_app
 from tests.app.conftest import AUDI, app_settings, submit_form
 from tests.app.fake_aml_endpoint import TOKEN_PATH, FakeAmlEndpoint, FakeTokenCredential
-from tools.emulators import free_port
+from tools.local.emulators import free_port
 
 pytestmark = pytest.mark.xdist_group("app")
 

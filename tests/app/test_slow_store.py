@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 
 from app.main import create_app
 from tests.app.conftest import AUDI, app_settings
-from tools.emulators import CosmosEmulator
+from tools.local.emulators import CosmosEmulator
 
 pytestmark = [pytest.mark.xdist_group("app"), pytest.mark.slow]
 

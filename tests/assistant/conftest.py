@@ -13,8 +13,8 @@ from fastapi.testclient import TestClient
 
 from app.main import create_app
 from tests.app.conftest import app_settings, cosmos, model_dir  # noqa: F401  (shared session fixtures)
-from tools.app.standins.running import EMBEDDING_DEPLOYMENT, RunningStandIns, running_stand_ins
 from tools.deploy.genai.search_index import create_or_update_index, credential_for, listing_writer
+from tools.local.standins.running import EMBEDDING_DEPLOYMENT, RunningStandIns, running_stand_ins
 
 pytestmark = pytest.mark.xdist_group("assistant")
 
@@ -48,7 +48,7 @@ def index_writer(stand_ins: RunningStandIns) -> Iterator[Any]:
 def indexed(index_writer: Any, gold_rows: list[dict[str, Any]], model_dir: Path) -> list[dict[str, Any]]:  # noqa: F811
     """The index's documents: every gold car (batch step) and stream listings (function app records)."""
     from functions.listing_index import from_gold_row
-    from tools.genai.evaluate import market_documents
+    from tools.checks.genai.evaluate import market_documents
 
     docs = [from_gold_row(row) for row in gold_rows] + market_documents(gold_rows, model_dir, 20)
     index_writer.upsert(docs)

@@ -19,7 +19,7 @@ from app.main import create_app
 from app.web.assistant import COOKIE
 from tests.app.conftest import cosmos_container, wait_for
 from tests.assistant.conftest import assistant_settings
-from tools.app.standins.running import RunningStandIns
+from tools.local.standins.running import RunningStandIns
 
 pytestmark = pytest.mark.xdist_group("assistant")
 

@@ -20,8 +20,8 @@ from tests.app.conftest import ROOT
 from tests.app.test_browser import CHROMIUM_ARGS, PHONE, _fits_the_screen
 from tests.assistant.conftest import assistant_settings
 from tests.assistant.test_chat_api import BMW_QUESTION
-from tools.app.standins.running import RunningStandIns
-from tools.emulators import free_port, port_is_open
+from tools.local.emulators import free_port, port_is_open
+from tools.local.standins.running import RunningStandIns
 
 pytestmark = pytest.mark.xdist_group("assistant")
 

@@ -12,8 +12,8 @@ import pytest
 
 from app.assistant.retrieval import ListingFilters
 from app.assistant.tools import ToolRun
-from tools.genai.evaluate import run_evaluation, score, thresholds, write_report
-from tools.genai.golden import GoldenQuestion
+from tools.checks.genai.evaluate import run_evaluation, score, thresholds, write_report
+from tools.checks.genai.golden import GoldenQuestion
 
 pytestmark = pytest.mark.xdist_group("assistant-evaluation")
 

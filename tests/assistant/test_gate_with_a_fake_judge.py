@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tools.genai import gate
+from tools.checks.genai import gate
 
 pytestmark = pytest.mark.xdist_group("assistant")
 

@@ -18,9 +18,9 @@ from functions.handlers import Runtime, score_listings
 from functions.listing_index import document_key
 from functions.settings import FunctionSettings
 from tests.functions.conftest import dataset_listings, listing_events
-from tools.app.standins.running import RunningStandIns
-from tools.app.standins.search_server import SearchRequestError, _FilterParser
 from tools.deploy.genai.search_index import search_index_model
+from tools.local.standins.running import RunningStandIns
+from tools.local.standins.search_server import SearchRequestError, _FilterParser
 
 pytestmark = pytest.mark.xdist_group("assistant")
 

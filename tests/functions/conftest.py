@@ -15,8 +15,8 @@ from functions.handlers import Runtime
 from functions.settings import FunctionSettings
 from ml.carprice.listing import listing_body, parse_listing
 from tests.app.conftest import cosmos, model_dir  # noqa: F401 - shared fixtures (model cache, emulator)
-from tools.emulators import CosmosEmulator
-from tools.functions.replayer import dataset_listings as replayer_listings
+from tools.local.emulators import CosmosEmulator
+from tools.local.replayer import dataset_listings as replayer_listings
 
 START = datetime(2026, 11, 28, 2, 0, tzinfo=UTC)
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tools.functions.package import ROOT, build_package
+from tools.deploy.functions.package import ROOT, build_package
 
 pytestmark = pytest.mark.xdist_group("functions")
 

@@ -11,7 +11,7 @@ from functions.handlers import Runtime
 from ml.carprice.ingest import parse_capture
 from ml.carprice.lake import Lake
 from ml.carprice.prep import TABLE, run_prep
-from tools.functions.replayer import Replayer
+from tools.local.replayer import Replayer
 
 pytestmark = [pytest.mark.xdist_group("functions"), pytest.mark.slow]
 

@@ -17,7 +17,7 @@ from ml.carprice.ingest import REJECTED_TABLE as INGEST_REJECTED
 from ml.carprice.lake import Lake
 from ml.carprice.listing import listing_body
 from ml.carprice.prep import DEFAULT_SOURCE, GOLD_TABLE, REJECTED_TABLE, TABLE, run_prep
-from tools.emulators import AZURITE_ACCOUNT, AZURITE_KEY, Azurite
+from tools.local.emulators import AZURITE_ACCOUNT, AZURITE_KEY, Azurite
 
 WHEN = datetime(2026, 11, 28, 1, 30, tzinfo=UTC)
 

@@ -20,7 +20,7 @@ from ml.carprice.prep import (
 )
 from ml.carprice.schema import FEATURES, TARGET
 from tests.ml.rentals import write_rentals
-from tools.emulators import AZURITE_ACCOUNT, AZURITE_KEY, Azurite
+from tools.local.emulators import AZURITE_ACCOUNT, AZURITE_KEY, Azurite
 
 
 def test_prep_builds_bronze_silver_gold_from_the_uci_file(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ import pytest
 from ml.carprice.batch import score_file
 from ml.carprice.prep import DEFAULT_SOURCE
 from ml.carprice.publish import batch_container, publish_folder
-from tools.emulators import CosmosEmulator
+from tools.local.emulators import CosmosEmulator
 
 pytestmark = pytest.mark.slow
 

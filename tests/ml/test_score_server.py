@@ -10,7 +10,7 @@ import pytest
 
 from ml.carprice.pricer import Pricer
 from tests.ml.conftest import GOOD_CAR
-from tools.inference_server import SCORE_SCRIPT, InferenceServer
+from tools.local.inference_server import SCORE_SCRIPT, InferenceServer
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("ml-model")]
 

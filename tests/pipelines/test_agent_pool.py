@@ -11,8 +11,8 @@ import pytest
 from stacks.config import ConfigError, load_environment
 from tests.conftest import SynthOutput
 from tests.environments import write_environment
+from tools.checks.pipelines import check, expand
 from tools.deploy.infra.plan import select_stacks
-from tools.pipelines import check, expand
 
 pytestmark = pytest.mark.xdist_group("stacks")
 ROOT = Path(__file__).resolve().parents[2]

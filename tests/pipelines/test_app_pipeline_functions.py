@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from stacks.config import environment_names
-from tools.pipelines import check, expand
+from tools.checks.pipelines import check, expand
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = expand.expand(ROOT / "pipelines" / "app.yml")
@@ -68,7 +68,7 @@ def test_the_trigger_paths_cover_every_module_the_app_pipelines_tools_import() -
     # Build files and the stacks start the infrastructure pipeline, whose runs chain to ML and then here.
     upstream = check.load(check.PIPELINES / "infrastructure.yml")["trigger"]["paths"]["include"]
     covered = [ROOT / p for p in [*paths, *upstream]]
-    roots = [ROOT / p for p in ("tools/deploy/app", "tools/app/package.py", "tools/functions/package.py")]
+    roots = [ROOT / p for p in ("tools/deploy/app", "tools/deploy/functions")]
     pending = {f for r in roots for f in ([r] if r.is_file() else r.rglob("*.py"))}
     seen: set[Path] = set()
     while pending:
@@ -77,4 +77,4 @@ def test_the_trigger_paths_cover_every_module_the_app_pipelines_tools_import() -
         pending |= _imported_files(source) - seen
     uncovered = sorted(str(f.relative_to(ROOT)) for f in seen if not any(f == c or c in f.parents for c in covered))
     assert not uncovered, f"pipelines/app.yml does not trigger on: {uncovered}"
-    assert {"functions", "tools/functions", "make/functions.mk"} <= set(paths)
+    assert {"functions", "tools/deploy/functions", "make/functions.mk"} <= set(paths)

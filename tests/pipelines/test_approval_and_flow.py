@@ -11,9 +11,9 @@ import sys
 import pytest
 
 from stacks.config import environment_names
-from tools.pipelines import check, expand
-from tools.pipelines.outcome import main as outcome_main
-from tools.pipelines.outcome import outcome_lines
+from tools.checks.pipelines import check, expand
+from tools.checks.pipelines.outcome import main as outcome_main
+from tools.checks.pipelines.outcome import outcome_lines
 
 PIPELINES = {p.stem: expand.expand(p) for p in expand.pipeline_paths()}
 DEPLOY_PIPELINES = ("infrastructure", "ml", "app")
@@ -172,7 +172,7 @@ def test_trigger_paths_hold_the_pipelines_own_files_and_templates(name: str) -> 
 
 
 def test_the_pipelines_are_chained_infrastructure_ml_app_by_tagged_runs() -> None:
-    from tools.pipelines.triggers import PIPELINE_NAMES
+    from tools.checks.pipelines.triggers import PIPELINE_NAMES
 
     def resource(name: str) -> dict:
         [found] = PIPELINES[name].definition["resources"]["pipelines"]
@@ -214,7 +214,7 @@ def test_every_module_a_make_target_runs_exists() -> None:
 
 
 def test_a_dev_gate_rejection_skips_devs_rollout_and_with_it_prod() -> None:
-    from tools.pipelines.dry_run import runs
+    from tools.checks.pipelines.dry_run import runs
 
     stages = {s.name: s.definition for s in PIPELINES["ml"].stages}
     prod = stages["ml_prod_train"]

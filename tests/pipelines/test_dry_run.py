@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from tools.pipelines.check import PIPELINES
-from tools.pipelines.dry_run import DryRunFailed, dry_run
-from tools.pipelines.scenarios import (
+from tools.checks.pipelines.check import PIPELINES
+from tools.checks.pipelines.dry_run import DryRunFailed, dry_run
+from tools.checks.pipelines.scenarios import (
     SCENARIOS,
     bootstrap_on_an_empty_subscription,
     promotion_starts_the_app,

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from azure.identity import AzurePipelinesCredential, DefaultAzureCredential
 
+from tools.checks.pipelines import check
 from tools.deploy.credential import azure_credential
-from tools.pipelines import check
 
 WRAPPER = Path(__file__).resolve().parents[2] / "tools" / "deploy" / "with_azure_oidc.sh"
 AZURE_CLI_TASK = {  # what AzureCLI@2 exports for a workload identity federation service connection

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from stacks.config import environment_names
-from tools.pipelines import check, expand
+from tools.checks.pipelines import check, expand
 
 FILES = check.pipeline_files()
 PIPELINES = {p.stem: check.load(p) for p in FILES if p.parent == check.PIPELINES}
@@ -68,7 +68,7 @@ def test_pr_validation_publishes_results_even_when_a_step_fails() -> None:
 
 
 def test_deployments_are_bound_to_azure_devops_environments() -> None:
-    from tools.pipelines import expand
+    from tools.checks.pipelines import expand
 
     for name in ("infrastructure", "ml", "app"):
         pipeline = expand.expand(check.PIPELINES / f"{name}.yml")

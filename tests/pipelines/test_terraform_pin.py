@@ -7,8 +7,8 @@ import re
 import subprocess
 from pathlib import Path
 
+from tools.checks.pipelines import expand
 from tools.deploy.infra.terraform import VERSION_FILE, required_version
-from tools.pipelines import expand
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -13,8 +13,8 @@ import re
 
 import pytest
 
+from tools.checks.pipelines import expand
 from tools.deploy.infra.plan import LOCK_TIMEOUT
-from tools.pipelines import expand
 
 PROVIDER_CREATE_MINUTES = {
     "azurerm_cosmosdb_account": 180,  # internal/services/cosmos/cosmosdb_account_resource.go:191

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from tools.scan import REPO_ROOT, offline_environment
-from tools.scan.runner import ScanOutcome, run_scan
+from tools.checks.scan import REPO_ROOT, offline_environment
+from tools.checks.scan.runner import ScanOutcome, run_scan
 
 _CACHE: dict[str, ScanOutcome] = {}
 
@@ -27,7 +27,7 @@ def platform_scan(tmp_path_factory: pytest.TempPathFactory) -> ScanOutcome:
 def run_policies(folder: Path, reports: Path, check_ids: list[str]) -> list[dict[str, Any]]:
     """checkov with only the given organisation policies over `folder`; every result, passed or failed."""
     command = [
-        sys.executable, "-m", "tools.scan.engine", "-d", str(folder), "--framework", "terraform_json",
+        sys.executable, "-m", "tools.checks.scan.engine", "-d", str(folder), "--framework", "terraform_json",
         "--skip-download", "--external-checks-dir", "policies", "--check", ",".join(check_ids),
         "-o", "json", "--output-file-path", str(reports),
     ]

@@ -15,7 +15,7 @@ import pytest
 
 from contract import HEALTH_PATH
 from tests.policies.scan_support import platform_scan, run_policies
-from tools.scan import POLICIES_DIR
+from tools.checks.scan import POLICIES_DIR
 
 pytestmark = pytest.mark.xdist_group("scan")
 

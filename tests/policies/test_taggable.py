@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from tools.scan.taggable import TAGGABLE_LIST, taggable_types_from_provider
+from tools.checks.scan.taggable import TAGGABLE_LIST, taggable_types_from_provider
 
 
 def test_committed_taggable_list_is_current_with_the_provider():
     committed = [line for line in TAGGABLE_LIST.read_text().splitlines() if line and not line.startswith("#")]
-    assert committed == taggable_types_from_provider(), "run: python -m tools.scan.taggable"
+    assert committed == taggable_types_from_provider(), "run: python -m tools.checks.scan.taggable"
 
 
 def test_list_has_taggable_types_and_leaves_out_those_without_tags():

@@ -13,9 +13,9 @@ import yaml
 
 from stacks.config import ENVIRONMENTS_DIR, load_environments
 from stacks.main import synthesize
-from tools.provider_rules.azapi_check import check_stack, load_azapi_table
-from tools.provider_rules.check import check_outdir, load_table
-from tools.reachability.flows import evaluate_environment, load_flows
+from tools.checks.provider_rules.azapi_check import check_stack, load_azapi_table
+from tools.checks.provider_rules.check import check_outdir, load_table
+from tools.checks.reachability.flows import evaluate_environment, load_flows
 from tools.synth_output import load_stacks
 
 pytestmark = pytest.mark.xdist_group("recipes")

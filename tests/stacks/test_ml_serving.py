@@ -12,9 +12,9 @@ import yaml
 import contract as c
 from stacks.config import ENVIRONMENTS_DIR, load_environment
 from tests.environments import write_environment
+from tools.checks.reachability.references import EnvironmentSynth
 from tools.deploy.ml.fake_azureml import KUBERNETES_AUTH_MODES
 from tools.deploy.ml.jobs import ENDPOINTS_DIR
-from tools.reachability.references import EnvironmentSynth
 from tools.synth_output import environment_stacks, load_stacks
 
 pytestmark = pytest.mark.xdist_group("stacks")

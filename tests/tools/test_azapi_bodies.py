@@ -8,7 +8,7 @@ import copy
 
 import pytest
 
-from tools.provider_rules.azapi_check import check_stack, load_azapi_table
+from tools.checks.provider_rules.azapi_check import check_stack, load_azapi_table
 
 pytestmark = pytest.mark.xdist_group("stacks")
 

@@ -1,5 +1,5 @@
 """The azurerm custom validators that guard literals our stacks set are translated by hand and run by
-`make validate` (tools/provider_rules/custom_validators.py); every other one is explained. An Event Hub of 5,000
+`make validate` (tools/checks/provider_rules/custom_validators.py); every other one is explained. An Event Hub of 5,000
 partitions passed before, because its rule is a Go function the table could not read."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import pytest
 
 from stacks.config import ConfigError, load_environment
 from tests.environments import write_environment
-from tools.provider_rules.check import check_resource, instances, is_reference, load_table
-from tools.provider_rules.custom_validators import NOT_TRANSLATED, VALIDATORS, duration_days, validator_for
+from tools.checks.provider_rules.check import check_resource, instances, is_reference, load_table
+from tools.checks.provider_rules.custom_validators import NOT_TRANSLATED, VALIDATORS, duration_days, validator_for
 
 pytestmark = pytest.mark.xdist_group("stacks")
 

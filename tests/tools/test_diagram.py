@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from tools.diagram.build import INDEX, index_text, pictures
-from tools.diagram.overview import overview_picture, pipeline_names
-from tools.diagram.svg_graph import read_svg
-from tools.diagram.synth_graph import SynthOutput, load
+from tools.local.diagram.build import INDEX, index_text, pictures
+from tools.local.diagram.overview import overview_picture, pipeline_names
+from tools.local.diagram.svg_graph import read_svg
+from tools.local.diagram.synth_graph import SynthOutput, load
 
 ROOT = Path(__file__).resolve().parents[2]
 COMMITTED = ROOT / "docs" / "architecture"
@@ -24,12 +24,12 @@ pytestmark = pytest.mark.xdist_group("diagram")
 
 @pytest.fixture(scope="session")
 def drawn(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """`python -m tools.diagram` on a checkout without cdktf.out/: it synthesizes, then draws (like `make diagram`)."""
+    """`python -m tools.local.diagram` without cdktf.out/: it synthesizes, then draws (like `make diagram`)."""
     work = tmp_path_factory.mktemp("diagram")
     outdir, docs = work / "cdktf.out", work / "architecture"
     env = {**os.environ, "PATH": f"{ROOT / 'node_modules' / '.bin'}{os.pathsep}{os.environ.get('PATH', '')}"}
     subprocess.run(
-        [sys.executable, "-m", "tools.diagram", "--outdir", str(outdir), "--docs", str(docs),
+        [sys.executable, "-m", "tools.local.diagram", "--outdir", str(outdir), "--docs", str(docs),
          "--pipelines", str(ROOT / "pipelines")],
         cwd=ROOT, env=env, check=True, capture_output=True, text=True,
     )

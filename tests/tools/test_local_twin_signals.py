@@ -14,7 +14,7 @@ def test_sigterm_unwinds_the_twin_like_ctrl_c() -> None:
     probe = textwrap.dedent("""
         import os, signal, sys, time
         from contextlib import ExitStack
-        from tools.app.local_twin import stop_on_sigterm
+        from tools.local.local_twin import stop_on_sigterm
         stop_on_sigterm()
         try:
             with ExitStack() as stack:

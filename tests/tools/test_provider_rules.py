@@ -1,6 +1,6 @@
 """Plan-time validation from the azurerm provider's own code: the committed rules table and `make validate`.
 
-The table (tools/provider_rules/azurerm-4.81.0.json) is extracted from the provider source at tag v4.81.0;
+The table (tools/checks/provider_rules/azurerm-4.81.0.json) is extracted from the provider source at tag v4.81.0;
 these tests check every literal of today's synth against it, and check the checker on small hand-made stacks.
 """
 
@@ -14,11 +14,19 @@ from typing import Any
 import pytest
 
 from tests.conftest import SynthOutput
-from tools.provider_rules import DEFAULT_TABLE, KNOWN_VIOLATIONS
-from tools.provider_rules.bindings import differences
-from tools.provider_rules.check import Violation, check_outdir, check_resource, load_known, load_table, main, report
-from tools.provider_rules.extract import render
-from tools.scan.sources import build_source_map, file_for
+from tools.checks.provider_rules import DEFAULT_TABLE, KNOWN_VIOLATIONS
+from tools.checks.provider_rules.bindings import differences
+from tools.checks.provider_rules.check import (
+    Violation,
+    check_outdir,
+    check_resource,
+    load_known,
+    load_table,
+    main,
+    report,
+)
+from tools.checks.provider_rules.extract import render
+from tools.checks.scan.sources import build_source_map, file_for
 
 pytestmark = pytest.mark.xdist_group("stacks")
 
@@ -54,7 +62,7 @@ def test_synthesized_stacks_obey_the_providers_plan_time_rules(
     outcome = check_outdir(synth.root, TABLE)
     problems, known = report(outcome, load_known(), lambda path: file_for(construct_files, path))
     for line in known:
-        print(line)  # known violations, listed in tools/provider_rules/known-violations.txt until their fix lands
+        print(line)  # known violations: tools/checks/provider_rules/known-violations.txt until their fix lands
     assert outcome.resources_checked > 100
     assert not problems, "\n".join(problems)
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tools.provider_rules.extract import extract
+from tools.checks.provider_rules.extract import extract
 
 pytestmark = pytest.mark.xdist_group("stacks")
 

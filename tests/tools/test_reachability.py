@@ -1,4 +1,4 @@
-"""The reachability model (tools/reachability/) on the session's synth: every required flow is reachable in dev
+"""The reachability model (tools/checks/reachability/) on the session's synth: every required flow is reachable in dev
 and prod, and each known defect, re-created in a copy of the synthesized JSON, makes its flow unreachable for
 the reason Azure would give."""
 
@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 
 from stacks.config import load_environments
-from tools.reachability.__main__ import evaluate
-from tools.reachability.flows import Flow, FlowsError, Platform, Result, load_flows
-from tools.reachability.report import render
+from tools.checks.reachability.__main__ import evaluate
+from tools.checks.reachability.flows import Flow, FlowsError, Platform, Result, load_flows
+from tools.checks.reachability.report import render
 from tools.synth_output import SynthStack
 
 pytestmark = pytest.mark.xdist_group("stacks")

@@ -9,10 +9,10 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from tests.policies.scan_support import platform_scan
-from tools.scan import POLICIES_DIR as POLICIES
-from tools.scan.docs import DOCUMENTS, START, suppression_table
-from tools.scan.runner import ScanOutcome
-from tools.scan.summary import render
+from tools.checks.scan import POLICIES_DIR as POLICIES
+from tools.checks.scan.docs import DOCUMENTS, START, suppression_table
+from tools.checks.scan.runner import ScanOutcome
+from tools.checks.scan.summary import render
 
 pytestmark = pytest.mark.xdist_group("scan")
 
@@ -100,4 +100,5 @@ def test_junit_sarif_and_cli_reports_are_written(scan):
 
 @pytest.mark.parametrize("document", DOCUMENTS, ids=lambda p: p.name)
 def test_security_doc_and_readme_list_every_suppression_with_its_reason(document):
-    assert f"{START}\n{suppression_table()}\n" in document.read_text(encoding="utf-8"), "run: python -m tools.scan.docs"
+    expected = f"{START}\n{suppression_table()}\n"
+    assert expected in document.read_text(encoding="utf-8"), "run: python -m tools.checks.scan.docs"

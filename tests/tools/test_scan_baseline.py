@@ -7,9 +7,9 @@ import os
 
 import pytest
 
-from tools.scan import BASELINE
-from tools.scan.baseline import BaselineError, Suppression, load_suppressions
-from tools.scan.freshness import needs_synth
+from tools.checks.scan import BASELINE
+from tools.checks.scan.baseline import BaselineError, Suppression, load_suppressions
+from tools.checks.scan.freshness import needs_synth
 
 
 def test_a_suppression_covers_only_its_check_resource_and_stack_files():

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import SynthOutput
-from tools.scan.findings import read_results
+from tools.checks.scan.findings import read_results
 from tools.synth_output import SynthError
 
 pytestmark = pytest.mark.xdist_group("stacks")

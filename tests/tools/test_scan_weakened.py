@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from stacks.modules import key_vault
-from tools.scan.__main__ import main
-from tools.scan.runner import run_scan
-from tools.scan.summary import render
+from tools.checks.scan.__main__ import main
+from tools.checks.scan.runner import run_scan
+from tools.checks.scan.summary import render
 
 pytestmark = pytest.mark.xdist_group("scan-weakened")
 
@@ -36,7 +36,7 @@ def test_key_vault_without_purge_protection_fails_the_scan_with_construct_path_a
     assert "defined in: stacks/modules/key_vault.py" in message
     assert "purge_protection_enabled must be true" in message
 
-    # `make scan` (python -m tools.scan) exits non-zero and prints the same message.
+    # `make scan` (python -m tools.checks.scan) exits non-zero and prints the same message.
     monkeypatch.undo()
     assert main(["--outdir", str(outdir), "--reports", str(reports), "--no-synth"]) == 1
     printed = capsys.readouterr().out

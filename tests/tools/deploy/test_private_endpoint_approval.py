@@ -13,9 +13,9 @@ from azure.mgmt.storage import StorageManagementClient
 
 from stacks.config import ENVIRONMENTS_DIR, load_environment
 from tests.tools.deploy.fake_arm import FakeArmTransport, FakeCredential
+from tools.checks.pipelines import expand
 from tools.deploy.infra import private_endpoints
 from tools.deploy.infra.private_endpoints import ExpectedEndpoint, approve, expected_endpoints, schedule_triggers
-from tools.pipelines import expand
 
 pytestmark = pytest.mark.xdist_group("stacks")
 PROD = load_environment(ENVIRONMENTS_DIR / "prod.yaml")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tools.diagram.synth_graph import load as load_graph
+from tools.local.diagram.synth_graph import load as load_graph
 from tools.synth_output import SynthError, SynthStack, deploy_order, environment_stacks, load_stacks
 
 pytestmark = pytest.mark.xdist_group("deploy-synth")

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from contract import ML_ONLINE_ENDPOINT
-from tools.app.package import MODEL_FILES
+from tools.deploy.app.package import MODEL_FILES
 from tools.deploy.ml.jobs import Target, ml_client
 from tools.deploy.ml.served import NoServedModel, ServedModel, served_model
 from tools.synth_output import SynthError

@@ -10,7 +10,7 @@ AzureCLI@2 has already logged in.
 
 When the environment has a genai stack, `make assistant-gate` judges the first region's staging slot between
 its warm-up and its swap (one package, shared AI services: one verdict for every region). Its exits, as
-tools/genai/gate.py defines them: 0 swaps; 3 holds every swap back (a warning, production keeps the previous
+tools/checks/genai/gate.py defines them: 0 swaps; 3 holds every swap back (a warning, production keeps the previous
 version, the step succeeds with issues); anything else fails the rollout before any swap.
 """
 
@@ -33,7 +33,7 @@ from tools.synth_output import SynthError, environment_stacks, find_resources, l
 ROOT = Path(__file__).resolve().parents[3]
 AzCli = Callable[[list[str]], str]
 Gate = Callable[[str], int]  # the staging slot's base URL -> the gate's exit code
-GATE_PASSED, GATE_HELD = 0, 3  # tools/genai/gate.py (its own venv, so only its exit code crosses over)
+GATE_PASSED, GATE_HELD = 0, 3  # tools/checks/genai/gate.py (its own venv, so only its exit code crosses over)
 
 
 class AppRolloutFailed(Exception):

@@ -1,0 +1,1 @@
+"""Deploying the function app (functions/): its package."""
