@@ -10,7 +10,7 @@ genai-preflight: $(SETUP_STAMP)  ## before applying <env>-genai: model versions 
 search-index: $(SETUP_STAMP)  ## create or update the listings index from contract/listings_index.py (ENV=... or CARPRICE_SEARCH_ENDPOINT=...)
 	@$(PY) -m tools.deploy.genai.search_index create $(if $(ENV),--env $(ENV) --outdir $(CDKTF_OUT))
 
-index-gold: $(SETUP_STAMP)  ## index every gold car into listings by listing id (CARPRICE_SEARCH_ENDPOINT, CARPRICE_OPENAI_ENDPOINT, CARPRICE_LAKE_ROOT)
+index-gold: $(SETUP_STAMP)  ## make the listings index's gold listings equal the gold table (ENV=..., or CARPRICE_SEARCH_ENDPOINT, CARPRICE_OPENAI_ENDPOINT, CARPRICE_LAKE_ROOT)
 	@$(PY) -m tools.deploy.genai.search_index fill-gold $(if $(ENV),--env $(ENV) --outdir $(CDKTF_OUT))
 
 assistant-eval: $(SETUP_STAMP)  ## offline evaluation: golden set vs the stand-ins -> reports/assistant-evaluation.md (fails below threshold)
@@ -19,11 +19,11 @@ assistant-eval: $(SETUP_STAMP)  ## offline evaluation: golden set vs the stand-i
 
 # azure-ai-evaluation needs pandas < 3: the gate runs from its own venv. Exit 3 = held back (a warning), not a failure.
 GATE_VENV := .venv-assistant-gate
-assistant-gate:  ## judge the staging slot's assistant with azure-ai-evaluation (APP_URL, JUDGE_ENDPOINT, JUDGE_DEPLOYMENT)
+assistant-gate:  ## judge the staging slot's assistant with azure-ai-evaluation and the safety probes (APP_URL, JUDGE_ENDPOINT, JUDGE_DEPLOYMENT, SEARCH_ENDPOINT)
 	@test -x $(GATE_VENV)/bin/python || python3 -m venv $(GATE_VENV)
 	@$(GATE_VENV)/bin/python -m pip install -q -r tools/checks/genai/requirements-gate.txt
 	@$(GATE_VENV)/bin/python -m tools.checks.genai.gate --app-url "$(APP_URL)" --judge-endpoint "$(JUDGE_ENDPOINT)" \
-		--judge-deployment "$(JUDGE_DEPLOYMENT)"
+		--judge-deployment "$(JUDGE_DEPLOYMENT)" --search-endpoint "$(SEARCH_ENDPOINT)"
 
 bench-assistant: $(SETUP_STAMP)  ## the assistant's own overhead per answer (stand-in time excluded) vs the prediction API
 	@$(PY) -m benchmarks bench_assistant

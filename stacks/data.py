@@ -11,7 +11,10 @@ from stacks.config import EnvironmentConfig
 from stacks.foundation import FoundationStack
 from stacks.modules.data_factory import FeedCopy, FeedIngestFactory
 from stacks.modules.data_lake import DataLake
+from stacks.modules.interfaces import RoleAssignment
 from stacks.modules.stream_ingest import StreamIngest
+
+GOLD_READER = "Storage Blob Data Reader"
 
 
 class DataStack(PlatformStack):
@@ -36,8 +39,13 @@ class DataStack(PlatformStack):
         # rewrites silver and gold; training and batch scoring read gold and write their outputs there.
         for layer in c.LAKE_LAYERS:
             self.lake.grant(
-                f"Ml{layer.title()}", layer=layer, principal_id=ml_identity, role="Storage Blob Data Contributor"
+                f"Ml{layer.title()}", layer=layer, grant=RoleAssignment(ml_identity, "Storage Blob Data Contributor")
             )
+        if config.genai is not None:
+            # `make index-gold` (ML pipeline, after training rewrote gold) reads the gold table as the deploying
+            # principal: read-only, on the gold container alone (its search and OpenAI roles: stacks/genai.py).
+            self.lake.grant("DeployerGoldReader", layer="gold", grant=RoleAssignment(
+                self.client.object_id, GOLD_READER, principal_type=None))
         self.stream.capture_into(
             storage_account_id=self.lake.account.id, container="bronze",
             container_id=self.lake.filesystems["bronze"].id,

@@ -77,7 +77,7 @@ def _assistant_paths() -> dict[str, Any]:
             "operationId": "ask_assistant",
             "requestBody": {"required": True, "content": {"application/json": {"schema": {
                 "type": "object", "required": ["message"],
-                "properties": {"message": {"type": "string", "minLength": 1,
+                "properties": {"message": {"type": "string", "minLength": 1, "pattern": "\\S",
                                            "description": "The question (at most 2,000 characters by default)"}},
             }}}},
             "responses": {

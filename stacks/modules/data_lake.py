@@ -17,6 +17,7 @@ from constructs import Construct
 
 from contract import LAKE_LAYERS
 from stacks.modules.interfaces import Interfaces, Placement
+from stacks.modules.interfaces import RoleAssignment as Grant
 from stacks.modules.storage import SecureStorageAccount
 
 
@@ -65,15 +66,15 @@ class DataLake(Construct):
             ],
         )
 
-    def grant(self, name: str, *, layer: str, principal_id: str, role: str) -> RoleAssignment:
-        """Grant `role` on one filesystem, scoped to the container resource itself (so the grant waits for it).
+    def grant(self, name: str, *, layer: str, grant: Grant) -> RoleAssignment:
+        """Grant a role on one filesystem, scoped to the container resource itself (so the grant waits for it).
 
         `name` is the grant's stable key (its logical ID): reordering grants never replaces one.
         """
         return RoleAssignment(
             self, f"Grant{name}",
-            scope=self.filesystems[layer].id,
-            role_definition_name=role,
-            principal_id=principal_id,
-            principal_type="ServicePrincipal",
+            scope=f"{self.filesystems[layer].id}{grant.scope_suffix}",
+            role_definition_name=grant.role,
+            principal_id=grant.principal_id,
+            principal_type=grant.principal_type,
         )

@@ -1,6 +1,8 @@
 """The API keeps its contract: pathological bodies get a 4xx in the API's words (never a 500), JSON
 Schema's integers, the Location of a new prediction can be read, HEAD/OPTIONS/405 follow HTTP, answers
-are not cached, and a schema-based fuzz run finds no answer the OpenAPI document does not describe."""
+are not cached, and a schema-based fuzz run finds no answer the OpenAPI document does not describe, the
+assistant's routes included (on the Azure OpenAI and AI Search stand-ins): no 5xx, and bad input gets a 422
+that names the field."""
 
 from __future__ import annotations
 
@@ -10,9 +12,11 @@ import pytest
 import schemathesis
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, settings
+from schemathesis import GenerationMode
 
 from app.main import create_app
-from tests.app.conftest import AUDI, app_settings
+from tests.app.conftest import AUDI
+from tests.assistant.conftest import assistant_settings, gold_rows, index_writer, indexed, stand_ins  # noqa: F401
 
 pytestmark = pytest.mark.xdist_group("app")
 
@@ -117,20 +121,50 @@ def test_api_answers_are_never_cached_and_static_assets_are(api: TestClient) -> 
 
 
 @pytest.fixture(scope="module")
-def api_schema(model_dir: Path, cosmos, tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN001, ANN201
-    """The app on its own outbox (schemathesis runs its lifespan), described by its own OpenAPI document."""
-    settings_ = app_settings(
-        model_dir=model_dir, outbox_dir=tmp_path_factory.mktemp("fuzz-outbox"), cosmos_endpoint=cosmos.endpoint
-    )
+def api_schema(model_dir: Path, cosmos, stand_ins, indexed, tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN001, ANN201, F811
+    """The app on its own outbox (schemathesis runs its lifespan) with the assistant on the stand-ins, described
+    by its own OpenAPI document."""
+    settings_ = assistant_settings(model_dir, tmp_path_factory.mktemp("fuzz-outbox"), stand_ins, cosmos.endpoint)
     return schemathesis.openapi.from_asgi("/openapi.json", create_app(settings_))
 
 
-# The assistant's operations are exercised against its stand-ins (tests/assistant); here it is not configured.
-fuzzed = schemathesis.pytest.from_fixture("api_schema").exclude(tag="assistant")
+@pytest.fixture(scope="module")
+def bad_assistant_input(api_schema):  # noqa: ANN001, ANN201
+    """The same document, generating only requests that break it (schemathesis' negative mode)."""
+    schema = schemathesis.openapi.from_asgi("/openapi.json", api_schema.app)
+    schema.config.generation.update(modes=[GenerationMode.NEGATIVE])
+    return schema
+
+
+fuzzed = schemathesis.pytest.from_fixture("api_schema")
+broken = schemathesis.pytest.from_fixture("bad_assistant_input").include(tag="assistant", method="POST")
+
+
+def _names_the_field(response) -> None:  # noqa: ANN001
+    assert response.status_code < 500, response.text
+    if response.status_code == 422:
+        errors = response.json()["errors"]
+        assert errors and all(e["field"] for e in errors), response.text
+        assert not any(word in response.text for word in _PYTHON_WORDS), response.text
 
 
 @fuzzed.parametrize()
 @settings(max_examples=40, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
 def test_every_answer_is_one_the_openapi_document_describes(case: schemathesis.Case) -> None:
     # Bounded: up to 40 generated requests per operation, the same ones every run (derandomize).
-    case.call_and_validate()
+    response = case.call()
+    case.validate_response(response)
+    _names_the_field(response)
+
+
+@broken.parametrize()
+@settings(max_examples=40, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+def test_bad_input_to_the_assistant_gets_a_422_naming_the_field(case: schemathesis.Case) -> None:
+    response = case.call()
+    _names_the_field(response)
+    if case.method.upper() != "POST":  # negative mode also tries methods the path does not take
+        assert response.status_code in (204, 405) and response.headers["allow"] == ["POST, OPTIONS"]
+        return
+    assert response.status_code in (413, 415, 422), (case.body, response.status_code, response.text)
+    if response.status_code == 422:  # the question's own field, or the body when it is not a JSON object at all
+        assert response.json()["errors"][0]["field"] in ("message", "(body)"), (case.body, response.text)

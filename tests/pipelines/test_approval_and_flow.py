@@ -222,3 +222,16 @@ def test_a_dev_gate_rejection_skips_devs_rollout_and_with_it_prod() -> None:
     assert not runs(prod["condition"], prod["dependsOn"], {"ml_dev_rollout"})
     # The condition this replaces let prod train and roll out after a skipped dev stage:
     assert runs("and(not(failed()), not(canceled()))", prod["dependsOn"], {"ml_dev_rollout"})
+
+
+def test_the_listings_index_follows_every_training_run_and_never_holds_the_rollout_back() -> None:
+    """Gold is rewritten by training whether or not the gate promotes the model: the listings stage needs the
+    train stage only, and neither the rollout nor the next environment waits for it."""
+    stages = {s.name: s for s in PIPELINES["ml"].stages}
+    for env in environment_names():
+        listings = stages[f"ml_{env}_listings"]
+        assert listings.definition["dependsOn"] == f"ml_{env}_train"
+        assert "outputs" not in listings.definition["condition"]  # not gated on promote
+        assert any(c.startswith("make index-gold ENV=") for c in _commands(listings.jobs[0]))
+        assert f"ml_{env}_listings" not in str(stages[f"ml_{env}_rollout"].definition.get("dependsOn"))
+    assert "listings" not in str(stages["ml_prod_train"].definition["dependsOn"])

@@ -70,3 +70,11 @@ def test_scenario_a_promotion_starts_the_app_pipeline_with_fake_azure_devops(tmp
 def test_the_scenario_list_numbers_each_scenario_once() -> None:
     numbers = [s.number for s in SCENARIOS]
     assert len(numbers) == len(set(numbers)) and set(numbers) == {1, 2, 3, 4, 5, 6}
+
+
+def test_ml_dry_run_fills_the_listings_index_from_gold_after_training_with_fake_azure(tmp_path: Path) -> None:
+    walk = dry_run(PIPELINES / "ml.yml", tmp_path, {"environment": "dev"})
+    stages = [line.strip() for line in walk.log if line.startswith(" stage ")]
+    assert stages.index("stage ml_dev_train") < stages.index("stage ml_dev_listings")
+    step = next(line.strip() for line in walk.log if "make index-gold" in line)
+    assert step.startswith("check make index-gold ENV=dev CDKTF_OUT=") and step.split()[4].endswith("ml-synth-dev")

@@ -215,3 +215,13 @@ def test_the_genai_stack_deploys_after_the_foundation_and_before_its_callers(syn
     assert deps["prod-genai"] == {"prod-foundation"}
     for caller in ("prod-functions", "prod-app-westeurope", "prod-app-northeurope"):
         assert "prod-genai" in deps[caller]
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_the_deployer_reads_the_gold_container_and_nothing_else_of_the_lake(synth, env):
+    """`make index-gold` reads gold as the deploying principal: Storage Blob Data Reader on that container only."""
+    deployer = [grant for grant in _grants(synth, f"{env}-data")
+                if grant["principal_id"] == "${data.azurerm_client_config.Client.object_id}"]
+    assert [(g["role_definition_name"], g["scope"]) for g in deployer] == [
+        ("Storage Blob Data Reader", "${azurerm_storage_container.DataLake_FilesystemGold_251FD87E.id}")]
+    assert deployer[0].get("principal_type") is None  # a user running it from a laptop, or the pipeline's principal

@@ -9,7 +9,15 @@ import httpx
 import pytest
 
 from contract import READY_PATH
-from tools.deploy.app.rollout import AppRolloutFailed, AppRolloutHeld, assistant_judge, discover, rollout, warm_up
+from tools.deploy.app.rollout import (
+    AppRolloutFailed,
+    AppRolloutHeld,
+    assistant_index,
+    assistant_judge,
+    discover,
+    rollout,
+    warm_up,
+)
 
 pytestmark = pytest.mark.xdist_group("deploy-synth")
 
@@ -132,3 +140,5 @@ def test_a_held_or_undecided_assistant_gate_swaps_no_region(synth_out: Path, tmp
 def test_the_gate_runs_only_where_the_environment_has_a_genai_stack(synth_out: Path) -> None:
     judge = assistant_judge("prod", synth_out)
     assert judge is not None and judge.startswith("https://") and judge.endswith(".openai.azure.com")
+    index = assistant_index("prod", synth_out)  # where the gate plants its indirect-attack probe listing
+    assert index is not None and index.startswith("https://") and index.endswith(".search.windows.net")

@@ -91,10 +91,21 @@ def assistant_judge(environment: str, outdir: Path) -> str | None:
     return None
 
 
-def make_assistant_gate(judge_endpoint: str) -> Gate:
+def assistant_index(environment: str, outdir: Path) -> str | None:
+    """The genai stack's search endpoint, where the gate plants its probe listing for the indirect-attack probe."""
+    stacks = environment_stacks(load_stacks(outdir), environment)
+    for stack, _, service in find_resources(stacks, "azurerm_search_service"):
+        name = stack.resolve(service.get("name"))
+        if isinstance(name, str):
+            return f"https://{name}.search.windows.net"
+    return None
+
+
+def make_assistant_gate(judge_endpoint: str, search_endpoint: str | None = None) -> Gate:
     def run(app_url: str) -> int:
         command = ["make", "--no-print-directory", "assistant-gate", f"APP_URL={app_url}",
-                   f"JUDGE_ENDPOINT={judge_endpoint}", f"JUDGE_DEPLOYMENT={genai.OPENAI_CHAT_DEPLOYMENT}"]
+                   f"JUDGE_ENDPOINT={judge_endpoint}", f"JUDGE_DEPLOYMENT={genai.OPENAI_CHAT_DEPLOYMENT}",
+                   f"SEARCH_ENDPOINT={search_endpoint or ''}"]
         return subprocess.run(command, cwd=ROOT, check=False).returncode
 
     return run
@@ -197,7 +208,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         regions, edge = discover(args.env, args.outdir)
         judge = assistant_judge(args.env, args.outdir)
-        rollout(regions, edge, args.package, gate=make_assistant_gate(judge) if judge else None)
+        gate = make_assistant_gate(judge, assistant_index(args.env, args.outdir)) if judge else None
+        rollout(regions, edge, args.package, gate=gate)
     except AppRolloutHeld as held:
         print(f"##vso[task.logissue type=warning]app rollout held back: {held}", flush=True)
         print("##vso[task.complete result=SucceededWithIssues;]assistant gate below threshold", flush=True)

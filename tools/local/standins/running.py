@@ -54,6 +54,6 @@ def prepare_listings_index(stand_ins: RunningStandIns, gold_rows: list[dict], pr
     create_or_update_index(search, credential, str(stand_ins.ca_file))
     writer = listing_writer(search, openai, EMBEDDING_DEPLOYMENT, credential, str(stand_ins.ca_file))
     try:
-        return fill_from_gold(writer, gold_rows, progress)
+        return fill_from_gold(writer, gold_rows, progress).indexed
     finally:
         writer.close()
