@@ -41,7 +41,7 @@ summary: $(SETUP_STAMP)  ## print resource counts per synthesized stack
 test: $(SETUP_STAMP)  ## the whole test suite (what CI runs; PYTEST_ARGS="tests/stacks -x" narrows it)
 	@$(PY) -m pytest -n auto --dist loadgroup $(PYTEST_ARGS)
 
-lint: $(SETUP_STAMP)  ## ruff over the repo, mypy over stacks/
+lint: $(SETUP_STAMP)  ## ruff over the repo, mypy over every package
 	@$(PY) -m ruff check .
 	@$(PY) -m mypy
 

@@ -112,8 +112,9 @@ def create_app(settings: Settings | None = None, model: PriceModel | None = None
     app.lane = PredictionLane(lambda: app.state.service, settings.max_body_bytes)
     app.add_middleware(MethodsMiddleware, routes=lambda: app.routes, extra={PATH: {"POST"}})
     app.add_middleware(SecurityMiddleware, max_body_bytes=settings.max_body_bytes)  # outermost: every answer
-    app.add_exception_handler(RequestValidationError, on_request_validation_error)
-    app.add_exception_handler(BodyTooLarge, on_body_too_large)
+    # FastAPI's decorator form: its signature keeps each handler's own exception type.
+    app.exception_handler(RequestValidationError)(on_request_validation_error)
+    app.exception_handler(BodyTooLarge)(on_body_too_large)
     app.include_router(health.router)
     app.include_router(api.build_router(dataset))
     app.include_router(pages.router)

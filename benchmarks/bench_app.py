@@ -28,6 +28,7 @@ import time
 import uuid
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import contract
 from tools.local.emulators import CosmosEmulator, free_port, port_is_open
@@ -122,7 +123,8 @@ def _store(endpoint: str):  # noqa: ANN202 - app.store.cosmos.CosmosStore, impor
     from app.settings import Settings
     from app.store.cosmos import CosmosStore
 
-    store = CosmosStore(Settings(**{contract.SETTING_COSMOS_ENDPOINT: endpoint}))
+    by_environment_name: dict[str, Any] = {contract.SETTING_COSMOS_ENDPOINT: endpoint}  # read as from the environment
+    store = CosmosStore(Settings(**by_environment_name))
     store.ensure_containers()
     return store
 

@@ -20,11 +20,15 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 
 from benchmarks.bench_app import CAR, ROOT, _model_dir
 from tools.local.emulators import free_port, port_is_open
+
+if TYPE_CHECKING:
+    from tools.local.standins.running import RunningStandIns
 
 QUESTIONS = 60
 PREDICTIONS = 300
@@ -45,6 +49,32 @@ def _serve(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
             raise RuntimeError("the app did not start")
         time.sleep(0.05)
     return process, f"http://127.0.0.1:{port}"
+
+
+def _measure(client: httpx.Client, questions: list[str],
+             stand_ins: RunningStandIns) -> tuple[list[float], list[float], list[float]]:
+    """Seconds per prediction (the floor), per answer without the stand-ins' own time, and the stand-ins' time."""
+    for _ in range(20):  # warm-up: model session, SDK clients, connection pools
+        client.post("/api/predictions", json=CAR)
+    client.post("/api/assistant/messages", json={"message": questions[0]}).raise_for_status()
+    floor = []
+    for _ in range(PREDICTIONS):
+        started = time.perf_counter()
+        client.post("/api/predictions", json=CAR).raise_for_status()
+        floor.append(time.perf_counter() - started)
+    overhead, stand_in_share = [], []
+    for question in questions:
+        served = stand_ins.openai.seconds_serving + stand_ins.search.seconds_serving
+        started = time.perf_counter()
+        with client.stream("POST", "/api/assistant/messages", json={"message": question}) as response:
+            response.raise_for_status()
+            for _ in response.iter_lines():
+                pass
+        wall = time.perf_counter() - started
+        spent = stand_ins.openai.seconds_serving + stand_ins.search.seconds_serving - served
+        overhead.append(wall - spent)
+        stand_in_share.append(spent)
+    return floor, overhead, stand_in_share
 
 
 def main() -> None:
@@ -75,27 +105,7 @@ def main() -> None:
                                     "CARPRICE_OUTBOX_DIR": str(work / "outbox")})
             try:
                 with httpx.Client(base_url=base, timeout=60) as client:
-                    for _ in range(20):  # warm-up: model session, SDK clients, connection pools
-                        client.post("/api/predictions", json=CAR)
-                    client.post("/api/assistant/messages", json={"message": questions[0].question}).raise_for_status()
-                    floor = []
-                    for _ in range(PREDICTIONS):
-                        started = time.perf_counter()
-                        client.post("/api/predictions", json=CAR).raise_for_status()
-                        floor.append(time.perf_counter() - started)
-                    overhead, stand_in_share = [], []
-                    for question in questions:
-                        served = stand_ins.openai.seconds_serving + stand_ins.search.seconds_serving
-                        started = time.perf_counter()
-                        with client.stream("POST", "/api/assistant/messages",
-                                           json={"message": question.question}) as response:
-                            response.raise_for_status()
-                            for _ in response.iter_lines():
-                                pass
-                        wall = time.perf_counter() - started
-                        spent = stand_ins.openai.seconds_serving + stand_ins.search.seconds_serving - served
-                        overhead.append(wall - spent)
-                        stand_in_share.append(spent)
+                    floor, overhead, stand_in_share = _measure(client, [q.question for q in questions], stand_ins)
             finally:
                 process.terminate()
                 process.wait(20)

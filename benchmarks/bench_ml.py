@@ -56,10 +56,17 @@ def _wrk(url: str, body_file: Path) -> tuple[float, float]:
     # An error answer is cheap: a server that fails every request must not look fast.
     if "Non-2xx or 3xx responses" in out or "Socket errors" in out:
         raise RuntimeError(f"wrk saw failed requests against {url}:\n{out}")
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    p99_text = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
+    rps = float(_reported(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    p99_text = _reported(r"99%\s+([\d.]+)(us|ms|s)", out)
     p99 = float(p99_text.group(1)) * {"us": 1e-3, "ms": 1.0, "s": 1e3}[p99_text.group(2)]
     return rps, p99
+
+
+def _reported(pattern: str, out: str) -> re.Match[str]:
+    found = re.search(pattern, out)
+    if found is None:
+        raise RuntimeError(f"wrk's report has no line matching {pattern!r}:\n{out}")
+    return found
 
 
 def main() -> None:

@@ -32,10 +32,11 @@ def credential(settings: Settings) -> AsyncTokenCredential:
     return DefaultAzureCredential(managed_identity_client_id=settings.managed_identity_client_id or None)
 
 
-def _verify(settings: Settings) -> str | bool:
+def _stand_in_ca_file(settings: Settings) -> str | None:
+    """The stand-ins' CA to trust instead of the system's (local only; Azure's certificates need none)."""
     if settings.assistant_is_local and settings.assistant_ca_file:
         return str(settings.assistant_ca_file)
-    return True
+    return None
 
 
 @dataclass
@@ -51,9 +52,9 @@ class AiClients:
 
 
 def openai_client(settings: Settings, cred: AsyncTokenCredential, **extra: Any) -> AsyncAzureOpenAI:
-    verify = _verify(settings)
-    http_client = None if verify is True else httpx.AsyncClient(verify=ssl.create_default_context(cafile=verify),
-                                                                 trust_env=False)
+    ca_file = _stand_in_ca_file(settings)
+    http_client = None if ca_file is None else httpx.AsyncClient(verify=ssl.create_default_context(cafile=ca_file),
+                                                                  trust_env=False)
     return AsyncAzureOpenAI(
         azure_endpoint=settings.openai_endpoint,
         api_version=settings.openai_api_version,
@@ -67,7 +68,7 @@ def openai_client(settings: Settings, cred: AsyncTokenCredential, **extra: Any) 
 
 def search_client(settings: Settings, cred: AsyncTokenCredential, **extra: Any) -> SearchClient:
     return SearchClient(settings.search_endpoint, settings.search_index, cred,
-                        connection_verify=_verify(settings), **extra)
+                        connection_verify=_stand_in_ca_file(settings) or True, **extra)
 
 
 def build_clients(settings: Settings) -> AiClients:

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import openai
+from openai.types.chat import ChatCompletionFunctionToolParam, ChatCompletionMessageParam
+from openai.types.chat.chat_completion_chunk import ChoiceDeltaToolCall
 
 from app.assistant.tools import ToolBox, ToolRun, tool_definitions
 from app.settings import Settings
@@ -94,13 +96,29 @@ def as_assistant_error(exc: openai.OpenAIError) -> AssistantError:
 
 
 @dataclass
+class _Reply:
+    """What one streamed model reply asked for: its tool calls, assembled from their fragments, and why it ended."""
+
+    calls: dict[int, dict[str, str]] = field(default_factory=dict)
+    finish: str | None = None
+
+    def add_calls(self, fragments: list[ChoiceDeltaToolCall]) -> None:
+        for call in fragments:
+            slot = self.calls.setdefault(call.index, {"id": "", "name": "", "arguments": ""})
+            slot["id"] = call.id or slot["id"]
+            if call.function is not None:
+                slot["name"] = call.function.name or slot["name"]
+                slot["arguments"] += call.function.arguments or ""
+
+
+@dataclass
 class Orchestrator:
     settings: Settings
     client: openai.AsyncAzureOpenAI
     tools: ToolBox
 
-    def _messages(self, question: str, history: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        messages: list[dict[str, Any]] = [{"role": "system", "content": SYSTEM_PROMPT}]
+    def _messages(self, question: str, history: list[dict[str, Any]]) -> list[ChatCompletionMessageParam]:
+        messages: list[ChatCompletionMessageParam] = [{"role": "system", "content": SYSTEM_PROMPT}]
         for turn in history[-self.settings.assistant_history_turns:] if self.settings.assistant_history_turns else []:
             if turn.get("answer"):
                 messages += [{"role": "user", "content": turn["question"]},
@@ -121,50 +139,58 @@ class Orchestrator:
             async for event in self._rounds(self._messages(question, []), result):
                 yield event
 
-    async def _rounds(self, messages: list[dict[str, Any]], result: Answer) -> AsyncIterator[Event]:
+    async def _rounds(self, messages: list[ChatCompletionMessageParam], result: Answer) -> AsyncIterator[Event]:
         tools = tool_definitions(self.tools.service.dataset)
         for round_number in range(self.settings.assistant_max_tool_rounds + 1):
             result.rounds = round_number + 1
             allow_tools = round_number < self.settings.assistant_max_tool_rounds
-            calls: dict[int, dict[str, str]] = {}
-            finish = None
-            try:
-                stream = await self.client.chat.completions.create(
-                    model=self.settings.openai_chat_deployment, messages=messages,  # type: ignore[arg-type]
-                    tools=tools, tool_choice="auto" if allow_tools else "none",  # type: ignore[arg-type]
-                    max_tokens=self.settings.assistant_max_tokens, stream=True, temperature=0,
-                )
-                async for chunk in stream:
-                    if not chunk.choices:
-                        continue  # Azure's prompt filter results arrive in a chunk without choices
-                    choice = chunk.choices[0]
-                    delta = choice.delta
-                    if delta is not None and delta.content:
-                        result.text += delta.content
-                        yield Event("delta", {"text": delta.content})
-                    for call in (delta.tool_calls or []) if delta is not None else []:
-                        slot = calls.setdefault(call.index, {"id": "", "name": "", "arguments": ""})
-                        slot["id"] = call.id or slot["id"]
-                        if call.function is not None:
-                            slot["name"] = call.function.name or slot["name"]
-                            slot["arguments"] += call.function.arguments or ""
-                    finish = choice.finish_reason or finish
-            except openai.OpenAIError as exc:
-                raise as_assistant_error(exc) from exc
-            if finish == "content_filter":
+            reply = _Reply()
+            async for event in self._stream_reply(messages, tools, allow_tools, result, reply):
+                yield event
+            if reply.finish == "content_filter":
                 result.outcome, result.text = "filtered", ""
                 yield Event("refused", {"detail": "The answer was withheld by the content safety filter."})
                 return
-            if not calls:
-                if finish == "length":
+            if not reply.calls:
+                if reply.finish == "length":
                     result.outcome = "cut"
                 return
-            messages.append({"role": "assistant", "content": None, "tool_calls": [
-                {"id": c["id"], "type": "function", "function": {"name": c["name"], "arguments": c["arguments"]}}
-                for c in calls.values()]})
-            for call in calls.values():
-                run = await self.tools.run(call["name"], call["arguments"])
-                result.tool_runs.append(run)
-                # The result goes to the page too: it is the answer's evidence (prices, listings), nothing more.
-                yield Event("tool", {"name": run.name, "ok": run.ok, "result": run.result})
-                messages.append({"role": "tool", "tool_call_id": call["id"], "content": json.dumps(run.result)})
+            async for event in self._run_tools(messages, reply, result):
+                yield event
+
+    async def _stream_reply(self, messages: list[ChatCompletionMessageParam],
+                            tools: list[ChatCompletionFunctionToolParam], allow_tools: bool, result: Answer,
+                            reply: _Reply) -> AsyncIterator[Event]:
+        """One model reply: its text streams into `result` and out as events, its tool calls into `reply`."""
+        try:
+            stream = await self.client.chat.completions.create(
+                model=self.settings.openai_chat_deployment, messages=messages,
+                tools=tools, tool_choice="auto" if allow_tools else "none",
+                max_tokens=self.settings.assistant_max_tokens, stream=True, temperature=0,
+            )
+            async for chunk in stream:
+                if not chunk.choices:
+                    continue  # Azure's prompt filter results arrive in a chunk without choices
+                choice = chunk.choices[0]
+                delta = choice.delta
+                if delta is not None and delta.content:
+                    result.text += delta.content
+                    yield Event("delta", {"text": delta.content})
+                if delta is not None:
+                    reply.add_calls(delta.tool_calls or [])
+                reply.finish = choice.finish_reason or reply.finish
+        except openai.OpenAIError as exc:
+            raise as_assistant_error(exc) from exc
+
+    async def _run_tools(self, messages: list[ChatCompletionMessageParam], reply: _Reply,
+                         result: Answer) -> AsyncIterator[Event]:
+        """Run the reply's tool calls and append the call and each result to the conversation."""
+        messages.append({"role": "assistant", "content": None, "tool_calls": [
+            {"id": c["id"], "type": "function", "function": {"name": c["name"], "arguments": c["arguments"]}}
+            for c in reply.calls.values()]})
+        for call in reply.calls.values():
+            run = await self.tools.run(call["name"], call["arguments"])
+            result.tool_runs.append(run)
+            # The result goes to the page too: it is the answer's evidence (prices, listings), nothing more.
+            yield Event("tool", {"name": run.name, "ok": run.ok, "result": run.result})
+            messages.append({"role": "tool", "tool_call_id": call["id"], "content": json.dumps(run.result)})

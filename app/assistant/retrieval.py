@@ -60,15 +60,17 @@ class ListingFilters:
             return False
         if self.body_style is not None and doc.get("body_style") != self.body_style:
             return False
-        year, price = doc.get("year"), doc.get("asking_price")
-        if (self.year_min is not None or self.year_max is not None) and year is None:
-            return False
-        if self.year_min is not None and year < self.year_min or self.year_max is not None and year > self.year_max:
-            return False
-        if (self.price_min is not None or self.price_max is not None) and price is None:
-            return False
-        return not (self.price_min is not None and price < self.price_min
-                    or self.price_max is not None and price > self.price_max)
+        return (_within(doc.get("year"), self.year_min, self.year_max)
+                and _within(doc.get("asking_price"), self.price_min, self.price_max))
+
+
+def _within(value: float | None, low: float | None, high: float | None) -> bool:
+    """Whether a listing's value lies within the bounds a filter sets (a listing without the value meets none)."""
+    if low is None and high is None:
+        return True
+    if value is None:
+        return False
+    return (low is None or value >= low) and (high is None or value <= high)
 
 
 @dataclass

@@ -14,6 +14,7 @@ from typing import Any
 
 from azure.core.exceptions import AzureError
 from openai import OpenAIError
+from openai.types.chat import ChatCompletionFunctionToolParam
 
 from app.assistant.retrieval import MAX_TOP, FilterError, ListingFilters, ListingSearch
 from app.service import PredictionService, RecordNotKept
@@ -37,9 +38,9 @@ def _column_schema(dataset: Dataset, name: str) -> dict[str, Any]:
     return schema
 
 
-def tool_definitions(dataset: Dataset) -> list[dict[str, Any]]:
+def tool_definitions(dataset: Dataset) -> list[ChatCompletionFunctionToolParam]:
     """The tools as the chat completions API takes them (JSON schema from the served data set's declaration)."""
-    price_car = {
+    price_car: ChatCompletionFunctionToolParam = {
         "type": "function",
         "function": {
             "name": PRICE_CAR,
@@ -49,7 +50,7 @@ def tool_definitions(dataset: Dataset) -> list[dict[str, Any]]:
                            "required": list(dataset.required), "additionalProperties": False},
         },
     }
-    search = {
+    search: ChatCompletionFunctionToolParam = {
         "type": "function",
         "function": {
             "name": SEARCH_LISTINGS,

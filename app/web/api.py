@@ -6,7 +6,7 @@ root (app.main.create_app) builds the router for its Dataset."""
 
 # No `from __future__ import annotations`: the routes' parameter types are built in build_router, and
 # FastAPI reads them from the evaluated signature.
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
@@ -40,8 +40,11 @@ def service_of(request: Request) -> PredictionService:
 def build_router(dataset: Dataset) -> APIRouter:
     router = APIRouter(prefix="/api", tags=["predictions"])
     level_column = dataset.spec.level_column or "data set"
-    level = Annotated[level_value_type(dataset) | None,  # type: ignore[operator]
-                      Query(description=f"Only this {level_column} (the records' partition)")]
+    if TYPE_CHECKING:  # the level column's values are known at run time only; statically they are strings
+        level = str | None
+    else:
+        level = Annotated[level_value_type(dataset) | None,
+                          Query(description=f"Only this {level_column} (the records' partition)")]
 
     @router.get(
         "/predictions", response_model=PredictionPage, summary="Prediction history, newest first",
@@ -50,7 +53,7 @@ def build_router(dataset: Dataset) -> APIRouter:
     async def list_predictions(
         request: Request,
         limit: Annotated[int, Query(ge=1, le=200, description="Page size (1 to 200)")] = 50,
-        make: level = None,  # type: ignore[valid-type]
+        make: level = None,
     ) -> PredictionPage:
         history = await service_of(request).history(limit, make)
         return PredictionPage(
@@ -73,7 +76,7 @@ def build_router(dataset: Dataset) -> APIRouter:
     )
     async def list_batch_results(
         request: Request,
-        make: level = None,  # type: ignore[valid-type]
+        make: level = None,
     ) -> Response:
         view = await service_of(request).batch(make)
         if not view.store_ok:

@@ -6,8 +6,8 @@ trained on."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 
 from ml.carprice.dataset import Dataset, RowError, json_text
 from ml.carprice.request_body import read_number
@@ -74,14 +74,14 @@ class FormField:
 def form_fields(dataset: Dataset) -> tuple[FormField, ...]:
     fields = []
     for column in dataset.columns:
-        common = {"name": column.name, "label": column.label, "required": column.required}
+        common = FormField(name=column.name, label=column.label, required=column.required)
         if column.is_category:
-            fields.append(FormField(**common, choices=tuple((v, column.value_labels[v]) for v in column.values)))
+            fields.append(replace(common, choices=tuple((v, column.value_labels[v]) for v in column.values)))
         elif column.type == "boolean":
-            fields.append(FormField(**common, choices=BOOLEAN_CHOICES, boolean=True))
+            fields.append(replace(common, choices=BOOLEAN_CHOICES, boolean=True))
         else:
-            fields.append(FormField(**common, minimum=column.minimum, maximum=column.maximum,
-                                    integer=column.type == "integer", unit=column.unit_short))
+            fields.append(replace(common, minimum=column.minimum, maximum=column.maximum,
+                                  integer=column.type == "integer", unit=column.unit_short))
     # Required first, each group in the declaration's order.
     return tuple(sorted(fields, key=lambda f: not f.required))
 
@@ -123,7 +123,7 @@ def describe_row(dataset: Dataset, row: Mapping[str, object]) -> tuple[str, str]
     return title, " · ".join(p.lower() if p and not p[0].isdigit() else p for p in rest if p)
 
 
-def distinguishing(dataset: Dataset, rows: list[Mapping[str, object]]) -> list[str]:
+def distinguishing(dataset: Dataset, rows: Sequence[Mapping[str, object]]) -> list[str]:
     """For each row, the fields that tell it apart from rows that describe_row shows alike ("" when none
     looks like it): e.g. "Curb weight 2,337 lb · Horsepower 102 hp" for two "Audi sedan" rows of one price list."""
     looks = [describe_row(dataset, row) for row in rows]

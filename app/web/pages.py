@@ -115,15 +115,18 @@ async def predictor_submit(request: Request) -> HTMLResponse:
                for name, given in submitted.items() if len(given) > 1 and name in dataset.by_name}
     # What the user typed goes back into the form, minus control characters (a NUL is never echoed).
     values = {k: _CONTROL.sub("", v) for k, v in form.items()}
-    context = {"fields": fields, "values": values, "errors": errors, "result": None, "problem": None}
+
+    def answer(status: int, result: object = None, problem: str | None = None) -> HTMLResponse:
+        return _render(request, "predictor.html", status=status, fields=fields, values=values, errors=errors,
+                       result=result, problem=problem)
+
     if errors or isinstance(parsed, list):
-        return _render(request, "predictor.html", status=422, **context)
+        return answer(422)
     try:
-        context["result"] = await _service(request).predict(parsed)
+        result = await _service(request).predict(parsed)
     except (ModelUnavailable, RecordNotKept) as exc:
-        context["problem"] = f"We could not price this car right now ({exc}). Please try again in a minute."
-        return _render(request, "predictor.html", status=503, **context)
-    return _render(request, "predictor.html", **context)
+        return answer(503, problem=f"We could not price this car right now ({exc}). Please try again in a minute.")
+    return answer(200, result)
 
 
 def _quality(card: dict) -> list[tuple[str, str, str]]:

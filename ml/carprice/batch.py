@@ -14,6 +14,8 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+from pydantic import BaseModel
+
 from ml.carprice.dataset import Dataset, RowError
 from ml.carprice.ids import row_id
 from ml.carprice.pricer import Pricer
@@ -48,20 +50,19 @@ def row_to_input(dataset: Dataset, row: dict[str, str]) -> dict[str, object]:
 def score_rows(pricer: Pricer, rows: Iterable[dict[str, str]], scored_at: str | None = None) -> Iterator[dict]:
     stamp = scored_at or datetime.now(UTC).isoformat(timespec="seconds")
     dataset = pricer.dataset
-    batch: list[tuple[dict[str, str], object]] = []
+    batch: list[tuple[dict[str, str], BaseModel | list[RowError]]] = []
 
     def flush() -> Iterator[dict]:
         cars = [parsed for _, parsed in batch if not isinstance(parsed, list)]
-        prices = iter(pricer.predict(cars))  # type: ignore[arg-type]
+        prices = iter(pricer.predict(cars))
         for raw, parsed in batch:
             normalized = _names(dataset, raw)
-            record = {ID: normalized.get(ID) or row_id(normalized, dataset.id_columns),
+            record: dict[str, object] = {ID: normalized.get(ID) or row_id(normalized, dataset.id_columns),
                       "model_version": pricer.model_version, "scored_at": stamp,
                       **{f: normalized.get(f, "") for f in dataset.features}}
             if isinstance(parsed, list):
-                errors: list[RowError] = parsed
                 record.update(price="", price_low="", price_high="",
-                              error=json.dumps([e.model_dump() for e in errors]))
+                              error=json.dumps([e.model_dump() for e in parsed]))
             else:
                 priced = next(prices)
                 record.update(price=priced.price, price_low=priced.low, price_high=priced.high, error="")

@@ -16,7 +16,7 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -306,31 +306,11 @@ def _column(name: str, spec: ColumnSpec, where: str) -> Column:
         return _fail(where, f"columns.{name}.{key}", message)
 
     if spec.one_hot is not None:
-        if spec.type != "category" or spec.source is not None or len(spec.one_hot) < 2:
-            raise fail("one_hot", "a category column's values -> their one-hot source headers (at least two; "
-                                  "no `source` beside it)")
-        if spec.values is not None and set(spec.values) != set(spec.one_hot):
-            raise fail("one_hot", "must name one source header for each of the column's values, and no other")
-        headers_as_labels = {v: (h if h != v else None) for v, h in spec.one_hot.items()}
-        spec = spec.model_copy(update={"values": spec.values or headers_as_labels})
+        spec = _one_hot_values(spec, fail)
     if spec.type == "category":
-        if not spec.values:
-            raise fail("values", "a category column lists its allowed values")
-        for key in ("min", "max"):
-            if getattr(spec, key) is not None:
-                raise fail(key, "a category column has values, not a range")
-        unknown = sorted(set(spec.numbers or {}) - set(spec.values))
-        if unknown:
-            raise fail("numbers", f"{', '.join(unknown)} not among the column's values")
+        _check_category(spec, fail)
     else:
-        for key in ("values", "numbers"):
-            if getattr(spec, key) is not None:
-                raise fail(key, f"only a category column has {key}")
-        if spec.type != "boolean":
-            if spec.min is None or spec.max is None:
-                raise fail("min" if spec.min is None else "max", f"a {spec.type} column declares its range")
-            if spec.min >= spec.max:
-                raise fail("max", f"{spec.max:g} is not above min {spec.min:g}")
+        _check_range(spec, fail)
     values = tuple(str(v) for v in spec.values or ())
     labels = {str(v): (text or _label(str(v))) for v, text in (spec.values or {}).items()}
     return Column(name, spec.type, spec.label, spec.required, spec.source or name, spec.unit,
@@ -338,11 +318,63 @@ def _column(name: str, spec: ColumnSpec, where: str) -> Column:
                   dict(spec.one_hot or {}))
 
 
+_ColumnFailure = Callable[[str, str], DatasetError]
+
+
+def _one_hot_values(spec: ColumnSpec, fail: _ColumnFailure) -> ColumnSpec:
+    """A one-hot column's values are its one_hot keys (labelled by their source headers unless it lists them)."""
+    one_hot = spec.one_hot or {}
+    if spec.type != "category" or spec.source is not None or len(one_hot) < 2:
+        raise fail("one_hot", "a category column's values -> their one-hot source headers (at least two; "
+                              "no `source` beside it)")
+    if spec.values is not None and set(spec.values) != set(one_hot):
+        raise fail("one_hot", "must name one source header for each of the column's values, and no other")
+    headers_as_labels = {v: (h if h != v else None) for v, h in one_hot.items()}
+    return spec.model_copy(update={"values": spec.values or headers_as_labels})
+
+
+def _check_category(spec: ColumnSpec, fail: _ColumnFailure) -> None:
+    if not spec.values:
+        raise fail("values", "a category column lists its allowed values")
+    for key in ("min", "max"):
+        if getattr(spec, key) is not None:
+            raise fail(key, "a category column has values, not a range")
+    unknown = sorted(set(spec.numbers or {}) - set(spec.values))
+    if unknown:
+        raise fail("numbers", f"{', '.join(unknown)} not among the column's values")
+
+
+def _check_range(spec: ColumnSpec, fail: _ColumnFailure) -> None:
+    """A number column declares an increasing range; only a category column has values (a boolean, neither)."""
+    for key in ("values", "numbers"):
+        if getattr(spec, key) is not None:
+            raise fail(key, f"only a category column has {key}")
+    if spec.type == "boolean":
+        return
+    if spec.min is None or spec.max is None:
+        raise fail("min" if spec.min is None else "max", f"a {spec.type} column declares its range")
+    if spec.min >= spec.max:
+        raise fail("max", f"{spec.max:g} is not above min {spec.min:g}")
+
+
 def from_mapping(raw: Mapping[str, Any], origin: str) -> Dataset:
     """Validate a declaration already read into plain data."""
     where = Path(origin).name
+    spec = _declaration_spec(raw, where)
+    columns = tuple(_column(name, c, where) for name, c in spec.columns.items())
+    _check_references(spec, columns, where)
+    dataset = Dataset(json.loads(json.dumps(dict(raw))), str(origin), spec, columns)
     try:
-        spec = DeclarationSpec.model_validate(raw)
+        dataset.engineered  # noqa: B018 - compiles and range-checks every expression now, not at first use
+    except ExpressionError as exc:
+        raise _fail(where, f"engineered.{exc.feature}", f"{exc}") from None
+    return dataset
+
+
+def _declaration_spec(raw: Mapping[str, Any], where: str) -> DeclarationSpec:
+    """The declaration's shape; the first problem named by its key (and how many more there are)."""
+    try:
+        return DeclarationSpec.model_validate(raw)
     except ValidationError as exc:
         first = exc.errors()[0]
         key = ".".join(str(p) for p in first["loc"]) or "(top level)"
@@ -352,7 +384,10 @@ def from_mapping(raw: Mapping[str, Any], origin: str) -> Dataset:
             message = f"{first.get('input')!r} is not a lower-case name (letters, digits, _); name the " \
                       "source header in `source:` instead"
         raise _fail(where, key, f"{message}{more}") from None
-    columns = tuple(_column(name, c, where) for name, c in spec.columns.items())
+
+
+def _check_references(spec: DeclarationSpec, columns: tuple[Column, ...], where: str) -> None:
+    """Every name the declaration refers to (target, level column, id, groups, summary) against its columns."""
     names = {c.name for c in columns}
     if not spec.columns:
         raise _fail(where, "columns", "declare at least one column")
@@ -362,26 +397,19 @@ def from_mapping(raw: Mapping[str, Any], origin: str) -> Dataset:
         raise _fail(where, "target.min", "the range must be increasing (and above 0 for log: true)")
     if spec.level_column is not None and spec.level_column not in {c.name for c in columns if c.is_category}:
         raise _fail(where, "level_column", f"{spec.level_column!r} is not a category column")
-    if spec.id != "all":
-        for name in spec.id:
-            if name not in names | {spec.target.name}:
-                raise _fail(where, "id", f"{name!r} is not a declared column")
-    if spec.grouped_evaluation is not None:
-        for name in spec.grouped_evaluation.columns:
-            if name not in names:
-                raise _fail(where, "grouped_evaluation.columns", f"{name!r} is not a declared column")
-    for name in spec.summary or ():
-        if name not in names:
-            raise _fail(where, "summary", f"{name!r} is not a declared column")
+    _check_declared(where, "id", () if spec.id == "all" else spec.id, names | {spec.target.name})
+    grouped = spec.grouped_evaluation.columns if spec.grouped_evaluation is not None else ()
+    _check_declared(where, "grouped_evaluation.columns", grouped, names)
+    _check_declared(where, "summary", spec.summary or (), names)
     clash = sorted(set(spec.engineered) & names)
     if clash:
         raise _fail(where, f"engineered.{clash[0]}", "the name is already a column")
-    dataset = Dataset(json.loads(json.dumps(dict(raw))), str(origin), spec, columns)
-    try:
-        dataset.engineered  # noqa: B018 - compiles and range-checks every expression now, not at first use
-    except ExpressionError as exc:
-        raise _fail(where, f"engineered.{exc.feature}", f"{exc}") from None
-    return dataset
+
+
+def _check_declared(where: str, key: str, listed: Iterable[str], declared: set[str]) -> None:
+    for name in listed:
+        if name not in declared:
+            raise _fail(where, key, f"{name!r} is not a declared column")
 
 
 def load(path: str | Path) -> Dataset:

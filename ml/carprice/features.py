@@ -146,7 +146,8 @@ def encode_row(row: Any, encoding: Encoding, level: float | None = None) -> list
     return out + onehot
 
 
-def encode(rows: Iterable[Any], encoding: Encoding, levels_override: Sequence[float] | None = None) -> np.ndarray:
+def encode(rows: Iterable[Any], encoding: Encoding,
+           levels_override: Sequence[float] | np.ndarray | None = None) -> np.ndarray:
     encoded = [encode_row(row, encoding, None if levels_override is None else levels_override[i])
                for i, row in enumerate(rows)]
     return np.asarray(encoded, dtype=np.float64).reshape(len(encoded), encoding.width)

@@ -118,6 +118,19 @@ def load_config(path: Path = GATE_CONFIG, *, dataset: Any = None, override: Path
     sets only the keys it names; an error names the file (and key) that set the bad value."""
     merged: dict[str, Any] = {}
     origin: dict[str, str] = {}
+    for raw, where, prefix in _layers(path, dataset, override):
+        for key, value in _layer(raw, where, prefix).items():
+            merged[key], origin[key] = value, f"{where}: {prefix}{key}"
+    try:
+        config = GateConfig.model_validate(merged, strict=False)
+    except ValidationError as exc:
+        raise _error(path, exc) from None
+    _check_values(config, origin)
+    return config
+
+
+def _layers(path: Path, dataset: Any, override: Path | None) -> list[tuple[Any, str, str]]:
+    """(settings, where they come from, key prefix) of each layer, in the order they apply."""
     layers: list[tuple[Any, str, str]] = [(_read_yaml(path, "gate config"), str(path), "")]
     declared = getattr(getattr(dataset, "spec", None), "gate", None)
     if isinstance(declared, str):
@@ -127,13 +140,11 @@ def load_config(path: Path = GATE_CONFIG, *, dataset: Any = None, override: Path
         layers.append((declared, Path(dataset.origin).name, "gate."))
     if override is not None:
         layers.append((_read_yaml(override, "gate file"), str(override), ""))
-    for raw, where, prefix in layers:
-        for key, value in _layer(raw, where, prefix).items():
-            merged[key], origin[key] = value, f"{where}: {prefix}{key}"
-    try:
-        config = GateConfig.model_validate(merged, strict=False)
-    except ValidationError as exc:
-        raise _error(path, exc) from None
+    return layers
+
+
+def _check_values(config: GateConfig, origin: dict[str, str]) -> None:
+    """What the types alone do not refuse, named by the file and key that set it."""
 
     def fail(key: str, message: str) -> GateFileError:
         return GateFileError(f"{origin[key]}.value: {message}")
@@ -149,7 +160,6 @@ def load_config(path: Path = GATE_CONFIG, *, dataset: Any = None, override: Path
             raise fail("first_seed", f"the deciding seeds include {', '.join(map(str, seen[:5]))}, which "
                                      f"inspected_seeds ({origin['inspected_seeds']}) lists as already looked at; "
                                      "choose a first_seed whose seeds were not")
-    return config
 
 
 class Figure(_Strict):

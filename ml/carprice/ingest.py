@@ -22,6 +22,7 @@ import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 from urllib.parse import urlsplit
 
 import fastavro
@@ -139,29 +140,36 @@ def parse_feed(name: str, data: bytes) -> ParsedFile:
         for line, values in enumerate(csv.DictReader(io.StringIO(text, newline="")), start=2):
             parsed.rows.append((line, _as_row(values)))
         return parsed
-    stripped = text.lstrip()
-    if stripped.startswith("["):
-        try:
-            items = json.loads(text)
-        except ValueError as exc:
-            parsed.rejected.append((0, f"not valid JSON: {exc}"))
-            return parsed
-        numbered = list(enumerate(items, start=1))
-    else:
-        numbered = []
-        for line, raw in enumerate(text.splitlines(), start=1):
-            if not raw.strip():
-                continue
-            try:
-                numbered.append((line, json.loads(raw)))
-            except ValueError as exc:
-                parsed.rejected.append((line, f"not valid JSON: {exc}"))
+    numbered = _json_array(text, parsed) if text.lstrip().startswith("[") else _json_lines(text, parsed)
     for line, item in numbered:
         if isinstance(item, dict):
             parsed.rows.append((line, _as_row(item)))
         else:
             parsed.rejected.append((line, f"expected a JSON object, got {type(item).__name__}"))
     return parsed
+
+
+def _json_array(text: str, parsed: ParsedFile) -> list[tuple[int, Any]]:
+    """The items of a JSON array, numbered from 1 (none when the text is not JSON: the file is rejected)."""
+    try:
+        items = json.loads(text)
+    except ValueError as exc:
+        parsed.rejected.append((0, f"not valid JSON: {exc}"))
+        return []
+    return list(enumerate(items, start=1))
+
+
+def _json_lines(text: str, parsed: ParsedFile) -> list[tuple[int, Any]]:
+    """The values of JSON Lines, numbered by line; a line that is not JSON is rejected, blank lines skipped."""
+    numbered = []
+    for line, raw in enumerate(text.splitlines(), start=1):
+        if not raw.strip():
+            continue
+        try:
+            numbered.append((line, json.loads(raw)))
+        except ValueError as exc:
+            parsed.rejected.append((line, f"not valid JSON: {exc}"))
+    return numbered
 
 
 def parse_capture(data: bytes) -> ParsedFile:
@@ -174,6 +182,9 @@ def parse_capture(data: bytes) -> ParsedFile:
         parsed.rejected.append((0, f"not an Avro capture file: {exc}"))
         return parsed
     for record in records:
+        if not isinstance(record, dict):  # a Capture file's schema is a record: anything else is not Capture's
+            parsed.rejected.append((0, f"not an Event Hubs Capture record: {type(record).__name__}"))
+            continue
         sequence = int(record.get("SequenceNumber", 0))
         body = record.get("Body")
         try:

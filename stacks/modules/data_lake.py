@@ -74,7 +74,8 @@ class DataLake(Construct):
         return RoleAssignment(
             self, f"Grant{name}",
             scope=f"{self.filesystems[layer].id}{grant.scope_suffix}",
-            role_definition_name=grant.role,
+            role_definition_name=grant.role_definition_name,
+            role_definition_id=grant.role_definition_id,
             principal_id=grant.principal_id,
             principal_type=grant.principal_type,
         )

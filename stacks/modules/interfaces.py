@@ -135,6 +135,14 @@ class RoleAssignment:
     scope_suffix: str = ""  # e.g. "/blobServices/default/containers/gold"
     principal_type: str | None = "ServicePrincipal"  # None when it may be a user or a service principal
 
+    @property
+    def role_definition_name(self) -> str | None:
+        return None if isinstance(self.role, CustomRole) else self.role
+
+    @property
+    def role_definition_id(self) -> str | None:
+        return self.role.definition_id if isinstance(self.role, CustomRole) else None
+
 
 @dataclass(frozen=True)
 class NetworkAccess:
@@ -259,8 +267,8 @@ class StandardInterfaces:
             self.granted.append(AzRoleAssignment(
                 self._scope, f"RoleAssignment{key}",
                 scope=f"{resource_id}{grant.scope_suffix}",
-                role_definition_name=None if isinstance(grant.role, CustomRole) else grant.role,
-                role_definition_id=grant.role.definition_id if isinstance(grant.role, CustomRole) else None,
+                role_definition_name=grant.role_definition_name,
+                role_definition_id=grant.role_definition_id,
                 principal_id=grant.principal_id,
                 principal_type=grant.principal_type,
             ))

@@ -91,52 +91,7 @@ class FakeAmlEndpoint:
         return token in self.valid and time.time() < self.valid[token]
 
     def __enter__(self) -> FakeAmlEndpoint:
-        endpoint = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
-                raw = self.rfile.read(int(self.headers.get("content-length", 0)))
-                if urlsplit(self.path).path == TOKEN_PATH:
-                    self._token()
-                else:
-                    self._score(raw)
-
-            def _token(self) -> None:
-                authorization = self.headers.get("authorization")
-                endpoint.token_requests.append(authorization)
-                step = endpoint.token_script.pop(0) if endpoint.token_script else None
-                if step is not None:
-                    self._reply(step, {"error": {"code": "scripted failure"}})
-                elif not (authorization or "").startswith(f"Bearer {ENTRA_TOKEN_PREFIX}"):
-                    self._reply(401, {"error": {"code": "InvalidAuthenticationToken"}})
-                else:
-                    self._reply(200, endpoint._issue())
-
-            def _score(self, raw: bytes) -> None:
-                authorization = self.headers.get("authorization")
-                endpoint.requests.append({"authorization": authorization, "body": json.loads(raw)})
-                step = endpoint.script.pop(0) if endpoint.script else None
-                if isinstance(step, float):
-                    time.sleep(step)
-                if isinstance(step, int):
-                    self._reply(step, {"error": "scripted failure"})
-                elif not endpoint._admits(authorization):  # an Entra ID token included: Kubernetes refuses it
-                    self._reply(401, {"error": "not a valid token for this endpoint"})
-                else:
-                    self._reply(200, endpoint.run(raw))
-
-            def _reply(self, status: int, body: object) -> None:
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *_: object) -> None:
-                return None
-
-        self._server = ThreadingHTTPServer((LOOPBACK, 0), Handler)
+        self._server = _Server(self)
         threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
         return self
 
@@ -144,3 +99,59 @@ class FakeAmlEndpoint:
         assert self._server is not None
         self._server.shutdown()
         self._server.server_close()
+
+
+class _Server(ThreadingHTTPServer):
+    def __init__(self, endpoint: FakeAmlEndpoint) -> None:
+        self.endpoint = endpoint
+        super().__init__((LOOPBACK, 0), _Handler)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    """The token action and the scoring route of the fake endpoint the server holds."""
+
+    server: _Server
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+        raw = self.rfile.read(int(self.headers.get("content-length", 0)))
+        if urlsplit(self.path).path == TOKEN_PATH:
+            self._token()
+        else:
+            self._score(raw)
+
+    def _token(self) -> None:
+        endpoint = self.server.endpoint
+        authorization = self.headers.get("authorization")
+        endpoint.token_requests.append(authorization)
+        step = endpoint.token_script.pop(0) if endpoint.token_script else None
+        if step is not None:
+            self._reply(step, {"error": {"code": "scripted failure"}})
+        elif not (authorization or "").startswith(f"Bearer {ENTRA_TOKEN_PREFIX}"):
+            self._reply(401, {"error": {"code": "InvalidAuthenticationToken"}})
+        else:
+            self._reply(200, endpoint._issue())
+
+    def _score(self, raw: bytes) -> None:
+        endpoint = self.server.endpoint
+        authorization = self.headers.get("authorization")
+        endpoint.requests.append({"authorization": authorization, "body": json.loads(raw)})
+        step = endpoint.script.pop(0) if endpoint.script else None
+        if isinstance(step, float):
+            time.sleep(step)
+        if isinstance(step, int):
+            self._reply(step, {"error": "scripted failure"})
+        elif not endpoint._admits(authorization):  # an Entra ID token included: Kubernetes refuses it
+            self._reply(401, {"error": "not a valid token for this endpoint"})
+        else:
+            self._reply(200, endpoint.run(raw))
+
+    def _reply(self, status: int, body: object) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *_: object) -> None:
+        return None

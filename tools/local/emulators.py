@@ -18,6 +18,7 @@ from abc import ABC, abstractmethod
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Self
 
 from azure.storage.blob import BlobServiceClient
 
@@ -90,7 +91,7 @@ class _Server(ABC):
     def _command(self) -> list[str]:
         """The emulator's command line."""
 
-    def start(self) -> _Server:
+    def start(self) -> Self:
         if not self.port:
             self.port = free_port()
         ensure_port_free(self.port, self.name)
@@ -105,7 +106,7 @@ class _Server(ABC):
         stop_process(self.process)
         self.process = None
 
-    def __enter__(self) -> _Server:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

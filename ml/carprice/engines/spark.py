@@ -12,7 +12,7 @@ from __future__ import annotations
 import glob
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -28,7 +28,7 @@ from ml.carprice.lake import Lake
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
-Batches = Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]
+Batches = Callable[[Iterable[pa.RecordBatch]], Iterable[pa.RecordBatch]]
 # The local session's size: what the benchmark's memory bound (JVM included) is measured against.
 LOCAL_DRIVER_MEMORY = os.environ.get("CARPRICE_SPARK_DRIVER_MEMORY", "3g")
 
@@ -127,7 +127,7 @@ def spark_schema(schema: pa.Schema) -> Any:
 def _parse_batches(card: dict[str, Any], stamp: datetime, relative: dict[str, tuple[str, str]]) -> Batches:
     """binaryFile rows (path, content) -> landed rows, by the row logic the single-node engine runs."""
 
-    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    def run(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         dataset = from_card(card)
         for batch in batches:
             paths = [relative[p] for p in batch.column("path").to_pylist()]
@@ -140,7 +140,7 @@ def _parse_batches(card: dict[str, Any], stamp: datetime, relative: dict[str, tu
 
 
 def _validate_batches(card: dict[str, Any]) -> Batches:
-    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    def run(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         dataset = from_card(card)
         for batch in batches:
             yield from rows.validate(batch, dataset).to_batches()

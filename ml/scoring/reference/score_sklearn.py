@@ -21,6 +21,8 @@ def init() -> None:
 
 
 def run(raw: str) -> list[float]:
+    if model is None:
+        raise RuntimeError("init() loads the model before run() is called")
     body = json.loads(raw)
     rows = body.get("data", body) if isinstance(body, dict) else body
     return [float(p) for p in model.predict(pd.DataFrame(rows if isinstance(rows, list) else [rows]))]

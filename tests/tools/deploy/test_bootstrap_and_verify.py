@@ -4,6 +4,7 @@ HTTP transport (tests/tools/deploy/fake_arm.py); the drift logic is also tested 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -11,7 +12,7 @@ from stacks.config import ENVIRONMENTS_DIR, REQUIRED_TAGS, load_environment
 from tests.tools.deploy.fake_arm import FakeArmTransport, FakeCredential
 from tools.deploy.infra.bootstrap import BootstrapError, bootstrap
 from tools.deploy.infra.verify import RESOURCE_GROUP_TYPE, Resource, compare, expected_resources, render, verify
-from tools.synth_output import environment_stacks, load_stacks
+from tools.synth_output import SynthStack, environment_stacks, load_stacks
 
 pytestmark = pytest.mark.xdist_group("deploy-synth")
 
@@ -226,50 +227,60 @@ def test_every_synthesized_type_is_known_to_the_arm_shaped_listing(synth_out: Pa
     assert not unknown, f"say how ARM lists {sorted(unknown)} (here and in tools/deploy/infra/arm_types.py)"
 
 
-def _arm_listing(synth_out: Path) -> dict[str, list[dict[str, object]]]:
+def _arm_listing(synth_out: Path) -> dict[str | None, list[dict[str, object]]]:
     """Resource group -> the `resources` listing ARM would return for deployed prod, with what Azure and the ML
     pipeline add next to the stacks' resources."""
     stacks = environment_stacks(load_stacks(synth_out), "prod")
     tags = {**PROD.all_tags}
-    listing: dict[str, list[dict[str, object]]] = {}
-
-    def add(group: str, arm_type: str, name: str) -> None:
-        listing.setdefault(group, []).append({"id": f"/x/{name}", "name": name, "type": arm_type, "tags": tags,
-                                              "location": "westeurope"})
-
+    listing: dict[str | None, list[dict[str, object]]] = {}
     for stack in stacks.values():
         for tf_type, instances in stack.resources().items():
             for attributes in instances.values():
                 name = stack.resolve(attributes.get("name"))
                 group = stack.resolve(attributes.get("resource_group_name"))
-                if tf_type in ARM_LISTED:
-                    add(group, ARM_LISTED[tf_type], name)
-                elif tf_type in ARM_LISTED_CHILDREN:
-                    arm_type, parent_attribute = ARM_LISTED_CHILDREN[tf_type]
-                    parent = stack.referenced_name(attributes[parent_attribute])
-                    group = group or stack.referenced_name(attributes[parent_attribute], "resource_group_name")
-                    add(group, arm_type, f"{parent}/{name}")
-                elif tf_type == "azapi_resource" and attributes["type"].startswith(UNLISTED_AZAPI):
-                    continue
-                elif tf_type == "azapi_resource" and "/resourceGroups/" in attributes["parent_id"]:
-                    add(attributes["parent_id"].rsplit("/", 1)[-1], attributes["type"].split("@")[0], name)
-                elif tf_type == "azapi_resource":
-                    parent = stack.referenced_name(attributes["parent_id"])
-                    group = stack.referenced_name(attributes["parent_id"], "resource_group_name")
-                    add(group, attributes["type"].split("@")[0], f"{parent}/{name}")
-                if tf_type == "azurerm_private_endpoint":  # Azure adds a NIC per private endpoint
-                    add(group, "Microsoft.Network/networkInterfaces", f"{name}.nic.6c1f0e2a-1d2b")
-                if tf_type == "azurerm_application_insights":
-                    add(group, "microsoft.alertsmanagement/smartDetectorAlertRules", f"Failure Anomalies - {name}")
-                if tf_type == "azurerm_machine_learning_workspace":  # deployed by the ML pipeline
-                    ml = "Microsoft.MachineLearningServices/workspaces"
-                    add(group, f"{ml}/onlineEndpoints", f"{name}/carprice-online")
-                    add(group, f"{ml}/onlineEndpoints/deployments", f"{name}/carprice-online/blue")
-                    add(group, f"{ml}/batchEndpoints", f"{name}/carprice-batch")
+                for listed_group, arm_type, listed_name in (_listed_as(stack, tf_type, attributes, group, name)
+                                                            + _added_next_to(tf_type, group, name)):
+                    listing.setdefault(listed_group, []).append({
+                        "id": f"/x/{listed_name}", "name": listed_name, "type": arm_type, "tags": tags,
+                        "location": "westeurope"})
     return listing
 
 
-def _fake_arm(listing: dict[str, list[dict[str, object]]]) -> FakeArmTransport:
+def _listed_as(stack: SynthStack, tf_type: str, attributes: dict[str, Any], group: str | None,
+               name: str) -> list[tuple[str | None, str, str]]:
+    """(group, ARM type, name) of the resource itself, as ARM lists it (none for what ARM does not list)."""
+    if tf_type in ARM_LISTED:
+        return [(group, ARM_LISTED[tf_type], name)]
+    if tf_type in ARM_LISTED_CHILDREN:
+        arm_type, parent_attribute = ARM_LISTED_CHILDREN[tf_type]
+        parent = stack.referenced_name(attributes[parent_attribute])
+        group = group or stack.referenced_name(attributes[parent_attribute], "resource_group_name")
+        return [(group, arm_type, f"{parent}/{name}")]
+    if tf_type != "azapi_resource" or attributes["type"].startswith(UNLISTED_AZAPI):
+        return []
+    arm_type = attributes["type"].split("@")[0]
+    if "/resourceGroups/" in attributes["parent_id"]:
+        return [(attributes["parent_id"].rsplit("/", 1)[-1], arm_type, name)]
+    parent = stack.referenced_name(attributes["parent_id"])
+    return [(stack.referenced_name(attributes["parent_id"], "resource_group_name"), arm_type, f"{parent}/{name}")]
+
+
+def _added_next_to(tf_type: str, group: str | None, name: str) -> list[tuple[str | None, str, str]]:
+    """What Azure (a NIC per private endpoint, a smart detector alert rule) or the ML pipeline (the endpoints)
+    creates next to a resource of the stacks."""
+    if tf_type == "azurerm_private_endpoint":
+        return [(group, "Microsoft.Network/networkInterfaces", f"{name}.nic.6c1f0e2a-1d2b")]
+    if tf_type == "azurerm_application_insights":
+        return [(group, "microsoft.alertsmanagement/smartDetectorAlertRules", f"Failure Anomalies - {name}")]
+    if tf_type == "azurerm_machine_learning_workspace":
+        ml = "Microsoft.MachineLearningServices/workspaces"
+        return [(group, f"{ml}/onlineEndpoints", f"{name}/carprice-online"),
+                (group, f"{ml}/onlineEndpoints/deployments", f"{name}/carprice-online/blue"),
+                (group, f"{ml}/batchEndpoints", f"{name}/carprice-batch")]
+    return []
+
+
+def _fake_arm(listing: dict[str | None, list[dict[str, object]]]) -> FakeArmTransport:
     fake = FakeArmTransport()
     for group, resources in listing.items():
         base = f"/subscriptions/{PROD.subscription_id}/resourcegroups/{group}"

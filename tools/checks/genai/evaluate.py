@@ -23,9 +23,13 @@ import sys
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
+
+if TYPE_CHECKING:  # the app is imported when an evaluation runs, not when its command line is read
+    from app.assistant.service import Assistant
+    from app.service import PredictionService
 
 ROOT = Path(__file__).resolve().parents[3]
 THRESHOLDS = Path(__file__).with_name("thresholds.yml")
@@ -116,41 +120,52 @@ async def score(question: Any, answer: str, runs: list[Any], expected: tuple[flo
     if stated is not None:
         allowed.add(_whole(stated))
     if expected is not None:
-        model = {_whole(v) for v in expected}
-        tool_ok = [r for r in runs if r.name == "price_car" and r.ok]
-        exact = [r for r in tool_ok if (r.result["price"], r.result["price_low"], r.result["price_high"])
-                 == tuple(round(v, 2) for v in expected) and r.result["model_version"] == model_version]
-        if tool_ok and not exact:
-            outcome.problems.append("price_car returned a price other than the model's for this car")
-        if exact:
-            allowed |= model
-        outcome.quoted_model_price = _whole(expected[0]) in {a for line in answer.splitlines() for a in _amounts(line)}
+        allowed |= _model_prices(outcome, answer, runs, expected, model_version)
     for line in answer.splitlines():
-        cited = CITATION.findall(line)
-        line_allowed = set(allowed)
-        for listing_id in cited:
-            outcome.citations += 1
-            doc = await lookup(listing_id)
-            if doc is None:
-                outcome.problems.append(f"cited listing {listing_id} is not in the index")
-                continue
-            if not question.filters.admits(doc):
-                outcome.problems.append(f"cited listing {listing_id} does not meet the question's filters")
-                continue
-            outcome.citations_ok += 1
-            line_allowed |= {_whole(doc[k]) for k in ("asking_price", "estimated_price") if doc.get(k) is not None}
-        for amount in _amounts(line):
-            outcome.amounts += 1
-            if amount in line_allowed:
-                outcome.amounts_ok += 1
-            else:
-                outcome.problems.append(f"${amount:,} is neither a price_car result, a stated price nor a cited "
-                                        "listing's price")
+        await _check_line(outcome, line, allowed, question, lookup)
     if question.labelled:
         searches = [r for r in runs if r.name == "search_listings" and r.ok]
         found = [d["id"] for d in searches[0].result["listings"][:5]] if searches else []
         outcome.recall_at_5 = len(set(found) & question.relevant) / min(5, len(question.relevant))
     return outcome
+
+
+def _model_prices(outcome: Outcome, answer: str, runs: list[Any], expected: tuple[float, float, float],
+                  model_version: str) -> set[int]:
+    """The model's prices for the question's car, which the answer may quote when price_car returned them."""
+    model = {_whole(v) for v in expected}
+    tool_ok = [r for r in runs if r.name == "price_car" and r.ok]
+    exact = [r for r in tool_ok if (r.result["price"], r.result["price_low"], r.result["price_high"])
+             == tuple(round(v, 2) for v in expected) and r.result["model_version"] == model_version]
+    if tool_ok and not exact:
+        outcome.problems.append("price_car returned a price other than the model's for this car")
+    outcome.quoted_model_price = _whole(expected[0]) in {a for line in answer.splitlines() for a in _amounts(line)}
+    return model if exact else set()
+
+
+async def _check_line(outcome: Outcome, line: str, allowed: set[int], question: Any,
+                      lookup: Callable[[str], Any]) -> None:
+    """Each listing the line cites must exist and meet the filters; each amount must be an allowed price or a
+    cited listing's."""
+    line_allowed = set(allowed)
+    for listing_id in CITATION.findall(line):
+        outcome.citations += 1
+        doc = await lookup(listing_id)
+        if doc is None:
+            outcome.problems.append(f"cited listing {listing_id} is not in the index")
+            continue
+        if not question.filters.admits(doc):
+            outcome.problems.append(f"cited listing {listing_id} does not meet the question's filters")
+            continue
+        outcome.citations_ok += 1
+        line_allowed |= {_whole(doc[k]) for k in ("asking_price", "estimated_price") if doc.get(k) is not None}
+    for amount in _amounts(line):
+        outcome.amounts += 1
+        if amount in line_allowed:
+            outcome.amounts_ok += 1
+        else:
+            outcome.problems.append(f"${amount:,} is neither a price_car result, a stated price nor a cited "
+                                    "listing's price")
 
 
 def market_documents(gold_rows: list[dict[str, Any]], model_dir: Path, count: int = MARKET_LISTINGS) -> list[dict]:
@@ -178,7 +193,6 @@ def market_documents(gold_rows: list[dict[str, Any]], model_dir: Path, count: in
 
 
 async def _run(model_dir: Path, work: Path, progress: Callable[[str], None]) -> Report:
-    from app.assistant.orchestrator import Answer
     from app.assistant.service import Assistant
     from app.main import build_service
     from app.settings import Settings
@@ -204,42 +218,54 @@ async def _run(model_dir: Path, work: Path, progress: Callable[[str], None]) -> 
         writer.close()
         progress(f"[assistant eval] {len(docs)} listings indexed ({len(market)} from the stream)")
         questions = golden_set(gold_rows, docs)
-        settings = Settings(**stand_ins.app_settings(), CARPRICE_MODEL_DIR=str(model_dir),
-                            CARPRICE_OUTBOX_DIR=str(work / "outbox"))
+        # Settings by their environment names (pydantic reads them as it reads the environment).
+        overrides: dict[str, Any] = {**stand_ins.app_settings(), "CARPRICE_MODEL_DIR": str(model_dir),
+                                     "CARPRICE_OUTBOX_DIR": str(work / "outbox")}
+        settings = Settings(**overrides)
         service = build_service(settings, served_dataset(model_dir))
         service.start()
         assistant = Assistant.build(settings, service)
-        outcomes: list[Outcome] = []
-        text_recall: list[float] = []
         try:
-            async def lookup(listing_id: str) -> Any:
-                try:
-                    return await assistant.clients.search.get_document(listing_id)
-                except Exception:
-                    return None
-
-            for number, question in enumerate(questions, start=1):
-                result = Answer()
-                async for _ in assistant.answer("evaluation", question.question, [], result):
-                    pass
-                expected = None
-                if question.car is not None:
-                    quote = await service.model.quote(service.dataset.parse_row(question.car))  # type: ignore[arg-type]
-                    expected = (quote.price, quote.low, quote.high)
-                outcomes.append(await score(question, result.text, result.tool_runs, expected,
-                                            service.model.model_version, lookup))
-                if question.labelled:
-                    from app.assistant.retrieval import ListingFilters
-
-                    hits = await assistant.orchestrator.tools.listings.find(question.question, ListingFilters(), 5)
-                    text_recall.append(len({h["id"] for h in hits} & question.relevant)
-                                       / min(5, len(question.relevant)))
-                if number % 50 == 0:
-                    progress(f"[assistant eval] {number} of {len(questions)} questions answered")
+            outcomes, text_recall = await _answer_all(assistant, service, questions, progress)
         finally:
             await assistant.aclose()
             await service.stop()
     return _report(outcomes, text_recall, len(docs))
+
+
+async def _answer_all(assistant: Assistant, service: PredictionService, questions: list[Any],
+                      progress: Callable[[str], None]) -> tuple[list[Outcome], list[float]]:
+    """Each golden question asked and scored; and, for the labelled ones, the recall of a text-only search."""
+    from app.assistant.orchestrator import Answer
+    from app.assistant.retrieval import ListingFilters
+
+    async def lookup(listing_id: str) -> Any:
+        try:
+            return await assistant.clients.search.get_document(listing_id)
+        except Exception:
+            return None
+
+    outcomes: list[Outcome] = []
+    text_recall: list[float] = []
+    for number, question in enumerate(questions, start=1):
+        result = Answer()
+        async for _ in assistant.answer("evaluation", question.question, [], result):
+            pass
+        expected = None
+        if question.car is not None:
+            car = service.dataset.parse_row(question.car)
+            if isinstance(car, list):
+                raise ValueError(f"golden question {question.qid}: its car is not valid for the served data set: {car}")
+            quote = await service.model.quote(car)
+            expected = (quote.price, quote.low, quote.high)
+        outcomes.append(await score(question, result.text, result.tool_runs, expected,
+                                    service.model.model_version, lookup))
+        if question.labelled:
+            hits = await assistant.orchestrator.tools.listings.find(question.question, ListingFilters(), 5)
+            text_recall.append(len({h["id"] for h in hits} & question.relevant) / min(5, len(question.relevant)))
+        if number % 50 == 0:
+            progress(f"[assistant eval] {number} of {len(questions)} questions answered")
+    return outcomes, text_recall
 
 
 def _report(outcomes: list[Outcome], text_recall: list[float], indexed: int) -> Report:

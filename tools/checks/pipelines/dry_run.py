@@ -204,15 +204,7 @@ def walk_job(walk: Walk, stage: str, job: Job, attempt: int = 1) -> None:
         if "checkout" in step:
             checkout(sources)
         elif "download" in step:
-            name = _macros(step["artifact"], variables)
-            if name not in walk.artifacts:
-                raise DryRunFailed(f"{job.name}: downloads artifact {name}, which no earlier job published")
-            published = walk.artifacts[name]
-            if published is None:
-                produced_by_azure.add(str(workspace / name))
-            else:
-                shutil.copytree(published, workspace / name)
-            walk.note(f"      download {name}")
+            _download(walk, job, step, variables, workspace, produced_by_azure)
         elif "publish" in step:
             _publish(walk, step, variables, sources, produced_by_azure)
         elif "script" in step:
@@ -220,15 +212,36 @@ def walk_job(walk: Walk, stage: str, job: Job, attempt: int = 1) -> None:
             for target, assignments, words in _make_calls(_macros(step["script"], variables)):
                 run_make(walk, sources, target, assignments, words, False, produced_by_azure, prefix)
         elif step.get("task") == "AzureCLI@2":
-            inputs = step["inputs"]
-            if inputs.get("scriptPath") != "tools/deploy/with_azure_oidc.sh":
-                raise DryRunFailed(f"{job.name}: AzureCLI@2 step without the OIDC wrapper")
-            if step.get("env", {}).get("SYSTEM_ACCESSTOKEN") != "$(System.AccessToken)":
-                raise DryRunFailed(f"{job.name}: AzureCLI@2 step without SYSTEM_ACCESSTOKEN")
-            for target, assignments, words in _make_calls(_macros(inputs["arguments"], variables)):
-                run_make(walk, sources, target, assignments, words, True, produced_by_azure)
+            _azure_cli(walk, job, step, variables, sources, produced_by_azure)
         else:
             walk.note(f"      agent task {step.get('task', next(iter(step)))}")
+
+
+def _download(walk: Walk, job: Job, step: dict[str, Any], variables: dict[str, str], workspace: Path,
+              produced_by_azure: set[str]) -> None:
+    """An artifact an earlier job published, into the workspace (or noted as Azure's, when a checked step
+    would have written it)."""
+    name = _macros(step["artifact"], variables)
+    if name not in walk.artifacts:
+        raise DryRunFailed(f"{job.name}: downloads artifact {name}, which no earlier job published")
+    published = walk.artifacts[name]
+    if published is None:
+        produced_by_azure.add(str(workspace / name))
+    else:
+        shutil.copytree(published, workspace / name)
+    walk.note(f"      download {name}")
+
+
+def _azure_cli(walk: Walk, job: Job, step: dict[str, Any], variables: dict[str, str], sources: Path,
+               produced_by_azure: set[str]) -> None:
+    """An AzureCLI@2 step: signed in through the OIDC wrapper, its make calls checked, not run."""
+    inputs = step["inputs"]
+    if inputs.get("scriptPath") != "tools/deploy/with_azure_oidc.sh":
+        raise DryRunFailed(f"{job.name}: AzureCLI@2 step without the OIDC wrapper")
+    if step.get("env", {}).get("SYSTEM_ACCESSTOKEN") != "$(System.AccessToken)":
+        raise DryRunFailed(f"{job.name}: AzureCLI@2 step without SYSTEM_ACCESSTOKEN")
+    for target, assignments, words in _make_calls(_macros(inputs["arguments"], variables)):
+        run_make(walk, sources, target, assignments, words, True, produced_by_azure)
 
 
 def _publish(walk: Walk, step: dict[str, Any], variables: dict[str, str], sources: Path,

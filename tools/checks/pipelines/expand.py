@@ -116,23 +116,29 @@ def resolve(node: Any, scope: dict[str, Any]) -> Any:
     if isinstance(node, list):
         return [resolve(item, scope) for item in node]
     if isinstance(node, dict):
-        result: dict[str, Any] = {}
-        taken: bool | None = None
-        for key, value in node.items():
-            if match := _IF.match(key):
-                taken = _truthy(evaluate(match.group(1), scope))
-                if taken:
-                    result.update(resolve(value, scope))
-            elif _ELSE.match(key):
-                if taken is None:
-                    raise ExpandError("${{ else }} without ${{ if }}")
-                if not taken:
-                    result.update(resolve(value, scope))
-                taken = None
-            else:
-                result[resolve(key, scope)] = resolve(value, scope)
-        return result
+        return _resolve_mapping(node, scope)
     return node
+
+
+def _resolve_mapping(node: dict[str, Any], scope: dict[str, Any]) -> dict[str, Any]:
+    """A mapping's keys and values resolved; an `${{ if }}` key (and the `${{ else }}` after it) merges its
+    mapping in when taken."""
+    result: dict[str, Any] = {}
+    taken: bool | None = None
+    for key, value in node.items():
+        if match := _IF.match(key):
+            taken = _truthy(evaluate(match.group(1), scope))
+            if taken:
+                result.update(resolve(value, scope))
+        elif _ELSE.match(key):
+            if taken is None:
+                raise ExpandError("${{ else }} without ${{ if }}")
+            if not taken:
+                result.update(resolve(value, scope))
+            taken = None
+        else:
+            result[resolve(key, scope)] = resolve(value, scope)
+    return result
 
 
 def _text(value: Any) -> str:

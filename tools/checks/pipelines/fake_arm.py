@@ -93,21 +93,29 @@ class FakeAzure(HttpTransport):
     def _arm(self, request: Any, method: str, path: str, body: Any) -> Any:
         if match := re.fullmatch(r"/subscriptions/[^/]+/providers/([^/]+)(/register)?", path, re.IGNORECASE):
             namespace, register = match.groups()
-            state = self.providers.setdefault(namespace, "NotRegistered")
-            if register:
-                self.providers[namespace] = "Registering"
-                self.provider_polls[namespace] = 0
-            elif state == "Registering":
-                self.provider_polls[namespace] += 1
-                if self.provider_polls[namespace] >= self.polls_until_registered:
-                    self.providers[namespace] = "Registered"
-            state = self.providers[namespace]
-            return self._response(request, 200, {"namespace": namespace, "registrationState": state})
+            return self._response(request, 200, {"namespace": namespace,
+                                                 "registrationState": self._provider_state(namespace, register)})
         if "/providers/Microsoft.Authorization/roleAssignments/" in path and method == "PUT":
             self.role_assignments.append(body["properties"])
             created = {**body["properties"], "provisioningState": "Succeeded"}
             self.resources[path.lower()] = {"id": path, "properties": created}
             return self._response(request, 200, self.resources[path.lower()])
+        return self._resource(request, method, path, body)
+
+    def _provider_state(self, namespace: str, register: str | None) -> str:
+        """A resource provider's registration: Registering once asked, Registered after a few polls."""
+        state = self.providers.setdefault(namespace, "NotRegistered")
+        if register:
+            self.providers[namespace] = "Registering"
+            self.provider_polls[namespace] = 0
+        elif state == "Registering":
+            self.provider_polls[namespace] += 1
+            if self.provider_polls[namespace] >= self.polls_until_registered:
+                self.providers[namespace] = "Registered"
+        return self.providers[namespace]
+
+    def _resource(self, request: Any, method: str, path: str, body: Any) -> Any:
+        """Any other ARM resource: kept as written (PUT, PATCH), read back (GET), checked for (HEAD)."""
         key = path.lower()
         if method == "HEAD":
             return self._response(request, 204 if key in self.resources else 404, None)

@@ -13,7 +13,7 @@ import argparse
 import json
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -88,42 +88,66 @@ def instances(body: dict[str, Any], path: str) -> Iterator[tuple[str, Any]]:
 
 
 def _value_problem(rule: dict[str, Any], value: Any) -> str | None:
-    kind = rule["kind"]
-    if kind == "any_of":
-        problems = [_value_problem(alt, value) for alternative in rule["alternatives"] for alt in alternative]
-        return None if any(p is None for p in problems) else "matches none of: " + "; ".join(filter(None, problems))
-    if kind == "string_in_slice":
-        allowed = rule["values"]
-        ok = isinstance(value, str) and (
-            value in allowed or (rule["ignore_case"] and value.casefold() in {v.casefold() for v in allowed}))
-        case = "any case" if rule["ignore_case"] else "case-sensitive"
-        return None if ok else f"must be one of {', '.join(allowed)} ({case})"
-    if kind == "int_between":
-        return _range_problem(_as_int(value), rule, "an integer")
-    if kind == "float_between":
-        number = value if isinstance(value, int | float) and not isinstance(value, bool) else _as_float(value)
-        return _range_problem(number, rule, "a number")
-    if kind == "int_in_slice":
-        return None if _as_int(value) in rule["values"] else f"must be one of {', '.join(map(str, rule['values']))}"
-    if kind == "string_len_between":
-        length = len(value.encode()) if isinstance(value, str) else -1
-        ok = rule["min"] <= length <= rule["max"]
-        return None if ok else f"length must be in [{rule['min']}, {rule['max']}]"
-    if kind == "string_not_empty":
-        return None if isinstance(value, str) and value != "" else "must not be empty"
-    if kind == "string_not_whitespace":
-        return None if isinstance(value, str) and value.strip() != "" else "must not be empty or whitespace"
-    if kind == "string_match":
-        try:
-            pattern = re.compile(rule["pattern"])
-        except re.error:
-            return None  # an RE2-only pattern: not checked rather than guessed
-        return None if isinstance(value, str) and pattern.search(value) else f"must match {rule['pattern']}"
-    if kind == "not_checked" and (translated := validator_for(rule)) is not None:
-        check, source = translated
-        problem = check(value)
-        return None if problem is None else f"{problem} (custom validator {rule['detail']}, translated from {source})"
-    return None
+    check = _VALUE_CHECKS.get(rule["kind"])
+    return check(rule, value) if check is not None else None
+
+
+def _any_of_problem(rule: dict[str, Any], value: Any) -> str | None:
+    problems = [_value_problem(alt, value) for alternative in rule["alternatives"] for alt in alternative]
+    return None if any(p is None for p in problems) else "matches none of: " + "; ".join(filter(None, problems))
+
+
+def _string_in_slice_problem(rule: dict[str, Any], value: Any) -> str | None:
+    allowed = rule["values"]
+    ok = isinstance(value, str) and (
+        value in allowed or (rule["ignore_case"] and value.casefold() in {v.casefold() for v in allowed}))
+    case = "any case" if rule["ignore_case"] else "case-sensitive"
+    return None if ok else f"must be one of {', '.join(allowed)} ({case})"
+
+
+def _float_between_problem(rule: dict[str, Any], value: Any) -> str | None:
+    number = value if isinstance(value, int | float) and not isinstance(value, bool) else _as_float(value)
+    return _range_problem(number, rule, "a number")
+
+
+def _string_len_problem(rule: dict[str, Any], value: Any) -> str | None:
+    length = len(value.encode()) if isinstance(value, str) else -1
+    ok = rule["min"] <= length <= rule["max"]
+    return None if ok else f"length must be in [{rule['min']}, {rule['max']}]"
+
+
+def _string_match_problem(rule: dict[str, Any], value: Any) -> str | None:
+    try:
+        pattern = re.compile(rule["pattern"])
+    except re.error:
+        return None  # an RE2-only pattern: not checked rather than guessed
+    return None if isinstance(value, str) and pattern.search(value) else f"must match {rule['pattern']}"
+
+
+def _custom_validator_problem(rule: dict[str, Any], value: Any) -> str | None:
+    translated = validator_for(rule)
+    if translated is None:
+        return None
+    check, source = translated
+    problem = check(value)
+    return None if problem is None else f"{problem} (custom validator {rule['detail']}, translated from {source})"
+
+
+# The value check of each rule kind; a kind without one (the combinations, unresolved) checks no single value.
+_VALUE_CHECKS: dict[str, Callable[[dict[str, Any], Any], str | None]] = {
+    "any_of": _any_of_problem,
+    "string_in_slice": _string_in_slice_problem,
+    "int_between": lambda rule, value: _range_problem(_as_int(value), rule, "an integer"),
+    "float_between": _float_between_problem,
+    "int_in_slice": lambda rule, value: (
+        None if _as_int(value) in rule["values"] else f"must be one of {', '.join(map(str, rule['values']))}"),
+    "string_len_between": _string_len_problem,
+    "string_not_empty": lambda _, value: None if isinstance(value, str) and value != "" else "must not be empty",
+    "string_not_whitespace": lambda _, value: (
+        None if isinstance(value, str) and value.strip() != "" else "must not be empty or whitespace"),
+    "string_match": _string_match_problem,
+    "not_checked": _custom_validator_problem,
+}
 
 
 def _range_problem(number: float | None, rule: dict[str, Any], noun: str) -> str | None:
@@ -214,18 +238,25 @@ def check_resource(stack: str, tf_type: str, unique_id: str, body: dict[str, Any
                     add(rule["path"], rule, None, problem)
             continue
         for argument, value in instances(body, rule["path"]):
-            if kind in ("conflicts_with", "required_with"):
-                problem = _combination_problem(rule, body, value)
-                if problem is not None:
-                    add(argument, rule, value, problem)
-                continue
-            values = value if rule.get("element") and isinstance(value, list) else (
-                list(value.values()) if rule.get("element") and isinstance(value, dict) else [value])
-            for item in values:
-                if item is None or is_reference(item):
-                    continue
-                if (problem := _value_problem(rule, item)) is not None:
-                    add(argument, rule, item, problem)
+            for item, problem in _instance_problems(rule, body, value):
+                add(argument, rule, item, problem)
+    return found
+
+
+def _instance_problems(rule: dict[str, Any], body: dict[str, Any], value: Any) -> list[tuple[Any, str]]:
+    """(offending value, problem) for one instance of the rule's argument (each element, for element rules);
+    a reference is known only at apply time and is not checked."""
+    if rule["kind"] in ("conflicts_with", "required_with"):
+        problem = _combination_problem(rule, body, value)
+        return [] if problem is None else [(value, problem)]
+    values = value if rule.get("element") and isinstance(value, list) else (
+        list(value.values()) if rule.get("element") and isinstance(value, dict) else [value])
+    found = []
+    for item in values:
+        if item is None or is_reference(item):
+            continue
+        if (problem := _value_problem(rule, item)) is not None:
+            found.append((item, problem))
     return found
 
 

@@ -11,6 +11,7 @@ Anything else becomes `Opaque`: the extractor records it as unresolved instead o
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -69,6 +70,44 @@ class Evaluator:
         self.source = source
         self.depth = 0
         self._values: dict[tuple[str, str], Any] = {}
+        # One handler per Go node kind; a kind without one is not followed (statements) or Opaque (expressions).
+        self._statements: dict[str, Callable[[Node, Frame], None]] = {
+            "return_statement": self._return,
+            "short_var_declaration": self._assignment,
+            "assignment_statement": self._assignment,
+            "var_declaration": self._var_declaration,
+            "if_statement": self._if,
+            "expression_statement": self._expression_statement,
+            "block": self.run_block,
+            "for_statement": self._for,
+            "expression_switch_statement": self._taint,
+            "type_switch_statement": self._taint,
+            "select_statement": self._taint,
+        }
+        self._expressions: dict[str, Callable[[Node, Frame], Any]] = {
+            "interpreted_string_literal": lambda node, _: go_string(node),
+            "raw_string_literal": lambda node, _: go_string(node),
+            "int_literal": self._int,
+            "float_literal": lambda node, _: float(text(node)),
+            "true": lambda *_: True,
+            "false": lambda *_: False,
+            "nil": lambda *_: None,
+            "variadic_argument": self._variadic,
+            # x.(*pluginsdk.Resource) is x
+            "type_assertion_expression": lambda node, frame: self.eval(node.child_by_field_name("operand"), frame),  # type: ignore[arg-type]
+            "parenthesized_expression": lambda node, frame: self.eval(node.named_children[0], frame),
+            "literal_element": lambda node, frame: self.eval(node.named_children[0], frame),
+            "identifier": lambda node, frame: self._identifier(text(node), frame),
+            "selector_expression": lambda node, frame: self._selector(node, frame, None),
+            "call_expression": self._call,
+            "composite_literal": lambda node, frame: self._composite(
+                node.child_by_field_name("type"), node.child_by_field_name("body"), frame),  # type: ignore[arg-type]
+            "literal_value": lambda node, frame: self._composite(None, node, frame),
+            "unary_expression": self._unary,
+            "binary_expression": self._binary,
+            "index_expression": self._index,
+            "func_literal": lambda node, frame: FuncRef(f"inline function at {frame.where(node)}"),
+        }
 
     # ---- declarations -------------------------------------------------------------------------
     def call_function(self, package: Package, decl: Decl, args: list[Any], receiver: Any = None) -> Any:
@@ -142,53 +181,57 @@ class Evaluator:
                 self.run(statement, frame)
 
     def run(self, node: Node, frame: Frame) -> None:
-        kind = node.type
-        if kind == "return_statement":
-            values = node.named_children
-            raise _Return(self.eval(values[0].named_children[0], frame) if values else None)
-        if kind in ("short_var_declaration", "assignment_statement"):
-            left = node.child_by_field_name("left").named_children  # type: ignore[union-attr]
-            right = node.child_by_field_name("right").named_children  # type: ignore[union-attr]
-            operator = node.child_by_field_name("operator")
-            if operator is not None and text(operator) not in ("=", ":="):
-                return
-            for target, value in zip(left, right, strict=False):
-                self.assign(target, self.eval(value, frame), frame)
-        elif kind == "var_declaration":
-            for spec in node.named_children:
-                initial = spec.child_by_field_name("value")
-                names = spec.children_by_field_name("name")
-                for i, name in enumerate(names):
-                    frame.locals[text(name)] = (
-                        self.eval(initial.named_children[i], frame) if initial and i < len(initial.named_children)
-                        else Opaque(f"zero value of {text(name)}")
-                    )
-        elif kind == "if_statement":
-            initializer = node.child_by_field_name("initializer")
-            if initializer is not None:
-                self.run(initializer, frame)
-            condition = self.eval(node.child_by_field_name("condition"), frame)  # type: ignore[arg-type]
-            if condition is True:
-                self.run_block(node.child_by_field_name("consequence"), frame)  # type: ignore[arg-type]
-            elif condition is False and (alternative := node.child_by_field_name("alternative")) is not None:
-                if alternative.type == "block":
-                    self.run_block(alternative, frame)
-                else:
-                    self.run(alternative, frame)
-            elif not isinstance(condition, bool):
-                self._taint(node, frame)
-        elif kind == "expression_statement":
-            call = node.named_children[0]
-            if call.type == "call_expression" and text(call.child_by_field_name("function")) == "delete":  # type: ignore[arg-type]
-                target, key = (self.eval(a, frame) for a in call.child_by_field_name("arguments").named_children)  # type: ignore[union-attr]
-                if isinstance(target, dict):
-                    target.pop(key, None)
-        elif kind == "block":
-            self.run_block(node, frame)
-        elif kind == "for_statement":
-            if not self._copy_loop(node, frame):
-                self._taint(node, frame)
-        elif kind in ("expression_switch_statement", "type_switch_statement", "select_statement"):
+        statement = self._statements.get(node.type)
+        if statement is not None:
+            statement(node, frame)
+
+    def _return(self, node: Node, frame: Frame) -> None:
+        values = node.named_children
+        raise _Return(self.eval(values[0].named_children[0], frame) if values else None)
+
+    def _assignment(self, node: Node, frame: Frame) -> None:
+        left = node.child_by_field_name("left").named_children  # type: ignore[union-attr]
+        right = node.child_by_field_name("right").named_children  # type: ignore[union-attr]
+        operator = node.child_by_field_name("operator")
+        if operator is not None and text(operator) not in ("=", ":="):
+            return
+        for target, value in zip(left, right, strict=False):
+            self.assign(target, self.eval(value, frame), frame)
+
+    def _var_declaration(self, node: Node, frame: Frame) -> None:
+        for spec in node.named_children:
+            initial = spec.child_by_field_name("value")
+            names = spec.children_by_field_name("name")
+            for i, name in enumerate(names):
+                frame.locals[text(name)] = (
+                    self.eval(initial.named_children[i], frame) if initial and i < len(initial.named_children)
+                    else Opaque(f"zero value of {text(name)}")
+                )
+
+    def _if(self, node: Node, frame: Frame) -> None:
+        initializer = node.child_by_field_name("initializer")
+        if initializer is not None:
+            self.run(initializer, frame)
+        condition = self.eval(node.child_by_field_name("condition"), frame)  # type: ignore[arg-type]
+        if condition is True:
+            self.run_block(node.child_by_field_name("consequence"), frame)  # type: ignore[arg-type]
+        elif condition is False and (alternative := node.child_by_field_name("alternative")) is not None:
+            if alternative.type == "block":
+                self.run_block(alternative, frame)
+            else:
+                self.run(alternative, frame)
+        elif not isinstance(condition, bool):
+            self._taint(node, frame)
+
+    def _expression_statement(self, node: Node, frame: Frame) -> None:
+        call = node.named_children[0]
+        if call.type == "call_expression" and text(call.child_by_field_name("function")) == "delete":  # type: ignore[arg-type]
+            target, key = (self.eval(a, frame) for a in call.child_by_field_name("arguments").named_children)  # type: ignore[union-attr]
+            if isinstance(target, dict):
+                target.pop(key, None)
+
+    def _for(self, node: Node, frame: Frame) -> None:
+        if not self._copy_loop(node, frame):
             self._taint(node, frame)
 
     def _taint(self, node: Node, frame: Frame) -> None:
@@ -228,59 +271,39 @@ class Evaluator:
                 owner.fields[text(target.child_by_field_name("field"))] = value  # type: ignore[arg-type]
 
     # ---- expressions --------------------------------------------------------------------------
-    def eval(self, node: Node, frame: Frame) -> Any:  # noqa: C901 - one branch per Go expression kind
-        kind = node.type
-        if kind in ("interpreted_string_literal", "raw_string_literal"):
-            return go_string(node)
-        if kind == "int_literal":
-            try:
-                return int(text(node).replace("_", ""), 0)
-            except ValueError:
-                return Opaque(text(node))
-        if kind == "float_literal":
-            return float(text(node))
-        if kind in ("true", "false"):
-            return kind == "true"
-        if kind == "nil":
-            return None
-        if kind == "variadic_argument":
-            spread = self.eval(node.named_children[0], frame)
-            return Spread(spread) if isinstance(spread, list) else Opaque(text(node))
-        if kind == "type_assertion_expression":  # x.(*pluginsdk.Resource) is x
-            return self.eval(node.child_by_field_name("operand"), frame)  # type: ignore[arg-type]
-        if kind in ("parenthesized_expression", "literal_element"):
-            return self.eval(node.named_children[0], frame)
-        if kind == "identifier":
-            return self._identifier(text(node), frame)
-        if kind == "selector_expression":
-            return self._selector(node, frame, None)
-        if kind == "call_expression":
-            return self._call(node, frame)
-        if kind == "composite_literal":
-            return self._composite(node.child_by_field_name("type"), node.child_by_field_name("body"), frame)  # type: ignore[arg-type]
-        if kind == "literal_value":
-            return self._composite(None, node, frame)
-        if kind == "unary_expression":
-            operator = text(node.child_by_field_name("operator"))  # type: ignore[arg-type]
-            operand = self.eval(node.child_by_field_name("operand"), frame)  # type: ignore[arg-type]
-            if operator == "&":
-                return operand
-            if operator == "!" and isinstance(operand, bool):
-                return not operand
-            if operator == "-" and isinstance(operand, int | float) and not isinstance(operand, bool):
-                return -operand
+    def eval(self, node: Node, frame: Frame) -> Any:
+        expression = self._expressions.get(node.type)
+        return expression(node, frame) if expression is not None else Opaque(text(node))
+
+    @staticmethod
+    def _int(node: Node, frame: Frame) -> Any:
+        try:
+            return int(text(node).replace("_", ""), 0)
+        except ValueError:
             return Opaque(text(node))
-        if kind == "binary_expression":
-            return self._binary(node, frame)
-        if kind == "index_expression":
-            container = self.eval(node.child_by_field_name("operand"), frame)  # type: ignore[arg-type]
-            index = self.eval(node.child_by_field_name("index"), frame)  # type: ignore[arg-type]
-            if isinstance(container, dict) and isinstance(index, str) and index in container:
-                return container[index]
-            if isinstance(container, list) and isinstance(index, int) and 0 <= index < len(container):
-                return container[index]
-        if kind == "func_literal":
-            return FuncRef(f"inline function at {frame.where(node)}")
+
+    def _variadic(self, node: Node, frame: Frame) -> Any:
+        spread = self.eval(node.named_children[0], frame)
+        return Spread(spread) if isinstance(spread, list) else Opaque(text(node))
+
+    def _unary(self, node: Node, frame: Frame) -> Any:
+        operator = text(node.child_by_field_name("operator"))  # type: ignore[arg-type]
+        operand = self.eval(node.child_by_field_name("operand"), frame)  # type: ignore[arg-type]
+        if operator == "&":
+            return operand
+        if operator == "!" and isinstance(operand, bool):
+            return not operand
+        if operator == "-" and isinstance(operand, int | float) and not isinstance(operand, bool):
+            return -operand
+        return Opaque(text(node))
+
+    def _index(self, node: Node, frame: Frame) -> Any:
+        container = self.eval(node.child_by_field_name("operand"), frame)  # type: ignore[arg-type]
+        index = self.eval(node.child_by_field_name("index"), frame)  # type: ignore[arg-type]
+        if isinstance(container, dict) and isinstance(index, str) and index in container:
+            return container[index]
+        if isinstance(container, list) and isinstance(index, int) and 0 <= index < len(container):
+            return container[index]
         return Opaque(text(node))
 
     def _identifier(self, name: str, frame: Frame) -> Any:
@@ -295,16 +318,7 @@ class Evaluator:
         name = text(node.child_by_field_name("field"))  # type: ignore[arg-type]
         alias = text(operand) if operand is not None and operand.type == "identifier" else None
         if alias is not None and alias not in frame.locals and alias in frame.imports:
-            path = frame.imports[alias]
-            if path in VALIDATION_PACKAGES:
-                return Validator(name, args) if args is not None else FuncRef(f"validation.{name}")
-            if name in SDK_ENUM_NAMES and args is None:
-                return name
-            if path == "regexp" and name == "MustCompile" and args and isinstance(args[0], str):
-                return Regex(args[0])
-            if "." not in path.split("/")[0]:  # the Go standard library
-                return GO_CONSTANTS.get(f"{path}.{name}", Opaque(f"{path}.{name}"))
-            return self._qualified(self.source.package(package_directory(path)), name, args)
+            return self._imported(frame.imports[alias], name, args)
         if alias is not None and alias == frame.receiver:
             method = frame.package.methods.get((frame.receiver_type or "", name))
             if method is not None and args is not None:
@@ -321,6 +335,18 @@ class Evaluator:
             return owner.fields[name]
         return Opaque(text(node))
 
+    def _imported(self, path: str, name: str, args: list[Any] | None) -> Any:
+        """`alias.name` (or `alias.name(args)`) where alias is the import of `path`."""
+        if path in VALIDATION_PACKAGES:
+            return Validator(name, args) if args is not None else FuncRef(f"validation.{name}")
+        if name in SDK_ENUM_NAMES and args is None:
+            return name
+        if path == "regexp" and name == "MustCompile" and args and isinstance(args[0], str):
+            return Regex(args[0])
+        if "." not in path.split("/")[0]:  # the Go standard library
+            return GO_CONSTANTS.get(f"{path}.{name}", Opaque(f"{path}.{name}"))
+        return self._qualified(self.source.package(package_directory(path)), name, args)
+
     def _call(self, node: Node, frame: Frame) -> Any:
         function = node.child_by_field_name("function")
         arguments = node.child_by_field_name("arguments")
@@ -332,17 +358,7 @@ class Evaluator:
         if function is None:
             return Opaque(text(node))
         if function.type == "identifier":
-            name = text(function)
-            if name in CONVERSIONS and len(args) == 1:
-                return args[0]
-            if name == "append" and args and isinstance(args[0], list):
-                extra = args[1:]
-                if len(extra) == 1 and isinstance(extra[0], Spread):
-                    extra = extra[0].items
-                return [*args[0], *extra]
-            if name in frame.package.funcs and name not in frame.locals:
-                return self._qualified(frame.package, name, args)
-            return Opaque(text(node))
+            return self._call_named(node, text(function), args, frame)
         if function.type == "selector_expression":
             return self._selector(function, frame, args)
         if function.type == "func_literal" and not args:  # func() T { ... }()
@@ -351,9 +367,20 @@ class Evaluator:
                 self.run_block(function.child_by_field_name("body"), inner)  # type: ignore[arg-type]
             except _Return as done:
                 return done.value
-            return Opaque(text(node))
-        if function.type in ("generic_type", "index_expression"):  # pointer.To[T](x) and friends
-            return Opaque(text(node))
+        # Anything else, e.g. pointer.To[T](x) (a generic_type or index_expression), is not followed.
+        return Opaque(text(node))
+
+    def _call_named(self, node: Node, name: str, args: list[Any], frame: Frame) -> Any:
+        """`name(args)`: a conversion, append, or a function of the same package."""
+        if name in CONVERSIONS and len(args) == 1:
+            return args[0]
+        if name == "append" and args and isinstance(args[0], list):
+            extra = args[1:]
+            if len(extra) == 1 and isinstance(extra[0], Spread):
+                extra = extra[0].items
+            return [*args[0], *extra]
+        if name in frame.package.funcs and name not in frame.locals:
+            return self._qualified(frame.package, name, args)
         return Opaque(text(node))
 
     def _binary(self, node: Node, frame: Frame) -> Any:

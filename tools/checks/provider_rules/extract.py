@@ -101,43 +101,57 @@ def validator_rules(value: Any, path: str, where: str, element: bool) -> list[di
     if value is None:
         return []
     if isinstance(value, Validator):
-        name, args = value.name, value.args
-        if len(args) == 1 and isinstance(args[0], Spread):
-            args = args[0].items
-        if name in ("ToDiagFunc", "All"):
-            return [rule for arg in args for rule in validator_rules(arg, path, where, element)]
-        if name == "Any":
-            alternatives = [validator_rules(arg, path, where, element) for arg in args]
-            if alternatives and all(a and all(r["kind"] in CHECKED_KINDS for r in a) for a in alternatives):
-                return [{**base, "kind": "any_of", "alternatives": [
-                    [{k: v for k, v in r.items() if k not in ("path", "source", "element")} for r in a]
-                    for a in alternatives]}]
-            return [{**base, "kind": "not_checked", "detail": "validation.Any with an alternative that is not checked"}]
-        if name == "StringInSlice" and len(args) == 2 and _strings(args[0]) is not None and isinstance(args[1], bool):
-            return [{**base, "kind": "string_in_slice", "values": sorted(set(args[0])), "ignore_case": args[1]}]
-        if name in RANGE_VALIDATORS and all(isinstance(a, int) for a in args):
-            low, high = RANGE_VALIDATORS[name]
-            return [{**base, "kind": "int_between", "min": None if low is None else args[low],
-                     "max": None if high is None else args[high]}]
-        if name in FLOAT_VALIDATORS and all(isinstance(a, int | float) and not isinstance(a, bool) for a in args):
-            low, high = FLOAT_VALIDATORS[name]
-            return [{**base, "kind": "float_between", "min": None if low is None else args[low],
-                     "max": None if high is None else args[high]}]
-        if name == "IntInSlice" and args and isinstance(args[0], list) and all(type(a) is int for a in args[0]):
-            return [{**base, "kind": "int_in_slice", "values": sorted(set(args[0]))}]
-        if name == "StringLenBetween" and len(args) == 2 and all(isinstance(a, int) for a in args):
-            return [{**base, "kind": "string_len_between", "min": args[0], "max": args[1]}]
-        if name == "StringMatch" and args and isinstance(args[0], Regex):
-            return [{**base, "kind": "string_match", "pattern": args[0].pattern}]
-        resolved = not any(_has_opaque(a) for a in args)
-        kind = "not_checked" if resolved else "unresolved"
-        return [{**base, "kind": kind, "detail": f"validation.{name}"}]
+        return _validation_call(value, base, path, where, element)
     if isinstance(value, FuncRef):
         short = value.name.removeprefix("validation.")
         if value.name.startswith("validation.") and short in TEXT_CHECKS:
             return [{**base, "kind": TEXT_CHECKS[short]}]
         return [{**base, "kind": "not_checked", "detail": value.name}]
     return [{**base, "kind": "unresolved", "detail": f"ValidateFunc: {_describe(value)}"}]
+
+
+def _validation_call(value: Validator, base: dict[str, Any], path: str, where: str,
+                     element: bool) -> list[dict[str, Any]]:
+    """`validation.Name(args)`: the combinators (All, Any) by their parts, the rest by `_value_rule`."""
+    name, args = value.name, value.args
+    if len(args) == 1 and isinstance(args[0], Spread):
+        args = args[0].items
+    if name in ("ToDiagFunc", "All"):
+        return [rule for arg in args for rule in validator_rules(arg, path, where, element)]
+    if name == "Any":
+        alternatives = [validator_rules(arg, path, where, element) for arg in args]
+        if alternatives and all(a and all(r["kind"] in CHECKED_KINDS for r in a) for a in alternatives):
+            return [{**base, "kind": "any_of", "alternatives": [
+                [{k: v for k, v in r.items() if k not in ("path", "source", "element")} for r in a]
+                for a in alternatives]}]
+        return [{**base, "kind": "not_checked", "detail": "validation.Any with an alternative that is not checked"}]
+    rule = _value_rule(name, args)
+    if rule is not None:
+        return [{**base, **rule}]
+    resolved = not any(_has_opaque(a) for a in args)
+    kind = "not_checked" if resolved else "unresolved"
+    return [{**base, "kind": kind, "detail": f"validation.{name}"}]
+
+
+def _value_rule(name: str, args: list[Any]) -> dict[str, Any] | None:
+    """The rule of a validator that checks a value against literal arguments (None: not one we check)."""
+    if name == "StringInSlice" and len(args) == 2 and _strings(args[0]) is not None and isinstance(args[1], bool):
+        return {"kind": "string_in_slice", "values": sorted(set(args[0])), "ignore_case": args[1]}
+    if name in RANGE_VALIDATORS and all(isinstance(a, int) for a in args):
+        low, high = RANGE_VALIDATORS[name]
+        return {"kind": "int_between", "min": None if low is None else args[low],
+                "max": None if high is None else args[high]}
+    if name in FLOAT_VALIDATORS and all(isinstance(a, int | float) and not isinstance(a, bool) for a in args):
+        low, high = FLOAT_VALIDATORS[name]
+        return {"kind": "float_between", "min": None if low is None else args[low],
+                "max": None if high is None else args[high]}
+    if name == "IntInSlice" and args and isinstance(args[0], list) and all(type(a) is int for a in args[0]):
+        return {"kind": "int_in_slice", "values": sorted(set(args[0]))}
+    if name == "StringLenBetween" and len(args) == 2 and all(isinstance(a, int) for a in args):
+        return {"kind": "string_len_between", "min": args[0], "max": args[1]}
+    if name == "StringMatch" and args and isinstance(args[0], Regex):
+        return {"kind": "string_match", "pattern": args[0].pattern}
+    return None
 
 
 def _has_opaque(value: Any) -> bool:
@@ -175,24 +189,37 @@ def schema_rules(schema: Any, prefix: str, where: str, rules: list[dict[str, Any
             continue  # computed-only: not an argument
         arguments.append(path)
         rules.extend(validator_rules(fields.get("ValidateFunc") or fields.get("ValidateDiagFunc"), path, at, False))
-        for field_name, kind in COMBINATION_FIELDS.items():
-            if field_name not in fields:
-                continue
-            keys = _strings(fields[field_name])
-            if keys is None:
-                rules.append({"path": path, "kind": "unresolved", "source": at,
-                              "detail": f"{field_name}: {_describe(fields[field_name])}"})
-            elif keys:
-                rules.append({"path": path, "kind": kind, "keys": sorted(set(keys)), "source": at})
-        elem = fields.get("Elem")
-        if isinstance(elem, Struct) and "Schema" in elem.fields:
-            schema_rules(elem.fields["Schema"], f"{path}.", elem.where, rules, arguments,
-                         fields.get("ConfigMode") == "SchemaConfigModeAttr")
-        elif isinstance(elem, Struct):
-            rules.extend(validator_rules(elem.fields.get("ValidateFunc") or elem.fields.get("ValidateDiagFunc"),
-                                         path, elem.where, True))
-        elif elem is not None and not isinstance(elem, Struct):
-            rules.append({"path": path, "kind": "unresolved", "source": at, "detail": f"Elem: {_describe(elem)}"})
+        rules.extend(_combination_rules(fields, path, at))
+        _element_rules(fields, path, at, rules, arguments)
+
+
+def _combination_rules(fields: dict[str, Any], path: str, at: str) -> list[dict[str, Any]]:
+    """ConflictsWith, ExactlyOneOf and the like: the keys an attribute is checked together with."""
+    rules: list[dict[str, Any]] = []
+    for field_name, kind in COMBINATION_FIELDS.items():
+        if field_name not in fields:
+            continue
+        keys = _strings(fields[field_name])
+        if keys is None:
+            rules.append({"path": path, "kind": "unresolved", "source": at,
+                          "detail": f"{field_name}: {_describe(fields[field_name])}"})
+        elif keys:
+            rules.append({"path": path, "kind": kind, "keys": sorted(set(keys)), "source": at})
+    return rules
+
+
+def _element_rules(fields: dict[str, Any], path: str, at: str, rules: list[dict[str, Any]],
+                   arguments: list[str]) -> None:
+    """An attribute's Elem: a nested block (its own schema map) or the validation of each list element."""
+    elem = fields.get("Elem")
+    if isinstance(elem, Struct) and "Schema" in elem.fields:
+        schema_rules(elem.fields["Schema"], f"{path}.", elem.where, rules, arguments,
+                     fields.get("ConfigMode") == "SchemaConfigModeAttr")
+    elif isinstance(elem, Struct):
+        rules.extend(validator_rules(elem.fields.get("ValidateFunc") or elem.fields.get("ValidateDiagFunc"),
+                                     path, elem.where, True))
+    elif elem is not None:
+        rules.append({"path": path, "kind": "unresolved", "source": at, "detail": f"Elem: {_describe(elem)}"})
 
 
 def extract(mirror: Path, tag: str, tf_types: list[str]) -> dict[str, Any]:

@@ -132,18 +132,23 @@ class Source:
                     alias, import_path = import_alias(spec)
                     imports[alias] = import_path
         for node in root.children:
-            if node.type == "function_declaration":
-                package.funcs[text(node.child_by_field_name("name"))] = Decl(node, path, imports)  # type: ignore[arg-type]
-            elif node.type == "method_declaration":
-                key = (_receiver_type(node), text(node.child_by_field_name("name")))  # type: ignore[arg-type]
-                package.methods[key] = Decl(node, path, imports)
-            elif node.type in ("const_declaration", "var_declaration"):
-                for spec in find_all(node, "const_spec", "var_spec"):
-                    for name in spec.children_by_field_name("name"):
-                        package.values[text(name)] = Decl(spec, path, imports)
-            elif node.type == "type_declaration":
-                for spec in find_all(node, "type_spec", "type_alias"):
-                    package.types.add(text(spec.child_by_field_name("name")))  # type: ignore[arg-type]
+            _declare(package, node, path, imports)
+
+
+def _declare(package: Package, node: Node, path: str, imports: dict[str, str]) -> None:
+    """Index one top-level declaration of a file: a function, a method, constants and variables, or types."""
+    if node.type == "function_declaration":
+        package.funcs[text(node.child_by_field_name("name"))] = Decl(node, path, imports)  # type: ignore[arg-type]
+    elif node.type == "method_declaration":
+        key = (_receiver_type(node), text(node.child_by_field_name("name")))  # type: ignore[arg-type]
+        package.methods[key] = Decl(node, path, imports)
+    elif node.type in ("const_declaration", "var_declaration"):
+        for spec in find_all(node, "const_spec", "var_spec"):
+            for name in spec.children_by_field_name("name"):
+                package.values[text(name)] = Decl(spec, path, imports)
+    elif node.type == "type_declaration":
+        for spec in find_all(node, "type_spec", "type_alias"):
+            package.types.add(text(spec.child_by_field_name("name")))  # type: ignore[arg-type]
 
 
 def find_all(node: Node, *types: str) -> list[Node]:

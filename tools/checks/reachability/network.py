@@ -132,6 +132,23 @@ def _vnet_name(synth: EnvironmentSynth, stack: str, value: Any) -> str | None:
 def _virtual_networks(synth: EnvironmentSynth, net: Network) -> None:
     for node in synth.nodes("azurerm_virtual_network"):
         net.vnets[synth.name(node)] = tuple(synth.attributes(node).get("address_space", ()))
+    subnet_nat, inbound = _subnet_nat_ips(synth), _subnet_inbound_allows(synth)
+    for node in synth.nodes("azurerm_subnet"):
+        attributes = synth.attributes(node)
+        vnet = _vnet_name(synth, node.stack, attributes.get("virtual_network_name"))
+        delegations = attributes.get("delegation") or []
+        net.subnets[synth.name(node)] = Subnet(
+            name=synth.name(node), vnet=vnet or "?", prefixes=tuple(attributes.get("address_prefixes", ())),
+            nat_ips=tuple(subnet_nat.get(node, ())),
+            default_outbound=bool(attributes.get("default_outbound_access_enabled", True)),
+            delegation=delegations[0]["service_delegation"]["name"] if delegations else None,
+            inbound_allows=tuple(inbound.get(node, ())),
+        )
+    net.peerings += _peerings(synth)
+
+
+def _subnet_nat_ips(synth: EnvironmentSynth) -> dict[Node, list[str]]:
+    """Each subnet's egress addresses: the public IPs of the NAT gateway associated with it."""
     nat_ips: dict[Node, list[str]] = {}
     for node in synth.nodes("azurerm_nat_gateway_public_ip_association"):
         attributes = synth.attributes(node)
@@ -144,33 +161,33 @@ def _virtual_networks(synth: EnvironmentSynth, net: Network) -> None:
         subnet, nat = (synth.node(node.stack, attributes.get(a)) for a in ("subnet_id", "nat_gateway_id"))
         if subnet and nat:
             subnet_nat.setdefault(subnet, []).extend(nat_ips.get(nat, []))
+    return subnet_nat
+
+
+def _subnet_inbound_allows(synth: EnvironmentSynth) -> dict[Node, list[tuple[str, str]]]:
+    """Each subnet's inbound allow rules, from the network security group associated with it."""
     inbound: dict[Node, list[tuple[str, str]]] = {}
     for node in synth.nodes("azurerm_subnet_network_security_group_association"):
         attributes = synth.attributes(node)
         subnet, nsg = (synth.node(node.stack, attributes.get(a)) for a in ("subnet_id", "network_security_group_id"))
         if subnet and nsg:
             inbound[subnet] = _inbound_allows(synth.attributes(nsg))
-    for node in synth.nodes("azurerm_subnet"):
-        attributes = synth.attributes(node)
-        vnet = _vnet_name(synth, node.stack, attributes.get("virtual_network_name"))
-        delegations = attributes.get("delegation") or []
-        net.subnets[synth.name(node)] = Subnet(
-            name=synth.name(node), vnet=vnet or "?", prefixes=tuple(attributes.get("address_prefixes", ())),
-            nat_ips=tuple(subnet_nat.get(node, ())),
-            default_outbound=bool(attributes.get("default_outbound_access_enabled", True)),
-            delegation=delegations[0]["service_delegation"]["name"] if delegations else None,
-            inbound_allows=tuple(inbound.get(node, ())),
-        )
+    return inbound
+
+
+def _peerings(synth: EnvironmentSynth) -> list[Peering]:
+    peerings = []
     for node in synth.nodes("azurerm_virtual_network_peering"):
         attributes = synth.attributes(node)
         local = _vnet_name(synth, node.stack, attributes.get("virtual_network_name"))
         remote = _vnet_name(synth, node.stack, attributes.get("remote_virtual_network_id"))
         if local and remote:
-            net.peerings.append(Peering(
+            peerings.append(Peering(
                 name=synth.name(node), local=local, remote=remote,
                 allow_access=bool(attributes.get("allow_virtual_network_access", True)),
                 allow_forwarded=bool(attributes.get("allow_forwarded_traffic", False)),
             ))
+    return peerings
 
 
 def _inbound_allows(nsg: dict[str, Any]) -> list[tuple[str, str]]:

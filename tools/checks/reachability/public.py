@@ -173,51 +173,70 @@ def _search(synth: EnvironmentSynth, node: Node, attributes: dict[str, Any]) -> 
     )
 
 
+def _workspace(synth: EnvironmentSynth, node: Node, attributes: dict[str, Any]) -> PublicSide:
+    return PublicSide(_flag(attributes, "public_network_access_enabled"), True, what="workspace public network access")
+
+
+def _app_insights(synth: EnvironmentSynth, node: Node, attributes: dict[str, Any]) -> PublicSide:
+    return PublicSide(
+        _flag(attributes, "internet_ingestion_enabled"), True, what="Application Insights internet ingestion"
+    )
+
+
+def _data_factory(synth: EnvironmentSynth, node: Node, attributes: dict[str, Any]) -> PublicSide:
+    return PublicSide(_flag(attributes, "public_network_enabled"), True, what="Data Factory public network access")
+
+
+def _kubernetes(synth: EnvironmentSynth, node: Node, attributes: dict[str, Any]) -> PublicSide:
+    ranges = block(attributes.get("api_server_access_profile")).get("authorized_ip_ranges") or []
+    return PublicSide(
+        not _flag(attributes, "private_cluster_enabled", False), not ranges, tuple(ranges),
+        what="AKS API server (private cluster / authorized ranges)",
+    )
+
+
+# The reader of each resource type with one public side.
+_SIDES: dict[str, Callable[[EnvironmentSynth, Node, dict[str, Any]], PublicSide]] = {
+    "azurerm_key_vault": _key_vault,
+    "azurerm_cosmosdb_account": _cosmos,
+    "azurerm_eventhub_namespace": _event_hubs,
+    "azurerm_container_registry": _registry,
+    "azurerm_cognitive_account": _cognitive,
+    "azurerm_search_service": _search,
+    "azurerm_machine_learning_workspace": _workspace,
+    "azurerm_application_insights": _app_insights,
+    "azurerm_data_factory": _data_factory,
+    "azurerm_kubernetes_cluster": _kubernetes,
+}
+
+
 def public_sides(synth: EnvironmentSynth, key_of: KeyOf) -> dict[str, PublicSide]:
     sides: dict[str, PublicSide] = {}
     for node in synth.nodes():
         attributes = synth.attributes(node)
         kind, node_key = node.tf_type, key_of(synth, node)
-        if kind == "azurerm_storage_account":
+        if kind in _SIDES:
+            sides[node_key] = _SIDES[kind](synth, node, attributes)
+        elif kind == "azurerm_storage_account":
             sides[node_key] = _storage(synth, node, attributes, key_of)
-        elif kind == "azurerm_key_vault":
-            sides[node_key] = _key_vault(synth, node, attributes)
-        elif kind == "azurerm_cosmosdb_account":
-            sides[node_key] = _cosmos(synth, node, attributes)
-        elif kind == "azurerm_eventhub_namespace":
-            sides[node_key] = _event_hubs(synth, node, attributes)
-        elif kind == "azurerm_container_registry":
-            sides[node_key] = _registry(synth, node, attributes)
-        elif kind == "azurerm_cognitive_account":
-            sides[node_key] = _cognitive(synth, node, attributes)
-        elif kind == "azurerm_search_service":
-            sides[node_key] = _search(synth, node, attributes)
-        elif kind == "azurerm_machine_learning_workspace":
-            sides[node_key] = PublicSide(
-                _flag(attributes, "public_network_access_enabled"), True, what="workspace public network access"
-            )
-        elif kind == "azurerm_application_insights":
-            sides[node_key] = PublicSide(
-                _flag(attributes, "internet_ingestion_enabled"), True, what="Application Insights internet ingestion"
-            )
-        elif kind == "azurerm_data_factory":
-            sides[node_key] = PublicSide(
-                _flag(attributes, "public_network_enabled"), True, what="Data Factory public network access"
-            )
-        elif kind == "azurerm_kubernetes_cluster":
-            ranges = block(attributes.get("api_server_access_profile")).get("authorized_ip_ranges") or []
-            sides[node_key] = PublicSide(
-                not _flag(attributes, "private_cluster_enabled", False), not ranges, tuple(ranges),
-                what="AKS API server (private cluster / authorized ranges)",
-            )
-        elif kind == "azurerm_linux_web_app":
-            for face, side in _web_app(synth, node, attributes, "sites").items():
-                sides[node_key if face == "sites" else f"{node_key}/{face}"] = side
-        elif kind == "azurerm_linux_web_app_slot":
-            parent = synth.node(node.stack, attributes.get("app_service_id"))
-            if parent is not None:
-                for face, side in _web_app(synth, node, attributes, "sites-staging").items():
-                    sides[f"{key_of(synth, parent)}/{face}"] = side
-        elif kind == "azapi_resource" and node_key.startswith("Microsoft.Web/sites:"):
-            sides[node_key] = _function_site(attributes)
+        else:
+            sides |= _site_sides(synth, node, attributes, node_key, key_of)
     return sides
+
+
+def _site_sides(synth: EnvironmentSynth, node: Node, attributes: dict[str, Any], node_key: str,
+                key_of: KeyOf) -> dict[str, PublicSide]:
+    """The faces of an App Service site: the app and its SCM site; a slot's, under its app's key."""
+    kind = node.tf_type
+    if kind == "azurerm_linux_web_app":
+        faces = _web_app(synth, node, attributes, "sites")
+        return {node_key if face == "sites" else f"{node_key}/{face}": side for face, side in faces.items()}
+    if kind == "azurerm_linux_web_app_slot":
+        parent = synth.node(node.stack, attributes.get("app_service_id"))
+        if parent is None:
+            return {}
+        faces = _web_app(synth, node, attributes, "sites-staging")
+        return {f"{key_of(synth, parent)}/{face}": side for face, side in faces.items()}
+    if kind == "azapi_resource" and node_key.startswith("Microsoft.Web/sites:"):
+        return {node_key: _function_site(attributes)}
+    return {}

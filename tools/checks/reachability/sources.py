@@ -63,16 +63,8 @@ def _subnet(synth: EnvironmentSynth, stack: str, value: Any) -> str | None:
 def source_of(synth: EnvironmentSynth, net: Network, node: Node) -> Source:
     attributes, source_key = synth.attributes(node), key(synth, node)
     kind = node.tf_type
-    if kind == "azurerm_linux_web_app":
-        settings = {k: _setting(synth, node.stack, v) for k, v in (attributes.get("app_settings") or {}).items()}
-        return _subnet_source(net, source_key, _subnet(synth, node.stack, attributes.get("virtual_network_subnet_id")),
-                              settings=settings)
-    if source_key.startswith("Microsoft.Web/sites:"):
-        properties = block(attributes.get("body")).get("properties", {})
-        settings = {s["name"]: _setting(synth, node.stack, s["value"])
-                    for s in properties.get("siteConfig", {}).get("appSettings", [])}
-        return _subnet_source(net, source_key, _subnet(synth, node.stack, properties.get("virtualNetworkSubnetId")),
-                              settings=settings)
+    if kind == "azurerm_linux_web_app" or source_key.startswith("Microsoft.Web/sites:"):
+        return _site_source(synth, net, node, attributes, source_key)
     if kind == "azurerm_machine_learning_compute_cluster":
         return _subnet_source(net, source_key, _subnet(synth, node.stack, attributes.get("subnet_resource_id")))
     if kind == "azurerm_kubernetes_cluster":
@@ -92,6 +84,25 @@ def source_of(synth: EnvironmentSynth, net: Network, node: Node) -> Source:
         parameters = block(attributes.get("custom_parameters"))
         name = synth.literal(node.stack, parameters.get("private_subnet_name"))
         return _subnet_source(net, source_key, name if isinstance(name, str) else None)
+    return _outside_source(kind, source_key)
+
+
+def _site_source(synth: EnvironmentSynth, net: Network, node: Node, attributes: dict[str, Any],
+                 source_key: str) -> Source:
+    """A web app (azurerm) or a function app (azapi): its integration subnet, with its app settings."""
+    if node.tf_type == "azurerm_linux_web_app":
+        settings = {k: _setting(synth, node.stack, v) for k, v in (attributes.get("app_settings") or {}).items()}
+        subnet = _subnet(synth, node.stack, attributes.get("virtual_network_subnet_id"))
+        return _subnet_source(net, source_key, subnet, settings=settings)
+    properties = block(attributes.get("body")).get("properties", {})
+    settings = {s["name"]: _setting(synth, node.stack, s["value"])
+                for s in properties.get("siteConfig", {}).get("appSettings", [])}
+    return _subnet_source(net, source_key, _subnet(synth, node.stack, properties.get("virtualNetworkSubnetId")),
+                          settings=settings)
+
+
+def _outside_source(kind: str, source_key: str) -> Source:
+    """A source that runs outside the blueprint's virtual networks."""
     if kind == "azurerm_data_factory":
         return Source(source_key, "managed-vnet")
     if kind == "azurerm_eventhub_namespace":

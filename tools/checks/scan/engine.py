@@ -16,7 +16,9 @@ def main(argv: list[str]) -> int:
     os.environ.update(OFFLINE_ENV)
     import checkov.main as checkov_main
 
-    checkov_main.Baseline = make_scoped_baseline_class()  # type: ignore[attr-defined]
+    # checkov.main looks its Baseline class up as a module global when a scan runs: replacing that global is
+    # the one way to give it the scoped baseline.
+    vars(checkov_main)["Baseline"] = make_scoped_baseline_class()
     return int(checkov_main.Checkov(argv=argv).run() or 0)
 
 

@@ -161,41 +161,60 @@ def rollout(
     if not package.is_file():
         raise AppRolloutFailed(f"{package} not found: run `make package-app` first")
     for target in regions:
-        slot_args = ["--slot", target.slot] if target.slot else []
-        print(f"[{target.stack}] deploying {package.name} to {target.app} {target.slot or 'production'}", flush=True)
-        az(["webapp", "deploy", "--resource-group", target.resource_group, "--name", target.app,
-            *slot_args, "--src-path", str(package), "--type", "zip"])
-        warm(f"https://{target.host()}{READY_PATH}")
+        _deploy(target, package, az, warm)
         if target.slot and gate is not None:
-            verdict = gate(f"https://{target.host()}")
-            if verdict == GATE_HELD:
-                raise AppRolloutHeld(f"{target.app}: the assistant gate held the swap back; production keeps the "
-                                     f"previous version, {target.slot} has the new one (reports/assistant-gate.json)")
-            if verdict != GATE_PASSED:
-                raise AppRolloutFailed(f"{target.app}: the assistant gate could not decide (exit {verdict}); "
-                                       "not swapped")
+            _judge(target, gate)
             gate = None  # judged once: the same package meets the same shared AI services in every region
         if target.slot:
-            swap = ["webapp", "deployment", "slot", "swap", "--resource-group", target.resource_group,
-                    "--name", target.app, "--slot", target.slot, "--target-slot", "production"]
-            az(swap)
-            print(f"[{target.stack}] swapped {target.slot} into production", flush=True)
-            try:
-                warm(f"https://{target.app}.azurewebsites.net{READY_PATH}")
-            except AppRolloutFailed as exc:
-                az(swap)  # the same swap again puts the previous version back into production
-                print(f"[{target.stack}] production failed its check; swapped back", flush=True)
-                raise AppRolloutFailed(f"{target.app}: {exc}; swapped the previous version back") from exc
-    if edge is None:
-        return
-    for attempt in range(1, edge_attempts + 1):
+            _swap_live(target, target.slot, az, warm)
+    if edge is not None:
+        _wait_for_edge(edge, az, edge_attempts, edge_wait_seconds)
+
+
+def _deploy(target: RegionTarget, package: Path, az: AzCli, warm: Callable[[str], None]) -> None:
+    """The package onto the region's staging slot (or the app itself when it has none), warmed up."""
+    slot_args = ["--slot", target.slot] if target.slot else []
+    print(f"[{target.stack}] deploying {package.name} to {target.app} {target.slot or 'production'}", flush=True)
+    az(["webapp", "deploy", "--resource-group", target.resource_group, "--name", target.app,
+        *slot_args, "--src-path", str(package), "--type", "zip"])
+    warm(f"https://{target.host()}{READY_PATH}")
+
+
+def _judge(target: RegionTarget, gate: Gate) -> None:
+    """The assistant gate's verdict on the staged slot; anything but a pass stops the rollout before the swap."""
+    verdict = gate(f"https://{target.host()}")
+    if verdict == GATE_HELD:
+        raise AppRolloutHeld(f"{target.app}: the assistant gate held the swap back; production keeps the "
+                             f"previous version, {target.slot} has the new one (reports/assistant-gate.json)")
+    if verdict != GATE_PASSED:
+        raise AppRolloutFailed(f"{target.app}: the assistant gate could not decide (exit {verdict}); "
+                               "not swapped")
+
+
+def _swap_live(target: RegionTarget, slot: str, az: AzCli, warm: Callable[[str], None]) -> None:
+    """The staged slot into production; swapped back when production then fails its check."""
+    swap = ["webapp", "deployment", "slot", "swap", "--resource-group", target.resource_group,
+            "--name", target.app, "--slot", slot, "--target-slot", "production"]
+    az(swap)
+    print(f"[{target.stack}] swapped {slot} into production", flush=True)
+    try:
+        warm(f"https://{target.app}.azurewebsites.net{READY_PATH}")
+    except AppRolloutFailed as exc:
+        az(swap)  # the same swap again puts the previous version back into production
+        print(f"[{target.stack}] production failed its check; swapped back", flush=True)
+        raise AppRolloutFailed(f"{target.app}: {exc}; swapped the previous version back") from exc
+
+
+def _wait_for_edge(edge: EdgeTarget, az: AzCli, attempts: int, wait_seconds: float) -> None:
+    """Until Traffic Manager reports every endpoint Online (it probes each region on its own schedule)."""
+    for attempt in range(1, attempts + 1):
         offline = endpoints_offline(az, edge)
         if not offline:
             print(f"Traffic Manager {edge.profile}: every endpoint Online", flush=True)
             return
         print(f"Traffic Manager {edge.profile}: waiting for {offline} (attempt {attempt})", flush=True)
-        if attempt < edge_attempts:
-            time.sleep(edge_wait_seconds)
+        if attempt < attempts:
+            time.sleep(wait_seconds)
     raise AppRolloutFailed(f"Traffic Manager {edge.profile} still reports {offline}")
 
 

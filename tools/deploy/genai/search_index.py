@@ -33,6 +33,7 @@ from azure.search.documents.indexes.models import (
     SearchField,
     SearchIndex,
     VectorSearch,
+    VectorSearchAlgorithmConfiguration,
     VectorSearchProfile,
 )
 
@@ -61,7 +62,7 @@ def search_index_model(definition: dict[str, Any] | None = None) -> SearchIndex:
         if "dimensions" in f:
             kwargs.update(vector_search_dimensions=f["dimensions"], vector_search_profile_name=f["vectorSearchProfile"])
         fields.append(SearchField(name=f["name"], type=f["type"], hidden=not f.get("retrievable", True), **kwargs))
-    algorithms = [
+    algorithms: list[VectorSearchAlgorithmConfiguration] = [
         HnswAlgorithmConfiguration(name=a["name"], parameters=HnswParameters(
             metric=a["hnswParameters"]["metric"], m=a["hnswParameters"]["m"],
             ef_construction=a["hnswParameters"]["efConstruction"], ef_search=a["hnswParameters"]["efSearch"]))

@@ -34,6 +34,7 @@ from azure.core.exceptions import HttpResponseError, ResourceExistsError, Resour
 from azure.core.pipeline.policies import BearerTokenCredentialPolicy
 from azure.core.rest import HttpRequest
 from azure.mgmt.resource import ResourceManagementClient
+from azure.mgmt.resource.resources.models import GenericResource, ResourceGroup
 from azure.mgmt.storage import StorageManagementClient
 from azure.mgmt.storage import models as storage_models
 from azure.storage.blob import ContainerClient
@@ -110,7 +111,7 @@ def bootstrap(config: EnvironmentConfig, credential: TokenCredential, **client_k
         report.note(f"resource group {backend.resource_group}: exists")
     else:
         resources.resource_groups.create_or_update(
-            backend.resource_group, {"location": location, "tags": config.all_tags}
+            backend.resource_group, ResourceGroup(location=location, tags=config.all_tags)
         )
         report.note(f"resource group {backend.resource_group}: created in {location}")
 
@@ -175,8 +176,10 @@ def grant_state_access(config: EnvironmentConfig, credential: TokenCredential, r
     try:
         resources.resources.begin_create_or_update_by_id(
             f"{account}/providers/Microsoft.Authorization/roleAssignments/{name}", ROLE_ASSIGNMENT_API,
-            {"properties": {"roleDefinitionId": f"{subscription}/providers/Microsoft.Authorization/roleDefinitions/"
-                                                f"{BLOB_DATA_CONTRIBUTOR}", "principalId": principal}},
+            GenericResource(properties={
+                "roleDefinitionId": f"{subscription}/providers/Microsoft.Authorization/roleDefinitions/"
+                                    f"{BLOB_DATA_CONTRIBUTOR}",
+                "principalId": principal}),
         ).result()
         report.note(f"storage account {backend.storage_account}: Storage Blob Data Contributor for {principal}")
     except ResourceExistsError:

@@ -83,9 +83,10 @@ def expected_endpoints(environment: str, outdir: Path) -> list[ExpectedEndpoint]
             continue
         values = (stack.referenced_name(attributes.get("data_factory_id")), stack.resolve(attributes.get("name")),
                   stack.referenced_name(target), stack.referenced_name(target, "resource_group_name"))
-        if not all(isinstance(value, str) for value in values):
+        names = [value for value in values if isinstance(value, str)]
+        if len(names) != len(values):
             raise SynthError(f"{stack.name}: {address} needs literal factory, endpoint, account and group names")
-        factory, name, account, group = values
+        factory, name, account, group = names
         found.append(ExpectedEndpoint(factory, name, account, group))
     return found
 
@@ -98,9 +99,10 @@ def schedule_triggers(environment: str, outdir: Path) -> list[ScheduleTrigger]:
         factory_id = attributes.get("data_factory_id")
         values = (stack.referenced_name(factory_id), stack.resolve(attributes.get("name")),
                   stack.referenced_name(factory_id, "resource_group_name"))
-        if not all(isinstance(value, str) for value in values):
+        names = [value for value in values if isinstance(value, str)]
+        if len(names) != len(values):
             raise SynthError(f"{stack.name}: {address} needs literal factory, trigger and group names")
-        factory, name, group = values
+        factory, name, group = names
         found.append(ScheduleTrigger(factory, name, group))
     return found
 
@@ -141,7 +143,7 @@ def approve(storage: StorageManagementClient, expected: list[ExpectedEndpoint]) 
             seen.add(endpoint_name)
             if _state(connection) == "Approved":
                 report.already_approved.append(label)
-            elif _state(connection) == "Pending":
+            elif _state(connection) == "Pending" and connection.name is not None:  # ARM lists every one named
                 state = storage_models.PrivateLinkServiceConnectionState(status="Approved", description=APPROVAL_NOTE)
                 storage.private_endpoint_connections.put(
                     group, account, connection.name,

@@ -162,7 +162,7 @@ def training_job(job_file: Path, inputs: dict[str, str], champion: str | None = 
     if missing or unknown or empty:
         raise SynthError(f"{job_file}: pipeline inputs without a value: {', '.join(missing + empty) or '-'}; "
                          f"not declared: {', '.join(unknown) or '-'}")
-    overrides = [{f"inputs.{name}": value} for name, value in inputs.items()]
+    overrides: list[dict[str, object]] = [{f"inputs.{name}": value} for name, value in inputs.items()]
     overrides.append({"settings.default_compute": f"azureml:{ML_COMPUTE_CLUSTER}"})
     if champion is not None:
         overrides.append({f"jobs.evaluate.inputs.{CHAMPION_INPUT}": {"type": "custom_model", "path": champion}})

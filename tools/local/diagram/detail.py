@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from dataclasses import dataclass, field
 
 from contract import ML_BATCH_ENDPOINT, ML_ONLINE_ENDPOINT
 from tools.local.diagram.catalog import kind_of
@@ -57,34 +58,52 @@ def detail_picture(synth: SynthOutput, stack: str) -> Picture:
     resources = synth.resources(stack)
     local = {r.key for r in resources}
     references = [ref for r in resources for ref in synth.references(r)]
-
-    subnet_of: dict[str, Resource] = {}  # resource key -> the subnet it sits in
-    vnet_of: dict[str, Resource] = {}  # subnet key -> its VNet
-    zone_of: dict[str, Resource] = {}  # DNS zone link key -> its zone
-    arrows: list[Reference] = []
-    for ref in references:
-        if ref.target.tf_type == "azurerm_subnet" and _places(ref):
-            subnet_of[ref.source.key] = ref.target
-        elif ref.source.tf_type == "azurerm_subnet" and ref.target.tf_type == "azurerm_virtual_network":
-            vnet_of[ref.source.key] = ref.target
-        elif not ref.path.startswith(_NOT_DRAWN):
-            arrows.append(ref)
-        if ref.target.tf_type == "azurerm_private_dns_zone" and ref.path == "private_dns_zone_name":
-            zone_of[ref.source.key] = ref.target
-    for subnet in list(subnet_of.values()):  # subnets from another stack still sit in their VNet
-        for ref in synth.references(subnet):
-            if ref.target.tf_type == "azurerm_virtual_network":
-                vnet_of[subnet.key] = ref.target
+    placement = _placement(synth, references)
 
     group = _resource_groups(resources, references)
     components = Counter(_component(r) for r in resources)
+    zones = set(map(_key, placement.zone_of.values()))
     for resource in resources:
-        box = _box_for(picture, resource, subnet_of, vnet_of, group, components, local)
-        zone = resource if resource.key in set(map(_key, zone_of.values())) else zone_of.get(resource.key)
+        box = _box_for(picture, resource, placement.subnet_of, placement.vnet_of, group, components, local)
+        zone = resource if resource.key in zones else placement.zone_of.get(resource.key)
         if zone is not None:
             box = _zone_box(picture, zone, box)
         _add_resource(picture, resource, box, external=False)
+    _draw_arrows(picture, placement.arrows, local)
+    _draw_endpoint_calls(picture, synth, resources)
+    return picture
 
+
+@dataclass
+class _Placement:
+    """What the references say about where resources sit, and the references left to draw as arrows."""
+
+    subnet_of: dict[str, Resource] = field(default_factory=dict)  # resource key -> the subnet it sits in
+    vnet_of: dict[str, Resource] = field(default_factory=dict)  # subnet key -> its VNet
+    zone_of: dict[str, Resource] = field(default_factory=dict)  # DNS zone link key -> its zone
+    arrows: list[Reference] = field(default_factory=list)
+
+
+def _placement(synth: SynthOutput, references: list[Reference]) -> _Placement:
+    placement = _Placement()
+    for ref in references:
+        if ref.target.tf_type == "azurerm_subnet" and _places(ref):
+            placement.subnet_of[ref.source.key] = ref.target
+        elif ref.source.tf_type == "azurerm_subnet" and ref.target.tf_type == "azurerm_virtual_network":
+            placement.vnet_of[ref.source.key] = ref.target
+        elif not ref.path.startswith(_NOT_DRAWN):
+            placement.arrows.append(ref)
+        if ref.target.tf_type == "azurerm_private_dns_zone" and ref.path == "private_dns_zone_name":
+            placement.zone_of[ref.source.key] = ref.target
+    for subnet in list(placement.subnet_of.values()):  # subnets from another stack still sit in their VNet
+        for ref in synth.references(subnet):
+            if ref.target.tf_type == "azurerm_virtual_network":
+                placement.vnet_of[subnet.key] = ref.target
+    return placement
+
+
+def _draw_arrows(picture: Picture, arrows: list[Reference], local: set[str]) -> None:
+    """One arrow per reference; an end from another stack is drawn too, dashed."""
     for ref in arrows:
         for end in (ref.source, ref.target):
             if end.key not in local and end.key not in picture.nodes:
@@ -96,12 +115,13 @@ def detail_picture(synth: SynthOutput, stack: str) -> Picture:
         picture.add_arrow(Arrow(ref.source.key, ref.target.key, label, style="dashed" if external else "solid",
                                 color=color))
 
+
+def _draw_endpoint_calls(picture: Picture, synth: SynthOutput, resources: list[Resource]) -> None:
     for resource in resources:
         for endpoint_name, workspace in _ml_endpoint_calls(synth, resource):
             if workspace.key not in picture.nodes:
                 _add_resource(picture, workspace, None, external=True)
             picture.add_arrow(Arrow(resource.key, workspace.key, f"scores via {endpoint_name}", style="dashed"))
-    return picture
 
 
 def _places(ref: Reference) -> bool:

@@ -96,6 +96,15 @@ def overview_picture(synth: SynthOutput, env: str, pipelines_dir: Path) -> Pictu
         pairs = [(s, t) for s in sources for t in targets if s != t]
         for i, (s, t) in enumerate(pairs):  # one label per step: the colour carries it to the other arrows
             picture.add_arrow(Arrow(s, t, label if i == len(pairs) // 2 else "", color=STEP_COLOR, bold=True))
+    _store_arrows(picture)
+    _genai_arrows(picture)
+    _edge_arrows(picture)
+    _arrange(picture)
+    return picture
+
+
+def _store_arrows(picture: Picture) -> None:
+    """Who writes to the Cosmos DB store, and the stream into the functions."""
     if "batch" in picture.nodes and "cosmos" in picture.nodes:
         picture.add_arrow(Arrow("batch", "cosmos", "batch results", color=STEP_COLOR))
     if "cosmos" in picture.nodes and "webapp" in picture.nodes:
@@ -105,17 +114,19 @@ def overview_picture(synth: SynthOutput, env: str, pipelines_dir: Path) -> Pictu
             picture.add_arrow(Arrow("eventhubs", "functions", "listings stream", color="#52606d"))
         if "cosmos" in picture.nodes:
             picture.add_arrow(Arrow("functions", "cosmos", "market, dead letters", color="#52606d"))
-    _genai_arrows(picture)
-    if "trafficmanager" in picture.nodes:
-        picture.add_arrow(Arrow("users", "trafficmanager", "HTTPS", color="#52606d"))
-        # A private web tier is entered through the regional WAF gateways, then the app's private endpoint.
-        front = "gateways" if "gateways" in picture.nodes else "webapp"
-        if front in picture.nodes:
-            picture.add_arrow(Arrow("trafficmanager", front, "routes", color="#52606d"))
-        if front == "gateways" and "webapp" in picture.nodes:
-            picture.add_arrow(Arrow("gateways", "webapp", "private endpoint", color="#52606d"))
-    _arrange(picture)
-    return picture
+
+
+def _edge_arrows(picture: Picture) -> None:
+    """Users reach the app through Traffic Manager."""
+    if "trafficmanager" not in picture.nodes:
+        return
+    picture.add_arrow(Arrow("users", "trafficmanager", "HTTPS", color="#52606d"))
+    # A private web tier is entered through the regional WAF gateways, then the app's private endpoint.
+    front = "gateways" if "gateways" in picture.nodes else "webapp"
+    if front in picture.nodes:
+        picture.add_arrow(Arrow("trafficmanager", front, "routes", color="#52606d"))
+    if front == "gateways" and "webapp" in picture.nodes:
+        picture.add_arrow(Arrow("gateways", "webapp", "private endpoint", color="#52606d"))
 
 
 def _data_nodes(inv: Inventory, add) -> tuple[list[str], list[str]]:

@@ -65,36 +65,47 @@ def _enum_value(word: str, values: list[str]) -> str | None:
 def read_car(question: str, properties: dict[str, Any]) -> dict[str, Any]:
     """The car's details the question states, as the price tool's arguments."""
     text = question.lower()
-    words = re.findall(r"[a-z0-9][a-z0-9-]*", text)
-    phrases = words + [f"{a} {b}" for a, b in zip(words, words[1:], strict=False)]
     found: dict[str, Any] = {}
     for name, schema in properties.items():
         for variant in _variants(name, schema):
-            if schema.get("enum"):
-                match = re.search(rf"\b{re.escape(variant)}\s*(?::|=|is)?\s*([a-z0-9-]+)", text)
-                value = _enum_value(match.group(1), schema["enum"]) if match else None
-            else:
-                match = re.search(rf"\b{re.escape(variant)}\s*(?:of|:|=|is)?\s*(-?\d+(?:\.\d+)?)", text)
-                value = None
-                if match:
-                    number = float(match.group(1))
-                    value = int(number) if schema.get("type") == "integer" or number.is_integer() else number
+            value = _stated_value(text, variant, schema)
             if value is not None:
                 found[name] = value
                 break
     doors = re.search(r"\b(two|four|2|4)[- ]doors?\b", text)
     if doors and "num_of_doors" in properties:
         found.setdefault("num_of_doors", WORD_NUMBERS.get(doors.group(1), doors.group(1)))
-    # A bare value that belongs to one property only ("sedan", "diesel", "BMW") names it.
+    return found | _bare_values(text, properties, found)
+
+
+def _stated_value(text: str, variant: str, schema: dict[str, Any]) -> str | int | float | None:
+    """The value the text gives a property named `variant` ("body style: sedan", "horsepower of 102")."""
+    if schema.get("enum"):
+        match = re.search(rf"\b{re.escape(variant)}\s*(?::|=|is)?\s*([a-z0-9-]+)", text)
+        return _enum_value(match.group(1), schema["enum"]) if match else None
+    match = re.search(rf"\b{re.escape(variant)}\s*(?:of|:|=|is)?\s*(-?\d+(?:\.\d+)?)", text)
+    if not match:
+        return None
+    number = float(match.group(1))
+    return int(number) if schema.get("type") == "integer" or number.is_integer() else number
+
+
+def _bare_values(text: str, properties: dict[str, Any], found: dict[str, Any]) -> dict[str, Any]:
+    """A bare value that belongs to one property only ("sedan", "diesel", "BMW") names it (unless already found)."""
+    words = re.findall(r"[a-z0-9][a-z0-9-]*", text)
+    phrases = words + [f"{a} {b}" for a, b in zip(words, words[1:], strict=False)]
     owners: dict[str, list[str]] = {}
     for name, schema in properties.items():
         for value in schema.get("enum", []):
             owners.setdefault(value, []).append(name)
+    named: dict[str, Any] = {}
     for phrase in phrases:
         for value, names in owners.items():
-            if len(names) == 1 and names[0] not in found and _enum_value(phrase, [value]) and len(phrase) > 2:
-                found[names[0]] = value
-    return found
+            owner = names[0]
+            if (len(names) == 1 and owner not in found and owner not in named and _enum_value(phrase, [value])
+                    and len(phrase) > 2):
+                named[owner] = value  # the first phrase that names it
+    return named
 
 
 def read_filters(question: str, car: dict[str, Any]) -> dict[str, Any]:
@@ -133,7 +144,7 @@ def first_round(question: str, tools: dict[str, dict[str, Any]]) -> Reply:
     car = read_car(question, tools.get("price_car", {}).get("properties", {}))
     wants_price = any(w in text for w in PRICE_WORDS) and "price_car" in tools and bool(car)
     wants_listings = any(w in text for w in LISTING_WORDS) and "search_listings" in tools
-    calls = []
+    calls: list[dict[str, Any]] = []
     if wants_price:
         calls.append(_tool_call("price_car", car, len(calls)))
     if wants_listings:

@@ -297,18 +297,7 @@ class SearchStandIn:
     async def _route(self, request: Request, name: str, rest: str) -> Response:
         index = self.indexes.get(name)
         if rest == "" and request.method == "PUT":
-            definition = await request.json()
-            fields_now = index.definition["fields"] if index else None
-            if index is None or fields_now != definition["fields"]:
-                kept = [] if index is None else [json.loads(body) for (body,) in
-                                                 index.db.execute("SELECT body FROM docs")]
-                self.indexes[name] = StandInIndex(definition)
-                for doc in kept:
-                    self.indexes[name].write("upload", {k: v for k, v in doc.items() if k in
-                                                        {f["name"] for f in definition["fields"]}})
-            else:
-                index.definition = definition
-            return JSONResponse({**definition, "@odata.etag": '"1"'}, status_code=201 if index is None else 200)
+            return await self._put_index(request, name, index)
         if index is None:
             return _error(404, f"No index with the name '{name}' was found in the service.")
         if rest == "" and request.method == "GET":
@@ -317,17 +306,7 @@ class SearchStandIn:
             del self.indexes[name]
             return Response(status_code=204)
         if rest == "/docs/search.index" and request.method == "POST":
-            results = []
-            for doc in (await request.json())["value"]:
-                action = doc.get("@search.action", "upload")
-                try:
-                    status = index.write(action, doc)
-                    results.append({"key": str(doc[index.key]), "status": True, "errorMessage": None,
-                                    "statusCode": status})
-                except KeyError:
-                    results.append({"key": str(doc[index.key]), "status": False, "statusCode": 404,
-                                    "errorMessage": "Document not found."})
-            return JSONResponse({"value": results}, status_code=200 if all(r["status"] for r in results) else 207)
+            return await self._index_documents(request, index)
         if rest == "/docs/search.post.search" and request.method == "POST":
             return JSONResponse(index.search(await request.json()))
         if rest == "/docs/$count" and request.method == "GET":
@@ -337,3 +316,33 @@ class SearchStandIn:
             doc = index.get(lookup["a"] or lookup["b"])
             return JSONResponse(doc) if doc is not None else _error(404, "Document not found.")
         return _error(404, f"No route for {request.method} {rest} in this stand-in.")
+
+    async def _put_index(self, request: Request, name: str, index: StandInIndex | None) -> Response:
+        """Create or update an index; changed fields rebuild it, keeping the documents' values of kept fields."""
+        definition = await request.json()
+        fields_now = index.definition["fields"] if index else None
+        if index is None or fields_now != definition["fields"]:
+            kept = [] if index is None else [json.loads(body) for (body,) in
+                                             index.db.execute("SELECT body FROM docs")]
+            self.indexes[name] = StandInIndex(definition)
+            for doc in kept:
+                self.indexes[name].write("upload", {k: v for k, v in doc.items() if k in
+                                                    {f["name"] for f in definition["fields"]}})
+        else:
+            index.definition = definition
+        return JSONResponse({**definition, "@odata.etag": '"1"'}, status_code=201 if index is None else 200)
+
+    @staticmethod
+    async def _index_documents(request: Request, index: StandInIndex) -> Response:
+        """A batch of upload/merge/delete actions; 207 when any of them failed."""
+        results = []
+        for doc in (await request.json())["value"]:
+            action = doc.get("@search.action", "upload")
+            try:
+                status = index.write(action, doc)
+                results.append({"key": str(doc[index.key]), "status": True, "errorMessage": None,
+                                "statusCode": status})
+            except KeyError:
+                results.append({"key": str(doc[index.key]), "status": False, "statusCode": 404,
+                                "errorMessage": "Document not found."})
+        return JSONResponse({"value": results}, status_code=200 if all(r["status"] for r in results) else 207)
