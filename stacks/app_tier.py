@@ -28,25 +28,6 @@ class AppStack(PlatformStack):
     ) -> None:
         super().__init__(scope, f"app-{region}", config=config)
         self.region = region
-        identity = foundation.identities["app"]
-        settings = {
-            c.SETTING_COSMOS_ENDPOINT: global_data.cosmos.account.endpoint,
-            c.SETTING_COSMOS_DATABASE: c.COSMOS_DATABASE,
-            c.SETTING_HISTORY_CONTAINER: c.HISTORY_CONTAINER,
-            c.SETTING_BATCH_CONTAINER: c.BATCH_CONTAINER,
-            c.SETTING_SCORING_MODE: "local",
-            c.SETTING_ENDPOINT_URL: ml.scoring_url,
-            c.SETTING_ENDPOINT_TOKEN_URL: ml.scoring_token_url,
-            c.SETTING_ENDPOINT_SCOPE: c.AML_ENDPOINT_TOKEN_SCOPE,
-            c.SETTING_REGION: region,
-            c.SETTING_OUTBOX_DIR: "/home/data/outbox",  # /home is the app's persistent, shared storage
-            c.SETTING_MANAGED_IDENTITY_CLIENT_ID: identity.client_id,
-            # A Key Vault reference: App Service resolves it with the app identity; no secret in settings.
-            c.SETTING_APPINSIGHTS: f"@Microsoft.KeyVault(SecretUri={foundation.appinsights_secret.versionless_id})",
-            "APPLICATIONINSIGHTS_AUTHENTICATION_STRING": f"Authorization=AAD;ClientId={identity.client_id}",
-            "SCM_DO_BUILD_DURING_DEPLOYMENT": "true",  # Oryx installs requirements.txt from the package
-            **(genai.app_settings(chat_history=True) if genai else {}),
-        }
         code = region_code(region)
         self.web = RegionalWebApp(
             self, "WebApp", placement=self.placement(region), interfaces=foundation.interfaces(region=region),
@@ -56,34 +37,60 @@ class AppStack(PlatformStack):
             worker_count=config.app.worker_count,
             zone_redundant=config.app.zone_redundant,
             subnet_id=foundation.app_subnet_ids[region],
-            identity=identity,
-            app_settings=settings,
+            identity=foundation.identities["app"],
+            app_settings=self._app_settings(foundation, global_data, ml, genai),
             health_path=c.HEALTH_PATH,
             start_command=c.APP_START_COMMAND,
             python_version=c.APP_PYTHON_VERSION,
             staging_slot=config.app.staging_slot,
         )
-        self.gateway: RegionalGateway | None = None
-        if not foundation.network_access.public:  # a private app is reached through its region's WAF gateway
-            assert foundation.gateway_certificate_secret_id is not None  # config requires gateway subnets
-            self.gateway = RegionalGateway(
-                self, "Gateway", placement=self.placement(region), interfaces=foundation.interfaces(region=region),
-                name=self.namer.name("application_gateway", region=region),
-                policy_name=self.namer.name("waf_policy", region=region),
-                public_ip_name=self.namer.name("public_ip", "agw", region),
-                dns_label=self.namer.name("public_ip_dns_label", region=region),
-                subnet_id=foundation.gateway_subnet_ids[region],
-                identity=foundation.identities["gateway"],
-                certificate_secret_id=foundation.gateway_certificate_secret_id,
-                host_name=config.edge.custom_domain,
-                backend_fqdn=self.web.app.default_hostname,
-                health_path=c.HEALTH_PATH,
-                sizing=GatewaySizing(
-                    min_capacity=config.edge.gateway_min_capacity, max_capacity=config.edge.gateway_max_capacity,
-                    zone_redundant=config.app.zone_redundant,
-                ),
-                depends_on=self.web.endpoints,
-            )
+        # A private app is reached through its region's WAF gateway.
+        self.gateway = None if foundation.network_access.public else self._gateway(foundation)
+
+    def _app_settings(
+        self, foundation: FoundationStack, global_data: GlobalDataStack, ml: MlStack, genai: GenAiStack | None
+    ) -> dict[str, str]:
+        identity = foundation.identities["app"]
+        return {
+            c.SETTING_COSMOS_ENDPOINT: global_data.cosmos.account.endpoint,
+            c.SETTING_COSMOS_DATABASE: c.COSMOS_DATABASE,
+            c.SETTING_HISTORY_CONTAINER: c.HISTORY_CONTAINER,
+            c.SETTING_BATCH_CONTAINER: c.BATCH_CONTAINER,
+            c.SETTING_SCORING_MODE: "local",
+            c.SETTING_ENDPOINT_URL: ml.scoring_url,
+            c.SETTING_ENDPOINT_TOKEN_URL: ml.scoring_token_url,
+            c.SETTING_ENDPOINT_SCOPE: c.AML_ENDPOINT_TOKEN_SCOPE,
+            c.SETTING_REGION: self.region,
+            c.SETTING_OUTBOX_DIR: "/home/data/outbox",  # /home is the app's persistent, shared storage
+            c.SETTING_MANAGED_IDENTITY_CLIENT_ID: identity.client_id,
+            # A Key Vault reference: App Service resolves it with the app identity; no secret in settings.
+            c.SETTING_APPINSIGHTS: f"@Microsoft.KeyVault(SecretUri={foundation.appinsights_secret.versionless_id})",
+            "APPLICATIONINSIGHTS_AUTHENTICATION_STRING": f"Authorization=AAD;ClientId={identity.client_id}",
+            "SCM_DO_BUILD_DURING_DEPLOYMENT": "true",  # Oryx installs requirements.txt from the package
+            **(genai.app_settings(chat_history=True) if genai else {}),
+        }
+
+    def _gateway(self, foundation: FoundationStack) -> RegionalGateway:
+        config, region = self.config, self.region
+        assert foundation.gateway_certificate_secret_id is not None  # config requires gateway subnets
+        return RegionalGateway(
+            self, "Gateway", placement=self.placement(region), interfaces=foundation.interfaces(region=region),
+            name=self.namer.name("application_gateway", region=region),
+            policy_name=self.namer.name("waf_policy", region=region),
+            public_ip_name=self.namer.name("public_ip", "agw", region),
+            dns_label=self.namer.name("public_ip_dns_label", region=region),
+            subnet_id=foundation.gateway_subnet_ids[region],
+            identity=foundation.identities["gateway"],
+            certificate_secret_id=foundation.gateway_certificate_secret_id,
+            host_name=config.edge.custom_domain,
+            backend_fqdn=self.web.app.default_hostname,
+            health_path=c.HEALTH_PATH,
+            sizing=GatewaySizing(
+                min_capacity=config.edge.gateway_min_capacity, max_capacity=config.edge.gateway_max_capacity,
+                zone_redundant=config.app.zone_redundant,
+            ),
+            depends_on=self.web.endpoints,
+        )
 
     @property
     def front_door_id(self) -> str:

@@ -422,27 +422,40 @@ class EnvironmentConfig(_Strict):
         missing = [r for r in self.app_regions if r != self.location and r not in self.network.regions]
         if missing:
             raise ValueError(f"network.regions needs an entry for app region(s) {missing}")
-        if self.private_networking:
-            # A private web tier is reached through one Application Gateway per app region.
-            lacking = ["network.gateway_subnet"] if self.network.gateway_subnet is None else []
-            lacking += [
-                f"network.regions.{region}.gateway_subnet"
-                for region, regional in self.network.regions.items() if regional.gateway_subnet is None
-            ]
-            if lacking:
-                raise ValueError(f"private_networking needs {', '.join(lacking)} (the WAF gateways' subnets)")
-            if self.edge.custom_domain is None and not self.edge.self_signed_certificate:
-                raise ValueError(
-                    "edge.custom_domain and edge.certificate_secret_id are required for a private web tier (the "
-                    "gateways serve that name and certificate); to serve a self-signed certificate for the Traffic "
-                    "Manager name instead (browsers warn), set edge.self_signed_certificate: true"
-                )
+        return self
+
+    @model_validator(mode="after")
+    def _private_web_tier_reachable(self) -> EnvironmentConfig:
+        if not self.private_networking:
+            return self
+        # A private web tier is reached through one Application Gateway per app region.
+        lacking = ["network.gateway_subnet"] if self.network.gateway_subnet is None else []
+        lacking += [
+            f"network.regions.{region}.gateway_subnet"
+            for region, regional in self.network.regions.items() if regional.gateway_subnet is None
+        ]
+        if lacking:
+            raise ValueError(f"private_networking needs {', '.join(lacking)} (the WAF gateways' subnets)")
+        if self.edge.custom_domain is None and not self.edge.self_signed_certificate:
+            raise ValueError(
+                "edge.custom_domain and edge.certificate_secret_id are required for a private web tier (the "
+                "gateways serve that name and certificate); to serve a self-signed certificate for the Traffic "
+                "Manager name instead (browsers warn), set edge.self_signed_certificate: true"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _address_spaces_fit(self) -> EnvironmentConfig:
         if self.agents and ipaddress.ip_network(self.agents.address_space).overlaps(
             ipaddress.ip_network(self.network.address_space)
         ):
             raise ValueError("agents.address_space overlaps network.address_space (they are peered)")
         if self.databricks:
             _check_inside(self.databricks, self.network.address_space, ("host_subnet", "container_subnet"))
+        return self
+
+    @model_validator(mode="after")
+    def _required_tags(self) -> EnvironmentConfig:
         missing_tags = [t for t in ("owner", "cost-center") if t not in self.tags]
         if missing_tags:
             raise ValueError(f"tags must include {missing_tags}")

@@ -9,7 +9,7 @@ import contract as c
 from stacks.base import PlatformStack
 from stacks.config import EnvironmentConfig
 from stacks.foundation import FoundationStack
-from stacks.modules.data_factory import FeedCopy, FeedIngestFactory
+from stacks.modules.data_factory import BRONZE_FILESYSTEM, LANDING_FILESYSTEM, FeedIngestFactory
 from stacks.modules.data_lake import DataLake
 from stacks.modules.interfaces import RoleAssignment
 from stacks.modules.stream_ingest import StreamIngest
@@ -58,11 +58,6 @@ class DataStack(PlatformStack):
             name=self.namer.name("data_factory"),
             lake_account_id=self.lake.account.id,
             lake_dfs_endpoint=self.lake.account.primary_dfs_endpoint,
-            feeds=FeedCopy(
-                landing=c.FEED_LANDING_CONTAINER, folder=factory.source.folder,
-                patterns=tuple(f"*{suffix}" for suffix in c.FEED_FILE_SUFFIXES),
-                bronze="bronze",
-            ),
-            filesystem_ids={fs: self.lake.filesystems[fs].id for fs in (c.FEED_LANDING_CONTAINER, "bronze")},
-            schedule=factory.schedule,
+            filesystem_ids={fs: self.lake.filesystems[fs].id for fs in (LANDING_FILESYSTEM, BRONZE_FILESYSTEM)},
+            settings=factory,
         )

@@ -26,7 +26,7 @@ from stacks.data import DataStack
 from stacks.foundation import DATABRICKS_CONTAINER_SUBNET, DATABRICKS_HOST_SUBNET, FoundationStack
 from stacks.ml import MlStack
 from stacks.modules.data_factory import PrepRun
-from stacks.modules.databricks_jobs import JobCompute, PrepJobs
+from stacks.modules.databricks_jobs import PrepJobs
 from stacks.modules.databricks_workspace import InjectedSubnet, SparkWorkspace
 
 PREP_JOB = "carprice-prep"
@@ -76,8 +76,7 @@ class PrepStack(PlatformStack):
             access_connector_id=databricks.spark.access_connector.id,
             lake_account_name=self.namer.name("storage_account", "lake"),  # the data stack's lake, by name
             layers=LAKE_LAYERS,
-            compute=JobCompute(settings.runtime, settings.node_type, settings.min_workers, settings.max_workers,
-                               settings.interactive_max_workers, settings.autotermination_minutes),
+            compute=settings,
             allowed_ip_ranges=(list(config.network.allowed_ip_ranges) if not config.private_networking else None),
             tags=config.all_tags,
         )

@@ -55,12 +55,20 @@ ENCRYPTION_KEYS: tuple[EncryptionKey, ...] = get_args(EncryptionKey)
 class FoundationStack(PlatformStack):
     def __init__(self, scope: Construct, *, config: EnvironmentConfig) -> None:
         super().__init__(scope, "foundation", config=config)
-        placement = self.placement()
         self.resource_group = ResourceGroup(
             self, "ResourceGroup", name=self.resource_group_name, location=config.location
         )
+        self._monitoring(config)
+        networks, linked = self._networks(config)
+        self._private_dns(config, networks, linked)
+        self._identities(config)
+        self._key_vault(config)
+        self.gateway_certificate_secret_id = self._gateway_certificate()
+        self._budget(config)
+
+    def _monitoring(self, config: EnvironmentConfig) -> None:
         self.monitoring = Monitoring(
-            self, "Monitoring", placement=placement,
+            self, "Monitoring", placement=self.placement(),
             workspace_name=self.namer.name("log_analytics"),
             insights_name=self.namer.name("application_insights"),
             retention_days=config.log_retention_days,
@@ -68,13 +76,16 @@ class FoundationStack(PlatformStack):
         self.monitoring.node.add_dependency(self.resource_group)
         self.diagnostics = self.monitoring.diagnostics
 
+    def _networks(self, config: EnvironmentConfig) -> tuple[dict[str, Network], dict[str, str]]:
+        """The primary network and one per extra app region (peered to it), by region; and their virtual
+        network ids, keyed "primary" and by extra region."""
         net = config.network
         # The environment's one network-access setting, applied by every module through its interfaces.
         self.network_access = NetworkAccess(
             public=not config.private_networking, allowed_ip_ranges=tuple(net.allowed_ip_ranges)
         )
         self.network = Network(
-            self, "Network", placement=placement, namer=self.namer, address_space=net.address_space,
+            self, "Network", placement=self.placement(), namer=self.namer, address_space=net.address_space,
             subnets=[
                 SubnetSpec(APP_SUBNET, net.app_subnet, delegation="Microsoft.Web/serverFarms"),
                 SubnetSpec(PRIVATE_ENDPOINT_SUBNET, net.private_endpoint_subnet),
@@ -111,11 +122,14 @@ class FoundationStack(PlatformStack):
             region: network.subnets[GATEWAY_SUBNET].id for region, network in networks.items()
             if GATEWAY_SUBNET in network.subnets
         }
+        return networks, linked
 
+    def _private_dns(self, config: EnvironmentConfig, networks: dict[str, Network], linked: dict[str, str]) -> None:
+        net = config.network
         # Private endpoints in every environment: apps reach data stores privately even in dev, where the
         # public endpoints stay open only to `allowed_ip_ranges` for developers' laptops.
         zones = PrivateDnsZones(
-            self, "PrivateDns", placement=placement, zones=all_private_dns_zones(), linked_networks=linked,
+            self, "PrivateDns", placement=self.placement(), zones=all_private_dns_zones(), linked_networks=linked,
             own_copy_zones=regional_private_dns_zones(), own_copy_networks=list(net.regions),
         )
         zones.node.add_dependency(self.resource_group)
@@ -131,6 +145,7 @@ class FoundationStack(PlatformStack):
         self.subnet_ids = {key: subnet.id for key, subnet in self.network.subnets.items()}
         self.agent_network = self._agent_network(config, zones, networks) if config.agents else None
 
+    def _identities(self, config: EnvironmentConfig) -> None:
         self.identities = {
             role: ManagedIdentity.of(UserAssignedIdentity(
                 self, f"Identity{role.title()}",
@@ -147,8 +162,10 @@ class FoundationStack(PlatformStack):
         # The web apps (every region shares the app identity) send their telemetry with it.
         self.monitoring.allow_telemetry_from("App", self.identities["app"].principal_id)
 
+    def _key_vault(self, config: EnvironmentConfig) -> None:
+        """The vault of the platform's secrets, customer-managed keys and the gateways' certificate."""
         self.key_vault = KeyVault(
-            self, "KeyVault", placement=placement,
+            self, "KeyVault", placement=self.placement(),
             interfaces=self.interfaces(
                 lock=config.lock_stateful_resources,
                 role_assignments={
@@ -187,8 +204,7 @@ class FoundationStack(PlatformStack):
             for purpose in ENCRYPTION_KEYS
         }
 
-        self.gateway_certificate_secret_id = self._gateway_certificate()
-
+    def _budget(self, config: EnvironmentConfig) -> None:
         CostBudget(
             self, "Budget",
             name=self.namer.name("budget"),

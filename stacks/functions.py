@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from cdktn import TerraformOutput
 from cdktn_provider_azapi.provider import AzapiProvider
+from cdktn_provider_azurerm.cosmosdb_account import CosmosdbAccount
 from cdktn_provider_azurerm.cosmosdb_sql_role_assignment import CosmosdbSqlRoleAssignment
-from cdktn_provider_azurerm.role_assignment import RoleAssignment
 from cdktn_provider_azurerm.user_assigned_identity import UserAssignedIdentity
 from constructs import Construct
 
@@ -23,10 +23,10 @@ from stacks.foundation import FUNCTIONS_SUBNET, FoundationStack
 from stacks.genai import INDEX_CONTRIBUTOR, OPENAI_USER, GenAiStack
 from stacks.global_data import GlobalDataStack
 from stacks.ml import MlStack
-from stacks.modules import interfaces
 from stacks.modules.cosmos import DATA_CONTRIBUTOR_ROLE
 from stacks.modules.function_app import FlexFunctionApp, identity_connection
 from stacks.modules.identity import ManagedIdentity
+from stacks.modules.interfaces import Grants, RoleAssignment
 
 
 class FunctionsStack(PlatformStack):
@@ -36,38 +36,10 @@ class FunctionsStack(PlatformStack):
     ) -> None:
         super().__init__(scope, "functions", config=config)
         AzapiProvider(self, "azapi", subscription_id=config.subscription_id)
-        region = config.location
-        cosmos = global_data.cosmos.account
         identity = UserAssignedIdentity(
-            self, "Identity", name=self.namer.name("user_identity", "func"), location=region,
+            self, "Identity", name=self.namer.name("user_identity", "func"), location=config.location,
             resource_group_name=self.resource_group_name,
         )
-        client_id = identity.client_id
-        scoring_remote = config.functions.scoring_mode == "remote"
-        settings = {
-            # The Event Hubs trigger connects by identity (the host reads this prefix, never a secret); the
-            # handlers reach Cosmos DB with the SDK and the same identity (AZURE_CLIENT_ID below).
-            **identity_connection(
-                c.FUNCTION_EVENTHUB_CONNECTION, client_id,
-                fullyQualifiedNamespace=f"{data.stream.namespace.name}.servicebus.windows.net",
-            ),
-            c.SETTING_COSMOS_ENDPOINT: cosmos.endpoint,
-            c.SETTING_COSMOS_DATABASE: c.COSMOS_DATABASE,
-            c.SETTING_HISTORY_CONTAINER: c.HISTORY_CONTAINER,
-            c.SETTING_MARKET_CONTAINER: c.MARKET_CONTAINER,
-            c.SETTING_DEAD_LETTER_CONTAINER: c.DEAD_LETTER_CONTAINER,
-            c.SETTING_SCORING_MODE: config.functions.scoring_mode,
-            c.SETTING_ENDPOINT_URL: ml.scoring_url,
-            c.SETTING_ENDPOINT_TOKEN_URL: ml.scoring_token_url,
-            c.SETTING_ENDPOINT_SCOPE: c.AML_ENDPOINT_TOKEN_SCOPE,
-            c.SETTING_REGION: region,
-            c.SETTING_MANAGED_IDENTITY_CLIENT_ID: client_id,
-            # Telemetry with an Entra ID token (ingestion keys are off): Monitoring Metrics Publisher below.
-            c.SETTING_APPINSIGHTS: f"@Microsoft.KeyVault(SecretUri={foundation.appinsights_secret.versionless_id})",
-            "APPLICATIONINSIGHTS_AUTHENTICATION_STRING": f"Authorization=AAD;ClientId={client_id}",
-            # The scored market listings also go into the assistant's index, embedded first.
-            **(genai.app_settings(chat_history=False) if genai else {}),
-        }
         self.app = FlexFunctionApp(
             self, "FunctionApp", placement=self.placement(),
             interfaces=foundation.interfaces(encryption_key="storage"),
@@ -79,13 +51,55 @@ class FunctionsStack(PlatformStack):
             identity=ManagedIdentity.of(identity),
             subnet_id=foundation.subnet_ids[FUNCTIONS_SUBNET],
             python_version=c.FUNCTION_PYTHON_VERSION,
-            app_settings=settings,
+            app_settings=self._app_settings(
+                identity.client_id, foundation=foundation, data=data, ml=ml, global_data=global_data, genai=genai
+            ),
             maximum_instance_count=config.functions.maximum_instance_count,
             instance_memory_mb=config.functions.instance_memory_mb,
             api_client_id=config.functions.api_client_id,
             tenant_id=self.client.tenant_id,
         )
-        principal = identity.principal_id
+        self._grant_access(identity.principal_id, foundation=foundation, data=data, ml=ml, genai=genai)
+        self._grant_data_access(identity.principal_id, global_data.cosmos.account)
+        # The app pipeline deploys to this app: it finds the name and group in the stack's outputs.
+        TerraformOutput(self, "function_app_name", value=self.app.site.name)
+        TerraformOutput(self, "function_app_resource_group", value=self.resource_group_name)
+        TerraformOutput(self, "function_app_id", value=self.app.site.id)
+
+    def _app_settings(
+        self, client_id: str, *, foundation: FoundationStack, data: DataStack, ml: MlStack,
+        global_data: GlobalDataStack, genai: GenAiStack | None,
+    ) -> dict[str, str]:
+        config = self.config
+        return {
+            # The Event Hubs trigger connects by identity (the host reads this prefix, never a secret); the
+            # handlers reach Cosmos DB with the SDK and the same identity (AZURE_CLIENT_ID below).
+            **identity_connection(
+                c.FUNCTION_EVENTHUB_CONNECTION, client_id,
+                fullyQualifiedNamespace=f"{data.stream.namespace.name}.servicebus.windows.net",
+            ),
+            c.SETTING_COSMOS_ENDPOINT: global_data.cosmos.account.endpoint,
+            c.SETTING_COSMOS_DATABASE: c.COSMOS_DATABASE,
+            c.SETTING_HISTORY_CONTAINER: c.HISTORY_CONTAINER,
+            c.SETTING_MARKET_CONTAINER: c.MARKET_CONTAINER,
+            c.SETTING_DEAD_LETTER_CONTAINER: c.DEAD_LETTER_CONTAINER,
+            c.SETTING_SCORING_MODE: config.functions.scoring_mode,
+            c.SETTING_ENDPOINT_URL: ml.scoring_url,
+            c.SETTING_ENDPOINT_TOKEN_URL: ml.scoring_token_url,
+            c.SETTING_ENDPOINT_SCOPE: c.AML_ENDPOINT_TOKEN_SCOPE,
+            c.SETTING_REGION: config.location,
+            c.SETTING_MANAGED_IDENTITY_CLIENT_ID: client_id,
+            # Telemetry with an Entra ID token (ingestion keys are off): Monitoring Metrics Publisher below.
+            c.SETTING_APPINSIGHTS: f"@Microsoft.KeyVault(SecretUri={foundation.appinsights_secret.versionless_id})",
+            "APPLICATIONINSIGHTS_AUTHENTICATION_STRING": f"Authorization=AAD;ClientId={client_id}",
+            # The scored market listings also go into the assistant's index, embedded first.
+            **(genai.app_settings(chat_history=False) if genai else {}),
+        }
+
+    def _grant_access(
+        self, principal: str, *, foundation: FoundationStack, data: DataStack, ml: MlStack, genai: GenAiStack | None,
+    ) -> None:
+        """The app's identity on what it reads and calls, and the deployer on the app's packages."""
         grants = {
             # Read the listings stream (the consumer group and checkpoints live in the host storage).
             "EventHubsReceiver": (data.stream.hub.id, "Azure Event Hubs Data Receiver"),
@@ -96,16 +110,20 @@ class FunctionsStack(PlatformStack):
         if genai:
             grants["ListingIndexWriter"] = (genai.search.service.id, INDEX_CONTRIBUTOR)
             grants["ListingEmbedder"] = (genai.openai.account.id, OPENAI_USER)
-        for construct_id, (target, role) in grants.items():
-            RoleAssignment(
-                self, construct_id, scope=target, role_definition_name=role, principal_id=principal,
-                principal_type="ServicePrincipal",
-            )
-        if scoring_remote:  # get the online endpoint's token, nothing else in the workspace
-            interfaces.StandardInterfaces(self, self.placement(), interfaces.Interfaces(role_assignments={
-                "OnlineEndpointCaller": interfaces.RoleAssignment(principal, ml.endpoint_token_role),
-            })).role_assignments(ml.workspace.workspace.id)
-        # Read and write items in the carprice database only (market, dead letters, prediction history).
+        access = Grants(self)
+        for key, (target, role) in grants.items():
+            access.one(key, target, RoleAssignment(principal, role))
+        if self.config.functions.scoring_mode == "remote":  # the online endpoint's token, nothing else in the workspace
+            access.one("OnlineEndpointCaller", ml.workspace.workspace.id,
+                       RoleAssignment(principal, ml.endpoint_token_role))
+        # Flex Consumption has no slots: before a deploy, the app pipeline (the deployer) downloads the package
+        # the app runs from its deployment container, to deploy it again when the new one fails its check.
+        access.one("DeployerPackageReader", self.app.storage.account.id, RoleAssignment(
+            self.client.object_id, "Storage Blob Data Reader", principal_type=None
+        ))
+
+    def _grant_data_access(self, principal: str, cosmos: CosmosdbAccount) -> None:
+        """Read and write items in the carprice database only (market, dead letters, prediction history)."""
         CosmosdbSqlRoleAssignment(
             self, "CosmosDataContributor",
             resource_group_name=cosmos.resource_group_name,
@@ -114,13 +132,3 @@ class FunctionsStack(PlatformStack):
             principal_id=principal,
             scope=f"{cosmos.id}/dbs/{c.COSMOS_DATABASE}",
         )
-        # Flex Consumption has no slots: before a deploy, the app pipeline (the deployer) downloads the package
-        # the app runs from its deployment container, to deploy it again when the new one fails its check.
-        RoleAssignment(
-            self, "DeployerPackageReader", scope=self.app.storage.account.id,
-            role_definition_name="Storage Blob Data Reader", principal_id=self.client.object_id,
-        )
-        # The app pipeline deploys to this app: it finds the name and group in the stack's outputs.
-        TerraformOutput(self, "function_app_name", value=self.app.site.name)
-        TerraformOutput(self, "function_app_resource_group", value=self.resource_group_name)
-        TerraformOutput(self, "function_app_id", value=self.app.site.id)

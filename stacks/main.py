@@ -53,37 +53,43 @@ def build_environment(app: App, config: EnvironmentConfig) -> list[PlatformStack
     edge = EdgeStack(app, config=config, foundation=foundation, apps=apps)
     # Declared, not only inferred from references: the deploy order is part of the design.
     for dependent in (data, ml, global_data):
-        dependent.add_dependency(foundation)
-    ml.add_dependency(data)
-    for dependency in (foundation, data, ml, global_data):
-        functions.add_dependency(dependency)
+        _depends(dependent, foundation)
+    _depends(ml, data)
+    _depends(functions, foundation, data, ml, global_data)
     for app_stack in apps:
-        app_stack.add_dependency(global_data)
-        app_stack.add_dependency(ml)
-        edge.add_dependency(app_stack)
+        _depends(app_stack, global_data, ml)
+        _depends(edge, app_stack)
     genai_stacks: list[PlatformStack] = []
     if genai is not None:
-        genai.add_dependency(foundation)
+        _depends(genai, foundation)
         for caller in (functions, *apps):
-            caller.add_dependency(genai)
+            _depends(caller, genai)
         genai_stacks = [genai]
     stacks: list[PlatformStack] = [foundation, data, ml, global_data, *genai_stacks, functions, *apps, edge]
     if config.databricks is not None:
-        # Spark prep: the workspace (in the network, leaving through the ML stack's NAT), then what runs in it.
-        databricks = DatabricksStack(app, config=config, foundation=foundation, data=data, ml=ml)
-        prep = PrepStack(app, config=config, data=data, databricks=databricks)
-        producers: list[PlatformStack] = [foundation, data, ml]
-        for producer in producers:
-            databricks.add_dependency(producer)
-        for producer in (data, databricks):
-            prep.add_dependency(producer)
-        stacks[3:3] = [databricks, prep]
+        stacks[3:3] = _spark_prep(app, config, foundation=foundation, data=data, ml=ml)
     if config.agents is not None:
         # The pool is bootstrapped first (make bootstrap); the foundation links it to the network.
         stacks = [AgentsStack(app, config=config), *stacks]
     for stack in stacks:
         stack.add_required_tags()
     return stacks
+
+
+def _depends(dependent: PlatformStack, *dependencies: PlatformStack) -> None:
+    for dependency in dependencies:
+        dependent.add_dependency(dependency)
+
+
+def _spark_prep(
+    app: App, config: EnvironmentConfig, *, foundation: FoundationStack, data: DataStack, ml: MlStack
+) -> list[PlatformStack]:
+    """Spark prep: the workspace (in the network, leaving through the ML stack's NAT), then what runs in it."""
+    databricks = DatabricksStack(app, config=config, foundation=foundation, data=data, ml=ml)
+    prep = PrepStack(app, config=config, data=data, databricks=databricks)
+    _depends(databricks, foundation, data, ml)
+    _depends(prep, data, databricks)
+    return [databricks, prep]
 
 
 def synthesize(configs: Sequence[EnvironmentConfig], outdir: Path, *, progress: bool = True) -> None:

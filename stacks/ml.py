@@ -38,14 +38,21 @@ class MlStack(PlatformStack):
     ) -> None:
         super().__init__(scope, "ml", config=config)
         AzapiProvider(self, "azapi", subscription_id=config.subscription_id)
-        ml_identity = foundation.identities["ml"]
         # Callers of the online endpoint (the web app here, the function app in its stack) get its token, no more.
         self.endpoint_token_role = EndpointTokenRole(
             self, "EndpointTokenRole",
             name=f"{config.workload}-{config.name}-online-endpoint-token-{self.namer.suffix}",
             resource_group_id=f"/subscriptions/{config.subscription_id}/resourceGroups/{self.resource_group_name}",
         ).role
-        self.workspace = MlWorkspace(
+        self.workspace = self._workspace(foundation)
+        self._training(foundation, data)
+        self.inference = self._inference(foundation)
+        self._scoring_name(foundation)
+
+    def _workspace(self, foundation: FoundationStack) -> MlWorkspace:
+        config = self.config
+        ml_identity = foundation.identities["ml"]
+        return MlWorkspace(
             self, "Workspace", placement=self.placement(),
             interfaces=foundation.interfaces(
                 lock=config.lock_stateful_resources,
@@ -71,6 +78,10 @@ class MlStack(PlatformStack):
             identity=ml_identity,
             image_build_compute_name=ML_COMPUTE_CLUSTER,
         )
+
+    def _training(self, foundation: FoundationStack, data: DataStack) -> None:
+        """The training cluster in the ML subnet, and the lake's layers as the workspace's datastores."""
+        config = self.config
         # The platform's NAT: the training subnet leaves through it, and so do the Databricks subnets.
         self.egress = egress = MlSubnetEgress(
             self, "TrainingEgress", placement=self.placement(),
@@ -82,21 +93,24 @@ class MlStack(PlatformStack):
             vm_size=config.ml.compute_vm_size,
             max_nodes=config.ml.compute_max_nodes,
             subnet_id=foundation.subnet_ids[ML_SUBNET],
-            identity=ml_identity,
+            identity=foundation.identities["ml"],
             location=config.location,
             depends_on=[egress.association],
         )
         self.workspace.add_lake_datastores(
             ML_LAKE_DATASTORES, {layer: fs.id for layer, fs in data.lake.filesystems.items()}
         )
-        aks_identity = foundation.identities["aks"]
-        self.inference = InferenceCluster(
+
+    def _inference(self, foundation: FoundationStack) -> InferenceCluster:
+        """AKS for real-time scoring, attached to the workspace as its Kubernetes compute."""
+        config = self.config
+        inference = InferenceCluster(
             self, "InferenceCluster", placement=self.placement(),
             interfaces=foundation.interfaces(encryption_key="disks"),
             name=self.namer.name("kubernetes_cluster"),
             sizes=config.aks,
             subnet_id=foundation.subnet_ids[AKS_SUBNET],
-            identity=aks_identity,
+            identity=foundation.identities["aks"],
             tenant_id=self.client.tenant_id,
             log_analytics_workspace_id=foundation.monitoring.workspace.id,
             deployer_object_id=self.client.object_id,
@@ -104,15 +118,19 @@ class MlStack(PlatformStack):
             allowed_ip_ranges=foundation.network_access.allowed_ip_ranges,
             disk_encryption_set_name=self.namer.name("disk_encryption_set", "aks"),
         )
-        self.inference.attach_to_workspace(
+        inference.attach_to_workspace(
             workspace_id=self.workspace.workspace.id,
             compute_name=ML_INFERENCE_COMPUTE,
             location=config.location,
-            identity=ml_identity,
+            identity=foundation.identities["ml"],
             key_vault_id=foundation.key_vault.vault.id,  # holds the inference router's TLS certificate
             # Attaching checks the workspace identity's access: wait until its grants have propagated.
             waits_for=[self.workspace.service_identity_ready],
         )
+        return inference
+
+    def _scoring_name(self, foundation: FoundationStack) -> None:
+        config = self.config
         # The inference router's internal load balancer, by name, from every network whose callers score: each
         # app region's (the web apps; the function app integrates with the primary one) and the deploy agents'
         # (the rollout's smoke tests and probes call the endpoint's scoring URI).

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from cdktn_provider_azurerm.application_gateway import (
     ApplicationGateway,
@@ -72,22 +73,7 @@ class RegionalGateway(Construct):
         certificate of the Traffic Manager name)."""
         super().__init__(scope, id_)
         zones = ZONES if sizing.zone_redundant else None
-        self.policy = WebApplicationFirewallPolicy(
-            self, "FirewallPolicy",
-            name=policy_name,
-            location=placement.location,
-            resource_group_name=placement.resource_group_name,
-            policy_settings=WebApplicationFirewallPolicyPolicySettings(
-                enabled=True, mode="Prevention", request_body_check=True,
-            ),
-            managed_rules=WebApplicationFirewallPolicyManagedRules(
-                managed_rule_set=[
-                    WebApplicationFirewallPolicyManagedRulesManagedRuleSet(
-                        type="OWASP", version=OWASP_RULE_SET_VERSION
-                    )
-                ],
-            ),
-        )
+        self.policy = self._firewall_policy(placement, policy_name)
         self.public_ip = PublicIp(
             self, "PublicIp",
             name=public_ip_name,
@@ -115,60 +101,92 @@ class RegionalGateway(Construct):
             gateway_ip_configuration=[
                 ApplicationGatewayGatewayIpConfiguration(name="gateway", subnet_id=subnet_id)
             ],
-            frontend_ip_configuration=[
-                ApplicationGatewayFrontendIpConfiguration(name=_FRONTEND, public_ip_address_id=self.public_ip.id)
-            ],
-            frontend_port=[
-                ApplicationGatewayFrontendPort(name=_HTTPS_PORT, port=443),
-                ApplicationGatewayFrontendPort(name=_HTTP_PORT, port=80),
-            ],
-            ssl_policy=ApplicationGatewaySslPolicy(policy_type="Predefined", policy_name=TLS_POLICY),
-            ssl_certificate=[
-                ApplicationGatewaySslCertificate(name=_CERTIFICATE, key_vault_secret_id=certificate_secret_id)
-            ],
-            http_listener=[
-                ApplicationGatewayHttpListener(
-                    name=_LISTENER, frontend_ip_configuration_name=_FRONTEND, frontend_port_name=_HTTPS_PORT,
-                    protocol="Https", ssl_certificate_name=_CERTIFICATE, host_name=host_name,
-                ),
-                ApplicationGatewayHttpListener(
-                    name=_HTTP_LISTENER, frontend_ip_configuration_name=_FRONTEND, frontend_port_name=_HTTP_PORT,
-                    protocol="Http", host_name=host_name,
-                ),
-            ],
-            # Plain HTTP only ever answers with a permanent redirect to the same URL over HTTPS.
-            redirect_configuration=[
-                ApplicationGatewayRedirectConfiguration(
-                    name=_TO_HTTPS, redirect_type="Permanent", target_listener_name=_LISTENER,
-                    include_path=True, include_query_string=True,
-                )
-            ],
-            backend_address_pool=[ApplicationGatewayBackendAddressPool(name=_POOL, fqdns=[backend_fqdn])],
-            # The app's own host name: App Service routes by it, and its certificate (*.azurewebsites.net)
-            # is trusted by the gateway without uploading a root.
-            backend_http_settings=[
-                ApplicationGatewayBackendHttpSettings(
-                    name=_SETTINGS, port=443, protocol="Https", cookie_based_affinity="Disabled",
-                    pick_host_name_from_backend_address=True, request_timeout=30, probe_name=_PROBE,
-                )
-            ],
-            probe=[
-                ApplicationGatewayProbe(
-                    name=_PROBE, protocol="Https", path=health_path, interval=30, timeout=30, unhealthy_threshold=3,
-                    pick_host_name_from_backend_http_settings=True,
-                    match=ApplicationGatewayProbeMatch(status_code=["200-399"]),
-                )
-            ],
-            request_routing_rule=[
-                ApplicationGatewayRequestRoutingRule(
-                    name=_RULE, rule_type="Basic", priority=100, http_listener_name=_LISTENER,
-                    backend_address_pool_name=_POOL, backend_http_settings_name=_SETTINGS,
-                ),
-                ApplicationGatewayRequestRoutingRule(
-                    name=_TO_HTTPS, rule_type="Basic", priority=200, http_listener_name=_HTTP_LISTENER,
-                    redirect_configuration_name=_TO_HTTPS,
-                ),
-            ],
+            **_frontend(self.public_ip.id, certificate_secret_id, host_name),
+            **_backend(backend_fqdn, health_path),
             depends_on=list(depends_on),  # type: ignore[arg-type]
         )
         StandardInterfaces(self, placement, interfaces).apply(resource_id=self.gateway.id, resource_name=name)
+
+    def _firewall_policy(self, placement: Placement, policy_name: str) -> WebApplicationFirewallPolicy:
+        return WebApplicationFirewallPolicy(
+            self, "FirewallPolicy",
+            name=policy_name,
+            location=placement.location,
+            resource_group_name=placement.resource_group_name,
+            policy_settings=WebApplicationFirewallPolicyPolicySettings(
+                enabled=True, mode="Prevention", request_body_check=True,
+            ),
+            managed_rules=WebApplicationFirewallPolicyManagedRules(
+                managed_rule_set=[
+                    WebApplicationFirewallPolicyManagedRulesManagedRuleSet(
+                        type="OWASP", version=OWASP_RULE_SET_VERSION
+                    )
+                ],
+            ),
+        )
+
+
+def _frontend(public_ip_id: str, certificate_secret_id: str, host_name: str | None) -> dict[str, Any]:
+    """The gateway's side facing clients: HTTPS with the Key Vault certificate, and HTTP that only redirects."""
+    return {
+        "frontend_ip_configuration": [
+            ApplicationGatewayFrontendIpConfiguration(name=_FRONTEND, public_ip_address_id=public_ip_id)
+        ],
+        "frontend_port": [
+            ApplicationGatewayFrontendPort(name=_HTTPS_PORT, port=443),
+            ApplicationGatewayFrontendPort(name=_HTTP_PORT, port=80),
+        ],
+        "ssl_policy": ApplicationGatewaySslPolicy(policy_type="Predefined", policy_name=TLS_POLICY),
+        "ssl_certificate": [
+            ApplicationGatewaySslCertificate(name=_CERTIFICATE, key_vault_secret_id=certificate_secret_id)
+        ],
+        "http_listener": [
+            ApplicationGatewayHttpListener(
+                name=_LISTENER, frontend_ip_configuration_name=_FRONTEND, frontend_port_name=_HTTPS_PORT,
+                protocol="Https", ssl_certificate_name=_CERTIFICATE, host_name=host_name,
+            ),
+            ApplicationGatewayHttpListener(
+                name=_HTTP_LISTENER, frontend_ip_configuration_name=_FRONTEND, frontend_port_name=_HTTP_PORT,
+                protocol="Http", host_name=host_name,
+            ),
+        ],
+        # Plain HTTP only ever answers with a permanent redirect to the same URL over HTTPS.
+        "redirect_configuration": [
+            ApplicationGatewayRedirectConfiguration(
+                name=_TO_HTTPS, redirect_type="Permanent", target_listener_name=_LISTENER,
+                include_path=True, include_query_string=True,
+            )
+        ],
+    }
+
+
+def _backend(backend_fqdn: str, health_path: str) -> dict[str, Any]:
+    """The gateway's side facing the web app: HTTPS to its private endpoint, probed on its health path."""
+    return {
+        "backend_address_pool": [ApplicationGatewayBackendAddressPool(name=_POOL, fqdns=[backend_fqdn])],
+        # The app's own host name: App Service routes by it, and its certificate (*.azurewebsites.net)
+        # is trusted by the gateway without uploading a root.
+        "backend_http_settings": [
+            ApplicationGatewayBackendHttpSettings(
+                name=_SETTINGS, port=443, protocol="Https", cookie_based_affinity="Disabled",
+                pick_host_name_from_backend_address=True, request_timeout=30, probe_name=_PROBE,
+            )
+        ],
+        "probe": [
+            ApplicationGatewayProbe(
+                name=_PROBE, protocol="Https", path=health_path, interval=30, timeout=30, unhealthy_threshold=3,
+                pick_host_name_from_backend_http_settings=True,
+                match=ApplicationGatewayProbeMatch(status_code=["200-399"]),
+            )
+        ],
+        "request_routing_rule": [
+            ApplicationGatewayRequestRoutingRule(
+                name=_RULE, rule_type="Basic", priority=100, http_listener_name=_LISTENER,
+                backend_address_pool_name=_POOL, backend_http_settings_name=_SETTINGS,
+            ),
+            ApplicationGatewayRequestRoutingRule(
+                name=_TO_HTTPS, rule_type="Basic", priority=200, http_listener_name=_HTTP_LISTENER,
+                redirect_configuration_name=_TO_HTTPS,
+            ),
+        ],
+    }

@@ -37,9 +37,37 @@ class CosmosDatabase(Construct):
     ) -> None:
         """`ttl_seconds[container]`: items of that container expire this long after their last write."""
         super().__init__(scope, id_)
+        self.account = self._account(placement, interfaces, name, regions=regions, serverless=serverless)
+        self.database = CosmosdbSqlDatabase(
+            self, "Database", name=database, account_name=self.account.name,
+            resource_group_name=placement.resource_group_name,
+        )
+        self.containers = {
+            container: CosmosdbSqlContainer(
+                self, f"Container{container.title().replace('-', '')}",
+                name=container,
+                account_name=self.account.name,
+                database_name=self.database.name,
+                resource_group_name=placement.resource_group_name,
+                partition_key_paths=[partition_key],
+                partition_key_version=2,
+                default_ttl=(ttl_seconds or {}).get(container),
+                autoscale_settings=None if serverless else CosmosdbSqlContainerAutoscaleSettings(
+                    max_throughput=max_throughput
+                ),
+            )
+            for container, partition_key in containers.items()
+        }
+        StandardInterfaces(self, placement, interfaces).apply(
+            resource_id=self.account.id, resource_name=name, private_endpoint_subresources=["Sql"], stateful=True
+        )
+
+    def _account(
+        self, placement: Placement, interfaces: Interfaces, name: str, *, regions: Sequence[str], serverless: bool,
+    ) -> CosmosdbAccount:
         multi_region = len(regions) > 1
         cmk = interfaces.customer_managed_key
-        self.account = CosmosdbAccount(
+        return CosmosdbAccount(
             self, "Account",
             name=name,
             location=placement.location,
@@ -69,29 +97,6 @@ class CosmosDatabase(Construct):
             ) if cmk else None,
             default_identity_type=cmk.cosmos_default_identity if cmk else None,
             key_vault_key_id=cmk.key_id if cmk else None,
-        )
-        self.database = CosmosdbSqlDatabase(
-            self, "Database", name=database, account_name=self.account.name,
-            resource_group_name=placement.resource_group_name,
-        )
-        self.containers = {
-            container: CosmosdbSqlContainer(
-                self, f"Container{container.title().replace('-', '')}",
-                name=container,
-                account_name=self.account.name,
-                database_name=self.database.name,
-                resource_group_name=placement.resource_group_name,
-                partition_key_paths=[partition_key],
-                partition_key_version=2,
-                default_ttl=(ttl_seconds or {}).get(container),
-                autoscale_settings=None if serverless else CosmosdbSqlContainerAutoscaleSettings(
-                    max_throughput=max_throughput
-                ),
-            )
-            for container, partition_key in containers.items()
-        }
-        StandardInterfaces(self, placement, interfaces).apply(
-            resource_id=self.account.id, resource_name=name, private_endpoint_subresources=["Sql"], stateful=True
         )
 
     def grant_data_access(self, id_: str, principal_id: str, *, database_only: bool = False) -> None:

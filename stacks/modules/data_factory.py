@@ -9,8 +9,7 @@ definition (linked service, datasets, pipeline, trigger) lives here, so nothing 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Any
 
 from cdktn import TerraformResourceLifecycle
@@ -33,12 +32,12 @@ from cdktn_provider_azurerm.data_factory_linked_service_data_lake_storage_gen2 i
 from cdktn_provider_azurerm.data_factory_managed_private_endpoint import DataFactoryManagedPrivateEndpoint
 from cdktn_provider_azurerm.data_factory_pipeline import DataFactoryPipeline
 from cdktn_provider_azurerm.data_factory_trigger_schedule import DataFactoryTriggerSchedule
-from cdktn_provider_azurerm.role_assignment import RoleAssignment
 from constructs import Construct
 
-from contract import FEED_INGEST_DATE_KEY, LAKE_FEEDS_FOLDER
-from stacks.config import FeedSchedule
-from stacks.modules.interfaces import Interfaces, Placement, StandardInterfaces
+from contract import FEED_FILE_SUFFIXES, FEED_INGEST_DATE_KEY, FEED_LANDING_CONTAINER, LAKE_FEEDS_FOLDER
+from stacks.config import DataFactory as FactorySettings
+from stacks.config import FeedSchedule, FeedSource
+from stacks.modules.interfaces import Grants, Interfaces, Placement, RoleAssignment, StandardInterfaces
 
 INTEGRATION_RUNTIME = "ir-managed-vnet"
 LAKE_LINKED_SERVICE = "lake"
@@ -47,16 +46,10 @@ BRONZE_DATASET = "bronze_feeds"
 INGEST_PIPELINE = "ingest_dealer_feeds"
 PREP_PIPELINE = "ingest_then_prep"
 DATABRICKS_LINKED_SERVICE = "databricks"
-
-
-@dataclass(frozen=True)
-class FeedCopy:
-    """What the pipeline moves: files matching `patterns` under `folder` of the `landing` filesystem."""
-
-    landing: str
-    folder: str
-    patterns: Sequence[str]
-    bronze: str
+# What the pipeline moves: feed files (by suffix) from the landing filesystem into bronze.
+LANDING_FILESYSTEM = FEED_LANDING_CONTAINER
+BRONZE_FILESYSTEM = "bronze"
+FEED_PATTERNS = tuple(f"*{suffix}" for suffix in FEED_FILE_SUFFIXES)
 
 
 def ingest_date_folder_expression() -> str:
@@ -66,7 +59,7 @@ def ingest_date_folder_expression() -> str:
     return f"@concat('{prefix}', formatDateTime(pipeline().TriggerTime, 'yyyy-MM-dd'))"
 
 
-def copy_activity(pattern: str, feeds: FeedCopy) -> dict[str, Any]:
+def copy_activity(pattern: str, source: FeedSource) -> dict[str, Any]:
     """One binary copy per file pattern: bytes land unchanged in bronze (prep parses them), and each source
     file is deleted once copied, so a feed file is ingested exactly once."""
     label = pattern.rsplit(".", 1)[-1].title()
@@ -80,7 +73,7 @@ def copy_activity(pattern: str, feeds: FeedCopy) -> dict[str, Any]:
                 "storeSettings": {
                     "type": "AzureBlobFSReadSettings",
                     "recursive": True,
-                    "wildcardFolderPath": feeds.folder,
+                    "wildcardFolderPath": source.folder,
                     "wildcardFileName": pattern,
                     "deleteFilesAfterCompletion": True,
                 },
@@ -113,12 +106,39 @@ class FeedIngestFactory(Construct):
 
     def __init__(
         self, scope: Construct, id_: str, *, placement: Placement, interfaces: Interfaces, name: str,
-        lake_account_id: str, lake_dfs_endpoint: str, feeds: FeedCopy, filesystem_ids: Mapping[str, str],
-        schedule: FeedSchedule,
+        lake_account_id: str, lake_dfs_endpoint: str, filesystem_ids: Mapping[str, str], settings: FactorySettings,
     ) -> None:
+        """`filesystem_ids` holds the landing and bronze filesystems' resource ids."""
         super().__init__(scope, id_)
+        self.factory = self._factory(placement, interfaces, name)
+        # Read and delete what was copied from landing; write bronze. Nothing else in the lake. Each grant is on
+        # the container resource itself, so it waits for the container.
+        lake_access = Grants(self)
+        for filesystem in (LANDING_FILESYSTEM, BRONZE_FILESYSTEM):
+            lake_access.one(f"LakeAccess{filesystem.title()}", filesystem_ids[filesystem], RoleAssignment(
+                self.factory.identity.principal_id, "Storage Blob Data Contributor"
+            ))
+        self.grants = lake_access.granted
+        runtime = DataFactoryIntegrationRuntimeAzure(
+            self, "ManagedNetworkRuntime",
+            name=INTEGRATION_RUNTIME,
+            data_factory_id=self.factory.id,
+            location=self.factory.location,  # the factory's region: data never leaves it
+            virtual_network_enabled=True,
+        )
+        self.runtime_name = runtime.name
+        self._lake_connection(lake_account_id, lake_dfs_endpoint)
+        self.pipeline = self._ingest_pipeline(settings.source)
+        self.trigger = self._schedule(settings.schedule)
+        # With the public endpoint off, Studio (monitoring runs) and the data plane are reached privately.
+        StandardInterfaces(self, placement, interfaces).apply(
+            resource_id=self.factory.id, resource_name=name,
+            private_endpoint_subresources=() if interfaces.network_access.public else ("dataFactory", "portal"),
+        )
+
+    def _factory(self, placement: Placement, interfaces: Interfaces, name: str) -> DataFactory:
         cmk = interfaces.customer_managed_key
-        self.factory = DataFactory(
+        return DataFactory(
             self, "Factory",
             name=name,
             location=placement.location,
@@ -133,73 +153,60 @@ class FeedIngestFactory(Construct):
             customer_managed_key_id=cmk.key_id if cmk else None,
             customer_managed_key_identity_id=cmk.user_assigned_identity.resource_id if cmk else None,
         )
-        factory_id = self.factory.id
-        principal_id = self.factory.identity.principal_id
-        # Read and delete what was copied from landing; write bronze. Nothing else in the lake.
-        self.grants = [
-            RoleAssignment(
-                self, f"LakeAccess{filesystem.title()}",
-                scope=filesystem_ids[filesystem],  # the container resource itself, so the grant waits for it
-                role_definition_name="Storage Blob Data Contributor",
-                principal_id=principal_id,
-                principal_type="ServicePrincipal",
-            )
-            for filesystem in (feeds.landing, feeds.bronze)
-        ]
-        runtime = DataFactoryIntegrationRuntimeAzure(
-            self, "ManagedNetworkRuntime",
-            name=INTEGRATION_RUNTIME,
-            data_factory_id=factory_id,
-            location=self.factory.location,  # the factory's region: data never leaves it
-            virtual_network_enabled=True,
-        )
+
+    def _lake_connection(self, lake_account_id: str, lake_dfs_endpoint: str) -> None:
+        """The lake through a managed private endpoint, and the datasets over it: landing as a whole, bronze at
+        a folder chosen per run."""
         # Created pending: the lake owner approves the connection once (docs/deploy-readiness.md).
         DataFactoryManagedPrivateEndpoint(
             self, "LakePrivateEndpoint",
             name="mpe-lake-dfs",
-            data_factory_id=factory_id,
+            data_factory_id=self.factory.id,
             target_resource_id=lake_account_id,
             subresource_name="dfs",
         )
         lake = DataFactoryLinkedServiceDataLakeStorageGen2(
             self, "LakeLinkedService",
             name=LAKE_LINKED_SERVICE,
-            data_factory_id=factory_id,
+            data_factory_id=self.factory.id,
             url=lake_dfs_endpoint,
             use_managed_identity=True,
-            integration_runtime_name=runtime.name,
+            integration_runtime_name=self.runtime_name,
             description="The data lake, reached from the managed network with the factory's identity.",
         )
-        # Binary datasets over the lake linked service: landing as a whole, bronze at a folder chosen per run.
-        landing, bronze = (
+        self.datasets = [
             DataFactoryCustomDataset(
                 self, construct_id,
                 name=dataset_name,
-                data_factory_id=factory_id,
+                data_factory_id=self.factory.id,
                 type="Binary",
                 linked_service=DataFactoryCustomDatasetLinkedService(name=lake.name),
                 parameters=parameters,
                 type_properties_json=_binary_location(filesystem, folder),
             )
             for construct_id, dataset_name, filesystem, folder, parameters in (
-                ("LandingDataset", LANDING_DATASET, feeds.landing, None, None),
-                ("BronzeDataset", BRONZE_DATASET, feeds.bronze,
+                ("LandingDataset", LANDING_DATASET, LANDING_FILESYSTEM, None, None),
+                ("BronzeDataset", BRONZE_DATASET, BRONZE_FILESYSTEM,
                  {"value": "@dataset().folder", "type": "Expression"}, {"folder": ""}),
             )
-        )
-        self.pipeline = DataFactoryPipeline(
+        ]
+
+    def _ingest_pipeline(self, source: FeedSource) -> DataFactoryPipeline:
+        return DataFactoryPipeline(
             self, "IngestPipeline",
             name=INGEST_PIPELINE,
-            data_factory_id=factory_id,
+            data_factory_id=self.factory.id,
             description="Moves dealer feed files from landing into bronze, partitioned by ingest date.",
             concurrency=1,  # two overlapping runs would race for the same landing files
-            activities_json=json.dumps([copy_activity(pattern, feeds) for pattern in feeds.patterns]),
-            depends_on=[landing, bronze],
+            activities_json=json.dumps([copy_activity(pattern, source) for pattern in FEED_PATTERNS]),
+            depends_on=list(self.datasets),
         )
-        self.trigger = DataFactoryTriggerSchedule(
+
+    def _schedule(self, schedule: FeedSchedule) -> DataFactoryTriggerSchedule:
+        return DataFactoryTriggerSchedule(
             self, "Schedule",
             name=f"{INGEST_PIPELINE}_schedule",
-            data_factory_id=factory_id,
+            data_factory_id=self.factory.id,
             pipeline_name=self.pipeline.name,
             frequency=schedule.frequency,
             interval=schedule.interval,
@@ -209,13 +216,7 @@ class FeedIngestFactory(Construct):
             # `make approve-private-endpoints` approves it and then starts the trigger; Terraform keeps that state.
             activated=False,
             lifecycle=TerraformResourceLifecycle(ignore_changes=["activated"]),
-            depends_on=self.grants,
-        )
-        self.runtime_name = runtime.name
-        # With the public endpoint off, Studio (monitoring runs) and the data plane are reached privately.
-        StandardInterfaces(self, placement, interfaces).apply(
-            resource_id=factory_id, resource_name=name,
-            private_endpoint_subresources=() if interfaces.network_access.public else ("dataFactory", "portal"),
+            depends_on=list(self.grants),
         )
 
 
@@ -250,10 +251,9 @@ class PrepRun(Construct):
                  workspace_id: str, workspace_url: str, job_id: str) -> None:
         """`factory_id` is the factory's ARM id as a literal (this runs in a later stack than the factory)."""
         super().__init__(scope, id_)
-        RoleAssignment(
-            self, "WorkspaceContributor", scope=workspace_id, role_definition_name="Contributor",
-            principal_id=factory.factory.identity.principal_id, principal_type="ServicePrincipal",
-        )
+        Grants(self).on(workspace_id, {
+            "WorkspaceContributor": RoleAssignment(factory.factory.identity.principal_id, "Contributor"),
+        })
         DataFactoryManagedPrivateEndpoint(
             self, "WorkspacePrivateEndpoint", name="mpe-databricks", data_factory_id=factory_id,
             target_resource_id=workspace_id, subresource_name="databricks_ui_api",

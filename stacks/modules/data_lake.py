@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from cdktn_provider_azurerm.role_assignment import RoleAssignment
+from cdktn import TerraformResource
 from cdktn_provider_azurerm.storage_container import StorageContainer
 from cdktn_provider_azurerm.storage_management_policy import (
     StorageManagementPolicy,
@@ -16,8 +16,7 @@ from cdktn_provider_azurerm.storage_management_policy import (
 from constructs import Construct
 
 from contract import LAKE_LAYERS
-from stacks.modules.interfaces import Interfaces, Placement
-from stacks.modules.interfaces import RoleAssignment as Grant
+from stacks.modules.interfaces import Grants, Interfaces, Placement, RoleAssignment
 from stacks.modules.storage import SecureStorageAccount
 
 
@@ -37,6 +36,7 @@ class DataLake(Construct):
             resource_access_ids=resource_access_ids,
         )
         self.account = storage.account
+        self._grants = Grants(self)
         # Created through Azure Resource Manager (storage_account_id), so deploying needs no data-plane access.
         self.filesystems = {
             layer: StorageContainer(
@@ -66,16 +66,9 @@ class DataLake(Construct):
             ],
         )
 
-    def grant(self, name: str, *, layer: str, grant: Grant) -> RoleAssignment:
+    def grant(self, name: str, *, layer: str, grant: RoleAssignment) -> TerraformResource:
         """Grant a role on one filesystem, scoped to the container resource itself (so the grant waits for it).
 
         `name` is the grant's stable key (its logical ID): reordering grants never replaces one.
         """
-        return RoleAssignment(
-            self, f"Grant{name}",
-            scope=f"{self.filesystems[layer].id}{grant.scope_suffix}",
-            role_definition_name=grant.role_definition_name,
-            role_definition_id=grant.role_definition_id,
-            principal_id=grant.principal_id,
-            principal_type=grant.principal_type,
-        )
+        return self._grants.one(f"Grant{name}", self.filesystems[layer].id, grant)

@@ -17,9 +17,9 @@ import base64
 import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
+from cdktn import TerraformResource
 from cdktn_provider_databricks.cluster_policy import ClusterPolicy
 from cdktn_provider_databricks.external_location import ExternalLocation
 from cdktn_provider_databricks.ip_access_list import IpAccessList
@@ -39,6 +39,8 @@ from cdktn_provider_databricks.workspace_conf import WorkspaceConf
 from cdktn_provider_databricks.workspace_file import WorkspaceFile
 from constructs import Construct
 
+from stacks.config import Databricks
+
 ROOT = Path(__file__).resolve().parents[2]
 CODE_ROOT = "/Workspace/Shared/carprice"  # where the job's code lives in the workspace
 JOB_ENTRY = "ml/carprice/engines/databricks_job.py"
@@ -48,16 +50,6 @@ CODE_GLOBS = ("contract/*.py", "ml/__init__.py", "ml/carprice/*.py", "ml/carpric
 # Packages the runtime does not ship, at the versions constraints.txt pins (Capture's Avro; delta-rs, which
 # lake.py imports even where Spark's own Delta writer does the writing).
 JOB_PACKAGES = ("fastavro", "deltalake")
-
-
-@dataclass(frozen=True)
-class JobCompute:
-    runtime: str
-    node_type: str
-    min_workers: int
-    max_workers: int
-    interactive_max_workers: int
-    autotermination_minutes: int
 
 
 def pinned(package: str, constraints: Path = ROOT / "constraints.txt") -> str:
@@ -73,7 +65,7 @@ def job_code(root: Path = ROOT) -> dict[str, bytes]:
     return {f"{CODE_ROOT}/{path.relative_to(root).as_posix()}": path.read_bytes() for path in files}
 
 
-def job_policy(compute: JobCompute) -> dict[str, object]:
+def job_policy(compute: Databricks) -> dict[str, object]:
     """The job cluster policy: the pinned runtime, the allowed node type, the autoscaling ceiling."""
     return {
         "cluster_type": {"type": "fixed", "value": "job"},
@@ -89,7 +81,7 @@ def job_policy(compute: JobCompute) -> dict[str, object]:
     }
 
 
-def interactive_policy(compute: JobCompute) -> dict[str, object]:
+def interactive_policy(compute: Databricks) -> dict[str, object]:
     """What a user may start by hand: small, dedicated, encrypted, and shut down when idle."""
     return {
         "cluster_type": {"type": "fixed", "value": "all-purpose"},
@@ -110,17 +102,39 @@ class PrepJobs(Construct):
 
     def __init__(
         self, scope: Construct, id_: str, *, job_name: str, access_connector_id: str, lake_account_name: str,
-        layers: Sequence[str], compute: JobCompute, allowed_ip_ranges: Sequence[str] | None,
+        layers: Sequence[str], compute: Databricks, allowed_ip_ranges: Sequence[str] | None,
         tags: Mapping[str, str],
     ) -> None:
         super().__init__(scope, id_)
+        self.locations = self._external_locations(job_name, access_connector_id, lake_account_name, layers)
+        if allowed_ip_ranges is not None:
+            # Public endpoint on (dev): like the other data planes, it admits only the environment's ranges.
+            conf = WorkspaceConf(self, "IpAccessLists", custom_config={"enableIpAccessLists": "true"})
+            IpAccessList(self, "AllowedRanges", label="allowed-ip-ranges", list_type="ALLOW",
+                         ip_addresses=list(allowed_ip_ranges), depends_on=[conf])
+        policy = self._cluster_policies(job_name, compute)
+        # Keyed by the file's path, so adding a module never renames (and replaces) the others.
+        files = [
+            WorkspaceFile(self, "Code" + re.sub(r"[^A-Za-z0-9]+", "_", path.removeprefix(CODE_ROOT)), path=path,
+                          content_base64=base64.b64encode(content).decode())
+            for path, content in job_code().items()
+        ]
+        self.job = self._job(
+            job_name, compute, policy_id=policy.id, lake_account_name=lake_account_name, tags=tags,
+            depends_on=[*files, *self.locations.values()],
+        )
+
+    def _external_locations(
+        self, job_name: str, access_connector_id: str, lake_account_name: str, layers: Sequence[str]
+    ) -> dict[str, ExternalLocation]:
+        """Unity Catalog reaches each layer as the access connector: no key or secret anywhere."""
         credential = StorageCredential(
             self, "LakeCredential",
             name=f"{job_name}-lake",
             azure_managed_identity=StorageCredentialAzureManagedIdentity(access_connector_id=access_connector_id),
             comment="The workspace's access connector: data roles on the lake layers prep reads and writes.",
         )
-        self.locations = {
+        return {
             layer: ExternalLocation(
                 self, f"Location{layer.title()}",
                 name=f"{job_name}-{layer}",
@@ -130,11 +144,9 @@ class PrepJobs(Construct):
             )
             for layer in layers
         }
-        if allowed_ip_ranges is not None:
-            # Public endpoint on (dev): like the other data planes, it admits only the environment's ranges.
-            conf = WorkspaceConf(self, "IpAccessLists", custom_config={"enableIpAccessLists": "true"})
-            IpAccessList(self, "AllowedRanges", label="allowed-ip-ranges", list_type="ALLOW",
-                         ip_addresses=list(allowed_ip_ranges), depends_on=[conf])
+
+    def _cluster_policies(self, job_name: str, compute: Databricks) -> ClusterPolicy:
+        """The job clusters' policy (returned) and the one for clusters users start by hand."""
         job_policy_ = ClusterPolicy(
             self, "JobPolicy", name=f"{job_name}-jobs", definition=json.dumps(job_policy(compute), sort_keys=True),
             description="Prep job clusters: pinned runtime, allowed node type, autoscaling ceiling.",
@@ -144,14 +156,14 @@ class PrepJobs(Construct):
             definition=json.dumps(interactive_policy(compute), sort_keys=True),
             description="Clusters users start: small, dedicated, encrypted, shut down when idle.",
         )
-        # Keyed by the file's path, so adding a module never renames (and replaces) the others.
-        files = [
-            WorkspaceFile(self, "Code" + re.sub(r"[^A-Za-z0-9]+", "_", path.removeprefix(CODE_ROOT)), path=path,
-                          content_base64=base64.b64encode(content).decode())
-            for path, content in job_code().items()
-        ]
+        return job_policy_
+
+    def _job(
+        self, job_name: str, compute: Databricks, *, policy_id: str, lake_account_name: str,
+        tags: Mapping[str, str], depends_on: Sequence[TerraformResource],
+    ) -> Job:
         lake_root = f"abfss://{{layer}}@{lake_account_name}.dfs.core.windows.net"
-        self.job = Job(
+        return Job(
             self, "PrepJob",
             name=job_name,
             description="Medallion prep on Spark: landed feeds and captured events -> bronze -> silver -> gold.",
@@ -164,7 +176,7 @@ class PrepJobs(Construct):
                     node_type_id=compute.node_type,
                     autoscale=JobJobClusterNewClusterAutoscale(
                         min_workers=compute.min_workers, max_workers=compute.max_workers),
-                    policy_id=job_policy_.id,
+                    policy_id=policy_id,
                     apply_policy_default_values=True,
                     data_security_mode="SINGLE_USER",
                     enable_local_disk_encryption=True,
@@ -184,5 +196,5 @@ class PrepJobs(Construct):
                 max_retries=1,
                 min_retry_interval_millis=5 * 60 * 1000,
             )],
-            depends_on=[*files, *self.locations.values()],
+            depends_on=list(depends_on),
         )

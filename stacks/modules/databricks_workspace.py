@@ -14,8 +14,9 @@ and pinned by tests/stacks/test_databricks.py; docs/deploy-readiness.md lists ea
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
+from cdktn import TerraformResource
 from cdktn_provider_azurerm.databricks_access_connector import (
     DatabricksAccessConnector,
     DatabricksAccessConnectorIdentity,
@@ -24,16 +25,23 @@ from cdktn_provider_azurerm.databricks_workspace import DatabricksWorkspace, Dat
 from cdktn_provider_azurerm.databricks_workspace_root_dbfs_customer_managed_key import (
     DatabricksWorkspaceRootDbfsCustomerManagedKey,
 )
-from cdktn_provider_azurerm.role_assignment import RoleAssignment
 from cdktn_provider_azurerm.subnet_nat_gateway_association import SubnetNatGatewayAssociation
 from constructs import Construct
 
-from stacks.modules.interfaces import DiagnosticTarget, Interfaces, Placement, StandardInterfaces
+from stacks.modules.interfaces import (
+    DiagnosticTarget,
+    Grants,
+    Interfaces,
+    Placement,
+    RoleAssignment,
+    StandardInterfaces,
+)
 
 # The workspace's private endpoints: the UI and REST API (also the clusters' back-end path to the control
 # plane), and browser single sign-on (one per region is enough; Learn recommends a dedicated "web auth"
 # workspace for it when a region has several workspaces).
 PRIVATE_ENDPOINT_SUBRESOURCES = ("databricks_ui_api", "browser_authentication")
+KEY_ENCRYPTION_USER = "Key Vault Crypto Service Encryption User"
 
 
 class InjectedSubnet:
@@ -54,7 +62,7 @@ class SparkWorkspace(Construct):
         disk_key_id: str | None = None, dbfs_key_id: str | None = None,
     ) -> None:
         super().__init__(scope, id_)
-        public = interfaces.network_access.public
+        self._grants = Grants(self)
         # Outbound through the platform's NAT gateway: no-public-IP nodes have no other way out.
         egress = [
             SubnetNatGatewayAssociation(self, f"Egress{key}", subnet_id=subnet.id, nat_gateway_id=nat_gateway_id)
@@ -67,8 +75,34 @@ class SparkWorkspace(Construct):
             resource_group_name=placement.resource_group_name,
             identity=DatabricksAccessConnectorIdentity(type="SystemAssigned"),
         )
-        encrypted = disk_key_id is not None
-        self.workspace = DatabricksWorkspace(
+        self.workspace = self._workspace(
+            placement, name, public=interfaces.network_access.public,
+            managed_resource_group_name=managed_resource_group_name, virtual_network_id=virtual_network_id,
+            host=host, container=container, disk_key_id=disk_key_id, dbfs_encrypted=dbfs_key_id is not None,
+            depends_on=egress,
+        )
+        self.key_grants = self._customer_managed_keys(key_vault_id, disk_key_id, dbfs_key_id)
+        # Unity Catalog reaches the lake as the connector: read and write exactly the layers prep touches.
+        self.lake_grants = [
+            self._grants.one(f"Lake{layer.title()}", filesystem_id, RoleAssignment(
+                self.access_connector.identity.principal_id, "Storage Blob Data Contributor"
+            ))
+            for layer, filesystem_id in lake_filesystem_ids.items()
+        ]
+        self.standard = StandardInterfaces(self, placement, interfaces)
+        self.standard.apply(
+            resource_id=self.workspace.id, resource_name=name,
+            private_endpoint_subresources=PRIVATE_ENDPOINT_SUBRESOURCES,
+            diagnostic_targets=[DiagnosticTarget(self.workspace.id, metrics=False)],  # no platform metrics
+            stateful=True,
+        )
+
+    def _workspace(
+        self, placement: Placement, name: str, *, public: bool, managed_resource_group_name: str,
+        virtual_network_id: str, host: InjectedSubnet, container: InjectedSubnet, disk_key_id: str | None,
+        dbfs_encrypted: bool, depends_on: Sequence[TerraformResource],
+    ) -> DatabricksWorkspace:
+        return DatabricksWorkspace(
             self, "Workspace",
             name=name,
             location=placement.location,
@@ -81,9 +115,9 @@ class SparkWorkspace(Construct):
             default_storage_firewall_enabled=True,
             access_connector_id=self.access_connector.id,
             infrastructure_encryption_enabled=True,
-            customer_managed_key_enabled=dbfs_key_id is not None,
+            customer_managed_key_enabled=dbfs_encrypted,
             managed_disk_cmk_key_vault_key_id=disk_key_id,
-            managed_disk_cmk_rotation_to_latest_version_enabled=True if encrypted else None,
+            managed_disk_cmk_rotation_to_latest_version_enabled=True if disk_key_id is not None else None,
             custom_parameters=DatabricksWorkspaceCustomParameters(
                 no_public_ip=True,
                 virtual_network_id=virtual_network_id,
@@ -92,42 +126,29 @@ class SparkWorkspace(Construct):
                 public_subnet_network_security_group_association_id=host.security_group_association_id,
                 private_subnet_network_security_group_association_id=container.security_group_association_id,
             ),
-            depends_on=list(egress),
-        )
-        self.key_grants: list[RoleAssignment] = []
-        if key_vault_id is not None and disk_key_id is not None:
-            # The workspace's disk encryption set unwraps the managed disk key with its own identity.
-            self.key_grants.append(self._vault_grant("DiskKeyUser", key_vault_id,
-                                                     self.workspace.managed_disk_identity.get(0).principal_id))
-        if key_vault_id is not None and dbfs_key_id is not None:
-            self.key_grants.append(self._vault_grant("DbfsKeyUser", key_vault_id,
-                                                     self.workspace.storage_account_identity.get(0).principal_id))
-            DatabricksWorkspaceRootDbfsCustomerManagedKey(
-                self, "DbfsKey", workspace_id=self.workspace.id, key_vault_key_id=dbfs_key_id,
-                depends_on=list(self.key_grants),
-            )
-        # Unity Catalog reaches the lake as the connector: read and write exactly the layers prep touches.
-        self.lake_grants = [
-            RoleAssignment(
-                self, f"Lake{layer.title()}",
-                scope=filesystem_id,
-                role_definition_name="Storage Blob Data Contributor",
-                principal_id=self.access_connector.identity.principal_id,
-                principal_type="ServicePrincipal",
-            )
-            for layer, filesystem_id in lake_filesystem_ids.items()
-        ]
-        self.standard = StandardInterfaces(self, placement, interfaces)
-        self.standard.apply(
-            resource_id=self.workspace.id, resource_name=name,
-            private_endpoint_subresources=PRIVATE_ENDPOINT_SUBRESOURCES,
-            diagnostic_targets=[DiagnosticTarget(self.workspace.id, metrics=False)],  # no platform metrics
-            stateful=True,
+            depends_on=list(depends_on),
         )
 
-    def _vault_grant(self, key: str, key_vault_id: str, principal_id: str) -> RoleAssignment:
-        return RoleAssignment(
-            self, f"Grant{key}", scope=key_vault_id,
-            role_definition_name="Key Vault Crypto Service Encryption User",
-            principal_id=principal_id, principal_type="ServicePrincipal",
-        )
+    def _customer_managed_keys(
+        self, key_vault_id: str | None, disk_key_id: str | None, dbfs_key_id: str | None
+    ) -> list[TerraformResource]:
+        """The workspace's identities unwrap their keys in the vault: managed disks, and the DBFS root."""
+        if key_vault_id is None:
+            return []
+        grants: dict[str, RoleAssignment] = {}
+        if disk_key_id is not None:
+            # The workspace's disk encryption set unwraps the managed disk key with its own identity.
+            grants["GrantDiskKeyUser"] = RoleAssignment(
+                self.workspace.managed_disk_identity.get(0).principal_id, KEY_ENCRYPTION_USER
+            )
+        if dbfs_key_id is not None:
+            grants["GrantDbfsKeyUser"] = RoleAssignment(
+                self.workspace.storage_account_identity.get(0).principal_id, KEY_ENCRYPTION_USER
+            )
+        key_grants: list[TerraformResource] = [*self._grants.on(key_vault_id, grants)]
+        if dbfs_key_id is not None:
+            DatabricksWorkspaceRootDbfsCustomerManagedKey(
+                self, "DbfsKey", workspace_id=self.workspace.id, key_vault_key_id=dbfs_key_id,
+                depends_on=list(key_grants),
+            )
+        return key_grants

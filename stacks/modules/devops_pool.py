@@ -9,7 +9,9 @@ fresh machine, as Microsoft-hosted agents do.
 
 from __future__ import annotations
 
-from cdktn import TerraformVariable, TerraformVariableValidationConfig
+from collections.abc import Sequence
+
+from cdktn import TerraformResource, TerraformVariable, TerraformVariableValidationConfig
 from cdktn_provider_azurerm.dev_center import DevCenter
 from cdktn_provider_azurerm.dev_center_project import DevCenterProject
 from cdktn_provider_azurerm.managed_devops_pool import (
@@ -23,12 +25,11 @@ from cdktn_provider_azurerm.managed_devops_pool import (
 from cdktn_provider_azurerm.nat_gateway import NatGateway
 from cdktn_provider_azurerm.nat_gateway_public_ip_association import NatGatewayPublicIpAssociation
 from cdktn_provider_azurerm.public_ip import PublicIp
-from cdktn_provider_azurerm.role_assignment import RoleAssignment
 from cdktn_provider_azurerm.subnet_nat_gateway_association import SubnetNatGatewayAssociation
 from constructs import Construct
 
 from stacks.config import AgentPool
-from stacks.modules.interfaces import Placement
+from stacks.modules.interfaces import Grants, Placement, RoleAssignment
 from stacks.modules.network import Network, SubnetSpec
 from stacks.naming import Namer
 
@@ -49,17 +50,30 @@ class DevOpsPool(Construct):
         workload: str, environment: str,
     ) -> None:
         super().__init__(scope, id_)
-        region, group = placement.location, placement.resource_group_name
+        self._placement, self._settings = placement, settings
+        self._workload, self._environment = workload, environment
         self.network = Network(
             self, "Network", placement=placement, namer=namer, address_space=settings.address_space,
             subnets=[SubnetSpec(AGENT_SUBNET, settings.subnet, delegation=POOL_DELEGATION)], qualifier="agents",
         )
+        self._egress()
+        # The pool service places agents in the subnet with these roles: they must exist before the pool.
+        principal = self._service_principal().string_value
+        roles = Grants(self).on(self.network.vnet.id, {
+            f"PoolService{role.replace(' ', '')}": RoleAssignment(principal, role) for role in POOL_SERVICE_ROLES
+        })
+        self.pool = self._pool(depends_on=roles)
+
+    def _egress(self) -> None:
+        """Agents leave through a NAT gateway with a zone-redundant static address."""
+        region, group = self._placement.location, self._placement.resource_group_name
+        qualifier = f"{self._workload}-{self._environment}-agents"
         egress_ip = PublicIp(
-            self, "EgressIp", name=f"pip-{workload}-{environment}-agents", location=region, resource_group_name=group,
+            self, "EgressIp", name=f"pip-{qualifier}", location=region, resource_group_name=group,
             allocation_method="Static", sku="Standard", zones=["1", "2", "3"],
         )
         nat = NatGateway(
-            self, "Egress", name=f"ng-{workload}-{environment}-agents", location=region, resource_group_name=group,
+            self, "Egress", name=f"ng-{qualifier}", location=region, resource_group_name=group,
             sku_name="Standard",
         )
         NatGatewayPublicIpAssociation(
@@ -68,12 +82,14 @@ class DevOpsPool(Construct):
         SubnetNatGatewayAssociation(
             self, "EgressSubnet", subnet_id=self.network.subnets[AGENT_SUBNET].id, nat_gateway_id=nat.id
         )
-        # The pool service's principal exists only once Microsoft.DevOpsInfrastructure is registered:
-        # `make bootstrap` looks it up and passes it in (TF_VAR_devops_infrastructure_principal_id); the
-        # environment file may pin it instead.
+
+    def _service_principal(self) -> TerraformVariable:
+        """The pool service's principal exists only once Microsoft.DevOpsInfrastructure is registered:
+        `make bootstrap` looks it up and passes it in (TF_VAR_devops_infrastructure_principal_id); the
+        environment file may pin it instead."""
         principal = TerraformVariable(
             self, "devops_infrastructure_principal_id", type="string",
-            default=settings.devops_infrastructure_principal_id,
+            default=self._settings.devops_infrastructure_principal_id,
             description="Object id of the DevOpsInfrastructure service principal (looked up by make bootstrap)",
             validation=[TerraformVariableValidationConfig(
                 condition='can(regex("^[0-9a-f]{8}-([0-9a-f]{4}-){3}[0-9a-f]{12}$", '
@@ -84,17 +100,11 @@ class DevOpsPool(Construct):
             )],
         )
         principal.override_logical_id("devops_infrastructure_principal_id")
-        # The pool service places agents in the subnet with these roles: they must exist before the pool.
-        roles = [
-            RoleAssignment(
-                self, f"PoolService{role.replace(' ', '')}",
-                scope=self.network.vnet.id,
-                role_definition_name=role,
-                principal_id=principal.string_value,
-                principal_type="ServicePrincipal",
-            )
-            for role in POOL_SERVICE_ROLES
-        ]
+        return principal
+
+    def _pool(self, depends_on: Sequence[TerraformResource]) -> ManagedDevopsPool:
+        region, group = self._placement.location, self._placement.resource_group_name
+        workload, environment, settings = self._workload, self._environment, self._settings
         dev_center = DevCenter(
             self, "DevCenter", name=f"dc-{workload}-{environment}", location=region, resource_group_name=group,
         )
@@ -102,7 +112,7 @@ class DevOpsPool(Construct):
             self, "DevCenterProject", name=f"dcp-{workload}-{environment}", location=region,
             resource_group_name=group, dev_center_id=dev_center.id,
         )
-        self.pool = ManagedDevopsPool(
+        return ManagedDevopsPool(
             self, "Pool",
             name=pool_name(workload, environment),
             location=region,
@@ -120,5 +130,5 @@ class DevOpsPool(Construct):
                 image=[ManagedDevopsPoolVirtualMachineScaleSetFabricImage(well_known_image_name=f"{settings.image}/latest")],
                 subnet_id=self.network.subnets[AGENT_SUBNET].id,
             ),
-            depends_on=roles,
+            depends_on=list(depends_on),
         )

@@ -40,15 +40,14 @@ from cdktn_provider_azurerm.monitor_data_collection_rule import (
     MonitorDataCollectionRuleDestinationsLogAnalytics,
 )
 from cdktn_provider_azurerm.monitor_data_collection_rule_association import MonitorDataCollectionRuleAssociation
-from cdktn_provider_azurerm.role_assignment import RoleAssignment
-from cdktn_provider_time.sleep import Sleep
 from constructs import Construct
 
 from stacks.config import Aks, InferenceTls
 from stacks.modules.customer_managed_key import CustomerManagedKey
 from stacks.modules.identity import ManagedIdentity
-from stacks.modules.interfaces import Interfaces, Placement, StandardInterfaces
-from stacks.modules.propagation import after_grants
+from stacks.modules.interfaces import Grants, Interfaces, Placement, RoleAssignment, StandardInterfaces
+
+CLUSTER_ADMIN = "Azure Kubernetes Service RBAC Cluster Admin"
 
 
 class InferenceCluster(Construct):
@@ -60,12 +59,11 @@ class InferenceCluster(Construct):
         super().__init__(scope, id_)
         self._sizes = sizes
         self._deployer_object_id = deployer_object_id
+        self._grants = Grants(self)
         # The cluster's identity joins nodes to the subnet; without this grant, scaling fails.
-        subnet_grant = RoleAssignment(
-            self, "SubnetNetworkContributor", scope=subnet_id, role_definition_name="Network Contributor",
-            principal_id=identity.principal_id, principal_type="ServicePrincipal",
-        )
-        cluster_waits_for: list[TerraformResource] = [subnet_grant]
+        cluster_waits_for: list[TerraformResource] = [*self._grants.on(subnet_id, {
+            "SubnetNetworkContributor": RoleAssignment(identity.principal_id, "Network Contributor"),
+        })]
         self.disk_encryption_set: DiskEncryptionSet | None = None
         cmk = interfaces.customer_managed_key
         if cmk:
@@ -73,7 +71,22 @@ class InferenceCluster(Construct):
                 cmk, placement, disk_encryption_set_name or f"des-{name}", identity.principal_id
             )
             cluster_waits_for.append(des_grant)
-        self.cluster = KubernetesCluster(
+        self.cluster = self._cluster(
+            placement, name, identity=identity, tenant_id=tenant_id, subnet_id=subnet_id,
+            log_analytics_workspace_id=log_analytics_workspace_id, allowed_ip_ranges=allowed_ip_ranges,
+            depends_on=cluster_waits_for,
+        )
+        self.user_pool = self._user_pool(subnet_id)
+        StandardInterfaces(self, placement, interfaces).apply(resource_id=self.cluster.id, resource_name=name)
+        self._grant_cluster_admins(deployer_object_id)
+        self._container_insights(placement, name, log_analytics_workspace_id)
+
+    def _cluster(
+        self, placement: Placement, name: str, *, identity: ManagedIdentity, tenant_id: str, subnet_id: str,
+        log_analytics_workspace_id: str, allowed_ip_ranges: Sequence[str], depends_on: list[TerraformResource],
+    ) -> KubernetesCluster:
+        sizes = self._sizes
+        return KubernetesCluster(
             self, "Cluster",
             name=name,
             location=placement.location,
@@ -110,25 +123,32 @@ class InferenceCluster(Construct):
             api_server_access_profile=None if sizes.private_cluster else KubernetesClusterApiServerAccessProfile(
                 authorized_ip_ranges=[*allowed_ip_ranges, *sizes.azureml_control_plane_ip_ranges]
             ),
-            default_node_pool=KubernetesClusterDefaultNodePool(
-                name="system",
-                vm_size=sizes.system_vm_size,
-                vnet_subnet_id=subnet_id,
-                auto_scaling_enabled=True,
-                min_count=sizes.system_node_min,
-                max_count=sizes.system_node_max,
-                max_pods=50,
-                only_critical_addons_enabled=True,  # inference pods run on the user pool
-                host_encryption_enabled=True,
-                # Ephemeral needs a size with a local temp disk: stacks/config.py checks the pair.
-                os_disk_type=sizes.os_disk_type,
-                os_disk_size_gb=sizes.os_disk_size_gb,
-                zones=list(sizes.zones) or None,
-                temporary_name_for_rotation="systemtmp",
-            ),
-            depends_on=cluster_waits_for,
+            default_node_pool=self._system_pool(subnet_id),
+            depends_on=depends_on,
         )
-        self.user_pool = KubernetesClusterNodePool(
+
+    def _system_pool(self, subnet_id: str) -> KubernetesClusterDefaultNodePool:
+        sizes = self._sizes
+        return KubernetesClusterDefaultNodePool(
+            name="system",
+            vm_size=sizes.system_vm_size,
+            vnet_subnet_id=subnet_id,
+            auto_scaling_enabled=True,
+            min_count=sizes.system_node_min,
+            max_count=sizes.system_node_max,
+            max_pods=50,
+            only_critical_addons_enabled=True,  # inference pods run on the user pool
+            host_encryption_enabled=True,
+            # Ephemeral needs a size with a local temp disk: stacks/config.py checks the pair.
+            os_disk_type=sizes.os_disk_type,
+            os_disk_size_gb=sizes.os_disk_size_gb,
+            zones=list(sizes.zones) or None,
+            temporary_name_for_rotation="systemtmp",
+        )
+
+    def _user_pool(self, subnet_id: str) -> KubernetesClusterNodePool:
+        sizes = self._sizes
+        return KubernetesClusterNodePool(
             self, "UserPool",
             name="inference",
             kubernetes_cluster_id=self.cluster.id,
@@ -144,25 +164,17 @@ class InferenceCluster(Construct):
             os_disk_size_gb=sizes.os_disk_size_gb,
             zones=list(sizes.zones) or None,
         )
-        StandardInterfaces(self, placement, interfaces).apply(resource_id=self.cluster.id, resource_name=name)
-        self._grant_cluster_admins(deployer_object_id)
-        self._container_insights(placement, name, log_analytics_workspace_id)
 
     def _grant_cluster_admins(self, deployer_object_id: str) -> None:
         """With Azure RBAC for Kubernetes, nobody administers the cluster until a role says so."""
         admins = self._sizes.admin_group_object_ids
-        for object_id in admins:
-            RoleAssignment(
-                self, f"ClusterAdmin-{object_id}", scope=self.cluster.id,
-                role_definition_name="Azure Kubernetes Service RBAC Cluster Admin",
-                principal_id=object_id, principal_type="Group",
-            )
-        if not admins:
-            RoleAssignment(
-                self, "ClusterAdminDeployer", scope=self.cluster.id,
-                role_definition_name="Azure Kubernetes Service RBAC Cluster Admin",
-                principal_id=deployer_object_id,  # a user or a pipeline's service principal
-            )
+        self._grants.on(self.cluster.id, {
+            f"ClusterAdmin-{object_id}": RoleAssignment(object_id, CLUSTER_ADMIN, principal_type="Group")
+            for object_id in admins
+        } or {
+            # a user or a pipeline's service principal
+            "ClusterAdminDeployer": RoleAssignment(deployer_object_id, CLUSTER_ADMIN, principal_type=None),
+        })
 
     def _container_insights(self, placement: Placement, name: str, log_analytics_workspace_id: str) -> None:
         """The monitoring add-on with managed identity auth collects only what a data collection rule names."""
@@ -200,7 +212,7 @@ class InferenceCluster(Construct):
 
     def _disk_encryption_set(
         self, cmk: CustomerManagedKey, placement: Placement, name: str, cluster_principal_id: str
-    ) -> tuple[DiskEncryptionSet, RoleAssignment]:
+    ) -> tuple[DiskEncryptionSet, TerraformResource]:
         """OS and data disks of every node pool wrap their keys with the customer-managed key.
 
         The set reaches the key with the encryption identity (Key Vault Crypto Service Encryption User on
@@ -219,10 +231,7 @@ class InferenceCluster(Construct):
                 type="UserAssigned", identity_ids=[cmk.user_assigned_identity.resource_id]
             ),
         )
-        reader = RoleAssignment(
-            self, "DiskEncryptionSetReader", scope=des.id, role_definition_name="Reader",
-            principal_id=cluster_principal_id, principal_type="ServicePrincipal",
-        )
+        reader = self._grants.one("DiskEncryptionSetReader", des.id, RoleAssignment(cluster_principal_id, "Reader"))
         return des, reader
 
     def attach_to_workspace(
@@ -278,15 +287,13 @@ class InferenceCluster(Construct):
             depends_on=[extension, self.user_pool, *waits_for],
         )
 
-
-    def _certificate_read_access(self, key_vault_id: str) -> Sleep:
+    def _certificate_read_access(self, key_vault_id: str) -> TerraformResource:
         """Reading a certificate with its key takes certificates/read (the deployer's vault roles cover
         secrets and keys only), and a fresh role assignment takes minutes to apply."""
-        grant = RoleAssignment(
-            self, "InferenceTlsCertificateUser", scope=key_vault_id, role_definition_name="Key Vault Certificate User",
-            principal_id=self._deployer_object_id,
-        )
-        return after_grants(self, "InferenceTlsCertificateUserPropagation", [grant])
+        grant = self._grants.one("InferenceTlsCertificateUser", key_vault_id, RoleAssignment(
+            self._deployer_object_id, "Key Vault Certificate User", principal_type=None
+        ))
+        return self._grants.propagated("InferenceTlsCertificateUserPropagation", [grant])
 
 
 def azureml_extension_settings(

@@ -7,7 +7,9 @@ customer-managed key for encryption at rest (`customer_managed_key.py`, applied 
 data, once per resource kind). Identities travel as one `ManagedIdentity` reference (`identity.py`); tags are
 applied once per stack (`PlatformStack.add_required_tags`). `StandardInterfaces.apply` turns the endpoint,
 diagnostics, grant and lock interfaces into resources, so adding one to a new resource is one argument, and
-the hardened shape lives in one place.
+the hardened shape lives in one place. `Grants` declares the role assignments a module holds on resources it
+does not build (a subnet it joins, a vault holding its key), and the wait for them to take effect: no role
+assignment is declared anywhere else (tests/stacks/test_grants.py).
 """
 
 from __future__ import annotations
@@ -80,6 +82,10 @@ def regional_zone_ids(primary: Mapping[str, str], copies: Mapping[str, str]) -> 
 
 # A role assignment's key becomes part of its logical id: letters and digits only, starting upper-case.
 GRANT_KEY = re.compile(r"[A-Z][A-Za-z0-9]*")
+# A grant's construct id: a key, or one with a principal's object id appended ("ClusterAdmin-<object id>").
+GRANT_ID = re.compile(r"[A-Z][A-Za-z0-9]*(-[0-9A-Fa-f-]+)?")
+# The metadata every role assignment and role-propagation wait declared here carries; a test finds any other.
+DECLARED_BY = "declared-by"
 
 
 def all_private_dns_zones() -> list[str]:
@@ -184,6 +190,48 @@ class DiagnosticTarget:
     label: str = ""
 
 
+class Grants:
+    """Role assignments declared in `scope`, each under its stable key (its construct id, so its logical id):
+    adding, removing or reordering grants never replaces the others. `granted` holds every one declared, for
+    whatever must wait for them (`propagated`)."""
+
+    def __init__(self, scope: Construct) -> None:
+        self._scope = scope
+        self.granted: list[AzRoleAssignment] = []
+
+    def on(self, resource_id: str, grants: Mapping[str, RoleAssignment]) -> list[AzRoleAssignment]:
+        """Grant each role on `resource_id` (or on its `scope_suffix` below it)."""
+        return [self._declare(key, resource_id, grant) for key, grant in grants.items()]
+
+    def one(self, key: str, resource_id: str, grant: RoleAssignment) -> AzRoleAssignment:
+        [declared] = self.on(resource_id, {key: grant})
+        return declared
+
+    def propagated(self, id_: str, grants: Sequence[AzRoleAssignment] | None = None) -> Sleep:
+        """The role-propagation wait (`propagation.after_grants`) on `grants`, or on every grant declared here."""
+        wait = after_grants(self._scope, id_, list(self.granted if grants is None else grants))
+        wait.node.add_metadata(DECLARED_BY, Grants.__qualname__)
+        return wait
+
+    def _declare(self, key: str, resource_id: str, grant: RoleAssignment) -> AzRoleAssignment:
+        if not GRANT_ID.fullmatch(key):
+            raise ValueError(
+                f"role assignment key {key!r} must be PascalCase letters and digits, optionally followed by "
+                "-<object id> (a construct id)"
+            )
+        declared = AzRoleAssignment(
+            self._scope, key,
+            scope=f"{resource_id}{grant.scope_suffix}",
+            role_definition_name=grant.role_definition_name,
+            role_definition_id=grant.role_definition_id,
+            principal_id=grant.principal_id,
+            principal_type=grant.principal_type,
+        )
+        declared.node.add_metadata(DECLARED_BY, Grants.__qualname__)
+        self.granted.append(declared)
+        return declared
+
+
 class StandardInterfaces:
     """Applies a module's `Interfaces` to one Azure resource."""
 
@@ -191,8 +239,13 @@ class StandardInterfaces:
         self._scope = scope
         self._placement = placement
         self._interfaces = interfaces
-        self.granted: list[AzRoleAssignment] = []  # resources that must wait for these grants depend on them
+        self._grants = Grants(scope)
         self.endpoints: list[PrivateEndpoint] = []  # data-plane writes through the private network wait for these
+
+    @property
+    def granted(self) -> list[AzRoleAssignment]:
+        """The interface's grants: resources that must wait for them depend on them."""
+        return self._grants.granted
 
     def apply(
         self,
@@ -261,24 +314,19 @@ class StandardInterfaces:
         ))
 
     def role_assignments(self, resource_id: str) -> None:
-        for key, grant in self._interfaces.role_assignments.items():
+        for key in self._interfaces.role_assignments:
             if not GRANT_KEY.fullmatch(key):
                 raise ValueError(f"role assignment key {key!r} must be PascalCase letters and digits (a construct id)")
-            self.granted.append(AzRoleAssignment(
-                self._scope, f"RoleAssignment{key}",
-                scope=f"{resource_id}{grant.scope_suffix}",
-                role_definition_name=grant.role_definition_name,
-                role_definition_id=grant.role_definition_id,
-                principal_id=grant.principal_id,
-                principal_type=grant.principal_type,
-            ))
+        self._grants.on(resource_id, {
+            f"RoleAssignment{key}": grant for key, grant in self._interfaces.role_assignments.items()
+        })
 
     def data_plane_ready(self, id_: str) -> list[Sleep | PrivateEndpoint]:
         """What a data-plane write by the deployer must wait for: the private endpoints it travels through,
         and the role grants, given the propagation wait (`propagation.py`) to take effect (one per module)."""
         ready: list[Sleep | PrivateEndpoint] = list(self.endpoints)
         if self.granted:
-            ready.append(after_grants(self._scope, id_, self.granted))
+            ready.append(self._grants.propagated(id_))
         return ready
 
     def lock(self, resource_id: str, resource_name: str) -> None:

@@ -25,14 +25,12 @@ from cdktn_provider_azurerm.machine_learning_workspace import (
     MachineLearningWorkspaceIdentity,
     MachineLearningWorkspaceManagedNetwork,
 )
-from cdktn_provider_azurerm.role_assignment import RoleAssignment as AzRoleAssignment
 from constructs import Construct
 
 from stacks.modules.container_registry import ContainerRegistry
 from stacks.modules.identity import ManagedIdentity
-from stacks.modules.interfaces import Interfaces, Placement, RoleAssignment, StandardInterfaces
+from stacks.modules.interfaces import Grants, Interfaces, Placement, RoleAssignment, StandardInterfaces
 from stacks.modules.key_vault import KeyVault
-from stacks.modules.propagation import after_grants
 from stacks.modules.storage import SecureStorageAccount
 
 
@@ -44,36 +42,10 @@ class MlWorkspace(Construct):
         application_insights_id: str, identity: ManagedIdentity, image_build_compute_name: str,
     ) -> None:
         super().__init__(scope, id_)
-        self._principal_id = identity.principal_id
-        # The workspace identity's roles on its dependent resources (Learn: how-to-identity-based-service-
-        # authentication, "User-assigned managed identity"); the workspace is created only once they exist.
-        storage_grants = {
-            "WorkspaceBlobDataContributor": RoleAssignment(identity.principal_id, "Storage Blob Data Contributor"),
-            "WorkspaceFileDataPrivilegedContributor": RoleAssignment(
-                identity.principal_id, "Storage File Data Privileged Contributor"
-            ),
-            "WorkspaceContributor": RoleAssignment(identity.principal_id, "Contributor"),
-        }
-        self.storage = SecureStorageAccount(
-            self, "Storage", placement=placement, interfaces=replace(interfaces, role_assignments=storage_grants),
-            name=storage_name,
-            # Batch deployments need all four storage services reachable privately (Learn:
-            # how-to-secure-batch-endpoint, "Securing batch endpoints").
-            private_endpoint_subresources=("blob", "file", "queue", "table"),
-        )
-        # Azure ML's own service reaches its default storage past the firewall as a resource instance
-        # (Learn: how-to-secure-workspace-vnet, "Secure Azure storage accounts"). Resource-instance rules are
-        # evaluated on the public endpoint only: with public access disabled they admit nothing, so the rule is
-        # written only where the public endpoint answers. The id is built, not referenced: the workspace itself
-        # depends on this account.
-        if interfaces.network_access.public:
-            workspace_id = (
-                f"/subscriptions/{subscription_id}/resourceGroups/{placement.resource_group_name}"
-                f"/providers/Microsoft.MachineLearningServices/workspaces/{name}"
-            )
-            self.storage.account.add_override(
-                "network_rules.private_link_access", [{"endpoint_resource_id": workspace_id}]
-            )
+        self._placement, self._interfaces = placement, interfaces
+        self._grants = Grants(self)
+        self.storage = self._storage(storage_name, identity.principal_id)
+        self._admit_workspace_to_storage(name, subscription_id)
         registry_grants = {
             "WorkspaceAcrPush": RoleAssignment(identity.principal_id, "AcrPush"),
             "WorkspaceContributor": RoleAssignment(identity.principal_id, "Contributor"),
@@ -89,23 +61,71 @@ class MlWorkspace(Construct):
             interfaces=replace(interfaces, role_assignments={}, customer_managed_key=None, regional_private_links={}),
             name=key_vault_name, tenant_id=tenant_id,
         )
-        vault_grants = [
-            self._grant("KeyVaultContributor", self.key_vault.vault.id, "Contributor"),
-            self._grant("KeyVaultAdministrator", self.key_vault.vault.id, "Key Vault Administrator"),
-        ]
-        insights_grants = [
-            self._grant("InsightsContributor", application_insights_id, "Contributor"),
+        self._grants.on(self.key_vault.vault.id, {
+            "KeyVaultContributor": RoleAssignment(identity.principal_id, "Contributor"),
+            "KeyVaultAdministrator": RoleAssignment(identity.principal_id, "Key Vault Administrator"),
+        })
+        self._grants.on(application_insights_id, {
+            "InsightsContributor": RoleAssignment(identity.principal_id, "Contributor"),
             # Application Insights accepts Entra ID tokens only: publishing telemetry needs this role.
-            self._grant("InsightsMetricsPublisher", application_insights_id, "Monitoring Metrics Publisher"),
-        ]
-        grants: list[TerraformResource] = [
-            *self.storage.standard.granted, *self.registry.standard.granted, *vault_grants, *insights_grants,
-        ]
-        self.workspace = MachineLearningWorkspace(
+            "InsightsMetricsPublisher": RoleAssignment(identity.principal_id, "Monitoring Metrics Publisher"),
+        })
+        # Creating the workspace checks its identity's access to what it links.
+        linked_access = self._grants.propagated("GrantsPropagation", [
+            *self.storage.standard.granted, *self.registry.standard.granted, *self._grants.granted,
+        ])
+        self.workspace = self._workspace(
+            name, application_insights_id=application_insights_id, identity=identity,
+            image_build_compute_name=image_build_compute_name, depends_on=linked_access,
+        )
+        StandardInterfaces(self, placement, interfaces).apply(
+            resource_id=self.workspace.id, resource_name=name, private_endpoint_subresources=["amlworkspace"],
+            stateful=True,
+        )
+        self.service_identity_ready = self._service_identity_access()
+
+    def _storage(self, storage_name: str, principal_id: str) -> SecureStorageAccount:
+        """The workspace identity's roles on its dependent resources (Learn: how-to-identity-based-service-
+        authentication, "User-assigned managed identity"); the workspace is created only once they exist."""
+        storage_grants = {
+            "WorkspaceBlobDataContributor": RoleAssignment(principal_id, "Storage Blob Data Contributor"),
+            "WorkspaceFileDataPrivilegedContributor": RoleAssignment(
+                principal_id, "Storage File Data Privileged Contributor"
+            ),
+            "WorkspaceContributor": RoleAssignment(principal_id, "Contributor"),
+        }
+        return SecureStorageAccount(
+            self, "Storage", placement=self._placement,
+            interfaces=replace(self._interfaces, role_assignments=storage_grants),
+            name=storage_name,
+            # Batch deployments need all four storage services reachable privately (Learn:
+            # how-to-secure-batch-endpoint, "Securing batch endpoints").
+            private_endpoint_subresources=("blob", "file", "queue", "table"),
+        )
+
+    def _admit_workspace_to_storage(self, name: str, subscription_id: str) -> None:
+        """Azure ML's own service reaches its default storage past the firewall as a resource instance
+        (Learn: how-to-secure-workspace-vnet, "Secure Azure storage accounts"). Resource-instance rules are
+        evaluated on the public endpoint only: with public access disabled they admit nothing, so the rule is
+        written only where the public endpoint answers. The id is built, not referenced: the workspace itself
+        depends on this account."""
+        if not self._interfaces.network_access.public:
+            return
+        workspace_id = (
+            f"/subscriptions/{subscription_id}/resourceGroups/{self._placement.resource_group_name}"
+            f"/providers/Microsoft.MachineLearningServices/workspaces/{name}"
+        )
+        self.storage.account.add_override("network_rules.private_link_access", [{"endpoint_resource_id": workspace_id}])
+
+    def _workspace(
+        self, name: str, *, application_insights_id: str, identity: ManagedIdentity, image_build_compute_name: str,
+        depends_on: TerraformResource,
+    ) -> MachineLearningWorkspace:
+        return MachineLearningWorkspace(
             self, "Workspace",
             name=name,
-            location=placement.location,
-            resource_group_name=placement.resource_group_name,
+            location=self._placement.location,
+            resource_group_name=self._placement.resource_group_name,
             storage_account_id=self.storage.account.id,
             container_registry_id=self.registry.registry.id,
             key_vault_id=self.key_vault.vault.id,
@@ -120,38 +140,24 @@ class MlWorkspace(Construct):
             # Shared keys are off on the workspace storage, so the workspace reaches it with its identity.
             # The provider accepts "AccessKey" or "Identity", case-sensitive.
             storage_account_access_type="Identity",
-            public_network_access_enabled=interfaces.network_access.public,
+            public_network_access_enabled=self._interfaces.network_access.public,
             high_business_impact=True,
             v1_legacy_mode_enabled=False,
             # Our virtual network isolates the workspace (see the module docstring).
             managed_network=MachineLearningWorkspaceManagedNetwork(isolation_mode="Disabled"),
             # The registry is private: Azure ML cannot build images with ACR Tasks, the cluster builds them.
             image_build_compute_name=image_build_compute_name,
-            # Creating the workspace checks its identity's access to what it links.
-            depends_on=[after_grants(self, "GrantsPropagation", grants)],
-        )
-        StandardInterfaces(self, placement, interfaces).apply(
-            resource_id=self.workspace.id, resource_name=name, private_endpoint_subresources=["amlworkspace"],
-            stateful=True,
-        )
-        # What the Kubernetes compute attach waits for (Learn: how-to-secure-kubernetes-inferencing-environment).
-        self.service_identity_grants = [
-            AzRoleAssignment(
-                self, f"ServiceIdentity{role.replace(' ', '')}", scope=self.storage.account.id,
-                role_definition_name=role, principal_id=self.workspace.identity.principal_id,
-                principal_type="ServicePrincipal",
-            )
-            for role in ("Storage Blob Data Contributor", "Storage Account Contributor")
-        ]
-        self.service_identity_ready = after_grants(
-            self, "ServiceIdentityGrantsPropagation", self.service_identity_grants
+            depends_on=[depends_on],
         )
 
-    def _grant(self, id_: str, scope: str, role: str) -> AzRoleAssignment:
-        return AzRoleAssignment(
-            self, id_, scope=scope, role_definition_name=role, principal_id=self._principal_id,
-            principal_type="ServicePrincipal",
-        )
+    def _service_identity_access(self) -> TerraformResource:
+        """What the Kubernetes compute attach waits for (Learn: how-to-secure-kubernetes-inferencing-environment):
+        the workspace's system identity on its storage, propagated."""
+        self.service_identity_grants = self._grants.on(self.storage.account.id, {
+            f"ServiceIdentity{role.replace(' ', '')}": RoleAssignment(self.workspace.identity.principal_id, role)
+            for role in ("Storage Blob Data Contributor", "Storage Account Contributor")
+        })
+        return self._grants.propagated("ServiceIdentityGrantsPropagation", self.service_identity_grants)
 
     def add_compute_cluster(
         self, id_: str, *, name: str, vm_size: str, max_nodes: int, subnet_id: str, identity: ManagedIdentity,

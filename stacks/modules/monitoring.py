@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from cdktn import TerraformResource
 from cdktn_provider_azurerm.application_insights import ApplicationInsights
 from cdktn_provider_azurerm.log_analytics_workspace import LogAnalyticsWorkspace
-from cdktn_provider_azurerm.role_assignment import RoleAssignment
 from constructs import Construct
 
-from stacks.modules.interfaces import Diagnostics, Placement
+from stacks.modules.interfaces import Diagnostics, Grants, Placement, RoleAssignment
 
 
 class Monitoring(Construct):
@@ -41,15 +41,12 @@ class Monitoring(Construct):
             internet_ingestion_enabled=True,
         )
         self.diagnostics = Diagnostics(workspace_id=self.workspace.id)
+        self._grants = Grants(self)
 
-    def allow_telemetry_from(self, name: str, principal_id: str) -> RoleAssignment:
+    def allow_telemetry_from(self, name: str, principal_id: str) -> TerraformResource:
         """Let an identity send telemetry: with local authentication off, Application Insights accepts only
         Entra ID tokens whose identity holds Monitoring Metrics Publisher on the component ("Microsoft Entra
         authentication for Application Insights", Microsoft Learn). `name` keys the grant's logical ID."""
-        return RoleAssignment(
-            self, f"TelemetryPublisher{name}",
-            scope=self.insights.id,
-            role_definition_name="Monitoring Metrics Publisher",
-            principal_id=principal_id,
-            principal_type="ServicePrincipal",
+        return self._grants.one(
+            f"TelemetryPublisher{name}", self.insights.id, RoleAssignment(principal_id, "Monitoring Metrics Publisher")
         )

@@ -4,6 +4,7 @@ blobs and files encrypted with the customer-managed key (plus infrastructure enc
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from cdktn_provider_azurerm.storage_account import (
     StorageAccount,
@@ -18,7 +19,8 @@ from cdktn_provider_azurerm.storage_account import (
 )
 from constructs import Construct
 
-from stacks.modules.interfaces import DiagnosticTarget, Interfaces, Placement, StandardInterfaces
+from stacks.modules.customer_managed_key import CustomerManagedKey
+from stacks.modules.interfaces import DiagnosticTarget, Interfaces, NetworkAccess, Placement, StandardInterfaces
 
 
 class SecureStorageAccount(Construct):
@@ -29,7 +31,6 @@ class SecureStorageAccount(Construct):
         resource_access_ids: Sequence[str] = (),
     ) -> None:
         super().__init__(scope, id_)
-        cmk = interfaces.customer_managed_key
         network = interfaces.network_access
         self.account = StorageAccount(
             self, "Account",
@@ -51,34 +52,12 @@ class SecureStorageAccount(Construct):
             allow_nested_items_to_be_public=False,
             cross_tenant_replication_enabled=False,
             infrastructure_encryption_enabled=True,
-            # The account reaches the key with the encryption identity; the versionless key URL follows rotation.
-            identity=StorageAccountIdentity(
-                type="UserAssigned", identity_ids=[cmk.user_assigned_identity.resource_id]
-            ) if cmk else None,
-            customer_managed_key=StorageAccountCustomerManagedKey(
-                key_vault_key_id=cmk.key_id, user_assigned_identity_id=cmk.user_assigned_identity.resource_id
-            ) if cmk else None,
+            **_encryption_at_rest(interfaces.customer_managed_key),
             # Resource-instance rules (Event Hubs Capture, which has no private endpoint to write through) are
             # evaluated on the public endpoint: it stays on for them, with no IP or subnet rule when private.
             public_network_access_enabled=network.public or bool(resource_access_ids),
-            network_rules=StorageAccountNetworkRules(
-                default_action="Deny",
-                bypass=["AzureServices", "Logging", "Metrics"],
-                ip_rules=[r.removesuffix("/32") for r in network.ip_rules] if network.ip_rules is not None else None,
-                private_link_access=[
-                    StorageAccountNetworkRulesPrivateLinkAccess(endpoint_resource_id=resource_id)
-                    for resource_id in resource_access_ids
-                ] or None,
-            ),
-            blob_properties=StorageAccountBlobProperties(
-                # Blob versioning is not available with a hierarchical namespace; soft delete is.
-                versioning_enabled=None if hierarchical_namespace else True,
-                change_feed_enabled=None if hierarchical_namespace else True,
-                delete_retention_policy=StorageAccountBlobPropertiesDeleteRetentionPolicy(days=soft_delete_days),
-                container_delete_retention_policy=StorageAccountBlobPropertiesContainerDeleteRetentionPolicy(
-                    days=soft_delete_days
-                ),
-            ),
+            network_rules=_network_rules(network, resource_access_ids),
+            blob_properties=_blob_properties(hierarchical_namespace, soft_delete_days),
             # No inline queue_properties: the provider refuses them when its storage data plane is off (base.py);
             # queue reads, writes and deletes are logged by the queue service's diagnostic setting below.
         )
@@ -97,3 +76,39 @@ class SecureStorageAccount(Construct):
             ],
             stateful=True,
         )
+
+
+def _encryption_at_rest(cmk: CustomerManagedKey | None) -> dict[str, Any]:
+    """The account reaches the key with the encryption identity; the versionless key URL follows rotation."""
+    if cmk is None:
+        return {"identity": None, "customer_managed_key": None}
+    return {
+        "identity": StorageAccountIdentity(type="UserAssigned", identity_ids=[cmk.user_assigned_identity.resource_id]),
+        "customer_managed_key": StorageAccountCustomerManagedKey(
+            key_vault_key_id=cmk.key_id, user_assigned_identity_id=cmk.user_assigned_identity.resource_id
+        ),
+    }
+
+
+def _network_rules(network: NetworkAccess, resource_access_ids: Sequence[str]) -> StorageAccountNetworkRules:
+    return StorageAccountNetworkRules(
+        default_action="Deny",
+        bypass=["AzureServices", "Logging", "Metrics"],
+        ip_rules=[r.removesuffix("/32") for r in network.ip_rules] if network.ip_rules is not None else None,
+        private_link_access=[
+            StorageAccountNetworkRulesPrivateLinkAccess(endpoint_resource_id=resource_id)
+            for resource_id in resource_access_ids
+        ] or None,
+    )
+
+
+def _blob_properties(hierarchical_namespace: bool, soft_delete_days: int) -> StorageAccountBlobProperties:
+    return StorageAccountBlobProperties(
+        # Blob versioning is not available with a hierarchical namespace; soft delete is.
+        versioning_enabled=None if hierarchical_namespace else True,
+        change_feed_enabled=None if hierarchical_namespace else True,
+        delete_retention_policy=StorageAccountBlobPropertiesDeleteRetentionPolicy(days=soft_delete_days),
+        container_delete_retention_policy=StorageAccountBlobPropertiesContainerDeleteRetentionPolicy(
+            days=soft_delete_days
+        ),
+    )

@@ -11,11 +11,9 @@ from cdktn_provider_azurerm.eventhub_namespace import (
     EventhubNamespaceNetworkRulesets,
     EventhubNamespaceNetworkRulesetsIpRule,
 )
-from cdktn_provider_azurerm.role_assignment import RoleAssignment
 from constructs import Construct
 
-from stacks.modules.interfaces import Interfaces, Placement, StandardInterfaces
-from stacks.modules.propagation import after_grants
+from stacks.modules.interfaces import Grants, Interfaces, Placement, RoleAssignment, StandardInterfaces
 
 
 class StreamIngest(Construct):
@@ -72,13 +70,11 @@ class StreamIngest(Construct):
         Capture writes through the account's public endpoint as a trusted service, so the account must admit
         the namespace as a resource instance (SecureStorageAccount `resource_access_ids`).
         """
-        grant = RoleAssignment(
-            self, "CaptureWriter",
-            scope=container_id,  # the container resource itself, so the grant waits for it
-            role_definition_name="Storage Blob Data Contributor",
-            principal_id=self.namespace.identity.principal_id,
-            principal_type="ServicePrincipal",
-        )
+        grants = Grants(self)
+        # On the container resource itself, so the grant waits for it.
+        grants.one("CaptureWriter", container_id, RoleAssignment(
+            self.namespace.identity.principal_id, "Storage Blob Data Contributor"
+        ))
         self.hub.put_capture_description(
             enabled=True,
             encoding="Avro",
@@ -93,5 +89,5 @@ class StreamIngest(Construct):
             ),
         )
         # Azure checks the destination when capture is enabled: the grant must have reached storage first.
-        wait = after_grants(self, "CaptureWriterPropagation", [grant])
+        wait = grants.propagated("CaptureWriterPropagation")
         self.hub.add_override("depends_on", [f"{wait.terraform_resource_type}.{wait.friendly_unique_id}"])

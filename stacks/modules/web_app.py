@@ -74,7 +74,7 @@ class RegionalWebApp(Construct):
         staging_slot: bool,
     ) -> None:
         super().__init__(scope, id_)
-        network = interfaces.network_access
+        self._network = network = interfaces.network_access
         self.plan = ServicePlan(
             self, "Plan",
             name=plan_name,
@@ -97,8 +97,22 @@ class RegionalWebApp(Construct):
         }
         site: dict[str, Any] = {**_SITE, "health_check_path": health_path, "app_command_line": start_command,
                 "worker_count": worker_count}
-        public, allowed = network.public, network.allowed_ip_ranges
-        self.app = LinuxWebApp(
+        self.app = self._app(placement, app_name, identity, site, common, python_version)
+        # Deployments land in the staging slot, warm up on the health path, then swap into production.
+        self.staging = self._staging_slot(identity, site, common, python_version) if staging_slot else None
+        # Private endpoints in every environment: the deploy agents (peered, linked to privatelink.azurewebsites.net)
+        # reach the site and its deployment site through them; a public app keeps its access restrictions for
+        # everyone else, which do not apply to private endpoint traffic.
+        endpoints = ["sites", *(["sites-staging"] if self.staging else [])]
+        standard = StandardInterfaces(self, placement, interfaces)
+        standard.apply(resource_id=self.app.id, resource_name=app_name, private_endpoint_subresources=endpoints)
+        self.endpoints = standard.endpoints
+
+    def _app(
+        self, placement: Placement, app_name: str, identity: ManagedIdentity, site: dict[str, Any],
+        common: dict[str, Any], python_version: str,
+    ) -> LinuxWebApp:
+        return LinuxWebApp(
             self, "App",
             name=app_name,
             location=placement.location,
@@ -106,7 +120,7 @@ class RegionalWebApp(Construct):
             service_plan_id=self.plan.id,
             identity=LinuxWebAppIdentity(type="UserAssigned", identity_ids=[identity.resource_id]),
             site_config=LinuxWebAppSiteConfig(
-                **site, **(_access_rules(LinuxWebAppSiteConfigIpRestriction, allowed) if public else {}),
+                **site, **self._access_rules(LinuxWebAppSiteConfigIpRestriction),
                 application_stack=LinuxWebAppSiteConfigApplicationStack(python_version=python_version),
             ),
             logs=LinuxWebAppLogs(
@@ -117,31 +131,29 @@ class RegionalWebApp(Construct):
             ),
             **common,
         )
-        self.staging = None
-        if staging_slot:
-            # Deployments land here, warm up on the health path, then swap into production.
-            self.staging = LinuxWebAppSlot(
-                self, "StagingSlot",
-                name="staging",
-                app_service_id=self.app.id,
-                identity=LinuxWebAppSlotIdentity(type="UserAssigned", identity_ids=[identity.resource_id]),
-                site_config=LinuxWebAppSlotSiteConfig(
-                    **site,
-                    **(_access_rules(LinuxWebAppSlotSiteConfigIpRestriction, allowed) if public else {}),
-                    application_stack=LinuxWebAppSlotSiteConfigApplicationStack(python_version=python_version),
+
+    def _staging_slot(
+        self, identity: ManagedIdentity, site: dict[str, Any], common: dict[str, Any], python_version: str,
+    ) -> LinuxWebAppSlot:
+        return LinuxWebAppSlot(
+            self, "StagingSlot",
+            name="staging",
+            app_service_id=self.app.id,
+            identity=LinuxWebAppSlotIdentity(type="UserAssigned", identity_ids=[identity.resource_id]),
+            site_config=LinuxWebAppSlotSiteConfig(
+                **site, **self._access_rules(LinuxWebAppSlotSiteConfigIpRestriction),
+                application_stack=LinuxWebAppSlotSiteConfigApplicationStack(python_version=python_version),
+            ),
+            logs=LinuxWebAppSlotLogs(
+                detailed_error_messages=True, failed_request_tracing=True,
+                http_logs=LinuxWebAppSlotLogsHttpLogs(
+                    file_system=LinuxWebAppSlotLogsHttpLogsFileSystem(retention_in_days=7, retention_in_mb=100)
                 ),
-                logs=LinuxWebAppSlotLogs(
-                    detailed_error_messages=True, failed_request_tracing=True,
-                    http_logs=LinuxWebAppSlotLogsHttpLogs(
-                        file_system=LinuxWebAppSlotLogsHttpLogsFileSystem(retention_in_days=7, retention_in_mb=100)
-                    ),
-                ),
-                **common,
-            )
-        # Private endpoints in every environment: the deploy agents (peered, linked to privatelink.azurewebsites.net)
-        # reach the site and its deployment site through them; a public app keeps its access restrictions for
-        # everyone else, which do not apply to private endpoint traffic.
-        endpoints = ["sites", *(["sites-staging"] if self.staging else [])]
-        standard = StandardInterfaces(self, placement, interfaces)
-        standard.apply(resource_id=self.app.id, resource_name=app_name, private_endpoint_subresources=endpoints)
-        self.endpoints = standard.endpoints
+            ),
+            **common,
+        )
+
+    def _access_rules(self, restriction: type) -> dict[str, Any]:
+        """A public app's access restrictions (none for a private one: only its endpoints reach it)."""
+        network = self._network
+        return _access_rules(restriction, network.allowed_ip_ranges) if network.public else {}
