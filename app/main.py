@@ -41,7 +41,7 @@ log = logging.getLogger("app")
 
 def build_model(settings: Settings, credential: Any = None) -> PriceModel:
     if settings.scoring_mode == "remote":
-        return EndpointModel(settings.endpoint_url, settings.endpoint_scope,
+        return EndpointModel(settings.endpoint_url, settings.endpoint_token_url, settings.endpoint_scope,
                              credential or azure_credential(settings.managed_identity_client_id),
                              timeout_s=settings.endpoint_timeout_s, attempts=settings.endpoint_attempts)
     return LocalModel.load(settings.model_dir)

@@ -40,6 +40,7 @@ class Settings(BaseSettings):
     market_container: str = Field(contract.MARKET_CONTAINER, validation_alias=contract.SETTING_MARKET_CONTAINER)
     scoring_mode: Literal["local", "remote"] = Field("local", validation_alias=contract.SETTING_SCORING_MODE)
     endpoint_url: str = Field("", validation_alias=contract.SETTING_ENDPOINT_URL)
+    endpoint_token_url: str = Field("", validation_alias=contract.SETTING_ENDPOINT_TOKEN_URL)
     endpoint_scope: str = Field(
         contract.AML_ENDPOINT_TOKEN_SCOPE, validation_alias=contract.SETTING_ENDPOINT_SCOPE
     )

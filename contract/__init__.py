@@ -62,6 +62,8 @@ SETTING_DEAD_LETTER_CONTAINER = "CARPRICE_DEAD_LETTER_CONTAINER"
 SETTING_ENDPOINT_TOKEN_URL = "CARPRICE_ENDPOINT_TOKEN_URL"
 AML_ENDPOINT_TOKEN_SCOPE = "https://management.azure.com/.default"
 ML_TOKEN_API_VERSION = "2024-10-01"
+# The one permission callers of the online endpoint hold: the token action above (a custom role, stacks/ml.py).
+ML_ENDPOINT_TOKEN_ACTION = "Microsoft.MachineLearningServices/workspaces/onlineEndpoints/token/action"
 
 # --- Function app (functions/) ---
 # Identity-based Event Hubs connection: the app settings are this prefix + "__fullyQualifiedNamespace"

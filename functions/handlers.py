@@ -54,7 +54,7 @@ class Runtime:
     def from_settings(cls, settings: FunctionSettings, credential: Any = None) -> Runtime:
         model: PriceModel
         if settings.scoring_mode == "remote":
-            model = EndpointModel(settings.endpoint_url, settings.endpoint_scope,
+            model = EndpointModel(settings.endpoint_url, settings.endpoint_token_url, settings.endpoint_scope,
                                   credential or azure_credential(settings.managed_identity_client_id),
                                   timeout_s=settings.endpoint_timeout_s, attempts=settings.endpoint_attempts)
         else:

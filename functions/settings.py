@@ -33,6 +33,7 @@ class FunctionSettings:
     scoring_mode: str = "local"
     model_dir: Path = TRAINED_MODEL_DIR
     endpoint_url: str = ""
+    endpoint_token_url: str = ""
     endpoint_scope: str = contract.AML_ENDPOINT_TOKEN_SCOPE
     region: str = "local"
     managed_identity_client_id: str = ""
@@ -54,6 +55,8 @@ class FunctionSettings:
                                f"expected one of {', '.join(SCORING_MODES)}")
         if self.scoring_mode == "remote" and not self.endpoint_url:
             raise SettingError(f"remote scoring needs app setting {contract.SETTING_ENDPOINT_URL}")
+        if self.scoring_mode == "remote" and not self.endpoint_token_url:
+            raise SettingError(f"remote scoring needs app setting {contract.SETTING_ENDPOINT_TOKEN_URL}")
 
     @property
     def cosmos_is_local_emulator(self) -> bool:
@@ -75,6 +78,7 @@ class FunctionSettings:
             scoring_mode=get(contract.SETTING_SCORING_MODE, "local"),
             model_dir=Path(get(contract.SETTING_MODEL_DIR, str(default_model_dir()))),
             endpoint_url=get(contract.SETTING_ENDPOINT_URL, ""),
+            endpoint_token_url=get(contract.SETTING_ENDPOINT_TOKEN_URL, ""),
             endpoint_scope=get(contract.SETTING_ENDPOINT_SCOPE, contract.AML_ENDPOINT_TOKEN_SCOPE),
             region=get(contract.SETTING_REGION, "local"),
             managed_identity_client_id=get(contract.SETTING_MANAGED_IDENTITY_CLIENT_ID, ""),

@@ -1,10 +1,13 @@
-"""The Azure ML online endpoint as a price model, authenticated with an Entra ID token (no endpoint keys).
+"""The Azure ML online endpoint as a price model, authenticated with the endpoint's own short-lived token (no
+endpoint keys): the app's identity exchanges its Entra ID token for it (runtime/endpoint_token.py), because the
+Kubernetes online endpoint on the attached AKS refuses Entra ID tokens.
 
 One request per batch (ml/scoring/score.py answers {"model_version", "predictions": [{"price", "low",
 "high"} | {"errors"}]}). Each call has a timeout; transient failures (connection errors, timeouts, 408, 429
-and 5xx answers) are retried with exponential backoff; a refused token is dropped and fetched anew; when the
-endpoint stays down the caller gets ModelUnavailable. The URL is a setting (CARPRICE_ENDPOINT_URL), so any
-endpoint that speaks score.py's contract (managed or on AKS) can serve.
+and 5xx answers, a busy token action) are retried with exponential backoff; a refused token (401) is dropped
+and the call retried with a new one; when the endpoint stays down the caller gets ModelUnavailable. The URLs
+are settings (CARPRICE_ENDPOINT_URL, CARPRICE_ENDPOINT_TOKEN_URL), so any endpoint that speaks score.py's
+contract and takes `aml_token` auth (managed or on AKS) can serve.
 """
 
 from __future__ import annotations
@@ -15,13 +18,11 @@ from typing import TYPE_CHECKING, Any
 import httpx
 from tenacity import AsyncRetrying, RetryError, Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
-from runtime.credentials import BearerToken
+from runtime.endpoint_token import RETRY_STATUS, EndpointToken, TokenServiceBusy, describe_transport
 from runtime.pricing import ModelUnavailable, Quote
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
-
-RETRY_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 
 
 class _Transient(Exception):
@@ -29,26 +30,24 @@ class _Transient(Exception):
 
 
 def _is_transient(exc: BaseException) -> bool:
-    return isinstance(exc, _Transient | httpx.TransportError)
+    return isinstance(exc, _Transient | TokenServiceBusy | httpx.TransportError)
 
 
 def _describe(exc: BaseException | None) -> str:
-    if isinstance(exc, httpx.TimeoutException):
-        return "timed out"
-    if isinstance(exc, httpx.ConnectError):
-        return "connection refused"
-    return str(exc) or type(exc).__name__
+    return describe_transport(exc) if exc is not None else "no answer"
 
 
 class EndpointModel:
     kind = "remote"
 
-    def __init__(self, url: str, scope: str, credential: Any, *, timeout_s: float = 5.0, attempts: int = 3,
-                 backoff_s: float = 0.2) -> None:
+    def __init__(self, url: str, token_url: str, scope: str, credential: Any, *, timeout_s: float = 5.0,
+                 attempts: int = 3, backoff_s: float = 0.2) -> None:
         if not url:
             raise ValueError("remote scoring needs the endpoint URL (CARPRICE_ENDPOINT_URL)")
+        if not token_url:
+            raise ValueError("remote scoring needs the endpoint's token URL (CARPRICE_ENDPOINT_TOKEN_URL)")
         self.url = url
-        self.token = BearerToken(credential, scope)
+        self.token = EndpointToken(token_url, credential, scope, timeout_s=timeout_s)
         self.timeout_s = timeout_s
         self.attempts = attempts
         self.backoff_s = backoff_s
@@ -113,9 +112,11 @@ class EndpointModel:
         status = response.status_code
         if status in RETRY_STATUS:
             raise _Transient(f"HTTP {status}")
-        if status in (401, 403):
-            self.token.forget()  # a revoked or expired token: fetch a new one next time
-            raise ModelUnavailable(f"the Azure ML endpoint refused the app's identity (HTTP {status})")
+        if status == 401:
+            self.token.forget()  # a revoked or lapsed token: the retry exchanges a new one
+            raise _Transient("its token was refused, HTTP 401")
+        if status == 403:
+            raise ModelUnavailable("the Azure ML endpoint refused the app's token (HTTP 403)")
         if status != 200:
             raise ModelUnavailable(f"the Azure ML endpoint answered HTTP {status}")
         try:
@@ -134,6 +135,7 @@ class EndpointModel:
         return quotes
 
     def close(self) -> None:
+        self.token.close()
         if self._client is not None:
             self._client.close()
             self._client = None

@@ -110,11 +110,12 @@ class FunctionsStack(PlatformStack):
         if genai:
             grants["ListingIndexWriter"] = (genai.search.service.id, INDEX_CONTRIBUTOR)
             grants["ListingEmbedder"] = (genai.openai.account.id, OPENAI_USER)
-        if self.config.functions.scoring_mode == "remote":
-            grants["OnlineEndpointCaller"] = (ml.workspace.workspace.id, "AzureML Data Scientist")
         access = Grants(self)
         for key, (target, role) in grants.items():
             access.one(key, target, RoleAssignment(principal, role))
+        if self.config.functions.scoring_mode == "remote":  # the online endpoint's token, nothing else in the workspace
+            access.one("OnlineEndpointCaller", ml.workspace.workspace.id,
+                       RoleAssignment(principal, ml.endpoint_token_role))
         # Flex Consumption has no slots: before a deploy, the app pipeline (the deployer) downloads the package
         # the app runs from its deployment container, to deploy it again when the new one fails its check.
         access.one("DeployerPackageReader", self.app.storage.account.id, RoleAssignment(

@@ -24,6 +24,7 @@ from stacks.base import PlatformStack
 from stacks.config import EnvironmentConfig
 from stacks.data import DataStack
 from stacks.foundation import AKS_SUBNET, ML_SUBNET, FoundationStack
+from stacks.modules.endpoint_access import EndpointTokenRole
 from stacks.modules.inference_cluster import InferenceCluster
 from stacks.modules.interfaces import RoleAssignment
 from stacks.modules.ml_network import MlSubnetEgress
@@ -37,6 +38,12 @@ class MlStack(PlatformStack):
     ) -> None:
         super().__init__(scope, "ml", config=config)
         AzapiProvider(self, "azapi", subscription_id=config.subscription_id)
+        # Callers of the online endpoint (the web app here, the function app in its stack) get its token, no more.
+        self.endpoint_token_role = EndpointTokenRole(
+            self, "EndpointTokenRole",
+            name=f"{config.workload}-{config.name}-online-endpoint-token-{self.namer.suffix}",
+            resource_group_id=f"/subscriptions/{config.subscription_id}/resourceGroups/{self.resource_group_name}",
+        ).role
         self.workspace = self._workspace(foundation)
         self._training(foundation, data)
         self.inference = self._inference(foundation)
@@ -50,9 +57,9 @@ class MlStack(PlatformStack):
             interfaces=foundation.interfaces(
                 lock=config.lock_stateful_resources,
                 role_assignments={
-                    # The web app may call the online endpoint with its identity (remote scoring mode).
-                    "AppDataScientist": RoleAssignment(
-                        foundation.identities["app"].principal_id, "AzureML Data Scientist"
+                    # The web app may get the online endpoint's token with its identity (remote scoring mode).
+                    "AppOnlineEndpointCaller": RoleAssignment(
+                        foundation.identities["app"].principal_id, self.endpoint_token_role
                     ),
                     # The workspace identity manages the workspace itself (Learn: identity-based service auth).
                     "WorkspaceContributor": RoleAssignment(ml_identity.principal_id, "Contributor"),

@@ -125,13 +125,30 @@ class PrivateLink:
 
 
 @dataclass(frozen=True)
+class CustomRole:
+    """A role definition the stacks create, granted by its resource id (AVM `role_definition_id_or_name`)."""
+
+    name: str
+    definition_id: str  # the definition's `role_definition_resource_id`
+
+
+@dataclass(frozen=True)
 class RoleAssignment:
-    """Grant a built-in role on the module's resource (or on `scope_suffix` below it)."""
+    """Grant a role on the module's resource (or on `scope_suffix` below it): a built-in role by its name, or a
+    custom role where no built-in role is narrow enough."""
 
     principal_id: str
-    role: str
+    role: str | CustomRole
     scope_suffix: str = ""  # e.g. "/blobServices/default/containers/gold"
     principal_type: str | None = "ServicePrincipal"  # None when it may be a user or a service principal
+
+    @property
+    def role_definition_name(self) -> str | None:
+        return None if isinstance(self.role, CustomRole) else self.role
+
+    @property
+    def role_definition_id(self) -> str | None:
+        return self.role.definition_id if isinstance(self.role, CustomRole) else None
 
 
 @dataclass(frozen=True)
@@ -206,7 +223,8 @@ class Grants:
         declared = AzRoleAssignment(
             self._scope, key,
             scope=f"{resource_id}{grant.scope_suffix}",
-            role_definition_name=grant.role,
+            role_definition_name=grant.role_definition_name,
+            role_definition_id=grant.role_definition_id,
             principal_id=grant.principal_id,
             principal_type=grant.principal_type,
         )

@@ -1,6 +1,6 @@
-"""Remote scoring against a FAKE Azure ML endpoint and a FAKE Entra ID credential (the Azure boundary;
-the endpoint runs the project's real score.py on the real model): token auth, retries with backoff,
-timeouts, and a clear 503 when the endpoint is down."""
+"""Remote scoring against a FAKE Azure ML Kubernetes online endpoint and a FAKE Entra ID credential (the Azure
+boundary; the endpoint runs the project's real score.py on the real model): the endpoint's own token, exchanged
+for the identity's Entra ID token, retries with backoff, timeouts, and a clear 503 when the endpoint is down."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 import contract
 from app.main import build_model, create_app
 from tests.app.conftest import AUDI, app_settings, submit_form
-from tests.app.fake_aml_endpoint import FakeAmlEndpoint, FakeTokenCredential
+from tests.app.fake_aml_endpoint import TOKEN_PATH, FakeAmlEndpoint, FakeTokenCredential
 from tools.local.emulators import free_port
 
 pytestmark = pytest.mark.xdist_group("app")
@@ -38,16 +38,18 @@ def endpoint(score_run: object) -> Iterator[FakeAmlEndpoint]:
 
 
 def _client(tmp_path: Path, model_dir: Path, url: str, credential: FakeTokenCredential, **extra: object) -> TestClient:
+    token_url = f"{url.rsplit('/', 1)[0]}{TOKEN_PATH}?api-version=2024-10-01"  # the fake's token action
     settings = app_settings(
         model_dir=model_dir, outbox_dir=tmp_path / "outbox",
-        **{contract.SETTING_SCORING_MODE: "remote", contract.SETTING_ENDPOINT_URL: url}, **extra,
+        **{contract.SETTING_SCORING_MODE: "remote", contract.SETTING_ENDPOINT_URL: url,
+           contract.SETTING_ENDPOINT_TOKEN_URL: token_url}, **extra,
     )
     model = build_model(settings, credential=credential)
     model.backoff_s = 0.01  # type: ignore[attr-defined]  # keep the retry waits short in tests
     return TestClient(create_app(settings, model=model))
 
 
-def test_fake_aml_endpoint_gets_an_entra_token_and_its_price_is_returned(
+def test_fake_aml_endpoint_is_called_with_its_own_token_and_its_price_is_returned(
     tmp_path: Path, model_dir: Path, endpoint: FakeAmlEndpoint
 ) -> None:
     credential = FakeTokenCredential()
@@ -58,8 +60,11 @@ def test_fake_aml_endpoint_gets_an_entra_token_and_its_price_is_returned(
     assert first.status_code == 201 and second.status_code == 201
     assert first.json()["price_low"] <= first.json()["price"] <= first.json()["price_high"]
     assert first.json()["model_version"] == json.loads((model_dir / "model_card.json").read_text())["model_version"]
-    assert [r["authorization"] for r in endpoint.requests] == ["Bearer fake-token-1"] * 2  # token reused
+    # The identity's Entra ID token (for Resource Manager) goes to the token action only, once; the scoring calls
+    # carry the endpoint's token, reused while fresh.
     assert credential.scopes == [(contract.AML_ENDPOINT_TOKEN_SCOPE,)]
+    assert endpoint.token_requests == ["Bearer fake-token-1"]
+    assert [r["authorization"] for r in endpoint.requests] == ["Bearer aml-token-1"] * 2
     assert endpoint.requests[0]["body"] == {"data": [AUDI]}
 
 
@@ -105,14 +110,24 @@ def test_fake_aml_endpoint_too_slow_times_out_and_is_retried(
     assert len(endpoint.requests) == 2
 
 
-def test_fake_aml_endpoint_refusing_the_token_is_503_and_a_new_token_is_fetched(
+def test_fake_aml_endpoint_refusing_its_token_gets_a_new_one_and_the_call_succeeds(
     tmp_path: Path, model_dir: Path, endpoint: FakeAmlEndpoint
 ) -> None:
-    credential = FakeTokenCredential()
-    endpoint.script = [401]
-    with _client(tmp_path, model_dir, endpoint.url, credential) as client:
-        refused = client.post("/api/predictions", json=AUDI)
-        accepted = client.post("/api/predictions", json=AUDI)
-    assert refused.status_code == 503 and "refused the app's identity" in refused.json()["errors"][0]["reason"]
-    assert accepted.status_code == 201
-    assert endpoint.requests[-1]["authorization"] == "Bearer fake-token-2"
+    with _client(tmp_path, model_dir, endpoint.url, FakeTokenCredential()) as client:
+        first = client.post("/api/predictions", json=AUDI)
+        endpoint.revoke_tokens()
+        second = client.post("/api/predictions", json=AUDI)
+    assert first.status_code == 201 and second.status_code == 201
+    assert [r["authorization"] for r in endpoint.requests] == ["Bearer aml-token-1"] * 2 + ["Bearer aml-token-2"]
+
+
+def test_fake_aml_token_action_refusing_the_identity_is_a_503_that_names_the_permission(
+    tmp_path: Path, model_dir: Path, endpoint: FakeAmlEndpoint
+) -> None:
+    endpoint.token_script = [403] * 2  # the API call and the page: the identity lacks the role
+    with _client(tmp_path, model_dir, endpoint.url, FakeTokenCredential()) as client:
+        response = client.post("/api/predictions", json=AUDI)
+        page = submit_form(client, {k: str(v) for k, v in AUDI.items()})
+    assert response.status_code == 503 and page.status_code == 503
+    assert "onlineEndpoints/token/action" in response.json()["errors"][0]["reason"]
+    assert endpoint.requests == []  # nothing is sent to the scoring route without the endpoint's token

@@ -79,6 +79,10 @@ def test_a_missing_setting_is_named() -> None:
     with pytest.raises(SettingError, match=contract.SETTING_ENDPOINT_URL):
         FunctionSettings.from_environment({contract.SETTING_COSMOS_ENDPOINT: "https://x.documents.azure.com/",
                                            contract.SETTING_SCORING_MODE: "remote"})
+    with pytest.raises(SettingError, match=contract.SETTING_ENDPOINT_TOKEN_URL):
+        FunctionSettings.from_environment({contract.SETTING_COSMOS_ENDPOINT: "https://x.documents.azure.com/",
+                                           contract.SETTING_SCORING_MODE: "remote",
+                                           contract.SETTING_ENDPOINT_URL: "https://scoring.example/score"})
 
 
 @pytest.mark.slow

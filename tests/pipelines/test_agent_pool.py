@@ -3,12 +3,14 @@ the network, created before the foundation by `make bootstrap`, peered and DNS-l
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 
 import pytest
 
-from stacks.config import ENVIRONMENTS_DIR, ConfigError, load_environment
+from stacks.config import ConfigError, load_environment
 from tests.conftest import SynthOutput
+from tests.environments import write_environment
 from tools.checks.pipelines import check, expand
 from tools.deploy.infra.plan import select_stacks
 
@@ -71,12 +73,13 @@ def test_each_environments_jobs_run_on_its_pool() -> None:
 
 
 def test_agent_network_that_overlaps_the_environment_is_refused(tmp_path: Path) -> None:
-    text = (ENVIRONMENTS_DIR / "prod.yaml").read_text()
-    text = text.replace("address_space: 10.42.0.0/24", "address_space: 10.40.0.0/16")
-    text = text.replace("subnet: 10.42.0.0/26", "subnet: 10.40.250.0/26")
-    (tmp_path / "prod.yaml").write_text(text)
+    def overlap(data: dict) -> None:
+        network = ipaddress.ip_network(data["network"]["address_space"])
+        inside = list(network.subnets(new_prefix=26))[-1]  # a block of the environment's own address space
+        data["agents"].update(address_space=str(network), subnet=str(inside))
+
     with pytest.raises(ConfigError, match="agents.address_space overlaps network.address_space"):
-        load_environment(tmp_path / "prod.yaml")
+        load_environment(write_environment(tmp_path, "private", overlap))
 
 
 def test_the_pool_services_principal_is_a_terraform_variable_not_a_config_value(synth: SynthOutput) -> None:
@@ -89,13 +92,11 @@ def test_the_pool_services_principal_is_a_terraform_variable_not_a_config_value(
 
 
 def test_an_all_zero_guid_anywhere_in_an_environment_file_is_refused_with_its_key(tmp_path: Path) -> None:
-    import yaml
+    def zero_guids(data: dict) -> None:
+        data["agents"]["devops_infrastructure_principal_id"] = "00000000-0000-0000-0000-000000000000"
+        data["functions"]["api_client_id"] = "00000000-0000-0000-0000-000000000000"
 
-    raw = yaml.safe_load((ROOT / "stacks" / "environments" / "prod.yaml").read_text())
-    raw["agents"]["devops_infrastructure_principal_id"] = "00000000-0000-0000-0000-000000000000"
-    raw["functions"]["api_client_id"] = "00000000-0000-0000-0000-000000000000"
-    path = tmp_path / "prod.yaml"
-    path.write_text(yaml.safe_dump(raw))
+    path = write_environment(tmp_path, "private", zero_guids)
     with pytest.raises(ConfigError) as refused:
         load_environment(path)
     message = str(refused.value)

@@ -4,20 +4,16 @@ import shutil
 from pathlib import Path
 
 import pytest
-import yaml
 
 from stacks import main as entry
-from stacks.config import ENVIRONMENTS_DIR, ConfigError, load_environment
+from stacks.config import ConfigError, load_environment
+from tests.environments import write_environment
 
 pytestmark = pytest.mark.xdist_group("stacks")
 
 
 def _write_env(folder: Path, change) -> Path:
-    data = yaml.safe_load((ENVIRONMENTS_DIR / "dev.yaml").read_text())
-    change(data)
-    path = folder / "dev.yaml"
-    path.write_text(yaml.safe_dump(data))
-    return path
+    return write_environment(folder, "public", change)
 
 
 def test_unknown_key_names_the_file_and_the_key(tmp_path):
@@ -48,7 +44,7 @@ def test_region_outside_the_allowed_list_is_refused(tmp_path):
 
 def test_file_name_and_environment_name_must_agree(tmp_path):
     path = _write_env(tmp_path, lambda d: d.update(name="test"))
-    with pytest.raises(ConfigError, match="must match the file name 'dev'"):
+    with pytest.raises(ConfigError, match="must match the file name 'pub'"):
         load_environment(path)
 
 
@@ -98,6 +94,6 @@ def test_inference_router_ip_must_be_a_usable_address_of_the_aks_subnet(tmp_path
 
 
 def test_inference_router_ip_defaults_to_the_last_usable_address_and_can_be_set(tmp_path):
-    assert load_environment(ENVIRONMENTS_DIR / "dev.yaml").inference_router_ip == "10.20.31.254"
+    assert load_environment(_write_env(tmp_path, lambda d: None)).inference_router_ip == "10.20.31.254"
     path = _write_env(tmp_path, lambda d: d["aks"].update(inference_router_ip="10.20.31.200"))
     assert load_environment(path).inference_router_ip == "10.20.31.200"

@@ -9,21 +9,17 @@ import re
 from importlib.metadata import version
 
 import pytest
-import yaml
 
 from stacks.config import ENVIRONMENTS_DIR, ConfigError, load_environment
 from stacks.modules.databricks_jobs import CODE_ROOT, JOB_ENTRY, job_code
+from tests.environments import write_environment
 
 pytestmark = pytest.mark.xdist_group("stacks")
 ENVIRONMENTS = ("dev", "prod")
 
 
-def _write_env(tmp_path, name, change):
-    data = yaml.safe_load((ENVIRONMENTS_DIR / f"{name}.yaml").read_text())
-    change(data)
-    path = tmp_path / f"{name}.yaml"
-    path.write_text(yaml.safe_dump(data))
-    return path
+def _write_env(tmp_path, kind, change):
+    return write_environment(tmp_path, kind, change)
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
@@ -71,11 +67,12 @@ def test_private_endpoints_for_the_api_and_browser_sign_in(synth, env):
 def test_customer_managed_keys_for_disks_and_the_workspace_storage(synth, env):
     workspace = synth.one(f"{env}-databricks", "azurerm_databricks_workspace")
     # A versioned key URL (the provider validates VersionTypeVersioned); the workspace follows rotations.
-    key = workspace["managed_disk_cmk_key_vault_key_id"]
-    assert key.endswith("KeyDisks_BA1A2826id}") and workspace["customer_managed_key_enabled"] is True  # `id`, versioned
+    key = synth.referenced(f"{env}-databricks", workspace["managed_disk_cmk_key_vault_key_id"])
+    assert (key.tf_type, key.name, key.attribute) == ("azurerm_key_vault_key", "cmk-disks", "id")  # `id`: versioned
+    assert workspace["customer_managed_key_enabled"] is True
     assert workspace["managed_disk_cmk_rotation_to_latest_version_enabled"] is True
     dbfs = synth.one(f"{env}-databricks", "azurerm_databricks_workspace_root_dbfs_customer_managed_key")
-    assert "KeyStorage" in dbfs["key_vault_key_id"]
+    assert synth.referenced(f"{env}-databricks", dbfs["key_vault_key_id"]).name == "cmk-storage"
     roles = {g["role_definition_name"] for g in synth.resources(f"{env}-databricks", "azurerm_role_assignment")}
     assert "Key Vault Crypto Service Encryption User" in roles
 
@@ -192,12 +189,12 @@ def test_the_factory_runs_the_job_after_ingest_with_its_managed_identity(synth, 
 
 
 def test_a_subnet_smaller_than_26_is_refused_with_its_key(tmp_path):
-    path = _write_env(tmp_path, "dev", lambda d: d["databricks"].update(host_subnet="10.20.8.0/27"))
+    path = _write_env(tmp_path, "public", lambda d: d["databricks"].update(host_subnet="10.20.8.0/27"))
     with pytest.raises(ConfigError, match=r"databricks.host_subnet.*smaller than /26"):
         load_environment(path)
 
 
 def test_a_subnet_outside_the_network_is_refused(tmp_path):
-    path = _write_env(tmp_path, "dev", lambda d: d["databricks"].update(container_subnet="10.99.9.0/24"))
+    path = _write_env(tmp_path, "public", lambda d: d["databricks"].update(container_subnet="10.99.9.0/24"))
     with pytest.raises(ConfigError, match="container_subnet 10.99.9.0/24 is outside address_space"):
         load_environment(path)

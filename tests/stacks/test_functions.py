@@ -52,8 +52,9 @@ def test_the_deployer_may_read_the_deployed_package_for_a_rollback(synth, env):
     account = synth.one(f"{env}-functions", "azurerm_storage_account")
     readers = [r for r in synth.resources(f"{env}-functions", "azurerm_role_assignment")
                if r["role_definition_name"] == "Storage Blob Data Reader"]
-    assert len(readers) == 1 and readers[0]["scope"].startswith("${azurerm_storage_account.")
-    assert readers[0]["scope"].endswith(".id}") and "FunctionApp_Storage" in readers[0]["scope"]
+    assert len(readers) == 1
+    scope = synth.referenced(f"{env}-functions", readers[0]["scope"])
+    assert (scope.tf_type, scope.name, scope.attribute) == ("azurerm_storage_account", account["name"], "id")
     # The principal applying this stack, read by the stack itself (not the foundation's applier).
     assert readers[0]["principal_id"] == "${data.azurerm_client_config.Client.object_id}"
     assert account["name"].startswith(f"stcarprice{env}func")
@@ -83,8 +84,8 @@ def test_the_app_starts_only_after_its_host_storage_grants_have_propagated(synth
     assert len(waits) == 1
     wait = document["resource"]["time_sleep"][waits[0]]
     assert wait["create_duration"] == ROLE_PROPAGATION_WAIT
-    host_grants = {
-        f"azurerm_role_assignment.{key}" for key, grant in document["resource"]["azurerm_role_assignment"].items()
-        if "FunctionApp_Storage" in grant["scope"] and grant["role_definition_name"] == "Storage Blob Data Owner"
-    }
-    assert host_grants and host_grants <= set(wait["depends_on"])
+    host_storage = synth.one(f"{env}-functions", "azurerm_storage_account")["name"]
+    waited = [g.attributes for g in synth.dependencies(f"{env}-functions", wait)
+              if g.tf_type == "azurerm_role_assignment"]
+    assert "Storage Blob Data Owner" in [g["role_definition_name"] for g in waited
+                                         if synth.referenced(f"{env}-functions", g["scope"]).name == host_storage]

@@ -3,10 +3,10 @@
 from pathlib import Path
 
 import pytest
-import yaml
 
 from contract import genai as g
-from stacks.config import ENVIRONMENTS_DIR, ConfigError, load_environment, load_environments
+from stacks.config import ConfigError, load_environment, load_environments
+from tests.environments import write_environment
 
 pytestmark = pytest.mark.xdist_group("stacks")
 
@@ -19,11 +19,7 @@ def _config(env):
 
 
 def _write_env(folder: Path, change) -> Path:
-    data = yaml.safe_load((ENVIRONMENTS_DIR / "dev.yaml").read_text())
-    change(data["genai"])
-    path = folder / "dev.yaml"
-    path.write_text(yaml.safe_dump(data))
-    return path
+    return write_environment(folder, "public", lambda data: change(data["genai"]))
 
 
 def test_a_global_sku_is_refused_unless_global_processing_is_allowed(tmp_path):
@@ -71,16 +67,16 @@ def test_the_openai_region_must_be_an_allowed_region(tmp_path):
         load_environment(path)
 
 
-def test_an_environment_without_genai_has_no_genai_stack_and_no_assistant_settings():
+def test_an_environment_without_genai_has_no_genai_stack_and_no_assistant_settings(tmp_path):
     from cdktn import App
 
     from stacks.main import build_environment
 
-    config = _config("dev").model_copy(update={"genai": None})
+    config = load_environment(write_environment(tmp_path, "public", lambda d: d.pop("genai")))
     stacks = build_environment(App(), config)
     names = [s.stack_name for s in stacks]
-    assert "dev-genai" not in names and "dev-functions" in names
-    app = next(s for s in stacks if s.stack_name == "dev-app-westeurope")
+    assert "pub-genai" not in names and "pub-functions" in names
+    app = next(s for s in stacks if s.stack_name == "pub-app-westeurope")
     assert g.SETTING_OPENAI_ENDPOINT not in (app.web.app.app_settings_input or {})
 
 

@@ -40,6 +40,8 @@ def test_containers_are_partitioned_for_the_apps_queries(synth):
 
 def test_app_identity_gets_the_data_contributor_role_on_the_data_plane(synth):
     grants = synth.resources("dev-global-data", "azurerm_cosmosdb_sql_role_assignment")
-    [grant] = [g for g in grants if "IdentityApp" in g["principal_id"]]
+    app = "id-carprice-dev-app"
+    [grant] = [g for g in grants if synth.referenced("dev-global-data", g["principal_id"]).name == app]
     assert grant["role_definition_id"].endswith("/sqlRoleDefinitions/00000000-0000-0000-0000-000000000002")
-    assert grant["scope"] == "${azurerm_cosmosdb_account.Cosmos_Account_B39E435F.id}"  # every container
+    account = synth.one("dev-global-data", "azurerm_cosmosdb_account")["name"]
+    assert synth.referenced("dev-global-data", grant["scope"]).name == account  # the account: every container

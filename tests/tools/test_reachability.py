@@ -209,3 +209,22 @@ def test_the_genai_tier_is_reached_through_each_regions_own_zone_link(synth):
     unlinked = {r.source.split("-")[-2]: r for r in results(platform(synth, "prod", unlink_northeurope), row)}
     assert unlinked["weu"].outcome.reachable and not unlinked["neu"].outcome.reachable
     assert "no privatelink.openai.azure.com zone is linked to vnet-carprice-prod-neu" in unlinked["neu"].outcome.path
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_the_scoring_token_is_fetched_from_resource_manager_through_the_callers_egress(synth, env):
+    """The Kubernetes endpoint's token comes from Resource Manager's public host (no private endpoint of ours), so
+    a caller needs a way out; a function subnet without one cannot fetch it."""
+    token_flows = [f for f in load_flows() if f.target == "setting:CARPRICE_ENDPOINT_TOKEN_URL"]
+    found = results(platform(synth, env), *token_flows)
+    assert found and all(r.outcome.reachable and r.target == "resource-manager:management.azure.com" for r in found)
+
+    def no_way_out(resources: dict[str, Resources]) -> None:
+        for stack in resources.values():
+            for subnet in stack.get("azurerm_subnet", {}).values():
+                if "-functions-" in subnet.get("name", ""):
+                    subnet.update(delegation=[], default_outbound_access_enabled=False)
+
+    [function] = only(results(platform(synth, env, no_way_out), *token_flows), "func-carprice", "resource-manager",
+                      "https")
+    assert not function.outcome.reachable and "no way to the internet" in function.outcome.path

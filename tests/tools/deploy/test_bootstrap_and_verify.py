@@ -202,6 +202,8 @@ NOT_LISTED = {
     "azurerm_eventhub", "azurerm_eventhub_consumer_group", "azurerm_kubernetes_cluster_extension",
     "azurerm_kubernetes_cluster_node_pool", "azurerm_machine_learning_datastore_datalake_gen2",
     "azurerm_traffic_manager_azure_endpoint", "time_sleep",
+    # A custom role is a subscription-level definition (Microsoft.Authorization/roleDefinitions), never listed.
+    "azurerm_role_definition",
     # DNS record sets (privateDnsZones/<zone>/A/<name>) are proxy resources of their zone.
     "azurerm_private_dns_a_record",
     # Data Factory's children (factories/<name>/...): proxy resources, never in a resource group listing.

@@ -256,6 +256,9 @@ NOT_TRANSLATED: dict[str, str] = {
         "key_vault_secret_resource.go:119); stacks/config.py refuses more than 15 tags with the required ones "
         "(MAX_TAGS)",
     "inline function at helpers/validate/time.go:35": "translated per call site in INLINE_BY_SOURCE",
+    "commonids.ValidateScopeID": "a custom role's assignable scope (commonids/scope.go:60, any Resource Manager "
+                                 "scope): the stacks build it as /subscriptions/<subscription_id, validated by config>"
+                                 "/resourceGroups/<name from stacks/naming.py>",
 }
 
 

@@ -5,13 +5,15 @@ azapi resources, the Azure type such as `Microsoft.Web/sites`), optionally the s
 part of its name. `<region>` expands over the environment's app regions (one `<env>-app-<region>` stack each).
 Special names: source `laptop` (a developer in `network.allowed_ip_ranges`), target `state-backend` (the
 Terraform state account every stack's backend names), target `setting:<APP SETTING>` (the host in the source's
-app setting, resolved through private DNS A records), and a Traffic Manager endpoint as target stands for
+app setting, resolved through private DNS A records; Azure Resource Manager's public host is reached through the
+caller's egress), and a Traffic Manager endpoint as target stands for
 what it points at (a web app, or the Application Gateway behind a public IP).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
@@ -36,6 +38,7 @@ LABELS = {
     "azurerm_cosmosdb_account": "Cosmos DB", "azurerm_key_vault": "Key Vault", "azurerm_storage_account": "storage",
     "azurerm_container_registry": "container registry", "azurerm_machine_learning_workspace": "ML workspace",
     "azurerm_application_insights": "Application Insights", "state-backend": "Terraform state",
+    "resource-manager": "Azure Resource Manager",
     "azurerm_cognitive_account": "Azure OpenAI", "azurerm_search_service": "AI Search",
 }
 ROLES = {("azurerm_storage_account", "data"): "lake", ("azurerm_storage_account", "ml"): "ML workspace storage",
@@ -44,6 +47,10 @@ ROLES = {("azurerm_storage_account", "data"): "lake", ("azurerm_storage_account"
 # Bootstrap creates the state account with Entra ID only and no network rules (tools/deploy/infra/bootstrap.py):
 # every caller with a way to the internet reaches it.
 STATE_BACKEND_SIDE = PublicSide(True, True, what="state account created by `make bootstrap-state`, no firewall")
+# Azure Resource Manager has no private endpoint of ours and no firewall: a caller needs only a way to the internet.
+# The online endpoint's token action is a Resource Manager call (Learn how-to-authenticate-online-endpoint).
+RESOURCE_MANAGER_HOST = "management.azure.com"
+RESOURCE_MANAGER_SIDE = PublicSide(True, True, what="Azure Resource Manager, Entra ID tokens only")
 
 
 @dataclass(frozen=True)
@@ -196,7 +203,12 @@ class Platform:
                 value = source.settings.get(setting)
                 if not value:
                     raise LookupError(f"{source.key} has no app setting {setting}")
-                host = urlparse(value).hostname or value
+                host = urlparse(re.sub(r"\$\{[^}]*\}", "", value)).hostname or value  # a reference names no host
+                if host == RESOURCE_MANAGER_HOST:
+                    target = f"resource-manager:{host}"
+                    self.net.public[target] = RESOURCE_MANAGER_SIDE
+                    return Result(self.environment, label, target, flow.subresource, flow.why,
+                                  self.evaluator.public_service(source, target))
                 return Result(self.environment, label, host, flow.subresource, flow.why,
                               self.evaluator.resolve_name(source, host))
             target = self.target(target_sel)

@@ -107,6 +107,12 @@ class Evaluator:
             return unreachable(f"{source.key} runs in subnet {source.subnet}, undeclared in the synth", PEERING)
         return self._private(source, subnet.vnet, target, subresource)
 
+    def public_service(self, source: Source, target: str) -> Outcome:
+        """A public Azure service no endpoint of ours fronts (Resource Manager): the caller's egress decides."""
+        if source.kind != "vnet":
+            return self._public(source, target, "https", f"{source.key} calls from outside our networks")
+        return self._public(source, target, "https", f"{target} is reached on its public endpoint")
+
     def resolve_name(self, source: Source, host: str) -> Outcome:
         """A name from an app setting: a private A record in a zone linked to the caller's network, or nothing."""
         subnet = self.net.subnets.get(source.subnet or "")

@@ -49,6 +49,12 @@ def _subnet_source(net: Network, source_key: str, subnet: str | None, fallback: 
     return Source(source_key, "vnet", subnet, (), note, settings=settings or {})
 
 
+def _setting(synth: EnvironmentSynth, stack: str, value: Any) -> str:
+    """An app setting's literal value; one built around a reference (a URL with a resource id) as written."""
+    literal = synth.literal(stack, value)
+    return str(value if literal is None else literal)
+
+
 def _subnet(synth: EnvironmentSynth, stack: str, value: Any) -> str | None:
     node = synth.node(stack, value)
     return synth.name(node) if node else None
@@ -85,11 +91,11 @@ def _site_source(synth: EnvironmentSynth, net: Network, node: Node, attributes: 
                  source_key: str) -> Source:
     """A web app (azurerm) or a function app (azapi): its integration subnet, with its app settings."""
     if node.tf_type == "azurerm_linux_web_app":
-        settings = {k: str(synth.literal(node.stack, v)) for k, v in (attributes.get("app_settings") or {}).items()}
+        settings = {k: _setting(synth, node.stack, v) for k, v in (attributes.get("app_settings") or {}).items()}
         subnet = _subnet(synth, node.stack, attributes.get("virtual_network_subnet_id"))
         return _subnet_source(net, source_key, subnet, settings=settings)
     properties = block(attributes.get("body")).get("properties", {})
-    settings = {s["name"]: str(synth.literal(node.stack, s["value"]))
+    settings = {s["name"]: _setting(synth, node.stack, s["value"])
                 for s in properties.get("siteConfig", {}).get("appSettings", [])}
     return _subnet_source(net, source_key, _subnet(synth, node.stack, properties.get("virtualNetworkSubnetId")),
                           settings=settings)

@@ -50,6 +50,7 @@ KINDS: dict[str, Kind] = {
     "azurerm_private_endpoint": Kind("Private endpoint", other.PrivateEndpoints),
     "azurerm_user_assigned_identity": Kind("Managed identity", identity.ManagedIdentities),
     "azurerm_role_assignment": Kind("Role assignment", identity.AzureADRolesAndAdministrators),
+    "azurerm_role_definition": Kind("Custom role", identity.AzureADRolesAndAdministrators),
     "azurerm_cosmosdb_sql_role_assignment": Kind("Cosmos DB data role", identity.AzureADRolesAndAdministrators),
     "azurerm_key_vault": Kind("Key Vault", security.KeyVaults),
     "azurerm_key_vault_secret": Kind("Key Vault secret", security.KeyVaults),

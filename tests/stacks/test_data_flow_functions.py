@@ -9,6 +9,7 @@ import pytest
 
 import contract as c
 from stacks.config import Functions
+from stacks.foundation import APPINSIGHTS_SECRET
 
 pytestmark = pytest.mark.xdist_group("stacks")
 
@@ -98,7 +99,8 @@ def test_site_is_https_only_tls12_without_basic_publishing(synth, env):
 @pytest.mark.parametrize("env", ENVS)
 def test_outbound_goes_through_a_subnet_delegated_to_container_app_environments(synth, env):
     site = _site(synth, env)
-    assert "SubnetFunctions" in site["body"]["properties"]["virtualNetworkSubnetId"]
+    subnet = synth.referenced(f"{env}-functions", site["body"]["properties"]["virtualNetworkSubnetId"])
+    assert subnet.name.startswith(f"snet-carprice-{env}-functions-")
     subnets = {s["name"]: s for s in synth.resources(f"{env}-foundation", "azurerm_subnet")}
     functions = next(s for name, s in subnets.items() if "-functions-" in name)
     delegation = functions["delegation"][0]["service_delegation"]
@@ -112,11 +114,14 @@ def test_telemetry_uses_entra_id_and_the_identity_holds_each_role_it_needs(synth
     assert settings["APPLICATIONINSIGHTS_AUTHENTICATION_STRING"] == f"Authorization=AAD;ClientId={client_id}"
     assert settings[c.SETTING_APPINSIGHTS].startswith("@Microsoft.KeyVault(SecretUri=")
     grants = synth.resources(f"{env}-functions", "azurerm_role_assignment")
-    roles = {r["role_definition_name"]: r["scope"] for r in grants}
-    assert "Monitoring Metrics Publisher" in roles and "Insights" in roles["Monitoring Metrics Publisher"]
-    assert "Azure Event Hubs Data Receiver" in roles and "azurerm_eventhub" in roles["Azure Event Hubs Data Receiver"]
-    assert "Key Vault Secrets User" in roles and "AppInsightsConnectionString" in roles["Key Vault Secrets User"]
-    assert roles["Storage Blob Data Owner"].endswith("FunctionApp_Storage_Account_3FF52281.id}")
+    stack = f"{env}-functions"
+    roles = {r["role_definition_name"]: synth.referenced(stack, r["scope"]) for r in grants}
+    assert roles["Monitoring Metrics Publisher"].tf_type == "azurerm_application_insights"
+    assert roles["Azure Event Hubs Data Receiver"].tf_type == "azurerm_eventhub"
+    assert (roles["Key Vault Secrets User"].tf_type, roles["Key Vault Secrets User"].name) == (
+        "azurerm_key_vault_secret", APPINSIGHTS_SECRET)
+    host_storage = synth.one(stack, "azurerm_storage_account")["name"]
+    assert (roles["Storage Blob Data Owner"].stack, roles["Storage Blob Data Owner"].name) == (stack, host_storage)
     cosmos = synth.one(f"{env}-functions", "azurerm_cosmosdb_sql_role_assignment")
     assert cosmos["scope"].endswith(f"/dbs/{c.COSMOS_DATABASE}")
     assert cosmos["role_definition_id"].endswith("/sqlRoleDefinitions/00000000-0000-0000-0000-000000000002")
@@ -125,7 +130,8 @@ def test_telemetry_uses_entra_id_and_the_identity_holds_each_role_it_needs(synth
 @pytest.mark.parametrize("env", ENVS)
 def test_function_app_name_is_a_stack_output_for_the_deploy_pipeline(synth, env):
     outputs = synth.stack(f"{env}-functions")["output"]
-    assert outputs["function_app_name"]["value"].startswith("${azapi_resource.FunctionApp_Site")
+    site = synth.referenced(f"{env}-functions", outputs["function_app_name"]["value"])
+    assert site.tf_type == "azapi_resource" and site.attributes["type"].startswith("Microsoft.Web/sites@")
     assert outputs["function_app_resource_group"]["value"] == f"rg-carprice-{env}"
 
 

@@ -14,6 +14,7 @@ import contract as c
 from stacks.config import ENVIRONMENTS_DIR, ConfigError, load_environment, load_environments
 from stacks.main import synthesize
 from stacks.modules.app_gateway import OWASP_RULE_SET_VERSION
+from stacks.naming import region_code
 
 pytestmark = pytest.mark.xdist_group("stacks")
 
@@ -41,7 +42,9 @@ def test_prod_web_app_is_reachable_only_through_its_private_endpoints(synth, reg
         )
         # Every region's app registers in the primary zone: the one the agents' network resolves to deploy.
         (zone_id,) = endpoint["private_dns_zone_group"]["private_dns_zone_ids"]
-        assert "azurerm_private_dns_zonePrivateDns_ZoneAzurewebsitesNet" in zone_id
+        zone = synth.referenced(stack, zone_id)
+        assert (zone.name, synth.literal(zone.stack, zone.attributes["resource_group_name"])) == (
+            "privatelink.azurewebsites.net", "rg-carprice-prod")
 
 
 def test_dev_web_app_is_public_only_to_the_team_and_traffic_manager(synth):
@@ -62,7 +65,7 @@ def test_dev_web_app_has_the_private_endpoint_the_deploy_agents_warm_it_up_throu
     [endpoint] = synth.resources("dev-app-westeurope", "azurerm_private_endpoint")
     assert endpoint["private_service_connection"]["subresource_names"] == ["sites"]
     (zone_id,) = endpoint["private_dns_zone_group"]["private_dns_zone_ids"]
-    assert "azurerm_private_dns_zonePrivateDns_ZoneAzurewebsitesNet" in zone_id
+    assert synth.referenced("dev-app-westeurope", zone_id).name == "privatelink.azurewebsites.net"
 
 
 @pytest.mark.parametrize("region", PROD_REGIONS)
@@ -83,21 +86,26 @@ def test_each_prod_region_has_a_waf_gateway_in_front_of_its_app(synth, region):
     assert listener["ssl_certificate_name"] == certificate["name"]
     assert "key_vault_certificate" in certificate["key_vault_secret_id"]
     assert "versionless_secret_id" in certificate["key_vault_secret_id"]
-    assert gateway["identity"]["type"] == "UserAssigned" and "IdentityGateway" in gateway["identity"]["identity_ids"][0]
+    assert gateway["identity"]["type"] == "UserAssigned"
+    assert synth.referenced(stack, gateway["identity"]["identity_ids"][0]).name == "id-carprice-prod-gateway"
     # Forwarding to the app's private endpoint (its host name resolves there) with a health probe.
     (pool,) = gateway["backend_address_pool"]
-    assert pool["fqdns"] == ["${azurerm_linux_web_app.WebApp_DDC5464C.default_hostname}"]
+    [backend] = [synth.referenced(stack, fqdn) for fqdn in pool["fqdns"]]
+    app = synth.one(stack, "azurerm_linux_web_app")
+    assert (backend.tf_type, backend.name, backend.attribute) == (
+        "azurerm_linux_web_app", app["name"], "default_hostname")
     (settings,) = gateway["backend_http_settings"]
     assert settings["protocol"] == "Https" and settings["port"] == 443
     (probe,) = gateway["probe"]
     assert settings["probe_name"] == probe["name"]
     assert probe["path"] == c.HEALTH_PATH and probe["protocol"] == "Https"
-    assert any("azurerm_private_endpoint.WebApp_PrivateEndpointSites_" in d for d in gateway["depends_on"])
+    endpoints = [d.attributes["private_service_connection"]["subresource_names"][0]
+                 for d in synth.dependencies(stack, gateway) if d.tf_type == "azurerm_private_endpoint"]
+    assert "sites" in endpoints  # the app's endpoint exists before traffic is sent to it
     # Its own subnet of its own region, and a public IP with a DNS label.
     (ip_config,) = gateway["gateway_ip_configuration"]
-    assert "Subnet" in ip_config["subnet_id"] and "Gateway" in ip_config["subnet_id"]
-    if region != "westeurope":
-        assert region.title() in ip_config["subnet_id"]
+    subnet = synth.referenced(stack, ip_config["subnet_id"])
+    assert subnet.tf_type == "azurerm_subnet" and subnet.name == f"snet-carprice-prod-gateway-{region_code(region)}"
     public_ip = synth.one(stack, "azurerm_public_ip")
     assert public_ip["sku"] == "Standard" and public_ip["allocation_method"] == "Static"
     assert public_ip["domain_name_label"].startswith("agw-carprice-prod-")
@@ -116,7 +124,8 @@ def test_gateway_subnets_admit_the_gateway_manager_https_and_the_http_redirect(s
 def test_gateways_read_the_certificate_the_deployer_issued(synth):
     grants = synth.resources("prod-foundation", "azurerm_role_assignment")
     assert any(
-        g["role_definition_name"] == "Key Vault Secrets User" and "IdentityGateway" in g["principal_id"]
+        g["role_definition_name"] == "Key Vault Secrets User"
+        and synth.referenced("prod-foundation", g["principal_id"]).name == "id-carprice-prod-gateway"
         for g in grants
     )
     certificate = synth.one("prod-foundation", "azurerm_key_vault_certificate")
@@ -131,9 +140,11 @@ def test_gateways_read_the_certificate_the_deployer_issued(synth):
 def test_traffic_manager_targets_the_gateways_in_prod_and_the_apps_in_dev(synth):
     prod = synth.resources("prod-edge", "azurerm_traffic_manager_azure_endpoint")
     assert len(prod) == len(PROD_REGIONS)
-    assert all("azurerm_public_ipGateway_PublicIp" in e["target_resource_id"] for e in prod)
+    targets = [synth.referenced("prod-edge", e["target_resource_id"]) for e in prod]
+    assert sorted((t.tf_type, t.stack) for t in targets) == [
+        ("azurerm_public_ip", f"prod-app-{region}") for region in sorted(PROD_REGIONS)]  # each region's gateway
     (dev,) = synth.resources("dev-edge", "azurerm_traffic_manager_azure_endpoint")
-    assert "azurerm_linux_web_appWebApp" in dev["target_resource_id"]
+    assert synth.referenced("dev-edge", dev["target_resource_id"]).tf_type == "azurerm_linux_web_app"
 
 
 @pytest.mark.parametrize(("stack", "subresource"), [("prod-global-data", "Sql"), ("prod-foundation", "vault")])
@@ -144,12 +155,13 @@ def test_every_app_region_has_its_own_endpoint_and_zone_for_what_it_uses(synth, 
     ]
     assert sorted(e["location"] for e in endpoints) == sorted(PROD_REGIONS)
     for endpoint in endpoints:
-        zone_ids = endpoint["private_dns_zone_group"]["private_dns_zone_ids"]
-        if endpoint["location"] == "westeurope":
-            assert all("PrivateDns_Zone" in z for z in zone_ids)
-        else:
-            assert all("PrivateDnsNortheurope_Zone" in z for z in zone_ids)
-            assert "Northeurope" in endpoint["subnet_id"] and "PrivateEndpoints" in endpoint["subnet_id"]
+        zones = [synth.referenced(stack, z) for z in endpoint["private_dns_zone_group"]["private_dns_zone_ids"]]
+        groups = {synth.literal(z.stack, z.attributes["resource_group_name"]) for z in zones}
+        code = region_code(endpoint["location"])
+        # The primary region registers in the primary zones, each other region in its own copies.
+        primary = endpoint["location"] == "westeurope"
+        assert groups == ({"rg-carprice-prod"} if primary else {f"rg-carprice-prod-dns-{code}"})
+        assert synth.referenced(stack, endpoint["subnet_id"]).name == f"snet-carprice-prod-private-endpoints-{code}"
 
 
 def test_each_network_links_one_zone_of_each_name(synth):

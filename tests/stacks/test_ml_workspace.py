@@ -7,17 +7,22 @@ from contract import ML_COMPUTE_CLUSTER
 pytestmark = pytest.mark.xdist_group("stacks")
 
 ENVS = ["dev", "prod"]
-ML_PRINCIPAL = "IdentityMlprincipal_id"  # the ML identity's principal id, as referenced across stacks
 
 
 def _grants(synth, stack):
     return {key: grant for key, grant in synth.stack(stack)["resource"]["azurerm_role_assignment"].items()}
 
 
-def _ml_grants_on(synth, stack, scope_fragment):
+def _is_ml_identity(synth, stack, grant):
+    principal = synth.referenced(stack, grant["principal_id"])
+    return principal is not None and principal.name == f"id-carprice-{stack.split('-')[0]}-ml"
+
+
+def _ml_grants_on(synth, stack, tf_type):
+    """The roles the ML identity holds on the stack's one resource of `tf_type`."""
     return sorted(
         grant["role_definition_name"] for grant in _grants(synth, stack).values()
-        if ML_PRINCIPAL in grant["principal_id"] and scope_fragment in grant["scope"]
+        if _is_ml_identity(synth, stack, grant) and synth.referenced(stack, grant["scope"]).tf_type == tf_type
     )
 
 
@@ -35,7 +40,7 @@ def test_workspace_uses_our_network_so_compute_may_live_in_our_subnets(synth, en
     workspace = synth.one(f"{env}-ml", "azurerm_machine_learning_workspace")
     assert workspace["managed_network"] == {"isolation_mode": "Disabled"}
     cluster = synth.one(f"{env}-ml", "azurerm_machine_learning_compute_cluster")
-    assert "SubnetMl" in cluster["subnet_resource_id"]
+    assert synth.referenced(f"{env}-ml", cluster["subnet_resource_id"]).name.startswith(f"snet-carprice-{env}-ml-")
     endpoints = {pe["private_service_connection"]["subresource_names"][0]
                  for pe in synth.resources(f"{env}-ml", "azurerm_private_endpoint")}
     assert {"amlworkspace", "blob", "file", "registry", "vault"} <= endpoints
@@ -49,7 +54,7 @@ def test_training_cluster_has_no_public_ip_and_leaves_through_a_nat_gateway(synt
     association_key, association = next(iter(
         synth.stack(f"{env}-ml")["resource"]["azurerm_subnet_nat_gateway_association"].items()
     ))
-    assert "SubnetMl" in association["subnet_id"]
+    assert synth.referenced(f"{env}-ml", association["subnet_id"]).name.startswith(f"snet-carprice-{env}-ml-")
     assert cluster["depends_on"] == [f"azurerm_subnet_nat_gateway_association.{association_key}"]
 
 
@@ -63,31 +68,32 @@ def test_images_are_built_on_the_training_cluster_because_the_registry_is_privat
 def test_workspace_identity_holds_the_documented_roles_before_the_workspace_exists(synth, env):
     # Learn how-to-identity-based-service-authentication, "User-assigned managed identity" table.
     stack = f"{env}-ml"
-    assert _ml_grants_on(synth, stack, "azurerm_storage_account.Workspace_Storage") == [
+    assert _ml_grants_on(synth, stack, "azurerm_storage_account") == [
         "Contributor", "Storage Blob Data Contributor", "Storage File Data Privileged Contributor"]
-    assert _ml_grants_on(synth, stack, "azurerm_container_registry.Workspace_Registry") == ["AcrPush", "Contributor"]
-    assert _ml_grants_on(synth, stack, "azurerm_key_vault.Workspace_KeyVault") == [
-        "Contributor", "Key Vault Administrator"]
-    assert _ml_grants_on(synth, stack, "application_insights") == ["Contributor", "Monitoring Metrics Publisher"]
-    assert _ml_grants_on(synth, stack, "azurerm_machine_learning_workspace.Workspace") == ["Contributor"]
+    assert _ml_grants_on(synth, stack, "azurerm_container_registry") == ["AcrPush", "Contributor"]
+    assert _ml_grants_on(synth, stack, "azurerm_key_vault") == ["Contributor", "Key Vault Administrator"]
+    assert _ml_grants_on(synth, stack, "azurerm_application_insights") == [
+        "Contributor", "Monitoring Metrics Publisher"]
+    assert _ml_grants_on(synth, stack, "azurerm_machine_learning_workspace") == ["Contributor"]
     workspace = synth.one(stack, "azurerm_machine_learning_workspace")
     [wait_ref] = workspace["depends_on"]
     wait = synth.stack(stack)["resource"]["time_sleep"][wait_ref.removeprefix("time_sleep.")]
     assert wait["create_duration"] == "180s"  # RBAC propagation, as the AVM modules wait
     waits_for = set(wait["depends_on"])
     for key, grant in _grants(synth, stack).items():
-        if ML_PRINCIPAL in grant["principal_id"] and "machine_learning_workspace" not in grant["scope"]:
+        scope = synth.referenced(stack, grant["scope"]).tf_type
+        if _is_ml_identity(synth, stack, grant) and scope != "azurerm_machine_learning_workspace":
             assert f"azurerm_role_assignment.{key}" in waits_for, f"workspace does not wait for {key}"
 
 
 @pytest.mark.parametrize("env", ENVS)
 def test_workspace_has_its_own_vault_not_the_one_holding_the_encryption_keys(synth, env):
     workspace = synth.one(f"{env}-ml", "azurerm_machine_learning_workspace")
-    assert workspace["key_vault_id"].startswith("${azurerm_key_vault.Workspace_KeyVault")
     vault = synth.one(f"{env}-ml", "azurerm_key_vault")
+    assert synth.referenced(f"{env}-ml", workspace["key_vault_id"]).name == vault["name"]
     assert vault["rbac_authorization_enabled"] is True and vault["purge_protection_enabled"] is True
     foundation_grants = synth.stack(f"{env}-foundation")["resource"]["azurerm_role_assignment"].values()
-    assert not [g for g in foundation_grants if "IdentityMl" in g["principal_id"]]
+    assert not [g for g in foundation_grants if _is_ml_identity(synth, f"{env}-foundation", g)]
 
 
 @pytest.mark.parametrize("env", ENVS)

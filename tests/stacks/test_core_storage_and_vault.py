@@ -89,16 +89,12 @@ def test_lake_grants_are_scoped_to_the_container_resources(synth, env):
     """One Contributor grant per layer for the ML identity (prep writes bronze, silver and gold), each scoped
     to the container's Resource Manager id so it depends on the container; no duplicate Reader grants."""
     stack = f"{env}-data"
-    containers = {
-        key: c["name"] for key, c in _keyed(synth, stack, "azurerm_storage_container").items()
-    }
     grants = [
         g for g in synth.resources(stack, "azurerm_role_assignment")
-        if "storage_container" in g["scope"] and "IdentityMlprincipal_id" in g["principal_id"]
+        if synth.referenced(stack, g["scope"]).tf_type == "azurerm_storage_container"
+        and synth.name_of(stack, g["principal_id"]) == f"id-carprice-{env}-ml"
     ]
-    by_layer = {
-        containers[g["scope"].removeprefix("${azurerm_storage_container.").removesuffix(".id}")]: g for g in grants
-    }
+    by_layer = {synth.referenced(stack, g["scope"]).name: g for g in grants}
     assert sorted(by_layer) == sorted(LAKE_LAYERS) and len(grants) == len(LAKE_LAYERS)
     assert {g["role_definition_name"] for g in grants} == {"Storage Blob Data Contributor"}
     assert len({g["principal_id"] for g in grants}) == 1

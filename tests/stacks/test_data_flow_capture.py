@@ -34,7 +34,8 @@ def test_capture_writes_avro_to_bronze_with_the_namespace_identity(synth, env):
     assert destination["name"] == "EventHubArchive.AzureBlockBlob"  # the only value StringInSlice accepts
     assert destination["blob_container_name"] == "bronze"
     assert destination["archive_name_format"] == c.CAPTURE_ARCHIVE_NAME_FORMAT
-    assert "DataLake_Storage_Account" in destination["storage_account_id"]
+    lake = next(a for a in synth.resources(f"{env}-data", "azurerm_storage_account") if a["is_hns_enabled"])
+    assert synth.referenced(f"{env}-data", destination["storage_account_id"]).name == lake["name"]
     # SystemAssigned needs no storage_authentication_id (required only for UserAssigned) but needs the
     # namespace's identity enabled (docs/r/eventhub.html.markdown note).
     assert destination["storage_authentication_type"] == "SystemAssigned"
@@ -70,8 +71,8 @@ def test_lake_admits_the_namespace_through_its_firewall(synth, env):
     lake = next(a for a in synth.resources(f"{env}-data", "azurerm_storage_account") if a["is_hns_enabled"])
     rules = lake["network_rules"]
     assert "AzureServices" in rules["bypass"] and rules["default_action"] == "Deny"
-    assert [a["endpoint_resource_id"] for a in rules["private_link_access"]] == [
-        "${azurerm_eventhub_namespace.StreamIngest_Namespace_C23BCC2B.id}"
-    ]
+    [admitted] = [synth.referenced(f"{env}-data", a["endpoint_resource_id"]) for a in rules["private_link_access"]]
+    namespace = synth.one(f"{env}-data", "azurerm_eventhub_namespace")["name"]
+    assert (admitted.tf_type, admitted.name) == ("azurerm_eventhub_namespace", namespace)
     if env == "prod":
         assert "ip_rules" not in rules and "virtual_network_subnet_ids" not in rules

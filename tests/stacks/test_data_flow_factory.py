@@ -64,7 +64,9 @@ def test_copies_run_in_the_managed_network_and_reach_the_lake_privately_by_ident
     runtime = synth.one(f"{env}-data", "azurerm_data_factory_integration_runtime_azure")
     assert runtime["virtual_network_enabled"] is True
     endpoint = synth.one(f"{env}-data", "azurerm_data_factory_managed_private_endpoint")
-    assert endpoint["subresource_name"] == "dfs" and "DataLake_Storage_Account" in endpoint["target_resource_id"]
+    lake_account = next(a for a in synth.resources(f"{env}-data", "azurerm_storage_account") if a["is_hns_enabled"])
+    assert endpoint["subresource_name"] == "dfs"
+    assert synth.referenced(f"{env}-data", endpoint["target_resource_id"]).name == lake_account["name"]
     lake = synth.one(f"{env}-data", "azurerm_data_factory_linked_service_data_lake_storage_gen2")
     # use_managed_identity ConflictsWith every key, secret and tenant argument.
     assert lake["use_managed_identity"] is True
@@ -140,5 +142,5 @@ def test_schedule_trigger_is_valid_and_waits_for_what_its_pipeline_reaches(synth
     # Created stopped, started by `make approve-private-endpoints` once the lake endpoint is approved.
     assert trigger["activated"] is False and trigger["lifecycle"]["ignore_changes"] == ["activated"]
     # The lake grants are the data stack's, applied before; the workspace grant and endpoint are this stack's.
-    assert sorted(d.split(".")[1].split("_")[1] for d in trigger["depends_on"]) == [
-        "WorkspaceContributor", "WorkspacePrivateEndpoint"]
+    waited = sorted(d.tf_type for d in synth.dependencies(f"{env}-prep", trigger))
+    assert waited == ["azurerm_data_factory_managed_private_endpoint", "azurerm_role_assignment"]

@@ -50,7 +50,9 @@ def test_web_app_identity_may_publish_telemetry(synth, env):
         g for g in synth.resources(f"{env}-foundation", "azurerm_role_assignment")
         if g["role_definition_name"] == "Monitoring Metrics Publisher"
     ]
+    stack = f"{env}-foundation"
     assert any(
-        "azurerm_application_insights." in g["scope"] and "user_assigned_identity.IdentityApp" in g["principal_id"]
+        synth.referenced(stack, g["scope"]).tf_type == "azurerm_application_insights"
+        and synth.referenced(stack, g["principal_id"]).name == f"id-carprice-{env}-app"
         for g in grants
     )

@@ -7,9 +7,9 @@ from __future__ import annotations
 import copy
 
 import pytest
-import yaml
 
-from stacks.config import ENVIRONMENTS_DIR, ConfigError, load_environment
+from stacks.config import ConfigError, load_environment
+from tests.environments import write_environment
 from tools.checks.provider_rules.check import check_resource, instances, is_reference, load_table
 from tools.checks.provider_rules.custom_validators import NOT_TRANSLATED, VALIDATORS, duration_days, validator_for
 
@@ -105,8 +105,6 @@ def test_key_rotation_durations_are_bounded_per_argument():
 
 
 def test_tags_beyond_what_key_vault_secrets_take_are_refused_naming_the_key(tmp_path):
-    data = yaml.safe_load((ENVIRONMENTS_DIR / "dev.yaml").read_text())
-    data["tags"].update({f"extra-{i}": "x" for i in range(14)})
-    (tmp_path / "dev.yaml").write_text(yaml.safe_dump(data))
-    with pytest.raises(ConfigError, match=r"(?s)dev\.yaml.*tags: at most 13 entries"):
-        load_environment(tmp_path / "dev.yaml")
+    path = write_environment(tmp_path, "public", lambda d: d["tags"].update({f"extra-{i}": "x" for i in range(14)}))
+    with pytest.raises(ConfigError, match=r"(?s)pub\.yaml.*tags: at most 13 entries"):
+        load_environment(path)

@@ -11,8 +11,11 @@ import yaml
 
 import contract as c
 from stacks.config import ENVIRONMENTS_DIR, load_environment
+from tests.environments import write_environment
+from tools.checks.reachability.references import EnvironmentSynth
 from tools.deploy.ml.fake_azureml import KUBERNETES_AUTH_MODES
 from tools.deploy.ml.jobs import ENDPOINTS_DIR
+from tools.synth_output import environment_stacks, load_stacks
 
 pytestmark = pytest.mark.xdist_group("stacks")
 ENVS = ["dev", "prod"]
@@ -87,3 +90,45 @@ def test_the_online_endpoint_is_a_kubernetes_endpoint_with_an_auth_mode_kubernet
     assert endpoint["auth_mode"] in KUBERNETES_AUTH_MODES  # aad_token is for managed endpoints only
     assert deployment["type"] == "kubernetes" and deployment["endpoint_name"] == c.ML_ONLINE_ENDPOINT
     assert deployment["liveness_probe"] and deployment["readiness_probe"] and deployment["instance_count"] >= 2
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_callers_of_the_endpoint_hold_its_token_action_and_nothing_else(synth, env):
+    # Learn concept-endpoints-online-auth: fetching an aml_token needs onlineEndpoints/token/action; no built-in
+    # role is that narrow, so a custom role holds exactly it, assignable in the environment's group only.
+    config = _config(env)
+    definitions = synth.stacks[f"{env}-ml"].resources()["azurerm_role_definition"]
+    [(key, definition)] = definitions.items()
+    group = f"/subscriptions/{config.subscription_id}/resourceGroups/rg-{config.workload}-{env}"
+    assert definition["permissions"] == [{"actions": [c.ML_ENDPOINT_TOKEN_ACTION]}]
+    assert definition["scope"] == group and definition["assignable_scopes"] == [group]
+    # The web app's identity gets it on the workspace (the endpoint is created later, by the ML pipeline).
+    workspace = next(iter(synth.stacks[f"{env}-ml"].resources()["azurerm_machine_learning_workspace"]))
+    callers = [g for g in synth.resources(f"{env}-ml", "azurerm_role_assignment")
+               if g.get("role_definition_id") == f"${{azurerm_role_definition.{key}.role_definition_resource_id}}"]
+    assert [g["scope"] for g in callers] == [f"${{azurerm_machine_learning_workspace.{workspace}.id}}"]
+    environment = EnvironmentSynth(environment_stacks(synth.stacks, env))
+    caller = environment.node(f"{env}-ml", callers[0]["principal_id"])
+    assert caller is not None and environment.name(caller) == f"id-{config.workload}-{env}-app"
+    every_role = {g.get("role_definition_name") for stack in synth.stack_names() if stack.startswith(f"{env}-")
+                  for g in synth.resources(stack, "azurerm_role_assignment")}
+    assert "AzureML Data Scientist" not in every_role
+
+
+def test_a_remote_scoring_function_app_gets_the_same_narrow_role_on_the_workspace(tmp_path):
+    from stacks.main import synthesize
+
+    remote = write_environment(tmp_path, "public", lambda d: d["functions"].update(scoring_mode="remote"))
+    config = load_environment(remote)
+    synthesize([config], tmp_path / "cdktf.out", progress=False)
+    environment = EnvironmentSynth(load_stacks(tmp_path / "cdktf.out"))
+    stack = f"{config.name}-functions"
+    grants = [environment.attributes(n) for n in environment.nodes("azurerm_role_assignment") if n.stack == stack]
+    callers = [g for g in grants if g.get("role_definition_id")]
+    assert len(callers) == 1 and "AzureML Data Scientist" not in {g.get("role_definition_name") for g in grants}
+    role = environment.node(stack, callers[0]["role_definition_id"])
+    workspace = environment.node(stack, callers[0]["scope"])
+    principal = environment.node(stack, callers[0]["principal_id"])
+    assert role is not None and role.tf_type == "azurerm_role_definition" and role.stack == f"{config.name}-ml"
+    assert workspace is not None and workspace.tf_type == "azurerm_machine_learning_workspace"
+    assert principal is not None and environment.name(principal) == f"id-{config.workload}-{config.name}-func"
