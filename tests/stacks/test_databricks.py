@@ -97,10 +97,11 @@ def test_managed_services_are_encrypted_through_the_azuredatabricks_application(
 
 
 def test_the_azuredatabricks_object_id_is_required_and_checked(tmp_path):
-    path = _write_env(tmp_path, "dev", lambda d: d["databricks"].pop("azure_databricks_object_id"))
+    path = _write_env(tmp_path, "public", lambda d: d["databricks"].pop("azure_databricks_object_id"))
     with pytest.raises(ConfigError, match="databricks.azure_databricks_object_id"):
         load_environment(path)
-    path = _write_env(tmp_path, "dev", lambda d: d["databricks"].update(azure_databricks_object_id="AzureDatabricks"))
+    path = _write_env(tmp_path, "public",
+                      lambda d: d["databricks"].update(azure_databricks_object_id="AzureDatabricks"))
     with pytest.raises(ConfigError, match="databricks.azure_databricks_object_id"):
         load_environment(path)
 
