@@ -131,8 +131,9 @@ def create_app(settings: Settings | None = None, model: PriceModel | None = None
 
 def _app_from_environment() -> FastAPI:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # The Azure SDK logs every HTTP request at INFO: far too much for an app log.
-    logging.getLogger("azure").setLevel(logging.WARNING)
+    # The Azure SDK and httpx (under the OpenAI SDK) log every HTTP request at INFO: far too much for an app log.
+    for chatty in ("azure", "httpx"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
     return create_app()
 
 
