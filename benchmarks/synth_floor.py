@@ -15,7 +15,7 @@ STACKS_DIR = Path(__file__).resolve().parent.parent / "stacks"
 
 def provider_modules() -> list[str]:
     """Every provider module the stacks import, read from their source (so the floor follows the stacks)."""
-    pattern = re.compile(r"^from (cdktn_provider_(?:azurerm|azapi)\.[a-z0-9_]+) import", re.MULTILINE)
+    pattern = re.compile(r"^from (cdktn_provider_[a-z0-9_]+\.[a-z0-9_]+) import", re.MULTILINE)
     return sorted({m for path in STACKS_DIR.rglob("*.py") for m in pattern.findall(path.read_text())})
 
 
