@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable
 from typing import Any
 
 from runtime.emulator import COSMOS_EMULATOR_KEY, is_loopback
@@ -29,18 +31,22 @@ def cosmos_credential(endpoint: str, managed_identity_client_id: str = "") -> An
     return azure_credential(managed_identity_client_id)
 
 
-class BearerToken:
-    """An Entra ID token for one scope, fetched when missing or about to expire, shared by every caller."""
+class CachedToken(ABC):
+    """A token shared by every caller: fetched when missing or due for renewal (`_renew` says when), dropped when
+    its audience refuses it. Subclasses say how a token is obtained."""
 
-    def __init__(self, credential: Any, scope: str) -> None:
-        self.credential = credential  # azure.core.credentials.TokenCredential
-        self.scope = scope
-        self._token: tuple[str, float] | None = None
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self.clock = clock
+        self._token: tuple[str, float] | None = None  # (token, renew at)
         self._lock = threading.Lock()
+
+    @abstractmethod
+    def _renew(self) -> tuple[str, float]:
+        """A new token and the time (clock seconds) to renew it at."""
 
     def _fresh(self) -> str | None:
         token = self._token
-        if token is None or token[1] - time.time() < TOKEN_REFRESH_MARGIN_S:
+        if token is None or self.clock() >= token[1]:
             return None
         return token[0]
 
@@ -48,16 +54,28 @@ class BearerToken:
         with self._lock:
             fresh = self._fresh()
             if fresh is None:
-                token = self.credential.get_token(self.scope)
-                self._token = (token.token, float(token.expires_on))
-                fresh = token.token
+                self._token = self._renew()
+                fresh = self._token[0]
             return fresh
 
     async def aget(self) -> str:
-        """As `get`; a renewal may call IMDS or Entra ID, so it runs off the event loop."""
+        """As `get`; a renewal calls Entra ID (and IMDS), so it runs off the event loop."""
         fresh = self._fresh()
         return fresh if fresh is not None else await asyncio.to_thread(self.get)
 
     def forget(self) -> None:
-        """Drop the token (the endpoint refused it): the next call fetches a new one."""
+        """Drop the token (its audience refused it): the next call fetches a new one."""
         self._token = None
+
+
+class BearerToken(CachedToken):
+    """An Entra ID token for one scope, renewed a margin before it expires."""
+
+    def __init__(self, credential: Any, scope: str) -> None:
+        super().__init__()
+        self.credential = credential  # azure.core.credentials.TokenCredential
+        self.scope = scope
+
+    def _renew(self) -> tuple[str, float]:
+        token = self.credential.get_token(self.scope)
+        return token.token, float(token.expires_on) - TOKEN_REFRESH_MARGIN_S

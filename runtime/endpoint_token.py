@@ -10,9 +10,7 @@ time (or a margin before expiry), shared by every caller, and dropped when the e
 
 from __future__ import annotations
 
-import asyncio
 import math
-import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -20,7 +18,7 @@ from typing import Any
 import httpx
 
 from contract import ML_ENDPOINT_TOKEN_ACTION
-from runtime.credentials import TOKEN_REFRESH_MARGIN_S, BearerToken
+from runtime.credentials import TOKEN_REFRESH_MARGIN_S, BearerToken, CachedToken
 from runtime.pricing import ModelUnavailable
 
 # Answers of the token action worth asking again (Resource Manager throttling and server errors).
@@ -39,48 +37,24 @@ class TokenServiceBusy(Exception):
     """The token action failed in a way worth retrying (a 'try again' status, or no answer)."""
 
 
-class EndpointToken:
+class EndpointToken(CachedToken):
     """The endpoint's `aml_token` for one token action URL, fetched with the caller's Entra ID identity."""
 
     def __init__(self, token_url: str, credential: Any, scope: str, *, timeout_s: float = 5.0,
                  clock: Callable[[], float] = time.time) -> None:
+        super().__init__(clock)
         self.url = token_url
         self.identity = BearerToken(credential, scope)  # the Resource Manager token the exchange is made with
         self.timeout_s = timeout_s
-        self.clock = clock
-        self._token: tuple[str, float] | None = None  # (access token, renew at)
-        self._lock = threading.Lock()
         self._client: httpx.Client | None = None
-
-    def _fresh(self) -> str | None:
-        token = self._token
-        if token is None or self.clock() >= token[1]:
-            return None
-        return token[0]
-
-    def get(self) -> str:
-        with self._lock:
-            fresh = self._fresh()
-            if fresh is None:
-                fresh, renew_at = self._exchange()
-                self._token = (fresh, renew_at)
-            return fresh
-
-    async def aget(self) -> str:
-        """As `get`; an exchange calls Entra ID and Resource Manager, so it runs off the event loop."""
-        fresh = self._fresh()
-        return fresh if fresh is not None else await asyncio.to_thread(self.get)
-
-    def forget(self) -> None:
-        """Drop the endpoint's token (the endpoint refused it): the next call exchanges anew."""
-        self._token = None
 
     def close(self) -> None:
         if self._client is not None:
             self._client.close()
             self._client = None
 
-    def _exchange(self) -> tuple[str, float]:
+    def _renew(self) -> tuple[str, float]:
+        """Exchange the identity's Entra ID token at the token action."""
         if self._client is None:
             self._client = httpx.Client(timeout=httpx.Timeout(self.timeout_s))
         headers = {"Authorization": f"Bearer {self.identity.get()}", "Content-Length": "0"}
