@@ -22,6 +22,7 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 
+from stacks.modules.interfaces import PRIVATE_DNS_ZONES
 from tools.checks.reachability.network import Endpoint, Network, Zone
 from tools.checks.reachability.public import PublicSide
 from tools.checks.reachability.sources import Source
@@ -42,27 +43,6 @@ NAT_GATEWAY = f"{LEARN}/nat-gateway/nat-overview"
 ADF_MANAGED_VNET = f"{LEARN}/data-factory/managed-virtual-network-private-endpoint"
 GATEWAY_NSG = f"{LEARN}/application-gateway/configuration-infrastructure"
 
-# Group id -> the private DNS zone names its records live in (Learn: private-endpoint-dns, "Azure services DNS zone
-# configuration"). A group id with several names uses the one its endpoints registered in.
-PRIVATE_ZONES: dict[str, tuple[str, ...]] = {
-    "blob": ("privatelink.blob.core.windows.net",),
-    "dfs": ("privatelink.dfs.core.windows.net",),
-    "file": ("privatelink.file.core.windows.net",),
-    "queue": ("privatelink.queue.core.windows.net",),
-    "table": ("privatelink.table.core.windows.net",),
-    "vault": ("privatelink.vaultcore.azure.net",),
-    "Sql": ("privatelink.documents.azure.com",),
-    "namespace": ("privatelink.servicebus.windows.net",),
-    "registry": ("privatelink.azurecr.io",),
-    "amlworkspace": ("privatelink.api.azureml.ms", "privatelink.notebooks.azure.net"),
-    "sites": ("privatelink.azurewebsites.net",),
-    "sites-staging": ("privatelink.azurewebsites.net",),
-    "dataFactory": ("privatelink.datafactory.azure.net",),
-    "portal": ("privatelink.adf.azure.com",),
-    "account": ("privatelink.openai.azure.com", "privatelink.cognitiveservices.azure.com"),
-    "searchService": ("privatelink.search.windows.net",),
-    "databricks_ui_api": ("privatelink.azuredatabricks.net",),
-}
 # The deployment (scm) site is served by the site's own endpoint (APP_SERVICE_PRIVATE_ENDPOINT); `https` is the
 # site a browser, a gateway or a probe calls.
 GROUP_OF = {"scm": "sites", "scm-staging": "sites-staging", "https": "sites"}
@@ -154,7 +134,7 @@ class Evaluator:
         if not endpoints:
             why = f"no private endpoint for `{group}` of {target}, so its name resolves to the public endpoint"
             return self._public(source, target, subresource, why, STORAGE_ENDPOINTS)
-        names = {zone for e in endpoints for zone, _ in e.zones} or set(PRIVATE_ZONES.get(group, ()))
+        names = {zone for e in endpoints for zone, _ in e.zones} or set(PRIVATE_DNS_ZONES.get(group, ()))
         linked = [z for z in self.net.zones.values() if z.name in names and vnet in z.links]
         if not linked:
             why = f"no {'/'.join(sorted(names))} zone is linked to {vnet}, so the name resolves to the public endpoint"
