@@ -2,10 +2,12 @@
 and on a timer with exponential backoff while Cosmos is unreachable. A record leaves the outbox only
 after Cosmos has accepted it; upserts by id make a repeated copy harmless.
 
-Serving comes first. While requests are committing records, the drainer trickles (a small batch, then
-a pause that new commits do not cut short) so that a burst is served at full speed and its records
-wait durably in the outbox; once requests pause, it drains at full concurrency. Users see their own
-records meanwhile through the instance's pending view (app/store/pending_view.py).
+Serving comes first. While requests are committing records, the drainer trickles (a couple of records,
+then a pause that new commits do not cut short) so that a burst is served at full speed and its records
+wait durably in the outbox; once requests pause, it drains at full concurrency, a few records at a time,
+looking between them whether serving has resumed. Each Cosmos DB call holds the interpreter for about a
+millisecond, so the step is kept small: a request waits behind one step, never behind a whole batch.
+Users see their own records meanwhile through the instance's pending view (app/store/pending_view.py).
 
 On shutdown (gunicorn's SIGTERM runs the app's lifespan shutdown) the drainer flushes what is left, for up
 to FLUSH_S, so a stopped worker's records reach Cosmos DB now rather than when another worker adopts its
@@ -27,8 +29,8 @@ log = logging.getLogger(__name__)
 class Drainer:
     PARALLEL = 4  # concurrent upserts per worker
     SERVING_S = 0.2  # a commit this recent means requests are being served
-    TRICKLE_RECORDS = 16  # while serving: this many records ...
-    TRICKLE_PAUSE_S = 0.5  # ... then this pause (about 32 records/s per worker)
+    TRICKLE_RECORDS = 2  # while serving: this many records ...
+    TRICKLE_PAUSE_S = 1 / 16  # ... then this pause (about 32 records/s per worker)
     FLUSH_S = 10.0  # on stop: within gunicorn's graceful_timeout (20 s), leaving time for the rest of shutdown
 
     def __init__(
@@ -44,6 +46,7 @@ class Drainer:
         self.outbox = outbox
         self._upsert = upsert
         self._batch_size = batch_size
+        self._parallel = parallel
         self._pool = ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="outbox-drain")
         self._idle = idle_seconds
         self._max_backoff = max_backoff_seconds
@@ -93,12 +96,18 @@ class Drainer:
                         self.last_error or "out of time")
         return left
 
-    def drain_once(self, limit: int | None = None) -> tuple[int, int]:
-        """Copy one batch (the oldest `limit` records, default the batch size); returns (stored, failed)."""
+    def drain_once(self, limit: int | None = None, *, until: Callable[[], bool] | None = None) -> tuple[int, int]:
+        """Copy one batch (the oldest `limit` records, default the batch size), `parallel` records per step,
+        stopping early once `until()` is true; returns (stored, failed)."""
         docs = self.outbox.oldest(limit or self._batch_size)
         if not docs:
             return 0, 0
-        results = list(self._pool.map(self._try_upsert, docs))
+        results: list[str | None] = []
+        for start in range(0, len(docs), self._parallel):
+            if start and until is not None and until():
+                docs = docs[:start]
+                break
+            results.extend(self._pool.map(self._try_upsert, docs[start:start + self._parallel]))
         stored = [d["id"] for d, err in zip(docs, results, strict=True) if err is None]
         failed = [(d["id"], err) for d, err in zip(docs, results, strict=True) if err is not None]
         if stored:
@@ -130,7 +139,8 @@ class Drainer:
         while not self._stopping.is_set():
             serving = self._serving()
             try:
-                stored, failed = self.drain_once(self.TRICKLE_RECORDS if serving else None)
+                stored, failed = (self.drain_once(self.TRICKLE_RECORDS) if serving
+                                  else self.drain_once(until=self._serving))
             except Exception:  # the outbox file itself: log and retry later rather than kill the thread
                 log.exception("outbox drain failed")
                 failed, stored = 1, 0

@@ -70,3 +70,25 @@ def test_a_stopping_worker_flushes_its_unsent_records_to_cosmos(cosmos, tmp_path
     stored = {d["id"] for d in cosmos_container(cosmos, container).query_items(
         "SELECT c.id FROM c", enable_cross_partition_query=True)}
     assert stored == {d["id"] for d in docs}
+
+
+def test_a_full_speed_drain_gives_way_to_requests_after_one_step(cosmos, tmp_path: Path) -> None:
+    """Requests resuming mid-batch wait behind one step of `parallel` upserts, not behind the whole batch;
+    what the drainer did not copy stays in the outbox for the next turn."""
+    container = f"yield-{uuid.uuid4().hex[:8]}"
+    store = CosmosStore(app_settings(model_dir=tmp_path, outbox_dir=tmp_path, cosmos_endpoint=cosmos.endpoint,
+                                     **{contract.SETTING_HISTORY_CONTAINER: container}))
+    store.ensure_containers()
+    outbox = Outbox(tmp_path / "outbox.sqlite3")
+    outbox.add_many([{"id": uuid.uuid4().hex, "make": "audi", "created_at": f"2026-01-01T00:02:{i:02d}.000000Z",
+                      "price": 1.0, "features": AUDI} for i in range(RECORDS)])
+    drainer = Drainer(outbox, store.upsert_prediction)
+    try:
+        assert drainer.drain_once(until=lambda: False) == (RECORDS, 0)  # nobody waiting: the whole batch
+        outbox.add_many([{"id": uuid.uuid4().hex, "make": "audi", "created_at": f"2026-01-01T00:03:{i:02d}.000000Z",
+                          "price": 1.0, "features": AUDI} for i in range(RECORDS)])
+        assert drainer.drain_once(until=lambda: True) == (Drainer.PARALLEL, 0)  # requests waiting: one step
+    finally:
+        drainer.stop(flush_seconds=0)
+        store.close()
+    assert outbox.count() == RECORDS - Drainer.PARALLEL
