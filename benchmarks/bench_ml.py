@@ -4,7 +4,9 @@
 - single-row latency: scikit-learn pipeline vs ONNX (Pricer), and rows/s for a 10,000-row batch
 - azmlinfsrv + our score.py vs azmlinfsrv + the plain sklearn pipeline (a default deployment) vs the
   server's ceiling (a score.py returning a constant): requests/s and p99 with wrk, 1 worker, 8 connections,
-  in alternating rounds.
+  in alternating rounds. Target: our score.py >= 80% of the ceiling. Its gain over the default is printed
+  with its bound (the ceiling's own gain): a fixed multiple would be a target no score.py can reach once
+  the server's per-request cost dominates.
 """
 
 from __future__ import annotations
@@ -113,9 +115,11 @@ def main() -> None:
     ceiling, default, ours = (rounds[name] for name in names)
     vs_default = statistics.median(o[0] / d[0] for o, d in zip(ours, default, strict=True))
     vs_ceiling = statistics.median(o[0] / c[0] for o, c in zip(ours, ceiling, strict=True))
+    # No score.py serves faster than one returning a constant: the ceiling bounds the gain over the default.
+    bound = statistics.median(c[0] / d[0] for c, d in zip(ceiling, default, strict=True))
     one, five, fifteen = os.getloadavg()
     print(f"load average at end (1/5/15 min): {one:.2f} {five:.2f} {fifteen:.2f}")
-    print(f"our score.py: {vs_default:.1f}x the sklearn default's req/s (target >= 15x), "
+    print(f"our score.py: {vs_default:.1f}x the sklearn default's req/s (at most {bound:.1f}x: the ceiling's), "
           f"{vs_ceiling:.0%} of the ceiling (target >= 80%)   (per-round ratios, median)")
 
 
