@@ -15,6 +15,7 @@ assignment is declared anywhere else (tests/stacks/test_grants.py).
 from __future__ import annotations
 
 import re
+import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -85,8 +86,9 @@ def regional_zone_ids(primary: Mapping[str, str], copies: Mapping[str, str]) -> 
 GRANT_KEY = re.compile(r"[A-Z][A-Za-z0-9]*")
 # A grant's construct id: a key, or one with a principal's object id appended ("ClusterAdmin-<object id>").
 GRANT_ID = re.compile(r"[A-Z][A-Za-z0-9]*(-[0-9A-Fa-f-]+)?")
-# The metadata every role assignment and role-propagation wait declared here carries; a test finds any other.
-DECLARED_BY = "declared-by"
+# Every role assignment and role-propagation wait declared here, so a test finds any other. Kept on the Python
+# side: construct metadata would cost two round trips to Node per grant.
+DECLARED: weakref.WeakSet[Construct] = weakref.WeakSet()
 
 
 def all_private_dns_zones() -> list[str]:
@@ -211,7 +213,7 @@ class Grants:
     def propagated(self, id_: str, grants: Sequence[TerraformResource] | None = None) -> Sleep:
         """The role-propagation wait (`propagation.after_grants`) on `grants`, or on every grant declared here."""
         wait = after_grants(self._scope, id_, list(self.granted if grants is None else grants))
-        wait.node.add_metadata(DECLARED_BY, Grants.__qualname__)
+        DECLARED.add(wait)
         return wait
 
     def _declare(self, key: str, resource_id: str, grant: RoleAssignment) -> AzRoleAssignment:
@@ -228,7 +230,7 @@ class Grants:
             principal_id=grant.principal_id,
             principal_type=grant.principal_type,
         )
-        declared.node.add_metadata(DECLARED_BY, Grants.__qualname__)
+        DECLARED.add(declared)
         self.granted.append(declared)
         return declared
 

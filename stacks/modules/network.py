@@ -175,6 +175,7 @@ class PrivateDnsZones(Construct):
                 name=zone_name,
                 resource_group_name=placement.resource_group_name,
             )
+            linked_zone_name = zone.name  # one read of the reference (a round trip to Node), not one per link
             for network_key, vnet_id in linked_networks.items():
                 if zone_name in own_copy_zones and network_key in own_copy_networks:
                     continue
@@ -182,7 +183,7 @@ class PrivateDnsZones(Construct):
                     self, f"Link{zone_id}{network_key.title()}",
                     name=f"link-{network_key}",
                     resource_group_name=placement.resource_group_name,
-                    private_dns_zone_name=zone.name,
+                    private_dns_zone_name=linked_zone_name,
                     virtual_network_id=vnet_id,
                     registration_enabled=False,
                 )

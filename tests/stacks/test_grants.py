@@ -15,7 +15,7 @@ from constructs import Construct
 
 from stacks.config import load_environments
 from stacks.main import build_environment
-from stacks.modules.interfaces import DECLARED_BY, Grants, RoleAssignment
+from stacks.modules.interfaces import DECLARED, Grants, RoleAssignment
 from stacks.modules.propagation import ROLE_PROPAGATION_WAIT
 
 pytestmark = pytest.mark.xdist_group("stacks")
@@ -30,7 +30,7 @@ def declared_elsewhere(root: Construct) -> list[str]:
     return [
         construct.node.path for construct in root.node.find_all()
         if isinstance(construct, AzRoleAssignment | Sleep)
-        and not any(entry.type == DECLARED_BY for entry in construct.node.metadata)
+        and construct not in DECLARED
     ]
 
 
