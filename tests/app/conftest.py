@@ -21,6 +21,7 @@ import contract
 from app.main import create_app
 from app.settings import Settings
 from runtime.emulator import COSMOS_EMULATOR_KEY
+from tests.app.fake_aml_endpoint import FakeAmlEndpoint
 from tools.local.emulators import CosmosEmulator
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -152,3 +153,22 @@ def batch_run(model_dir: Path, cosmos: CosmosEmulator, tmp_path_factory: pytest.
     finally:
         store.close()
     return out, report
+
+
+@pytest.fixture(scope="module")
+def score_run(model_dir: Path) -> Iterator[Callable[[bytes], object]]:
+    """The project's real score.py on the real model, as a FAKE Azure ML endpoint runs it."""
+    from ml.scoring import score
+
+    # Scoped to the requesting module: later tests in the same worker must not see an Azure ML model directory.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AZUREML_MODEL_DIR", str(model_dir))
+        score.init()
+        yield score.run
+
+
+@pytest.fixture
+def endpoint(score_run: Callable[[bytes], object]) -> Iterator[FakeAmlEndpoint]:
+    """A FAKE Azure ML Kubernetes online endpoint (the Azure boundary) serving score_run."""
+    with FakeAmlEndpoint(run=score_run) as fake:
+        yield fake

@@ -5,7 +5,6 @@ for the identity's Entra ID token, retries with backoff, timeouts, and a clear 5
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,23 +17,6 @@ from tests.app.fake_aml_endpoint import TOKEN_PATH, FakeAmlEndpoint, FakeTokenCr
 from tools.local.emulators import free_port
 
 pytestmark = pytest.mark.xdist_group("app")
-
-
-@pytest.fixture(scope="module")
-def score_run(model_dir: Path) -> Iterator[object]:
-    from ml.scoring import score
-
-    # Scoped to this module: later tests in the same worker must not see an Azure ML model directory.
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("AZUREML_MODEL_DIR", str(model_dir))
-        score.init()
-        yield score.run
-
-
-@pytest.fixture
-def endpoint(score_run: object) -> Iterator[FakeAmlEndpoint]:
-    with FakeAmlEndpoint(run=score_run) as fake:
-        yield fake
 
 
 def _client(tmp_path: Path, model_dir: Path, url: str, credential: FakeTokenCredential, **extra: object) -> TestClient:

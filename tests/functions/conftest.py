@@ -14,7 +14,7 @@ import pytest
 from functions.handlers import Runtime
 from functions.settings import FunctionSettings
 from ml.carprice.listing import listing_body, parse_listing
-from tests.app.conftest import cosmos, model_dir  # noqa: F401 - shared fixtures (model cache, emulator)
+from tests.app.conftest import cosmos, endpoint, model_dir, score_run  # noqa: F401 - shared fixtures
 from tools.local.emulators import CosmosEmulator
 from tools.local.replayer import dataset_listings as replayer_listings
 

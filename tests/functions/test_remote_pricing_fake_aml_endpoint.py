@@ -5,9 +5,7 @@ stays down hands the batch back to the Functions runtime."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 
@@ -18,22 +16,6 @@ from tests.app.fake_aml_endpoint import FakeAmlEndpoint, FakeTokenCredential
 from tests.functions.conftest import dataset_listings, listing_events
 
 pytestmark = pytest.mark.xdist_group("functions")
-
-
-@pytest.fixture(scope="module")
-def score_run(model_dir: Path) -> Iterator[object]:
-    from ml.scoring import score
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("AZUREML_MODEL_DIR", str(model_dir))
-        score.init()
-        yield score.run
-
-
-@pytest.fixture
-def endpoint(score_run: object) -> Iterator[FakeAmlEndpoint]:
-    with FakeAmlEndpoint(run=score_run) as fake:
-        yield fake
 
 
 def _remote(settings: FunctionSettings, url: str, token_url: str) -> Runtime:
