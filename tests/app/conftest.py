@@ -3,17 +3,20 @@ one Cosmos DB emulator, and a factory for app settings. All app tests share one 
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
 import os
 import re
 import shutil
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+import uvicorn
 from azure.cosmos import ContainerProxy, CosmosClient
 from fastapi.testclient import TestClient
 
@@ -22,7 +25,7 @@ from app.main import create_app
 from app.settings import Settings
 from runtime.emulator import COSMOS_EMULATOR_KEY
 from tests.app.fake_aml_endpoint import FakeAmlEndpoint
-from tools.local.emulators import CosmosEmulator
+from tools.local.emulators import CosmosEmulator, free_port, port_is_open
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -172,3 +175,20 @@ def endpoint(score_run: Callable[[bytes], object]) -> Iterator[FakeAmlEndpoint]:
     """A FAKE Azure ML Kubernetes online endpoint (the Azure boundary) serving score_run."""
     with FakeAmlEndpoint(run=score_run) as fake:
         yield fake
+
+
+@contextlib.contextmanager
+def served(settings: Settings) -> Iterator[str]:
+    """The app on uvicorn in a thread, on a free loopback port: its base URL, for a real browser."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not port_is_open(port) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

@@ -4,18 +4,13 @@ then finds that prediction on the dashboard. Screenshots go to the test's tmp di
 from __future__ import annotations
 
 import shutil
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 from playwright.sync_api import Page, sync_playwright
 
-from app.main import create_app
-from tests.app.conftest import ROOT, app_settings
-from tools.local.emulators import free_port, port_is_open
+from tests.app.conftest import ROOT, app_settings, served
 
 pytestmark = pytest.mark.xdist_group("app")
 
@@ -36,16 +31,8 @@ def live_url(model_dir: Path, cosmos, batch_run, tmp_path_factory: pytest.TempPa
     settings = app_settings(
         model_dir=model_dir, outbox_dir=tmp_path_factory.mktemp("browser-outbox"), cosmos_endpoint=cosmos.endpoint
     )
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not port_is_open(port) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with served(settings) as url:
+        yield url
 
 
 def _shot(page: Page, tmp_path: Path, name: str, full_page: bool = True) -> None:

@@ -5,22 +5,17 @@ Screenshots go to test-results/assistant/."""
 from __future__ import annotations
 
 import shutil
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from playwright.sync_api import sync_playwright
 
-from app.main import create_app
-from tests.app.conftest import ROOT
+from tests.app.conftest import ROOT, served
 from tests.app.test_browser import CHROMIUM_ARGS, PHONE, _fits_the_screen
 from tests.assistant.conftest import assistant_settings
 from tests.assistant.test_chat_api import BMW_QUESTION
-from tools.local.emulators import free_port, port_is_open
 from tools.local.standins.running import RunningStandIns
 
 pytestmark = pytest.mark.xdist_group("assistant")
@@ -30,16 +25,8 @@ pytestmark = pytest.mark.xdist_group("assistant")
 def live_url(model_dir: Path, cosmos: Any, stand_ins: RunningStandIns, indexed: list,
              tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     settings = assistant_settings(model_dir, tmp_path_factory.mktemp("browser-outbox"), stand_ins, cosmos.endpoint)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not port_is_open(port) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with served(settings) as url:
+        yield url
 
 
 def test_a_phone_asks_the_assistant_and_finds_the_conversation_after_a_reload(live_url: str, tmp_path: Path) -> None:
