@@ -5,6 +5,8 @@ Python workers count). Target: Spark >= 1.5x the floor's rows per second, the id
 peak of at most 8 GiB. Rows per second count the listings over prep's own run (JVM start-up reported apart).
 
 `python -m benchmarks.bench_prep` runs both; `make bench-prep` calls it. LISTINGS=<n> runs a smaller size.
+SPARK_ONE_CORE=1 also runs Spark on one core (`local[1]`) and prints its efficiency per core against the floor
+and how it scales to every core: what the ratio on a machine with more cores can be read from.
 """
 
 from __future__ import annotations
@@ -35,7 +37,13 @@ def run_engine(engine_name: str, lake: Path, result: Path) -> None:
     from ml.carprice.prep import GOLD_TABLE, run_prep
 
     started = time.perf_counter()
-    engine = engines.configured(engine_name)
+    name, _, cores = engine_name.partition(":")
+    if cores:
+        from ml.carprice.engines.spark import SparkEngine
+
+        engine: engines.Engine = SparkEngine.local_session(cores=int(cores))
+    else:
+        engine = engines.configured(name)
     ready = time.perf_counter() - started
     started = time.perf_counter()
     report = run_prep(lake, source=None, engine=engine, now=WHEN)
@@ -53,10 +61,10 @@ def main() -> None:
         made = land(base / "landed" / "bronze", LISTINGS, ROWS_PER_FILE)
         print(f"  landed {sum(made.values())} files ({made})", flush=True)
         results = {}
-        for engine in ("local", "spark"):
-            lake = base / engine
+        for engine in ("local", "spark", *(("spark:1",) if os.environ.get("SPARK_ONE_CORE") else ())):
+            lake = base / engine.replace(":", "-")
             shutil.copytree(base / "landed", lake)
-            out = base / f"{engine}.json"
+            out = base / f"{engine.replace(':', '-')}.json"
             print(f"  {engine}: running ...", flush=True)
             run = measure([sys.executable, "-m", "benchmarks.bench_prep", engine, str(lake), str(out)])
             results[engine] = {**json.loads(out.read_text()), "peak_mib": run.peak_mib}
@@ -71,6 +79,12 @@ def main() -> None:
         floor[k] == spark[k] for k in ("gold_rows", "rejected", "unlabelled", "records"))
     print(f"  ratio spark/floor: {ratio:.2f}x (target >= {TARGET_RATIO}x); peak {spark['peak_mib'] / 1024:.2f} GiB "
           f"(limit {MEMORY_LIMIT_MIB / 1024:.0f} GiB); identical gold: {same} ({os.cpu_count()} cores)")
+    if "spark:1" in results:
+        one = results["spark:1"]
+        one_rate = LISTINGS / one["seconds"]
+        print(f"  spark on one core   {one_rate:10,.0f} listings/s: {one_rate / floor_rate:.2f}x the floor per core; "
+              f"all {os.cpu_count()} cores {spark_rate / one_rate:.2f}x one; gold identical: "
+              f"{one['checksum'] == floor['checksum']}")
     if not same:
         raise RuntimeError("the engines' gold tables differ")
     verdict = ratio >= TARGET_RATIO and spark["peak_mib"] <= MEMORY_LIMIT_MIB
