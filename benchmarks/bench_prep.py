@@ -62,9 +62,10 @@ def main() -> None:
         print(f"  landed {sum(made.values())} files ({made})", flush=True)
         results = {}
         for engine in ("local", "spark", *(("spark:1",) if os.environ.get("SPARK_ONE_CORE") else ())):
-            lake = base / engine.replace(":", "-")
+            slug = engine.replace(":", "-")
+            lake = base / slug
             shutil.copytree(base / "landed", lake)
-            out = base / f"{engine.replace(':', '-')}.json"
+            out = base / f"{slug}.json"
             print(f"  {engine}: running ...", flush=True)
             run = measure([sys.executable, "-m", "benchmarks.bench_prep", engine, str(lake), str(out)])
             results[engine] = {**json.loads(out.read_text()), "peak_mib": run.peak_mib}
