@@ -33,7 +33,7 @@ $(SETUP_STAMP): pyproject.toml constraints.txt package.json package-lock.json to
 setup: $(SETUP_STAMP)  ## install everything this project needs (idempotent)
 
 synth: $(SETUP_STAMP)  ## synthesize every stack into cdktf.out/ (ENV=dev: one environment; LOCAL_STATE=1: local backend)
-	@$(PY) -m stacks.main $(if $(ENV),--env $(ENV)) $(if $(LOCAL_STATE),--local-state)
+	@$(PY) -O -m stacks.main $(if $(ENV),--env $(ENV)) $(if $(LOCAL_STATE),--local-state)
 
 summary: $(SETUP_STAMP)  ## print resource counts per synthesized stack
 	@$(PY) -m tools.summary

@@ -1,5 +1,6 @@
 """Full synth of every stack of every environment vs the floor (cdktn + provider imports + one empty stack).
 
+Both run as every synth runs (stacks.SYNTH_ARGS: `python -O`, without the bindings' typeguard checks).
 Targets: ratio <= 1.5 and peak memory (process tree, Node included) under 1 GiB.
 """
 
@@ -10,6 +11,7 @@ import tempfile
 from pathlib import Path
 
 from benchmarks.measure import best_of
+from stacks import SYNTH_ARGS, SYNTH_PYTHON_FLAGS
 
 RUNS = 3
 
@@ -17,9 +19,9 @@ RUNS = 3
 def main() -> None:
     python = sys.executable
     print(f"synth: best of {RUNS} runs each", flush=True)
-    floor = best_of(RUNS, [python, "-m", "benchmarks.synth_floor"])
+    floor = best_of(RUNS, [python, *SYNTH_PYTHON_FLAGS, "-m", "benchmarks.synth_floor"])
     with tempfile.TemporaryDirectory() as tmp:
-        full = best_of(RUNS, [python, "-m", "stacks.main", "--outdir", str(Path(tmp) / "cdktf.out")])
+        full = best_of(RUNS, [python, *SYNTH_ARGS, "--outdir", str(Path(tmp) / "cdktf.out")])
     ratio = full.seconds / floor.seconds
     print(f"  floor (imports + empty stack): {floor.seconds:6.2f} s  peak {floor.peak_mib:6.0f} MiB")
     print(f"  full synth, all environments:  {full.seconds:6.2f} s  peak {full.peak_mib:6.0f} MiB")

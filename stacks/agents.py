@@ -12,7 +12,7 @@ from __future__ import annotations
 from cdktn_provider_azurerm.resource_group import ResourceGroup
 from constructs import Construct
 
-from stacks.base import PlatformStack
+from stacks.base import PlatformStack, present
 from stacks.config import EnvironmentConfig
 from stacks.modules.devops_pool import DevOpsPool
 from stacks.modules.interfaces import Placement
@@ -21,12 +21,12 @@ from stacks.modules.interfaces import Placement
 class AgentsStack(PlatformStack):
     def __init__(self, scope: Construct, *, config: EnvironmentConfig) -> None:
         super().__init__(scope, "agents", config=config)
-        assert config.agents is not None
+        settings = present(config.agents, "the agents stack exists only where the environment configures agents")
         self.agents_group = self.namer.name("resource_group", "agents")
         group = ResourceGroup(self, "ResourceGroup", name=self.agents_group, location=config.location)
         self.pool = DevOpsPool(
             self, "DevOpsPool",
             placement=Placement(resource_group_name=self.agents_group, location=config.location),
-            namer=self.namer, settings=config.agents, workload=config.workload, environment=config.name,
+            namer=self.namer, settings=settings, workload=config.workload, environment=config.name,
         )
         self.pool.node.add_dependency(group)

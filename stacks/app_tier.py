@@ -10,7 +10,7 @@ from __future__ import annotations
 from constructs import Construct
 
 import contract as c
-from stacks.base import PlatformStack
+from stacks.base import PlatformStack, present
 from stacks.config import EnvironmentConfig
 from stacks.foundation import FoundationStack
 from stacks.genai import GenAiStack
@@ -72,7 +72,7 @@ class AppStack(PlatformStack):
 
     def _gateway(self, foundation: FoundationStack) -> RegionalGateway:
         config, region = self.config, self.region
-        assert foundation.gateway_certificate_secret_id is not None  # config requires gateway subnets
+        certificate = present(foundation.gateway_certificate_secret_id, "a gateway needs the foundation's certificate")
         return RegionalGateway(
             self, "Gateway", placement=self.placement(region), interfaces=foundation.interfaces(region=region),
             name=self.namer.name("application_gateway", region=region),
@@ -81,7 +81,7 @@ class AppStack(PlatformStack):
             dns_label=self.namer.name("public_ip_dns_label", region=region),
             subnet_id=foundation.gateway_subnet_ids[region],
             identity=foundation.identities["gateway"],
-            certificate_secret_id=foundation.gateway_certificate_secret_id,
+            certificate_secret_id=certificate,
             host_name=config.edge.custom_domain,
             backend_fqdn=self.web.app.default_hostname,
             health_path=c.HEALTH_PATH,

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from functools import cached_property
+from typing import TypeVar
+
 from cdktn import AzurermBackend, LocalBackend, TerraformResource, TerraformStack
 from cdktn_provider_azapi.resource import Resource as AzapiResource
 from cdktn_provider_azurerm.data_azurerm_client_config import DataAzurermClientConfig
@@ -19,6 +22,16 @@ from stacks.naming import Namer
 # Relative to the stack's working directory (cdktf.out/stacks/<stack>/), so the synthesized JSON is
 # the same on every machine and state survives a fresh synth: <repo>/.terraform-state/<stack>.tfstate.
 LOCAL_STATE_DIR = "../../../.terraform-state"
+
+T = TypeVar("T")
+
+
+def present(value: T | None, why: str) -> T:
+    """A value the stack graph guarantees, or an error saying why it should be there (the synth runs under
+    `python -O`, which drops asserts)."""
+    if value is None:
+        raise ValueError(why)
+    return value
 
 
 class PlatformStack(TerraformStack):
@@ -74,12 +87,11 @@ class PlatformStack(TerraformStack):
         else:
             LocalBackend(self, path=f"{LOCAL_STATE_DIR}/{self.stack_name}.tfstate")
 
-    @property
+    @cached_property
     def client(self) -> DataAzurermClientConfig:
         """The principal applying this stack, read by the stack itself: a grant to "the deployer" goes to whoever
         deploys this unit, not to whoever applied the foundation (a cross-stack reference would freeze that)."""
-        found = self.node.try_find_child("Client")
-        return found if isinstance(found, DataAzurermClientConfig) else DataAzurermClientConfig(self, "Client")
+        return DataAzurermClientConfig(self, "Client")
 
     @property
     def resource_group_name(self) -> str:

@@ -47,8 +47,8 @@ class DataStack(PlatformStack):
             self.lake.grant("DeployerGoldReader", layer="gold", grant=RoleAssignment(
                 self.client.object_id, GOLD_READER, principal_type=None))
         self.stream.capture_into(
-            storage_account_id=self.lake.account.id, container="bronze",
-            container_id=self.lake.filesystems["bronze"].id,
+            storage_account_id=self.lake.account_id, container="bronze",
+            container_id=self.lake.filesystem_ids["bronze"],
             archive_name_format=c.CAPTURE_ARCHIVE_NAME_FORMAT,
         )
         factory = config.data_factory
@@ -56,9 +56,9 @@ class DataStack(PlatformStack):
             self, "FeedIngest", placement=self.placement(),
             interfaces=foundation.interfaces(encryption_key="storage" if factory.customer_managed_key else None),
             name=self.namer.name("data_factory"),
-            lake_account_id=self.lake.account.id,
+            lake_account_id=self.lake.account_id,
             lake_dfs_endpoint=self.lake.account.primary_dfs_endpoint,
-            filesystem_ids={fs: self.lake.filesystems[fs].id for fs in (LANDING_FILESYSTEM, BRONZE_FILESYSTEM)},
+            filesystem_ids={fs: self.lake.filesystem_ids[fs] for fs in (LANDING_FILESYSTEM, BRONZE_FILESYSTEM)},
             settings=factory,
             # With the Databricks tier the prep stack schedules ingest-then-prep on the same factory instead.
             scheduled=config.databricks is None,

@@ -20,7 +20,7 @@ from cdktn_provider_databricks.provider import DatabricksProvider
 from constructs import Construct
 
 from contract import LAKE_LAYERS
-from stacks.base import PlatformStack
+from stacks.base import PlatformStack, present
 from stacks.config import EnvironmentConfig
 from stacks.data import DataStack
 from stacks.foundation import DATABRICKS_CONTAINER_SUBNET, DATABRICKS_HOST_SUBNET, FoundationStack
@@ -36,13 +36,12 @@ class DatabricksStack(PlatformStack):
     def __init__(self, scope: Construct, *, config: EnvironmentConfig, foundation: FoundationStack, data: DataStack,
                  ml: MlStack) -> None:
         super().__init__(scope, "databricks", config=config)
-        settings = config.databricks
-        assert settings is not None, "the databricks stack exists only where the environment configures databricks"
+        settings = present(config.databricks, "the databricks stack exists only where databricks is configured")
         network = foundation.network
 
         def injected(key: str) -> InjectedSubnet:
             # The name as the foundation's namer writes it (a literal, not a cross-stack reference).
-            return InjectedSubnet(self.namer.name("subnet", key, config.location), network.subnets[key].id,
+            return InjectedSubnet(self.namer.name("subnet", key, config.location), network.subnet_ids[key],
                                   network.security_group_associations[key].id)
 
         self.spark = SparkWorkspace(
@@ -51,14 +50,14 @@ class DatabricksStack(PlatformStack):
             name=self.namer.name("databricks_workspace"),
             connector_name=self.namer.name("databricks_access_connector"),
             managed_resource_group_name=self.namer.name("resource_group", "databricks"),
-            virtual_network_id=network.vnet.id,
+            virtual_network_id=network.vnet_id,
             host=injected(DATABRICKS_HOST_SUBNET), container=injected(DATABRICKS_CONTAINER_SUBNET),
             nat_gateway_id=ml.egress.nat_gateway.id,
-            lake_filesystem_ids={layer: data.lake.filesystems[layer].id for layer in LAKE_LAYERS},
+            lake_filesystem_ids={layer: data.lake.filesystem_ids[layer] for layer in LAKE_LAYERS},
             # Customer-managed keys as for every other store of the platform: disks with the disks key, the
             # workspace's own storage (DBFS root) and the control plane's copy of notebooks, secrets and queries
             # with the storage key; versioned URLs (the provider requires it).
-            key_vault_id=foundation.key_vault.vault.id,
+            key_vault_id=foundation.key_vault.resource_id,
             disk_key_id=foundation.encryption_keys["disks"].id,
             dbfs_key_id=foundation.encryption_keys["storage"].id,
             services_key_id=foundation.encryption_keys["storage"].id,
@@ -70,8 +69,7 @@ class PrepStack(PlatformStack):
     def __init__(self, scope: Construct, *, config: EnvironmentConfig, data: DataStack,
                  databricks: DatabricksStack) -> None:
         super().__init__(scope, "prep", config=config)
-        settings = config.databricks
-        assert settings is not None, "the prep stack exists only where the environment configures databricks"
+        settings = present(config.databricks, "the prep stack exists only where databricks is configured")
         workspace = databricks.spark.workspace
         DatabricksProvider(self, "databricks", host=f"https://{workspace.workspace_url}",
                            azure_workspace_resource_id=workspace.id)

@@ -100,7 +100,7 @@ class FoundationStack(PlatformStack):
         self.network.node.add_dependency(self.resource_group)
         # Each app region's subnets; extra regions get their own network, peered to the primary one.
         networks = {config.location: self.network}
-        linked = {"primary": self.network.vnet.id}
+        linked = {"primary": self.network.vnet_id}
         for region, regional in net.regions.items():
             key = region.title()
             regional_net = Network(
@@ -115,12 +115,12 @@ class FoundationStack(PlatformStack):
             regional_net.node.add_dependency(self.resource_group)
             self.network.peer_with(regional_net, key, self.resource_group_name)
             networks[region] = regional_net
-            linked[region] = regional_net.vnet.id
-        self.app_subnet_ids = {region: network.subnets[APP_SUBNET].id for region, network in networks.items()}
+            linked[region] = regional_net.vnet_id
+        self.app_subnet_ids = {region: network.subnet_ids[APP_SUBNET] for region, network in networks.items()}
         self.vnet_ids = dict(linked)  # "primary" and each extra app region: where the platform's callers run
         self.gateway_subnet_ids = {
-            region: network.subnets[GATEWAY_SUBNET].id for region, network in networks.items()
-            if GATEWAY_SUBNET in network.subnets
+            region: network.subnet_ids[GATEWAY_SUBNET] for region, network in networks.items()
+            if GATEWAY_SUBNET in network.subnet_ids
         }
         return networks, linked
 
@@ -134,7 +134,7 @@ class FoundationStack(PlatformStack):
         )
         zones.node.add_dependency(self.resource_group)
         self.private_link = PrivateLink(
-            subnet_id=self.network.subnets[PRIVATE_ENDPOINT_SUBNET].id, dns_zone_ids=zones.zone_ids,
+            subnet_id=self.network.subnet_ids[PRIVATE_ENDPOINT_SUBNET], dns_zone_ids=zones.zone_ids,
             location=config.location,
         )
         self.private_links: dict[str, PrivateLink] = {config.location: self.private_link}
@@ -142,7 +142,7 @@ class FoundationStack(PlatformStack):
             self.private_links[region] = self._regional_private_link(
                 region, networks[region], linked[region], zones.zone_ids
             )
-        self.subnet_ids = {key: subnet.id for key, subnet in self.network.subnets.items()}
+        self.subnet_ids = dict(self.network.subnet_ids)
         self.agent_network = self._agent_network(config, zones, networks) if config.agents else None
 
     def _identities(self, config: EnvironmentConfig) -> None:
@@ -199,6 +199,7 @@ class FoundationStack(PlatformStack):
             content_type="text/plain; application insights connection string",
         )
 
+        self._customer_managed_keys: dict[EncryptionKey, CustomerManagedKey] = {}
         self.encryption_keys = {
             purpose: self.key_vault.add_key(f"Key{purpose.title()}", name=f"cmk-{purpose}")
             for purpose in ENCRYPTION_KEYS
@@ -240,9 +241,8 @@ class FoundationStack(PlatformStack):
             agents_group=agents_group, agents_vnet_name=agents_vnet,
             agents_vnet_id=(f"/subscriptions/{config.subscription_id}/resourceGroups/{agents_group}"
                             f"/providers/Microsoft.Network/virtualNetworks/{agents_vnet}"),
-            environment_group=self.resource_group_name, environment_vnet=self.network.vnet, dns_zones=zones.zones,
-            regional_vnets={region: (network.name, network.vnet) for region, network in networks.items()
-                            if region != config.location},
+            environment_group=self.resource_group_name, environment=self.network, zone_names=zones.zone_names,
+            regional={region: network for region, network in networks.items() if region != config.location},
         )
 
     def _regional_private_link(
@@ -261,7 +261,7 @@ class FoundationStack(PlatformStack):
             zones=regional_private_dns_zones(), linked_networks={region: vnet_id},
         )
         return PrivateLink(
-            subnet_id=network.subnets[PRIVATE_ENDPOINT_SUBNET].id,
+            subnet_id=network.subnet_ids[PRIVATE_ENDPOINT_SUBNET],
             dns_zone_ids=regional_zone_ids(primary_zone_ids, zones.zone_ids), location=region,
         )
 
@@ -290,13 +290,15 @@ class FoundationStack(PlatformStack):
         return certificate.versionless_secret_id
 
     def customer_managed_key(self, purpose: EncryptionKey) -> CustomerManagedKey:
-        """The key for one kind of data at rest (`ENCRYPTION_KEYS`), with the identity that may use it."""
-        return CustomerManagedKey(
-            key_vault_resource_id=self.key_vault.vault.id,
-            key_name=self.encryption_keys[purpose].name,
-            key_versionless_id=self.encryption_keys[purpose].versionless_id,
-            user_assigned_identity=self.identities["encryption"],
-        )
+        """The key for one kind of data at rest (`ENCRYPTION_KEYS`), with the identity that may use it (built once
+        per purpose: each read of the key's references is a round trip to Node)."""
+        if purpose not in self._customer_managed_keys:
+            key = self.encryption_keys[purpose]
+            self._customer_managed_keys[purpose] = CustomerManagedKey(
+                key_vault_resource_id=self.key_vault.resource_id, key_name=key.name,
+                key_versionless_id=key.versionless_id, user_assigned_identity=self.identities["encryption"],
+            )
+        return self._customer_managed_keys[purpose]
 
     def interfaces(
         self, *, lock: bool = False, role_assignments: Mapping[str, RoleAssignment] | None = None,

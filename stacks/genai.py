@@ -16,7 +16,7 @@ from cdktn_provider_azurerm.user_assigned_identity import UserAssignedIdentity
 from constructs import Construct
 
 from contract import genai as g
-from stacks.base import PlatformStack
+from stacks.base import PlatformStack, present
 from stacks.config import EnvironmentConfig
 from stacks.foundation import FoundationStack
 from stacks.modules.identity import ManagedIdentity
@@ -33,8 +33,7 @@ SEARCH_SERVICE_CONTRIBUTOR = "Search Service Contributor"  # create and update i
 class GenAiStack(PlatformStack):
     def __init__(self, scope: Construct, *, config: EnvironmentConfig, foundation: FoundationStack) -> None:
         super().__init__(scope, "genai", config=config)
-        genai = config.genai
-        assert genai is not None  # built only for environments with a `genai` section
+        genai = present(config.genai, "the genai stack exists only where the environment has a `genai` section")
         self.settings = genai
         app = foundation.identities["app"].principal_id
         deployer = self.client.object_id  # the principal applying this stack

@@ -98,7 +98,7 @@ class MlStack(PlatformStack):
             depends_on=[egress.association],
         )
         self.workspace.add_lake_datastores(
-            ML_LAKE_DATASTORES, {layer: fs.id for layer, fs in data.lake.filesystems.items()}
+            ML_LAKE_DATASTORES, dict(data.lake.filesystem_ids)
         )
 
     def _inference(self, foundation: FoundationStack) -> InferenceCluster:
@@ -123,7 +123,7 @@ class MlStack(PlatformStack):
             compute_name=ML_INFERENCE_COMPUTE,
             location=config.location,
             identity=foundation.identities["ml"],
-            key_vault_id=foundation.key_vault.vault.id,  # holds the inference router's TLS certificate
+            key_vault_id=foundation.key_vault.resource_id,  # holds the inference router's TLS certificate
             # Attaching checks the workspace identity's access: wait until its grants have propagated.
             waits_for=[self.workspace.service_identity_ready],
         )

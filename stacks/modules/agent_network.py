@@ -14,28 +14,27 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from cdktn import TerraformResource
-from cdktn_provider_azurerm.private_dns_zone import PrivateDnsZone
 from cdktn_provider_azurerm.private_dns_zone_virtual_network_link import PrivateDnsZoneVirtualNetworkLink
-from cdktn_provider_azurerm.virtual_network import VirtualNetwork
 from cdktn_provider_azurerm.virtual_network_peering import VirtualNetworkPeering
 from constructs import Construct
 
-from stacks.modules.network import peering_name
+from stacks.modules.network import Network, peering_name
 
 
 class AgentNetwork(Construct):
     def __init__(
         self, scope: Construct, id_: str, *, agents_group: str, agents_vnet_name: str, agents_vnet_id: str,
-        environment_group: str, environment_vnet: VirtualNetwork, dns_zones: Mapping[str, PrivateDnsZone],
-        regional_vnets: Mapping[str, tuple[str, VirtualNetwork]] | None = None,
+        environment_group: str, environment: Network, zone_names: Mapping[str, str],
+        regional: Mapping[str, Network] | None = None,
     ) -> None:
-        """`regional_vnets`: region -> (network name, network) of each extra app region."""
+        """`zone_names`: each private DNS zone's name reference; `regional`: region -> its network, for each extra
+        app region."""
         super().__init__(scope, id_)
         self.vnet_id = agents_vnet_id
         self.ready: list[TerraformResource] = []
         for direction, (group, vnet_name, remote_id) in {
-            "ToEnvironment": (agents_group, agents_vnet_name, environment_vnet.id),
-            "ToAgents": (environment_group, environment_vnet.name, agents_vnet_id),
+            "ToEnvironment": (agents_group, agents_vnet_name, environment.vnet_id),
+            "ToAgents": (environment_group, environment.vnet_name, agents_vnet_id),
         }.items():
             self.ready.append(VirtualNetworkPeering(
                 self, f"Peering{direction}",
@@ -46,14 +45,14 @@ class AgentNetwork(Construct):
                 allow_virtual_network_access=True,
                 allow_forwarded_traffic=False,
             ))
-        for region, (regional_name, regional) in sorted((regional_vnets or {}).items()):
+        for region, network in sorted((regional or {}).items()):
             key = region.title()
             for direction, (group, vnet_name, remote_id, name) in {
                 "ToEnvironment": (
-                    agents_group, agents_vnet_name, regional.id, peering_name(agents_vnet_name, regional_name)
+                    agents_group, agents_vnet_name, network.vnet_id, peering_name(agents_vnet_name, network.name)
                 ),
                 "ToAgents": (
-                    environment_group, regional.name, agents_vnet_id, peering_name(regional_name, agents_vnet_name)
+                    environment_group, network.vnet_name, agents_vnet_id, peering_name(network.name, agents_vnet_name)
                 ),
             }.items():
                 self.ready.append(VirtualNetworkPeering(
@@ -65,13 +64,13 @@ class AgentNetwork(Construct):
                     allow_virtual_network_access=True,
                     allow_forwarded_traffic=False,
                 ))
-        for zone_name, zone in sorted(dns_zones.items()):
+        for zone_name, zone_name_reference in sorted(zone_names.items()):
             zone_id = "".join(part.title() for part in zone_name.split(".")[1:3])
             self.ready.append(PrivateDnsZoneVirtualNetworkLink(
                 self, f"DnsLink{zone_id}",
                 name="link-agents",
                 resource_group_name=environment_group,
-                private_dns_zone_name=zone.name,
+                private_dns_zone_name=zone_name_reference,
                 virtual_network_id=agents_vnet_id,
                 registration_enabled=False,
             ))

@@ -38,16 +38,19 @@ class CosmosDatabase(Construct):
         """`ttl_seconds[container]`: items of that container expire this long after their last write."""
         super().__init__(scope, id_)
         self.account = self._account(placement, interfaces, name, regions=regions, serverless=serverless)
+        # References read once: each read is a round trip to Node.
+        self.account_id, self.account_name = self.account.id, self.account.name
         self.database = CosmosdbSqlDatabase(
-            self, "Database", name=database, account_name=self.account.name,
+            self, "Database", name=database, account_name=self.account_name,
             resource_group_name=placement.resource_group_name,
         )
+        self.database_name = self.database.name
         self.containers = {
             container: CosmosdbSqlContainer(
                 self, f"Container{container.title().replace('-', '')}",
                 name=container,
-                account_name=self.account.name,
-                database_name=self.database.name,
+                account_name=self.account_name,
+                database_name=self.database_name,
                 resource_group_name=placement.resource_group_name,
                 partition_key_paths=[partition_key],
                 partition_key_version=2,
@@ -59,7 +62,7 @@ class CosmosDatabase(Construct):
             for container, partition_key in containers.items()
         }
         StandardInterfaces(self, placement, interfaces).apply(
-            resource_id=self.account.id, resource_name=name, private_endpoint_subresources=["Sql"], stateful=True
+            resource_id=self.account_id, resource_name=name, private_endpoint_subresources=["Sql"], stateful=True
         )
 
     def _account(
@@ -103,12 +106,12 @@ class CosmosDatabase(Construct):
         """Data Contributor on the whole account, or on this database only (scope .../dbs/<db>). Not narrower:
         a container-scoped grant cannot read the database's metadata the SDKs read first (Learn how-to-setup-rbac
         lists the three scopes; azure-cosmos-dotnet-v3#3638 shows the 403 on readMetadata)."""
-        scope = f"{self.account.id}/dbs/{self.database.name}" if database_only else self.account.id
+        scope = f"{self.account_id}/dbs/{self.database_name}" if database_only else self.account_id
         CosmosdbSqlRoleAssignment(
             self, id_,
             resource_group_name=self.account.resource_group_name,
-            account_name=self.account.name,
-            role_definition_id=f"{self.account.id}/sqlRoleDefinitions/{DATA_CONTRIBUTOR_ROLE}",
+            account_name=self.account_name,
+            role_definition_id=f"{self.account_id}/sqlRoleDefinitions/{DATA_CONTRIBUTOR_ROLE}",
             principal_id=principal_id,
             scope=scope,
         )

@@ -36,21 +36,23 @@ class DataLake(Construct):
             resource_access_ids=resource_access_ids,
         )
         self.account = storage.account
+        self.account_id = self.account.id  # read once: each read is a round trip to Node
         self._grants = Grants(self)
         # Created through Azure Resource Manager (storage_account_id), so deploying needs no data-plane access.
         self.filesystems = {
             layer: StorageContainer(
-                self, f"Filesystem{layer.title()}", name=layer, storage_account_id=self.account.id,
+                self, f"Filesystem{layer.title()}", name=layer, storage_account_id=self.account_id,
                 container_access_type="private",
             )
             for layer in (*LAKE_LAYERS, *extra_filesystems)
         }
+        self.filesystem_ids = {layer: filesystem.id for layer, filesystem in self.filesystems.items()}
         # Raw data is kept but ages out to cheaper online tiers; silver and gold stay hot for training and serving.
         # Not archive: the archive tier supports only LRS, GRS and RA-GRS accounts ("Access tiers for blob data",
         # Microsoft Learn), and the lake is GZRS. Cold keeps the data online at a lower price.
         StorageManagementPolicy(
             self, "Lifecycle",
-            storage_account_id=self.account.id,
+            storage_account_id=self.account_id,
             rule=[
                 StorageManagementPolicyRule(
                     name="bronze-tiering",
@@ -71,4 +73,4 @@ class DataLake(Construct):
 
         `name` is the grant's stable key (its logical ID): reordering grants never replaces one.
         """
-        return self._grants.one(f"Grant{name}", self.filesystems[layer].id, grant)
+        return self._grants.one(f"Grant{name}", self.filesystem_ids[layer], grant)

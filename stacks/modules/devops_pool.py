@@ -59,7 +59,7 @@ class DevOpsPool(Construct):
         self._egress()
         # The pool service places agents in the subnet with these roles: they must exist before the pool.
         principal = self._service_principal().string_value
-        roles = Grants(self).on(self.network.vnet.id, {
+        roles = Grants(self).on(self.network.vnet_id, {
             f"PoolService{role.replace(' ', '')}": RoleAssignment(principal, role) for role in POOL_SERVICE_ROLES
         })
         self.pool = self._pool(depends_on=roles)
@@ -80,7 +80,7 @@ class DevOpsPool(Construct):
             self, "EgressIpAssociation", nat_gateway_id=nat.id, public_ip_address_id=egress_ip.id
         )
         SubnetNatGatewayAssociation(
-            self, "EgressSubnet", subnet_id=self.network.subnets[AGENT_SUBNET].id, nat_gateway_id=nat.id
+            self, "EgressSubnet", subnet_id=self.network.subnet_ids[AGENT_SUBNET], nat_gateway_id=nat.id
         )
 
     def _service_principal(self) -> TerraformVariable:
@@ -128,7 +128,7 @@ class DevOpsPool(Construct):
             virtual_machine_scale_set_fabric=ManagedDevopsPoolVirtualMachineScaleSetFabric(
                 sku_name=settings.vm_size,
                 image=[ManagedDevopsPoolVirtualMachineScaleSetFabricImage(well_known_image_name=f"{settings.image}/latest")],
-                subnet_id=self.network.subnets[AGENT_SUBNET].id,
+                subnet_id=self.network.subnet_ids[AGENT_SUBNET],
             ),
             depends_on=list(depends_on),
         )

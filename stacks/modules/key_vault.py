@@ -67,11 +67,12 @@ class KeyVault(Construct):
                 ip_rules=interfaces.network_access.ip_rules,
             ),
         )
+        self.resource_id = self.vault.id  # read once: each read is a round trip to Node
         self._placement = placement
         self._sku = sku
         self._standard = StandardInterfaces(self, placement, interfaces)
         self._standard.apply(
-            resource_id=self.vault.id, resource_name=name, private_endpoint_subresources=["vault"], stateful=True
+            resource_id=self.resource_id, resource_name=name, private_endpoint_subresources=["vault"], stateful=True
         )
         # Keys and secrets are data-plane writes: with public access off they travel through the private
         # endpoint, and the deployer's Officer roles must have propagated (AVM key vault: main.keys.tf).
@@ -83,7 +84,7 @@ class KeyVault(Construct):
             self, id_,
             name=name,
             value=value,
-            key_vault_id=self.vault.id,
+            key_vault_id=self.resource_id,
             content_type=content_type,
             expiration_date=expires_on,
             depends_on=list(self._data_plane_ready),
@@ -98,7 +99,7 @@ class KeyVault(Construct):
         return KeyVaultKey(
             self, id_,
             name=name,
-            key_vault_id=self.vault.id,
+            key_vault_id=self.resource_id,
             key_type="RSA-HSM" if self._sku == "premium" else "RSA",
             key_size=3072,
             key_opts=["wrapKey", "unwrapKey"],  # envelope encryption only: no sign, no bulk decrypt
@@ -120,7 +121,7 @@ class KeyVault(Construct):
         return KeyVaultCertificate(
             self, id_,
             name=name,
-            key_vault_id=self.vault.id,
+            key_vault_id=self.resource_id,
             certificate_policy=KeyVaultCertificateCertificatePolicy(
                 issuer_parameters=KeyVaultCertificateCertificatePolicyIssuerParameters(name="Self"),
                 key_properties=KeyVaultCertificateCertificatePolicyKeyProperties(

@@ -61,7 +61,7 @@ class MlWorkspace(Construct):
             interfaces=replace(interfaces, role_assignments={}, customer_managed_key=None, regional_private_links={}),
             name=key_vault_name, tenant_id=tenant_id,
         )
-        self._grants.on(self.key_vault.vault.id, {
+        self._grants.on(self.key_vault.resource_id, {
             "KeyVaultContributor": RoleAssignment(identity.principal_id, "Contributor"),
             "KeyVaultAdministrator": RoleAssignment(identity.principal_id, "Key Vault Administrator"),
         })
@@ -128,7 +128,7 @@ class MlWorkspace(Construct):
             resource_group_name=self._placement.resource_group_name,
             storage_account_id=self.storage.account.id,
             container_registry_id=self.registry.registry.id,
-            key_vault_id=self.key_vault.vault.id,
+            key_vault_id=self.key_vault.resource_id,
             application_insights_id=application_insights_id,
             # The user-assigned identity does the work; the system-assigned one is what a firewalled storage
             # account admits as a resource instance, and what attaching AKS to an HBI workspace needs

@@ -70,7 +70,8 @@ _DELEGATION_ACTIONS = {
 
 
 class Network(Construct):
-    """A virtual network; `subnets[key]` are its subnets, each behind its own network security group."""
+    """A virtual network; `subnets[key]` are its subnets, each behind its own network security group.
+    `vnet_id`, `vnet_name` and `subnet_ids[key]` are their references, for everything built on them."""
 
     def __init__(
         self, scope: Construct, id_: str, *, placement: Placement, namer: Namer, address_space: str,
@@ -86,6 +87,9 @@ class Network(Construct):
             resource_group_name=placement.resource_group_name,
             address_space=[address_space],
         )
+        # Outputs read once: each read of a resource's attribute is a round trip to Node.
+        self.vnet_id, self.vnet_name = self.vnet.id, self.vnet.name
+        self.subnet_ids: dict[str, str] = {}
         self.subnets: dict[str, Subnet] = {}
         # A VNet-injected Databricks workspace is told which NSG association belongs to each of its subnets.
         self.security_group_associations: dict[str, SubnetNetworkSecurityGroupAssociation] = {}
@@ -95,7 +99,7 @@ class Network(Construct):
                 self, f"Subnet{construct_id}",
                 name=namer.name("subnet", spec.key, region),
                 resource_group_name=placement.resource_group_name,
-                virtual_network_name=self.vnet.name,
+                virtual_network_name=self.vnet_name,
                 address_prefixes=[spec.prefix],
                 # No default outbound internet address unless the spec needs one (Azure retires it).
                 default_outbound_access_enabled=spec.default_outbound_access,
@@ -110,6 +114,7 @@ class Network(Construct):
                     )
                 ] if spec.delegation else None,
             )
+            subnet_id = self.subnet_ids[spec.key] = subnet.id
             nsg = NetworkSecurityGroup(
                 self, f"SecurityGroup{construct_id}",
                 name=namer.name("network_security_group", spec.key, region),
@@ -125,7 +130,7 @@ class Network(Construct):
                 ] or None,
             )
             self.security_group_associations[spec.key] = SubnetNetworkSecurityGroupAssociation(
-                self, f"SecurityGroupAssociation{construct_id}", subnet_id=subnet.id, network_security_group_id=nsg.id
+                self, f"SecurityGroupAssociation{construct_id}", subnet_id=subnet_id, network_security_group_id=nsg.id
             )
             self.subnets[spec.key] = subnet
 
@@ -136,8 +141,8 @@ class Network(Construct):
                 self, f"Peering{id_}{direction}",
                 name=peering_name(source.name, target.name),
                 resource_group_name=resource_group_name,
-                virtual_network_name=source.vnet.name,
-                remote_virtual_network_id=target.vnet.id,
+                virtual_network_name=source.vnet_name,
+                remote_virtual_network_id=target.vnet_id,
                 allow_forwarded_traffic=False,
                 allow_virtual_network_access=True,
             )
@@ -167,7 +172,7 @@ class PrivateDnsZones(Construct):
     ) -> None:
         super().__init__(scope, id_)
         self.zone_ids: dict[str, str] = {}
-        self.zones: dict[str, PrivateDnsZone] = {}
+        self.zone_names: dict[str, str] = {}  # a reference: a link made elsewhere waits for its zone
         for zone_name in zones:
             zone_id = "".join(part.title() for part in zone_name.split(".")[1:3])
             zone = PrivateDnsZone(
@@ -175,7 +180,8 @@ class PrivateDnsZones(Construct):
                 name=zone_name,
                 resource_group_name=placement.resource_group_name,
             )
-            linked_zone_name = zone.name  # one read of the reference (a round trip to Node), not one per link
+            # One read of the reference (a round trip to Node), not one per link.
+            linked_zone_name = self.zone_names[zone_name] = zone.name
             for network_key, vnet_id in linked_networks.items():
                 if zone_name in own_copy_zones and network_key in own_copy_networks:
                     continue
@@ -188,4 +194,3 @@ class PrivateDnsZones(Construct):
                     registration_enabled=False,
                 )
             self.zone_ids[zone_name] = zone.id
-            self.zones[zone_name] = zone

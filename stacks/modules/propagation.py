@@ -4,6 +4,7 @@ Verified Modules do with `time_sleep`."""
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Sequence
 
 from cdktn import Fn, TerraformResource, TerraformStack
@@ -16,12 +17,16 @@ from constructs import Construct
 # (`wait_for_rbac_before_key_operations`).
 ROLE_PROPAGATION_WAIT = "180s"
 
+# Stacks given their time provider, kept on the Python side (asking Node costs two round trips per wait).
+_TIMED_STACKS: weakref.WeakSet[TerraformStack] = weakref.WeakSet()
+
 
 def after_grants(scope: Construct, id_: str, grants: Sequence[TerraformResource]) -> Sleep:
     """A sleep that ends `ROLE_PROPAGATION_WAIT` after `grants` exist, and runs again when one is replaced."""
     stack = TerraformStack.of(scope)
-    if stack.node.try_find_child("time") is None:
+    if stack not in _TIMED_STACKS:
         TimeProvider(stack, "time")
+        _TIMED_STACKS.add(stack)
     return Sleep(
         scope, id_,
         create_duration=ROLE_PROPAGATION_WAIT,

@@ -39,6 +39,7 @@ from azure.mgmt.storage import StorageManagementClient
 from azure.mgmt.storage import models as storage_models
 from azure.storage.blob import ContainerClient
 
+from stacks import SYNTH_ARGS
 from stacks.config import ENVIRONMENTS_DIR, EnvironmentConfig, load_environment
 from tools.deploy.credential import azure_credential
 
@@ -238,7 +239,7 @@ def deploy_agents(config: EnvironmentConfig, principal_id: str, local_state: boo
     from tools.deploy.infra import plan
 
     outdir, bundle = ROOT / "cdktf.out", ROOT / f"cdktf.out.plan-{config.name}-agents"
-    synth = [sys.executable, "-m", "stacks.main", "--env", config.name, "--outdir", str(outdir)]
+    synth = [sys.executable, *SYNTH_ARGS, "--env", config.name, "--outdir", str(outdir)]
     subprocess.run([*synth, *(["--local-state"] if local_state else [])], check=True, stdout=subprocess.DEVNULL)
     plan.check_terraform()
     plan.deploy(config, outdir, bundle, only=("agents",), base_env={**os.environ, PRINCIPAL_VARIABLE: principal_id})

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from stacks import SYNTH_ARGS
 from tools.local.diagram.build import build
 from tools.local.diagram.synth_graph import load
 
@@ -28,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.env not in _synthesized_envs(args.outdir):
         print(f"diagram: no {args.env} stacks in {args.outdir}/, synthesizing first", flush=True)
-        subprocess.run([sys.executable, "-m", "stacks.main", "--outdir", str(args.outdir)], check=True)
+        subprocess.run([sys.executable, *SYNTH_ARGS, "--outdir", str(args.outdir)], check=True)
     written = build(load(args.outdir), args.env, args.docs, args.pipelines)
     for path in written:
         print(f"diagram: wrote {path}")
