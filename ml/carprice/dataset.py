@@ -155,6 +155,10 @@ class Dataset:
         return tuple(c.name for c in self.columns if c.required)
 
     @cached_property
+    def integers(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns if c.type == "integer")
+
+    @cached_property
     def categorical(self) -> tuple[str, ...]:
         return tuple(c.name for c in self.columns if c.is_category)
 
@@ -256,8 +260,7 @@ class Dataset:
         An integral float is an integer (JSON Schema: 3.0 is the integer 3), so every client's JSON is read alike."""
         if not isinstance(raw, dict):
             return [RowError(field="(row)", reason=f"expected a JSON object, got {json_type_name(raw)}")]
-        integral = {c.name: int(v) for c in self.columns
-                    if c.type == "integer" and isinstance(v := raw.get(c.name), float) and v.is_integer()}
+        integral = {name: int(v) for name in self.integers if isinstance(v := raw.get(name), float) and v.is_integer()}
         try:
             return self.row_model.model_validate(raw | integral if integral else raw)
         except ValidationError as exc:
