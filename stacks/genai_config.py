@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from contract.listings_index import EMBEDDING_DIMENSIONS
+from stacks.config_section import Section
 
 # Deployment SKUs azurerm 4.81.0 accepts (cognitive_deployment_resource.go `sku.name`), minus the batch ones:
 # the assistant answers in real time. "Global*" may process prompts in any Azure region; "DataZone*" stays in
@@ -36,11 +37,7 @@ EMBEDDING_WIDTHS: dict[str, range] = {
 }
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
-
-
-class ModelDeployment(_Strict):
+class ModelDeployment(Section):
     """One Azure OpenAI deployment: which model, pinned to one version, on which SKU, with how much capacity.
 
     `capacity` is in units of 1,000 tokens per minute for the Standard SKUs (DataZoneStandard 20 = 20K TPM,
@@ -71,7 +68,7 @@ class EmbeddingDeployment(ModelDeployment):
         return self
 
 
-class SearchService(_Strict):
+class SearchService(Section):
     sku: SearchSku
     # Azure AI Search SLA: 2 replicas for queries, 3 for queries and indexing (the market stream indexes
     # continuously); basic allows up to 3 replicas and 3 partitions (search_service_resource.go create checks).
@@ -87,7 +84,7 @@ class SearchService(_Strict):
         return self
 
 
-class GenAi(_Strict):
+class GenAi(Section):
     """The generative-AI tier of one environment (its own stack, `<env>-genai`)."""
 
     # Where the Azure OpenAI account lives: a region that offers both models at these versions and SKUs, with

@@ -44,7 +44,7 @@ from cdktn_provider_databricks.workspace_conf import WorkspaceConf
 from cdktn_provider_databricks.workspace_file import WorkspaceFile
 from constructs import Construct
 
-from stacks.config import Databricks
+from stacks.compute_config import Databricks
 
 ROOT = Path(__file__).resolve().parents[2]
 CODE_ROOT = "/Workspace/Shared/carprice"  # where the job's code lives in the workspace

@@ -28,7 +28,7 @@ from cdktn_provider_azurerm.public_ip import PublicIp
 from cdktn_provider_azurerm.subnet_nat_gateway_association import SubnetNatGatewayAssociation
 from constructs import Construct
 
-from stacks.config import AgentPool
+from stacks.compute_config import AgentPool
 from stacks.modules.interfaces import Grants, Placement, RoleAssignment
 from stacks.modules.network import Network, SubnetSpec
 from stacks.naming import Namer

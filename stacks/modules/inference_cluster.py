@@ -42,7 +42,7 @@ from cdktn_provider_azurerm.monitor_data_collection_rule import (
 from cdktn_provider_azurerm.monitor_data_collection_rule_association import MonitorDataCollectionRuleAssociation
 from constructs import Construct
 
-from stacks.config import Aks, InferenceTls
+from stacks.compute_config import Aks, InferenceTls
 from stacks.modules.customer_managed_key import CustomerManagedKey
 from stacks.modules.identity import ManagedIdentity
 from stacks.modules.interfaces import Grants, Interfaces, Placement, RoleAssignment, StandardInterfaces

@@ -5,7 +5,7 @@ import json
 import cdktn
 import pytest
 
-from stacks.config import Aks
+from stacks.compute_config import Aks
 from stacks.modules.customer_managed_key import CustomerManagedKey
 from stacks.modules.identity import ManagedIdentity
 from stacks.modules.inference_cluster import InferenceCluster

@@ -8,7 +8,7 @@ import re
 import pytest
 
 import contract as c
-from stacks.config import Functions
+from stacks.compute_config import Functions
 from stacks.foundation import APPINSIGHTS_SECRET
 
 pytestmark = pytest.mark.xdist_group("stacks")

@@ -7,7 +7,8 @@ import cdktn
 import pytest
 import yaml
 
-from stacks.config import ENVIRONMENTS_DIR, Aks, ConfigError, load_environment, local_disk_gib
+from stacks.compute_config import Aks, local_disk_gib
+from stacks.config import ENVIRONMENTS_DIR, ConfigError, load_environment
 from stacks.modules.identity import ManagedIdentity
 from stacks.modules.inference_cluster import InferenceCluster
 from stacks.modules.interfaces import Interfaces, Placement
