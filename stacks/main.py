@@ -95,6 +95,7 @@ def _spark_prep(
 def synthesize(configs: Sequence[EnvironmentConfig], outdir: Path, *, progress: bool = True) -> None:
     """Synthesize every stack of `configs` into `outdir`, replacing it only when synthesis succeeds."""
     outdir = outdir.resolve()
+    outdir.parent.mkdir(parents=True, exist_ok=True)
     staging = outdir.with_name(f".{outdir.name}.staging-{os.getpid()}")
     shutil.rmtree(staging, ignore_errors=True)
     try:

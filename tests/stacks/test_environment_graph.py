@@ -35,7 +35,7 @@ def test_dependencies_run_one_way_from_foundation_to_edge(synth):
 
 
 def test_local_state_paths_are_relative_so_output_is_the_same_on_every_machine(tmp_path):
-    outdir = tmp_path / "cdktf.out"
+    outdir = tmp_path / "a folder not made yet" / "cdktf.out"  # the synth makes it
     assert main(["--env", "dev", "--local-state", "--outdir", str(outdir)]) == 0
     stack = json.loads((outdir / "stacks" / "dev-data" / "cdk.tf.json").read_text())
     assert stack["terraform"]["backend"] == {"local": {"path": "../../../.terraform-state/dev-data.tfstate"}}
