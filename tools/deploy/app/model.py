@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from contract import ML_ONLINE_ENDPOINT
-from tools.deploy.app.package import MODEL_FILES
 from tools.deploy.ml.jobs import Target, ml_client
 from tools.deploy.ml.served import NoServedModel, ServedModel, served_model
+from tools.deploy.packaging import MODEL_FILES
 from tools.synth_output import SynthError
 
 ROOT = Path(__file__).resolve().parents[3]
