@@ -5,16 +5,20 @@ from __future__ import annotations
 
 import ast
 import re
+import zipfile
 from pathlib import Path
 
 import pytest
 
 from stacks.config import environment_names
 from tools.checks.pipelines import check, expand
+from tools.deploy.app.package import build_package as app_package
+from tools.deploy.functions.package import build_package as functions_package
+from tools.deploy.packaging import MODEL_FILES, PACKAGE_MODEL_DIR
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = expand.expand(ROOT / "pipelines" / "app.yml")
-FIRST_PARTY = ("app", "contract", "functions", "ml", "stacks", "tools")
+FIRST_PARTY = ("app", "contract", "functions", "ml", "runtime", "stacks", "tools")
 
 
 def _steps(job: expand.Job) -> list[str]:
@@ -63,11 +67,35 @@ def _imported_files(source: Path) -> set[Path]:
     return found
 
 
-def test_the_trigger_paths_cover_every_module_the_app_pipelines_tools_import() -> None:
+def _covered() -> list[Path]:
     paths = APP.definition["trigger"]["paths"]["include"]
     # Build files and the stacks start the infrastructure pipeline, whose runs chain to ML and then here.
     upstream = check.load(check.PIPELINES / "infrastructure.yml")["trigger"]["paths"]["include"]
-    covered = [ROOT / p for p in [*paths, *upstream]]
+    return [ROOT / p for p in [*paths, *upstream]]
+
+
+def _uncovered(files: set[Path]) -> list[str]:
+    covered = _covered()
+    return sorted(str(f.relative_to(ROOT)) for f in files if not any(f == c or c in f.parents for c in covered))
+
+
+def test_the_trigger_paths_cover_every_file_the_two_packages_ship(tmp_path: Path) -> None:
+    model = tmp_path / "model"
+    model.mkdir()
+    for name in MODEL_FILES:
+        (model / name).write_text("{}")
+    shipped: set[Path] = set()
+    for build, host_folder in ((app_package, "app"), (functions_package, "functions")):
+        with zipfile.ZipFile(build(model, tmp_path / f"{host_folder}.zip")) as archive:
+            names = [n for n in archive.namelist() if not n.startswith(f"{PACKAGE_MODEL_DIR}/")]
+        # Root files (function_app.py, host.json, requirements.txt) are copies of the host folder's own.
+        shipped |= {ROOT / (name if "/" in name else f"{host_folder}/{name}") for name in names}
+    assert all(f.is_file() for f in shipped)
+    assert not _uncovered(shipped), f"pipelines/app.yml does not trigger on: {_uncovered(shipped)}"
+
+
+def test_the_trigger_paths_cover_every_module_the_app_pipelines_tools_import() -> None:
+    paths = APP.definition["trigger"]["paths"]["include"]
     roots = [ROOT / p for p in ("tools/deploy/app", "tools/deploy/functions")]
     pending = {f for r in roots for f in ([r] if r.is_file() else r.rglob("*.py"))}
     seen: set[Path] = set()
@@ -75,6 +103,5 @@ def test_the_trigger_paths_cover_every_module_the_app_pipelines_tools_import() -
         source = pending.pop()
         seen.add(source)
         pending |= _imported_files(source) - seen
-    uncovered = sorted(str(f.relative_to(ROOT)) for f in seen if not any(f == c or c in f.parents for c in covered))
-    assert not uncovered, f"pipelines/app.yml does not trigger on: {uncovered}"
+    assert not _uncovered(seen), f"pipelines/app.yml does not trigger on: {_uncovered(seen)}"
     assert {"functions", "tools/deploy/functions", "make/functions.mk"} <= set(paths)
