@@ -1,5 +1,6 @@
 """The app pipeline ships the function app too: packaged once with the app (same registered model), deployed
-after the web app's rollout in each environment, and triggered by every file the deploy tools import."""
+after the web app's rollout in each environment. Each deploy pipeline is triggered by every file its packages ship
+and its tools import."""
 
 from __future__ import annotations
 
@@ -55,9 +56,9 @@ def test_functions_are_packaged_with_the_app_then_rolled_out_after_the_web_app(e
 
 
 def _imported_files(source: Path) -> set[Path]:
-    """First-party files a module imports at load time (imports inside functions are dev-only paths here)."""
+    """First-party files a module imports, at load time or inside a function (a make target runs either)."""
     found = set()
-    for node in ast.parse(source.read_text(encoding="utf-8")).body:
+    for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
         names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
             [node.module] if isinstance(node, ast.ImportFrom) and node.module and node.level == 0 else [])
         for name in names:
@@ -67,15 +68,12 @@ def _imported_files(source: Path) -> set[Path]:
     return found
 
 
-def _covered() -> list[Path]:
-    paths = APP.definition["trigger"]["paths"]["include"]
-    # Build files and the stacks start the infrastructure pipeline, whose runs chain to ML and then here.
+def _uncovered(pipeline: str, files: set[Path]) -> list[str]:
+    """The files a push to which starts neither `pipeline` nor the infrastructure pipeline its runs chain from."""
+    paths = check.load(check.PIPELINES / f"{pipeline}.yml")["trigger"]["paths"]["include"]
+    # Build files and the stacks start the infrastructure pipeline, whose runs chain to ML and then the app.
     upstream = check.load(check.PIPELINES / "infrastructure.yml")["trigger"]["paths"]["include"]
-    return [ROOT / p for p in [*paths, *upstream]]
-
-
-def _uncovered(files: set[Path]) -> list[str]:
-    covered = _covered()
+    covered = [ROOT / p for p in [*paths, *upstream]]
     return sorted(str(f.relative_to(ROOT)) for f in files if not any(f == c or c in f.parents for c in covered))
 
 
@@ -91,17 +89,29 @@ def test_the_trigger_paths_cover_every_file_the_two_packages_ship(tmp_path: Path
         # Root files (function_app.py, host.json, requirements.txt) are copies of the host folder's own.
         shipped |= {ROOT / (name if "/" in name else f"{host_folder}/{name}") for name in names}
     assert all(f.is_file() for f in shipped)
-    assert not _uncovered(shipped), f"pipelines/app.yml does not trigger on: {_uncovered(shipped)}"
+    assert not _uncovered("app", shipped), f"pipelines/app.yml does not trigger on: {_uncovered('app', shipped)}"
 
 
-def test_the_trigger_paths_cover_every_module_the_app_pipelines_tools_import() -> None:
-    paths = APP.definition["trigger"]["paths"]["include"]
-    roots = [ROOT / p for p in ("tools/deploy/app", "tools/deploy/functions")]
+# The tools each deploy pipeline's make targets run.
+TOOLS = {
+    "app": ("tools/deploy/app", "tools/deploy/functions"),
+    "ml": ("tools/deploy/ml", "tools/deploy/genai", "tools/checks/pipelines/outcome.py"),
+}
+
+
+@pytest.mark.parametrize("pipeline", sorted(TOOLS))
+def test_the_trigger_paths_cover_every_module_the_pipelines_tools_import(pipeline: str) -> None:
+    roots = [ROOT / p for p in TOOLS[pipeline]]
     pending = {f for r in roots for f in ([r] if r.is_file() else r.rglob("*.py"))}
     seen: set[Path] = set()
     while pending:
         source = pending.pop()
         seen.add(source)
         pending |= _imported_files(source) - seen
-    assert not _uncovered(seen), f"pipelines/app.yml does not trigger on: {_uncovered(seen)}"
+    uncovered = _uncovered(pipeline, seen)
+    assert not uncovered, f"pipelines/{pipeline}.yml does not trigger on: {uncovered}"
+
+
+def test_the_function_app_starts_the_app_pipeline() -> None:
+    paths = APP.definition["trigger"]["paths"]["include"]
     assert {"functions", "tools/deploy/functions", "make/functions.mk"} <= set(paths)
