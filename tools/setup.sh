@@ -56,10 +56,13 @@ else
   npm ci --no-audit --no-fund --loglevel=error
 fi
 
-step "Bytecode for the synth's optimized mode (python -O, stacks/__init__.py says why)"
 # Importing the synth's modules once writes their .opt-1.pyc; with PYTHONDONTWRITEBYTECODE set (the
-# Makefile sets it) every synth would otherwise compile the providers' bindings again.
-env -u PYTHONDONTWRITEBYTECODE .venv/bin/python -O -c "import stacks.main"
+# Makefile sets it) every synth would otherwise compile the providers' bindings again (about 4 s). The import
+# starts jsii's Node process: a deploy job without Node yet (pipelines add it before they synthesize) skips it.
+if PATH="$PWD/node_modules/.bin:$PATH" command -v node >/dev/null 2>&1; then
+  step "Bytecode for the synth's optimized mode (python -O, stacks/__init__.py says why)"
+  PATH="$PWD/node_modules/.bin:$PATH" env -u PYTHONDONTWRITEBYTECODE .venv/bin/python -O -c "import stacks.main"
+fi
 
 terraform_version=$(tr -d '[:space:]' < .terraform-version)
 if ! command -v terraform >/dev/null 2>&1 || ! terraform version -json | grep -q "\"terraform_version\": \"$terraform_version\""; then
