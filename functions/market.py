@@ -36,7 +36,7 @@ def iso(moment: datetime | None) -> str:
     moment = moment or datetime.now(UTC)
     if moment.tzinfo is not UTC:
         moment = moment.astimezone(UTC)
-    # Fixed width, so the text sorts in time order (formatted by hand: a third of isoformat's cost per event).
+    # Fixed width, so the text sorts in time order (formatted by hand: about 60% of isoformat's cost per event).
     return "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ" % (  # noqa: UP031
         moment.year, moment.month, moment.day, moment.hour, moment.minute, moment.second, moment.microsecond)
 
