@@ -199,10 +199,17 @@ class FoundationStack(PlatformStack):
             content_type="text/plain; application insights connection string",
         )
 
-        self._customer_managed_keys: dict[EncryptionKey, CustomerManagedKey] = {}
         self.encryption_keys = {
             purpose: self.key_vault.add_key(f"Key{purpose.title()}", name=f"cmk-{purpose}")
             for purpose in ENCRYPTION_KEYS
+        }
+        # Built once per purpose: each read of a key's references is a round trip to Node.
+        self._customer_managed_keys = {
+            purpose: CustomerManagedKey(
+                key_vault_resource_id=self.key_vault.resource_id, key_name=key.name,
+                key_versionless_id=key.versionless_id, user_assigned_identity=self.identities["encryption"],
+            )
+            for purpose, key in self.encryption_keys.items()
         }
 
     def _budget(self, config: EnvironmentConfig) -> None:
@@ -290,14 +297,7 @@ class FoundationStack(PlatformStack):
         return certificate.versionless_secret_id
 
     def customer_managed_key(self, purpose: EncryptionKey) -> CustomerManagedKey:
-        """The key for one kind of data at rest (`ENCRYPTION_KEYS`), with the identity that may use it (built once
-        per purpose: each read of the key's references is a round trip to Node)."""
-        if purpose not in self._customer_managed_keys:
-            key = self.encryption_keys[purpose]
-            self._customer_managed_keys[purpose] = CustomerManagedKey(
-                key_vault_resource_id=self.key_vault.resource_id, key_name=key.name,
-                key_versionless_id=key.versionless_id, user_assigned_identity=self.identities["encryption"],
-            )
+        """The key for one kind of data at rest (`ENCRYPTION_KEYS`), with the identity that may use it."""
         return self._customer_managed_keys[purpose]
 
     def interfaces(

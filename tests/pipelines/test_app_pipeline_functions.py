@@ -89,7 +89,8 @@ def test_the_trigger_paths_cover_every_file_the_two_packages_ship(tmp_path: Path
         # Root files (function_app.py, host.json, requirements.txt) are copies of the host folder's own.
         shipped |= {ROOT / (name if "/" in name else f"{host_folder}/{name}") for name in names}
     assert all(f.is_file() for f in shipped)
-    assert not _uncovered("app", shipped), f"pipelines/app.yml does not trigger on: {_uncovered('app', shipped)}"
+    uncovered = _uncovered("app", shipped)
+    assert not uncovered, f"pipelines/app.yml does not trigger on: {uncovered}"
 
 
 # The tools each deploy pipeline's make targets run.
