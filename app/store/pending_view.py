@@ -28,10 +28,15 @@ from app.store.sqlite import Row, pending_table, transaction
 
 log = logging.getLogger(__name__)
 
-_SCHEMA = pending_table("owner TEXT NOT NULL") + "CREATE INDEX IF NOT EXISTS pending_by_owner ON pending (owner);\n"
+# Newest-first reads need the time index. Removing an owner's rows (at each lease renewal, off the hot
+# path) scans instead: an owner index would cost every commit one more page write.
+_SCHEMA = pending_table("owner TEXT NOT NULL") + (
+    "CREATE INDEX IF NOT EXISTS pending_by_time ON pending (created_at);\n"
+    "DROP INDEX IF EXISTS pending_by_owner;\n"
+)
 
 
-_WAIT_MS = 5000  # how long a queued change waits for a sibling's lock
+_WAIT_S = 5.0  # how long a queued change waits for a sibling's lock
 
 
 def view_path(outbox_dir: Path, instance: str, folder: Path | None = None) -> Path:
@@ -44,37 +49,31 @@ class PendingView:
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=_WAIT_MS / 1000)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        # A read model rebuilt from the outboxes: losing its last commits to a power cut costs nothing.
-        self._db.execute("PRAGMA synchronous=OFF")
+        self._lock = threading.Lock()  # one user of the two connections at a time, in this process
+        self._db = _connect(path)
         self._db.executescript(_SCHEMA)
+        self._db_now = _connect(path)  # for adds that must not wait for a sibling's lock
+        self._db_now.execute("PRAGMA busy_timeout=0")
 
     def add(self, owner: str, rows: Sequence[Row], *, wait: bool = True) -> bool:
         """Add the rows. With wait=False, only if the view is free this instant (no thread or sibling process
         holds it): False means nothing was written and the caller should queue the change instead."""
         if not self._lock.acquire(blocking=wait):
             return False
+        db = self._db if wait else self._db_now
         try:
-            if not wait:
-                self._db.execute("PRAGMA busy_timeout=0")
-            try:
-                with transaction(self._db):
-                    self._db.executemany(
-                        "INSERT OR REPLACE INTO pending (id, created_at, make, body, owner) VALUES (?,?,?,?,?)",
-                        [(*row, owner) for row in rows],
-                    )
-            except sqlite3.OperationalError as exc:
-                if wait or "locked" not in str(exc):
-                    raise
-                return False
-            finally:
-                if not wait:
-                    self._db.execute(f"PRAGMA busy_timeout={_WAIT_MS}")
-            return True
+            with transaction(db):
+                db.executemany(
+                    "INSERT OR REPLACE INTO pending (id, created_at, make, body, owner) VALUES (?,?,?,?,?)",
+                    [(*row, owner) for row in rows],
+                )
+        except sqlite3.OperationalError as exc:
+            if wait or "locked" not in str(exc):
+                raise
+            return False
         finally:
             self._lock.release()
+        return True
 
     def remove(self, ids: Iterable[str]) -> None:
         with self._lock, transaction(self._db):
@@ -112,4 +111,13 @@ class PendingView:
 
     def close(self) -> None:
         with self._lock:
+            self._db_now.close()
             self._db.close()
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=_WAIT_S)
+    db.execute("PRAGMA journal_mode=WAL")
+    # A read model rebuilt from the outboxes: losing its last commits to a power cut costs nothing.
+    db.execute("PRAGMA synchronous=OFF")
+    return db
