@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from app.records import Prediction, prediction_from_document
 from app.settings import Settings
 from app.store.cosmos import CosmosStore
-from app.store.drainer import Drainer
+from app.store.drainer import Drainer, ServingLoad
 from app.store.outbox import Outbox, OutboxWriter
 from app.store.owners import LeaseKeeper, Owner
 from app.store.pending_view import PendingView
@@ -62,6 +62,7 @@ class PredictionService:
     owner: Owner | None = None  # set when the outbox is this process's folder under settings.outbox_dir
     drainer: Drainer | None = None
     lease: LeaseKeeper | None = field(default=None, init=False)
+    load: ServingLoad = field(default_factory=ServingLoad, init=False)  # paces the drainers (app/store/drainer.py)
     writer: OutboxWriter | None = field(default=None, init=False)
     _ready_cache: tuple[float, dict] | None = field(default=None, init=False)
     _ping: asyncio.Future | None = field(default=None, init=False)
@@ -83,7 +84,8 @@ class PredictionService:
             except Exception as exc:  # start anyway: the outbox keeps predictions until Cosmos is back
                 log.warning("Cosmos DB not reachable at start-up: %s", exc)
             self.drainer = Drainer(
-                self.outbox, self.store.upsert_prediction, max_backoff_seconds=self.settings.outbox_retry_max_s
+                self.outbox, self.store.upsert_prediction, max_backoff_seconds=self.settings.outbox_retry_max_s,
+                load=self.load,
             ).start()
         self.writer = OutboxWriter(
             self.outbox, on_committed=self.drainer.committed if self.drainer else _nothing,
@@ -110,6 +112,13 @@ class PredictionService:
 
     async def predict(self, car: CarFeatures) -> dict:
         """The new prediction (shaped like records.Prediction), once it is safely in the outbox."""
+        self.load.started()
+        try:
+            return await self._price_and_keep(car)
+        finally:
+            self.load.finished()
+
+    async def _price_and_keep(self, car: CarFeatures) -> dict:
         quote = await self.model.quote(car)
         doc = new_prediction(car, quote, self.settings.region, self.dataset)
         if self.writer is None:

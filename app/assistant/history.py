@@ -17,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.settings import Settings
 from app.store.cosmos import CosmosStore
-from app.store.drainer import Drainer
+from app.store.drainer import Drainer, ServingLoad
 from app.store.outbox import Outbox
 from app.store.owners import LeaseKeeper, Owner, open_own_outbox
 from contract.genai import CHAT_PARTITION_KEY
@@ -59,9 +59,10 @@ def new_turn(session_id: str, question: str, **facts: Any) -> dict:
 
 
 class ChatHistory:
-    def __init__(self, settings: Settings, owner: Owner, store: ChatStore | None) -> None:
+    def __init__(self, settings: Settings, owner: Owner, store: ChatStore | None, load: ServingLoad) -> None:
         self.settings = settings
         self.store = store
+        self.load = load  # the worker's serving load: chat turns drain at the pace it allows, as predictions do
         root = settings.outbox_dir / CHAT_FOLDER
         self.outbox: Outbox = open_own_outbox(root, owner, settings.outbox_fsync_each_commit)
         self.lease = LeaseKeeper(root, owner, self.outbox, lease_seconds=settings.outbox_lease_s,
@@ -80,7 +81,7 @@ class ChatHistory:
             except Exception as exc:  # the outbox keeps turns until Cosmos DB is back
                 log.warning("Cosmos DB not reachable at start-up (chat): %s", exc)
             self.drainer = Drainer(self.outbox, self.store.upsert_turn,
-                                   max_backoff_seconds=self.settings.outbox_retry_max_s).start()
+                                   max_backoff_seconds=self.settings.outbox_retry_max_s, load=self.load).start()
         self.lease.start()
         return self
 

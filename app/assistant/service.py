@@ -38,7 +38,7 @@ class Assistant:
         listings = ListingSearch(clients.openai, clients.search, settings.openai_embedding_deployment, service.dataset)
         tools = ToolBox(service, listings, settings.assistant_search_top)
         store = ChatStore(settings) if settings.cosmos_endpoint else None
-        history = ChatHistory(settings, Owner.of_this_process(), store).start()
+        history = ChatHistory(settings, Owner.of_this_process(), store, service.load).start()
         return cls(settings, clients, Orchestrator(settings, clients.openai, tools), history)
 
     async def aclose(self) -> None:

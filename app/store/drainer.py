@@ -2,12 +2,15 @@
 and on a timer with exponential backoff while Cosmos is unreachable. A record leaves the outbox only
 after Cosmos has accepted it; upserts by id make a repeated copy harmless.
 
-Serving comes first. While requests are committing records, the drainer trickles (a couple of records,
-then a pause that new commits do not cut short) so that a burst is served at full speed and its records
-wait durably in the outbox; once requests pause, it drains at full concurrency, a few records at a time,
-looking between them whether serving has resumed. Each Cosmos DB call holds the interpreter for about a
-millisecond, so the step is kept small: a request waits behind one step, never behind a whole batch.
-Users see their own records meanwhile through the instance's pending view (app/store/pending_view.py).
+Serving comes first, and the drainer keeps up with whatever capacity serving leaves. Its signal is the
+worker's serving load (ServingLoad: the share of recent time a price request was in flight). While the
+worker is mostly busy pricing (a burst), the drainer trickles (a couple of records, then a pause that new
+commits do not cut short), so the burst is served at full speed and its records wait durably in the outbox.
+Otherwise, at any steady rate the worker serves with room to spare, it drains at full concurrency, a few
+records at a time, looking between them whether the load has risen. Each Cosmos DB call holds the
+interpreter for about a millisecond, so the step is kept small: a request waits behind one step, never
+behind a whole batch. Users see their own records meanwhile through the instance's pending view
+(app/store/pending_view.py).
 
 On shutdown (gunicorn's SIGTERM runs the app's lifespan shutdown) the drainer flushes what is left, for up
 to FLUSH_S, so a stopped worker's records reach Cosmos DB now rather than when another worker adopts its
@@ -16,6 +19,7 @@ outbox a lease period later."""
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -26,9 +30,45 @@ from app.store.outbox import Outbox
 log = logging.getLogger(__name__)
 
 
+class ServingLoad:
+    """The share of recent time this worker had a price request in flight: an exponential moving average
+    with a time constant of TIME_CONSTANT_S (a burst shows within a few tens of milliseconds; a steady
+    trickle of quick requests stays near zero). Written on the event loop, read from the drainer's thread:
+    a read that races a write is off by one request at most."""
+
+    TIME_CONSTANT_S = 0.05
+
+    def __init__(self) -> None:
+        self._in_flight = 0
+        self._share = 0.0
+        self._at = time.monotonic()
+
+    def started(self) -> None:
+        self._settle()
+        self._in_flight += 1
+
+    def finished(self) -> None:
+        self._settle()
+        self._in_flight -= 1
+
+    def share(self) -> float:
+        share, busy = self._decayed(time.monotonic())
+        return share + busy
+
+    def _decayed(self, now: float) -> tuple[float, float]:
+        """(the average decayed to `now`, what the time since the last change adds to it)."""
+        decay = math.exp(min(0.0, self._at - now) / self.TIME_CONSTANT_S)
+        return self._share * decay, (1.0 - decay) if self._in_flight > 0 else 0.0
+
+    def _settle(self) -> None:
+        now = time.monotonic()
+        share, busy = self._decayed(now)
+        self._share, self._at = share + busy, now
+
+
 class Drainer:
     PARALLEL = 4  # concurrent upserts per worker
-    SERVING_S = 0.2  # a commit this recent means requests are being served
+    BUSY_SHARE = 0.5  # serving load at which the worker counts as busy serving
     TRICKLE_RECORDS = 2  # while serving: this many records ...
     TRICKLE_PAUSE_S = 1 / 16  # ... then this pause (about 32 records/s per worker)
     FLUSH_S = 10.0  # on stop: within gunicorn's graceful_timeout (20 s), leaving time for the rest of shutdown
@@ -42,8 +82,10 @@ class Drainer:
         parallel: int = PARALLEL,
         idle_seconds: float = 5.0,
         max_backoff_seconds: float = 30.0,
+        load: ServingLoad | None = None,
     ) -> None:
         self.outbox = outbox
+        self.load = load or ServingLoad()
         self._upsert = upsert
         self._batch_size = batch_size
         self._parallel = parallel
@@ -52,7 +94,6 @@ class Drainer:
         self._max_backoff = max_backoff_seconds
         self._wake = threading.Event()
         self._stopping = threading.Event()
-        self._last_commit = 0.0
         self._thread = threading.Thread(target=self._run, name="outbox-drainer", daemon=True)
         self.last_error: str | None = None
         self._backoff: float | None = None
@@ -66,12 +107,11 @@ class Drainer:
         self._wake.set()
 
     def committed(self) -> None:
-        """A request has just committed a record: drain it, but yield to serving (module docstring)."""
-        self._last_commit = time.monotonic()
+        """A request has just committed a record: drain it, at the pace the serving load allows."""
         self._wake.set()
 
     def _serving(self) -> bool:
-        return time.monotonic() - self._last_commit < self.SERVING_S
+        return self.load.share() >= self.BUSY_SHARE
 
     def stop(self, flush_seconds: float | None = None) -> int:
         """Stop draining in the background, then copy what is left until the outbox is empty, Cosmos DB
