@@ -70,7 +70,9 @@ class Drainer:
     PARALLEL = 4  # concurrent upserts per worker
     BUSY_SHARE = 0.5  # serving load at which the worker counts as busy serving
     TRICKLE_RECORDS = 2  # while serving: this many records ...
-    TRICKLE_PAUSE_S = 1 / 16  # ... then this pause (about 32 records/s per worker)
+    # ... then this pause: about 8 records/s per worker. Only a saturated worker trickles, and each upsert costs it
+    # a millisecond or two of interpreter time (and the store as much): 32/s cost a burst over a tenth of its rate.
+    TRICKLE_PAUSE_S = 0.25
     FLUSH_S = 10.0  # on stop: within gunicorn's graceful_timeout (20 s), leaving time for the rest of shutdown
 
     def __init__(
