@@ -15,7 +15,6 @@ from constructs import Construct
 from stacks.base import PlatformStack, present
 from stacks.config import EnvironmentConfig
 from stacks.modules.devops_pool import DevOpsPool
-from stacks.modules.interfaces import Placement
 
 
 class AgentsStack(PlatformStack):
@@ -23,10 +22,12 @@ class AgentsStack(PlatformStack):
         super().__init__(scope, "agents", config=config)
         settings = present(config.agents, "the agents stack exists only where the environment configures agents")
         self.agents_group = self.namer.name("resource_group", "agents")
-        group = ResourceGroup(self, "ResourceGroup", name=self.agents_group, location=config.location)
+        group = ResourceGroup(
+            self, "ResourceGroup", name=self.agents_group, location=config.location, tags=self.tags
+        )
         self.pool = DevOpsPool(
             self, "DevOpsPool",
-            placement=Placement(resource_group_name=self.agents_group, location=config.location),
+            placement=self.placement(resource_group_name=self.agents_group),
             namer=self.namer, settings=settings, workload=config.workload, environment=config.name,
         )
         self.pool.node.add_dependency(group)

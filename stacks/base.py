@@ -1,12 +1,11 @@
-"""What every stack of the blueprint shares: provider, state backend and required tags."""
+"""What every stack of the blueprint shares: provider, state backend, naming, placement and required tags."""
 
 from __future__ import annotations
 
 from functools import cached_property
 from typing import TypeVar
 
-from cdktn import AzurermBackend, LocalBackend, TerraformResource, TerraformStack
-from cdktn_provider_azapi.resource import Resource as AzapiResource
+from cdktn import AzurermBackend, LocalBackend, TerraformStack
 from cdktn_provider_azurerm.data_azurerm_client_config import DataAzurermClientConfig
 from cdktn_provider_azurerm.provider import (
     AzurermProvider,
@@ -41,6 +40,9 @@ class PlatformStack(TerraformStack):
         self.stack_name = f"{config.name}-{unit}"
         super().__init__(scope, self.stack_name)
         self.config = config
+        # Every taggable resource is built with these (AVM's `tags` interface, through Placement): a pass that
+        # added them afterwards cost a round trip to Node per resource.
+        self.tags = config.all_tags
         self.namer = Namer(config.workload, config.name, config.subscription_id)
         AzurermProvider(
             self, "azurerm",
@@ -54,23 +56,6 @@ class PlatformStack(TerraformStack):
             storage_use_azuread=True,
         )
         self._backend(config)
-
-    def add_required_tags(self) -> None:
-        """Give every taggable resource the environment's required tags, keeping tags it already has.
-
-        Run once the stack is built. A walk from Python instead of a cdktn Aspect: an Aspect calls back
-        from Node into Python for every construct, which cost a quarter of the whole synth. One override
-        per resource: the synthesizer deep-merges it into the resource's own `tags`, so a tag the resource
-        sets keeps its value unless it is a required one (one round trip to Node instead of a read and a write).
-        """
-        required = self.config.all_tags
-        for node in self.node.find_all():
-            if isinstance(node, AzapiResource) and node.location_input is None:
-                # A proxy resource (a site's config, its publishing credentials policy) takes no tags: Azure
-                # tags only tracked resources, which have a location, and azapi refuses `tags` at plan time.
-                continue
-            if isinstance(node, TerraformResource) and hasattr(type(node), "tags_input"):
-                node.add_override("tags", required)
 
     def _backend(self, config: EnvironmentConfig) -> None:
         state = config.state_backend
@@ -98,8 +83,9 @@ class PlatformStack(TerraformStack):
         """The environment's resource group: one per environment, so one budget and one lock policy cover it."""
         return self.namer.name("resource_group")
 
-    def placement(self, region: str | None = None) -> Placement:
+    def placement(self, region: str | None = None, resource_group_name: str | None = None) -> Placement:
         return Placement(
-            resource_group_name=self.resource_group_name,
+            resource_group_name=resource_group_name or self.resource_group_name,
             location=region or self.config.location,
+            tags=self.tags,
         )

@@ -26,7 +26,6 @@ from stacks.modules.identity import ManagedIdentity
 from stacks.modules.interfaces import (
     Interfaces,
     NetworkAccess,
-    Placement,
     PrivateLink,
     RoleAssignment,
     all_private_dns_zones,
@@ -56,7 +55,7 @@ class FoundationStack(PlatformStack):
     def __init__(self, scope: Construct, *, config: EnvironmentConfig) -> None:
         super().__init__(scope, "foundation", config=config)
         self.resource_group = ResourceGroup(
-            self, "ResourceGroup", name=self.resource_group_name, location=config.location
+            self, "ResourceGroup", name=self.resource_group_name, location=config.location, tags=self.tags
         )
         self._monitoring(config)
         networks, linked = self._networks(config)
@@ -152,6 +151,7 @@ class FoundationStack(PlatformStack):
                 name=self.namer.name("user_identity", role),
                 location=config.location,
                 resource_group_name=self.resource_group_name,
+                tags=self.tags,
                 depends_on=[self.resource_group],
             ))
             # "encryption": the identity storage, Cosmos DB and disk encryption sets reach the keys with;
@@ -250,6 +250,7 @@ class FoundationStack(PlatformStack):
                             f"/providers/Microsoft.Network/virtualNetworks/{agents_vnet}"),
             environment_group=self.resource_group_name, environment=self.network, zone_names=zones.zone_names,
             regional={region: network for region, network in networks.items() if region != config.location},
+            tags=self.tags,
         )
 
     def _regional_private_link(
@@ -261,10 +262,11 @@ class FoundationStack(PlatformStack):
         group = ResourceGroup(
             self, f"DnsResourceGroup{key}",
             name=self.namer.name("resource_group", "dns", region), location=region,
+            tags=self.tags,
         )
         zones = PrivateDnsZones(
             self, f"PrivateDns{key}",
-            placement=Placement(resource_group_name=group.name, location=region),
+            placement=self.placement(region, resource_group_name=group.name),
             zones=regional_private_dns_zones(), linked_networks={region: vnet_id},
         )
         return PrivateLink(

@@ -39,6 +39,7 @@ class FunctionsStack(PlatformStack):
         identity = UserAssignedIdentity(
             self, "Identity", name=self.namer.name("user_identity", "func"), location=config.location,
             resource_group_name=self.resource_group_name,
+            tags=self.tags,
         )
         self.app = FlexFunctionApp(
             self, "FunctionApp", placement=self.placement(),

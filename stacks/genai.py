@@ -20,7 +20,7 @@ from stacks.base import PlatformStack, present
 from stacks.config import EnvironmentConfig
 from stacks.foundation import FoundationStack
 from stacks.modules.identity import ManagedIdentity
-from stacks.modules.interfaces import Placement, RoleAssignment
+from stacks.modules.interfaces import RoleAssignment
 from stacks.modules.openai_account import Deployment, OpenAiAccount
 from stacks.modules.search_service import ListingSearch
 
@@ -40,10 +40,11 @@ class GenAiStack(PlatformStack):
         self.identity = ManagedIdentity.of(UserAssignedIdentity(
             self, "Identity", name=self.namer.name("user_identity", "genai"), location=config.location,
             resource_group_name=self.resource_group_name,
+            tags=self.tags,
         ))
         self.openai = OpenAiAccount(
             self, "OpenAi",
-            placement=Placement(resource_group_name=self.resource_group_name, location=config.genai_location),
+            placement=self.placement(config.genai_location),
             interfaces=foundation.interfaces(role_assignments={
                 "AppOpenAiUser": RoleAssignment(app, OPENAI_USER),
                 # The batch publish of gold listings embeds them as the deploying principal.

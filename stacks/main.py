@@ -71,8 +71,6 @@ def build_environment(app: App, config: EnvironmentConfig) -> list[PlatformStack
     if config.agents is not None:
         # The pool is bootstrapped first (make bootstrap); the foundation links it to the network.
         stacks = [AgentsStack(app, config=config), *stacks]
-    for stack in stacks:
-        stack.add_required_tags()
     return stacks
 
 

@@ -25,10 +25,10 @@ class AgentNetwork(Construct):
     def __init__(
         self, scope: Construct, id_: str, *, agents_group: str, agents_vnet_name: str, agents_vnet_id: str,
         environment_group: str, environment: Network, zone_names: Mapping[str, str],
-        regional: Mapping[str, Network] | None = None,
+        regional: Mapping[str, Network] | None = None, tags: Mapping[str, str],
     ) -> None:
         """`zone_names`: each private DNS zone's name reference; `regional`: region -> its network, for each extra
-        app region."""
+        app region; `tags`: what the zone links carry."""
         super().__init__(scope, id_)
         self.vnet_id = agents_vnet_id
         self.ready: list[TerraformResource] = []
@@ -73,4 +73,5 @@ class AgentNetwork(Construct):
                 private_dns_zone_name=zone_name_reference,
                 virtual_network_id=agents_vnet_id,
                 registration_enabled=False,
+                tags=tags,
             ))

@@ -79,6 +79,7 @@ class RegionalGateway(Construct):
             name=public_ip_name,
             location=placement.location,
             resource_group_name=placement.resource_group_name,
+            tags=placement.tags,
             sku="Standard",
             allocation_method="Static",
             zones=zones,
@@ -90,6 +91,7 @@ class RegionalGateway(Construct):
             name=name,
             location=placement.location,
             resource_group_name=placement.resource_group_name,
+            tags=placement.tags,
             sku=ApplicationGatewaySku(name="WAF_v2", tier="WAF_v2"),
             autoscale_configuration=ApplicationGatewayAutoscaleConfiguration(
                 min_capacity=sizing.min_capacity, max_capacity=sizing.max_capacity
@@ -113,6 +115,7 @@ class RegionalGateway(Construct):
             name=policy_name,
             location=placement.location,
             resource_group_name=placement.resource_group_name,
+            tags=placement.tags,
             policy_settings=WebApplicationFirewallPolicyPolicySettings(
                 enabled=True, mode="Prevention", request_body_check=True,
             ),

@@ -32,6 +32,7 @@ class ContainerRegistry(Construct):
             name=name,
             location=placement.location,
             resource_group_name=placement.resource_group_name,
+            tags=placement.tags,
             sku=sku,
             admin_enabled=False,
             anonymous_pull_enabled=False,

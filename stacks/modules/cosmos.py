@@ -75,6 +75,7 @@ class CosmosDatabase(Construct):
             name=name,
             location=placement.location,
             resource_group_name=placement.resource_group_name,
+            tags=placement.tags,
             offer_type="Standard",
             kind="GlobalDocumentDB",
             consistency_policy=CosmosdbAccountConsistencyPolicy(consistency_level="Session"),

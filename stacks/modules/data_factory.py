@@ -173,6 +173,7 @@ class FeedIngestFactory(Construct):
             name=name,
             location=placement.location,
             resource_group_name=placement.resource_group_name,
+            tags=placement.tags,
             # The system identity reads and writes the lake; the encryption identity (with a key) unwraps it.
             identity=DataFactoryIdentity(
                 type="SystemAssigned, UserAssigned", identity_ids=[cmk.user_assigned_identity.resource_id]

@@ -187,6 +187,7 @@ class PrepJobs(Construct):
             name=job_name,
             description="Medallion prep on Spark: landed feeds and captured events -> bronze -> silver -> gold.",
             max_concurrent_runs=1,  # two runs would race for the same landed files
+            tags=dict(tags),
             timeout_seconds=4 * 3600,
             job_cluster=[JobJobCluster(
                 job_cluster_key="prep",

@@ -79,6 +79,7 @@ class SparkWorkspace(Construct):
             name=connector_name,
             location=placement.location,
             resource_group_name=placement.resource_group_name,
+            tags=placement.tags,
             identity=DatabricksAccessConnectorIdentity(type="SystemAssigned"),
         )
         services_key_grants = self._managed_services_key_user(key_vault_id, services_key_id, services_principal_id)
@@ -118,6 +119,7 @@ class SparkWorkspace(Construct):
             name=name,
             location=placement.location,
             resource_group_name=placement.resource_group_name,
+            tags=placement.tags,
             sku="premium",  # Unity Catalog, cluster policies, Private Link and customer-managed keys need it
             managed_resource_group_name=managed_resource_group_name,
             public_network_access_enabled=public,

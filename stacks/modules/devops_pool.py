@@ -70,10 +70,12 @@ class DevOpsPool(Construct):
         qualifier = f"{self._workload}-{self._environment}-agents"
         egress_ip = PublicIp(
             self, "EgressIp", name=f"pip-{qualifier}", location=region, resource_group_name=group,
+            tags=self._placement.tags,
             allocation_method="Static", sku="Standard", zones=["1", "2", "3"],
         )
         nat = NatGateway(
             self, "Egress", name=f"ng-{qualifier}", location=region, resource_group_name=group,
+            tags=self._placement.tags,
             sku_name="Standard",
         )
         NatGatewayPublicIpAssociation(
@@ -107,16 +109,19 @@ class DevOpsPool(Construct):
         workload, environment, settings = self._workload, self._environment, self._settings
         dev_center = DevCenter(
             self, "DevCenter", name=f"dc-{workload}-{environment}", location=region, resource_group_name=group,
+            tags=self._placement.tags,
         )
         project = DevCenterProject(
             self, "DevCenterProject", name=f"dcp-{workload}-{environment}", location=region,
             resource_group_name=group, dev_center_id=dev_center.id,
+            tags=self._placement.tags,
         )
         return ManagedDevopsPool(
             self, "Pool",
             name=pool_name(workload, environment),
             location=region,
             resource_group_name=group,
+            tags=self._placement.tags,
             dev_center_project_id=project.id,
             maximum_concurrency=settings.max_agents,
             azure_devops_organization=ManagedDevopsPoolAzureDevopsOrganization(

@@ -62,6 +62,7 @@ class FlexFunctionApp(Construct):
             name=plan_name,
             location=placement.location,
             resource_group_name=placement.resource_group_name,
+            tags=placement.tags,
             os_type="Linux",
             sku_name="FC1",  # Flex Consumption
             # Instances spread over availability zones (the provider allows it for FC1; storage is zone-redundant).
@@ -77,6 +78,7 @@ class FlexFunctionApp(Construct):
             name=name,
             parent_id=resource_group_id,
             location=placement.location,
+            tags=placement.tags,
             identity=[AzapiResourceIdentity(type="UserAssigned", identity_ids=[identity.resource_id])],
             body={
                 "kind": "functionapp,linux",

@@ -57,7 +57,7 @@ class InferenceCluster(Construct):
         deployer_object_id: str, allowed_ip_ranges: Sequence[str] = (), disk_encryption_set_name: str = "",
     ) -> None:
         super().__init__(scope, id_)
-        self._sizes = sizes
+        self._sizes, self._tags = sizes, placement.tags
         self._deployer_object_id = deployer_object_id
         self._grants = Grants(self)
         # The cluster's identity joins nodes to the subnet; without this grant, scaling fails.
@@ -91,6 +91,7 @@ class InferenceCluster(Construct):
             name=name,
             location=placement.location,
             resource_group_name=placement.resource_group_name,
+            tags=placement.tags,
             node_resource_group=f"{placement.resource_group_name}-{name}-nodes",
             dns_prefix=name,
             kubernetes_version=sizes.kubernetes_version,
@@ -153,6 +154,7 @@ class InferenceCluster(Construct):
             name="inference",
             kubernetes_cluster_id=self.cluster.id,
             mode="User",
+            tags=self._tags,
             vm_size=sizes.user_vm_size,
             vnet_subnet_id=subnet_id,
             auto_scaling_enabled=True,
@@ -184,6 +186,7 @@ class InferenceCluster(Construct):
             kind="Linux",
             location=placement.location,
             resource_group_name=placement.resource_group_name,
+            tags=placement.tags,
             destinations=MonitorDataCollectionRuleDestinations(log_analytics=[
                 MonitorDataCollectionRuleDestinationsLogAnalytics(
                     name="ciworkspace", workspace_resource_id=log_analytics_workspace_id
@@ -223,6 +226,7 @@ class InferenceCluster(Construct):
             name=name,
             location=placement.location,
             resource_group_name=placement.resource_group_name,
+            tags=placement.tags,
             key_vault_key_id=cmk.key_id,
             # With the versionless key URL, the set moves to each new key version within an hour.
             auto_key_rotation_enabled=cmk.key_version is None,
@@ -275,6 +279,7 @@ class InferenceCluster(Construct):
             name=compute_name,
             parent_id=workspace_id,
             location=location,
+            tags=self._tags,
             identity=[AzapiResourceIdentity(type="UserAssigned", identity_ids=[identity.resource_id])],
             body={
                 "properties": {

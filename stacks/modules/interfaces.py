@@ -1,11 +1,11 @@
 """The optional interfaces every module accepts, in the shape of Azure Verified Modules.
 
-A module receives one `Placement` (where it lands) and one `Interfaces` value (what it plugs into): the
+A module receives one `Placement` (where it lands, and its tags) and one `Interfaces` value (what it plugs into): the
 network-access setting (public endpoint on or off, and from where), diagnostics to Log Analytics, private
 endpoints with their private DNS zones, role assignments keyed by a stable name, a delete lock, and a
 customer-managed key for encryption at rest (`customer_managed_key.py`, applied by each module that stores
-data, once per resource kind). Identities travel as one `ManagedIdentity` reference (`identity.py`); tags are
-applied once per stack (`PlatformStack.add_required_tags`). `StandardInterfaces.apply` turns the endpoint,
+data, once per resource kind). Identities travel as one `ManagedIdentity` reference (`identity.py`); every taggable
+resource takes the placement's tags where it is built. `StandardInterfaces.apply` turns the endpoint,
 diagnostics, grant and lock interfaces into resources, so adding one to a new resource is one argument, and
 the hardened shape lives in one place. `Grants` declares the role assignments a module holds on resources it
 does not build (a subnet it joins, a vault holding its key), and the wait for them to take effect: no role
@@ -97,11 +97,12 @@ def all_private_dns_zones() -> list[str]:
 
 @dataclass(frozen=True)
 class Placement:
-    """Where a module's resources land. Tags are not part of it: each stack applies the environment's tags once
-    to every taggable resource it holds (`PlatformStack.add_required_tags`, AVM `tags`)."""
+    """Where a module's resources land, and the tags each of them carries (AVM's `location`, `resource_group_name`
+    and `tags`): the stacks pass the environment's tags (`EnvironmentConfig.all_tags`) with every placement."""
 
     resource_group_name: str
     location: str
+    tags: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -305,6 +306,7 @@ class StandardInterfaces:
             name=name,
             location=link.location or self._placement.location,
             resource_group_name=self._placement.resource_group_name,
+            tags=self._placement.tags,
             subnet_id=link.subnet_id,
             custom_network_interface_name=f"nic-{name}",
             private_service_connection=PrivateEndpointPrivateServiceConnection(

@@ -54,6 +54,7 @@ class KeyVault(Construct):
             name=name,
             location=placement.location,
             resource_group_name=placement.resource_group_name,
+            tags=placement.tags,
             tenant_id=tenant_id,
             sku_name=sku,  # premium: keys can be HSM-protected
             # Access through Azure RBAC role assignments only, never vault access policies.
@@ -85,6 +86,7 @@ class KeyVault(Construct):
             name=name,
             value=value,
             key_vault_id=self.resource_id,
+            tags=self._placement.tags,
             content_type=content_type,
             expiration_date=expires_on,
             depends_on=list(self._data_plane_ready),
@@ -100,6 +102,7 @@ class KeyVault(Construct):
             self, id_,
             name=name,
             key_vault_id=self.resource_id,
+            tags=self._placement.tags,
             key_type="RSA-HSM" if self._sku == "premium" else "RSA",
             key_size=3072,
             key_opts=["wrapKey", "unwrapKey"],  # envelope encryption only: no sign, no bulk decrypt
@@ -122,6 +125,7 @@ class KeyVault(Construct):
             self, id_,
             name=name,
             key_vault_id=self.resource_id,
+            tags=self._placement.tags,
             certificate_policy=KeyVaultCertificateCertificatePolicy(
                 issuer_parameters=KeyVaultCertificateCertificatePolicyIssuerParameters(name="Self"),
                 key_properties=KeyVaultCertificateCertificatePolicyKeyProperties(

@@ -28,6 +28,7 @@ class MlSubnetEgress(Construct):
             name=f"pip-{name}",
             location=placement.location,
             resource_group_name=placement.resource_group_name,
+            tags=placement.tags,
             allocation_method="Static",
             sku="Standard",
         )
@@ -36,6 +37,7 @@ class MlSubnetEgress(Construct):
             name=f"ng-{name}",
             location=placement.location,
             resource_group_name=placement.resource_group_name,
+            tags=placement.tags,
             sku_name="Standard",
             idle_timeout_in_minutes=10,
         )

@@ -126,6 +126,7 @@ class MlWorkspace(Construct):
             name=name,
             location=self._placement.location,
             resource_group_name=self._placement.resource_group_name,
+            tags=self._placement.tags,
             storage_account_id=self.storage.account.id,
             container_registry_id=self.registry.registry.id,
             key_vault_id=self.key_vault.resource_id,
@@ -169,6 +170,7 @@ class MlWorkspace(Construct):
             self, id_,
             name=name,
             location=location,
+            tags=self._placement.tags,
             machine_learning_workspace_id=self.workspace.id,
             vm_size=vm_size,
             vm_priority="Dedicated",
@@ -194,4 +196,5 @@ class MlWorkspace(Construct):
                 storage_container_id=filesystem_ids[layer],
                 service_data_identity="WorkspaceUserAssignedIdentity",
                 description=f"Data Lake {layer} layer",
+                tags=self._placement.tags,
             )

@@ -23,6 +23,7 @@ class Monitoring(Construct):
             name=workspace_name,
             location=placement.location,
             resource_group_name=placement.resource_group_name,
+            tags=placement.tags,
             sku="PerGB2018",
             retention_in_days=retention_days,
             # Queries and ingestion only with Entra ID tokens: no shared workspace keys in use.
@@ -33,6 +34,7 @@ class Monitoring(Construct):
             name=insights_name,
             location=placement.location,
             resource_group_name=placement.resource_group_name,
+            tags=placement.tags,
             workspace_id=self.workspace.id,
             application_type="web",
             retention_in_days=retention_days,

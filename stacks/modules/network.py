@@ -85,6 +85,7 @@ class Network(Construct):
             name=self.name,
             location=region,
             resource_group_name=placement.resource_group_name,
+            tags=placement.tags,
             address_space=[address_space],
         )
         # Outputs read once: each read of a resource's attribute is a round trip to Node.
@@ -120,6 +121,7 @@ class Network(Construct):
                 name=namer.name("network_security_group", spec.key, region),
                 location=region,
                 resource_group_name=placement.resource_group_name,
+                tags=placement.tags,
                 security_rule=[
                     NetworkSecurityGroupSecurityRule(
                         name=rule.name, priority=rule.priority, direction="Inbound", access="Allow", protocol="Tcp",
@@ -179,6 +181,7 @@ class PrivateDnsZones(Construct):
                 self, f"Zone{zone_id}",
                 name=zone_name,
                 resource_group_name=placement.resource_group_name,
+                tags=placement.tags,
             )
             # One read of the reference (a round trip to Node), not one per link.
             linked_zone_name = self.zone_names[zone_name] = zone.name
@@ -189,6 +192,7 @@ class PrivateDnsZones(Construct):
                     self, f"Link{zone_id}{network_key.title()}",
                     name=f"link-{network_key}",
                     resource_group_name=placement.resource_group_name,
+                    tags=placement.tags,
                     private_dns_zone_name=linked_zone_name,
                     virtual_network_id=vnet_id,
                     registration_enabled=False,

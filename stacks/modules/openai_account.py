@@ -84,6 +84,7 @@ class OpenAiAccount(Construct):
             name=name,
             location=placement.location,
             resource_group_name=placement.resource_group_name,
+            tags=placement.tags,
             kind="OpenAI",
             sku_name="S0",
             # Entra ID tokens need the custom subdomain (<name>.openai.azure.com); it is also what the private
@@ -106,6 +107,7 @@ class OpenAiAccount(Construct):
             name="block-prompt-attacks",
             cognitive_account_id=self.account.id,
             base_policy_name=BASE_POLICY,
+            tags=placement.tags,
             # Streamed answers are checked before each chunk is returned ("Asynchronous_filter" would return
             # text first and flag it afterwards), so a blocked answer is never partly shown.
             mode="Default",

@@ -27,9 +27,12 @@ class PrivateName(Construct):
         super().__init__(scope, id_)
         self.host = host
         self.address = address
-        self.zone = PrivateDnsZone(self, "Zone", name=host, resource_group_name=placement.resource_group_name)
+        self.zone = PrivateDnsZone(
+            self, "Zone", name=host, resource_group_name=placement.resource_group_name, tags=placement.tags
+        )
         self.record = PrivateDnsARecord(
             self, "Address", name="@", zone_name=self.zone.name, resource_group_name=placement.resource_group_name,
+            tags=placement.tags,
             ttl=ttl, records=[address],
         )
         self.links = {
@@ -37,6 +40,7 @@ class PrivateName(Construct):
                 self, f"Link{key.title().replace('-', '')}",
                 name=f"link-{key}",
                 resource_group_name=placement.resource_group_name,
+                tags=placement.tags,
                 private_dns_zone_name=self.zone.name,
                 virtual_network_id=vnet_id,
                 registration_enabled=False,

@@ -31,6 +31,7 @@ class ListingSearch(Construct):
             name=name,
             location=placement.location,
             resource_group_name=placement.resource_group_name,
+            tags=placement.tags,
             sku=sizing.sku,
             replica_count=sizing.replica_count,
             partition_count=sizing.partition_count,

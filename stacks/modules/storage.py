@@ -37,6 +37,7 @@ class SecureStorageAccount(Construct):
             name=name,
             location=placement.location,
             resource_group_name=placement.resource_group_name,
+            tags=placement.tags,
             account_kind="StorageV2",
             account_tier="Standard",
             account_replication_type=replication,  # GZRS: survives a zone outage and, failed over, a region's

@@ -29,6 +29,7 @@ class StreamIngest(Construct):
             name=namespace_name,
             location=placement.location,
             resource_group_name=placement.resource_group_name,
+            tags=placement.tags,
             sku="Standard",
             capacity=capacity,
             # Producers and consumers authenticate with Entra ID; SAS keys are off.

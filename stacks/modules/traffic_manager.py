@@ -28,6 +28,7 @@ class GlobalTrafficManager(Construct):
             self, "Profile",
             name=name,
             resource_group_name=placement.resource_group_name,
+            tags=placement.tags,
             traffic_routing_method=routing,
             dns_config=TrafficManagerProfileDnsConfig(relative_name=name, ttl=60),
             monitor_config=TrafficManagerProfileMonitorConfig(

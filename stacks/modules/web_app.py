@@ -80,6 +80,7 @@ class RegionalWebApp(Construct):
             name=plan_name,
             location=placement.location,
             resource_group_name=placement.resource_group_name,
+            tags=placement.tags,
             os_type="Linux",
             sku_name=sku,
             worker_count=worker_count,
@@ -94,6 +95,7 @@ class RegionalWebApp(Construct):
             "virtual_network_subnet_id": subnet_id,
             "key_vault_reference_identity_id": identity.resource_id,
             "app_settings": dict(app_settings),
+            "tags": placement.tags,
         }
         site: dict[str, Any] = {**_SITE, "health_check_path": health_path, "app_command_line": start_command,
                 "worker_count": worker_count}

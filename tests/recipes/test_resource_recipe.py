@@ -1,9 +1,9 @@
 """docs/extending.md, "A resource with secure defaults", followed in a temporary copy of the repository: an Azure
-App Configuration store added through the recipe's steps (naming rule, one construct with the standard interfaces,
-its private DNS zone, composed in the data stack, its Resource Manager type, its picture kind) synthesizes with the
-hardened settings, its private endpoint registered in a zone the foundation creates and links, diagnostics and a
-grant through the interfaces, and `make validate` names the one type its rules table still lacks. One environment,
-one synth, in a child process of the copy: the working tree is never touched."""
+App Configuration store added through the recipe's steps (naming rule, one construct with its placement's tags
+and the standard interfaces, its private DNS zone, composed in the data stack, its Resource Manager type, its
+picture kind) synthesizes with the hardened settings, its private endpoint registered in a zone the foundation
+creates and links, diagnostics and a grant through the interfaces, and `make validate` names the one type its rules
+table still lacks. One environment, one synth, in a child process of the copy: the working tree is never touched."""
 
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ class SettingsStore(Construct):
         super().__init__(scope, id_)
         self.store = AppConfiguration(
             self, "Store", name=name, location=placement.location,
-            resource_group_name=placement.resource_group_name, sku="standard",
+            resource_group_name=placement.resource_group_name, tags=placement.tags, sku="standard",
             local_auth_enabled=False,  # access keys off: Entra ID and RBAC only
             public_network_access="Enabled" if interfaces.network_access.public else "Disabled",
             purge_protection_enabled=True,
@@ -148,6 +148,7 @@ def test_the_new_resource_synthesizes_with_its_hardened_settings(recipe: tuple[P
     assert store["name"].startswith("appcs-carprice-dev-") and store["local_auth_enabled"] is False
     assert store["public_network_access"] == "Enabled"  # dev is public to its ranges; private environments close it
     assert store["identity"]["type"] == "UserAssigned" and store["purge_protection_enabled"] is True
+    assert store["tags"]["environment"] == "dev" and store["tags"]["managed-by"] == "cdktn"  # the placement's tags
 
 
 def test_its_endpoint_diagnostics_and_grant_come_through_the_interfaces(recipe: tuple[Path, dict[str, Any]]) -> None:

@@ -4,13 +4,9 @@ import importlib
 import json
 
 import pytest
-from cdktn import Testing
-from cdktn_provider_azurerm.resource_group import ResourceGroup
 
-from stacks.base import PlatformStack
-from stacks.config import REQUIRED_TAGS, load_environment
+from stacks.config import REQUIRED_TAGS
 from stacks.main import main
-from tests.environments import write_environment
 
 pytestmark = pytest.mark.xdist_group("stacks")
 
@@ -82,16 +78,3 @@ def test_every_taggable_resource_carries_the_required_tags(synth):
                 assert tags["environment"] == environment
                 checked += 1
     assert checked > 60
-
-
-def test_required_tags_join_a_resources_own_tags_and_win_over_a_conflicting_one(tmp_path):
-    config = load_environment(write_environment(tmp_path))
-    stack = PlatformStack(Testing.app(), "tagged", config=config)
-    ResourceGroup(stack, "Own", name="rg-own", location="westeurope",
-                  tags={"purpose": "kept", "environment": "not-this-one"})
-    ResourceGroup(stack, "Bare", name="rg-bare", location="westeurope")
-    stack.add_required_tags()
-    groups = json.loads(Testing.synth(stack))["resource"]["azurerm_resource_group"]
-    own, bare = (next(g for g in groups.values() if g["name"] == name)["tags"] for name in ("rg-own", "rg-bare"))
-    assert own == {"purpose": "kept", **config.all_tags}
-    assert bare == config.all_tags
