@@ -138,6 +138,7 @@ class FeedIngestFactory(Construct):
         the prep stack schedules ingest-then-prep instead (a schedule here as well would ingest twice)."""
         super().__init__(scope, id_)
         self.factory = self._factory(placement, interfaces, name)
+        self.factory_id = self.factory.id  # read once: each read is a round trip to Node
         # Read and delete what was copied from landing; write bronze. Nothing else in the lake. Each grant is on
         # the container resource itself, so it waits for the container.
         lake_access = Grants(self)
@@ -149,7 +150,7 @@ class FeedIngestFactory(Construct):
         runtime = DataFactoryIntegrationRuntimeAzure(
             self, "ManagedNetworkRuntime",
             name=INTEGRATION_RUNTIME,
-            data_factory_id=self.factory.id,
+            data_factory_id=self.factory_id,
             location=self.factory.location,  # the factory's region: data never leaves it
             virtual_network_enabled=True,
         )
@@ -157,12 +158,12 @@ class FeedIngestFactory(Construct):
         self._lake_connection(lake_account_id, lake_dfs_endpoint)
         self.pipeline = self._ingest_pipeline(settings.source)
         self.trigger = schedule_trigger(
-            self, "Schedule", data_factory_id=self.factory.id, pipeline=self.pipeline, pipeline_name=INGEST_PIPELINE,
+            self, "Schedule", data_factory_id=self.factory_id, pipeline=self.pipeline, pipeline_name=INGEST_PIPELINE,
             schedule=settings.schedule, depends_on=self.grants,
         ) if scheduled else None
         # With the public endpoint off, Studio (monitoring runs) and the data plane are reached privately.
         StandardInterfaces(self, placement, interfaces).apply(
-            resource_id=self.factory.id, resource_name=name,
+            resource_id=self.factory_id, resource_name=name,
             private_endpoint_subresources=() if interfaces.network_access.public else ("dataFactory", "portal"),
         )
 
@@ -192,14 +193,14 @@ class FeedIngestFactory(Construct):
         DataFactoryManagedPrivateEndpoint(
             self, "LakePrivateEndpoint",
             name="mpe-lake-dfs",
-            data_factory_id=self.factory.id,
+            data_factory_id=self.factory_id,
             target_resource_id=lake_account_id,
             subresource_name="dfs",
         )
         lake = DataFactoryLinkedServiceDataLakeStorageGen2(
             self, "LakeLinkedService",
             name=LAKE_LINKED_SERVICE,
-            data_factory_id=self.factory.id,
+            data_factory_id=self.factory_id,
             url=lake_dfs_endpoint,
             use_managed_identity=True,
             integration_runtime_name=self.runtime_name,
@@ -209,7 +210,7 @@ class FeedIngestFactory(Construct):
             DataFactoryCustomDataset(
                 self, construct_id,
                 name=dataset_name,
-                data_factory_id=self.factory.id,
+                data_factory_id=self.factory_id,
                 type="Binary",
                 linked_service=DataFactoryCustomDatasetLinkedService(name=lake.name),
                 parameters=parameters,
@@ -226,7 +227,7 @@ class FeedIngestFactory(Construct):
         return DataFactoryPipeline(
             self, "IngestPipeline",
             name=INGEST_PIPELINE,
-            data_factory_id=self.factory.id,
+            data_factory_id=self.factory_id,
             description="Moves dealer feed files from landing into bronze, partitioned by ingest date.",
             concurrency=1,  # two overlapping runs would race for the same landing files
             activities_json=json.dumps([copy_activity(pattern, source) for pattern in FEED_PATTERNS]),

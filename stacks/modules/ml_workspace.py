@@ -188,11 +188,12 @@ class MlWorkspace(Construct):
 
     def add_lake_datastores(self, datastores: Mapping[str, str], filesystem_ids: Mapping[str, str]) -> None:
         """One datastore per lake layer; jobs reach the data with their own identity (no stored credentials)."""
+        workspace_id = self.workspace.id  # read once: each read is a round trip to Node
         for layer, datastore in datastores.items():
             MachineLearningDatastoreDatalakeGen2(
                 self, f"Datastore{layer.title()}",
                 name=datastore,
-                workspace_id=self.workspace.id,
+                workspace_id=workspace_id,
                 storage_container_id=filesystem_ids[layer],
                 service_data_identity="WorkspaceUserAssignedIdentity",
                 description=f"Data Lake {layer} layer",

@@ -10,6 +10,7 @@ app region, request and usage logs to Log Analytics. Settings verified at azurer
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from cdktn_provider_azurerm.cognitive_account import (
     CognitiveAccount,
@@ -102,10 +103,11 @@ class OpenAiAccount(Construct):
             fqdns=[],
             identity=CognitiveAccountIdentity(type="UserAssigned", identity_ids=[identity.resource_id]),
         )
+        account_id = self.account.id  # read once: each read is a round trip to Node
         self.content_filter = CognitiveAccountRaiPolicy(
             self, "ContentFilter",
             name="block-prompt-attacks",
-            cognitive_account_id=self.account.id,
+            cognitive_account_id=account_id,
             base_policy_name=BASE_POLICY,
             tags=placement.tags,
             # Streamed answers are checked before each chunk is returned ("Asynchronous_filter" would return
@@ -119,7 +121,7 @@ class OpenAiAccount(Construct):
             self.deployments[deployment.name] = CognitiveDeployment(
                 self, f"Deployment{deployment.name.title()}",
                 name=deployment.name,
-                cognitive_account_id=self.account.id,
+                cognitive_account_id=account_id,
                 model=CognitiveDeploymentModel(format="OpenAI", name=model.model, version=model.version),
                 sku=CognitiveDeploymentSku(name=model.sku, capacity=model.capacity),
                 rai_policy_name=self.content_filter.name,
@@ -130,9 +132,9 @@ class OpenAiAccount(Construct):
         # No delete lock even in production: a lock on the account covers its deployments, and a model version
         # change replaces a deployment (model is ForceNew in cognitive_deployment_resource.go).
         StandardInterfaces(self, placement, interfaces).apply(
-            resource_id=self.account.id, resource_name=name, private_endpoint_subresources=["account"],
+            resource_id=account_id, resource_name=name, private_endpoint_subresources=["account"],
         )
 
-    @property
+    @cached_property
     def endpoint(self) -> str:
         return self.account.endpoint

@@ -30,8 +30,9 @@ class PrivateName(Construct):
         self.zone = PrivateDnsZone(
             self, "Zone", name=host, resource_group_name=placement.resource_group_name, tags=placement.tags
         )
+        zone_name = self.zone.name  # read once: each read is a round trip to Node
         self.record = PrivateDnsARecord(
-            self, "Address", name="@", zone_name=self.zone.name, resource_group_name=placement.resource_group_name,
+            self, "Address", name="@", zone_name=zone_name, resource_group_name=placement.resource_group_name,
             tags=placement.tags,
             ttl=ttl, records=[address],
         )
@@ -41,7 +42,7 @@ class PrivateName(Construct):
                 name=f"link-{key}",
                 resource_group_name=placement.resource_group_name,
                 tags=placement.tags,
-                private_dns_zone_name=self.zone.name,
+                private_dns_zone_name=zone_name,
                 virtual_network_id=vnet_id,
                 registration_enabled=False,
             )

@@ -8,6 +8,8 @@ step creates it from its schema (contract). Settings verified at azurerm v4.81.0
 
 from __future__ import annotations
 
+from functools import cached_property
+
 from cdktn_provider_azurerm.search_service import SearchService as AzSearchService
 from cdktn_provider_azurerm.search_service import SearchServiceIdentity
 from constructs import Construct
@@ -51,6 +53,6 @@ class ListingSearch(Construct):
             stateful=True,  # the index takes a full re-index to rebuild: locked where the environment locks
         )
 
-    @property
+    @cached_property
     def endpoint(self) -> str:
         return self.service.endpoint  # https://<name>.search.windows.net, as the service reports it

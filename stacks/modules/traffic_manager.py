@@ -46,11 +46,12 @@ class GlobalTrafficManager(Construct):
     def add_endpoints(self, apps: Sequence[tuple[str, str]]) -> None:
         """One Azure endpoint per (region, target id): a web app, or a public IP with a DNS name (a region's
         Application Gateway); priority follows the order of the app regions."""
+        profile_id = self.profile.id  # read once: each read is a round trip to Node
         for priority, (region, app_id) in enumerate(apps, start=1):
             TrafficManagerAzureEndpoint(
                 self, f"Endpoint{region.title()}",
                 name=f"app-{region}",
-                profile_id=self.profile.id,
+                profile_id=profile_id,
                 target_resource_id=app_id,
                 priority=priority,
                 weight=100,
