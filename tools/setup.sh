@@ -56,13 +56,13 @@ else
   npm ci --no-audit --no-fund --loglevel=error
 fi
 
-# Importing the synth's modules once writes their .opt-1.pyc; with PYTHONDONTWRITEBYTECODE set (the
-# Makefile sets it) every synth would otherwise compile the providers' bindings again (about 4 s). The import
-# starts jsii's Node process: a deploy job without Node yet (pipelines add it before they synthesize) skips it.
-if PATH="$PWD/node_modules/.bin:$PATH" command -v node >/dev/null 2>&1; then
-  step "Bytecode for the synth's optimized mode (python -O, stacks/__init__.py says why)"
-  PATH="$PWD/node_modules/.bin:$PATH" env -u PYTHONDONTWRITEBYTECODE .venv/bin/python -O -c "import stacks.main"
-fi
+# The synth runs under `python -O` (stacks/__init__.py says why), which reads .opt-1.pyc files. With
+# PYTHONDONTWRITEBYTECODE set (the Makefile sets it) no run writes them, so every synth would compile the jsii
+# bindings again (about 4 s). Compiling them here needs no Node, so deploy jobs get them too.
+step "Bytecode for the synth's optimized mode (the jsii bindings)"
+site_packages=$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+.venv/bin/python -m compileall -q -o 1 -j 0 "$site_packages"/cdktn "$site_packages"/cdktn_provider_* \
+  "$site_packages"/constructs "$site_packages"/jsii >/dev/null
 
 terraform_version=$(tr -d '[:space:]' < .terraform-version)
 if ! command -v terraform >/dev/null 2>&1 || ! terraform version -json | grep -q "\"terraform_version\": \"$terraform_version\""; then
