@@ -30,7 +30,7 @@ from app.store.sqlite import Row, pending_table, transaction
 log = logging.getLogger(__name__)
 
 # Records are read in the order they were committed (rowid), so the only index is the id's: an index on
-# created_at cost every commit a third page write. Files written before keep theirs until they are opened.
+# created_at would cost every commit a third page write (one found in an older file is dropped on opening).
 _SCHEMA = pending_table("attempts INTEGER NOT NULL DEFAULT 0", "last_error TEXT") + (
     "DROP INDEX IF EXISTS pending_by_time;\n"
 )

@@ -114,8 +114,8 @@ def _steady_requests(outbox: Outbox, drainer: Drainer, per_second: float, second
 
 def test_at_a_steady_moderate_rate_the_drainer_keeps_up_and_in_a_burst_it_trickles(cosmos, tmp_path: Path) -> None:
     """A worker serving a steady 60 requests/s has capacity to spare, so its records reach Cosmos DB as they
-    come (a drainer that trickled whenever a request was recent fell further behind every second); a worker
-    busy all the time leaves them in the outbox, bar a trickle."""
+    come (pacing by how recent the last request was would trickle here, and fall further behind every
+    second); a worker busy all the time leaves them in the outbox, bar a trickle."""
     container = f"pace-{uuid.uuid4().hex[:8]}"
     store = CosmosStore(app_settings(model_dir=tmp_path, outbox_dir=tmp_path, cosmos_endpoint=cosmos.endpoint,
                                      **{contract.SETTING_HISTORY_CONTAINER: container}))
