@@ -13,15 +13,18 @@ from pathlib import Path
 from benchmarks.measure import best_of
 from stacks import SYNTH_ARGS, SYNTH_PYTHON_FLAGS
 
-RUNS = 3
+RUNS = 5
 
 
 def main() -> None:
     python = sys.executable
-    print(f"synth: best of {RUNS} runs each", flush=True)
-    floor = best_of(RUNS, [python, *SYNTH_PYTHON_FLAGS, "-m", "benchmarks.synth_floor"])
+    print(f"synth: best of {RUNS} runs each, floor and full synth in turns", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
-        full = best_of(RUNS, [python, *SYNTH_ARGS, "--outdir", str(Path(tmp) / "cdktf.out")])
+        floor, full = best_of(
+            RUNS,
+            [python, *SYNTH_PYTHON_FLAGS, "-m", "benchmarks.synth_floor"],
+            [python, *SYNTH_ARGS, "--outdir", str(Path(tmp) / "cdktf.out")],
+        )
     ratio = full.seconds / floor.seconds
     print(f"  floor (imports + empty stack): {floor.seconds:6.2f} s  peak {floor.peak_mib:6.0f} MiB")
     print(f"  full synth, all environments:  {full.seconds:6.2f} s  peak {full.peak_mib:6.0f} MiB")

@@ -49,7 +49,12 @@ def measure(command: list[str], *, env: dict[str, str] | None = None, cwd: Path 
     return Run(seconds=seconds, peak_mib=peak / 2**20)
 
 
-def best_of(runs: int, command: list[str], **kwargs: object) -> Run:
-    """Fastest of `runs` (the least disturbed by the rest of the machine), with the highest peak seen."""
-    results = [measure(command, **kwargs) for _ in range(runs)]  # type: ignore[arg-type]
-    return Run(seconds=min(r.seconds for r in results), peak_mib=max(r.peak_mib for r in results))
+def best_of(runs: int, *commands: list[str], **kwargs: object) -> list[Run]:
+    """Each command's fastest of `runs` (the least disturbed by the rest of the machine), with the highest peak
+    seen. Several commands run in turns (A, B, A, B, ...), so a stretch of load elsewhere on the machine falls on
+    all of them alike rather than on whichever ran then."""
+    results: list[list[Run]] = [[] for _ in commands]
+    for _ in range(runs):
+        for command, seen in zip(commands, results, strict=True):
+            seen.append(measure(command, **kwargs))  # type: ignore[arg-type]
+    return [Run(seconds=min(r.seconds for r in seen), peak_mib=max(r.peak_mib for r in seen)) for seen in results]
