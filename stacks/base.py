@@ -40,8 +40,8 @@ class PlatformStack(TerraformStack):
         self.stack_name = f"{config.name}-{unit}"
         super().__init__(scope, self.stack_name)
         self.config = config
-        # Every taggable resource is built with these (AVM's `tags` interface, through Placement): a pass that
-        # added them afterwards cost a round trip to Node per resource.
+        # Every taggable resource is built with these (AVM's `tags` interface, through Placement), so they ride
+        # along with its creation instead of costing a round trip to Node of their own.
         self.tags = config.all_tags
         self.namer = Namer(config.workload, config.name, config.subscription_id)
         AzurermProvider(
